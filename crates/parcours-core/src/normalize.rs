@@ -1,0 +1,389 @@
+//! Normalisation: the channel, campaign, touchpoint name, revenue and online/offline flag
+//! derived from a raw message. The rules are written down in `docs/ingestion.md`; this
+//! module is their only implementation, used by HTTP ingestion, import and the demo.
+//!
+//! Precedence for the channel, first match wins:
+//! 1. an explicit `properties.channel` (synonyms mapped to the canonical names);
+//! 2. the campaign medium (`utm_medium`), then the campaign source;
+//! 3. ad click ids in the page URL (`gclid`, `msclkid` → paid search, `fbclid` → paid social);
+//! 4. the event name (`Email Opened` → email, `Call Completed` → phone, …);
+//! 5. for page views, the referrer (search engine, social network, other site; none → direct);
+//! 6. the library: browser → web, mobile and `screen` → app; else `other`.
+
+use serde_json::{Map, Value};
+
+use crate::event::{Campaign, EventKind, Touch};
+
+/// The canonical channels. Explicit channels outside this list are kept as given.
+pub const CHANNELS: &[&str] = &[
+    "web", "app", "direct", "organic_search", "paid_search", "social", "paid_social", "display",
+    "email", "referral", "partner", "phone", "store", "chat", "sms", "push", "event", "support",
+    "survey", "direct_mail", "other",
+];
+
+/// Channels whose touches happen offline.
+pub const OFFLINE_CHANNELS: &[&str] = &["phone", "store", "event", "direct_mail"];
+
+const SEARCH_ENGINES: &[&str] = &[
+    "google", "bing", "yahoo", "duckduckgo", "qwant", "ecosia", "baidu", "yandex", "startpage", "search.brave",
+];
+const SOCIAL_NETWORKS: &[&str] = &[
+    "facebook", "fb", "instagram", "twitter", "x.com", "t.co", "linkedin", "lnkd.in", "tiktok", "pinterest",
+    "youtube", "reddit", "snapchat", "threads", "mastodon", "bsky",
+];
+
+/// Derives the [`Touch`] of a message.
+pub fn normalize(kind: EventKind, name: &str, properties: &Map<String, Value>, context: &Map<String, Value>) -> Touch {
+    let page = context.get("page").and_then(Value::as_object);
+    let url = str_at(properties, "url").or_else(|| page.and_then(|p| str_at(p, "url")));
+    let referrer = str_at(properties, "referrer").or_else(|| page.and_then(|p| str_at(p, "referrer")));
+    let campaign = campaign(properties, context, url);
+    let channel = channel(kind, name, properties, context, &campaign, url, referrer);
+    let touchpoint = touchpoint(kind, name, properties, page, url, &channel, &campaign);
+    let revenue = revenue(properties);
+    let currency = match str_at(properties, "currency") {
+        Some(c) if !c.trim().is_empty() => Some(c.trim().to_uppercase()),
+        _ => revenue.map(|_| "USD".to_string()),
+    };
+    let online = match properties.get("online").and_then(Value::as_bool) {
+        Some(b) => b,
+        None => !OFFLINE_CHANNELS.contains(&channel.as_str()),
+    };
+    Touch { channel, campaign, touchpoint, revenue, currency, online }
+}
+
+fn campaign(properties: &Map<String, Value>, context: &Map<String, Value>, url: Option<&str>) -> Campaign {
+    let from = |o: &Map<String, Value>, keys: &[&str]| keys.iter().find_map(|k| str_at(o, k)).map(clean);
+    let mut c = Campaign::default();
+    if let Some(ctx) = context.get("campaign").and_then(Value::as_object) {
+        c.name = from(ctx, &["name", "utm_campaign"]);
+        c.source = from(ctx, &["source", "utm_source"]);
+        c.medium = from(ctx, &["medium", "utm_medium"]);
+        c.term = from(ctx, &["term", "utm_term", "keyword"]);
+        c.content = from(ctx, &["content", "utm_content"]);
+    }
+    if c.is_empty() {
+        if let Some(query) = url.and_then(|u| split_url(u).2) {
+            let q = |key: &str| query_param(query, key).map(|v| clean(&v));
+            c.name = q("utm_campaign");
+            c.source = q("utm_source");
+            c.medium = q("utm_medium");
+            c.term = q("utm_term");
+            c.content = q("utm_content");
+        }
+    }
+    if c.is_empty() {
+        // Offline and CRM records name their campaign in properties.
+        c.name = from(properties, &["campaign", "campaign_name", "utm_campaign"]);
+        c.source = from(properties, &["utm_source", "source"]);
+        c.medium = from(properties, &["utm_medium", "medium"]);
+    }
+    c
+}
+
+fn channel(
+    kind: EventKind,
+    name: &str,
+    properties: &Map<String, Value>,
+    context: &Map<String, Value>,
+    campaign: &Campaign,
+    url: Option<&str>,
+    referrer: Option<&str>,
+) -> String {
+    if let Some(explicit) = str_at(properties, "channel").map(slug).filter(|s| !s.is_empty()) {
+        return canonical_channel(&explicit).map(str::to_string).unwrap_or(explicit);
+    }
+    if let Some(c) = campaign.medium.as_deref().and_then(|m| channel_from_medium(m, campaign.source.as_deref())) {
+        return c.to_string();
+    }
+    if let Some(c) = campaign.source.as_deref().and_then(channel_from_source) {
+        return c.to_string();
+    }
+    if let Some(query) = url.and_then(|u| split_url(u).2) {
+        if query_param(query, "gclid").is_some() || query_param(query, "msclkid").is_some() {
+            return "paid_search".into();
+        }
+        if query_param(query, "fbclid").is_some() || query_param(query, "ttclid").is_some() {
+            return "paid_social".into();
+        }
+    }
+    if let Some(c) = channel_from_name(name) {
+        return c.to_string();
+    }
+    let library = context
+        .get("library")
+        .and_then(|l| l.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mobile = ["ios", "android", "react-native", "flutter", "kotlin", "swift"].iter().any(|m| library.contains(m));
+    if kind == EventKind::Screen || mobile {
+        return "app".into();
+    }
+    if kind == EventKind::Page {
+        return channel_from_referrer(referrer, url).to_string();
+    }
+    let browser = library.contains("analytics.js") || library.contains("analytics-next") || library.contains("rudder-js");
+    if browser || context.get("page").is_some() || context.get("userAgent").is_some() {
+        return "web".into();
+    }
+    "other".into()
+}
+
+/// Maps spellings people use for a channel to the canonical name.
+pub fn canonical_channel(s: &str) -> Option<&'static str> {
+    let s = slug(s);
+    if let Some(c) = CHANNELS.iter().find(|c| **c == s) {
+        return Some(c);
+    }
+    Some(match s.as_str() {
+        "website" | "online" | "site" => "web",
+        "mobile" | "mobile_app" | "application" => "app",
+        "e_mail" | "mail" | "newsletter" | "emailing" => "email",
+        "seo" | "organic" | "search" => "organic_search",
+        "sea" | "cpc" | "ppc" | "paid" | "sem" | "ads" => "paid_search",
+        "social_media" | "reseaux_sociaux" => "social",
+        "banner" | "programmatic" => "display",
+        "call" | "call_center" | "callcenter" | "telephone" | "voice" => "phone",
+        "shop" | "retail" | "in_store" | "pos" | "boutique" | "magasin" => "store",
+        "live_chat" | "livechat" | "messenger" | "whatsapp" => "chat",
+        "text" | "text_message" => "sms",
+        "notification" | "push_notification" => "push",
+        "trade_show" | "webinar" | "salon" | "conference" => "event",
+        "affiliate" | "reseller" => "partner",
+        "helpdesk" | "ticket" | "service_client" | "customer_service" => "support",
+        "postal" | "courrier" | "mailing" => "direct_mail",
+        _ => return None,
+    })
+}
+
+fn channel_from_medium(medium: &str, source: Option<&str>) -> Option<&'static str> {
+    let m = slug(medium);
+    let social_source = source.map(|s| is_social(&s.to_ascii_lowercase())).unwrap_or(false);
+    Some(match m.as_str() {
+        "cpc" | "ppc" | "paidsearch" | "paid_search" | "sem" | "sea" => {
+            if social_source {
+                "paid_social"
+            } else {
+                "paid_search"
+            }
+        }
+        "paid_social" | "paidsocial" | "social_paid" | "social_ads" => "paid_social",
+        "display" | "banner" | "cpm" | "programmatic" | "video" => "display",
+        "email" | "e_mail" | "newsletter" | "mail" | "emailing" => "email",
+        "social" | "social_media" | "sm" | "social_network" | "organic_social" => "social",
+        "organic" | "seo" => "organic_search",
+        "referral" => "referral",
+        "affiliate" | "affiliates" | "partner" | "partners" => "partner",
+        "sms" => "sms",
+        "push" => "push",
+        "qr" | "print" | "flyer" | "offline" => "direct_mail",
+        _ => return canonical_channel(&m),
+    })
+}
+
+fn channel_from_source(source: &str) -> Option<&'static str> {
+    let s = source.to_ascii_lowercase();
+    if is_social(&s) {
+        Some("social")
+    } else if SEARCH_ENGINES.iter().any(|e| s.contains(e)) {
+        Some("organic_search")
+    } else if s.contains("newsletter") || s.contains("mailchimp") || s.contains("sendinblue") || s.contains("brevo") {
+        Some("email")
+    } else {
+        None
+    }
+}
+
+/// Event names of the Segment specs and common offline logs that reveal their channel.
+fn channel_from_name(name: &str) -> Option<&'static str> {
+    let n = name.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| n.contains(w));
+    Some(if has(&["email", "e-mail", "newsletter"]) {
+        "email"
+    } else if has(&["sms"]) {
+        "sms"
+    } else if has(&["push notification", "push opened", "push sent"]) {
+        "push"
+    } else if has(&["call", "phone"]) {
+        "phone"
+    } else if has(&["chat"]) {
+        "chat"
+    } else if has(&["ticket", "support"]) {
+        "support"
+    } else if has(&["in-store", "in store", "store purchase", "store visit", "pos "]) {
+        "store"
+    } else if has(&["ad impression", "ad clicked", "ad viewed", "banner"]) {
+        "display"
+    } else if has(&["webinar", "trade show", "event attended", "conference"]) {
+        "event"
+    } else if has(&["survey", "nps", "csat"]) {
+        "survey"
+    } else {
+        return None;
+    })
+}
+
+fn channel_from_referrer(referrer: Option<&str>, url: Option<&str>) -> &'static str {
+    let Some(referrer) = referrer.filter(|r| !r.trim().is_empty()) else {
+        return "direct";
+    };
+    let ref_host = split_url(referrer).0.to_ascii_lowercase();
+    let own_host = url.map(|u| split_url(u).0.to_ascii_lowercase()).unwrap_or_default();
+    if ref_host.is_empty() {
+        return "direct";
+    }
+    if !own_host.is_empty() && registrable(&ref_host) == registrable(&own_host) {
+        // Navigation inside the site: a web touch, not a new acquisition.
+        return "web";
+    }
+    if SEARCH_ENGINES.iter().any(|e| ref_host.contains(e)) {
+        "organic_search"
+    } else if is_social(&ref_host) {
+        "social"
+    } else if ref_host.contains("mail.") || ref_host.contains("outlook") {
+        "email"
+    } else {
+        "referral"
+    }
+}
+
+fn is_social(host_or_source: &str) -> bool {
+    SOCIAL_NETWORKS.iter().any(|s| {
+        host_or_source == *s
+            || host_or_source.contains(&format!("{s}."))
+            || host_or_source.ends_with(&format!(".{s}"))
+            || host_or_source.starts_with(&format!("{s}_"))
+    })
+}
+
+/// The last two labels of a host: `www.shop.example.com` → `example.com`.
+fn registrable(host: &str) -> String {
+    let labels: Vec<&str> = host.trim_start_matches("www.").split('.').collect();
+    labels[labels.len().saturating_sub(2)..].join(".")
+}
+
+fn touchpoint(
+    kind: EventKind,
+    name: &str,
+    properties: &Map<String, Value>,
+    page: Option<&Map<String, Value>>,
+    url: Option<&str>,
+    channel: &str,
+    campaign: &Campaign,
+) -> String {
+    if let Some(t) = str_at(properties, "touchpoint").map(str::trim).filter(|t| !t.is_empty()) {
+        return t.to_string();
+    }
+    match kind {
+        EventKind::Page => {
+            let path = str_at(properties, "path")
+                .or_else(|| page.and_then(|p| str_at(p, "path")))
+                .map(str::to_string)
+                .or_else(|| url.map(|u| split_url(u).1.to_string()))
+                .filter(|p| !p.is_empty());
+            return format!("web {}", path.unwrap_or_else(|| name.to_string()));
+        }
+        EventKind::Screen => return format!("app {name}"),
+        _ => {}
+    }
+    let detail = |keys: &[&str]| keys.iter().find_map(|k| str_at(properties, k)).map(str::to_string);
+    let label = match channel {
+        "email" | "sms" | "push" => detail(&["email_name", "template", "message_name"])
+            .or_else(|| campaign.name.clone())
+            .or_else(|| detail(&["subject"])),
+        "phone" => detail(&["direction", "reason"]),
+        "store" => detail(&["store", "store_name", "location"]),
+        "chat" | "support" => detail(&["topic", "category", "reason"]),
+        "display" | "paid_search" | "paid_social" | "social" => campaign.name.clone().or_else(|| detail(&["network", "platform"])),
+        _ => None,
+    };
+    let prefix = match channel {
+        "paid_search" | "paid_social" | "display" => "ad",
+        c => c,
+    };
+    match label {
+        Some(l) if !l.trim().is_empty() => format!("{prefix} {}", l.trim()),
+        _ => format!("{prefix} {name}"),
+    }
+}
+
+/// Revenue in the Segment e-commerce spec: `revenue`, else `total`, else `value`; numbers
+/// or numeric strings. Non-finite values are ignored.
+fn revenue(properties: &Map<String, Value>) -> Option<f64> {
+    ["revenue", "total", "value"].iter().find_map(|k| match properties.get(*k) {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().replace(',', ".").parse::<f64>().ok(),
+        _ => None,
+    })
+    .filter(|v| v.is_finite())
+}
+
+fn str_at<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    o.get(key).and_then(Value::as_str)
+}
+
+fn clean(s: &str) -> String {
+    s.trim().to_string()
+}
+
+/// Lowercase, with separators unified to `_`.
+fn slug(s: &str) -> String {
+    s.trim().to_lowercase().chars().map(|c| if c == '-' || c == ' ' || c == '.' { '_' } else { c }).collect()
+}
+
+/// Splits a URL into (host, path, query). Tolerates missing scheme and relative paths.
+pub fn split_url(url: &str) -> (&str, &str, Option<&str>) {
+    let url = url.trim();
+    let (before_fragment, _) = url.split_once('#').unwrap_or((url, ""));
+    let (base, query) = match before_fragment.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (before_fragment, None),
+    };
+    let rest = match base.find("://") {
+        Some(i) => &base[i + 3..],
+        None if base.starts_with("//") => &base[2..],
+        None if base.starts_with('/') => return ("", base, query),
+        None => base,
+    };
+    match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..], query),
+        None => (rest, "/", query),
+    }
+}
+
+/// The decoded value of `key` in a query string.
+pub fn query_param(query: &str, key: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == key).then(|| percent_decode(v)).filter(|v| !v.is_empty())
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| h * 16 + l),
+            _ => None,
+        };
+        match (escaped, bytes[i]) {
+            (Some(b), _) => {
+                out.push(b);
+                i += 3;
+            }
+            (None, b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            (None, b) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,404 @@
+//! Parsing Segment tracking-spec payloads into validated [`Event`]s.
+//!
+//! Owns: the shape of single messages and batch envelopes, type checks with field paths,
+//! size limits, timestamps and clock skew, and message ids. Does not own: authentication
+//! (the `writeKey` is handed back to the caller), decompression, or storage.
+//!
+//! Parsing is total: any byte string yields either events or errors naming the field,
+//! never a panic (the `fuzz/` target checks this).
+
+use serde_json::{Map, Value};
+
+use crate::error::{ErrorCode, PayloadError};
+use crate::event::{Event, EventKind};
+use crate::normalize::normalize;
+use crate::time::{corrected_timestamp, parse_rfc3339, Micros};
+
+/// Limits applied while parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest serialised event, in bytes (Segment: 32 KB).
+    pub max_event_bytes: usize,
+    /// Most events in one batch (Segment: 2,500).
+    pub max_batch_events: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_event_bytes: 32 * 1024, max_batch_events: 2500 }
+    }
+}
+
+/// Longest identifier (userId, anonymousId, groupId, previousId) accepted.
+pub const MAX_ID_CHARS: usize = 255;
+/// Longest messageId accepted (clients such as analytics-node use ~60 characters).
+pub const MAX_MESSAGE_ID_CHARS: usize = 100;
+/// Longest event name accepted.
+pub const MAX_NAME_CHARS: usize = 255;
+
+/// The outcome of parsing one request body.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The accepted events, in body order.
+    pub events: Vec<Event>,
+    /// Each rejected message, with its batch index.
+    pub rejected: Vec<PayloadError>,
+    /// The `writeKey` found in the body (envelope or first message), if any.
+    pub write_key: Option<String>,
+}
+
+/// Where a body arrived: a single-message endpoint knows its type; `/v1/batch` and
+/// `/v1/import` carry a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Single(EventKind),
+    Batch,
+}
+
+/// Parses a request body. A body-level problem (not JSON, not an object, batch not a
+/// list) is an `Err`; problems with individual messages are collected in
+/// [`Parsed::rejected`] while the valid ones are kept.
+///
+/// `new_message_id` supplies ids for messages that carry none (UUIDv7 in production, a
+/// counter in tests).
+pub fn parse_body(
+    body: &[u8],
+    endpoint: Endpoint,
+    received_at: Micros,
+    limits: &Limits,
+    new_message_id: &mut dyn FnMut() -> String,
+) -> Result<Parsed, PayloadError> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        PayloadError::new(ErrorCode::MalformedJson, None, format!("body is not valid JSON: {e}"))
+    })?;
+    let Value::Object(mut root) = value else {
+        return Err(PayloadError::new(ErrorCode::InvalidType, None, "body must be a JSON object"));
+    };
+    let mut parsed = Parsed { write_key: take_string(&mut root, "writeKey"), ..Parsed::default() };
+    match endpoint {
+        Endpoint::Single(kind) => {
+            let envelope = Envelope::default();
+            match parse_message(root, Some(kind), &envelope, received_at, limits, new_message_id) {
+                Ok(event) => parsed.events.push(event),
+                Err(e) => parsed.rejected.push(e),
+            }
+        }
+        Endpoint::Batch => parse_batch(root, &mut parsed, received_at, limits, new_message_id)?,
+    }
+    Ok(parsed)
+}
+
+/// What a batch envelope lends to every message in it.
+#[derive(Default)]
+struct Envelope {
+    sent_at: Option<Micros>,
+    context: Option<Map<String, Value>>,
+    integrations: Option<Value>,
+}
+
+fn parse_batch(
+    mut root: Map<String, Value>,
+    parsed: &mut Parsed,
+    received_at: Micros,
+    limits: &Limits,
+    new_message_id: &mut dyn FnMut() -> String,
+) -> Result<(), PayloadError> {
+    let items = match root.remove("batch") {
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            return Err(PayloadError::new(ErrorCode::InvalidType, "batch".to_string(), "`batch` must be an array of messages"))
+        }
+        None => return Err(PayloadError::new(ErrorCode::MissingField, "batch".to_string(), "`batch` is required")),
+    };
+    if items.len() > limits.max_batch_events {
+        return Err(PayloadError::new(
+            ErrorCode::BatchTooLarge,
+            "batch".to_string(),
+            format!("a batch holds at most {} events, this one has {}", limits.max_batch_events, items.len()),
+        ));
+    }
+    let envelope = Envelope {
+        sent_at: optional_time(&root, "sentAt")?,
+        context: optional_object(&root, "context")?.cloned(),
+        integrations: root.get("integrations").cloned(),
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        let result = match item {
+            Value::Object(mut message) => {
+                if parsed.write_key.is_none() {
+                    parsed.write_key = take_string(&mut message, "writeKey");
+                }
+                parse_message(message, None, &envelope, received_at, limits, new_message_id)
+            }
+            _ => Err(PayloadError::new(ErrorCode::InvalidType, None, "each batch item must be a JSON object")),
+        };
+        match result {
+            Ok(event) => parsed.events.push(event),
+            Err(e) => parsed.rejected.push(e.in_batch(index)),
+        }
+    }
+    Ok(())
+}
+
+fn parse_message(
+    mut m: Map<String, Value>,
+    kind_from_path: Option<EventKind>,
+    envelope: &Envelope,
+    received_at: Micros,
+    limits: &Limits,
+    new_message_id: &mut dyn FnMut() -> String,
+) -> Result<Event, PayloadError> {
+    let size = serde_json::to_vec(&m).map(|v| v.len()).unwrap_or(usize::MAX);
+    if size > limits.max_event_bytes {
+        return Err(PayloadError::new(
+            ErrorCode::EventTooLarge,
+            None,
+            format!("an event may be at most {} bytes, this one is {size}", limits.max_event_bytes),
+        ));
+    }
+    let kind = message_kind(&m, kind_from_path)?;
+    m.remove("writeKey");
+    let user_id = optional_id(&m, "userId")?;
+    let anonymous_id = optional_id(&m, "anonymousId")?;
+    let mut group_id = None;
+    let mut previous_id = None;
+    match kind {
+        EventKind::Alias => {
+            previous_id = Some(required_id(&m, "previousId")?);
+            if user_id.is_none() {
+                return Err(missing("userId", "an alias needs the `userId` that `previousId` becomes"));
+            }
+        }
+        EventKind::Group => group_id = Some(required_id(&m, "groupId")?),
+        _ => {}
+    }
+    if user_id.is_none() && anonymous_id.is_none() {
+        return Err(missing("userId", "every message needs a `userId` or an `anonymousId`"));
+    }
+    let name = message_name(&m, kind)?;
+    let message_id = match m.get("messageId") {
+        None | Some(Value::Null) => new_message_id(),
+        Some(Value::String(s)) if s.trim().is_empty() => new_message_id(),
+        Some(Value::String(s)) if s.chars().count() > MAX_MESSAGE_ID_CHARS => {
+            return Err(invalid("messageId", format!("`messageId` may be at most {MAX_MESSAGE_ID_CHARS} characters")))
+        }
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(wrong_type("messageId", "a string")),
+    };
+    let original = optional_time(&m, "originalTimestamp")?;
+    let explicit = optional_time(&m, "timestamp")?;
+    let sent_at = optional_time(&m, "sentAt")?.or(envelope.sent_at);
+    let client_time = original.or(explicit);
+    let timestamp = corrected_timestamp(client_time, sent_at, received_at);
+
+    let properties = owned_object(&mut m, "properties")?;
+    let traits = owned_object(&mut m, "traits")?;
+    let mut context = owned_object(&mut m, "context")?;
+    if let Some(shared) = &envelope.context {
+        for (k, v) in shared {
+            context.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    if let Some(integrations) = m.get("integrations").or(envelope.integrations.as_ref()) {
+        if !integrations.is_null() && !integrations.is_object() {
+            return Err(wrong_type("integrations", "an object"));
+        }
+    }
+    let touch = normalize(kind, &name, &properties, &context);
+    Ok(Event {
+        message_id,
+        kind,
+        name,
+        user_id,
+        anonymous_id,
+        group_id,
+        previous_id,
+        timestamp,
+        original_timestamp: client_time,
+        sent_at,
+        received_at,
+        properties,
+        traits,
+        context,
+        touch,
+    })
+}
+
+fn message_kind(m: &Map<String, Value>, from_path: Option<EventKind>) -> Result<EventKind, PayloadError> {
+    match (m.get("type"), from_path) {
+        (None | Some(Value::Null), Some(k)) => Ok(k),
+        (None | Some(Value::Null), None) => Err(missing("type", "each batch item needs a `type` (track, identify, page, screen, group, alias)")),
+        (Some(Value::String(t)), from_path) => match (EventKind::parse(t), from_path) {
+            (Some(k), None) => Ok(k),
+            // On a single-message endpoint the path decides; a body type that agrees is fine.
+            (Some(k), Some(p)) if k == p => Ok(k),
+            (Some(_), Some(p)) => Err(invalid("type", format!("`type` is `{t}` but this endpoint takes `{}`", p.as_str()))),
+            (None, _) => Err(invalid("type", format!("unknown message type `{t}` (expected track, identify, page, screen, group or alias)"))),
+        },
+        (Some(_), _) => Err(wrong_type("type", "a string")),
+    }
+}
+
+fn message_name(m: &Map<String, Value>, kind: EventKind) -> Result<String, PayloadError> {
+    let key = if kind == EventKind::Track { "event" } else { "name" };
+    let name = match m.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Some(_) => return Err(wrong_type(key, "a string")),
+    };
+    match name {
+        Some(n) if n.chars().count() > MAX_NAME_CHARS => {
+            Err(invalid(key, format!("`{key}` may be at most {MAX_NAME_CHARS} characters")))
+        }
+        Some(n) => Ok(n),
+        None if kind == EventKind::Track => Err(missing("event", "a track call needs an `event` name")),
+        None => Ok(kind.default_name().to_string()),
+    }
+}
+
+/// An identifier: a non-empty string (numbers are accepted and turned into strings, as
+/// several clients send numeric user ids); `null` or `""` mean absent.
+fn optional_id(m: &Map<String, Value>, key: &str) -> Result<Option<String>, PayloadError> {
+    let id = match m.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(wrong_type(key, "a string")),
+    };
+    if id.is_empty() {
+        return Ok(None);
+    }
+    if id.chars().count() > MAX_ID_CHARS {
+        return Err(invalid(key, format!("`{key}` may be at most {MAX_ID_CHARS} characters")));
+    }
+    Ok(Some(id))
+}
+
+fn required_id(m: &Map<String, Value>, key: &str) -> Result<String, PayloadError> {
+    optional_id(m, key)?.ok_or_else(|| missing(key, format!("`{key}` is required for this message type")))
+}
+
+fn optional_time(m: &Map<String, Value>, key: &str) -> Result<Option<Micros>, PayloadError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => parse_rfc3339(s)
+            .map(Some)
+            .map_err(|e| PayloadError::new(ErrorCode::InvalidTimestamp, key.to_string(), format!("`{key}`: {e}"))),
+        Some(_) => Err(PayloadError::new(
+            ErrorCode::InvalidTimestamp,
+            key.to_string(),
+            format!("`{key}` must be an RFC 3339 string such as 2024-05-01T10:00:00Z"),
+        )),
+    }
+}
+
+fn optional_object<'a>(m: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, PayloadError> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(_) => Err(wrong_type(key, "an object")),
+    }
+}
+
+fn owned_object(m: &mut Map<String, Value>, key: &str) -> Result<Map<String, Value>, PayloadError> {
+    match m.remove(key) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(o)) => Ok(o),
+        Some(_) => Err(wrong_type(key, "an object")),
+    }
+}
+
+fn take_string(m: &mut Map<String, Value>, key: &str) -> Option<String> {
+    match m.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn missing(field: &str, message: impl Into<String>) -> PayloadError {
+    PayloadError::new(ErrorCode::MissingField, field.to_string(), message)
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> PayloadError {
+    PayloadError::new(ErrorCode::InvalidValue, field.to_string(), message)
+}
+
+fn wrong_type(field: &str, expected: &str) -> PayloadError {
+    PayloadError::new(ErrorCode::InvalidType, field.to_string(), format!("`{field}` must be {expected}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_rfc3339;
+
+    fn ids() -> impl FnMut() -> String {
+        let mut n = 0;
+        move || {
+            n += 1;
+            format!("gen-{n}")
+        }
+    }
+
+    fn parse(body: &str, endpoint: Endpoint) -> Result<Parsed, PayloadError> {
+        let received = parse_rfc3339("2024-05-01T10:00:00Z").unwrap();
+        parse_body(body.as_bytes(), endpoint, received, &Limits::default(), &mut ids())
+    }
+
+    #[test]
+    fn a_batch_keeps_valid_events_and_reports_each_rejected_one() {
+        let body = r#"{"batch":[
+            {"type":"track","event":"Signed Up","userId":"u1"},
+            {"type":"track","userId":"u1"},
+            {"type":"page","anonymousId":null,"userId":"u2","timestamp":"not a time"},
+            {"type":"identify","anonymousId":"a1","traits":{"email":"x@y.z"}}
+        ]}"#;
+        let parsed = parse(body, Endpoint::Batch).unwrap();
+        assert_eq!(parsed.events.len(), 2);
+        let fields: Vec<_> = parsed.rejected.iter().map(|e| (e.index, e.field.clone(), e.code)).collect();
+        assert_eq!(
+            fields,
+            vec![
+                (Some(1), Some("batch[1].event".into()), ErrorCode::MissingField),
+                (Some(2), Some("batch[2].timestamp".into()), ErrorCode::InvalidTimestamp),
+            ]
+        );
+        assert_eq!(parsed.events[0].message_id, "gen-1");
+    }
+
+    #[test]
+    fn envelope_context_and_sent_at_apply_to_items() {
+        let body = r#"{"writeKey":"k","sentAt":"2024-05-01T10:01:00Z","context":{"library":{"name":"x"}},
+            "batch":[{"type":"track","event":"E","userId":"u","originalTimestamp":"2024-05-01T10:00:50Z"}]}"#;
+        let parsed = parse(body, Endpoint::Batch).unwrap();
+        let e = &parsed.events[0];
+        assert_eq!(parsed.write_key.as_deref(), Some("k"));
+        assert_eq!(e.timestamp, parse_rfc3339("2024-05-01T09:59:50Z").unwrap());
+        assert_eq!(e.context["library"]["name"], "x");
+    }
+
+    #[test]
+    fn single_endpoint_takes_type_from_path() {
+        let parsed = parse(r#"{"userId":"u","name":"Pricing"}"#, Endpoint::Single(EventKind::Page)).unwrap();
+        assert_eq!(parsed.events[0].kind, EventKind::Page);
+        let parsed = parse(r#"{"type":"track","userId":"u","event":"E"}"#, Endpoint::Single(EventKind::Page)).unwrap();
+        assert_eq!(parsed.rejected[0].field.as_deref(), Some("type"));
+    }
+
+    #[test]
+    fn body_level_errors() {
+        assert_eq!(parse("{", Endpoint::Batch).unwrap_err().code, ErrorCode::MalformedJson);
+        assert_eq!(parse("[]", Endpoint::Batch).unwrap_err().code, ErrorCode::InvalidType);
+        assert_eq!(parse(r#"{"batch":{}}"#, Endpoint::Batch).unwrap_err().field.as_deref(), Some("batch"));
+    }
+
+    #[test]
+    fn oversize_event_is_rejected_by_index() {
+        let big = "x".repeat(40 * 1024);
+        let body = format!(r#"{{"batch":[{{"type":"track","event":"E","userId":"u","properties":{{"b":"{big}"}}}}]}}"#);
+        let parsed = parse(&body, Endpoint::Batch).unwrap();
+        assert_eq!(parsed.rejected[0].code, ErrorCode::EventTooLarge);
+        assert_eq!(parsed.rejected[0].field.as_deref(), Some("batch[0]"));
+    }
+}

@@ -1,0 +1,150 @@
+//! Timestamps: parsing the RFC 3339 strings clients send, and the clock-skew correction of
+//! the Segment spec.
+//!
+//! Every time in parcours is an `i64` count of microseconds since the Unix epoch, UTC.
+//! Microseconds keep the precision Python clients send while leaving ±292,000 years of
+//! range. This module owns parsing and formatting; it never reads the clock: callers pass
+//! `received_at` in.
+
+use std::str::FromStr;
+
+/// Microseconds since the Unix epoch, UTC.
+pub type Micros = i64;
+
+pub const MICROS_PER_SECOND: i64 = 1_000_000;
+pub const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
+
+/// The earliest event time parcours accepts: 1990-01-01T00:00:00Z. Anything earlier is
+/// almost always an unset client clock (the epoch) or a unit mistake.
+pub const EARLIEST_EVENT: Micros = 631_152_000 * MICROS_PER_SECOND;
+
+/// Why a timestamp string was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("`{0}` is not an RFC 3339 timestamp (expected e.g. 2024-05-01T10:00:00.123Z)")]
+    Syntax(String),
+    #[error("`{0}` is before 1990-01-01, which parcours treats as an unset clock")]
+    TooEarly(String),
+}
+
+/// Parses an RFC 3339 timestamp with an offset (`Z`, `+00:00`, `-05:00`) and 0 to 9
+/// fractional digits. Digits beyond microseconds are truncated.
+pub fn parse_rfc3339(text: &str) -> Result<Micros, TimeError> {
+    let ts = jiff::Timestamp::from_str(text.trim()).map_err(|_| TimeError::Syntax(text.into()))?;
+    let micros = ts.as_microsecond();
+    if micros < EARLIEST_EVENT {
+        return Err(TimeError::TooEarly(text.into()));
+    }
+    Ok(micros)
+}
+
+/// Parses the looser forms found in CSV exports: RFC 3339, a date and time without an
+/// offset (read as UTC), a bare date (midnight UTC), or a Unix time in seconds or
+/// milliseconds (told apart by magnitude).
+pub fn parse_lenient(text: &str) -> Result<Micros, TimeError> {
+    let t = text.trim();
+    if let Ok(m) = parse_rfc3339(t) {
+        return Ok(m);
+    }
+    let micros = if let Ok(n) = t.parse::<i64>() {
+        // Below 10^11 it is seconds (until year 5138), else milliseconds.
+        if n.abs() < 100_000_000_000 {
+            n.checked_mul(MICROS_PER_SECOND)
+        } else {
+            n.checked_mul(1000)
+        }
+    } else if let Ok(dt) = jiff::civil::DateTime::from_str(t) {
+        dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp().as_microsecond())
+    } else if let Ok(d) = jiff::civil::Date::from_str(t) {
+        d.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp().as_microsecond())
+    } else {
+        None
+    };
+    match micros {
+        Some(m) if m < EARLIEST_EVENT => Err(TimeError::TooEarly(text.into())),
+        Some(m) => Ok(m),
+        None => Err(TimeError::Syntax(text.into())),
+    }
+}
+
+/// Formats as RFC 3339 in UTC with microseconds, e.g. `2024-05-01T10:00:00.123456Z`.
+pub fn format_rfc3339(micros: Micros) -> String {
+    match jiff::Timestamp::from_microsecond(micros) {
+        Ok(ts) => format!("{ts:.6}"),
+        Err(_) => micros.to_string(),
+    }
+}
+
+/// The event time of the Segment spec.
+///
+/// `client_time` is what the client says the event happened at (`originalTimestamp`, else
+/// `timestamp`). When the client also says when it sent the message (`sent_at`), its clock
+/// skew is removed: `received_at − (sent_at − client_time)`. The result never lands after
+/// `received_at`: an event cannot happen after the server received it.
+pub fn corrected_timestamp(
+    client_time: Option<Micros>,
+    sent_at: Option<Micros>,
+    received_at: Micros,
+) -> Micros {
+    let t = match (client_time, sent_at) {
+        (Some(c), Some(s)) => received_at.saturating_sub(s.saturating_sub(c)),
+        (Some(c), None) => c,
+        (None, _) => received_at,
+    };
+    t.min(received_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_zero_to_nine_fraction_digits_and_both_utc_spellings() {
+        let base = parse_rfc3339("2024-05-01T10:00:00Z").unwrap();
+        assert_eq!(parse_rfc3339("2024-05-01T10:00:00+00:00").unwrap(), base);
+        assert_eq!(parse_rfc3339("2024-05-01T10:00:00.1Z").unwrap(), base + 100_000);
+        assert_eq!(parse_rfc3339("2024-05-01T10:00:00.123456Z").unwrap(), base + 123_456);
+        assert_eq!(parse_rfc3339("2024-05-01T10:00:00.123456789Z").unwrap(), base + 123_456);
+        assert_eq!(parse_rfc3339("2024-05-01T12:00:00+02:00").unwrap(), base);
+    }
+
+    #[test]
+    fn rejects_impossible_and_offsetless_times() {
+        assert!(matches!(parse_rfc3339("2024-02-30T10:00:00Z"), Err(TimeError::Syntax(_))));
+        assert!(matches!(parse_rfc3339("2024-05-01T25:00:00Z"), Err(TimeError::Syntax(_))));
+        assert!(matches!(parse_rfc3339("2024-05-01T10:00:00"), Err(TimeError::Syntax(_))));
+        assert!(matches!(parse_rfc3339("yesterday"), Err(TimeError::Syntax(_))));
+        assert!(matches!(parse_rfc3339("1970-01-01T00:00:00Z"), Err(TimeError::TooEarly(_))));
+    }
+
+    #[test]
+    fn lenient_accepts_csv_forms() {
+        let base = parse_rfc3339("2024-05-01T10:00:00Z").unwrap();
+        assert_eq!(parse_lenient("2024-05-01 10:00:00").unwrap(), base);
+        assert_eq!(parse_lenient("2024-05-01T10:00:00").unwrap(), base);
+        assert_eq!(parse_lenient("1714557600").unwrap(), base);
+        assert_eq!(parse_lenient("1714557600000").unwrap(), base);
+        assert_eq!(parse_lenient("2024-05-01").unwrap(), base - 10 * 3600 * MICROS_PER_SECOND);
+        assert!(parse_lenient("0").is_err());
+    }
+
+    #[test]
+    fn skew_correction_follows_the_spec_and_clamps_to_received_at() {
+        let r = 1_000_000_000;
+        // Client clock 60 s fast: sent_at and original both 60 s ahead; event 5 s before send.
+        assert_eq!(corrected_timestamp(Some(r + 55), Some(r + 60), r), r - 5);
+        // No sent_at: trusted as is (historical import), but never after receipt.
+        assert_eq!(corrected_timestamp(Some(r - 1000), None, r), r - 1000);
+        assert_eq!(corrected_timestamp(Some(r + 1000), None, r), r);
+        // Event "after" its send time: lands in the future, clamped.
+        assert_eq!(corrected_timestamp(Some(r + 70), Some(r + 60), r), r);
+        assert_eq!(corrected_timestamp(None, Some(r), r), r);
+    }
+
+    #[test]
+    fn formats_round_trip() {
+        let m = parse_rfc3339("2024-05-01T10:00:00.123456Z").unwrap();
+        assert_eq!(format_rfc3339(m), "2024-05-01T10:00:00.123456Z");
+        assert_eq!(parse_rfc3339(&format_rfc3339(m)).unwrap(), m);
+    }
+}

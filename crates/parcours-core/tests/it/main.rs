@@ -1,0 +1,3 @@
+//! Integration tests of parcours-core, one binary (see STYLE.md).
+
+mod normalize;
