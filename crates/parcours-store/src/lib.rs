@@ -1,1 +1,73 @@
-//! placeholder
+//! parcours-store: where events, identities and keys live.
+//!
+//! The [`Store`] trait is the one boundary between parcours and its storage: batch
+//! append, scans by time range and by actor, the identity map, keys and erasure. Today it
+//! has one backend, [`SqliteStore`]: SQLite in WAL mode in one data directory, with one
+//! writer thread that batches and readers on their own connections. A ClickHouse backend
+//! is planned behind the same trait; nothing outside this crate knows which one runs.
+//!
+//! ```
+//! use parcours_store::{SqliteStore, Store, StoreOptions, Scope};
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
+//! let ws = store.create_workspace("acme").unwrap();
+//! let (info, secret) = store.create_key(ws.id, Scope::Write, None).unwrap();
+//! assert_eq!(store.authenticate(&secret).unwrap().unwrap().id, info.id);
+//! ```
+
+mod error;
+mod keys;
+mod migrations;
+mod sqlite;
+mod types;
+
+pub use error::StoreError;
+pub use keys::{hash_key, Scope};
+pub use sqlite::{SqliteStore, StoreOptions, Synchronous};
+pub use types::*;
+
+use parcours_core::time::Micros;
+use parcours_core::Event;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The storage boundary. Every method is blocking; async callers wrap calls in
+/// `spawn_blocking`. Implementations are shared between threads.
+pub trait Store: Send + Sync {
+    // Workspaces and keys.
+    fn create_workspace(&self, name: &str) -> Result<Workspace>;
+    fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>>;
+    fn workspaces(&self) -> Result<Vec<Workspace>>;
+    /// Creates a key and returns it in clear text, the only time it is ever visible.
+    fn create_key(&self, workspace: WorkspaceId, scope: Scope, label: Option<&str>) -> Result<(KeyInfo, String)>;
+    /// The live (not revoked) key matching this secret.
+    fn authenticate(&self, secret: &str) -> Result<Option<KeyInfo>>;
+    fn keys(&self, workspace: WorkspaceId) -> Result<Vec<KeyInfo>>;
+    /// Revokes a key of this workspace; `false` when no such live key exists.
+    fn revoke_key(&self, workspace: WorkspaceId, key_id: i64) -> Result<bool>;
+
+    // Events.
+    /// Appends events durably, deduplicating by message id within the workspace and
+    /// stitching identities. Returns once the batch is committed.
+    fn append(&self, workspace: WorkspaceId, events: Vec<Event>) -> Result<AppendOutcome>;
+    /// Calls `f` for every event with `from <= timestamp < to`, in (timestamp, id) order.
+    fn scan_time_range(&self, workspace: WorkspaceId, from: Micros, to: Micros, f: &mut dyn FnMut(StoredEvent)) -> Result<()>;
+    /// The events of one person across all their identities, ordered by (timestamp, id).
+    fn person_events(&self, workspace: WorkspaceId, person: PersonId) -> Result<Vec<StoredEvent>>;
+    fn event_count(&self, workspace: WorkspaceId) -> Result<u64>;
+
+    // Identity.
+    /// The person behind a userId, an anonymousId or an email (tried in that order).
+    fn resolve(&self, workspace: WorkspaceId, identifier: &str) -> Result<Option<PersonId>>;
+    fn person(&self, workspace: WorkspaceId, person: PersonId) -> Result<Option<PersonRecord>>;
+    /// Every identity of the workspace with its person: the identity map analyses join on.
+    fn identity_map(&self, workspace: WorkspaceId, f: &mut dyn FnMut(Identity)) -> Result<()>;
+    /// Removes a person's events, identities, traits and memberships, and records that an
+    /// erasure happened.
+    fn erase_person(&self, workspace: WorkspaceId, person: PersonId) -> Result<ErasureReport>;
+
+    // Costs.
+    /// Inserts or replaces ad costs (keyed by day, campaign, channel, source).
+    fn upsert_costs(&self, workspace: WorkspaceId, rows: Vec<AdCost>) -> Result<usize>;
+    fn costs(&self, workspace: WorkspaceId) -> Result<Vec<AdCost>>;
+}

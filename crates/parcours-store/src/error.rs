@@ -1,0 +1,19 @@
+//! The error type of the store.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("io on {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("the data directory was written by a newer parcours (schema {found}, this build knows {known})")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("workspace `{0}` already exists")]
+    WorkspaceExists(String),
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("the write queue is full")]
+    Busy,
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,312 @@
+//! Identity stitching and erasure, run on the writer thread inside its transaction.
+//!
+//! The rules (written for users in `docs/identity.md`):
+//! - every userId and anonymousId seen gets a person; events are tied to a person at read
+//!   time through these identities, so stitching is retroactive;
+//! - a message carrying both a userId and an anonymousId links them; if the anonymousId
+//!   already belongs to an *anonymous* person, that person is merged into the user's;
+//! - shared devices: if the anonymousId already belongs to a person identified with a
+//!   *different* userId, nothing is merged: the device stays with its first user, the
+//!   new user gets their own person, and the conflict is counted;
+//! - `alias` is an explicit instruction and merges the two persons whatever they are;
+//! - an email (identify traits) is a look-up key for the first person it was seen with,
+//!   never a reason to merge;
+//! - traits merge with last-write-wins by event time; every change is kept in history.
+
+use std::collections::HashMap;
+
+use parcours_core::time::Micros;
+use parcours_core::{Event, EventKind};
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::{Map, Value};
+
+use crate::types::{AppendOutcome, ErasureReport, IdentityKind, PersonId, WorkspaceId};
+use crate::Result;
+
+/// Entries kept before the cache is cleared and refilled from the database.
+const CACHE_LIMIT: usize = 4_000_000;
+
+/// The writer's memory of `identities`, so that repeated identifiers cost no query. Only
+/// the writer changes identities, so the cache cannot go stale.
+#[derive(Default)]
+pub struct Cache {
+    map: HashMap<(WorkspaceId, i64, String), PersonId>,
+}
+
+impl Cache {
+    pub fn clear(&mut self) {
+        self.map.clear();
+    }
+}
+
+fn lookup(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, kind: IdentityKind, value: &str) -> Result<Option<PersonId>> {
+    let key = (ws, kind.code(), value.to_string());
+    if let Some(p) = cache.map.get(&key) {
+        return Ok(Some(*p));
+    }
+    let found: Option<PersonId> = tx
+        .prepare_cached("SELECT person_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3")?
+        .query_row(params![ws, kind.code(), value], |r| r.get(0))
+        .optional()?;
+    if let Some(p) = found {
+        remember(cache, key, p);
+    }
+    Ok(found)
+}
+
+fn remember(cache: &mut Cache, key: (WorkspaceId, i64, String), person: PersonId) {
+    if cache.map.len() >= CACHE_LIMIT {
+        cache.map.clear();
+    }
+    cache.map.insert(key, person);
+}
+
+fn link(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, kind: IdentityKind, value: &str, person: PersonId, ts: Micros) -> Result<()> {
+    tx.prepare_cached("INSERT INTO identities (workspace_id, kind, value, person_id, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![ws, kind.code(), value, person, ts])?;
+    remember(cache, (ws, kind.code(), value.to_string()), person);
+    Ok(())
+}
+
+fn new_person(tx: &Transaction, ws: WorkspaceId, ts: Micros) -> Result<PersonId> {
+    tx.prepare_cached("INSERT INTO persons (workspace_id, created_at) VALUES (?1, ?2)")?.execute(params![ws, ts])?;
+    Ok(tx.last_insert_rowid())
+}
+
+fn is_identified(tx: &Transaction, ws: WorkspaceId, person: PersonId) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM identities WHERE workspace_id = ?1 AND person_id = ?2 AND kind = 1 LIMIT 1")?
+        .query_row(params![ws, person], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Ties the identifiers of a newly stored event to persons, and applies its traits and
+/// group membership.
+pub fn stitch(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, e: &Event, out: &mut AppendOutcome) -> Result<()> {
+    let ts = e.timestamp;
+    let person = actor_person(tx, cache, ws, e, out)?;
+    if e.kind == EventKind::Alias {
+        if let Some(prev) = e.previous_id.as_deref() {
+            let existing = match lookup(tx, cache, ws, IdentityKind::UserId, prev)? {
+                Some(p) => Some(p),
+                None => lookup(tx, cache, ws, IdentityKind::AnonymousId, prev)?,
+            };
+            match existing {
+                None => link(tx, cache, ws, IdentityKind::AnonymousId, prev, person, ts)?,
+                Some(q) if q != person => merge(tx, cache, ws, q, person, "alias", ts)?,
+                Some(_) => {}
+            }
+        }
+    }
+    if let Some(email) = e.email() {
+        let email = email.to_lowercase();
+        if lookup(tx, cache, ws, IdentityKind::Email, &email)?.is_none() {
+            link(tx, cache, ws, IdentityKind::Email, &email, person, ts)?;
+        }
+    }
+    if e.kind == EventKind::Identify && !e.traits.is_empty() {
+        apply_traits(tx, ws, person, &e.traits, ts)?;
+    }
+    if let (EventKind::Group, Some(group)) = (e.kind, e.group_id.as_deref()) {
+        apply_group(tx, ws, person, group, &e.traits, ts)?;
+    }
+    Ok(())
+}
+
+/// The person an event's actor belongs to, creating and linking identities as needed.
+fn actor_person(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, e: &Event, out: &mut AppendOutcome) -> Result<PersonId> {
+    let ts = e.timestamp;
+    let user = e.user_id.as_deref();
+    let anon = e.anonymous_id.as_deref();
+    let by_user = match user {
+        Some(u) => lookup(tx, cache, ws, IdentityKind::UserId, u)?,
+        None => None,
+    };
+    let by_anon = match anon {
+        Some(a) => lookup(tx, cache, ws, IdentityKind::AnonymousId, a)?,
+        None => None,
+    };
+    let Some(user) = user else {
+        // Validation guarantees an anonymousId when there is no userId.
+        let anon = anon.unwrap_or_default();
+        return match by_anon {
+            Some(p) => Ok(p),
+            None => {
+                let p = new_person(tx, ws, ts)?;
+                link(tx, cache, ws, IdentityKind::AnonymousId, anon, p, ts)?;
+                Ok(p)
+            }
+        };
+    };
+    let person = match (by_user, anon, by_anon) {
+        (Some(p), None, _) => p,
+        (Some(p), Some(a), None) => {
+            link(tx, cache, ws, IdentityKind::AnonymousId, a, p, ts)?;
+            p
+        }
+        (Some(p), Some(_), Some(q)) if p == q => p,
+        (Some(p), Some(_), Some(q)) => {
+            if is_identified(tx, ws, q)? {
+                out.shared_device_conflicts += 1;
+            } else {
+                merge(tx, cache, ws, q, p, "identify", ts)?;
+            }
+            p
+        }
+        (None, Some(_), Some(q)) if !is_identified(tx, ws, q)? => {
+            link(tx, cache, ws, IdentityKind::UserId, user, q, ts)?;
+            q
+        }
+        (None, anon, by_anon) => {
+            if by_anon.is_some() {
+                out.shared_device_conflicts += 1;
+            }
+            let p = new_person(tx, ws, ts)?;
+            link(tx, cache, ws, IdentityKind::UserId, user, p, ts)?;
+            if let (Some(a), None) = (anon, by_anon) {
+                link(tx, cache, ws, IdentityKind::AnonymousId, a, p, ts)?;
+            }
+            p
+        }
+    };
+    Ok(person)
+}
+
+/// Moves everything of person `from` to person `into` and deletes `from`.
+fn merge(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, from: PersonId, into: PersonId, reason: &str, ts: Micros) -> Result<()> {
+    {
+        let mut stmt = tx.prepare_cached("SELECT kind, value FROM identities WHERE workspace_id = ?1 AND person_id = ?2")?;
+        let moved = stmt.query_map(params![ws, from], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        for row in moved {
+            let (kind, value) = row?;
+            remember(cache, (ws, kind, value), into);
+        }
+    }
+    let p = params![ws, from, into];
+    tx.execute("UPDATE identities SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2", p)?;
+    tx.execute(
+        "INSERT INTO person_traits (workspace_id, person_id, key, value, updated_at)
+         SELECT workspace_id, ?3, key, value, updated_at FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2
+         ON CONFLICT (workspace_id, person_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+         WHERE excluded.updated_at > person_traits.updated_at",
+        p,
+    )?;
+    tx.execute("DELETE FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2", params![ws, from])?;
+    tx.execute("UPDATE trait_history SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2", p)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO memberships (workspace_id, group_id, person_id, since)
+         SELECT workspace_id, group_id, ?3, since FROM memberships WHERE workspace_id = ?1 AND person_id = ?2",
+        p,
+    )?;
+    tx.execute("DELETE FROM memberships WHERE workspace_id = ?1 AND person_id = ?2", params![ws, from])?;
+    tx.execute("DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2", params![ws, from])?;
+    tx.execute(
+        "INSERT INTO person_merges (workspace_id, from_person, into_person, reason, merged_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![ws, from, into, reason, ts],
+    )?;
+    Ok(())
+}
+
+/// Last write wins by event time; every value that differs from the current one is kept
+/// in `trait_history`, whatever order the events arrived in.
+fn apply_traits(tx: &Transaction, ws: WorkspaceId, person: PersonId, traits: &Map<String, Value>, ts: Micros) -> Result<()> {
+    for (key, value) in traits {
+        let text = value.to_string();
+        let current: Option<(String, Micros)> = tx
+            .prepare_cached("SELECT value, updated_at FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2 AND key = ?3")?
+            .query_row(params![ws, person, key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let changed = current.as_ref().map(|(v, _)| *v != text).unwrap_or(true);
+        if changed {
+            tx.prepare_cached("INSERT INTO trait_history (workspace_id, person_id, key, value, observed_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+                .execute(params![ws, person, key, text, ts])?;
+        }
+        let newer = current.as_ref().map(|(_, at)| ts >= *at).unwrap_or(true);
+        if newer {
+            tx.prepare_cached(
+                "INSERT INTO person_traits (workspace_id, person_id, key, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (workspace_id, person_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )?
+            .execute(params![ws, person, key, text, ts])?;
+        }
+    }
+    Ok(())
+}
+
+/// Attaches the person to the group and merges the group's traits (last write wins). The
+/// kind comes from `traits.type` (or `group_type`, `kind`), `account` by default; a deal
+/// names its account with `traits.account_id` (or `parent_id`).
+fn apply_group(tx: &Transaction, ws: WorkspaceId, person: PersonId, group: &str, traits: &Map<String, Value>, ts: Micros) -> Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO memberships (workspace_id, group_id, person_id, since) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![ws, group, person, ts])?;
+    tx.prepare_cached("UPDATE memberships SET since = ?4 WHERE workspace_id = ?1 AND group_id = ?2 AND person_id = ?3 AND since > ?4")?
+        .execute(params![ws, group, person, ts])?;
+    let text = |keys: &[&str]| keys.iter().find_map(|k| traits.get(*k).and_then(Value::as_str)).map(|s| s.to_lowercase());
+    let existing: Option<(String, Option<String>, String, Micros)> = tx
+        .prepare_cached("SELECT kind, parent_id, traits, updated_at FROM groups WHERE workspace_id = ?1 AND group_id = ?2")?
+        .query_row(params![ws, group], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let (mut kind, mut parent, mut merged, mut updated) = match existing {
+        Some((k, p, t, at)) => (k, p, serde_json::from_str::<Map<String, Value>>(&t).unwrap_or_default(), at),
+        None => ("account".to_string(), None, Map::new(), ts),
+    };
+    if ts >= updated || merged.is_empty() {
+        for (k, v) in traits {
+            merged.insert(k.clone(), v.clone());
+        }
+        kind = text(&["type", "group_type", "kind"]).unwrap_or(kind);
+        parent = traits
+            .get("account_id")
+            .or_else(|| traits.get("parent_id"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or(parent);
+        updated = updated.max(ts);
+    } else {
+        for (k, v) in traits {
+            merged.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO groups (workspace_id, group_id, kind, parent_id, traits, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![ws, group, kind, parent, Value::Object(merged).to_string(), updated])?;
+    Ok(())
+}
+
+/// Deletes a person's events (by the same actor rule as the timeline), identities,
+/// traits, history, memberships and merge records, then records the erasure.
+pub fn erase(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, person: PersonId, now: Micros) -> Result<ErasureReport> {
+    let identities: Vec<(i64, String)> = {
+        let mut stmt = tx.prepare("SELECT kind, value FROM identities WHERE workspace_id = ?1 AND person_id = ?2")?;
+        let rows = stmt.query_map(params![ws, person], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut events_deleted = 0u64;
+    for (kind, value) in &identities {
+        cache.map.remove(&(ws, *kind, value.clone()));
+        let anonymous = match IdentityKind::from_code(*kind) {
+            Some(IdentityKind::UserId) => false,
+            Some(IdentityKind::AnonymousId) => true,
+            // Emails are look-up keys only: no event is keyed by them.
+            _ => continue,
+        };
+        events_deleted += tx.execute(
+            "DELETE FROM events WHERE workspace_id = ?1 AND (user_id IS NULL) = ?2 AND coalesce(user_id, anonymous_id) = ?3",
+            params![ws, anonymous, value],
+        )? as u64;
+    }
+    let p = params![ws, person];
+    let identities_deleted = tx.execute("DELETE FROM identities WHERE workspace_id = ?1 AND person_id = ?2", p)? as u64;
+    tx.execute("DELETE FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2", p)?;
+    tx.execute("DELETE FROM trait_history WHERE workspace_id = ?1 AND person_id = ?2", p)?;
+    tx.execute("DELETE FROM memberships WHERE workspace_id = ?1 AND person_id = ?2", p)?;
+    tx.execute("DELETE FROM person_merges WHERE workspace_id = ?1 AND (from_person = ?2 OR into_person = ?2)", p)?;
+    tx.execute("DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2", p)?;
+    tx.execute(
+        "INSERT INTO erasures (workspace_id, erased_at, events_deleted, identities_deleted) VALUES (?1, ?2, ?3, ?4)",
+        params![ws, now, events_deleted as i64, identities_deleted as i64],
+    )?;
+    Ok(ErasureReport { erasure_id: tx.last_insert_rowid(), events_deleted, identities_deleted })
+}

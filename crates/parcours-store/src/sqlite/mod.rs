@@ -1,0 +1,318 @@
+//! The SQLite backend: one database file `parcours.db` in the data directory, WAL mode,
+//! one writer thread (see `writer`), and a small pool of read-only connections.
+//!
+//! Durability: with [`Synchronous::Full`] (the default) a commit is on disk before
+//! `append` returns, so an acknowledged event survives a power loss; with
+//! [`Synchronous::Normal`] it survives a crash of the process but the last commits may be
+//! lost on power loss, in exchange for fewer fsyncs.
+
+mod identity;
+mod read;
+mod rows;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+use std::thread::JoinHandle;
+
+use parcours_core::time::Micros;
+use parcours_core::Event;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+
+use crate::keys::{generate, hash_key, Scope};
+use crate::types::*;
+use crate::{migrations, Result, Store, StoreError};
+use writer::{Job, WriterHandle};
+
+/// How hard SQLite works to make a commit durable (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// fsync the WAL at every commit: survives power loss.
+    Full,
+    /// fsync only at checkpoints: survives a process crash, may lose the last commits on
+    /// power loss.
+    Normal,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    pub synchronous: Synchronous,
+    /// Read-only connections kept open for queries.
+    pub readers: usize,
+    /// Write jobs that may wait for the writer before `append` blocks.
+    pub queue_capacity: usize,
+    /// Most events committed in one transaction (several appends are grouped up to this).
+    pub max_group_events: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { synchronous: Synchronous::Full, readers: 4, queue_capacity: 1024, max_group_events: 20_000 }
+    }
+}
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: RwLock<Option<WriterHandle>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    max_readers: usize,
+}
+
+/// The database file inside a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("parcours.db")
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir`, applies migrations and starts
+    /// the writer thread.
+    pub fn open(data_dir: &Path, options: StoreOptions) -> Result<SqliteStore> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StoreError::Io { path: data_dir.display().to_string(), source })?;
+        let path = database_path(data_dir);
+        let mut conn = Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", match options.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        })?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        migrations::apply(&mut conn)?;
+        let (handle, thread) = writer::spawn(conn, &options)?;
+        Ok(SqliteStore {
+            path,
+            writer: RwLock::new(Some(handle)),
+            thread: Mutex::new(Some(thread)),
+            readers: Mutex::new(Vec::new()),
+            max_readers: options.readers.max(1),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops accepting writes, lets the writer commit everything already queued, and
+    /// waits for it. Idempotent; also run on drop.
+    pub fn close(&self) {
+        self.writer.write().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Jobs waiting for the writer.
+    pub fn queue_depth(&self) -> usize {
+        self.writer.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|w| w.depth()).unwrap_or(0)
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        let guard = self.writer.read().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().ok_or(StoreError::Closed)?.send(job)
+    }
+
+    /// Runs `f` on the writer thread, inside its own transaction, and waits for it.
+    fn on_writer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction, &mut identity::Cache) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.send(Job::Run(Box::new(move |state| {
+            let _ = tx.send(state.in_transaction(f));
+        })))?;
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.busy_timeout(std::time::Duration::from_secs(30))?;
+                c
+            }
+        };
+        let result = f(&conn);
+        let mut pool = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < self.max_readers {
+            pool.push(conn);
+        }
+        result
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn now_micros() -> Micros {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+impl Store for SqliteStore {
+    fn create_workspace(&self, name: &str) -> Result<Workspace> {
+        let name = name.to_string();
+        self.on_writer(move |tx, _| {
+            let exists: Option<i64> =
+                tx.query_row("SELECT id FROM workspaces WHERE name = ?1", [&name], |r| r.get(0)).optional()?;
+            if exists.is_some() {
+                return Err(StoreError::WorkspaceExists(name));
+            }
+            let created_at = now_micros();
+            tx.execute("INSERT INTO workspaces (name, created_at) VALUES (?1, ?2)", rusqlite::params![name, created_at])?;
+            Ok(Workspace { id: tx.last_insert_rowid(), name, created_at })
+        })
+    }
+
+    fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>> {
+        self.with_reader(|c| {
+            Ok(c.query_row("SELECT id, name, created_at FROM workspaces WHERE name = ?1", [name], |r| {
+                Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? })
+            })
+            .optional()?)
+        })
+    }
+
+    fn workspaces(&self) -> Result<Vec<Workspace>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare("SELECT id, name, created_at FROM workspaces ORDER BY id")?;
+            let rows = stmt.query_map([], |r| Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    fn create_key(&self, workspace: WorkspaceId, scope: Scope, label: Option<&str>) -> Result<(KeyInfo, String)> {
+        let label = label.map(str::to_string);
+        self.on_writer(move |tx, _| {
+            let secret = generate(scope);
+            let prefix: String = secret.chars().take(10).collect();
+            let created_at = now_micros();
+            tx.execute(
+                "INSERT INTO api_keys (workspace_id, scope, hash, prefix, label, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![workspace, scope.as_str(), hash_key(&secret).as_slice(), prefix, label, created_at],
+            )?;
+            let info = KeyInfo { id: tx.last_insert_rowid(), workspace_id: workspace, scope, prefix, label, created_at, revoked_at: None };
+            Ok((info, secret))
+        })
+    }
+
+    fn authenticate(&self, secret: &str) -> Result<Option<KeyInfo>> {
+        let hash = hash_key(secret);
+        self.with_reader(|c| {
+            let key = c
+                .query_row(
+                    &format!("SELECT {} FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL", rows::KEY_COLUMNS),
+                    [hash.as_slice()],
+                    rows::key_info,
+                )
+                .optional()?;
+            Ok(key)
+        })
+    }
+
+    fn keys(&self, workspace: WorkspaceId) -> Result<Vec<KeyInfo>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(&format!("SELECT {} FROM api_keys WHERE workspace_id = ?1 ORDER BY id", rows::KEY_COLUMNS))?;
+            let keys = stmt.query_map([workspace], rows::key_info)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(keys)
+        })
+    }
+
+    fn revoke_key(&self, workspace: WorkspaceId, key_id: i64) -> Result<bool> {
+        self.on_writer(move |tx, _| {
+            let n = tx.execute(
+                "UPDATE api_keys SET revoked_at = ?3 WHERE id = ?1 AND workspace_id = ?2 AND revoked_at IS NULL",
+                rusqlite::params![key_id, workspace, now_micros()],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn append(&self, workspace: WorkspaceId, events: Vec<Event>) -> Result<AppendOutcome> {
+        if events.is_empty() {
+            return Ok(AppendOutcome::default());
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.send(Job::Append { workspace, events, reply: tx })?;
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn scan_time_range(&self, workspace: WorkspaceId, from: Micros, to: Micros, f: &mut dyn FnMut(StoredEvent)) -> Result<()> {
+        self.with_reader(|c| read::scan_time_range(c, workspace, from, to, f))
+    }
+
+    fn person_events(&self, workspace: WorkspaceId, person: PersonId) -> Result<Vec<StoredEvent>> {
+        self.with_reader(|c| read::person_events(c, workspace, person))
+    }
+
+    fn event_count(&self, workspace: WorkspaceId) -> Result<u64> {
+        self.with_reader(|c| {
+            Ok(c.query_row("SELECT count(*) FROM events WHERE workspace_id = ?1", [workspace], |r| r.get::<_, i64>(0))? as u64)
+        })
+    }
+
+    fn resolve(&self, workspace: WorkspaceId, identifier: &str) -> Result<Option<PersonId>> {
+        self.with_reader(|c| read::resolve(c, workspace, identifier))
+    }
+
+    fn person(&self, workspace: WorkspaceId, person: PersonId) -> Result<Option<PersonRecord>> {
+        self.with_reader(|c| read::person(c, workspace, person))
+    }
+
+    fn identity_map(&self, workspace: WorkspaceId, f: &mut dyn FnMut(Identity)) -> Result<()> {
+        self.with_reader(|c| read::identity_map(c, workspace, f))
+    }
+
+    fn erase_person(&self, workspace: WorkspaceId, person: PersonId) -> Result<ErasureReport> {
+        self.on_writer(move |tx, cache| identity::erase(tx, cache, workspace, person, now_micros()))
+    }
+
+    fn upsert_costs(&self, workspace: WorkspaceId, rows: Vec<AdCost>) -> Result<usize> {
+        self.on_writer(move |tx, _| {
+            let mut stmt = tx.prepare_cached(
+                "INSERT OR REPLACE INTO ad_costs (workspace_id, day, campaign, channel, source, cost, currency, impressions, clicks)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for r in &rows {
+                stmt.execute(rusqlite::params![workspace, r.day, r.campaign, r.channel, r.source, r.cost, r.currency, r.impressions, r.clicks])?;
+            }
+            Ok(rows.len())
+        })
+    }
+
+    fn costs(&self, workspace: WorkspaceId) -> Result<Vec<AdCost>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(
+                "SELECT day, campaign, channel, source, cost, currency, impressions, clicks FROM ad_costs
+                 WHERE workspace_id = ?1 ORDER BY day, campaign, channel, source",
+            )?;
+            let rows = stmt.query_map([workspace], |r| {
+                Ok(AdCost {
+                    day: r.get(0)?,
+                    campaign: r.get(1)?,
+                    channel: r.get(2)?,
+                    source: r.get(3)?,
+                    cost: r.get(4)?,
+                    currency: r.get(5)?,
+                    impressions: r.get(6)?,
+                    clicks: r.get(7)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}

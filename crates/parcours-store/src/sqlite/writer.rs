@@ -1,0 +1,166 @@
+//! The single writer: one thread owns the only read-write connection and commits in
+//! groups.
+//!
+//! Appends queue up in a bounded channel. The writer takes the first waiting append,
+//! gathers every other append already queued (up to `max_group_events` events), commits
+//! them in one transaction, then answers each caller. One fsync is thus shared by many
+//! requests (group commit), and an answer always means "committed". Other writes (keys,
+//! erasure, costs) run alone in their own transaction, in queue order.
+//!
+//! When every sender is gone the loop ends after draining the queue: closing the store
+//! never loses a job that was accepted.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parcours_core::Event;
+use rusqlite::{Connection, Transaction};
+
+use super::identity::{self, Cache};
+use super::rows;
+use super::StoreOptions;
+use crate::types::{AppendOutcome, WorkspaceId};
+use crate::{Result, StoreError};
+
+type Reply = SyncSender<Result<AppendOutcome>>;
+
+pub(super) enum Job {
+    Append { workspace: WorkspaceId, events: Vec<Event>, reply: Reply },
+    Run(Box<dyn FnOnce(&mut WriterState) + Send>),
+}
+
+pub(super) struct WriterHandle {
+    tx: SyncSender<Job>,
+    depth: Arc<AtomicUsize>,
+}
+
+impl WriterHandle {
+    pub(super) fn send(&self, job: Job) -> Result<()> {
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        self.tx.send(job).map_err(|_| {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+            StoreError::Closed
+        })
+    }
+
+    pub(super) fn depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
+    }
+}
+
+pub(super) struct WriterState {
+    conn: Connection,
+    cache: Cache,
+}
+
+impl WriterState {
+    pub(super) fn in_transaction<T>(&mut self, f: impl FnOnce(&Transaction, &mut Cache) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction()?;
+        match f(&tx, &mut self.cache) {
+            Ok(value) => {
+                tx.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                // The cache may hold identities of the rolled-back transaction.
+                self.cache.clear();
+                Err(e)
+            }
+        }
+    }
+}
+
+pub(super) fn spawn(conn: Connection, options: &StoreOptions) -> Result<(WriterHandle, JoinHandle<()>)> {
+    let (tx, rx) = sync_channel(options.queue_capacity.max(1));
+    let depth = Arc::new(AtomicUsize::new(0));
+    let max_group = options.max_group_events.max(1);
+    let state = WriterState { conn, cache: Cache::default() };
+    let thread_depth = depth.clone();
+    let thread = std::thread::Builder::new()
+        .name("parcours-writer".into())
+        .spawn(move || run(state, rx, thread_depth, max_group))
+        .map_err(|source| StoreError::Io { path: "writer thread".into(), source })?;
+    Ok((WriterHandle { tx, depth }, thread))
+}
+
+fn run(mut state: WriterState, rx: Receiver<Job>, depth: Arc<AtomicUsize>, max_group: usize) {
+    let mut next = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
+        match job {
+            Job::Run(f) => {
+                depth.fetch_sub(1, Ordering::Relaxed);
+                f(&mut state);
+            }
+            Job::Append { workspace, events, reply } => {
+                depth.fetch_sub(1, Ordering::Relaxed);
+                let mut count = events.len();
+                let mut group = vec![(workspace, events, reply)];
+                while count < max_group {
+                    match rx.try_recv() {
+                        Ok(Job::Append { workspace, events, reply }) => {
+                            depth.fetch_sub(1, Ordering::Relaxed);
+                            count += events.len();
+                            group.push((workspace, events, reply));
+                        }
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                    }
+                }
+                commit_group(&mut state, group);
+            }
+        }
+    }
+    tracing::debug!("writer drained and stopped");
+}
+
+fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Event>, Reply)>) {
+    let started = std::time::Instant::now();
+    let result = state.in_transaction(|tx, cache| {
+        let mut outcomes = Vec::with_capacity(group.len());
+        for (workspace, events, _) in &group {
+            outcomes.push(append_events(tx, cache, *workspace, events)?);
+        }
+        Ok(outcomes)
+    });
+    let events: usize = group.iter().map(|(_, e, _)| e.len()).sum();
+    match result {
+        Ok(outcomes) => {
+            tracing::trace!(events, requests = group.len(), elapsed_us = started.elapsed().as_micros() as u64, "group committed");
+            for ((_, _, reply), outcome) in group.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, events, "group commit failed");
+            for (_, _, reply) in group {
+                let _ = reply.send(Err(StoreError::Corrupt(format!("commit failed: {error}"))));
+            }
+        }
+    }
+}
+
+fn append_events(tx: &Transaction, cache: &mut Cache, workspace: WorkspaceId, events: &[Event]) -> Result<AppendOutcome> {
+    let mut outcome = AppendOutcome::default();
+    let mut insert = tx.prepare_cached(rows::INSERT_EVENT)?;
+    for event in events {
+        if rows::insert_event(&mut insert, workspace, event)? {
+            outcome.inserted += 1;
+            identity::stitch(tx, cache, workspace, event, &mut outcome)?;
+        } else {
+            outcome.duplicates += 1;
+        }
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,134 @@
+//! Values that cross the store boundary.
+
+use parcours_core::time::Micros;
+use parcours_core::Event;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::keys::Scope;
+
+pub type WorkspaceId = i64;
+pub type PersonId = i64;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub created_at: Micros,
+}
+
+/// A key as listed: never the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyInfo {
+    pub id: i64,
+    pub workspace_id: WorkspaceId,
+    pub scope: Scope,
+    /// The first characters of the key, enough to recognise it.
+    pub prefix: String,
+    pub label: Option<String>,
+    pub created_at: Micros,
+    pub revoked_at: Option<Micros>,
+}
+
+/// What one append did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AppendOutcome {
+    /// Events written.
+    pub inserted: usize,
+    /// Events skipped because their message id was already stored.
+    pub duplicates: usize,
+    /// Identify calls whose anonymousId already belonged to another identified person
+    /// (shared device): recorded, not merged.
+    pub shared_device_conflicts: usize,
+}
+
+/// An event as stored, with its insertion sequence number.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    UserId,
+    AnonymousId,
+    Email,
+}
+
+impl IdentityKind {
+    pub fn code(self) -> i64 {
+        match self {
+            IdentityKind::UserId => 1,
+            IdentityKind::AnonymousId => 2,
+            IdentityKind::Email => 3,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<IdentityKind> {
+        match code {
+            1 => Some(IdentityKind::UserId),
+            2 => Some(IdentityKind::AnonymousId),
+            3 => Some(IdentityKind::Email),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    pub kind: IdentityKind,
+    pub value: String,
+    pub person: PersonId,
+    pub first_seen: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraitChange {
+    pub key: String,
+    pub value: Value,
+    pub observed_at: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupMembership {
+    pub group_id: String,
+    /// `account`, `deal`, or another kind the client named.
+    pub kind: String,
+    pub parent_id: Option<String>,
+    pub traits: Map<String, Value>,
+    pub since: Micros,
+}
+
+/// Everything parcours knows about one person, but their events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PersonRecord {
+    pub id: PersonId,
+    pub identities: Vec<Identity>,
+    pub traits: Map<String, Value>,
+    pub trait_history: Vec<TraitChange>,
+    pub groups: Vec<GroupMembership>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ErasureReport {
+    pub erasure_id: i64,
+    pub events_deleted: u64,
+    pub identities_deleted: u64,
+}
+
+/// Spend on one campaign, on one day, through one channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdCost {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub campaign: String,
+    pub channel: String,
+    pub source: String,
+    pub cost: f64,
+    pub currency: String,
+    pub impressions: Option<i64>,
+    pub clicks: Option<i64>,
+}

@@ -1,0 +1,27 @@
+//! Integration tests of parcours-store against the real SQLite backend, one binary.
+
+mod identity;
+mod store;
+
+use parcours_core::payload::{parse_body, Endpoint, Limits};
+use parcours_core::time::parse_rfc3339;
+use parcours_core::Event;
+use parcours_store::{SqliteStore, StoreOptions};
+
+/// Builds events from Segment messages through the real parser.
+pub fn events(messages: &serde_json::Value) -> Vec<Event> {
+    let body = serde_json::to_vec(&serde_json::json!({ "batch": messages })).unwrap();
+    let received = parse_rfc3339("2024-06-01T00:00:00Z").unwrap();
+    let mut n = 0;
+    let parsed = parse_body(&body, Endpoint::Batch, received, &Limits::default(), &mut || {
+        n += 1;
+        format!("gen-{n}")
+    })
+    .unwrap();
+    assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+    parsed.events
+}
+
+pub fn open(dir: &std::path::Path) -> SqliteStore {
+    SqliteStore::open(dir, StoreOptions::default()).unwrap()
+}

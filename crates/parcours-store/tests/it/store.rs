@@ -1,0 +1,158 @@
+//! Store behaviour: dedupe, isolation, keys, groups, erasure, reopening.
+
+use parcours_store::{AdCost, IdentityKind, Scope, Store};
+use serde_json::json;
+
+#[test]
+fn resent_batches_are_deduplicated_per_workspace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let a = store.create_workspace("a").unwrap().id;
+    let b = store.create_workspace("b").unwrap().id;
+    let batch = json!([
+        {"type": "track", "event": "E", "userId": "u", "messageId": "m1"},
+        {"type": "track", "event": "E", "userId": "u", "messageId": "m2"}
+    ]);
+    let first = store.append(a, crate::events(&batch)).unwrap();
+    let again = store.append(a, crate::events(&batch)).unwrap();
+    let other = store.append(b, crate::events(&batch)).unwrap();
+    assert_eq!((first.inserted, first.duplicates), (2, 0));
+    assert_eq!((again.inserted, again.duplicates), (0, 2));
+    assert_eq!((other.inserted, other.duplicates), (2, 0));
+    assert_eq!(store.event_count(a).unwrap(), 2);
+    // Workspaces are isolated: b's person is not a's.
+    let pa = store.resolve(a, "u").unwrap().unwrap();
+    let pb = store.resolve(b, "u").unwrap().unwrap();
+    assert_ne!(pa, pb);
+    assert!(store.person(b, pa).unwrap().is_none(), "a's person is visible from b");
+    assert!(store.person_events(b, pa).unwrap().is_empty());
+    assert_eq!(store.person_events(b, pb).unwrap().len(), 2);
+    assert!(store.resolve(b, "nobody").unwrap().is_none());
+}
+
+#[test]
+fn keys_authenticate_until_revoked_and_are_stored_hashed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let ws = store.create_workspace("acme").unwrap();
+    assert!(store.create_workspace("acme").is_err());
+    let (info, secret) = store.create_key(ws.id, Scope::Read, Some("dashboard")).unwrap();
+    assert_eq!(store.authenticate(&secret).unwrap().unwrap().scope, Scope::Read);
+    assert!(store.authenticate("pcr_not-a-key").unwrap().is_none());
+    assert!(store.revoke_key(ws.id, info.id).unwrap());
+    assert!(!store.revoke_key(ws.id, info.id).unwrap());
+    assert!(store.authenticate(&secret).unwrap().is_none());
+    let listed = store.keys(ws.id).unwrap();
+    assert!(listed[0].revoked_at.is_some() && secret.starts_with(&listed[0].prefix));
+    drop(store);
+    let raw = std::fs::read(tmp.path().join("parcours.db")).unwrap();
+    assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()), "the clear key must not be stored");
+}
+
+#[test]
+fn groups_attach_people_to_accounts_and_deals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let ws = store.create_workspace("w").unwrap().id;
+    store
+        .append(ws, crate::events(&json!([
+            {"type": "group", "userId": "cto", "groupId": "acme", "traits": {"name": "Acme", "industry": "retail"}, "timestamp": "2024-05-01T00:00:00Z"},
+            {"type": "group", "userId": "cfo", "groupId": "acme", "timestamp": "2024-05-02T00:00:00Z"},
+            {"type": "group", "userId": "cfo", "groupId": "deal-9", "traits": {"type": "deal", "account_id": "acme", "amount": 50000}, "timestamp": "2024-05-03T00:00:00Z"}
+        ])))
+        .unwrap();
+    let cfo = store.resolve(ws, "cfo").unwrap().unwrap();
+    let record = store.person(ws, cfo).unwrap().unwrap();
+    let groups: Vec<_> = record.groups.iter().map(|g| (g.group_id.as_str(), g.kind.as_str(), g.parent_id.as_deref())).collect();
+    assert_eq!(groups, vec![("acme", "account", None), ("deal-9", "deal", Some("acme"))]);
+    assert_eq!(record.groups[0].traits["industry"], "retail");
+}
+
+#[test]
+fn erasure_removes_everything_of_the_person_and_records_only_that_it_happened() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let ws = store.create_workspace("w").unwrap().id;
+    store
+        .append(ws, crate::events(&json!([
+            {"type": "page", "anonymousId": "a1"},
+            {"type": "identify", "userId": "u1", "anonymousId": "a1", "traits": {"email": "gone@example.com", "name": "Zoé Secret"}},
+            {"type": "track", "event": "Order Completed", "userId": "u1"},
+            {"type": "group", "userId": "u1", "groupId": "acme"},
+            {"type": "track", "event": "E", "userId": "u2"}
+        ])))
+        .unwrap();
+    let person = store.resolve(ws, "gone@example.com").unwrap().unwrap();
+    let report = store.erase_person(ws, person).unwrap();
+    assert_eq!((report.events_deleted, report.identities_deleted), (4, 3));
+    for id in ["u1", "a1", "gone@example.com"] {
+        assert!(store.resolve(ws, id).unwrap().is_none(), "{id} survived erasure");
+    }
+    assert!(store.person(ws, person).unwrap().is_none());
+    assert_eq!(store.event_count(ws).unwrap(), 1);
+    let mut ids = Vec::new();
+    store.identity_map(ws, &mut |i| ids.push((i.kind, i.value))).unwrap();
+    assert_eq!(ids, vec![(IdentityKind::UserId, "u2".to_string())]);
+    drop(store);
+    // secure_delete zeroes freed pages: the erased name is not left in the file.
+    let mut raw = std::fs::read(tmp.path().join("parcours.db")).unwrap();
+    raw.extend(std::fs::read(tmp.path().join("parcours.db-wal")).unwrap_or_default());
+    let needle = "Zoé Secret".as_bytes();
+    let leftovers = raw.windows(needle.len()).filter(|w| *w == needle).count();
+    // The WAL may keep old page images until a checkpoint; the main file must not.
+    let main = std::fs::read(tmp.path().join("parcours.db")).unwrap();
+    assert!(!main.windows(needle.len()).any(|w| w == needle), "erased data left in the database file ({leftovers} copies in db+wal)");
+}
+
+#[test]
+fn data_survives_reopen_and_migrations_are_idempotent() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store = crate::open(tmp.path());
+        let ws = store.create_workspace("w").unwrap().id;
+        store.append(ws, crate::events(&json!([{"type": "track", "event": "E", "userId": "u", "messageId": "m"}]))).unwrap();
+        store
+            .upsert_costs(ws, vec![AdCost {
+                day: "2024-05-01".into(),
+                campaign: "spring".into(),
+                channel: "paid_search".into(),
+                source: "google".into(),
+                cost: 120.5,
+                currency: "EUR".into(),
+                impressions: Some(1000),
+                clicks: Some(40),
+            }])
+            .unwrap();
+    }
+    let store = crate::open(tmp.path());
+    let ws = store.workspace_by_name("w").unwrap().unwrap().id;
+    assert_eq!(store.event_count(ws).unwrap(), 1);
+    assert_eq!(store.costs(ws).unwrap()[0].cost, 120.5);
+    let again = store.append(ws, crate::events(&json!([{"type": "track", "event": "E", "userId": "u", "messageId": "m"}]))).unwrap();
+    assert_eq!(again.duplicates, 1);
+}
+
+#[test]
+fn concurrent_appends_are_grouped_and_all_acknowledged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(crate::open(tmp.path()));
+    let ws = store.create_workspace("w").unwrap().id;
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let mut inserted = 0;
+                for b in 0..20 {
+                    let batch: Vec<_> = (0..25)
+                        .map(|i| json!({"type": "track", "event": "E", "userId": format!("u{t}-{i}"), "messageId": format!("{t}-{b}-{i}")}))
+                        .collect();
+                    inserted += store.append(ws, crate::events(&json!(batch))).unwrap().inserted;
+                }
+                inserted
+            })
+        })
+        .collect();
+    let total: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(total, 8 * 20 * 25);
+    assert_eq!(store.event_count(ws).unwrap(), 4000);
+}
