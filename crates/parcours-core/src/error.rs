@@ -57,8 +57,17 @@ pub struct PayloadError {
 }
 
 impl PayloadError {
-    pub fn new(code: ErrorCode, field: impl Into<Option<String>>, message: impl Into<String>) -> Self {
-        PayloadError { code, message: message.into(), field: field.into(), index: None }
+    pub fn new(
+        code: ErrorCode,
+        field: impl Into<Option<String>>,
+        message: impl Into<String>,
+    ) -> Self {
+        PayloadError {
+            code,
+            message: message.into(),
+            field: field.into(),
+            index: None,
+        }
     }
 
     /// Places the error inside batch item `index`: `timestamp` becomes `batch[3].timestamp`.

@@ -16,27 +16,74 @@ use crate::event::{Campaign, EventKind, Touch};
 
 /// The canonical channels. Explicit channels outside this list are kept as given.
 pub const CHANNELS: &[&str] = &[
-    "web", "app", "direct", "organic_search", "paid_search", "social", "paid_social", "display",
-    "email", "referral", "partner", "phone", "store", "chat", "sms", "push", "event", "support",
-    "survey", "direct_mail", "other",
+    "web",
+    "app",
+    "direct",
+    "organic_search",
+    "paid_search",
+    "social",
+    "paid_social",
+    "display",
+    "email",
+    "referral",
+    "partner",
+    "phone",
+    "store",
+    "chat",
+    "sms",
+    "push",
+    "event",
+    "support",
+    "survey",
+    "direct_mail",
+    "other",
 ];
 
 /// Channels whose touches happen offline.
 pub const OFFLINE_CHANNELS: &[&str] = &["phone", "store", "event", "direct_mail"];
 
 const SEARCH_ENGINES: &[&str] = &[
-    "google", "bing", "yahoo", "duckduckgo", "qwant", "ecosia", "baidu", "yandex", "startpage", "search.brave",
+    "google",
+    "bing",
+    "yahoo",
+    "duckduckgo",
+    "qwant",
+    "ecosia",
+    "baidu",
+    "yandex",
+    "startpage",
+    "search.brave",
 ];
 const SOCIAL_NETWORKS: &[&str] = &[
-    "facebook", "fb", "instagram", "twitter", "x.com", "t.co", "linkedin", "lnkd.in", "tiktok", "pinterest",
-    "youtube", "reddit", "snapchat", "threads", "mastodon", "bsky",
+    "facebook",
+    "fb",
+    "instagram",
+    "twitter",
+    "x.com",
+    "t.co",
+    "linkedin",
+    "lnkd.in",
+    "tiktok",
+    "pinterest",
+    "youtube",
+    "reddit",
+    "snapchat",
+    "threads",
+    "mastodon",
+    "bsky",
 ];
 
 /// Derives the [`Touch`] of a message.
-pub fn normalize(kind: EventKind, name: &str, properties: &Map<String, Value>, context: &Map<String, Value>) -> Touch {
+pub fn normalize(
+    kind: EventKind,
+    name: &str,
+    properties: &Map<String, Value>,
+    context: &Map<String, Value>,
+) -> Touch {
     let page = context.get("page").and_then(Value::as_object);
     let url = str_at(properties, "url").or_else(|| page.and_then(|p| str_at(p, "url")));
-    let referrer = str_at(properties, "referrer").or_else(|| page.and_then(|p| str_at(p, "referrer")));
+    let referrer =
+        str_at(properties, "referrer").or_else(|| page.and_then(|p| str_at(p, "referrer")));
     let campaign = campaign(properties, context, url);
     let channel = channel(kind, name, properties, context, &campaign, url, referrer);
     let touchpoint = touchpoint(kind, name, properties, page, url, &channel, &campaign);
@@ -49,11 +96,23 @@ pub fn normalize(kind: EventKind, name: &str, properties: &Map<String, Value>, c
         Some(b) => b,
         None => !OFFLINE_CHANNELS.contains(&channel.as_str()),
     };
-    Touch { channel, campaign, touchpoint, revenue, currency, online }
+    Touch {
+        channel,
+        campaign,
+        touchpoint,
+        revenue,
+        currency,
+        online,
+    }
 }
 
-fn campaign(properties: &Map<String, Value>, context: &Map<String, Value>, url: Option<&str>) -> Campaign {
-    let from = |o: &Map<String, Value>, keys: &[&str]| keys.iter().find_map(|k| str_at(o, k)).map(clean);
+fn campaign(
+    properties: &Map<String, Value>,
+    context: &Map<String, Value>,
+    url: Option<&str>,
+) -> Campaign {
+    let from =
+        |o: &Map<String, Value>, keys: &[&str]| keys.iter().find_map(|k| str_at(o, k)).map(clean);
     let mut c = Campaign::default();
     if let Some(ctx) = context.get("campaign").and_then(Value::as_object) {
         c.name = from(ctx, &["name", "utm_campaign"]);
@@ -90,10 +149,19 @@ fn channel(
     url: Option<&str>,
     referrer: Option<&str>,
 ) -> String {
-    if let Some(explicit) = str_at(properties, "channel").map(slug).filter(|s| !s.is_empty()) {
-        return canonical_channel(&explicit).map(str::to_string).unwrap_or(explicit);
+    if let Some(explicit) = str_at(properties, "channel")
+        .map(slug)
+        .filter(|s| !s.is_empty())
+    {
+        return canonical_channel(&explicit)
+            .map(str::to_string)
+            .unwrap_or(explicit);
     }
-    if let Some(c) = campaign.medium.as_deref().and_then(|m| channel_from_medium(m, campaign.source.as_deref())) {
+    if let Some(c) = campaign
+        .medium
+        .as_deref()
+        .and_then(|m| channel_from_medium(m, campaign.source.as_deref()))
+    {
         return c.to_string();
     }
     if let Some(c) = campaign.source.as_deref().and_then(channel_from_source) {
@@ -116,14 +184,25 @@ fn channel(
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_ascii_lowercase();
-    let mobile = ["ios", "android", "react-native", "flutter", "kotlin", "swift"].iter().any(|m| library.contains(m));
+    let mobile = [
+        "ios",
+        "android",
+        "react-native",
+        "flutter",
+        "kotlin",
+        "swift",
+    ]
+    .iter()
+    .any(|m| library.contains(m));
     if kind == EventKind::Screen || mobile {
         return "app".into();
     }
     if kind == EventKind::Page {
         return channel_from_referrer(referrer, url).to_string();
     }
-    let browser = library.contains("analytics.js") || library.contains("analytics-next") || library.contains("rudder-js");
+    let browser = library.contains("analytics.js")
+        || library.contains("analytics-next")
+        || library.contains("rudder-js");
     if browser || context.get("page").is_some() || context.get("userAgent").is_some() {
         return "web".into();
     }
@@ -159,7 +238,9 @@ pub fn canonical_channel(s: &str) -> Option<&'static str> {
 
 fn channel_from_medium(medium: &str, source: Option<&str>) -> Option<&'static str> {
     let m = slug(medium);
-    let social_source = source.map(|s| is_social(&s.to_ascii_lowercase())).unwrap_or(false);
+    let social_source = source
+        .map(|s| is_social(&s.to_ascii_lowercase()))
+        .unwrap_or(false);
     Some(match m.as_str() {
         "cpc" | "ppc" | "paidsearch" | "paid_search" | "sem" | "sea" => {
             if social_source {
@@ -188,7 +269,11 @@ fn channel_from_source(source: &str) -> Option<&'static str> {
         Some("social")
     } else if SEARCH_ENGINES.iter().any(|e| s.contains(e)) {
         Some("organic_search")
-    } else if s.contains("newsletter") || s.contains("mailchimp") || s.contains("sendinblue") || s.contains("brevo") {
+    } else if s.contains("newsletter")
+        || s.contains("mailchimp")
+        || s.contains("sendinblue")
+        || s.contains("brevo")
+    {
         Some("email")
     } else {
         None
@@ -211,7 +296,13 @@ fn channel_from_name(name: &str) -> Option<&'static str> {
         "chat"
     } else if has(&["ticket", "support"]) {
         "support"
-    } else if has(&["in-store", "in store", "store purchase", "store visit", "pos "]) {
+    } else if has(&[
+        "in-store",
+        "in store",
+        "store purchase",
+        "store visit",
+        "pos ",
+    ]) {
         "store"
     } else if has(&["ad impression", "ad clicked", "ad viewed", "banner"]) {
         "display"
@@ -229,7 +320,9 @@ fn channel_from_referrer(referrer: Option<&str>, url: Option<&str>) -> &'static 
         return "direct";
     };
     let ref_host = split_url(referrer).0.to_ascii_lowercase();
-    let own_host = url.map(|u| split_url(u).0.to_ascii_lowercase()).unwrap_or_default();
+    let own_host = url
+        .map(|u| split_url(u).0.to_ascii_lowercase())
+        .unwrap_or_default();
     if ref_host.is_empty() {
         return "direct";
     }
@@ -272,7 +365,10 @@ fn touchpoint(
     channel: &str,
     campaign: &Campaign,
 ) -> String {
-    if let Some(t) = str_at(properties, "touchpoint").map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(t) = str_at(properties, "touchpoint")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         return t.to_string();
     }
     match kind {
@@ -287,7 +383,11 @@ fn touchpoint(
         EventKind::Screen => return format!("app {name}"),
         _ => {}
     }
-    let detail = |keys: &[&str]| keys.iter().find_map(|k| str_at(properties, k)).map(str::to_string);
+    let detail = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| str_at(properties, k))
+            .map(str::to_string)
+    };
     let label = match channel {
         "email" | "sms" | "push" => detail(&["email_name", "template", "message_name"])
             .or_else(|| campaign.name.clone())
@@ -295,7 +395,10 @@ fn touchpoint(
         "phone" => detail(&["direction", "reason"]),
         "store" => detail(&["store", "store_name", "location"]),
         "chat" | "support" => detail(&["topic", "category", "reason"]),
-        "display" | "paid_search" | "paid_social" | "social" => campaign.name.clone().or_else(|| detail(&["network", "platform"])),
+        "display" | "paid_search" | "paid_social" | "social" => campaign
+            .name
+            .clone()
+            .or_else(|| detail(&["network", "platform"])),
         _ => None,
     };
     let prefix = match channel {
@@ -311,12 +414,14 @@ fn touchpoint(
 /// Revenue in the Segment e-commerce spec: `revenue`, else `total`, else `value`; numbers
 /// or numeric strings. Non-finite values are ignored.
 fn revenue(properties: &Map<String, Value>) -> Option<f64> {
-    ["revenue", "total", "value"].iter().find_map(|k| match properties.get(*k) {
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.trim().replace(',', ".").parse::<f64>().ok(),
-        _ => None,
-    })
-    .filter(|v| v.is_finite())
+    ["revenue", "total", "value"]
+        .iter()
+        .find_map(|k| match properties.get(*k) {
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().replace(',', ".").parse::<f64>().ok(),
+            _ => None,
+        })
+        .filter(|v| v.is_finite())
 }
 
 fn str_at<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
@@ -329,7 +434,17 @@ fn clean(s: &str) -> String {
 
 /// Lowercase, with separators unified to `_`.
 fn slug(s: &str) -> String {
-    s.trim().to_lowercase().chars().map(|c| if c == '-' || c == ' ' || c == '.' { '_' } else { c }).collect()
+    s.trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c == '-' || c == ' ' || c == '.' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Splits a URL into (host, path, query). Tolerates missing scheme and relative paths.
@@ -356,7 +471,9 @@ pub fn split_url(url: &str) -> (&str, &str, Option<&str>) {
 pub fn query_param(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == key).then(|| percent_decode(v)).filter(|v| !v.is_empty())
+        (k == key)
+            .then(|| percent_decode(v))
+            .filter(|v| !v.is_empty())
     })
 }
 

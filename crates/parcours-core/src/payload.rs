@@ -25,7 +25,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_event_bytes: 32 * 1024, max_batch_events: 2500 }
+        Limits {
+            max_event_bytes: 32 * 1024,
+            max_batch_events: 2500,
+        }
     }
 }
 
@@ -69,16 +72,34 @@ pub fn parse_body(
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<Parsed, PayloadError> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
-        PayloadError::new(ErrorCode::MalformedJson, None, format!("body is not valid JSON: {e}"))
+        PayloadError::new(
+            ErrorCode::MalformedJson,
+            None,
+            format!("body is not valid JSON: {e}"),
+        )
     })?;
     let Value::Object(mut root) = value else {
-        return Err(PayloadError::new(ErrorCode::InvalidType, None, "body must be a JSON object"));
+        return Err(PayloadError::new(
+            ErrorCode::InvalidType,
+            None,
+            "body must be a JSON object",
+        ));
     };
-    let mut parsed = Parsed { write_key: take_string(&mut root, "writeKey"), ..Parsed::default() };
+    let mut parsed = Parsed {
+        write_key: take_string(&mut root, "writeKey"),
+        ..Parsed::default()
+    };
     match endpoint {
         Endpoint::Single(kind) => {
             let envelope = Envelope::default();
-            match parse_message(root, Some(kind), &envelope, received_at, limits, new_message_id) {
+            match parse_message(
+                root,
+                Some(kind),
+                &envelope,
+                received_at,
+                limits,
+                new_message_id,
+            ) {
                 Ok(event) => parsed.events.push(event),
                 Err(e) => parsed.rejected.push(e),
             }
@@ -86,6 +107,24 @@ pub fn parse_body(
         Endpoint::Batch => parse_batch(root, &mut parsed, received_at, limits, new_message_id)?,
     }
     Ok(parsed)
+}
+
+/// Parses one message that is already a JSON object (CSV and JSON Lines import, the demo
+/// generator): the same checks as a batch item, with no envelope.
+pub fn parse_message_value(
+    message: Map<String, Value>,
+    received_at: Micros,
+    limits: &Limits,
+    new_message_id: &mut dyn FnMut() -> String,
+) -> Result<Event, PayloadError> {
+    parse_message(
+        message,
+        None,
+        &Envelope::default(),
+        received_at,
+        limits,
+        new_message_id,
+    )
 }
 
 /// What a batch envelope lends to every message in it.
@@ -106,15 +145,29 @@ fn parse_batch(
     let items = match root.remove("batch") {
         Some(Value::Array(items)) => items,
         Some(_) => {
-            return Err(PayloadError::new(ErrorCode::InvalidType, "batch".to_string(), "`batch` must be an array of messages"))
+            return Err(PayloadError::new(
+                ErrorCode::InvalidType,
+                "batch".to_string(),
+                "`batch` must be an array of messages",
+            ))
         }
-        None => return Err(PayloadError::new(ErrorCode::MissingField, "batch".to_string(), "`batch` is required")),
+        None => {
+            return Err(PayloadError::new(
+                ErrorCode::MissingField,
+                "batch".to_string(),
+                "`batch` is required",
+            ))
+        }
     };
     if items.len() > limits.max_batch_events {
         return Err(PayloadError::new(
             ErrorCode::BatchTooLarge,
             "batch".to_string(),
-            format!("a batch holds at most {} events, this one has {}", limits.max_batch_events, items.len()),
+            format!(
+                "a batch holds at most {} events, this one has {}",
+                limits.max_batch_events,
+                items.len()
+            ),
         ));
     }
     let envelope = Envelope {
@@ -128,9 +181,20 @@ fn parse_batch(
                 if parsed.write_key.is_none() {
                     parsed.write_key = take_string(&mut message, "writeKey");
                 }
-                parse_message(message, None, &envelope, received_at, limits, new_message_id)
+                parse_message(
+                    message,
+                    None,
+                    &envelope,
+                    received_at,
+                    limits,
+                    new_message_id,
+                )
             }
-            _ => Err(PayloadError::new(ErrorCode::InvalidType, None, "each batch item must be a JSON object")),
+            _ => Err(PayloadError::new(
+                ErrorCode::InvalidType,
+                None,
+                "each batch item must be a JSON object",
+            )),
         };
         match result {
             Ok(event) => parsed.events.push(event),
@@ -148,12 +212,17 @@ fn parse_message(
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<Event, PayloadError> {
-    let size = serde_json::to_vec(&m).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(&m)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > limits.max_event_bytes {
         return Err(PayloadError::new(
             ErrorCode::EventTooLarge,
             None,
-            format!("an event may be at most {} bytes, this one is {size}", limits.max_event_bytes),
+            format!(
+                "an event may be at most {} bytes, this one is {size}",
+                limits.max_event_bytes
+            ),
         ));
     }
     let kind = message_kind(&m, kind_from_path)?;
@@ -166,21 +235,36 @@ fn parse_message(
         EventKind::Alias => {
             previous_id = Some(required_id(&m, "previousId")?);
             if user_id.is_none() {
-                return Err(missing("userId", "an alias needs the `userId` that `previousId` becomes"));
+                return Err(missing(
+                    "userId",
+                    "an alias needs the `userId` that `previousId` becomes",
+                ));
             }
         }
         EventKind::Group => group_id = Some(required_id(&m, "groupId")?),
-        _ => {}
+        // Other messages may name their account the Segment way, in `context.groupId`.
+        _ => {
+            group_id = match m.get("context").and_then(|c| c.get("groupId")) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                _ => None,
+            }
+        }
     }
     if user_id.is_none() && anonymous_id.is_none() {
-        return Err(missing("userId", "every message needs a `userId` or an `anonymousId`"));
+        return Err(missing(
+            "userId",
+            "every message needs a `userId` or an `anonymousId`",
+        ));
     }
     let name = message_name(&m, kind)?;
     let message_id = match m.get("messageId") {
         None | Some(Value::Null) => new_message_id(),
         Some(Value::String(s)) if s.trim().is_empty() => new_message_id(),
         Some(Value::String(s)) if s.chars().count() > MAX_MESSAGE_ID_CHARS => {
-            return Err(invalid("messageId", format!("`messageId` may be at most {MAX_MESSAGE_ID_CHARS} characters")))
+            return Err(invalid(
+                "messageId",
+                format!("`messageId` may be at most {MAX_MESSAGE_ID_CHARS} characters"),
+            ))
         }
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -225,7 +309,10 @@ fn parse_message(
     })
 }
 
-fn message_kind(m: &Map<String, Value>, from_path: Option<EventKind>) -> Result<EventKind, PayloadError> {
+fn message_kind(
+    m: &Map<String, Value>,
+    from_path: Option<EventKind>,
+) -> Result<EventKind, PayloadError> {
     match (m.get("type"), from_path) {
         (None | Some(Value::Null), Some(k)) => Ok(k),
         (None | Some(Value::Null), None) => Err(missing("type", "each batch item needs a `type` (track, identify, page, screen, group, alias)")),
@@ -241,18 +328,25 @@ fn message_kind(m: &Map<String, Value>, from_path: Option<EventKind>) -> Result<
 }
 
 fn message_name(m: &Map<String, Value>, kind: EventKind) -> Result<String, PayloadError> {
-    let key = if kind == EventKind::Track { "event" } else { "name" };
+    let key = if kind == EventKind::Track {
+        "event"
+    } else {
+        "name"
+    };
     let name = match m.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
         Some(_) => return Err(wrong_type(key, "a string")),
     };
     match name {
-        Some(n) if n.chars().count() > MAX_NAME_CHARS => {
-            Err(invalid(key, format!("`{key}` may be at most {MAX_NAME_CHARS} characters")))
-        }
+        Some(n) if n.chars().count() > MAX_NAME_CHARS => Err(invalid(
+            key,
+            format!("`{key}` may be at most {MAX_NAME_CHARS} characters"),
+        )),
         Some(n) => Ok(n),
-        None if kind == EventKind::Track => Err(missing("event", "a track call needs an `event` name")),
+        None if kind == EventKind::Track => {
+            Err(missing("event", "a track call needs an `event` name"))
+        }
         None => Ok(kind.default_name().to_string()),
     }
 }
@@ -270,21 +364,29 @@ fn optional_id(m: &Map<String, Value>, key: &str) -> Result<Option<String>, Payl
         return Ok(None);
     }
     if id.chars().count() > MAX_ID_CHARS {
-        return Err(invalid(key, format!("`{key}` may be at most {MAX_ID_CHARS} characters")));
+        return Err(invalid(
+            key,
+            format!("`{key}` may be at most {MAX_ID_CHARS} characters"),
+        ));
     }
     Ok(Some(id))
 }
 
 fn required_id(m: &Map<String, Value>, key: &str) -> Result<String, PayloadError> {
-    optional_id(m, key)?.ok_or_else(|| missing(key, format!("`{key}` is required for this message type")))
+    optional_id(m, key)?
+        .ok_or_else(|| missing(key, format!("`{key}` is required for this message type")))
 }
 
 fn optional_time(m: &Map<String, Value>, key: &str) -> Result<Option<Micros>, PayloadError> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => parse_rfc3339(s)
-            .map(Some)
-            .map_err(|e| PayloadError::new(ErrorCode::InvalidTimestamp, key.to_string(), format!("`{key}`: {e}"))),
+        Some(Value::String(s)) => parse_rfc3339(s).map(Some).map_err(|e| {
+            PayloadError::new(
+                ErrorCode::InvalidTimestamp,
+                key.to_string(),
+                format!("`{key}`: {e}"),
+            )
+        }),
         Some(_) => Err(PayloadError::new(
             ErrorCode::InvalidTimestamp,
             key.to_string(),
@@ -293,7 +395,10 @@ fn optional_time(m: &Map<String, Value>, key: &str) -> Result<Option<Micros>, Pa
     }
 }
 
-fn optional_object<'a>(m: &'a Map<String, Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, PayloadError> {
+fn optional_object<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+) -> Result<Option<&'a Map<String, Value>>, PayloadError> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(o)) => Ok(Some(o)),
@@ -325,7 +430,11 @@ fn invalid(field: &str, message: impl Into<String>) -> PayloadError {
 }
 
 fn wrong_type(field: &str, expected: &str) -> PayloadError {
-    PayloadError::new(ErrorCode::InvalidType, field.to_string(), format!("`{field}` must be {expected}"))
+    PayloadError::new(
+        ErrorCode::InvalidType,
+        field.to_string(),
+        format!("`{field}` must be {expected}"),
+    )
 }
 
 #[cfg(test)]
@@ -343,7 +452,13 @@ mod tests {
 
     fn parse(body: &str, endpoint: Endpoint) -> Result<Parsed, PayloadError> {
         let received = parse_rfc3339("2024-05-01T10:00:00Z").unwrap();
-        parse_body(body.as_bytes(), endpoint, received, &Limits::default(), &mut ids())
+        parse_body(
+            body.as_bytes(),
+            endpoint,
+            received,
+            &Limits::default(),
+            &mut ids(),
+        )
     }
 
     #[test]
@@ -356,12 +471,24 @@ mod tests {
         ]}"#;
         let parsed = parse(body, Endpoint::Batch).unwrap();
         assert_eq!(parsed.events.len(), 2);
-        let fields: Vec<_> = parsed.rejected.iter().map(|e| (e.index, e.field.clone(), e.code)).collect();
+        let fields: Vec<_> = parsed
+            .rejected
+            .iter()
+            .map(|e| (e.index, e.field.clone(), e.code))
+            .collect();
         assert_eq!(
             fields,
             vec![
-                (Some(1), Some("batch[1].event".into()), ErrorCode::MissingField),
-                (Some(2), Some("batch[2].timestamp".into()), ErrorCode::InvalidTimestamp),
+                (
+                    Some(1),
+                    Some("batch[1].event".into()),
+                    ErrorCode::MissingField
+                ),
+                (
+                    Some(2),
+                    Some("batch[2].timestamp".into()),
+                    ErrorCode::InvalidTimestamp
+                ),
             ]
         );
         assert_eq!(parsed.events[0].message_id, "gen-1");
@@ -380,23 +507,45 @@ mod tests {
 
     #[test]
     fn single_endpoint_takes_type_from_path() {
-        let parsed = parse(r#"{"userId":"u","name":"Pricing"}"#, Endpoint::Single(EventKind::Page)).unwrap();
+        let parsed = parse(
+            r#"{"userId":"u","name":"Pricing"}"#,
+            Endpoint::Single(EventKind::Page),
+        )
+        .unwrap();
         assert_eq!(parsed.events[0].kind, EventKind::Page);
-        let parsed = parse(r#"{"type":"track","userId":"u","event":"E"}"#, Endpoint::Single(EventKind::Page)).unwrap();
+        let parsed = parse(
+            r#"{"type":"track","userId":"u","event":"E"}"#,
+            Endpoint::Single(EventKind::Page),
+        )
+        .unwrap();
         assert_eq!(parsed.rejected[0].field.as_deref(), Some("type"));
     }
 
     #[test]
     fn body_level_errors() {
-        assert_eq!(parse("{", Endpoint::Batch).unwrap_err().code, ErrorCode::MalformedJson);
-        assert_eq!(parse("[]", Endpoint::Batch).unwrap_err().code, ErrorCode::InvalidType);
-        assert_eq!(parse(r#"{"batch":{}}"#, Endpoint::Batch).unwrap_err().field.as_deref(), Some("batch"));
+        assert_eq!(
+            parse("{", Endpoint::Batch).unwrap_err().code,
+            ErrorCode::MalformedJson
+        );
+        assert_eq!(
+            parse("[]", Endpoint::Batch).unwrap_err().code,
+            ErrorCode::InvalidType
+        );
+        assert_eq!(
+            parse(r#"{"batch":{}}"#, Endpoint::Batch)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("batch")
+        );
     }
 
     #[test]
     fn oversize_event_is_rejected_by_index() {
         let big = "x".repeat(40 * 1024);
-        let body = format!(r#"{{"batch":[{{"type":"track","event":"E","userId":"u","properties":{{"b":"{big}"}}}}]}}"#);
+        let body = format!(
+            r#"{{"batch":[{{"type":"track","event":"E","userId":"u","properties":{{"b":"{big}"}}}}]}}"#
+        );
         let parsed = parse(&body, Endpoint::Batch).unwrap();
         assert_eq!(parsed.rejected[0].code, ErrorCode::EventTooLarge);
         assert_eq!(parsed.rejected[0].field.as_deref(), Some("batch[0]"));

@@ -54,9 +54,13 @@ pub fn parse_lenient(text: &str) -> Result<Micros, TimeError> {
             n.checked_mul(1000)
         }
     } else if let Ok(dt) = jiff::civil::DateTime::from_str(t) {
-        dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp().as_microsecond())
+        dt.to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp().as_microsecond())
     } else if let Ok(d) = jiff::civil::Date::from_str(t) {
-        d.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp().as_microsecond())
+        d.to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp().as_microsecond())
     } else {
         None
     };
@@ -102,19 +106,43 @@ mod tests {
     fn parses_zero_to_nine_fraction_digits_and_both_utc_spellings() {
         let base = parse_rfc3339("2024-05-01T10:00:00Z").unwrap();
         assert_eq!(parse_rfc3339("2024-05-01T10:00:00+00:00").unwrap(), base);
-        assert_eq!(parse_rfc3339("2024-05-01T10:00:00.1Z").unwrap(), base + 100_000);
-        assert_eq!(parse_rfc3339("2024-05-01T10:00:00.123456Z").unwrap(), base + 123_456);
-        assert_eq!(parse_rfc3339("2024-05-01T10:00:00.123456789Z").unwrap(), base + 123_456);
+        assert_eq!(
+            parse_rfc3339("2024-05-01T10:00:00.1Z").unwrap(),
+            base + 100_000
+        );
+        assert_eq!(
+            parse_rfc3339("2024-05-01T10:00:00.123456Z").unwrap(),
+            base + 123_456
+        );
+        assert_eq!(
+            parse_rfc3339("2024-05-01T10:00:00.123456789Z").unwrap(),
+            base + 123_456
+        );
         assert_eq!(parse_rfc3339("2024-05-01T12:00:00+02:00").unwrap(), base);
     }
 
     #[test]
     fn rejects_impossible_and_offsetless_times() {
-        assert!(matches!(parse_rfc3339("2024-02-30T10:00:00Z"), Err(TimeError::Syntax(_))));
-        assert!(matches!(parse_rfc3339("2024-05-01T25:00:00Z"), Err(TimeError::Syntax(_))));
-        assert!(matches!(parse_rfc3339("2024-05-01T10:00:00"), Err(TimeError::Syntax(_))));
-        assert!(matches!(parse_rfc3339("yesterday"), Err(TimeError::Syntax(_))));
-        assert!(matches!(parse_rfc3339("1970-01-01T00:00:00Z"), Err(TimeError::TooEarly(_))));
+        assert!(matches!(
+            parse_rfc3339("2024-02-30T10:00:00Z"),
+            Err(TimeError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_rfc3339("2024-05-01T25:00:00Z"),
+            Err(TimeError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_rfc3339("2024-05-01T10:00:00"),
+            Err(TimeError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_rfc3339("yesterday"),
+            Err(TimeError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_rfc3339("1970-01-01T00:00:00Z"),
+            Err(TimeError::TooEarly(_))
+        ));
     }
 
     #[test]
@@ -124,7 +152,10 @@ mod tests {
         assert_eq!(parse_lenient("2024-05-01T10:00:00").unwrap(), base);
         assert_eq!(parse_lenient("1714557600").unwrap(), base);
         assert_eq!(parse_lenient("1714557600000").unwrap(), base);
-        assert_eq!(parse_lenient("2024-05-01").unwrap(), base - 10 * 3600 * MICROS_PER_SECOND);
+        assert_eq!(
+            parse_lenient("2024-05-01").unwrap(),
+            base - 10 * 3600 * MICROS_PER_SECOND
+        );
         assert!(parse_lenient("0").is_err());
     }
 

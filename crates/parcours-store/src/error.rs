@@ -5,7 +5,10 @@ pub enum StoreError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("io on {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the data directory was written by a newer parcours (schema {found}, this build knows {known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("workspace `{0}` already exists")]

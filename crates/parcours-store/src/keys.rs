@@ -53,7 +53,8 @@ impl Scope {
 impl std::str::FromStr for Scope {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Scope::parse(s).ok_or_else(|| format!("unknown scope `{s}` (expected write, read or admin)"))
+        Scope::parse(s)
+            .ok_or_else(|| format!("unknown scope `{s}` (expected write, read or admin)"))
     }
 }
 
@@ -66,7 +67,10 @@ pub(crate) fn generate(scope: Scope) -> String {
     const ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
-    let body: String = bytes.iter().map(|b| ALPHABET[(b & 31) as usize] as char).collect();
+    let body: String = bytes
+        .iter()
+        .map(|b| ALPHABET[(b & 31) as usize] as char)
+        .collect();
     format!("pc{}_{body}", scope.letter())
 }
 

@@ -39,7 +39,12 @@ pub trait Store: Send + Sync {
     fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>>;
     fn workspaces(&self) -> Result<Vec<Workspace>>;
     /// Creates a key and returns it in clear text, the only time it is ever visible.
-    fn create_key(&self, workspace: WorkspaceId, scope: Scope, label: Option<&str>) -> Result<(KeyInfo, String)>;
+    fn create_key(
+        &self,
+        workspace: WorkspaceId,
+        scope: Scope,
+        label: Option<&str>,
+    ) -> Result<(KeyInfo, String)>;
     /// The live (not revoked) key matching this secret.
     fn authenticate(&self, secret: &str) -> Result<Option<KeyInfo>>;
     fn keys(&self, workspace: WorkspaceId) -> Result<Vec<KeyInfo>>;
@@ -51,7 +56,13 @@ pub trait Store: Send + Sync {
     /// stitching identities. Returns once the batch is committed.
     fn append(&self, workspace: WorkspaceId, events: Vec<Event>) -> Result<AppendOutcome>;
     /// Calls `f` for every event with `from <= timestamp < to`, in (timestamp, id) order.
-    fn scan_time_range(&self, workspace: WorkspaceId, from: Micros, to: Micros, f: &mut dyn FnMut(StoredEvent)) -> Result<()>;
+    fn scan_time_range(
+        &self,
+        workspace: WorkspaceId,
+        from: Micros,
+        to: Micros,
+        f: &mut dyn FnMut(StoredEvent),
+    ) -> Result<()>;
     /// The events of one person across all their identities, ordered by (timestamp, id).
     fn person_events(&self, workspace: WorkspaceId, person: PersonId) -> Result<Vec<StoredEvent>>;
     fn event_count(&self, workspace: WorkspaceId) -> Result<u64>;
@@ -70,4 +81,12 @@ pub trait Store: Send + Sync {
     /// Inserts or replaces ad costs (keyed by day, campaign, channel, source).
     fn upsert_costs(&self, workspace: WorkspaceId, rows: Vec<AdCost>) -> Result<usize>;
     fn costs(&self, workspace: WorkspaceId) -> Result<Vec<AdCost>>;
+
+    /// Write jobs waiting to be committed (for `/metrics`); 0 where not meaningful.
+    fn queue_depth(&self) -> usize {
+        0
+    }
+
+    /// Stops accepting writes and commits everything already accepted. Idempotent.
+    fn close(&self) {}
 }

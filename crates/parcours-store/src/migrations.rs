@@ -15,7 +15,10 @@ pub const LATEST: i64 = MIGRATIONS.len() as i64;
 pub fn apply(conn: &mut Connection) -> Result<i64> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > LATEST {
-        return Err(StoreError::SchemaTooNew { found: current, known: LATEST });
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known: LATEST,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = i as i64 + 1;

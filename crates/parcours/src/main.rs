@@ -1,1 +1,5 @@
-fn main() {}
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    parcours::cli::run(parcours::cli::Cli::parse())
+}

@@ -17,15 +17,36 @@ fn normalisation_fixtures() {
             continue;
         }
         cases += 1;
-        let case: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
+        let case: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
         let body = serde_json::to_vec(&serde_json::json!({ "batch": [case["message"]] })).unwrap();
-        let parsed = parse_body(&body, Endpoint::Batch, received, &Limits::default(), &mut || "id".into()).unwrap();
-        assert!(parsed.rejected.is_empty(), "line {}: {:?}", n + 1, parsed.rejected);
+        let parsed = parse_body(
+            &body,
+            Endpoint::Batch,
+            received,
+            &Limits::default(),
+            &mut || "id".into(),
+        )
+        .unwrap();
+        assert!(
+            parsed.rejected.is_empty(),
+            "line {}: {:?}",
+            n + 1,
+            parsed.rejected
+        );
         let touch = serde_json::to_value(&parsed.events[0].touch).unwrap();
         for (key, expected) in case["expect"].as_object().unwrap() {
-            let actual = if key == "campaign" { &touch["campaign"]["name"] } else { &touch[key] };
+            let actual = if key == "campaign" {
+                &touch["campaign"]["name"]
+            } else {
+                &touch[key]
+            };
             if actual != expected {
-                failures.push(format!("line {} ({}): {key} = {actual}, expected {expected}", n + 1, case["why"]));
+                failures.push(format!(
+                    "line {} ({}): {key} = {actual}, expected {expected}",
+                    n + 1,
+                    case["why"]
+                ));
             }
         }
     }

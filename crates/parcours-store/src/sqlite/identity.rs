@@ -39,13 +39,21 @@ impl Cache {
     }
 }
 
-fn lookup(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, kind: IdentityKind, value: &str) -> Result<Option<PersonId>> {
+fn lookup(
+    tx: &Transaction,
+    cache: &mut Cache,
+    ws: WorkspaceId,
+    kind: IdentityKind,
+    value: &str,
+) -> Result<Option<PersonId>> {
     let key = (ws, kind.code(), value.to_string());
     if let Some(p) = cache.map.get(&key) {
         return Ok(Some(*p));
     }
     let found: Option<PersonId> = tx
-        .prepare_cached("SELECT person_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3")?
+        .prepare_cached(
+            "SELECT person_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3",
+        )?
         .query_row(params![ws, kind.code(), value], |r| r.get(0))
         .optional()?;
     if let Some(p) = found {
@@ -61,7 +69,15 @@ fn remember(cache: &mut Cache, key: (WorkspaceId, i64, String), person: PersonId
     cache.map.insert(key, person);
 }
 
-fn link(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, kind: IdentityKind, value: &str, person: PersonId, ts: Micros) -> Result<()> {
+fn link(
+    tx: &Transaction,
+    cache: &mut Cache,
+    ws: WorkspaceId,
+    kind: IdentityKind,
+    value: &str,
+    person: PersonId,
+    ts: Micros,
+) -> Result<()> {
     tx.prepare_cached("INSERT INTO identities (workspace_id, kind, value, person_id, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![ws, kind.code(), value, person, ts])?;
     remember(cache, (ws, kind.code(), value.to_string()), person);
@@ -69,7 +85,8 @@ fn link(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, kind: IdentityKind
 }
 
 fn new_person(tx: &Transaction, ws: WorkspaceId, ts: Micros) -> Result<PersonId> {
-    tx.prepare_cached("INSERT INTO persons (workspace_id, created_at) VALUES (?1, ?2)")?.execute(params![ws, ts])?;
+    tx.prepare_cached("INSERT INTO persons (workspace_id, created_at) VALUES (?1, ?2)")?
+        .execute(params![ws, ts])?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -83,7 +100,13 @@ fn is_identified(tx: &Transaction, ws: WorkspaceId, person: PersonId) -> Result<
 
 /// Ties the identifiers of a newly stored event to persons, and applies its traits and
 /// group membership.
-pub fn stitch(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, e: &Event, out: &mut AppendOutcome) -> Result<()> {
+pub fn stitch(
+    tx: &Transaction,
+    cache: &mut Cache,
+    ws: WorkspaceId,
+    e: &Event,
+    out: &mut AppendOutcome,
+) -> Result<()> {
     let ts = e.timestamp;
     let person = actor_person(tx, cache, ws, e, out)?;
     if e.kind == EventKind::Alias {
@@ -115,7 +138,13 @@ pub fn stitch(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, e: &Event, o
 }
 
 /// The person an event's actor belongs to, creating and linking identities as needed.
-fn actor_person(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, e: &Event, out: &mut AppendOutcome) -> Result<PersonId> {
+fn actor_person(
+    tx: &Transaction,
+    cache: &mut Cache,
+    ws: WorkspaceId,
+    e: &Event,
+    out: &mut AppendOutcome,
+) -> Result<PersonId> {
     let ts = e.timestamp;
     let user = e.user_id.as_deref();
     let anon = e.anonymous_id.as_deref();
@@ -174,17 +203,32 @@ fn actor_person(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, e: &Event,
 }
 
 /// Moves everything of person `from` to person `into` and deletes `from`.
-fn merge(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, from: PersonId, into: PersonId, reason: &str, ts: Micros) -> Result<()> {
+fn merge(
+    tx: &Transaction,
+    cache: &mut Cache,
+    ws: WorkspaceId,
+    from: PersonId,
+    into: PersonId,
+    reason: &str,
+    ts: Micros,
+) -> Result<()> {
     {
-        let mut stmt = tx.prepare_cached("SELECT kind, value FROM identities WHERE workspace_id = ?1 AND person_id = ?2")?;
-        let moved = stmt.query_map(params![ws, from], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let mut stmt = tx.prepare_cached(
+            "SELECT kind, value FROM identities WHERE workspace_id = ?1 AND person_id = ?2",
+        )?;
+        let moved = stmt.query_map(params![ws, from], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
         for row in moved {
             let (kind, value) = row?;
             remember(cache, (ws, kind, value), into);
         }
     }
     let p = params![ws, from, into];
-    tx.execute("UPDATE identities SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2", p)?;
+    tx.execute(
+        "UPDATE identities SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2",
+        p,
+    )?;
     tx.execute(
         "INSERT INTO person_traits (workspace_id, person_id, key, value, updated_at)
          SELECT workspace_id, ?3, key, value, updated_at FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2
@@ -192,15 +236,27 @@ fn merge(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, from: PersonId, i
          WHERE excluded.updated_at > person_traits.updated_at",
         p,
     )?;
-    tx.execute("DELETE FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2", params![ws, from])?;
-    tx.execute("UPDATE trait_history SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2", p)?;
+    tx.execute(
+        "DELETE FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2",
+        params![ws, from],
+    )?;
+    tx.execute(
+        "UPDATE trait_history SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2",
+        p,
+    )?;
     tx.execute(
         "INSERT OR IGNORE INTO memberships (workspace_id, group_id, person_id, since)
          SELECT workspace_id, group_id, ?3, since FROM memberships WHERE workspace_id = ?1 AND person_id = ?2",
         p,
     )?;
-    tx.execute("DELETE FROM memberships WHERE workspace_id = ?1 AND person_id = ?2", params![ws, from])?;
-    tx.execute("DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2", params![ws, from])?;
+    tx.execute(
+        "DELETE FROM memberships WHERE workspace_id = ?1 AND person_id = ?2",
+        params![ws, from],
+    )?;
+    tx.execute(
+        "DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2",
+        params![ws, from],
+    )?;
     tx.execute(
         "INSERT INTO person_merges (workspace_id, from_person, into_person, reason, merged_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![ws, from, into, reason, ts],
@@ -210,7 +266,13 @@ fn merge(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, from: PersonId, i
 
 /// Last write wins by event time; every value that differs from the current one is kept
 /// in `trait_history`, whatever order the events arrived in.
-fn apply_traits(tx: &Transaction, ws: WorkspaceId, person: PersonId, traits: &Map<String, Value>, ts: Micros) -> Result<()> {
+fn apply_traits(
+    tx: &Transaction,
+    ws: WorkspaceId,
+    person: PersonId,
+    traits: &Map<String, Value>,
+    ts: Micros,
+) -> Result<()> {
     for (key, value) in traits {
         let text = value.to_string();
         let current: Option<(String, Micros)> = tx
@@ -237,18 +299,34 @@ fn apply_traits(tx: &Transaction, ws: WorkspaceId, person: PersonId, traits: &Ma
 /// Attaches the person to the group and merges the group's traits (last write wins). The
 /// kind comes from `traits.type` (or `group_type`, `kind`), `account` by default; a deal
 /// names its account with `traits.account_id` (or `parent_id`).
-fn apply_group(tx: &Transaction, ws: WorkspaceId, person: PersonId, group: &str, traits: &Map<String, Value>, ts: Micros) -> Result<()> {
+fn apply_group(
+    tx: &Transaction,
+    ws: WorkspaceId,
+    person: PersonId,
+    group: &str,
+    traits: &Map<String, Value>,
+    ts: Micros,
+) -> Result<()> {
     tx.prepare_cached("INSERT OR IGNORE INTO memberships (workspace_id, group_id, person_id, since) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![ws, group, person, ts])?;
     tx.prepare_cached("UPDATE memberships SET since = ?4 WHERE workspace_id = ?1 AND group_id = ?2 AND person_id = ?3 AND since > ?4")?
         .execute(params![ws, group, person, ts])?;
-    let text = |keys: &[&str]| keys.iter().find_map(|k| traits.get(*k).and_then(Value::as_str)).map(|s| s.to_lowercase());
+    let text = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| traits.get(*k).and_then(Value::as_str))
+            .map(|s| s.to_lowercase())
+    };
     let existing: Option<(String, Option<String>, String, Micros)> = tx
         .prepare_cached("SELECT kind, parent_id, traits, updated_at FROM groups WHERE workspace_id = ?1 AND group_id = ?2")?
         .query_row(params![ws, group], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
     let (mut kind, mut parent, mut merged, mut updated) = match existing {
-        Some((k, p, t, at)) => (k, p, serde_json::from_str::<Map<String, Value>>(&t).unwrap_or_default(), at),
+        Some((k, p, t, at)) => (
+            k,
+            p,
+            serde_json::from_str::<Map<String, Value>>(&t).unwrap_or_default(),
+            at,
+        ),
         None => ("account".to_string(), None, Map::new(), ts),
     };
     if ts >= updated || merged.is_empty() {
@@ -277,9 +355,17 @@ fn apply_group(tx: &Transaction, ws: WorkspaceId, person: PersonId, group: &str,
 
 /// Deletes a person's events (by the same actor rule as the timeline), identities,
 /// traits, history, memberships and merge records, then records the erasure.
-pub fn erase(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, person: PersonId, now: Micros) -> Result<ErasureReport> {
+pub fn erase(
+    tx: &Transaction,
+    cache: &mut Cache,
+    ws: WorkspaceId,
+    person: PersonId,
+    now: Micros,
+) -> Result<ErasureReport> {
     let identities: Vec<(i64, String)> = {
-        let mut stmt = tx.prepare("SELECT kind, value FROM identities WHERE workspace_id = ?1 AND person_id = ?2")?;
+        let mut stmt = tx.prepare(
+            "SELECT kind, value FROM identities WHERE workspace_id = ?1 AND person_id = ?2",
+        )?;
         let rows = stmt.query_map(params![ws, person], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
@@ -298,15 +384,31 @@ pub fn erase(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId, person: Perso
         )? as u64;
     }
     let p = params![ws, person];
-    let identities_deleted = tx.execute("DELETE FROM identities WHERE workspace_id = ?1 AND person_id = ?2", p)? as u64;
-    tx.execute("DELETE FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2", p)?;
-    tx.execute("DELETE FROM trait_history WHERE workspace_id = ?1 AND person_id = ?2", p)?;
-    tx.execute("DELETE FROM memberships WHERE workspace_id = ?1 AND person_id = ?2", p)?;
+    let identities_deleted = tx.execute(
+        "DELETE FROM identities WHERE workspace_id = ?1 AND person_id = ?2",
+        p,
+    )? as u64;
+    tx.execute(
+        "DELETE FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2",
+        p,
+    )?;
+    tx.execute(
+        "DELETE FROM trait_history WHERE workspace_id = ?1 AND person_id = ?2",
+        p,
+    )?;
+    tx.execute(
+        "DELETE FROM memberships WHERE workspace_id = ?1 AND person_id = ?2",
+        p,
+    )?;
     tx.execute("DELETE FROM person_merges WHERE workspace_id = ?1 AND (from_person = ?2 OR into_person = ?2)", p)?;
     tx.execute("DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2", p)?;
     tx.execute(
         "INSERT INTO erasures (workspace_id, erased_at, events_deleted, identities_deleted) VALUES (?1, ?2, ?3, ?4)",
         params![ws, now, events_deleted as i64, identities_deleted as i64],
     )?;
-    Ok(ErasureReport { erasure_id: tx.last_insert_rowid(), events_deleted, identities_deleted })
+    Ok(ErasureReport {
+        erasure_id: tx.last_insert_rowid(),
+        events_deleted,
+        identities_deleted,
+    })
 }

@@ -48,7 +48,12 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { synchronous: Synchronous::Full, readers: 4, queue_capacity: 1024, max_group_events: 20_000 }
+        StoreOptions {
+            synchronous: Synchronous::Full,
+            readers: 4,
+            queue_capacity: 1024,
+            max_group_events: 20_000,
+        }
     }
 }
 
@@ -69,15 +74,21 @@ impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir`, applies migrations and starts
     /// the writer thread.
     pub fn open(data_dir: &Path, options: StoreOptions) -> Result<SqliteStore> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|source| StoreError::Io { path: data_dir.display().to_string(), source })?;
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::Io {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
         let path = database_path(data_dir);
         let mut conn = Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", match options.synchronous {
-            Synchronous::Full => "FULL",
-            Synchronous::Normal => "NORMAL",
-        })?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            match options.synchronous {
+                Synchronous::Full => "FULL",
+                Synchronous::Normal => "NORMAL",
+            },
+        )?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.pragma_update(None, "cache_size", -65536)?;
@@ -100,7 +111,10 @@ impl SqliteStore {
     /// Stops accepting writes, lets the writer commit everything already queued, and
     /// waits for it. Idempotent; also run on drop.
     pub fn close(&self) {
-        self.writer.write().unwrap_or_else(|e| e.into_inner()).take();
+        self.writer
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(thread) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
             let _ = thread.join();
         }
@@ -108,7 +122,12 @@ impl SqliteStore {
 
     /// Jobs waiting for the writer.
     pub fn queue_depth(&self) -> usize {
-        self.writer.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|w| w.depth()).unwrap_or(0)
+        self.writer
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|w| w.depth())
+            .unwrap_or(0)
     }
 
     fn send(&self, job: Job) -> Result<()> {
@@ -167,22 +186,40 @@ impl Store for SqliteStore {
     fn create_workspace(&self, name: &str) -> Result<Workspace> {
         let name = name.to_string();
         self.on_writer(move |tx, _| {
-            let exists: Option<i64> =
-                tx.query_row("SELECT id FROM workspaces WHERE name = ?1", [&name], |r| r.get(0)).optional()?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT id FROM workspaces WHERE name = ?1", [&name], |r| {
+                    r.get(0)
+                })
+                .optional()?;
             if exists.is_some() {
                 return Err(StoreError::WorkspaceExists(name));
             }
             let created_at = now_micros();
-            tx.execute("INSERT INTO workspaces (name, created_at) VALUES (?1, ?2)", rusqlite::params![name, created_at])?;
-            Ok(Workspace { id: tx.last_insert_rowid(), name, created_at })
+            tx.execute(
+                "INSERT INTO workspaces (name, created_at) VALUES (?1, ?2)",
+                rusqlite::params![name, created_at],
+            )?;
+            Ok(Workspace {
+                id: tx.last_insert_rowid(),
+                name,
+                created_at,
+            })
         })
     }
 
     fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>> {
         self.with_reader(|c| {
-            Ok(c.query_row("SELECT id, name, created_at FROM workspaces WHERE name = ?1", [name], |r| {
-                Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? })
-            })
+            Ok(c.query_row(
+                "SELECT id, name, created_at FROM workspaces WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok(Workspace {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        created_at: r.get(2)?,
+                    })
+                },
+            )
             .optional()?)
         })
     }
@@ -190,12 +227,23 @@ impl Store for SqliteStore {
     fn workspaces(&self) -> Result<Vec<Workspace>> {
         self.with_reader(|c| {
             let mut stmt = c.prepare("SELECT id, name, created_at FROM workspaces ORDER BY id")?;
-            let rows = stmt.query_map([], |r| Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Workspace {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created_at: r.get(2)?,
+                })
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
 
-    fn create_key(&self, workspace: WorkspaceId, scope: Scope, label: Option<&str>) -> Result<(KeyInfo, String)> {
+    fn create_key(
+        &self,
+        workspace: WorkspaceId,
+        scope: Scope,
+        label: Option<&str>,
+    ) -> Result<(KeyInfo, String)> {
         let label = label.map(str::to_string);
         self.on_writer(move |tx, _| {
             let secret = generate(scope);
@@ -215,7 +263,10 @@ impl Store for SqliteStore {
         self.with_reader(|c| {
             let key = c
                 .query_row(
-                    &format!("SELECT {} FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL", rows::KEY_COLUMNS),
+                    &format!(
+                        "SELECT {} FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
+                        rows::KEY_COLUMNS
+                    ),
                     [hash.as_slice()],
                     rows::key_info,
                 )
@@ -226,8 +277,13 @@ impl Store for SqliteStore {
 
     fn keys(&self, workspace: WorkspaceId) -> Result<Vec<KeyInfo>> {
         self.with_reader(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {} FROM api_keys WHERE workspace_id = ?1 ORDER BY id", rows::KEY_COLUMNS))?;
-            let keys = stmt.query_map([workspace], rows::key_info)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {} FROM api_keys WHERE workspace_id = ?1 ORDER BY id",
+                rows::KEY_COLUMNS
+            ))?;
+            let keys = stmt
+                .query_map([workspace], rows::key_info)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(keys)
         })
     }
@@ -247,11 +303,21 @@ impl Store for SqliteStore {
             return Ok(AppendOutcome::default());
         }
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.send(Job::Append { workspace, events, reply: tx })?;
+        self.send(Job::Append {
+            workspace,
+            events,
+            reply: tx,
+        })?;
         rx.recv().map_err(|_| StoreError::Closed)?
     }
 
-    fn scan_time_range(&self, workspace: WorkspaceId, from: Micros, to: Micros, f: &mut dyn FnMut(StoredEvent)) -> Result<()> {
+    fn scan_time_range(
+        &self,
+        workspace: WorkspaceId,
+        from: Micros,
+        to: Micros,
+        f: &mut dyn FnMut(StoredEvent),
+    ) -> Result<()> {
         self.with_reader(|c| read::scan_time_range(c, workspace, from, to, f))
     }
 
@@ -261,7 +327,11 @@ impl Store for SqliteStore {
 
     fn event_count(&self, workspace: WorkspaceId) -> Result<u64> {
         self.with_reader(|c| {
-            Ok(c.query_row("SELECT count(*) FROM events WHERE workspace_id = ?1", [workspace], |r| r.get::<_, i64>(0))? as u64)
+            Ok(c.query_row(
+                "SELECT count(*) FROM events WHERE workspace_id = ?1",
+                [workspace],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
         })
     }
 
@@ -292,6 +362,14 @@ impl Store for SqliteStore {
             }
             Ok(rows.len())
         })
+    }
+
+    fn queue_depth(&self) -> usize {
+        SqliteStore::queue_depth(self)
+    }
+
+    fn close(&self) {
+        SqliteStore::close(self)
     }
 
     fn costs(&self, workspace: WorkspaceId) -> Result<Vec<AdCost>> {

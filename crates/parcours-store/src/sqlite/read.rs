@@ -9,14 +9,21 @@ use crate::types::*;
 use crate::Result;
 
 pub fn resolve(c: &Connection, ws: WorkspaceId, identifier: &str) -> Result<Option<PersonId>> {
-    let mut stmt = c.prepare_cached("SELECT person_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3")?;
+    let mut stmt = c.prepare_cached(
+        "SELECT person_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3",
+    )?;
     for kind in [IdentityKind::UserId, IdentityKind::AnonymousId] {
-        if let Some(p) = stmt.query_row(params![ws, kind.code(), identifier], |r| r.get(0)).optional()? {
+        if let Some(p) = stmt
+            .query_row(params![ws, kind.code(), identifier], |r| r.get(0))
+            .optional()?
+        {
             return Ok(Some(p));
         }
     }
     let email = identifier.trim().to_lowercase();
-    Ok(stmt.query_row(params![ws, IdentityKind::Email.code(), email], |r| r.get(0)).optional()?)
+    Ok(stmt
+        .query_row(params![ws, IdentityKind::Email.code(), email], |r| r.get(0))
+        .optional()?)
 }
 
 fn identities_of(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Vec<Identity>> {
@@ -24,24 +31,36 @@ fn identities_of(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Ve
         "SELECT kind, value, person_id, first_seen FROM identities WHERE workspace_id = ?1 AND person_id = ?2 ORDER BY first_seen, kind, value",
     )?;
     let rows = stmt.query_map(params![ws, person], identity_from_row)?;
-    Ok(rows.filter_map(|r| r.transpose()).collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(rows
+        .filter_map(|r| r.transpose())
+        .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 fn identity_from_row(r: &rusqlite::Row) -> rusqlite::Result<Option<Identity>> {
     let kind: i64 = r.get(0)?;
-    Ok(IdentityKind::from_code(kind).map(|kind| Identity { kind, value: String::new(), person: 0, first_seen: 0 }).map(
-        |mut i| -> rusqlite::Result<Identity> {
+    Ok(IdentityKind::from_code(kind)
+        .map(|kind| Identity {
+            kind,
+            value: String::new(),
+            person: 0,
+            first_seen: 0,
+        })
+        .map(|mut i| -> rusqlite::Result<Identity> {
             i.value = r.get(1)?;
             i.person = r.get(2)?;
             i.first_seen = r.get(3)?;
             Ok(i)
-        },
-    ).transpose()?)
+        })
+        .transpose()?)
 }
 
 /// A person's events: those whose actor (userId, else anonymousId) is one of the
 /// person's user or anonymous identities.
-pub fn person_events(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Vec<StoredEvent>> {
+pub fn person_events(
+    c: &Connection,
+    ws: WorkspaceId,
+    person: PersonId,
+) -> Result<Vec<StoredEvent>> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {EVENT_COLUMNS} FROM events
          WHERE workspace_id = ?1 AND (user_id IS NULL) = ?2 AND coalesce(user_id, anonymous_id) = ?3"
@@ -72,7 +91,9 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
     }
     let mut traits = Map::new();
     let mut stmt = c.prepare_cached("SELECT key, value FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2 ORDER BY key")?;
-    for row in stmt.query_map(params![ws, person], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+    for row in stmt.query_map(params![ws, person], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })? {
         let (k, v) = row?;
         traits.insert(k, serde_json::from_str(&v).unwrap_or(Value::String(v)));
     }
@@ -82,7 +103,11 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
     let trait_history = stmt
         .query_map(params![ws, person], |r| {
             let v: String = r.get(1)?;
-            Ok(TraitChange { key: r.get(0)?, value: serde_json::from_str(&v).unwrap_or(Value::String(v)), observed_at: r.get(2)? })
+            Ok(TraitChange {
+                key: r.get(0)?,
+                value: serde_json::from_str(&v).unwrap_or(Value::String(v)),
+                observed_at: r.get(2)?,
+            })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut stmt = c.prepare_cached(
@@ -95,17 +120,33 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
             let traits: Option<String> = r.get(3)?;
             Ok(GroupMembership {
                 group_id: r.get(0)?,
-                kind: r.get::<_, Option<String>>(1)?.unwrap_or_else(|| "account".into()),
+                kind: r
+                    .get::<_, Option<String>>(1)?
+                    .unwrap_or_else(|| "account".into()),
                 parent_id: r.get(2)?,
-                traits: traits.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default(),
+                traits: traits
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default(),
                 since: r.get(4)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Some(PersonRecord { id: person, identities: identities_of(c, ws, person)?, traits, trait_history, groups }))
+    Ok(Some(PersonRecord {
+        id: person,
+        identities: identities_of(c, ws, person)?,
+        traits,
+        trait_history,
+        groups,
+    }))
 }
 
-pub fn scan_time_range(c: &Connection, ws: WorkspaceId, from: Micros, to: Micros, f: &mut dyn FnMut(StoredEvent)) -> Result<()> {
+pub fn scan_time_range(
+    c: &Connection,
+    ws: WorkspaceId,
+    from: Micros,
+    to: Micros,
+    f: &mut dyn FnMut(StoredEvent),
+) -> Result<()> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, id"
     ))?;
@@ -117,7 +158,9 @@ pub fn scan_time_range(c: &Connection, ws: WorkspaceId, from: Micros, to: Micros
 }
 
 pub fn identity_map(c: &Connection, ws: WorkspaceId, f: &mut dyn FnMut(Identity)) -> Result<()> {
-    let mut stmt = c.prepare_cached("SELECT kind, value, person_id, first_seen FROM identities WHERE workspace_id = ?1")?;
+    let mut stmt = c.prepare_cached(
+        "SELECT kind, value, person_id, first_seen FROM identities WHERE workspace_id = ?1",
+    )?;
     for row in stmt.query_map(params![ws], identity_from_row)? {
         if let Some(identity) = row? {
             f(identity);

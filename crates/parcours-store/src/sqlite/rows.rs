@@ -16,7 +16,8 @@ pub const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (
             ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
 /// The columns `event_from_row` reads, in order.
-pub const EVENT_COLUMNS: &str = "id, message_id, kind, name, user_id, anonymous_id, group_id, previous_id,
+pub const EVENT_COLUMNS: &str =
+    "id, message_id, kind, name, user_id, anonymous_id, group_id, previous_id,
     ts, original_ts, sent_at, received_at, channel, campaign, utm_source, utm_medium, utm_term,
     utm_content, touchpoint, revenue, currency, online, properties, traits, context";
 
@@ -62,15 +63,20 @@ fn json_map(text: Option<String>) -> rusqlite::Result<Map<String, Value>> {
         None => Ok(Map::new()),
         Some(t) => match serde_json::from_str(&t) {
             Ok(Value::Object(m)) => Ok(m),
-            _ => Err(rusqlite::Error::InvalidColumnType(0, "json object".into(), rusqlite::types::Type::Text)),
+            _ => Err(rusqlite::Error::InvalidColumnType(
+                0,
+                "json object".into(),
+                rusqlite::types::Type::Text,
+            )),
         },
     }
 }
 
 pub fn event_from_row(r: &Row) -> rusqlite::Result<StoredEvent> {
     let kind: String = r.get(2)?;
-    let kind = EventKind::parse(&kind)
-        .ok_or_else(|| rusqlite::Error::InvalidColumnType(2, "event kind".into(), rusqlite::types::Type::Text))?;
+    let kind = EventKind::parse(&kind).ok_or_else(|| {
+        rusqlite::Error::InvalidColumnType(2, "event kind".into(), rusqlite::types::Type::Text)
+    })?;
     Ok(StoredEvent {
         seq: r.get(0)?,
         event: Event {
@@ -113,8 +119,9 @@ pub fn key_info(r: &Row) -> rusqlite::Result<KeyInfo> {
     Ok(KeyInfo {
         id: r.get(0)?,
         workspace_id: r.get(1)?,
-        scope: Scope::parse(&scope)
-            .ok_or_else(|| rusqlite::Error::InvalidColumnType(2, "scope".into(), rusqlite::types::Type::Text))?,
+        scope: Scope::parse(&scope).ok_or_else(|| {
+            rusqlite::Error::InvalidColumnType(2, "scope".into(), rusqlite::types::Type::Text)
+        })?,
         prefix: r.get(3)?,
         label: r.get(4)?,
         created_at: r.get(5)?,

@@ -27,7 +27,11 @@ use crate::{Result, StoreError};
 type Reply = SyncSender<Result<AppendOutcome>>;
 
 pub(super) enum Job {
-    Append { workspace: WorkspaceId, events: Vec<Event>, reply: Reply },
+    Append {
+        workspace: WorkspaceId,
+        events: Vec<Event>,
+        reply: Reply,
+    },
     Run(Box<dyn FnOnce(&mut WriterState) + Send>),
 }
 
@@ -56,7 +60,10 @@ pub(super) struct WriterState {
 }
 
 impl WriterState {
-    pub(super) fn in_transaction<T>(&mut self, f: impl FnOnce(&Transaction, &mut Cache) -> Result<T>) -> Result<T> {
+    pub(super) fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction, &mut Cache) -> Result<T>,
+    ) -> Result<T> {
         let tx = self.conn.transaction()?;
         match f(&tx, &mut self.cache) {
             Ok(value) => {
@@ -72,16 +79,25 @@ impl WriterState {
     }
 }
 
-pub(super) fn spawn(conn: Connection, options: &StoreOptions) -> Result<(WriterHandle, JoinHandle<()>)> {
+pub(super) fn spawn(
+    conn: Connection,
+    options: &StoreOptions,
+) -> Result<(WriterHandle, JoinHandle<()>)> {
     let (tx, rx) = sync_channel(options.queue_capacity.max(1));
     let depth = Arc::new(AtomicUsize::new(0));
     let max_group = options.max_group_events.max(1);
-    let state = WriterState { conn, cache: Cache::default() };
+    let state = WriterState {
+        conn,
+        cache: Cache::default(),
+    };
     let thread_depth = depth.clone();
     let thread = std::thread::Builder::new()
         .name("parcours-writer".into())
         .spawn(move || run(state, rx, thread_depth, max_group))
-        .map_err(|source| StoreError::Io { path: "writer thread".into(), source })?;
+        .map_err(|source| StoreError::Io {
+            path: "writer thread".into(),
+            source,
+        })?;
     Ok((WriterHandle { tx, depth }, thread))
 }
 
@@ -100,13 +116,21 @@ fn run(mut state: WriterState, rx: Receiver<Job>, depth: Arc<AtomicUsize>, max_g
                 depth.fetch_sub(1, Ordering::Relaxed);
                 f(&mut state);
             }
-            Job::Append { workspace, events, reply } => {
+            Job::Append {
+                workspace,
+                events,
+                reply,
+            } => {
                 depth.fetch_sub(1, Ordering::Relaxed);
                 let mut count = events.len();
                 let mut group = vec![(workspace, events, reply)];
                 while count < max_group {
                     match rx.try_recv() {
-                        Ok(Job::Append { workspace, events, reply }) => {
+                        Ok(Job::Append {
+                            workspace,
+                            events,
+                            reply,
+                        }) => {
                             depth.fetch_sub(1, Ordering::Relaxed);
                             count += events.len();
                             group.push((workspace, events, reply));
@@ -137,7 +161,12 @@ fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Event>, Re
     let events: usize = group.iter().map(|(_, e, _)| e.len()).sum();
     match result {
         Ok(outcomes) => {
-            tracing::trace!(events, requests = group.len(), elapsed_us = started.elapsed().as_micros() as u64, "group committed");
+            tracing::trace!(
+                events,
+                requests = group.len(),
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "group committed"
+            );
             for ((_, _, reply), outcome) in group.into_iter().zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
             }
@@ -151,7 +180,12 @@ fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Event>, Re
     }
 }
 
-fn append_events(tx: &Transaction, cache: &mut Cache, workspace: WorkspaceId, events: &[Event]) -> Result<AppendOutcome> {
+fn append_events(
+    tx: &Transaction,
+    cache: &mut Cache,
+    workspace: WorkspaceId,
+    events: &[Event],
+) -> Result<AppendOutcome> {
     let mut outcome = AppendOutcome::default();
     let mut insert = tx.prepare_cached(rows::INSERT_EVENT)?;
     for event in events {

@@ -9,7 +9,10 @@ use serde_json::Value;
 #[test]
 fn identity_fixtures() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/identity");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     assert!(files.len() >= 6, "expected identity fixtures in {dir}");
     for file in files {
@@ -36,20 +39,54 @@ fn check(name: &str, case: &Value, one_by_one: bool) {
     }
     let mut persons = BTreeSet::new();
     for group in case["expect"]["persons"].as_array().unwrap() {
-        let ids: Vec<&str> = group.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-        let resolved: BTreeSet<_> = ids.iter().map(|id| store.resolve(ws, id).unwrap()).collect();
-        assert_eq!(resolved.len(), 1, "{name}: {ids:?} should be one person, got {resolved:?}");
-        let person = resolved.into_iter().next().unwrap().unwrap_or_else(|| panic!("{name}: {ids:?} unknown"));
-        assert!(persons.insert(person), "{name}: {ids:?} shares a person with another group");
+        let ids: Vec<&str> = group
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let resolved: BTreeSet<_> = ids
+            .iter()
+            .map(|id| store.resolve(ws, id).unwrap())
+            .collect();
+        assert_eq!(
+            resolved.len(),
+            1,
+            "{name}: {ids:?} should be one person, got {resolved:?}"
+        );
+        let person = resolved
+            .into_iter()
+            .next()
+            .unwrap()
+            .unwrap_or_else(|| panic!("{name}: {ids:?} unknown"));
+        assert!(
+            persons.insert(person),
+            "{name}: {ids:?} shares a person with another group"
+        );
         if let Some(n) = case["expect"]["timeline_counts"].get(ids[0]) {
             let got = store.person_events(ws, person).unwrap().len();
-            assert_eq!(got as u64, n.as_u64().unwrap(), "{name}: events of {}", ids[0]);
+            assert_eq!(
+                got as u64,
+                n.as_u64().unwrap(),
+                "{name}: events of {}",
+                ids[0]
+            );
         }
         if let Some(traits) = case["expect"]["traits"].get(ids[0]) {
             let record = store.person(ws, person).unwrap().unwrap();
-            assert_eq!(&Value::Object(record.traits), traits, "{name}: traits of {}", ids[0]);
+            assert_eq!(
+                &Value::Object(record.traits),
+                traits,
+                "{name}: traits of {}",
+                ids[0]
+            );
         }
     }
-    let expected_conflicts = case["expect"]["shared_device_conflicts"].as_u64().unwrap_or(0) as usize;
-    assert_eq!(conflicts, expected_conflicts, "{name}: shared-device conflicts");
+    let expected_conflicts = case["expect"]["shared_device_conflicts"]
+        .as_u64()
+        .unwrap_or(0) as usize;
+    assert_eq!(
+        conflicts, expected_conflicts,
+        "{name}: shared-device conflicts"
+    );
 }

@@ -13,10 +13,16 @@ pub fn events(messages: &serde_json::Value) -> Vec<Event> {
     let body = serde_json::to_vec(&serde_json::json!({ "batch": messages })).unwrap();
     let received = parse_rfc3339("2024-06-01T00:00:00Z").unwrap();
     let mut n = 0;
-    let parsed = parse_body(&body, Endpoint::Batch, received, &Limits::default(), &mut || {
-        n += 1;
-        format!("gen-{n}")
-    })
+    let parsed = parse_body(
+        &body,
+        Endpoint::Batch,
+        received,
+        &Limits::default(),
+        &mut || {
+            n += 1;
+            format!("gen-{n}")
+        },
+    )
     .unwrap();
     assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
     parsed.events

@@ -24,7 +24,10 @@ fn resent_batches_are_deduplicated_per_workspace() {
     let pa = store.resolve(a, "u").unwrap().unwrap();
     let pb = store.resolve(b, "u").unwrap().unwrap();
     assert_ne!(pa, pb);
-    assert!(store.person(b, pa).unwrap().is_none(), "a's person is visible from b");
+    assert!(
+        store.person(b, pa).unwrap().is_none(),
+        "a's person is visible from b"
+    );
     assert!(store.person_events(b, pa).unwrap().is_empty());
     assert_eq!(store.person_events(b, pb).unwrap().len(), 2);
     assert!(store.resolve(b, "nobody").unwrap().is_none());
@@ -36,8 +39,13 @@ fn keys_authenticate_until_revoked_and_are_stored_hashed() {
     let store = crate::open(tmp.path());
     let ws = store.create_workspace("acme").unwrap();
     assert!(store.create_workspace("acme").is_err());
-    let (info, secret) = store.create_key(ws.id, Scope::Read, Some("dashboard")).unwrap();
-    assert_eq!(store.authenticate(&secret).unwrap().unwrap().scope, Scope::Read);
+    let (info, secret) = store
+        .create_key(ws.id, Scope::Read, Some("dashboard"))
+        .unwrap();
+    assert_eq!(
+        store.authenticate(&secret).unwrap().unwrap().scope,
+        Scope::Read
+    );
     assert!(store.authenticate("pcr_not-a-key").unwrap().is_none());
     assert!(store.revoke_key(ws.id, info.id).unwrap());
     assert!(!store.revoke_key(ws.id, info.id).unwrap());
@@ -46,7 +54,10 @@ fn keys_authenticate_until_revoked_and_are_stored_hashed() {
     assert!(listed[0].revoked_at.is_some() && secret.starts_with(&listed[0].prefix));
     drop(store);
     let raw = std::fs::read(tmp.path().join("parcours.db")).unwrap();
-    assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()), "the clear key must not be stored");
+    assert!(
+        !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the clear key must not be stored"
+    );
 }
 
 #[test]
@@ -63,8 +74,15 @@ fn groups_attach_people_to_accounts_and_deals() {
         .unwrap();
     let cfo = store.resolve(ws, "cfo").unwrap().unwrap();
     let record = store.person(ws, cfo).unwrap().unwrap();
-    let groups: Vec<_> = record.groups.iter().map(|g| (g.group_id.as_str(), g.kind.as_str(), g.parent_id.as_deref())).collect();
-    assert_eq!(groups, vec![("acme", "account", None), ("deal-9", "deal", Some("acme"))]);
+    let groups: Vec<_> = record
+        .groups
+        .iter()
+        .map(|g| (g.group_id.as_str(), g.kind.as_str(), g.parent_id.as_deref()))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![("acme", "account", None), ("deal-9", "deal", Some("acme"))]
+    );
     assert_eq!(record.groups[0].traits["industry"], "retail");
 }
 
@@ -86,12 +104,17 @@ fn erasure_removes_everything_of_the_person_and_records_only_that_it_happened() 
     let report = store.erase_person(ws, person).unwrap();
     assert_eq!((report.events_deleted, report.identities_deleted), (4, 3));
     for id in ["u1", "a1", "gone@example.com"] {
-        assert!(store.resolve(ws, id).unwrap().is_none(), "{id} survived erasure");
+        assert!(
+            store.resolve(ws, id).unwrap().is_none(),
+            "{id} survived erasure"
+        );
     }
     assert!(store.person(ws, person).unwrap().is_none());
     assert_eq!(store.event_count(ws).unwrap(), 1);
     let mut ids = Vec::new();
-    store.identity_map(ws, &mut |i| ids.push((i.kind, i.value))).unwrap();
+    store
+        .identity_map(ws, &mut |i| ids.push((i.kind, i.value)))
+        .unwrap();
     assert_eq!(ids, vec![(IdentityKind::UserId, "u2".to_string())]);
     drop(store);
     // secure_delete zeroes freed pages: the erased name is not left in the file.
@@ -101,7 +124,10 @@ fn erasure_removes_everything_of_the_person_and_records_only_that_it_happened() 
     let leftovers = raw.windows(needle.len()).filter(|w| *w == needle).count();
     // The WAL may keep old page images until a checkpoint; the main file must not.
     let main = std::fs::read(tmp.path().join("parcours.db")).unwrap();
-    assert!(!main.windows(needle.len()).any(|w| w == needle), "erased data left in the database file ({leftovers} copies in db+wal)");
+    assert!(
+        !main.windows(needle.len()).any(|w| w == needle),
+        "erased data left in the database file ({leftovers} copies in db+wal)"
+    );
 }
 
 #[test]
@@ -110,25 +136,42 @@ fn data_survives_reopen_and_migrations_are_idempotent() {
     {
         let store = crate::open(tmp.path());
         let ws = store.create_workspace("w").unwrap().id;
-        store.append(ws, crate::events(&json!([{"type": "track", "event": "E", "userId": "u", "messageId": "m"}]))).unwrap();
         store
-            .upsert_costs(ws, vec![AdCost {
-                day: "2024-05-01".into(),
-                campaign: "spring".into(),
-                channel: "paid_search".into(),
-                source: "google".into(),
-                cost: 120.5,
-                currency: "EUR".into(),
-                impressions: Some(1000),
-                clicks: Some(40),
-            }])
+            .append(
+                ws,
+                crate::events(
+                    &json!([{"type": "track", "event": "E", "userId": "u", "messageId": "m"}]),
+                ),
+            )
+            .unwrap();
+        store
+            .upsert_costs(
+                ws,
+                vec![AdCost {
+                    day: "2024-05-01".into(),
+                    campaign: "spring".into(),
+                    channel: "paid_search".into(),
+                    source: "google".into(),
+                    cost: 120.5,
+                    currency: "EUR".into(),
+                    impressions: Some(1000),
+                    clicks: Some(40),
+                }],
+            )
             .unwrap();
     }
     let store = crate::open(tmp.path());
     let ws = store.workspace_by_name("w").unwrap().unwrap().id;
     assert_eq!(store.event_count(ws).unwrap(), 1);
     assert_eq!(store.costs(ws).unwrap()[0].cost, 120.5);
-    let again = store.append(ws, crate::events(&json!([{"type": "track", "event": "E", "userId": "u", "messageId": "m"}]))).unwrap();
+    let again = store
+        .append(
+            ws,
+            crate::events(
+                &json!([{"type": "track", "event": "E", "userId": "u", "messageId": "m"}]),
+            ),
+        )
+        .unwrap();
     assert_eq!(again.duplicates, 1);
 }
 

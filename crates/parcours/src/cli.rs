@@ -1,0 +1,303 @@
+//! The command line: `serve`, `demo`, `import`, `keys`, `workspaces`, `erase`,
+//! `timeline`, `config`. Parsing is clap's; each command is a short function.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context};
+use clap::{Args, Parser, Subcommand};
+use parcours_store::{Scope, SqliteStore, Store, Workspace};
+
+use crate::config::{Config, Overrides, DEFAULT_TOML};
+use crate::{demo, import, logging, server};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "parcours",
+    version,
+    about = "Self-hosted customer journey analytics"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives; shared by every command that opens the store.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Common {
+    /// The data directory (holds parcours.db). Default: data_dir from the configuration.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML configuration file (see `parcours config print-default`).
+    #[arg(long, global = true, env = "PARCOURS_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Build (or reuse) the demo dataset, then serve it.
+    Demo(demo::DemoArgs),
+    /// Import events, or ad costs, from a CSV or JSON Lines file.
+    Import(import::ImportArgs),
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Manage workspaces (tenants).
+    Workspaces {
+        #[command(subcommand)]
+        action: WorkspacesAction,
+    },
+    /// Erase a person (GDPR): their events, identities and traits.
+    Erase {
+        /// A userId, anonymousId or email of the person.
+        identifier: String,
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print a person's stitched timeline as JSON Lines.
+    Timeline {
+        identifier: String,
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Configuration helpers.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysAction {
+    /// Create a key and print it alone on stdout (it is not shown again).
+    Create {
+        /// The workspace; created if it does not exist.
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        scope: Scope,
+        #[arg(long)]
+        label: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List a workspace's keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        workspace: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Revoke a key by its id.
+    Revoke {
+        #[arg(long)]
+        workspace: String,
+        id: i64,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WorkspacesAction {
+    Create {
+        name: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    List {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigAction {
+    /// Print the default configuration, commented.
+    PrintDefault,
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the configuration layers for a command.
+pub fn load_config(common: &Common, listen: Option<String>) -> anyhow::Result<Config> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let config = Config::load(
+        common.config.as_deref(),
+        &env,
+        &Overrides {
+            data_dir: common.data_dir.clone(),
+            listen,
+        },
+    )?;
+    logging::init(&config.log.format, &config.log.level);
+    Ok(config)
+}
+
+pub fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open(&config.data_dir, config.store_options())
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))
+}
+
+pub fn workspace(store: &dyn Store, name: &str, create: bool) -> anyhow::Result<Workspace> {
+    match store.workspace_by_name(name)? {
+        Some(w) => Ok(w),
+        None if create => Ok(store.create_workspace(name)?),
+        None => Err(anyhow!(
+            "no workspace named `{name}` (create one with `parcours workspaces create {name}`)"
+        )),
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { common, listen } => {
+            let config = load_config(&common, listen)?;
+            let store = Arc::new(open_store(&config)?);
+            serve(store, config)
+        }
+        Command::Demo(args) => demo::run(args),
+        Command::Import(args) => import::run_cli(args),
+        Command::Keys { action } => keys(action),
+        Command::Workspaces { action } => match action {
+            WorkspacesAction::Create { name, common } => {
+                let store = open_store(&load_config(&common, None)?)?;
+                let w = store.create_workspace(&name)?;
+                println!("{}", w.name);
+                Ok(())
+            }
+            WorkspacesAction::List { common } => {
+                let store = open_store(&load_config(&common, None)?)?;
+                for w in store.workspaces()? {
+                    println!("{}\t{}\t{}", w.id, w.name, store.event_count(w.id)?);
+                }
+                Ok(())
+            }
+        },
+        Command::Erase {
+            identifier,
+            workspace: ws,
+            common,
+        } => {
+            let store = open_store(&load_config(&common, None)?)?;
+            let w = workspace(&store, &ws, false)?;
+            let person = store
+                .resolve(w.id, &identifier)?
+                .ok_or_else(|| anyhow!("no person is known by `{identifier}` in `{ws}`"))?;
+            let report = store.erase_person(w.id, person)?;
+            println!(
+                "erased: {} events, {} identities (erasure #{})",
+                report.events_deleted, report.identities_deleted, report.erasure_id
+            );
+            Ok(())
+        }
+        Command::Timeline {
+            identifier,
+            workspace: ws,
+            common,
+        } => {
+            let store = open_store(&load_config(&common, None)?)?;
+            let w = workspace(&store, &ws, false)?;
+            let person = store
+                .resolve(w.id, &identifier)?
+                .ok_or_else(|| anyhow!("no person is known by `{identifier}` in `{ws}`"))?;
+            for e in store.person_events(w.id, person)? {
+                println!("{}", serde_json::to_string(&e)?);
+            }
+            Ok(())
+        }
+        Command::Config {
+            action: ConfigAction::PrintDefault,
+        } => {
+            print!("{DEFAULT_TOML}");
+            Ok(())
+        }
+    }
+}
+
+fn keys(action: KeysAction) -> anyhow::Result<()> {
+    match action {
+        KeysAction::Create {
+            workspace: ws,
+            scope,
+            label,
+            common,
+        } => {
+            let store = open_store(&load_config(&common, None)?)?;
+            let w = workspace(&store, &ws, true)?;
+            let (_, secret) = store.create_key(w.id, scope, label.as_deref())?;
+            println!("{secret}");
+        }
+        KeysAction::List {
+            workspace: ws,
+            common,
+        } => {
+            let store = open_store(&load_config(&common, None)?)?;
+            let w = workspace(&store, &ws, false)?;
+            for k in store.keys(w.id)? {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                println!(
+                    "{}\t{}\t{}…\t{}\t{}",
+                    k.id,
+                    k.scope.as_str(),
+                    k.prefix,
+                    state,
+                    k.label.unwrap_or_default()
+                );
+            }
+        }
+        KeysAction::Revoke {
+            workspace: ws,
+            id,
+            common,
+        } => {
+            let store = open_store(&load_config(&common, None)?)?;
+            let w = workspace(&store, &ws, false)?;
+            if !store.revoke_key(w.id, id)? {
+                return Err(anyhow!("no live key {id} in `{ws}`"));
+            }
+            println!("revoked key {id}");
+        }
+    }
+    Ok(())
+}
+
+/// Starts the server on a fresh runtime and blocks until it has shut down.
+pub fn serve(store: Arc<SqliteStore>, config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&config.server.listen)
+            .await
+            .with_context(|| format!("binding {}", config.server.listen))?;
+        server::serve(server::AppState::new(store, config), listener).await
+    })
+}

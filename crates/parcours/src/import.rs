@@ -1,0 +1,848 @@
+//! Bulk import of CSV and JSON Lines files: CRM exports, call-center logs, store sales,
+//! survey exports — and ad costs per campaign and day.
+//!
+//! Every row becomes a Segment message and goes through the same parser, normaliser,
+//! deduplication and stitching as HTTP ingestion. Rows without a message id get one
+//! derived from their content, so importing the same file twice adds nothing. Rejected
+//! rows are reported by line number with the reason; the others are kept.
+//!
+//! Column conventions (headers are matched case-insensitively, ignoring spaces and
+//! dashes) are documented in `docs/import.md`; `--map COLUMN=FIELD` and a mapping file
+//! override them, `--set FIELD=VALUE` supplies constants (such as the event name of a
+//! call log).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+
+use anyhow::{anyhow, bail, Context};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use parcours_core::payload::{parse_message_value, Limits};
+use parcours_core::time::{format_rfc3339, parse_lenient};
+use parcours_core::{Event, PayloadError};
+use parcours_store::{AdCost, Store, WorkspaceId};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::cli::{load_config, open_store, workspace, Common};
+
+#[derive(Args, Debug, Clone)]
+pub struct ImportArgs {
+    /// The file to import (.csv, .jsonl / .ndjson; detected from the content otherwise).
+    pub file: PathBuf,
+    /// The workspace to import into; created if it does not exist.
+    #[arg(long)]
+    pub workspace: String,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub format: Format,
+    /// What the rows are: events, or ad costs per campaign and day.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub kind: Kind,
+    /// Map a column to a field, e.g. `--map "Call Date=timestamp"`, `--map Agent=properties.agent`.
+    #[arg(long = "map", value_name = "COLUMN=FIELD")]
+    pub maps: Vec<String>,
+    /// A constant for every row, e.g. `--set event="Call Completed"`, `--set properties.channel=phone`.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    pub sets: Vec<String>,
+    /// A TOML mapping file with `[columns]` (column = field) and `[constants]` (field = value).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// CSV delimiter.
+    #[arg(long, default_value = ",")]
+    pub delimiter: char,
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Auto,
+    Csv,
+    Jsonl,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Auto,
+    Events,
+    Costs,
+}
+
+/// How columns become fields.
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    /// Explicit column → field, by exact header.
+    pub columns: BTreeMap<String, String>,
+    /// Field → constant value for every row.
+    pub constants: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingFile {
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+    #[serde(default)]
+    constants: BTreeMap<String, String>,
+}
+
+impl Mapping {
+    pub fn from_args(args: &ImportArgs) -> anyhow::Result<Mapping> {
+        let mut m = Mapping::default();
+        if let Some(path) = &args.mapping {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading mapping file {}", path.display()))?;
+            let file: MappingFile = toml::from_str(&text)
+                .with_context(|| format!("parsing mapping file {}", path.display()))?;
+            m.columns = file.columns;
+            m.constants = file.constants;
+        }
+        for pair in &args.maps {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--map {pair:?}: expected COLUMN=FIELD"))?;
+            m.columns.insert(k.to_string(), v.to_string());
+        }
+        for pair in &args.sets {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| anyhow!("--set {pair:?}: expected FIELD=VALUE"))?;
+            m.constants.insert(k.to_string(), v.to_string());
+        }
+        for field in m.columns.values().chain(m.constants.keys()) {
+            check_field(field)?;
+        }
+        Ok(m)
+    }
+}
+
+const TOP_FIELDS: &[&str] = &[
+    "type",
+    "event",
+    "name",
+    "user_id",
+    "anonymous_id",
+    "group_id",
+    "previous_id",
+    "message_id",
+    "timestamp",
+    "channel",
+    "touchpoint",
+    "campaign",
+    "utm_source",
+    "utm_medium",
+    "utm_term",
+    "utm_content",
+    "revenue",
+    "currency",
+    "email",
+    "properties",
+    "traits",
+    "context",
+    "ignore",
+];
+
+fn check_field(field: &str) -> anyhow::Result<()> {
+    let ok = TOP_FIELDS.contains(&field)
+        || ["properties.", "traits.", "context."]
+            .iter()
+            .any(|p| field.strip_prefix(p).is_some_and(|r| !r.is_empty()));
+    if ok {
+        Ok(())
+    } else {
+        bail!(
+            "unknown field {field:?}: use one of {} or properties.X / traits.X / context.X",
+            TOP_FIELDS.join(", ")
+        )
+    }
+}
+
+/// The field a header maps to by convention.
+fn conventional_field(header: &str) -> String {
+    let h: String = header
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect();
+    let field = match h.as_str() {
+        "type" | "message_type" => "type",
+        "event" | "event_name" | "action" => "event",
+        "name" | "page_name" | "screen_name" => "name",
+        "user_id" | "userid" | "customer_id" | "contact_id" | "client_id" => "user_id",
+        "anonymous_id" | "anonymousid" | "device_id" | "cookie_id" | "visitor_id" => "anonymous_id",
+        "group_id" | "groupid" | "account_id" | "company_id" | "deal_id" => "group_id",
+        "previous_id" | "previousid" => "previous_id",
+        "message_id" | "messageid" | "event_id" => "message_id",
+        "timestamp" | "time" | "date" | "datetime" | "occurred_at" | "event_time"
+        | "created_at" => "timestamp",
+        "channel" => "channel",
+        "touchpoint" => "touchpoint",
+        "campaign" | "campaign_name" | "utm_campaign" => "campaign",
+        "utm_source" | "source" => "utm_source",
+        "utm_medium" | "medium" => "utm_medium",
+        "utm_term" | "term" | "keyword" => "utm_term",
+        "utm_content" | "content" => "utm_content",
+        "revenue" | "amount" | "total" => "revenue",
+        "currency" => "currency",
+        "email" | "e_mail" => "email",
+        "properties" => "properties",
+        "traits" => "traits",
+        "context" => "context",
+        _ => return format!("properties.{}", header.trim()),
+    };
+    field.to_string()
+}
+
+/// One rejected row.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejection {
+    pub line: u64,
+    pub code: String,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Summary {
+    pub rows: u64,
+    pub inserted: u64,
+    pub duplicates: u64,
+    pub rejected: Vec<Rejection>,
+}
+
+impl Summary {
+    pub fn print(&self, file: &Path) {
+        println!(
+            "imported {}: {} rows, {} stored, {} duplicates, {} rejected",
+            file.display(),
+            self.rows,
+            self.inserted,
+            self.duplicates,
+            self.rejected.len()
+        );
+        const SHOWN: usize = 50;
+        for r in self.rejected.iter().take(SHOWN) {
+            let field = r
+                .field
+                .as_deref()
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default();
+            println!("  line {}: {}{}: {}", r.line, r.code, field, r.message);
+        }
+        if self.rejected.len() > SHOWN {
+            println!("  … and {} more rejected rows", self.rejected.len() - SHOWN);
+        }
+    }
+}
+
+pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
+    let config = load_config(&args.common, None)?;
+    let store = open_store(&config)?;
+    let ws = workspace(&store, &args.workspace, true)?;
+    let mapping = Mapping::from_args(&args)?;
+    let options = Options {
+        format: args.format,
+        kind: args.kind,
+        delimiter: args.delimiter as u8,
+        progress: !args.no_progress,
+    };
+    let summary = import_file(&store, ws.id, &args.file, &mapping, &options)?;
+    summary.print(&args.file);
+    store.close();
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub format: Format,
+    pub kind: Kind,
+    pub delimiter: u8,
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            format: Format::Auto,
+            kind: Kind::Auto,
+            delimiter: b',',
+            progress: false,
+        }
+    }
+}
+
+/// Rows per append: large enough to amortise a commit, small enough to bound memory.
+const BATCH: usize = 5000;
+
+/// Imports one file into a workspace.
+pub fn import_file(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    path: &Path,
+    mapping: &Mapping,
+    options: &Options,
+) -> anyhow::Result<Summary> {
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    let format = match options.format {
+        Format::Auto => detect_format(path)?,
+        f => f,
+    };
+    let bar = if options.progress {
+        ProgressBar::new(len)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {bytes}/{total_bytes} {bar:30} {percent}% {per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let summary = match format {
+        Format::Csv => import_csv(store, ws, path, mapping, options, &bar)?,
+        _ => import_jsonl(store, ws, path, mapping, &bar)?,
+    };
+    bar.finish_and_clear();
+    Ok(summary)
+}
+
+fn detect_format(path: &Path) -> anyhow::Result<Format> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" | "tsv" => return Ok(Format::Csv),
+        "jsonl" | "ndjson" | "json" => return Ok(Format::Jsonl),
+        _ => {}
+    }
+    let mut head = [0u8; 512];
+    let n = File::open(path)?.read(&mut head)?;
+    let first = head[..n].iter().find(|b| !b.is_ascii_whitespace());
+    Ok(if first == Some(&b'{') {
+        Format::Jsonl
+    } else {
+        Format::Csv
+    })
+}
+
+/// The parsed events of a chunk of rows, with the line each came from.
+type Chunk = Vec<(u64, Event)>;
+
+/// Runs `produce` on a parser thread and appends its chunks on this one, so parsing the
+/// next chunk overlaps with committing the previous.
+fn pipeline(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    produce: impl FnOnce(&mut dyn FnMut(Chunk), &mut Vec<Rejection>) -> anyhow::Result<u64> + Send,
+) -> anyhow::Result<Summary> {
+    let (tx, rx) = sync_channel::<Chunk>(4);
+    std::thread::scope(|scope| {
+        let parser = scope.spawn(move || {
+            let mut rejected = Vec::new();
+            let rows = produce(
+                &mut |chunk| {
+                    let _ = tx.send(chunk);
+                },
+                &mut rejected,
+            );
+            rows.map(|r| (r, rejected))
+        });
+        let mut summary = Summary::default();
+        let mut failure = None;
+        for chunk in rx {
+            if failure.is_some() {
+                continue;
+            }
+            match store.append(ws, chunk.into_iter().map(|(_, e)| e).collect()) {
+                Ok(o) => {
+                    summary.inserted += o.inserted as u64;
+                    summary.duplicates += o.duplicates as u64;
+                }
+                Err(e) => failure = Some(e),
+            }
+        }
+        let (rows, mut rejected) = parser
+            .join()
+            .map_err(|_| anyhow!("the parser thread panicked"))??;
+        if let Some(e) = failure {
+            return Err(anyhow!(e).context(format!(
+                "storing rows (the {} rows stored before this are kept)",
+                summary.inserted
+            )));
+        }
+        rejected.sort_by_key(|r| r.line);
+        summary.rows = rows;
+        summary.rejected = rejected;
+        Ok(summary)
+    })
+}
+
+fn reject(line: u64, e: PayloadError) -> Rejection {
+    Rejection {
+        line,
+        code: e.code.as_str().into(),
+        field: e.field,
+        message: e.message,
+    }
+}
+
+fn import_jsonl(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    path: &Path,
+    mapping: &Mapping,
+    bar: &ProgressBar,
+) -> anyhow::Result<Summary> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let received = crate::server::now_micros();
+    pipeline(store, ws, |emit, rejected| {
+        let mut reader = BufReader::with_capacity(1 << 20, bar.wrap_read(file));
+        let mut chunk = Vec::with_capacity(BATCH);
+        let (mut line_no, mut rows, mut buf) = (0u64, 0u64, String::new());
+        loop {
+            buf.clear();
+            if reader.read_line(&mut buf)? == 0 {
+                break;
+            }
+            line_no += 1;
+            let text = buf.trim();
+            if text.is_empty() {
+                continue;
+            }
+            rows += 1;
+            let message = match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(m)) => rename_keys(m, mapping),
+                Ok(_) => {
+                    rejected.push(Rejection {
+                        line: line_no,
+                        code: "invalid_type".into(),
+                        field: None,
+                        message: "each line must be a JSON object".into(),
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    rejected.push(Rejection {
+                        line: line_no,
+                        code: "malformed_json".into(),
+                        field: None,
+                        message: format!("not valid JSON: {e}"),
+                    });
+                    continue;
+                }
+            };
+            match to_event(message, text.as_bytes(), received) {
+                Ok(e) => chunk.push((line_no, e)),
+                Err(e) => rejected.push(reject(line_no, e)),
+            }
+            if chunk.len() >= BATCH {
+                emit(std::mem::take(&mut chunk));
+            }
+        }
+        if !chunk.is_empty() {
+            emit(chunk);
+        }
+        Ok(rows)
+    })
+}
+
+/// JSON Lines rows are Segment messages already; the mapping renames top-level keys.
+fn rename_keys(mut m: Map<String, Value>, mapping: &Mapping) -> Map<String, Value> {
+    for (from, to) in &mapping.columns {
+        if let Some(v) = m.remove(from) {
+            set_field(&mut m, to, v);
+        }
+    }
+    for (field, value) in &mapping.constants {
+        set_field(&mut m, field, Value::String(value.clone()));
+    }
+    if !m.contains_key("type") && m.contains_key("event") {
+        m.insert("type".into(), Value::String("track".into()));
+    }
+    m
+}
+
+/// Validates a message through the ingestion parser, after giving it a content-derived
+/// message id when it has none and making its timestamp RFC 3339.
+fn to_event(
+    mut m: Map<String, Value>,
+    content: &[u8],
+    received: i64,
+) -> Result<Event, PayloadError> {
+    for key in ["timestamp", "originalTimestamp"] {
+        if let Some(Value::String(t)) = m.get(key) {
+            if let Ok(micros) = parse_lenient(t) {
+                m.insert(key.into(), Value::String(format_rfc3339(micros)));
+            }
+        }
+    }
+    if !matches!(
+        m.get("timestamp").or(m.get("originalTimestamp")),
+        Some(Value::String(_))
+    ) {
+        return Err(PayloadError::new(
+            parcours_core::ErrorCode::MissingField,
+            "timestamp".to_string(),
+            "imported rows need a timestamp (map a column to it with --map COLUMN=timestamp)",
+        ));
+    }
+    let digest = Sha256::digest(content);
+    let derived: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let mut id = || format!("imp-{derived}");
+    parse_message_value(m, received, &Limits::default(), &mut id)
+}
+
+fn import_csv(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    path: &Path,
+    mapping: &Mapping,
+    options: &Options,
+    bar: &ProgressBar,
+) -> anyhow::Result<Summary> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(options.delimiter)
+        .flexible(false)
+        .from_reader(bar.wrap_read(file));
+    let headers: Vec<String> = reader
+        .headers()
+        .context("reading the CSV header")?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let fields: Vec<String> = headers
+        .iter()
+        .map(|h| {
+            mapping
+                .columns
+                .get(h)
+                .cloned()
+                .unwrap_or_else(|| conventional_field(h))
+        })
+        .collect();
+    let kind = match options.kind {
+        Kind::Auto if looks_like_costs(&headers) => Kind::Costs,
+        Kind::Auto => Kind::Events,
+        k => k,
+    };
+    if kind == Kind::Costs {
+        return import_costs(store, ws, reader, &headers);
+    }
+    let has_time =
+        fields.iter().any(|f| f == "timestamp") || mapping.constants.contains_key("timestamp");
+    if !has_time {
+        bail!("no timestamp column among {headers:?}: name one `timestamp` or map it with --map COLUMN=timestamp");
+    }
+    let received = crate::server::now_micros();
+    pipeline(store, ws, move |emit, rejected| {
+        let mut chunk = Vec::with_capacity(BATCH);
+        let mut rows = 0u64;
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    rows += 1;
+                    rejected.push(Rejection {
+                        line,
+                        code: "malformed_csv".into(),
+                        field: None,
+                        message: e.to_string(),
+                    });
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        return Err(e.into());
+                    }
+                    continue;
+                }
+            }
+            rows += 1;
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let message = match row_message(&record, &fields, mapping) {
+                Ok(m) => m,
+                Err(e) => {
+                    rejected.push(reject(line, e));
+                    continue;
+                }
+            };
+            let content = record.iter().collect::<Vec<_>>().join("\u{1f}");
+            match to_event(message, content.as_bytes(), received) {
+                Ok(e) => chunk.push((line, e)),
+                Err(e) => rejected.push(reject(line, e)),
+            }
+            if chunk.len() >= BATCH {
+                emit(std::mem::take(&mut chunk));
+            }
+        }
+        if !chunk.is_empty() {
+            emit(chunk);
+        }
+        Ok(rows)
+    })
+}
+
+/// Builds the Segment message of one CSV row.
+fn row_message(
+    record: &csv::StringRecord,
+    fields: &[String],
+    mapping: &Mapping,
+) -> Result<Map<String, Value>, PayloadError> {
+    let mut m = Map::new();
+    for (field, cell) in fields.iter().zip(record.iter()) {
+        let cell = cell.trim();
+        if cell.is_empty() || field == "ignore" {
+            continue;
+        }
+        let value = match field.as_str() {
+            "properties" | "traits" | "context" => match serde_json::from_str::<Value>(cell) {
+                Ok(Value::Object(o)) => {
+                    let target = m
+                        .entry(field.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(t) = target {
+                        t.extend(o);
+                    }
+                    continue;
+                }
+                _ => {
+                    return Err(PayloadError::new(
+                        parcours_core::ErrorCode::InvalidType,
+                        field.clone(),
+                        format!("the {field} column must hold a JSON object"),
+                    ))
+                }
+            },
+            f if f.starts_with("properties.")
+                || f.starts_with("traits.")
+                || f.starts_with("context.")
+                || f == "revenue" =>
+            {
+                infer(cell)
+            }
+            _ => Value::String(cell.to_string()),
+        };
+        set_field(&mut m, field, value);
+    }
+    for (field, value) in &mapping.constants {
+        set_field(&mut m, field, Value::String(value.clone()));
+    }
+    if !m.contains_key("type") {
+        let kind = if m.contains_key("event") {
+            "track"
+        } else {
+            "identify"
+        };
+        m.insert("type".into(), Value::String(kind.into()));
+    }
+    Ok(m)
+}
+
+/// A cell as the JSON value it most likely is: numbers and booleans typed, identifiers
+/// with leading zeros kept as text.
+fn infer(cell: &str) -> Value {
+    let leading_zero = cell.len() > 1 && cell.starts_with('0') && !cell.starts_with("0.");
+    if !leading_zero {
+        if let Ok(i) = cell.parse::<i64>() {
+            return Value::from(i);
+        }
+        if let Ok(f) = cell.parse::<f64>() {
+            if f.is_finite() {
+                return Value::from(f);
+            }
+        }
+    }
+    match cell {
+        "true" | "TRUE" | "True" => Value::Bool(true),
+        "false" | "FALSE" | "False" => Value::Bool(false),
+        _ => Value::String(cell.to_string()),
+    }
+}
+
+/// Places a value at a field of a Segment message (`user_id` → `userId`, `campaign` →
+/// `context.campaign.name`, `properties.x` → `properties.x`, …).
+fn set_field(m: &mut Map<String, Value>, field: &str, value: Value) {
+    let path: Vec<&str> = match field {
+        "user_id" => vec!["userId"],
+        "anonymous_id" => vec!["anonymousId"],
+        "previous_id" => vec!["previousId"],
+        "message_id" => vec!["messageId"],
+        "group_id" => {
+            // The group call's own id, and the account of any other event.
+            set_at(m, &["context", "groupId"], value.clone());
+            vec!["groupId"]
+        }
+        "channel" => vec!["properties", "channel"],
+        "touchpoint" => vec!["properties", "touchpoint"],
+        "revenue" => vec!["properties", "revenue"],
+        "currency" => vec!["properties", "currency"],
+        "campaign" => vec!["context", "campaign", "name"],
+        "utm_source" => vec!["context", "campaign", "source"],
+        "utm_medium" => vec!["context", "campaign", "medium"],
+        "utm_term" => vec!["context", "campaign", "term"],
+        "utm_content" => vec!["context", "campaign", "content"],
+        "email" => {
+            set_at(m, &["context", "traits", "email"], value.clone());
+            vec!["traits", "email"]
+        }
+        other => other.splitn(2, '.').collect(),
+    };
+    set_at(m, &path, value);
+}
+
+fn set_at(m: &mut Map<String, Value>, path: &[&str], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            m.insert(last.to_string(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = m
+                .entry(first.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = entry {
+                set_at(inner, rest, value);
+            }
+        }
+    }
+}
+
+fn normalised(h: &str) -> String {
+    h.trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+fn looks_like_costs(headers: &[String]) -> bool {
+    let h: Vec<String> = headers.iter().map(|h| normalised(h)).collect();
+    let has = |names: &[&str]| h.iter().any(|x| names.contains(&x.as_str()));
+    has(&["cost", "spend", "adspend"])
+        && has(&["day", "date"])
+        && !has(&["event", "type", "userid"])
+}
+
+/// Ad costs: `day`, `campaign`, `channel` (or `medium`), `source`, `cost`, `currency`,
+/// `impressions`, `clicks`. Re-importing replaces the rows with the same key.
+fn import_costs<R: Read>(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    mut reader: csv::Reader<R>,
+    headers: &[String],
+) -> anyhow::Result<Summary> {
+    let col = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.contains(&normalised(h).as_str()))
+    };
+    let day = col(&["day", "date"]).ok_or_else(|| anyhow!("ad costs need a `day` column"))?;
+    let campaign = col(&["campaign", "campaignname", "utmcampaign"])
+        .ok_or_else(|| anyhow!("ad costs need a `campaign` column"))?;
+    let cost = col(&["cost", "spend", "adspend"])
+        .ok_or_else(|| anyhow!("ad costs need a `cost` column"))?;
+    let channel = col(&["channel"]);
+    let medium = col(&["medium", "utmmedium"]);
+    let source = col(&["source", "utmsource"]);
+    let currency = col(&["currency"]);
+    let impressions = col(&["impressions"]);
+    let clicks = col(&["clicks"]);
+    let mut summary = Summary::default();
+    let mut rows = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                summary.rows += 1;
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                summary.rejected.push(Rejection {
+                    line,
+                    code: "malformed_csv".into(),
+                    field: None,
+                    message: e.to_string(),
+                });
+                continue;
+            }
+        }
+        summary.rows += 1;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let get = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let bad = |field: &str, message: String| Rejection {
+            line,
+            code: "invalid_value".into(),
+            field: Some(field.into()),
+            message,
+        };
+        let Some(day_text) = get(Some(day)) else {
+            summary.rejected.push(bad("day", "the day is empty".into()));
+            continue;
+        };
+        let Ok(micros) = parse_lenient(day_text) else {
+            summary.rejected.push(bad(
+                "day",
+                format!("`{day_text}` is not a date (YYYY-MM-DD)"),
+            ));
+            continue;
+        };
+        let Some(campaign_name) = get(Some(campaign)) else {
+            summary
+                .rejected
+                .push(bad("campaign", "the campaign is empty".into()));
+            continue;
+        };
+        let amount = match get(Some(cost)).map(|c| c.replace(',', ".").parse::<f64>()) {
+            Some(Ok(v)) if v.is_finite() && v >= 0.0 => v,
+            _ => {
+                summary
+                    .rejected
+                    .push(bad("cost", "the cost must be a number ≥ 0".into()));
+                continue;
+            }
+        };
+        let count = |i| get(i).and_then(|v| v.parse::<i64>().ok());
+        let channel_name = get(channel)
+            .or(get(medium))
+            .map(|c| {
+                parcours_core::normalize::canonical_channel(c)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| c.to_lowercase())
+            })
+            .unwrap_or_else(|| "other".into());
+        rows.push(AdCost {
+            day: format_rfc3339(micros)[..10].to_string(),
+            campaign: campaign_name.to_string(),
+            channel: channel_name,
+            source: get(source).unwrap_or("").to_string(),
+            cost: amount,
+            currency: get(currency)
+                .map(str::to_uppercase)
+                .unwrap_or_else(|| "USD".into()),
+            impressions: count(impressions),
+            clicks: count(clicks),
+        });
+    }
+    summary.inserted = store.upsert_costs(ws, rows)? as u64;
+    Ok(summary)
+}

@@ -1,0 +1,12 @@
+//! parcours, the binary: command line, configuration, HTTP server, import and demo.
+//!
+//! Everything is a library so tests drive it without a process: [`server::app`] builds
+//! the router, [`import::run`] imports a file into a store, [`demo::generate`] builds the
+//! demo dataset. `main.rs` only parses the command line and dispatches to [`cli::run`].
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod import;
+pub mod logging;
+pub mod server;

@@ -1,0 +1,125 @@
+//! The one error shape of the HTTP API, `{ "error": { "code", "message", "field"?, "hint"? } }`,
+//! and the one table mapping codes to statuses.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use parcours_core::{ErrorCode, PayloadError};
+use serde_json::{json, Value};
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub hint: Option<&'static str>,
+    pub retry_after: Option<u64>,
+    /// Extra top-level members (the accepted count and per-index rejections of a batch).
+    pub extra: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            hint: None,
+            retry_after: None,
+            extra: None,
+        }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn bad_request(code: &'static str, field: &str, message: impl Into<String>) -> ApiError {
+        let mut e = ApiError::new(StatusCode::BAD_REQUEST, code, message);
+        e.field = Some(field.into());
+        e
+    }
+
+    pub fn internal(error: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%error, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
+    }
+
+    pub fn with_hint(mut self, hint: &'static str) -> ApiError {
+        self.hint = Some(hint);
+        self
+    }
+}
+
+/// The status for each ingestion error code.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::MalformedJson
+        | ErrorCode::InvalidType
+        | ErrorCode::MissingField
+        | ErrorCode::InvalidValue
+        | ErrorCode::InvalidTimestamp
+        | ErrorCode::EventTooLarge
+        | ErrorCode::BatchTooLarge => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl From<PayloadError> for ApiError {
+    fn from(e: PayloadError) -> ApiError {
+        let mut api = ApiError::new(status_of(e.code), e.code.as_str(), e.message);
+        api.field = e.field;
+        api
+    }
+}
+
+impl From<parcours_store::StoreError> for ApiError {
+    fn from(e: parcours_store::StoreError) -> ApiError {
+        match e {
+            parcours_store::StoreError::Closed | parcours_store::StoreError::Busy => {
+                let mut api = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the server is shutting down or overloaded",
+                );
+                api.retry_after = Some(1);
+                api
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(f) = self.field {
+            error["field"] = Value::String(f);
+        }
+        if let Some(h) = self.hint {
+            error["hint"] = Value::String(h.into());
+        }
+        let mut body = json!({ "error": error });
+        if let Some(Value::Object(extra)) = self.extra {
+            for (k, v) in extra {
+                body[k] = v;
+            }
+        }
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(s) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        response
+    }
+}

@@ -1,0 +1,218 @@
+//! The Segment-compatible ingestion endpoints: `/v1/track`, `identify`, `page`, `screen`,
+//! `group`, `alias`, `batch`, `import`, and the one-letter aliases analytics.js uses.
+//!
+//! Each request: limit and decompress the body, parse it (core), authenticate the write
+//! key, rate-limit by workspace, append to the store (which answers once committed),
+//! answer. A batch keeps its valid events and reports each rejected one; the answer is
+//! 200 when nothing was rejected and 400 (listing the rejections) otherwise.
+
+use std::io::Read;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use parcours_core::payload::{parse_body, Endpoint, Limits};
+use parcours_core::{ErrorCode, EventKind, PayloadError};
+use parcours_store::Scope;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::{auth, now_micros, AppState};
+
+pub fn routes() -> Router<AppState> {
+    let mut router = Router::new();
+    for kind in EventKind::ALL {
+        let long = format!("/v1/{}", kind.as_str());
+        let short = format!("/v1/{}", &kind.as_str()[..1]);
+        for path in [long, short] {
+            router = router.route(
+                &path,
+                post(move |s: State<AppState>, h: HeaderMap, b: Body| {
+                    ingest(s, h, b, Endpoint::Single(kind), kind.as_str())
+                }),
+            );
+        }
+    }
+    for (path, name) in [
+        ("/v1/batch", "batch"),
+        ("/v1/b", "batch"),
+        ("/v1/import", "import"),
+    ] {
+        router = router.route(
+            path,
+            post(move |s: State<AppState>, h: HeaderMap, b: Body| {
+                ingest(s, h, b, Endpoint::Batch, name)
+            }),
+        );
+    }
+    router
+}
+
+async fn ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+    endpoint: Endpoint,
+    name: &'static str,
+) -> Response {
+    let started = Instant::now();
+    let response = match handle(&state, &headers, body, endpoint).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    let status = response.status().as_u16();
+    state.metrics.request(name, status);
+    state.metrics.ingest_latency.observe(started.elapsed());
+    response
+}
+
+async fn handle(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    endpoint: Endpoint,
+) -> Result<Response, ApiError> {
+    let Ok(_permit) = state.inflight.try_acquire() else {
+        let mut e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "too many ingestion requests in flight; retry shortly",
+        );
+        e.retry_after = Some(1);
+        return Err(e);
+    };
+    let limit = state.config.ingest.max_request_bytes;
+    let raw = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large(limit))?;
+    let bytes = decode(headers, raw.to_vec(), limit)?;
+    let header_key = auth::header_key(headers);
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || process(&state, header_key, &bytes, endpoint))
+        .await
+        .map_err(ApiError::internal)?
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::from(PayloadError::new(
+        ErrorCode::PayloadTooLarge,
+        None,
+        format!("a request body may be at most {limit} bytes; send smaller batches"),
+    ))
+}
+
+/// Undoes `Content-Encoding: gzip`, refusing bodies that inflate past the limit.
+fn decode(headers: &HeaderMap, raw: Vec<u8>, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match encoding.as_str() {
+        "" | "identity" => Ok(raw),
+        "gzip" | "x-gzip" => {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(raw.as_slice())
+                .take(limit as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    ApiError::bad_request(
+                        "malformed_json",
+                        "body",
+                        format!("the body is not valid gzip: {e}"),
+                    )
+                })?;
+            if out.len() > limit {
+                return Err(too_large(limit));
+            }
+            Ok(out)
+        }
+        other => Err(ApiError::bad_request(
+            "unsupported_encoding",
+            "Content-Encoding",
+            format!("unsupported Content-Encoding `{other}`; use gzip or none"),
+        )),
+    }
+}
+
+fn process(
+    state: &AppState,
+    header_key: Option<String>,
+    bytes: &[u8],
+    endpoint: Endpoint,
+) -> Result<Response, ApiError> {
+    let limits = Limits {
+        max_event_bytes: state.config.ingest.max_event_bytes,
+        max_batch_events: state.config.ingest.max_batch_events,
+    };
+    let store = state.store.as_ref();
+    // A key in the header is checked before the body is even parsed.
+    let header_auth = header_key
+        .as_deref()
+        .map(|k| auth::check(store, Some(k), Scope::Write))
+        .transpose()?;
+    let parsed = parse_body(bytes, endpoint, now_micros(), &limits, &mut || {
+        uuid::Uuid::now_v7().to_string()
+    })?;
+    let key = match header_auth {
+        Some(k) => k,
+        None => auth::check(store, parsed.write_key.as_deref(), Scope::Write)?,
+    };
+    let workspace = key.workspace_id;
+    let total = parsed.events.len() + parsed.rejected.len();
+    if let Err(retry) = state.limiter.check(workspace, total) {
+        state
+            .metrics
+            .rate_limited
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "this workspace is sending events faster than its rate limit",
+        );
+        e.retry_after = Some(retry);
+        return Err(e.with_hint(
+            "wait for Retry-After seconds, or raise ingest.rate_limit_events_per_second",
+        ));
+    }
+    let started = Instant::now();
+    let outcome = store.append(workspace, parsed.events)?;
+    state.metrics.commit_latency.observe(started.elapsed());
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    state
+        .metrics
+        .events_accepted
+        .fetch_add(outcome.inserted as u64, relaxed);
+    state
+        .metrics
+        .events_duplicate
+        .fetch_add(outcome.duplicates as u64, relaxed);
+    state
+        .metrics
+        .events_rejected
+        .fetch_add(parsed.rejected.len() as u64, relaxed);
+    let accepted = outcome.inserted + outcome.duplicates;
+    let Some(first) = parsed.rejected.first().cloned() else {
+        return Ok(Json(
+            json!({ "success": true, "accepted": accepted, "duplicates": outcome.duplicates }),
+        )
+        .into_response());
+    };
+    let rejected = parsed.rejected.len();
+    let mut error = ApiError::from(first);
+    if endpoint == Endpoint::Batch {
+        error.message = format!(
+            "{rejected} of {total} events rejected (the other {accepted} were stored): {}",
+            error.message
+        );
+        error.extra = Some(
+            json!({ "accepted": accepted, "duplicates": outcome.duplicates, "rejected": parsed.rejected }),
+        );
+    }
+    Err(error)
+}

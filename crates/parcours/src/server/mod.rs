@@ -1,0 +1,142 @@
+//! The HTTP server: routes, shared state, start-up and graceful shutdown.
+//!
+//! [`app`] builds the whole router from an [`AppState`]; tests call it without a socket.
+//! [`serve`] binds, serves until SIGINT/SIGTERM, then drains: in-flight requests finish,
+//! the store's writer commits everything queued, and only then does the process exit.
+
+mod api;
+mod auth;
+mod error;
+mod ingest;
+mod metrics;
+mod ratelimit;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use parcours_store::Store;
+use tokio::sync::Semaphore;
+use tower_http::cors::{Any, CorsLayer};
+
+use crate::config::Config;
+pub use error::ApiError;
+pub use metrics::Metrics;
+use ratelimit::RateLimiter;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+    limiter: Arc<RateLimiter>,
+    inflight: Arc<Semaphore>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
+        let limiter = RateLimiter::new(
+            config.ingest.rate_limit_events_per_second,
+            config.ingest.rate_limit_burst,
+        );
+        let inflight = Semaphore::new(config.ingest.max_inflight_requests);
+        AppState {
+            store,
+            config: Arc::new(config),
+            metrics: Arc::default(),
+            limiter: Arc::new(limiter),
+            inflight: Arc::new(inflight),
+        }
+    }
+}
+
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::CONTENT_ENCODING,
+        ])
+        .max_age(Duration::from_secs(86400));
+    Router::new()
+        .merge(ingest::routes())
+        .merge(api::routes())
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::not_found("no such endpoint; see docs/http-api.md") })
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(cors)
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.workspaces()).await {
+        Ok(Ok(_)) => (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({ "status": "ok" })),
+        ),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({ "status": "store unavailable" })),
+        ),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(state.store.queue_depth()),
+    )
+}
+
+/// Serves until a shutdown signal, then drains the writer.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let store = state.store.clone();
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_seconds);
+    tracing::info!(addr = %listener.local_addr()?, "parcours listening");
+    let server = axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal());
+    // In-flight requests get `grace` seconds after the signal; then we stop waiting.
+    tokio::select! {
+        result = server => result?,
+        _ = async { shutdown_signal().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("grace period over; closing with requests still in flight");
+        }
+    }
+    tracing::info!("draining the writer");
+    tokio::task::spawn_blocking(move || store.close()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
