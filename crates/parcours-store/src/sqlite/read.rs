@@ -37,21 +37,15 @@ fn identities_of(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Ve
 }
 
 fn identity_from_row(r: &rusqlite::Row) -> rusqlite::Result<Option<Identity>> {
-    let kind: i64 = r.get(0)?;
-    Ok(IdentityKind::from_code(kind)
-        .map(|kind| Identity {
-            kind,
-            value: String::new(),
-            person: 0,
-            first_seen: 0,
-        })
-        .map(|mut i| -> rusqlite::Result<Identity> {
-            i.value = r.get(1)?;
-            i.person = r.get(2)?;
-            i.first_seen = r.get(3)?;
-            Ok(i)
-        })
-        .transpose()?)
+    let Some(kind) = IdentityKind::from_code(r.get(0)?) else {
+        return Ok(None);
+    };
+    Ok(Some(Identity {
+        kind,
+        value: r.get(1)?,
+        person: r.get(2)?,
+        first_seen: r.get(3)?,
+    }))
 }
 
 /// A person's events: those whose actor (userId, else anonymousId) is one of the

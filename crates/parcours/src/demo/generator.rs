@@ -532,7 +532,7 @@ impl Demo {
     pub fn customer(&self, index: u64) -> Vec<Value> {
         let mut rng = Rng::for_entity(self.seed, 1, index);
         // One customer in five is a stakeholder of a B2B account (four per account).
-        let b2b = index % 5 == 0;
+        let b2b = index.is_multiple_of(5);
         let persona = if b2b {
             0
         } else {

@@ -154,10 +154,8 @@ fn ingest(
                 .map_err(|e| anyhow::anyhow!("demo customer {i}: {e} ({:?})", e.field))?;
                 chunk.push(event);
             }
-            if chunk.len() >= 10_000 {
-                if tx.send(std::mem::take(&mut chunk)).is_err() {
-                    return Ok(());
-                }
+            if chunk.len() >= 10_000 && tx.send(std::mem::take(&mut chunk)).is_err() {
+                return Ok(()); // The store side stopped; its error is reported there.
             }
             bar.inc(1);
         }
