@@ -284,6 +284,16 @@ fn parse_message(
             context.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
+    // RudderStack SDKs send identify traits in `context.traits`; Segment at the root.
+    // Both are traits of the person; the root wins where they overlap.
+    let mut traits = traits;
+    if kind == EventKind::Identify {
+        if let Some(Value::Object(in_context)) = context.get("traits") {
+            for (k, v) in in_context {
+                traits.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
     if let Some(integrations) = m.get("integrations").or(envelope.integrations.as_ref()) {
         if !integrations.is_null() && !integrations.is_object() {
             return Err(wrong_type("integrations", "an object"));
@@ -503,6 +513,16 @@ mod tests {
         assert_eq!(parsed.write_key.as_deref(), Some("k"));
         assert_eq!(e.timestamp, parse_rfc3339("2024-05-01T09:59:50Z").unwrap());
         assert_eq!(e.context["library"]["name"], "x");
+    }
+
+    #[test]
+    fn identify_traits_in_context_count_as_traits() {
+        let body = r#"{"userId":"u","traits":{"plan":"pro"},"context":{"traits":{"plan":"free","email":"a@b.c"}}}"#;
+        let e = &parse(body, Endpoint::Single(EventKind::Identify)).unwrap().events[0];
+        assert_eq!(e.traits["plan"], "pro");
+        assert_eq!(e.traits["email"], "a@b.c");
+        let track = r#"{"userId":"u","event":"E","context":{"traits":{"plan":"free"}}}"#;
+        assert!(parse(track, Endpoint::Single(EventKind::Track)).unwrap().events[0].traits.is_empty());
     }
 
     #[test]
