@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Every test of parcours, from a fresh clone: formatting and lints, the Rust test suites
+# (unit, fixtures, property, the SIGKILL test with the real binary), then the real
+# Segment and RudderStack client libraries against a server on 127.0.0.1.
+# Needs: cargo, node + npm, python3 (all on the project's machines); fetches the client
+# libraries from npm and PyPI on first run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt / clippy"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace
+
+echo "== real client libraries"
+cargo build --quiet --bin parcours
+tests/clients/run.sh target/debug/parcours
