@@ -212,9 +212,7 @@ fn parse_message(
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<Event, PayloadError> {
-    let size = serde_json::to_vec(&m)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let size = serialized_len(&m);
     if size > limits.max_event_bytes {
         return Err(PayloadError::new(
             ErrorCode::EventTooLarge,
@@ -317,6 +315,25 @@ fn parse_message(
         context,
         touch,
     })
+}
+
+/// The length of a message serialised as JSON, counted without building the text.
+fn serialized_len(m: &Map<String, Value>) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, m) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
+    }
 }
 
 fn message_kind(
@@ -518,11 +535,17 @@ mod tests {
     #[test]
     fn identify_traits_in_context_count_as_traits() {
         let body = r#"{"userId":"u","traits":{"plan":"pro"},"context":{"traits":{"plan":"free","email":"a@b.c"}}}"#;
-        let e = &parse(body, Endpoint::Single(EventKind::Identify)).unwrap().events[0];
+        let e = &parse(body, Endpoint::Single(EventKind::Identify))
+            .unwrap()
+            .events[0];
         assert_eq!(e.traits["plan"], "pro");
         assert_eq!(e.traits["email"], "a@b.c");
         let track = r#"{"userId":"u","event":"E","context":{"traits":{"plan":"free"}}}"#;
-        assert!(parse(track, Endpoint::Single(EventKind::Track)).unwrap().events[0].traits.is_empty());
+        assert!(parse(track, Endpoint::Single(EventKind::Track))
+            .unwrap()
+            .events[0]
+            .traits
+            .is_empty());
     }
 
     #[test]

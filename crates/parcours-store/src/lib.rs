@@ -90,3 +90,10 @@ pub trait Store: Send + Sync {
     /// Stops accepting writes and commits everything already accepted. Idempotent.
     fn close(&self) {}
 }
+
+/// Plain batched inserts with the store's own statement and row encoding, without
+/// deduplication checks, identity stitching or the writer: the ceiling the benchmarks
+/// compare the real append path against. Not for production use.
+pub mod ceiling {
+    pub use crate::sqlite::ceiling::insert_plain;
+}

@@ -548,51 +548,105 @@ fn import_csv(
     }
     let received = crate::server::now_micros();
     pipeline(store, ws, move |emit, rejected| {
-        let mut chunk = Vec::with_capacity(BATCH);
-        let mut rows = 0u64;
-        let mut record = csv::StringRecord::new();
-        loop {
-            match reader.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    rows += 1;
-                    rejected.push(Rejection {
-                        line,
-                        code: "malformed_csv".into(),
-                        field: None,
-                        message: e.to_string(),
-                    });
-                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                        return Err(e.into());
-                    }
-                    continue;
-                }
-            }
-            rows += 1;
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
-            let message = match row_message(&record, &fields, mapping) {
-                Ok(m) => m,
-                Err(e) => {
-                    rejected.push(reject(line, e));
-                    continue;
-                }
-            };
-            let content = record.iter().collect::<Vec<_>>().join("\u{1f}");
-            match to_event(message, content.as_bytes(), received) {
-                Ok(e) => chunk.push((line, e)),
-                Err(e) => rejected.push(reject(line, e)),
-            }
-            if chunk.len() >= BATCH {
-                emit(std::mem::take(&mut chunk));
-            }
-        }
-        if !chunk.is_empty() {
-            emit(chunk);
-        }
-        Ok(rows)
+        read_csv_events(reader, &fields, mapping, received, emit, rejected)
     })
+}
+
+/// Reads the rows of an event CSV into events, in chunks; rejected rows are collected.
+/// Returns the number of rows read.
+fn read_csv_events<R: Read>(
+    mut reader: csv::Reader<R>,
+    fields: &[String],
+    mapping: &Mapping,
+    received: i64,
+    emit: &mut dyn FnMut(Chunk),
+    rejected: &mut Vec<Rejection>,
+) -> anyhow::Result<u64> {
+    let mut chunk = Vec::with_capacity(BATCH);
+    let mut rows = 0u64;
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                rows += 1;
+                rejected.push(Rejection {
+                    line,
+                    code: "malformed_csv".into(),
+                    field: None,
+                    message: e.to_string(),
+                });
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(e.into());
+                }
+                continue;
+            }
+        }
+        rows += 1;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let message = match row_message(&record, fields, mapping) {
+            Ok(m) => m,
+            Err(e) => {
+                rejected.push(reject(line, e));
+                continue;
+            }
+        };
+        let content = record.iter().collect::<Vec<_>>().join("\u{1f}");
+        match to_event(message, content.as_bytes(), received) {
+            Ok(e) => chunk.push((line, e)),
+            Err(e) => rejected.push(reject(line, e)),
+        }
+        if chunk.len() >= BATCH {
+            emit(std::mem::take(&mut chunk));
+        }
+    }
+    if !chunk.is_empty() {
+        emit(chunk);
+    }
+    Ok(rows)
+}
+
+/// Parses an event CSV exactly as `import_file` does, handing each chunk of valid events
+/// to `f` without storing anything (the benchmarks use it to feed the same rows to other
+/// writers). Returns (rows read, rows rejected).
+pub fn parse_csv_file(
+    path: &Path,
+    mapping: &Mapping,
+    delimiter: u8,
+    f: &mut dyn FnMut(Vec<Event>),
+) -> anyhow::Result<(u64, usize)> {
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(BufReader::with_capacity(1 << 20, file));
+    let headers: Vec<String> = reader
+        .headers()
+        .context("reading the CSV header")?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let fields: Vec<String> = headers
+        .iter()
+        .map(|h| {
+            mapping
+                .columns
+                .get(h)
+                .cloned()
+                .unwrap_or_else(|| conventional_field(h))
+        })
+        .collect();
+    let mut rejected = Vec::new();
+    let rows = read_csv_events(
+        reader,
+        &fields,
+        mapping,
+        crate::server::now_micros(),
+        &mut |chunk| f(chunk.into_iter().map(|(_, e)| e).collect()),
+        &mut rejected,
+    )?;
+    Ok((rows, rejected.len()))
 }
 
 /// Builds the Segment message of one CSV row.

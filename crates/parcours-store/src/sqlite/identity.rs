@@ -13,30 +13,68 @@
 //!   never a reason to merge;
 //! - traits merge with last-write-wins by event time; every change is kept in history.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use parcours_core::time::Micros;
 use parcours_core::{Event, EventKind};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::types::{AppendOutcome, ErasureReport, IdentityKind, PersonId, WorkspaceId};
 use crate::Result;
 
-/// Entries kept before the cache is cleared and refilled from the database.
-const CACHE_LIMIT: usize = 4_000_000;
+/// Entries kept before the cache is emptied (and reloaded workspace by workspace).
+const CACHE_LIMIT: usize = 20_000_000;
 
-/// The writer's memory of `identities`, so that repeated identifiers cost no query. Only
-/// the writer changes identities, so the cache cannot go stale.
+/// The writer's complete copy of `identities` for the workspaces it has touched: loaded
+/// once per workspace, then kept in step by the writer (the only one who changes
+/// identities), so looking an identifier up never needs a query — even to learn that it
+/// is new. Keys are 128-bit SHA-256 prefixes of (kind, value): 40 bytes an entry, and a
+/// collision is as unlikely as a SHA-256 one, even for crafted identifiers.
 #[derive(Default)]
 pub struct Cache {
-    map: HashMap<(WorkspaceId, i64, String), PersonId>,
+    map: HashMap<(WorkspaceId, u128), PersonId>,
+    loaded: HashSet<WorkspaceId>,
 }
 
 impl Cache {
     pub fn clear(&mut self) {
         self.map.clear();
+        self.loaded.clear();
     }
+}
+
+fn key(kind: i64, value: &str) -> u128 {
+    let mut h = Sha256::new();
+    h.update([kind as u8]);
+    h.update(value.as_bytes());
+    let digest = h.finalize();
+    u128::from_le_bytes(digest[..16].try_into().expect("16 bytes"))
+}
+
+fn ensure_loaded(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId) -> Result<()> {
+    if cache.loaded.contains(&ws) {
+        return Ok(());
+    }
+    if cache.map.len() >= CACHE_LIMIT {
+        cache.clear();
+    }
+    let mut stmt =
+        tx.prepare("SELECT kind, value, person_id FROM identities WHERE workspace_id = ?1")?;
+    let rows = stmt.query_map([ws], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, PersonId>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (kind, value, person) = row?;
+        cache.map.insert((ws, key(kind, &value)), person);
+    }
+    cache.loaded.insert(ws);
+    Ok(())
 }
 
 fn lookup(
@@ -46,27 +84,12 @@ fn lookup(
     kind: IdentityKind,
     value: &str,
 ) -> Result<Option<PersonId>> {
-    let key = (ws, kind.code(), value.to_string());
-    if let Some(p) = cache.map.get(&key) {
-        return Ok(Some(*p));
-    }
-    let found: Option<PersonId> = tx
-        .prepare_cached(
-            "SELECT person_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3",
-        )?
-        .query_row(params![ws, kind.code(), value], |r| r.get(0))
-        .optional()?;
-    if let Some(p) = found {
-        remember(cache, key, p);
-    }
-    Ok(found)
+    ensure_loaded(tx, cache, ws)?;
+    Ok(cache.map.get(&(ws, key(kind.code(), value))).copied())
 }
 
-fn remember(cache: &mut Cache, key: (WorkspaceId, i64, String), person: PersonId) {
-    if cache.map.len() >= CACHE_LIMIT {
-        cache.map.clear();
-    }
-    cache.map.insert(key, person);
+fn remember(cache: &mut Cache, ws: WorkspaceId, kind: i64, value: &str, person: PersonId) {
+    cache.map.insert((ws, key(kind, value)), person);
 }
 
 fn link(
@@ -80,7 +103,7 @@ fn link(
 ) -> Result<()> {
     tx.prepare_cached("INSERT INTO identities (workspace_id, kind, value, person_id, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![ws, kind.code(), value, person, ts])?;
-    remember(cache, (ws, kind.code(), value.to_string()), person);
+    remember(cache, ws, kind.code(), value, person);
     Ok(())
 }
 
@@ -105,6 +128,7 @@ pub fn stitch(
     cache: &mut Cache,
     ws: WorkspaceId,
     e: &Event,
+    email: Option<&str>,
     out: &mut AppendOutcome,
 ) -> Result<()> {
     let ts = e.timestamp;
@@ -122,10 +146,9 @@ pub fn stitch(
             }
         }
     }
-    if let Some(email) = e.email() {
-        let email = email.to_lowercase();
-        if lookup(tx, cache, ws, IdentityKind::Email, &email)?.is_none() {
-            link(tx, cache, ws, IdentityKind::Email, &email, person, ts)?;
+    if let Some(email) = email {
+        if lookup(tx, cache, ws, IdentityKind::Email, email)?.is_none() {
+            link(tx, cache, ws, IdentityKind::Email, email, person, ts)?;
         }
     }
     if e.kind == EventKind::Identify && !e.traits.is_empty() {
@@ -221,7 +244,7 @@ fn merge(
         })?;
         for row in moved {
             let (kind, value) = row?;
-            remember(cache, (ws, kind, value), into);
+            remember(cache, ws, kind, &value, into);
         }
     }
     let p = params![ws, from, into];
@@ -273,24 +296,27 @@ fn apply_traits(
     traits: &Map<String, Value>,
     ts: Micros,
 ) -> Result<()> {
+    let current: HashMap<String, (String, Micros)> = {
+        let mut stmt = tx.prepare_cached("SELECT key, value, updated_at FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2")?;
+        let rows = stmt.query_map(params![ws, person], |r| {
+            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut history = tx.prepare_cached("INSERT INTO trait_history (workspace_id, person_id, key, value, observed_at) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO person_traits (workspace_id, person_id, key, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (workspace_id, person_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+    )?;
     for (key, value) in traits {
         let text = value.to_string();
-        let current: Option<(String, Micros)> = tx
-            .prepare_cached("SELECT value, updated_at FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2 AND key = ?3")?
-            .query_row(params![ws, person, key], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let changed = current.as_ref().map(|(v, _)| *v != text).unwrap_or(true);
-        if changed {
-            tx.prepare_cached("INSERT INTO trait_history (workspace_id, person_id, key, value, observed_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-                .execute(params![ws, person, key, text, ts])?;
+        let existing = current.get(key);
+        if existing.is_none_or(|(v, _)| *v != text) {
+            history.execute(params![ws, person, key, text, ts])?;
         }
-        let newer = current.as_ref().map(|(_, at)| ts >= *at).unwrap_or(true);
+        let newer = existing.is_none_or(|(v, at)| ts > *at || (ts == *at && *v != text));
         if newer {
-            tx.prepare_cached(
-                "INSERT INTO person_traits (workspace_id, person_id, key, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (workspace_id, person_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            )?
-            .execute(params![ws, person, key, text, ts])?;
+            upsert.execute(params![ws, person, key, text, ts])?;
         }
     }
     Ok(())
@@ -371,7 +397,7 @@ pub fn erase(
     };
     let mut events_deleted = 0u64;
     for (kind, value) in &identities {
-        cache.map.remove(&(ws, *kind, value.clone()));
+        cache.map.remove(&(ws, key(*kind, value)));
         let anonymous = match IdentityKind::from_code(*kind) {
             Some(IdentityKind::UserId) => false,
             Some(IdentityKind::AnonymousId) => true,

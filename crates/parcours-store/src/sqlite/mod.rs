@@ -11,6 +11,33 @@ mod read;
 mod rows;
 mod writer;
 
+pub(crate) mod ceiling {
+    //! See [`crate::ceiling`].
+    use super::rows;
+    use crate::types::WorkspaceId;
+    use crate::Result;
+    use parcours_core::Event;
+
+    /// Inserts `events` in one transaction with the store's INSERT statement.
+    pub fn insert_plain(
+        conn: &mut rusqlite::Connection,
+        workspace: WorkspaceId,
+        events: &[Event],
+    ) -> Result<usize> {
+        let tx = conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(rows::INSERT_EVENT)?;
+            for e in events {
+                n += rows::insert_event(&mut stmt, workspace, &rows::Encoded::new(e.clone()))?
+                    as usize;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+}
+
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -302,6 +329,8 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(AppendOutcome::default());
         }
+        // Encoding happens here, on the caller's thread, not on the single writer.
+        let events = events.into_iter().map(rows::Encoded::new).collect();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.send(Job::Append {
             workspace,

@@ -134,6 +134,12 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
     }))
 }
 
+/// Width of the time buckets of the `events_week` index, in microseconds.
+const WEEK: Micros = 7 * parcours_core::time::MICROS_PER_DAY;
+
+/// Events with `from <= ts < to`, in (ts, id) order: one indexed query per week of the
+/// range, each sorted on its own. Event times are never before 1990 nor after their
+/// receipt, which bounds the weeks to visit.
 pub fn scan_time_range(
     c: &Connection,
     ws: WorkspaceId,
@@ -141,12 +147,24 @@ pub fn scan_time_range(
     to: Micros,
     f: &mut dyn FnMut(StoredEvent),
 ) -> Result<()> {
+    let latest = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as Micros)
+        .unwrap_or(Micros::MAX)
+        .saturating_add(WEEK);
+    let from = from.max(parcours_core::time::EARLIEST_EVENT);
+    let to = to.min(latest);
+    if from >= to {
+        return Ok(());
+    }
     let mut stmt = c.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE workspace_id = ?1 AND ts >= ?2 AND ts < ?3 ORDER BY ts, id"
+        "SELECT {EVENT_COLUMNS} FROM events INDEXED BY events_week
+         WHERE workspace_id = ?1 AND ts / 604800000000 = ?2 AND ts >= ?3 AND ts < ?4 ORDER BY ts, id"
     ))?;
-    let rows = stmt.query_map(params![ws, from, to], event_from_row)?;
-    for row in rows {
-        f(row?);
+    for week in from / WEEK..=(to - 1) / WEEK {
+        for row in stmt.query_map(params![ws, week, from, to], event_from_row)? {
+            f(row?);
+        }
     }
     Ok(())
 }

@@ -21,8 +21,44 @@ pub const EVENT_COLUMNS: &str =
     ts, original_ts, sent_at, received_at, channel, campaign, utm_source, utm_medium, utm_term,
     utm_content, touchpoint, revenue, currency, online, properties, traits, context";
 
+/// An event ready for the writer: its JSON columns are serialised and its large maps
+/// dropped on the caller's thread, so the single writer only binds and inserts.
+pub struct Encoded {
+    /// The event, with `properties` and `context` emptied (their text is below); `traits`
+    /// is kept for identity stitching.
+    pub event: Event,
+    /// The lower-cased email the event declares, if any (see `Event::email`).
+    pub email: Option<String>,
+    properties: Option<String>,
+    traits: Option<String>,
+    context: Option<String>,
+}
+
+impl Encoded {
+    pub fn new(mut event: Event) -> Encoded {
+        let email = event.email().map(str::to_lowercase);
+        let properties = json_text(&event.properties);
+        let traits = json_text(&event.traits);
+        let context = json_text(&event.context);
+        event.properties = Map::new();
+        event.context = Map::new();
+        Encoded {
+            event,
+            email,
+            properties,
+            traits,
+            context,
+        }
+    }
+}
+
 /// Inserts one event; `false` when its message id was already stored (a duplicate).
-pub fn insert_event(stmt: &mut CachedStatement, workspace: WorkspaceId, e: &Event) -> Result<bool> {
+pub fn insert_event(
+    stmt: &mut CachedStatement,
+    workspace: WorkspaceId,
+    row: &Encoded,
+) -> Result<bool> {
+    let e = &row.event;
     let c = &e.touch.campaign;
     let n = stmt.execute(params![
         workspace,
@@ -47,15 +83,16 @@ pub fn insert_event(stmt: &mut CachedStatement, workspace: WorkspaceId, e: &Even
         e.touch.revenue,
         e.touch.currency,
         e.touch.online,
-        json_text(&e.properties),
-        json_text(&e.traits),
-        json_text(&e.context),
+        row.properties,
+        row.traits,
+        row.context,
     ])?;
     Ok(n == 1)
 }
 
 fn json_text(map: &Map<String, Value>) -> Option<String> {
-    (!map.is_empty()).then(|| Value::Object(map.clone()).to_string())
+    // Serialising a map cannot fail: keys are strings and values are JSON.
+    (!map.is_empty()).then(|| serde_json::to_string(map).unwrap_or_default())
 }
 
 fn json_map(text: Option<String>) -> rusqlite::Result<Map<String, Value>> {

@@ -15,11 +15,10 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use parcours_core::Event;
 use rusqlite::{Connection, Transaction};
 
 use super::identity::{self, Cache};
-use super::rows;
+use super::rows::{self, Encoded};
 use super::StoreOptions;
 use crate::types::{AppendOutcome, WorkspaceId};
 use crate::{Result, StoreError};
@@ -29,7 +28,7 @@ type Reply = SyncSender<Result<AppendOutcome>>;
 pub(super) enum Job {
     Append {
         workspace: WorkspaceId,
-        events: Vec<Event>,
+        events: Vec<Encoded>,
         reply: Reply,
     },
     Run(Box<dyn FnOnce(&mut WriterState) + Send>),
@@ -149,7 +148,7 @@ fn run(mut state: WriterState, rx: Receiver<Job>, depth: Arc<AtomicUsize>, max_g
     tracing::debug!("writer drained and stopped");
 }
 
-fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Event>, Reply)>) {
+fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Encoded>, Reply)>) {
     let started = std::time::Instant::now();
     let result = state.in_transaction(|tx, cache| {
         let mut outcomes = Vec::with_capacity(group.len());
@@ -184,14 +183,21 @@ fn append_events(
     tx: &Transaction,
     cache: &mut Cache,
     workspace: WorkspaceId,
-    events: &[Event],
+    events: &[Encoded],
 ) -> Result<AppendOutcome> {
     let mut outcome = AppendOutcome::default();
     let mut insert = tx.prepare_cached(rows::INSERT_EVENT)?;
-    for event in events {
-        if rows::insert_event(&mut insert, workspace, event)? {
+    for row in events {
+        if rows::insert_event(&mut insert, workspace, row)? {
             outcome.inserted += 1;
-            identity::stitch(tx, cache, workspace, event, &mut outcome)?;
+            identity::stitch(
+                tx,
+                cache,
+                workspace,
+                &row.event,
+                row.email.as_deref(),
+                &mut outcome,
+            )?;
         } else {
             outcome.duplicates += 1;
         }

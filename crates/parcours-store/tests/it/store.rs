@@ -199,3 +199,56 @@ fn concurrent_appends_are_grouped_and_all_acknowledged() {
     assert_eq!(total, 8 * 20 * 25);
     assert_eq!(store.event_count(ws).unwrap(), 4000);
 }
+
+#[test]
+fn time_range_scans_are_half_open_ordered_and_cross_weeks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let ws = store.create_workspace("w").unwrap().id;
+    let other = store.create_workspace("o").unwrap().id;
+    // Inserted out of order, over several weeks, with a tie at one timestamp.
+    let times = [
+        "2024-03-20T00:00:00Z",
+        "2024-01-01T00:00:00Z",
+        "2024-02-10T12:00:00Z",
+        "2024-01-01T00:00:00Z",
+        "2024-01-08T00:00:00Z",
+    ];
+    let messages: Vec<_> = times
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"type": "track", "event": format!("E{i}"), "userId": "u", "messageId": format!("m{i}"), "timestamp": t}))
+        .collect();
+    store.append(ws, crate::events(&json!(messages))).unwrap();
+    store.append(other, crate::events(&json!([{"type": "track", "event": "X", "userId": "u", "timestamp": "2024-01-02T00:00:00Z"}]))).unwrap();
+    let scan = |from: &str, to: &str| {
+        let mut names = Vec::new();
+        let (f, t) = (
+            parcours_core::time::parse_rfc3339(from).unwrap(),
+            parcours_core::time::parse_rfc3339(to).unwrap(),
+        );
+        store
+            .scan_time_range(ws, f, t, &mut |e| names.push(e.event.name))
+            .unwrap();
+        names
+    };
+    assert_eq!(
+        scan("2023-01-01T00:00:00Z", "2025-01-01T00:00:00Z"),
+        ["E1", "E3", "E4", "E2", "E0"]
+    );
+    // `from` is inclusive, `to` exclusive.
+    assert_eq!(
+        scan("2024-01-01T00:00:00Z", "2024-01-08T00:00:00Z"),
+        ["E1", "E3"]
+    );
+    assert_eq!(
+        scan("2024-01-08T00:00:00Z", "2024-03-20T00:00:00Z"),
+        ["E4", "E2"]
+    );
+    assert!(scan("2024-03-21T00:00:00Z", "2024-03-20T00:00:00Z").is_empty());
+    let mut all = 0;
+    store
+        .scan_time_range(ws, i64::MIN, i64::MAX, &mut |_| all += 1)
+        .unwrap();
+    assert_eq!(all, 5, "the other workspace's event is not visible");
+}

@@ -1,0 +1,394 @@
+//! `ingest-bench`: the ingestion benchmarks of issue #2, side by side in one run.
+//! See `bench/README.md`.
+//!
+//! ```text
+//! ingest-bench --bin target/release/parcours --csv DIR/events.csv [--work DIR]
+//!              [--clients 8] [--http-seconds 15] [--ceiling-rows 2000000] [--seed 42]
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use parcours::demo::Demo;
+use parcours::import::{parse_csv_file, Mapping};
+use parcours_store::{SqliteStore, Store, StoreOptions};
+
+struct Args {
+    bin: PathBuf,
+    csv: PathBuf,
+    work: PathBuf,
+    clients: usize,
+    http_seconds: u64,
+    ceiling_rows: u64,
+    seed: u64,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        bin: "target/release/parcours".into(),
+        csv: PathBuf::new(),
+        work: std::env::temp_dir().join("parcours-ingest-bench"),
+        clients: 8,
+        http_seconds: 15,
+        ceiling_rows: 2_000_000,
+        seed: 42,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--bin" => a.bin = value.into(),
+            "--csv" => a.csv = value.into(),
+            "--work" => a.work = value.into(),
+            "--clients" => a.clients = value.parse()?,
+            "--http-seconds" => a.http_seconds = value.parse()?,
+            "--ceiling-rows" => a.ceiling_rows = value.parse()?,
+            "--seed" => a.seed = value.parse()?,
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    if a.csv.as_os_str().is_empty() {
+        bail!(
+            "--csv DIR/events.csv is required (make it with `parcours demo --csv DIR --csv-only`)"
+        );
+    }
+    Ok(a)
+}
+
+/// Peak resident memory of a live process, from /proc (kB).
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Waits for a child, sampling its peak RSS until it exits.
+fn wait_with_peak(mut child: Child) -> anyhow::Result<(std::process::ExitStatus, u64)> {
+    let mut peak = 0;
+    loop {
+        if let Some(kb) = peak_rss_kb(child.id()) {
+            peak = peak.max(kb);
+        }
+        if let Some(status) = child.try_wait()? {
+            return Ok((status, peak));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}
+
+fn fresh(dir: &Path) -> anyhow::Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    Ok(dir.to_path_buf())
+}
+
+struct Figure {
+    rate: f64,
+    detail: String,
+}
+
+/// 1. The real import, as a user runs it.
+fn import(a: &Args) -> anyhow::Result<Figure> {
+    let dir = fresh(&a.work.join("import"))?;
+    let started = Instant::now();
+    let child = Command::new(&a.bin)
+        .args([
+            "import",
+            a.csv.to_str().unwrap(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--workspace",
+            "bench",
+            "--no-progress",
+        ])
+        .env("PARCOURS_LOG_LEVEL", "warn")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let (status, peak) = wait_with_peak(child.wait_with_output_later())?;
+    let elapsed = started.elapsed().as_secs_f64();
+    if !status.success() {
+        bail!("parcours import failed");
+    }
+    let store = SqliteStore::open(&dir, StoreOptions::default())?;
+    let ws = store
+        .workspace_by_name("bench")?
+        .context("bench workspace")?
+        .id;
+    let rows = store.event_count(ws)?;
+    let rate = rows as f64 / elapsed;
+    Ok(Figure {
+        rate,
+        detail: format!(
+            "{rows} rows in {elapsed:.1} s = {rate:.0} rows/s, peak RSS {:.0} MB",
+            mb(peak)
+        ),
+    })
+}
+
+trait WaitLater {
+    fn wait_with_output_later(self) -> Child;
+}
+
+impl WaitLater for Child {
+    /// Lets the child's stdout drain in the background so it never blocks on a full pipe.
+    fn wait_with_output_later(mut self) -> Child {
+        if let Some(mut out) = self.stdout.take() {
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                let _ = std::io::Read::read_to_string(&mut out, &mut s);
+                eprint!("{s}");
+            });
+        }
+        self
+    }
+}
+
+/// 2. The ceiling: plain batched INSERTs of the same rows, same schema, same pragmas.
+fn ceiling(a: &Args) -> anyhow::Result<Figure> {
+    let dir = fresh(&a.work.join("ceiling"))?;
+    let ws = {
+        let store = SqliteStore::open(&dir, StoreOptions::default())?; // migrations and pragmas
+        let ws = store.create_workspace("bench")?.id;
+        store.close();
+        ws
+    };
+    let mut conn = rusqlite::Connection::open(dir.join("parcours.db"))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "cache_size", -65536)?;
+    let mut inserted = 0u64;
+    let mut timed = Duration::ZERO;
+    let mut failure = None;
+    let limit = a.ceiling_rows;
+    let stop = std::cell::Cell::new(false);
+    parse_csv_file(&a.csv, &Mapping::default(), b',', &mut |events| {
+        if stop.get() || failure.is_some() {
+            return;
+        }
+        let started = Instant::now();
+        match parcours_store::ceiling::insert_plain(&mut conn, ws, &events) {
+            Ok(n) => inserted += n as u64,
+            Err(e) => failure = Some(e),
+        }
+        timed += started.elapsed();
+        if inserted >= limit {
+            stop.set(true);
+        }
+    })?;
+    if let Some(e) = failure {
+        bail!("ceiling insert failed: {e}");
+    }
+    let rate = inserted as f64 / timed.as_secs_f64();
+    Ok(Figure { rate, detail: format!("{inserted} rows in {:.1} s of INSERT = {rate:.0} rows/s (5,000 rows per transaction; parsing not timed)", timed.as_secs_f64()) })
+}
+
+/// 3. Sustained HTTP ingestion through /v1/batch.
+fn http(a: &Args) -> anyhow::Result<Figure> {
+    let dir = fresh(&a.work.join("http"))?;
+    let key = |scope: &str| -> anyhow::Result<String> {
+        let out = Command::new(&a.bin)
+            .args([
+                "keys",
+                "create",
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--workspace",
+                "bench",
+                "--scope",
+                scope,
+            ])
+            .env("PARCOURS_LOG_LEVEL", "error")
+            .output()?;
+        Ok(String::from_utf8(out.stdout)?.trim().to_string())
+    };
+    let write = key("write")?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let server = Command::new(&a.bin)
+        .args([
+            "serve",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("PARCOURS_LOG_LEVEL", "warn")
+        .env("PARCOURS_INGEST_RATE_LIMIT_EVENTS_PER_SECOND", "0")
+        .spawn()?;
+    let pid = server.id();
+    let url = format!("http://127.0.0.1:{port}");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while agent
+        .get(&format!("{url}/healthz"))
+        .call()
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
+        if Instant::now() > deadline {
+            bail!("server did not start");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Request bodies: 100 demo events each; every send rewrites the message ids so that
+    // each event is new (no dedupe short-cut).
+    let demo = Demo {
+        seed: a.seed,
+        customers: 1_000_000,
+    };
+    let mut templates = Vec::new();
+    let mut batch = Vec::new();
+    let mut customer = 0;
+    while templates.len() < 400 {
+        batch.extend(demo.customer(customer));
+        customer += 1;
+        while batch.len() >= 100 {
+            let items: Vec<_> = batch.drain(..100).collect();
+            templates.push(serde_json::to_string(
+                &serde_json::json!({ "batch": items }),
+            )?);
+        }
+    }
+    let templates = Arc::new(templates);
+    let events = Arc::new(AtomicU64::new(0));
+    let failures = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let threads: Vec<_> = (0..a.clients)
+        .map(|c| {
+            let (templates, events, failures, latencies, stop, write, url) = (
+                templates.clone(),
+                events.clone(),
+                failures.clone(),
+                latencies.clone(),
+                stop.clone(),
+                write.clone(),
+                url.clone(),
+            );
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .timeout_global(Some(Duration::from_secs(30)))
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                let auth = format!("Basic {}", base64(&format!("{write}:")));
+                let mut local = Vec::new();
+                let mut round = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let body = templates[(round as usize * 7 + c) % templates.len()].replace(
+                        "\"messageId\":\"demo-",
+                        &format!("\"messageId\":\"c{c}r{round}-"),
+                    );
+                    round += 1;
+                    let t = Instant::now();
+                    match agent
+                        .post(&format!("{url}/v1/batch"))
+                        .header("Authorization", &auth)
+                        .header("Content-Type", "application/json")
+                        .send(body)
+                    {
+                        Ok(mut r) if r.status() == 200 => {
+                            let _ = r.body_mut().read_to_string();
+                            events.fetch_add(100, Ordering::Relaxed);
+                            local.push(t.elapsed());
+                        }
+                        _ => {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                latencies.lock().unwrap().extend(local);
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(a.http_seconds));
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        let _ = t.join();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let peak = peak_rss_kb(pid).unwrap_or(0);
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = wait_with_peak(server);
+    let total = events.load(Ordering::Relaxed);
+    let mut lat = latencies.lock().unwrap().clone();
+    lat.sort();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0)
+    };
+    let rate = total as f64 / elapsed;
+    Ok(Figure {
+        rate,
+        detail: format!(
+            "{} clients × 100 events/request for {elapsed:.1} s: {total} events = {rate:.0} events/s; latency p50 {:.1} ms, p99 {:.1} ms; {} failed requests; server peak RSS {:.0} MB",
+            a.clients,
+            pct(0.5),
+            pct(0.99),
+            failures.load(Ordering::Relaxed),
+            mb(peak)
+        ),
+    })
+}
+
+fn base64(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    println!("parcours ingestion benchmark — {}", a.csv.display());
+    let imp = import(&a)?;
+    println!("import   : {}", imp.detail);
+    let ceil = ceiling(&a)?;
+    println!("ceiling  : {}", ceil.detail);
+    let web = http(&a)?;
+    println!("http     : {}", web.detail);
+    println!(
+        "ratios   : import / ceiling = {:.2}   http / ceiling = {:.2}",
+        imp.rate / ceil.rate,
+        web.rate / ceil.rate
+    );
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!("targets  : http >= 50,000 events/s: {}; import >= 300,000 rows/s: {}; import >= ceiling/2: {}; http >= ceiling/2: {}",
+        verdict(web.rate >= 50_000.0), verdict(imp.rate >= 300_000.0), verdict(imp.rate >= ceil.rate / 2.0), verdict(web.rate >= ceil.rate / 2.0));
+    let _ = std::fs::remove_dir_all(&a.work);
+    Ok(())
+}
