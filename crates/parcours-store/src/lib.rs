@@ -55,6 +55,21 @@ pub trait Store: Send + Sync {
     /// Appends events durably, deduplicating by message id within the workspace and
     /// stitching identities. Returns once the batch is committed.
     fn append(&self, workspace: WorkspaceId, events: Vec<Event>) -> Result<AppendOutcome>;
+    /// Appends a stream of chunks, in order, calling `done` with each chunk's outcome once
+    /// it is committed. Backends may keep several chunks in flight so that preparing the
+    /// next overlaps committing the previous; stops at the first error (chunks already
+    /// reported to `done` stay committed).
+    fn append_stream(
+        &self,
+        workspace: WorkspaceId,
+        chunks: &mut dyn Iterator<Item = Vec<Event>>,
+        done: &mut dyn FnMut(AppendOutcome),
+    ) -> Result<()> {
+        for chunk in chunks {
+            done(self.append(workspace, chunk)?);
+        }
+        Ok(())
+    }
     /// Calls `f` for every event with `from <= timestamp < to`, in (timestamp, id) order.
     fn scan_time_range(
         &self,

@@ -340,8 +340,8 @@ fn detect_format(path: &Path) -> anyhow::Result<Format> {
 /// The parsed events of a chunk of rows, with the line each came from.
 type Chunk = Vec<(u64, Event)>;
 
-/// Runs `produce` on a parser thread and appends its chunks on this one, so parsing the
-/// next chunk overlaps with committing the previous.
+/// Runs `produce` on a parser thread and streams its chunks to the store from this one,
+/// so parsing, encoding and committing overlap.
 fn pipeline(
     store: &dyn Store,
     ws: WorkspaceId,
@@ -360,19 +360,17 @@ fn pipeline(
             rows.map(|r| (r, rejected))
         });
         let mut summary = Summary::default();
-        let mut failure = None;
-        for chunk in rx {
-            if failure.is_some() {
-                continue;
-            }
-            match store.append(ws, chunk.into_iter().map(|(_, e)| e).collect()) {
-                Ok(o) => {
-                    summary.inserted += o.inserted as u64;
-                    summary.duplicates += o.duplicates as u64;
-                }
-                Err(e) => failure = Some(e),
-            }
-        }
+        let mut chunks = rx
+            .into_iter()
+            .map(|chunk| chunk.into_iter().map(|(_, e)| e).collect());
+        let failure = store
+            .append_stream(ws, &mut chunks, &mut |o| {
+                summary.inserted += o.inserted as u64;
+                summary.duplicates += o.duplicates as u64;
+            })
+            .err();
+        // After a failure, let the parser run out (its chunks are dropped) so it can be joined.
+        chunks.for_each(drop);
         let (rows, mut rejected) = parser
             .join()
             .map_err(|_| anyhow!("the parser thread panicked"))??;

@@ -340,6 +340,39 @@ impl Store for SqliteStore {
         rx.recv().map_err(|_| StoreError::Closed)?
     }
 
+    fn append_stream(
+        &self,
+        workspace: WorkspaceId,
+        chunks: &mut dyn Iterator<Item = Vec<Event>>,
+        done: &mut dyn FnMut(AppendOutcome),
+    ) -> Result<()> {
+        // Two chunks in flight: while the writer commits one, this thread encodes the
+        // next. The writer takes jobs in queue order, so chunks commit in order.
+        let mut pending = std::collections::VecDeque::new();
+        for chunk in chunks {
+            if chunk.is_empty() {
+                continue;
+            }
+            let events = chunk.into_iter().map(rows::Encoded::new).collect();
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            self.send(Job::Append {
+                workspace,
+                events,
+                reply: tx,
+            })?;
+            pending.push_back(rx);
+            if pending.len() >= 2 {
+                let rx: std::sync::mpsc::Receiver<Result<AppendOutcome>> =
+                    pending.pop_front().expect("two pending");
+                done(rx.recv().map_err(|_| StoreError::Closed)??);
+            }
+        }
+        for rx in pending {
+            done(rx.recv().map_err(|_| StoreError::Closed)??);
+        }
+        Ok(())
+    }
+
     fn scan_time_range(
         &self,
         workspace: WorkspaceId,

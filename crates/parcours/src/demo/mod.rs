@@ -166,11 +166,10 @@ fn ingest(
         Ok(())
     });
     let (mut inserted, mut duplicates) = (0u64, 0u64);
-    for chunk in rx {
-        let o = store.append(ws, chunk)?;
+    store.append_stream(ws, &mut rx.into_iter(), &mut |o| {
         inserted += o.inserted as u64;
         duplicates += o.duplicates as u64;
-    }
+    })?;
     producer
         .join()
         .map_err(|_| anyhow::anyhow!("the demo generator panicked"))??;
