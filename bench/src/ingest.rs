@@ -25,6 +25,8 @@ struct Args {
     http_seconds: u64,
     ceiling_rows: u64,
     seed: u64,
+    /// Run one part only: `import`, `ceiling` or `http`.
+    only: Option<String>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -36,6 +38,7 @@ fn args() -> anyhow::Result<Args> {
         http_seconds: 15,
         ceiling_rows: 2_000_000,
         seed: 42,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -48,6 +51,7 @@ fn args() -> anyhow::Result<Args> {
             "--http-seconds" => a.http_seconds = value.parse()?,
             "--ceiling-rows" => a.ceiling_rows = value.parse()?,
             "--seed" => a.seed = value.parse()?,
+            "--only" => a.only = Some(value),
             other => bail!("unknown flag {other}"),
         }
     }
@@ -375,20 +379,42 @@ fn base64(s: &str) -> String {
 fn main() -> anyhow::Result<()> {
     let a = args()?;
     println!("parcours ingestion benchmark — {}", a.csv.display());
-    let imp = import(&a)?;
-    println!("import   : {}", imp.detail);
-    let ceil = ceiling(&a)?;
-    println!("ceiling  : {}", ceil.detail);
-    let web = http(&a)?;
-    println!("http     : {}", web.detail);
-    println!(
-        "ratios   : import / ceiling = {:.2}   http / ceiling = {:.2}",
-        imp.rate / ceil.rate,
-        web.rate / ceil.rate
-    );
-    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
-    println!("targets  : http >= 50,000 events/s: {}; import >= 300,000 rows/s: {}; import >= ceiling/2: {}; http >= ceiling/2: {}",
-        verdict(web.rate >= 50_000.0), verdict(imp.rate >= 300_000.0), verdict(imp.rate >= ceil.rate / 2.0), verdict(web.rate >= ceil.rate / 2.0));
+    let run = |part: &str| a.only.as_deref().is_none_or(|o| o == part);
+    let imp = if run("import") {
+        Some(import(&a)?)
+    } else {
+        None
+    };
+    if let Some(f) = &imp {
+        println!("import   : {}", f.detail);
+    }
+    let ceil = if run("ceiling") {
+        Some(ceiling(&a)?)
+    } else {
+        None
+    };
+    if let Some(f) = &ceil {
+        println!("ceiling  : {}", f.detail);
+    }
+    let web = if run("http") { Some(http(&a)?) } else { None };
+    if let Some(f) = &web {
+        println!("http     : {}", f.detail);
+    }
+    if let (Some(imp), Some(ceil), Some(web)) = (&imp, &ceil, &web) {
+        println!(
+            "ratios   : import / ceiling = {:.2}   http / ceiling = {:.2}",
+            imp.rate / ceil.rate,
+            web.rate / ceil.rate
+        );
+        let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+        println!(
+            "targets  : http >= 50,000 events/s: {}; import >= 300,000 rows/s: {}; import >= ceiling/2: {}; http >= ceiling/2: {}",
+            verdict(web.rate >= 50_000.0),
+            verdict(imp.rate >= 300_000.0),
+            verdict(imp.rate >= ceil.rate / 2.0),
+            verdict(web.rate >= ceil.rate / 2.0)
+        );
+    }
     let _ = std::fs::remove_dir_all(&a.work);
     Ok(())
 }

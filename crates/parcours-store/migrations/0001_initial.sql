@@ -82,6 +82,8 @@ CREATE TABLE person_merges (
     reason        TEXT NOT NULL,
     merged_at     INTEGER NOT NULL
 );
+CREATE INDEX person_merges_from ON person_merges (workspace_id, from_person);
+CREATE INDEX person_merges_into ON person_merges (workspace_id, into_person);
 
 -- Current traits, last write wins by event time.
 CREATE TABLE person_traits (

@@ -62,6 +62,10 @@ pub struct StoreConfig {
     pub readers: usize,
     pub queue_capacity: usize,
     pub max_group_events: usize,
+    /// SQLite page cache of the writer, in MiB.
+    pub cache_mb: u64,
+    /// Memory-mapped reads, in MiB; 0 turns them off.
+    pub mmap_mb: u64,
 }
 
 impl Default for Config {
@@ -89,6 +93,8 @@ impl Default for Config {
                 readers: 4,
                 queue_capacity: 1024,
                 max_group_events: 20_000,
+                cache_mb: 256,
+                mmap_mb: 4096,
             },
         }
     }
@@ -125,6 +131,8 @@ synchronous = "full"     # "full": an acknowledged event survives power loss; "n
 readers = 4              # read-only connections kept open
 queue_capacity = 1024    # write jobs waiting for the writer
 max_group_events = 20000 # events committed in one transaction
+cache_mb = 256           # SQLite page cache of the writer: large stores import faster with more
+mmap_mb = 4096           # memory-mapped reads (address space, not memory); 0 turns them off
 "#;
 
 /// Flags that override every other layer.
@@ -200,6 +208,8 @@ impl Config {
             readers: self.store.readers,
             queue_capacity: self.store.queue_capacity,
             max_group_events: self.store.max_group_events,
+            cache_mb: self.store.cache_mb,
+            mmap_mb: self.store.mmap_mb,
         }
     }
 }

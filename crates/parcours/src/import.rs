@@ -479,10 +479,12 @@ fn to_event(
     content: &[u8],
     received: i64,
 ) -> Result<Event, PayloadError> {
+    let mut time = None;
     for key in ["timestamp", "originalTimestamp"] {
         if let Some(Value::String(t)) = m.get(key) {
             if let Ok(micros) = parse_lenient(t) {
                 m.insert(key.into(), Value::String(format_rfc3339(micros)));
+                time = time.or(Some(micros));
             }
         }
     }
@@ -496,9 +498,12 @@ fn to_event(
             "imported rows need a timestamp (map a column to it with --map COLUMN=timestamp)",
         ));
     }
+    // The id is a function of the row's content only, so a re-import is deduplicated. It
+    // starts with the event time so that rows of a time-ordered export land in order in
+    // the dedupe index instead of at random places.
     let digest = Sha256::digest(content);
-    let derived: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    let mut id = || format!("imp-{derived}");
+    let derived: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    let mut id = || format!("imp-{:014x}-{derived}", time.unwrap_or(0).max(0));
     parse_message_value(m, received, &Limits::default(), &mut id)
 }
 

@@ -249,7 +249,7 @@ fn merge(
     }
     let p = params![ws, from, into];
     tx.execute(
-        "UPDATE identities SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2",
+        "UPDATE identities INDEXED BY identities_person SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2",
         p,
     )?;
     tx.execute(
@@ -269,11 +269,11 @@ fn merge(
     )?;
     tx.execute(
         "INSERT OR IGNORE INTO memberships (workspace_id, group_id, person_id, since)
-         SELECT workspace_id, group_id, ?3, since FROM memberships WHERE workspace_id = ?1 AND person_id = ?2",
+         SELECT workspace_id, group_id, ?3, since FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2",
         p,
     )?;
     tx.execute(
-        "DELETE FROM memberships WHERE workspace_id = ?1 AND person_id = ?2",
+        "DELETE FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2",
         params![ws, from],
     )?;
     tx.execute(
@@ -411,7 +411,7 @@ pub fn erase(
     }
     let p = params![ws, person];
     let identities_deleted = tx.execute(
-        "DELETE FROM identities WHERE workspace_id = ?1 AND person_id = ?2",
+        "DELETE FROM identities INDEXED BY identities_person WHERE workspace_id = ?1 AND person_id = ?2",
         p,
     )? as u64;
     tx.execute(
@@ -423,10 +423,11 @@ pub fn erase(
         p,
     )?;
     tx.execute(
-        "DELETE FROM memberships WHERE workspace_id = ?1 AND person_id = ?2",
+        "DELETE FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2",
         p,
     )?;
-    tx.execute("DELETE FROM person_merges WHERE workspace_id = ?1 AND (from_person = ?2 OR into_person = ?2)", p)?;
+    tx.execute("DELETE FROM person_merges INDEXED BY person_merges_from WHERE workspace_id = ?1 AND from_person = ?2", p)?;
+    tx.execute("DELETE FROM person_merges INDEXED BY person_merges_into WHERE workspace_id = ?1 AND into_person = ?2", p)?;
     tx.execute("DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2", p)?;
     tx.execute(
         "INSERT INTO erasures (workspace_id, erased_at, events_deleted, identities_deleted) VALUES (?1, ?2, ?3, ?4)",

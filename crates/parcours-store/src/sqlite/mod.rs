@@ -7,6 +7,8 @@
 //! lost on power loss, in exchange for fewer fsyncs.
 
 mod identity;
+#[cfg(test)]
+mod plans;
 mod read;
 mod rows;
 mod writer;
@@ -71,6 +73,12 @@ pub struct StoreOptions {
     pub queue_capacity: usize,
     /// Most events committed in one transaction (several appends are grouped up to this).
     pub max_group_events: usize,
+    /// SQLite page cache of the writer connection, in MiB. Index pages of a large store
+    /// must fit here for inserts to stay fast.
+    pub cache_mb: u64,
+    /// Memory-mapped reads, in MiB (0 turns them off): pages are read from the OS page
+    /// cache without a system call.
+    pub mmap_mb: u64,
 }
 
 impl Default for StoreOptions {
@@ -80,6 +88,8 @@ impl Default for StoreOptions {
             readers: 4,
             queue_capacity: 1024,
             max_group_events: 20_000,
+            cache_mb: 256,
+            mmap_mb: 4096,
         }
     }
 }
@@ -118,7 +128,8 @@ impl SqliteStore {
         )?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "cache_size", -((options.cache_mb * 1024) as i64))?;
+        conn.pragma_update(None, "mmap_size", (options.mmap_mb * 1024 * 1024) as i64)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         migrations::apply(&mut conn)?;
         let (handle, thread) = writer::spawn(conn, &options)?;

@@ -105,7 +105,7 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut stmt = c.prepare_cached(
-        "SELECT m.group_id, g.kind, g.parent_id, g.traits, m.since FROM memberships m
+        "SELECT m.group_id, g.kind, g.parent_id, g.traits, m.since FROM memberships m INDEXED BY memberships_person
          LEFT JOIN groups g ON g.workspace_id = m.workspace_id AND g.group_id = m.group_id
          WHERE m.workspace_id = ?1 AND m.person_id = ?2 ORDER BY m.since",
     )?;

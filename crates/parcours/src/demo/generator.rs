@@ -396,7 +396,7 @@ impl Sim {
         m.insert("type".into(), json!(kind));
         m.insert(
             "messageId".into(),
-            json!(format!("demo-{}-{}", self.cid, self.seq)),
+            json!(format!("demo-{:07}-{:03}", self.cid, self.seq)),
         );
         m.insert("timestamp".into(), json!(format_rfc3339(self.t)));
         let d = &self.devices[self.device];

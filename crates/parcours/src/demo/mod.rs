@@ -85,7 +85,15 @@ pub fn run(mut args: DemoArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let listen = config.server.listen.clone();
-    let (read, person) = (&keys[1].1, "cust-0000001");
+    let read = &keys[1].1;
+    // An identified customer, to show a stitched timeline.
+    let mut person = None;
+    store.identity_map(ws, &mut |i| {
+        if person.is_none() && i.kind == parcours_store::IdentityKind::UserId {
+            person = Some(i.value);
+        }
+    })?;
+    let person = person.unwrap_or_else(|| "cust-0000001".into());
     println!("  serving on http://{listen}  (Ctrl-C to stop)");
     println!("  try: curl -H 'Authorization: Bearer {read}' http://{listen}/api/v1/persons/{person}/timeline");
     crate::cli::serve(store, config)

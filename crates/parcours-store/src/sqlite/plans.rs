@@ -1,0 +1,101 @@
+//! Every statement of this backend must use an index that fits its filter: a statement
+//! that walks a whole table (or a whole workspace) is fine on test data and quadratic in
+//! production. This test reads the SQL string literals of the backend's source files,
+//! asks SQLite for each plan, and fails on full scans and workspace-wide searches.
+//!
+//! It found a real one: moving memberships during a merge searched the memberships
+//! primary key by workspace only, which made a 4-million-event import crawl.
+
+use rusqlite::Connection;
+
+use super::rows::EVENT_COLUMNS;
+
+/// Statements that read a whole workspace on purpose.
+const WHOLE_WORKSPACE: &[&str] = &[
+    // The writer's identity cache is loaded once per workspace.
+    "SELECT kind, value, person_id FROM identities WHERE workspace_id = ?1",
+    // The identity map handed to analyses.
+    "SELECT kind, value, person_id, first_seen FROM identities WHERE workspace_id = ?1",
+    // Counting a workspace's events.
+    "SELECT count(*) FROM events WHERE workspace_id = ?1",
+    // Costs and keys of a workspace are small tables read whole.
+    "FROM ad_costs",
+    "FROM api_keys WHERE workspace_id = ?1 ORDER BY id",
+    // A handful of workspaces.
+    "FROM workspaces ORDER BY id",
+];
+
+/// The SQL string literals of a source file (those that start with a statement keyword).
+fn statements(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(start) = rest.find('"') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('"') else { break };
+        let literal = &after[..end];
+        let head = literal.trim_start();
+        if ["SELECT ", "INSERT ", "UPDATE ", "DELETE "]
+            .iter()
+            .any(|k| head.starts_with(k))
+        {
+            out.push(
+                literal
+                    .replace("{EVENT_COLUMNS}", EVENT_COLUMNS)
+                    .replace("{}", "id"),
+            );
+        }
+        rest = &after[end + 1..];
+    }
+    out
+}
+
+#[test]
+fn no_statement_scans_a_table_or_a_whole_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(super::SqliteStore::open(dir.path(), super::StoreOptions::default()).unwrap());
+    let conn = Connection::open(dir.path().join("parcours.db")).unwrap();
+    let sources = [
+        include_str!("identity.rs"),
+        include_str!("read.rs"),
+        include_str!("rows.rs"),
+        include_str!("mod.rs"),
+    ];
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for sql in sources.iter().flat_map(|s| statements(s)) {
+        if sql.starts_with("INSERT") && !sql.contains("SELECT") {
+            continue; // A plain INSERT … VALUES has no plan to choose.
+        }
+        let mut stmt = match conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")) {
+            Ok(s) => s,
+            Err(e) => panic!("cannot plan `{sql}`: {e}"),
+        };
+        // Parameters stay unbound (NULL): a plan does not depend on their values.
+        let mut plan = Vec::new();
+        let mut rows = stmt.raw_query();
+        while let Some(row) = rows.next().unwrap() {
+            plan.push(row.get::<_, String>(3).unwrap());
+        }
+        checked += 1;
+        let allowed = WHOLE_WORKSPACE.iter().any(|w| sql.contains(w));
+        for line in &plan {
+            let scan = line.starts_with("SCAN") && !line.contains("CONSTANT ROW");
+            let workspace_wide = line.ends_with("(workspace_id=?)");
+            if (scan || workspace_wide) && !allowed {
+                problems.push(format!(
+                    "{line}\n    in: {}",
+                    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+                ));
+            }
+        }
+    }
+    assert!(
+        checked >= 20,
+        "only {checked} statements found; is the extraction broken?"
+    );
+    assert!(
+        problems.is_empty(),
+        "statements without a fitting index:\n{}",
+        problems.join("\n")
+    );
+}
