@@ -516,26 +516,7 @@ fn import_csv(
     bar: &ProgressBar,
 ) -> anyhow::Result<Summary> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(options.delimiter)
-        .flexible(false)
-        .from_reader(bar.wrap_read(file));
-    let headers: Vec<String> = reader
-        .headers()
-        .context("reading the CSV header")?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let fields: Vec<String> = headers
-        .iter()
-        .map(|h| {
-            mapping
-                .columns
-                .get(h)
-                .cloned()
-                .unwrap_or_else(|| conventional_field(h))
-        })
-        .collect();
+    let (reader, headers, fields) = open_csv(bar.wrap_read(file), options.delimiter, mapping)?;
     let kind = match options.kind {
         Kind::Auto if looks_like_costs(&headers) => Kind::Costs,
         Kind::Auto => Kind::Events,
@@ -621,25 +602,7 @@ pub fn parse_csv_file(
     f: &mut dyn FnMut(Vec<Event>),
 ) -> anyhow::Result<(u64, usize)> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .from_reader(BufReader::with_capacity(1 << 20, file));
-    let headers: Vec<String> = reader
-        .headers()
-        .context("reading the CSV header")?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let fields: Vec<String> = headers
-        .iter()
-        .map(|h| {
-            mapping
-                .columns
-                .get(h)
-                .cloned()
-                .unwrap_or_else(|| conventional_field(h))
-        })
-        .collect();
+    let (reader, _, fields) = open_csv(file, delimiter, mapping)?;
     let mut rejected = Vec::new();
     let rows = read_csv_events(
         reader,
@@ -650,6 +613,35 @@ pub fn parse_csv_file(
         &mut rejected,
     )?;
     Ok((rows, rejected.len()))
+}
+
+/// A CSV reader past its header, the header, and the field each column maps to.
+#[allow(clippy::type_complexity)]
+fn open_csv<R: Read>(
+    input: R,
+    delimiter: u8,
+    mapping: &Mapping,
+) -> anyhow::Result<(csv::Reader<BufReader<R>>, Vec<String>, Vec<String>)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(BufReader::with_capacity(1 << 20, input));
+    let headers: Vec<String> = reader
+        .headers()
+        .context("reading the CSV header")?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let fields = headers
+        .iter()
+        .map(|h| {
+            mapping
+                .columns
+                .get(h)
+                .cloned()
+                .unwrap_or_else(|| conventional_field(h))
+        })
+        .collect();
+    Ok((reader, headers, fields))
 }
 
 /// Builds the Segment message of one CSV row.

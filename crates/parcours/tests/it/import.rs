@@ -25,20 +25,24 @@ fn open() -> (tempfile::TempDir, SqliteStore, i64) {
     (dir, store, ws)
 }
 
-fn calls_mapping() -> Mapping {
-    let args = parcours::import::ImportArgs {
+/// Command-line arguments for importing `calls.csv`.
+fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::ImportArgs {
+    parcours::import::ImportArgs {
         file: fixture("calls.csv"),
         workspace: "w".into(),
         format: parcours::import::Format::Auto,
         kind: parcours::import::Kind::Auto,
-        maps: vec![],
+        maps: maps.iter().map(|m| m.to_string()).collect(),
         sets: vec![],
-        mapping: Some(fixture("calls.toml")),
+        mapping,
         delimiter: ',',
         no_progress: true,
         common: Default::default(),
-    };
-    Mapping::from_args(&args).unwrap()
+    }
+}
+
+fn calls_mapping() -> Mapping {
+    Mapping::from_args(&call_args(&[], Some(fixture("calls.toml")))).unwrap()
 }
 
 #[test]
@@ -217,19 +221,9 @@ fn ad_costs_are_detected_validated_and_upserted() {
 
 #[test]
 fn unknown_mapping_fields_are_refused_up_front() {
-    let args = parcours::import::ImportArgs {
-        file: fixture("calls.csv"),
-        workspace: "w".into(),
-        format: parcours::import::Format::Auto,
-        kind: parcours::import::Kind::Auto,
-        maps: vec!["Customer=usr_id".into()],
-        sets: vec![],
-        mapping: None,
-        delimiter: ',',
-        no_progress: true,
-        common: Default::default(),
-    };
-    let err = Mapping::from_args(&args).unwrap_err().to_string();
+    let err = Mapping::from_args(&call_args(&["Customer=usr_id"], None))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("usr_id"), "{err}");
 }
 
