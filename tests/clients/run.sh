@@ -8,7 +8,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 bin="$(realpath "$1")"
 cd "$here"
 if [ ! -d node_modules/@segment/analytics-node ] || [ ! -d node_modules/@rudderstack/rudder-sdk-node ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: npm 11 refuses this lockfile for lacking other platforms' optional
+  # packages (msgpackr-extract). `install --no-save` installs the locked versions and
+  # leaves the lockfile alone.
+  npm install --no-audit --no-fund --no-save --loglevel=error
 fi
 venv="${CLIENTS_VENV:-$here/.venv}"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import segment.analytics, rudderstack.analytics" 2>/dev/null; then
