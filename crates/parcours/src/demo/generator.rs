@@ -24,6 +24,8 @@ use super::rng::Rng;
 use super::text::{comment, Lang, Tone, Topic};
 
 pub const START: &str = "2026-05-01T00:00:00Z";
+/// The site's own address, the referrer of navigation inside it.
+const SITE: &str = "https://www.maison-lumiere.example/";
 pub const END: &str = "2026-11-01T00:00:00Z";
 
 pub struct Campaign {
@@ -423,6 +425,7 @@ impl Sim {
     }
 
     /// A page view, or a screen view on the mobile app (which has no URL or referrer).
+    /// `referrer`: `None` for navigation inside the site, `Some("")` for a direct visit.
     fn page(&mut self, path: &str, campaign: Option<usize>, referrer: Option<&str>) {
         if self.devices[self.device].library == "analytics-ios" {
             let mut m = self.base("screen");
@@ -446,9 +449,12 @@ impl Sim {
             .get_mut("context")
             .and_then(Value::as_object_mut)
             .expect("context");
+        // No referrer given means a click inside the site; a new visit typed in or
+        // bookmarked passes `Some("")`.
+        let referrer = referrer.unwrap_or(SITE);
         ctx.insert(
             "page".into(),
-            json!({ "path": path, "url": url, "referrer": referrer.unwrap_or("") }),
+            json!({ "path": path, "url": url, "referrer": referrer }),
         );
         if let Some(c) = campaign {
             let c = &CAMPAIGNS[c];
@@ -668,7 +674,7 @@ impl Demo {
                 sim.page(
                     "/parrainage",
                     None,
-                    Some("https://www.maison-lumiere.example/r/friend"),
+                    Some("https://parrainage.partage.example/ana"),
                 );
                 let props = json!({ "channel": "referral", "referrer_code": format!("REF{}", sim.rng.range(1000, 9999)) });
                 sim.track("Referral Link Opened", props);
@@ -687,7 +693,7 @@ impl Demo {
                     json!({ "channel": "store", "store": store }),
                 );
             }
-            Acquisition::Direct => sim.page("/", None, None),
+            Acquisition::Direct => sim.page("/", None, Some("")),
         }
         true
     }
@@ -713,7 +719,12 @@ impl Demo {
             } else {
                 None
             };
-            sim.page("/collections/luminaires", entry, None);
+            // A new visit: through retargeting, or typed in.
+            sim.page(
+                "/collections/luminaires",
+                entry,
+                entry.map_or(Some(""), |_| None),
+            );
             for _ in 0..sim.rng.range(1, 3) {
                 sim.advance(20, 240);
                 let (slug, category, price) = *sim.rng.pick(PRODUCTS);
@@ -821,7 +832,7 @@ impl Demo {
             let mobile = sim.devices[sim.device].mobile;
             let (slug, _, price) = *sim.rng.pick(PRODUCTS);
             let quantity = sim.rng.range(1, 3);
-            sim.page(&format!("/produits/{slug}"), None, None);
+            sim.page(&format!("/produits/{slug}"), None, Some(""));
             sim.track(
                 "Product Added",
                 json!({ "product_id": slug, "price": price, "quantity": quantity }),
@@ -1122,7 +1133,7 @@ impl Demo {
             return; // Decision makers only show up when there is a deal.
         }
         sim.days(0, 10);
-        sim.page("/pro/catalogue", None, None);
+        sim.page("/pro/catalogue", None, Some(""));
         sim.track(
             "Catalogue Downloaded",
             json!({ "format": "pdf", "segment": "pro" }),
@@ -1154,7 +1165,7 @@ impl Demo {
             sim.group(&deal, json!({ "type": "deal", "account_id": account, "amount": amount, "stage": "qualification" }));
         } else {
             sim.days(5, 25);
-            sim.page("/pro/etudes-de-cas", None, None);
+            sim.page("/pro/etudes-de-cas", None, Some(""));
         }
         // Quote and negotiation, with the finance stakeholder.
         sim.t =

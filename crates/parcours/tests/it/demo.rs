@@ -31,6 +31,8 @@ fn demo_builds_reuses_and_round_trips_through_csv() {
         .unwrap();
     for c in [
         "web",
+        "direct",
+        "referral",
         "email",
         "paid_search",
         "paid_social",
