@@ -413,7 +413,12 @@ fn main() -> anyhow::Result<()> {
     }
     let mut web = Vec::new();
     if run("http") {
+        // Start from a quiet disk: the import and ceiling leave gigabytes of dirty pages
+        // whose writeback would otherwise compete with the fsyncs being measured.
+        let _ = std::fs::remove_dir_all(a.work.join("import"));
+        let _ = std::fs::remove_dir_all(a.work.join("ceiling"));
         for &clients in &a.clients {
+            let _ = Command::new("sync").status();
             let figure = http(&a, clients)?;
             println!("http     : {}", figure.detail);
             web.push((clients, figure));

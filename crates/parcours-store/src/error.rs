@@ -15,8 +15,6 @@ pub enum StoreError {
     WorkspaceExists(String),
     #[error("the store is shutting down")]
     Closed,
-    #[error("the write queue is full")]
-    Busy,
-    #[error("corrupt row: {0}")]
-    Corrupt(String),
+    #[error("the commit failed: {0}")]
+    CommitFailed(String),
 }

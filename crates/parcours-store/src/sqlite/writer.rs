@@ -173,7 +173,7 @@ fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Encoded>, 
         Err(error) => {
             tracing::error!(%error, events, "group commit failed");
             for (_, _, reply) in group {
-                let _ = reply.send(Err(StoreError::Corrupt(format!("commit failed: {error}"))));
+                let _ = reply.send(Err(StoreError::CommitFailed(error.to_string())));
             }
         }
     }

@@ -85,7 +85,7 @@ impl From<PayloadError> for ApiError {
 impl From<parcours_store::StoreError> for ApiError {
     fn from(e: parcours_store::StoreError) -> ApiError {
         match e {
-            parcours_store::StoreError::Closed | parcours_store::StoreError::Busy => {
+            parcours_store::StoreError::Closed => {
                 let mut api = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
