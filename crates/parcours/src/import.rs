@@ -387,6 +387,23 @@ fn pipeline(
     })
 }
 
+/// Adds a parsed row to the chunk (handing full chunks on) or records its rejection.
+fn keep(
+    parsed: Result<Event, PayloadError>,
+    line: u64,
+    chunk: &mut Chunk,
+    rejected: &mut Vec<Rejection>,
+    emit: &mut dyn FnMut(Chunk),
+) {
+    match parsed {
+        Ok(e) => chunk.push((line, e)),
+        Err(e) => rejected.push(reject(line, e)),
+    }
+    if chunk.len() >= BATCH {
+        emit(std::mem::take(chunk));
+    }
+}
+
 fn reject(line: u64, e: PayloadError) -> Rejection {
     Rejection {
         line,
@@ -441,13 +458,13 @@ fn import_jsonl(
                     continue;
                 }
             };
-            match to_event(message, text.as_bytes(), received) {
-                Ok(e) => chunk.push((line_no, e)),
-                Err(e) => rejected.push(reject(line_no, e)),
-            }
-            if chunk.len() >= BATCH {
-                emit(std::mem::take(&mut chunk));
-            }
+            keep(
+                to_event(message, text.as_bytes(), received),
+                line_no,
+                &mut chunk,
+                rejected,
+                emit,
+            );
         }
         if !chunk.is_empty() {
             emit(chunk);
@@ -578,13 +595,13 @@ fn read_csv_events<R: Read>(
             }
         };
         let content = record.iter().collect::<Vec<_>>().join("\u{1f}");
-        match to_event(message, content.as_bytes(), received) {
-            Ok(e) => chunk.push((line, e)),
-            Err(e) => rejected.push(reject(line, e)),
-        }
-        if chunk.len() >= BATCH {
-            emit(std::mem::take(&mut chunk));
-        }
+        keep(
+            to_event(message, content.as_bytes(), received),
+            line,
+            &mut chunk,
+            rejected,
+            emit,
+        );
     }
     if !chunk.is_empty() {
         emit(chunk);

@@ -18,6 +18,18 @@ fn lines(summary: &Summary) -> Vec<(u64, String, Option<String>)> {
         .collect()
 }
 
+/// Imports a fixture with the default conventions.
+fn import(store: &SqliteStore, ws: i64, name: &str) -> Summary {
+    import_file(
+        store,
+        ws,
+        &fixture(name),
+        &Mapping::default(),
+        &Options::default(),
+    )
+    .unwrap()
+}
+
 fn open() -> (tempfile::TempDir, SqliteStore, i64) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
@@ -142,14 +154,7 @@ fn store_sales_by_convention_with_flags() {
 #[test]
 fn json_lines_are_segment_messages() {
     let (_dir, store, ws) = open();
-    let summary = import_file(
-        &store,
-        ws,
-        &fixture("events.jsonl"),
-        &Mapping::default(),
-        &Options::default(),
-    )
-    .unwrap();
+    let summary = import(&store, ws, "events.jsonl");
     assert_eq!(
         lines(&summary),
         vec![
@@ -175,41 +180,20 @@ fn json_lines_are_segment_messages() {
             "Ticket Opened"
         ]
     );
-    let again = import_file(
-        &store,
-        ws,
-        &fixture("events.jsonl"),
-        &Mapping::default(),
-        &Options::default(),
-    )
-    .unwrap();
+    let again = import(&store, ws, "events.jsonl");
     assert_eq!((again.inserted, again.duplicates), (0, 4));
 }
 
 #[test]
 fn ad_costs_are_detected_validated_and_upserted() {
     let (_dir, store, ws) = open();
-    let summary = import_file(
-        &store,
-        ws,
-        &fixture("costs.csv"),
-        &Mapping::default(),
-        &Options::default(),
-    )
-    .unwrap();
+    let summary = import(&store, ws, "costs.csv");
     assert_eq!(
         lines(&summary),
         vec![(4, "invalid_value".into(), Some("cost".into()))]
     );
     assert_eq!(summary.inserted, 3);
-    import_file(
-        &store,
-        ws,
-        &fixture("costs.csv"),
-        &Mapping::default(),
-        &Options::default(),
-    )
-    .unwrap();
+    import(&store, ws, "costs.csv");
     let costs = store.costs(ws).unwrap();
     assert_eq!(costs.len(), 3, "re-import replaces, never duplicates");
     assert_eq!(
