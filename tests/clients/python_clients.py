@@ -22,7 +22,9 @@ else:
 
     client = Client(write_key, host=host, sync_mode=True, on_error=on_error, gzip=True, max_retries=1)
 
-tick = lambda: time.sleep(0.005)
+# Calls 150 ms apart: the skew correction folds each request's transit time into its
+# events, so calls closer than transit jitter could swap order.
+tick = lambda: time.sleep(0.15)
 client.page(anonymous_id=f"{p}-anon", name="Pricing", properties={"path": "/pricing"}); tick()
 client.screen(anonymous_id=f"{p}-anon", name="Home"); tick()
 client.identify(user_id=f"{p}-user", anonymous_id=f"{p}-anon", traits={"email": f"{p}@example.com", "plan": "pro"}); tick()

@@ -4,7 +4,10 @@ import Analytics from '@rudderstack/rudder-sdk-node'
 
 const [host, writeKey, p] = process.argv.slice(2)
 const client = new Analytics(writeKey, { dataPlaneUrl: host, flushAt: 100, flushInterval: 60000, gzip: true, retryCount: 0, logLevel: 'error' })
-const tick = () => new Promise((r) => setTimeout(r, 5))
+// Calls 150 ms apart: the skew correction (receivedAt − (sentAt − originalTimestamp))
+// folds each request's transit time into its events, and the first request of a fresh
+// process is slow (connection, gzip, JIT); 5 ms apart, page and screen could swap.
+const tick = () => new Promise((r) => setTimeout(r, 150))
 client.page({ anonymousId: `${p}-anon`, name: 'Pricing', properties: { path: '/pricing' } }); await tick()
 client.screen({ anonymousId: `${p}-anon`, name: 'Home' }); await tick()
 client.identify({ userId: `${p}-user`, anonymousId: `${p}-anon`, traits: { email: `${p}@example.com`, plan: 'pro' } }); await tick()

@@ -6,7 +6,10 @@ const analytics = new Analytics({ writeKey, host, flushAt: 6, maxRetries: 1 })
 let failed = false
 analytics.on('error', (err) => { console.error('segment-node error:', err); failed = true })
 // One call at a time, in order: the library stamps each with the current time.
-const tick = () => new Promise((r) => setTimeout(r, 5))
+// Calls 150 ms apart: the skew correction (receivedAt − (sentAt − originalTimestamp))
+// folds each request's transit time into its events, and the first request of a fresh
+// process is slow (connection, gzip, JIT); 5 ms apart, page and screen could swap.
+const tick = () => new Promise((r) => setTimeout(r, 150))
 analytics.page({ anonymousId: `${p}-anon`, name: 'Pricing', properties: { path: '/pricing' } }); await tick()
 analytics.screen({ anonymousId: `${p}-anon`, name: 'Home' }); await tick()
 analytics.identify({ userId: `${p}-user`, anonymousId: `${p}-anon`, traits: { email: `${p}@example.com`, plan: 'pro' } }); await tick()
