@@ -172,6 +172,34 @@ pub fn workspace(store: &dyn Store, name: &str, create: bool) -> anyhow::Result<
     }
 }
 
+/// Opens the store and finds a person of a workspace by any of their identifiers.
+fn open_person(
+    common: &Common,
+    ws: &str,
+    identifier: &str,
+) -> anyhow::Result<(SqliteStore, i64, i64)> {
+    let store = open_store(&load_config(common, None)?)?;
+    let w = workspace(&store, ws, false)?.id;
+    let person = store
+        .resolve(w, identifier)?
+        .ok_or_else(|| anyhow!("no person is known by `{identifier}` in `{ws}`"))?;
+    Ok((store, w, person))
+}
+
+/// A progress bar on stderr, hidden when not wanted (indicatif also hides it off a terminal).
+pub fn progress_bar(len: u64, shown: bool, template: &str) -> indicatif::ProgressBar {
+    let bar = if shown {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { common, listen } => {
@@ -202,12 +230,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             workspace: ws,
             common,
         } => {
-            let store = open_store(&load_config(&common, None)?)?;
-            let w = workspace(&store, &ws, false)?;
-            let person = store
-                .resolve(w.id, &identifier)?
-                .ok_or_else(|| anyhow!("no person is known by `{identifier}` in `{ws}`"))?;
-            let report = store.erase_person(w.id, person)?;
+            let (store, w, person) = open_person(&common, &ws, &identifier)?;
+            let report = store.erase_person(w, person)?;
             println!(
                 "erased: {} events, {} identities (erasure #{})",
                 report.events_deleted, report.identities_deleted, report.erasure_id
@@ -219,12 +243,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             workspace: ws,
             common,
         } => {
-            let store = open_store(&load_config(&common, None)?)?;
-            let w = workspace(&store, &ws, false)?;
-            let person = store
-                .resolve(w.id, &identifier)?
-                .ok_or_else(|| anyhow!("no person is known by `{identifier}` in `{ws}`"))?;
-            for e in store.person_events(w.id, person)? {
+            let (store, w, person) = open_person(&common, &ws, &identifier)?;
+            for e in store.person_events(w, person)? {
                 println!("{}", serde_json::to_string(&e)?);
             }
             Ok(())

@@ -19,7 +19,7 @@ use std::sync::mpsc::sync_channel;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use parcours_core::payload::{parse_message_value, Limits};
 use parcours_core::time::{format_rfc3339, parse_lenient};
 use parcours_core::{Event, PayloadError};
@@ -297,16 +297,10 @@ pub fn import_file(
         Format::Auto => detect_format(path)?,
         f => f,
     };
-    let bar = if options.progress {
-        ProgressBar::new(len)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {bytes}/{total_bytes} {bar:30} {percent}% {per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = crate::cli::progress_bar(
+        len,
+        options.progress,
+        "{spinner} {bytes}/{total_bytes} {bar:30} {percent}% {per_sec} eta {eta}",
     );
     let summary = match format {
         Format::Csv => import_csv(store, ws, path, mapping, options, &bar)?,

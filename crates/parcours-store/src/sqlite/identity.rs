@@ -57,9 +57,6 @@ fn ensure_loaded(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId) -> Result
     if cache.loaded.contains(&ws) {
         return Ok(());
     }
-    if cache.map.len() >= CACHE_LIMIT {
-        cache.clear();
-    }
     let mut stmt =
         tx.prepare("SELECT kind, value, person_id FROM identities WHERE workspace_id = ?1")?;
     let rows = stmt.query_map([ws], |r| {
@@ -89,6 +86,12 @@ fn lookup(
 }
 
 fn remember(cache: &mut Cache, ws: WorkspaceId, kind: i64, value: &str, person: PersonId) {
+    if cache.map.len() >= CACHE_LIMIT {
+        // Forget everything; the next look-up reloads its workspace from the database,
+        // which (inside the same transaction) already holds this identity.
+        cache.clear();
+        return;
+    }
     cache.map.insert((ws, key(kind, value)), person);
 }
 

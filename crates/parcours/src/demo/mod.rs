@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use parcours_core::payload::{parse_message_value, Limits};
 use parcours_core::Event;
 use parcours_store::{Scope, SqliteStore, Store, WorkspaceId};
@@ -136,16 +135,10 @@ fn ingest(
     demo: &Demo,
     progress: bool,
 ) -> anyhow::Result<(u64, u64)> {
-    let bar = if progress {
-        ProgressBar::new(demo.customers)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} customers {pos}/{len} {bar:30} {per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = crate::cli::progress_bar(
+        demo.customers,
+        progress,
+        "{spinner} customers {pos}/{len} {bar:30} {per_sec} eta {eta}",
     );
     let (tx, rx) = sync_channel::<Vec<Event>>(4);
     let received = crate::server::now_micros();

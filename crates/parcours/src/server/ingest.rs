@@ -9,7 +9,7 @@
 use std::io::Read;
 use std::time::Instant;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -89,7 +89,7 @@ async fn handle(
     let raw = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| too_large(limit))?;
-    let bytes = decode(headers, raw.to_vec(), limit)?;
+    let bytes = decode(headers, raw, limit)?;
     let header_key = auth::header_key(headers);
     let state = state.clone();
     tokio::task::spawn_blocking(move || process(&state, header_key, &bytes, endpoint))
@@ -106,7 +106,7 @@ fn too_large(limit: usize) -> ApiError {
 }
 
 /// Undoes `Content-Encoding: gzip`, refusing bodies that inflate past the limit.
-fn decode(headers: &HeaderMap, raw: Vec<u8>, limit: usize) -> Result<Vec<u8>, ApiError> {
+fn decode(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, ApiError> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -117,7 +117,7 @@ fn decode(headers: &HeaderMap, raw: Vec<u8>, limit: usize) -> Result<Vec<u8>, Ap
         "" | "identity" => Ok(raw),
         "gzip" | "x-gzip" => {
             let mut out = Vec::new();
-            flate2::read::GzDecoder::new(raw.as_slice())
+            flate2::read::GzDecoder::new(&raw[..])
                 .take(limit as u64 + 1)
                 .read_to_end(&mut out)
                 .map_err(|e| {
@@ -130,7 +130,7 @@ fn decode(headers: &HeaderMap, raw: Vec<u8>, limit: usize) -> Result<Vec<u8>, Ap
             if out.len() > limit {
                 return Err(too_large(limit));
             }
-            Ok(out)
+            Ok(Bytes::from(out))
         }
         other => Err(ApiError::bad_request(
             "unsupported_encoding",
