@@ -2,8 +2,8 @@
 //!
 //! This crate does no IO: no files, sockets, clocks or databases. Everything here takes
 //! values and returns values, so every rule can be tested without a server. Today it
-//! holds the ingestion model (parsing Segment payloads, timestamps, normalisation); the
-//! journey engine joins it later.
+//! holds the ingestion model (parsing Segment payloads, timestamps, normalisation), the columnar
+//! analysis [`frame`], and the [`journey`] engine and its reports.
 //!
 //! ```
 //! use parcours_core::payload::{parse_body, Endpoint, Limits};
@@ -25,8 +25,11 @@
 
 pub mod error;
 pub mod event;
+pub mod frame;
+pub mod journey;
 pub mod normalize;
 pub mod payload;
+pub mod stats;
 pub mod time;
 
 pub use error::{ErrorCode, PayloadError};

@@ -1,0 +1,536 @@
+//! The analysis frame: every event of a workspace as compact columns, sorted by (actor,
+//! time).
+//!
+//! Strings (event names, touchpoints, channels, campaigns, property values) are stored
+//! once in dictionaries and referred to by small integer ids, so a base event costs 23
+//! bytes: time (8), name (4), touchpoint (4), campaign (4), channel (2), kind (1).
+//! Property columns are added only for the properties a query needs (4 bytes each).
+//! Analyses walk one actor's slice at a time; filters are evaluated once per dictionary
+//! entry into masks, never per event.
+//!
+//! The frame does no IO: [`FrameBuilder`] takes rows from whoever reads the store or a
+//! file, and [`FrameBuilder::finish`] sorts them. Dictionaries are sorted too, so the
+//! frame — and every result — does not depend on the order the rows arrived in.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use serde_json::Value;
+
+use crate::event::EventKind;
+use crate::time::Micros;
+
+/// A small, fast, non-cryptographic hasher for dictionary look-ups (FxHash's scheme).
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write(&[i]);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// Distinct strings, each with a dense id. Id 0 is reserved for "none" where a column
+/// is optional.
+#[derive(Debug, Clone, Default)]
+pub struct Dict {
+    values: Vec<Box<str>>,
+    index: HashMap<Box<str>, u32, FxBuild>,
+}
+
+impl Dict {
+    pub fn with_none() -> Dict {
+        let mut d = Dict::default();
+        d.intern("");
+        d
+    }
+
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.index.get(s) {
+            return id;
+        }
+        let id = self.values.len() as u32;
+        self.values.push(s.into());
+        self.index.insert(s.into(), id);
+        id
+    }
+
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.index.get(s).copied()
+    }
+
+    pub fn name(&self, id: u32) -> &str {
+        &self.values[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.values
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i as u32, &**s))
+    }
+
+    /// Sorts the entries (keeping `keep_first` entries in place, e.g. the "none" id) and
+    /// returns the old-id → new-id table.
+    fn sort(&mut self, keep_first: usize) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.values.len() as u32).collect();
+        order[keep_first..].sort_by(|&a, &b| self.values[a as usize].cmp(&self.values[b as usize]));
+        let mut remap = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            remap[old as usize] = new as u32;
+        }
+        let mut values: Vec<Box<str>> = Vec::with_capacity(self.values.len());
+        for &old in &order {
+            values.push(std::mem::take(&mut self.values[old as usize]));
+        }
+        self.values = values;
+        self.index = self
+            .values
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as u32))
+            .collect();
+        remap
+    }
+
+    fn bytes(&self) -> usize {
+        self.values.iter().map(|s| 2 * s.len() + 48).sum()
+    }
+}
+
+/// Property values of one dictionary, shared by all property columns: the JSON value and
+/// its canonical text (the dictionary key). Id 0 means "absent".
+#[derive(Debug, Clone)]
+pub struct ValueDict {
+    text: Dict,
+    values: Vec<Value>,
+}
+
+impl Default for ValueDict {
+    fn default() -> ValueDict {
+        ValueDict {
+            text: Dict::with_none(),
+            values: vec![Value::Null],
+        }
+    }
+}
+
+impl ValueDict {
+    pub fn intern(&mut self, v: &Value) -> u32 {
+        if v.is_null() {
+            return 0;
+        }
+        let key = match v {
+            Value::String(s) => format!("s{s}"),
+            other => format!("j{other}"),
+        };
+        let before = self.text.len();
+        let id = self.text.intern(&key);
+        if self.text.len() > before {
+            self.values.push(v.clone());
+        }
+        id
+    }
+
+    pub fn value(&self, id: u32) -> &Value {
+        &self.values[id as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.len() <= 1
+    }
+
+    /// A readable label: strings as they are, other values as JSON, absent as `(none)`.
+    pub fn label(&self, id: u32) -> String {
+        match self.value(id) {
+            Value::Null => "(none)".into(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// `f(value)` for every entry, as a mask indexed by value id (id 0 gets `f(Null)`).
+    pub fn mask(&self, f: impl Fn(&Value) -> bool) -> Vec<bool> {
+        self.values.iter().map(f).collect()
+    }
+}
+
+/// The kind of an event as one byte; bookkeeping kinds never count as touchpoints.
+pub fn is_bookkeeping(kind: u8) -> bool {
+    matches!(
+        EventKind::ALL[kind as usize],
+        EventKind::Identify | EventKind::Group | EventKind::Alias
+    )
+}
+
+fn kind_code(kind: EventKind) -> u8 {
+    EventKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("every kind is in ALL") as u8
+}
+
+/// One event as the builder takes it.
+#[derive(Debug, Clone)]
+pub struct FrameRow<'a> {
+    pub actor: &'a str,
+    pub ts: Micros,
+    pub kind: EventKind,
+    pub name: &'a str,
+    pub channel: &'a str,
+    pub campaign: Option<&'a str>,
+    pub touchpoint: &'a str,
+    /// Values of the builder's property keys, in the same order (`Null` when absent).
+    pub properties: &'a [Value],
+}
+
+/// Collects rows in any order and sorts them into a [`Frame`].
+pub struct FrameBuilder {
+    actors: Dict,
+    property_keys: Vec<String>,
+    actor: Vec<u32>,
+    ts: Vec<Micros>,
+    name: Vec<u32>,
+    touchpoint: Vec<u32>,
+    campaign: Vec<u32>,
+    channel: Vec<u16>,
+    kind: Vec<u8>,
+    props: Vec<Vec<u32>>,
+    names: Dict,
+    touchpoints: Dict,
+    campaigns: Dict,
+    channels: Dict,
+    values: ValueDict,
+    traits: Vec<(String, Vec<(String, Value)>)>,
+}
+
+impl FrameBuilder {
+    /// A builder whose rows carry the values of `property_keys`.
+    pub fn new(property_keys: Vec<String>) -> FrameBuilder {
+        let props = vec![Vec::new(); property_keys.len()];
+        FrameBuilder {
+            actors: Dict::default(),
+            property_keys,
+            actor: Vec::new(),
+            ts: Vec::new(),
+            name: Vec::new(),
+            touchpoint: Vec::new(),
+            campaign: Vec::new(),
+            channel: Vec::new(),
+            kind: Vec::new(),
+            props,
+            names: Dict::default(),
+            touchpoints: Dict::default(),
+            campaigns: Dict::with_none(),
+            channels: Dict::default(),
+            values: ValueDict::default(),
+            traits: Vec::new(),
+        }
+    }
+
+    pub fn property_keys(&self) -> &[String] {
+        &self.property_keys
+    }
+
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        self.actor.reserve(n);
+        self.ts.reserve(n);
+        self.name.reserve(n);
+        self.touchpoint.reserve(n);
+        self.campaign.reserve(n);
+        self.channel.reserve(n);
+        self.kind.reserve(n);
+    }
+
+    pub fn push(&mut self, row: &FrameRow) {
+        debug_assert_eq!(row.properties.len(), self.property_keys.len());
+        self.actor.push(self.actors.intern(row.actor));
+        self.ts.push(row.ts);
+        self.name.push(self.names.intern(row.name));
+        self.touchpoint
+            .push(self.touchpoints.intern(row.touchpoint));
+        self.campaign
+            .push(row.campaign.map_or(0, |c| self.campaigns.intern(c)));
+        let channel = self.channels.intern(row.channel);
+        self.channel
+            .push(u16::try_from(channel).unwrap_or(u16::MAX));
+        self.kind.push(kind_code(row.kind));
+        for (col, v) in self.props.iter_mut().zip(row.properties) {
+            col.push(self.values.intern(v));
+        }
+    }
+
+    /// Records an actor's traits (person traits, or the group's for accounts and deals),
+    /// used by `trait:` breakdowns and segments. Actors with no event are ignored.
+    pub fn actor_traits(&mut self, actor: &str, traits: Vec<(String, Value)>) {
+        self.traits.push((actor.to_string(), traits));
+    }
+
+    pub fn finish(mut self) -> Frame {
+        let traits = std::mem::take(&mut self.traits);
+        let names = self.names.sort(0);
+        let touchpoints = self.touchpoints.sort(0);
+        let campaigns = self.campaigns.sort(1);
+        let channels = self.channels.sort(0);
+        let n = self.ts.len();
+        let actor_count = self.actors.len();
+        // Counting sort by actor, then each actor's slice by time (and a canonical order
+        // for events at the same time).
+        let mut start = vec![0u32; actor_count + 1];
+        for &a in &self.actor {
+            start[a as usize + 1] += 1;
+        }
+        for i in 0..actor_count {
+            start[i + 1] += start[i];
+        }
+        let mut fill = start.clone();
+        let mut perm = vec![0u32; n];
+        for (i, &a) in self.actor.iter().enumerate() {
+            perm[fill[a as usize] as usize] = i as u32;
+            fill[a as usize] += 1;
+        }
+        drop(fill);
+        let key = |i: u32| {
+            let i = i as usize;
+            (
+                self.ts[i],
+                names[self.name[i] as usize],
+                touchpoints[self.touchpoint[i] as usize],
+                self.channel[i],
+                campaigns[self.campaign[i] as usize],
+                self.kind[i],
+            )
+        };
+        for a in 0..actor_count {
+            let slice = &mut perm[start[a] as usize..start[a + 1] as usize];
+            if slice.len() > 1 {
+                slice.sort_by_key(|&i| key(i));
+            }
+        }
+        let gather_u32 = |col: &[u32], remap: Option<&[u32]>| -> Vec<u32> {
+            perm.iter()
+                .map(|&i| {
+                    let v = col[i as usize];
+                    remap.map_or(v, |r| r[v as usize])
+                })
+                .collect()
+        };
+        let name = gather_u32(&self.name, Some(&names));
+        let touchpoint = gather_u32(&self.touchpoint, Some(&touchpoints));
+        let campaign = gather_u32(&self.campaign, Some(&campaigns));
+        let ts = perm.iter().map(|&i| self.ts[i as usize]).collect();
+        let channel = perm
+            .iter()
+            .map(|&i| {
+                let c = self.channel[i as usize];
+                channels.get(c as usize).map_or(c, |&r| r as u16)
+            })
+            .collect();
+        let kind = perm.iter().map(|&i| self.kind[i as usize]).collect();
+        let props = self.props.iter().map(|col| gather_u32(col, None)).collect();
+        let mut frame = Frame {
+            actors: self.actors,
+            actor_start: start,
+            ts,
+            name,
+            touchpoint,
+            campaign,
+            channel,
+            kind,
+            property_keys: self.property_keys,
+            props,
+            names: self.names,
+            touchpoints: self.touchpoints,
+            campaigns: self.campaigns,
+            channels: self.channels,
+            values: self.values,
+            trait_keys: Vec::new(),
+            traits: Vec::new(),
+        };
+        frame.set_traits(traits);
+        frame
+    }
+}
+
+/// Every event, as columns sorted by (actor, time). See the module docs.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    actors: Dict,
+    actor_start: Vec<u32>,
+    ts: Vec<Micros>,
+    name: Vec<u32>,
+    touchpoint: Vec<u32>,
+    campaign: Vec<u32>,
+    channel: Vec<u16>,
+    kind: Vec<u8>,
+    property_keys: Vec<String>,
+    props: Vec<Vec<u32>>,
+    names: Dict,
+    touchpoints: Dict,
+    campaigns: Dict,
+    channels: Dict,
+    values: ValueDict,
+    trait_keys: Vec<String>,
+    /// Per trait key, the value id of each actor (0 = none).
+    traits: Vec<Vec<u32>>,
+}
+
+impl Frame {
+    pub fn empty() -> Frame {
+        FrameBuilder::new(Vec::new()).finish()
+    }
+
+    fn set_traits(&mut self, traits: Vec<(String, Vec<(String, Value)>)>) {
+        for (actor, pairs) in traits {
+            let Some(a) = self.actors.get(&actor) else {
+                continue;
+            };
+            for (key, value) in pairs {
+                let col = match self.trait_keys.iter().position(|k| *k == key) {
+                    Some(c) => c,
+                    None => {
+                        self.trait_keys.push(key);
+                        self.traits.push(vec![0; self.actors.len()]);
+                        self.traits.len() - 1
+                    }
+                };
+                self.traits[col][a as usize] = self.values.intern(&value);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    pub fn actor_count(&self) -> usize {
+        self.actors.len()
+    }
+
+    /// The event range of actor `a`.
+    pub fn actor_range(&self, a: usize) -> std::ops::Range<usize> {
+        self.actor_start[a] as usize..self.actor_start[a + 1] as usize
+    }
+
+    pub fn actor_key(&self, a: usize) -> &str {
+        self.actors.name(a as u32)
+    }
+
+    pub fn ts(&self) -> &[Micros] {
+        &self.ts
+    }
+    pub fn name(&self) -> &[u32] {
+        &self.name
+    }
+    pub fn touchpoint(&self) -> &[u32] {
+        &self.touchpoint
+    }
+    pub fn campaign(&self) -> &[u32] {
+        &self.campaign
+    }
+    pub fn channel(&self) -> &[u16] {
+        &self.channel
+    }
+    pub fn kind(&self) -> &[u8] {
+        &self.kind
+    }
+    pub fn names(&self) -> &Dict {
+        &self.names
+    }
+    pub fn touchpoints(&self) -> &Dict {
+        &self.touchpoints
+    }
+    pub fn campaigns(&self) -> &Dict {
+        &self.campaigns
+    }
+    pub fn channels(&self) -> &Dict {
+        &self.channels
+    }
+    pub fn values(&self) -> &ValueDict {
+        &self.values
+    }
+
+    /// The column of a property the frame was built with.
+    pub fn property(&self, key: &str) -> Option<&[u32]> {
+        let i = self.property_keys.iter().position(|k| k == key)?;
+        Some(&self.props[i])
+    }
+
+    pub fn property_keys(&self) -> &[String] {
+        &self.property_keys
+    }
+
+    /// The column of the `i`-th property key.
+    pub fn property_by_index(&self, i: usize) -> &[u32] {
+        &self.props[i]
+    }
+
+    /// The value id of a trait for each actor.
+    pub fn actor_trait(&self, key: &str) -> Option<&[u32]> {
+        let i = self.trait_keys.iter().position(|k| k == key)?;
+        Some(&self.traits[i])
+    }
+
+    pub fn actor_index(&self, key: &str) -> Option<usize> {
+        self.actors.get(key).map(|a| a as usize)
+    }
+
+    /// Bytes held per event by the event columns and actor offsets (dictionaries apart).
+    pub fn column_bytes(&self) -> usize {
+        self.ts.len() * (8 + 4 + 4 + 4 + 2 + 1 + 4 * self.props.len()) + self.actor_start.len() * 4
+    }
+
+    /// Bytes held by the dictionaries and actor keys.
+    pub fn dictionary_bytes(&self) -> usize {
+        self.actors.bytes()
+            + self.names.bytes()
+            + self.touchpoints.bytes()
+            + self.campaigns.bytes()
+            + self.channels.bytes()
+            + self.values.text.bytes()
+            + self.values.values.len() * 32
+            + self.traits.iter().map(|t| t.len() * 4).sum::<usize>()
+    }
+}
