@@ -158,6 +158,17 @@ impl ValueDict {
         id
     }
 
+    /// Sorts the entries by their text (id 0 stays "absent"); returns old → new ids.
+    fn sort(&mut self) -> Vec<u32> {
+        let remap = self.text.sort(1);
+        let mut values = vec![Value::Null; self.values.len()];
+        for (old, v) in std::mem::take(&mut self.values).into_iter().enumerate() {
+            values[remap[old] as usize] = v;
+        }
+        self.values = values;
+        remap
+    }
+
     pub fn value(&self, id: u32) -> &Value {
         &self.values[id as usize]
     }
@@ -310,6 +321,7 @@ impl FrameBuilder {
         let touchpoints = self.touchpoints.sort(0);
         let campaigns = self.campaigns.sort(1);
         let channels = self.channels.sort(0);
+        let values = self.values.sort();
         let n = self.ts.len();
         let actor_count = self.actors.len();
         // Counting sort by actor, then each actor's slice by time (and a canonical order
@@ -334,15 +346,23 @@ impl FrameBuilder {
                 self.ts[i],
                 names[self.name[i] as usize],
                 touchpoints[self.touchpoint[i] as usize],
-                self.channel[i],
+                channels[self.channel[i] as usize],
                 campaigns[self.campaign[i] as usize],
                 self.kind[i],
             )
         };
+        let props_cmp = |a: u32, b: u32| {
+            let (a, b) = (a as usize, b as usize);
+            self.props
+                .iter()
+                .map(|col| values[col[a] as usize].cmp(&values[col[b] as usize]))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        };
         for a in 0..actor_count {
             let slice = &mut perm[start[a] as usize..start[a + 1] as usize];
             if slice.len() > 1 {
-                slice.sort_by_key(|&i| key(i));
+                slice.sort_by(|&x, &y| key(x).cmp(&key(y)).then_with(|| props_cmp(x, y)));
             }
         }
         let gather_u32 = |col: &[u32], remap: Option<&[u32]>| -> Vec<u32> {
@@ -365,7 +385,11 @@ impl FrameBuilder {
             })
             .collect();
         let kind = perm.iter().map(|&i| self.kind[i as usize]).collect();
-        let props = self.props.iter().map(|col| gather_u32(col, None)).collect();
+        let props = self
+            .props
+            .iter()
+            .map(|col| gather_u32(col, Some(&values)))
+            .collect();
         let mut frame = Frame {
             actors: self.actors,
             actor_start: start,

@@ -81,6 +81,16 @@ pub trait Store: Send + Sync {
     /// The events of one person across all their identities, ordered by (timestamp, id).
     fn person_events(&self, workspace: WorkspaceId, person: PersonId) -> Result<Vec<StoredEvent>>;
     fn event_count(&self, workspace: WorkspaceId) -> Result<u64>;
+    /// Calls `f` for every event stored after `after_seq`, in insertion order, with the
+    /// values of `properties` (paths as in journey filters: `a.b`, `context.x`,
+    /// `traits.x`). What analysis frames are built and refreshed from.
+    fn scan_for_frame(
+        &self,
+        workspace: WorkspaceId,
+        after_seq: i64,
+        properties: &[String],
+        f: &mut dyn FnMut(&FrameEvent),
+    ) -> Result<()>;
 
     // Identity.
     /// The person behind a userId, an anonymousId or an email (tried in that order).
@@ -88,6 +98,21 @@ pub trait Store: Send + Sync {
     fn person(&self, workspace: WorkspaceId, person: PersonId) -> Result<Option<PersonRecord>>;
     /// Every identity of the workspace with its person: the identity map analyses join on.
     fn identity_map(&self, workspace: WorkspaceId, f: &mut dyn FnMut(Identity)) -> Result<()>;
+    /// Every account, deal or other group of the workspace.
+    fn groups(&self, workspace: WorkspaceId) -> Result<Vec<GroupRecord>>;
+    /// Every (person, group id, since) membership of the workspace.
+    fn memberships(
+        &self,
+        workspace: WorkspaceId,
+        f: &mut dyn FnMut(PersonId, &str, Micros),
+    ) -> Result<()>;
+    /// The current value of one trait for every person that has it.
+    fn trait_values(
+        &self,
+        workspace: WorkspaceId,
+        key: &str,
+        f: &mut dyn FnMut(PersonId, serde_json::Value),
+    ) -> Result<()>;
     /// Removes a person's events, identities, traits and memberships, and records that an
     /// erasure happened.
     fn erase_person(&self, workspace: WorkspaceId, person: PersonId) -> Result<ErasureReport>;

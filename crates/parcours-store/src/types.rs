@@ -132,3 +132,30 @@ pub struct AdCost {
     pub impressions: Option<i64>,
     pub clicks: Option<i64>,
 }
+
+/// An event as analysis frames read it: no ids, times or JSON beyond the properties asked
+/// for. Borrowed from the backend's row buffer for the duration of the callback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameEvent<'a> {
+    pub seq: i64,
+    pub kind: parcours_core::EventKind,
+    pub name: &'a str,
+    pub user_id: Option<&'a str>,
+    pub anonymous_id: Option<&'a str>,
+    pub group_id: Option<&'a str>,
+    pub ts: Micros,
+    pub channel: &'a str,
+    pub campaign: Option<&'a str>,
+    pub touchpoint: &'a str,
+    /// The values of the requested properties, in order (`Null` when absent).
+    pub properties: &'a [Value],
+}
+
+/// An account, a deal or another group, as last described by `group` calls.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupRecord {
+    pub group_id: String,
+    pub kind: String,
+    pub parent_id: Option<String>,
+    pub traits: Map<String, Value>,
+}

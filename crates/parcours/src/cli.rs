@@ -75,6 +75,11 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Run journeys: stage funnels, times, touchpoints, breakdowns, trends, actor lists.
+    Journey {
+        #[command(subcommand)]
+        action: crate::journey_cmd::JourneyAction,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -209,6 +214,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo(args) => demo::run(args),
         Command::Import(args) => import::run_cli(args),
+        Command::Journey { action } => crate::journey_cmd::run(action),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

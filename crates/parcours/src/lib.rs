@@ -4,9 +4,11 @@
 //! the router, [`import::run`] imports a file into a store, [`demo::generate`] builds the
 //! demo dataset. `main.rs` only parses the command line and dispatches to [`cli::run`].
 
+pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod import;
+pub mod journey_cmd;
 pub mod logging;
 pub mod server;

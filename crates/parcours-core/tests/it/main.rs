@@ -1,4 +1,5 @@
 //! Integration tests of parcours-core, one binary (see STYLE.md).
 
+mod journey_props;
 mod journeys;
 mod normalize;

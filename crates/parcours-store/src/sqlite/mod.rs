@@ -420,6 +420,37 @@ impl Store for SqliteStore {
         self.with_reader(|c| read::identity_map(c, workspace, f))
     }
 
+    fn scan_for_frame(
+        &self,
+        workspace: WorkspaceId,
+        after_seq: i64,
+        properties: &[String],
+        f: &mut dyn FnMut(&FrameEvent),
+    ) -> Result<()> {
+        self.with_reader(|c| read::scan_for_frame(c, workspace, after_seq, properties, f))
+    }
+
+    fn groups(&self, workspace: WorkspaceId) -> Result<Vec<GroupRecord>> {
+        self.with_reader(|c| read::groups(c, workspace))
+    }
+
+    fn memberships(
+        &self,
+        workspace: WorkspaceId,
+        f: &mut dyn FnMut(PersonId, &str, Micros),
+    ) -> Result<()> {
+        self.with_reader(|c| read::memberships(c, workspace, f))
+    }
+
+    fn trait_values(
+        &self,
+        workspace: WorkspaceId,
+        key: &str,
+        f: &mut dyn FnMut(PersonId, serde_json::Value),
+    ) -> Result<()> {
+        self.with_reader(|c| read::trait_values(c, workspace, key, f))
+    }
+
     fn erase_person(&self, workspace: WorkspaceId, person: PersonId) -> Result<ErasureReport> {
         self.on_writer(move |tx, cache| identity::erase(tx, cache, workspace, person, now_micros()))
     }

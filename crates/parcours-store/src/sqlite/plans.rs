@@ -18,6 +18,10 @@ const WHOLE_WORKSPACE: &[&str] = &[
     "SELECT kind, value, person_id, first_seen FROM identities WHERE workspace_id = ?1",
     // Counting a workspace's events.
     "SELECT count(*) FROM events WHERE workspace_id = ?1",
+    // Analysis frames read a workspace's groups, memberships and one trait whole.
+    "FROM groups WHERE workspace_id = ?1",
+    "FROM memberships WHERE workspace_id = ?1",
+    "FROM person_traits WHERE workspace_id = ?1 AND key = ?2",
     // Costs and keys of a workspace are small tables read whole.
     "FROM ad_costs",
     "FROM api_keys WHERE workspace_id = ?1 ORDER BY id",
@@ -41,7 +45,8 @@ fn statements(source: &str) -> Vec<String> {
             out.push(
                 literal
                     .replace("{EVENT_COLUMNS}", EVENT_COLUMNS)
-                    .replace("{}", "id"),
+                    .replace("{}", "id")
+                    .replace("{props}", ""),
             );
         }
         rest = &after[end + 1..];

@@ -180,3 +180,131 @@ pub fn identity_map(c: &Connection, ws: WorkspaceId, f: &mut dyn FnMut(Identity)
     }
     Ok(())
 }
+
+/// The JSON column and path a frame property reads: `context.x` and `traits.x` read
+/// those objects, anything else the properties; dots go down into objects.
+fn property_path(key: &str) -> (&'static str, String) {
+    let (column, rest) = match key.split_once('.') {
+        Some(("context", rest)) => ("context", rest),
+        Some(("traits", rest)) => ("traits", rest),
+        _ => ("properties", key),
+    };
+    let mut path = String::from("$");
+    for part in rest.split('.') {
+        path.push_str(".\"");
+        path.push_str(&part.replace('"', "\\\""));
+        path.push('"');
+    }
+    (column, path)
+}
+
+/// Events after `after_seq`, in insertion order, with only what analysis frames keep.
+/// The walk follows the rowid (sequential pages, the fastest read SQLite has) and skips
+/// other workspaces' rows as it goes; the week index would add a sort of the whole
+/// workspace.
+pub fn scan_for_frame(
+    c: &Connection,
+    ws: WorkspaceId,
+    after_seq: i64,
+    properties: &[String],
+    f: &mut dyn FnMut(&FrameEvent),
+) -> Result<()> {
+    let mut extra = String::new();
+    let mut paths = Vec::new();
+    for (i, key) in properties.iter().enumerate() {
+        let (column, path) = property_path(key);
+        extra.push_str(&format!(", {column} -> ?{}", i + 3));
+        paths.push(path);
+    }
+    let sql = "SELECT id, kind, name, user_id, anonymous_id, group_id, ts, channel, campaign, touchpoint{props} FROM events NOT INDEXED WHERE id > ?2 AND workspace_id = ?1 ORDER BY id";
+    let mut stmt = c.prepare(&sql.replace("{props}", &extra))?;
+    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&ws, &after_seq];
+    params.extend(paths.iter().map(|p| p as &dyn rusqlite::ToSql));
+    let mut rows = stmt.query(params.as_slice())?;
+    let mut values = Vec::with_capacity(properties.len());
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> Result<Option<&str>> {
+            Ok(r.get_ref(i)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?)
+        };
+        values.clear();
+        for i in 0..properties.len() {
+            values.push(match text(10 + i)? {
+                Some(json) => serde_json::from_str(json).unwrap_or(Value::Null),
+                None => Value::Null,
+            });
+        }
+        let kind = text(1)?.and_then(parcours_core::EventKind::parse);
+        let event = FrameEvent {
+            seq: r.get(0)?,
+            kind: kind.unwrap_or(parcours_core::EventKind::Track),
+            name: text(2)?.unwrap_or(""),
+            user_id: text(3)?,
+            anonymous_id: text(4)?,
+            group_id: text(5)?,
+            ts: r.get(6)?,
+            channel: text(7)?.unwrap_or(""),
+            campaign: text(8)?,
+            touchpoint: text(9)?.unwrap_or(""),
+            properties: &values,
+        };
+        f(&event);
+    }
+    Ok(())
+}
+
+pub fn groups(c: &Connection, ws: WorkspaceId) -> Result<Vec<GroupRecord>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT group_id, kind, parent_id, traits FROM groups WHERE workspace_id = ?1",
+    )?;
+    let rows = stmt.query_map(params![ws], |r| {
+        let traits: String = r.get(3)?;
+        Ok(GroupRecord {
+            group_id: r.get(0)?,
+            kind: r.get(1)?,
+            parent_id: r.get(2)?,
+            traits: serde_json::from_str(&traits).unwrap_or_default(),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn memberships(
+    c: &Connection,
+    ws: WorkspaceId,
+    f: &mut dyn FnMut(PersonId, &str, Micros),
+) -> Result<()> {
+    let mut stmt = c.prepare_cached(
+        "SELECT person_id, group_id, since FROM memberships WHERE workspace_id = ?1",
+    )?;
+    let mut rows = stmt.query(params![ws])?;
+    while let Some(r) = rows.next()? {
+        f(
+            r.get(0)?,
+            r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+            r.get(2)?,
+        );
+    }
+    Ok(())
+}
+
+pub fn trait_values(
+    c: &Connection,
+    ws: WorkspaceId,
+    key: &str,
+    f: &mut dyn FnMut(PersonId, Value),
+) -> Result<()> {
+    let mut stmt = c.prepare_cached(
+        "SELECT person_id, value FROM person_traits WHERE workspace_id = ?1 AND key = ?2",
+    )?;
+    let mut rows = stmt.query(params![ws, key])?;
+    while let Some(r) = rows.next()? {
+        let v: String = r.get(1)?;
+        f(
+            r.get(0)?,
+            serde_json::from_str(&v).unwrap_or(Value::String(v)),
+        );
+    }
+    Ok(())
+}

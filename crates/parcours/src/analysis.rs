@@ -1,0 +1,270 @@
+//! Building analysis frames from the store: the IO edge of the engine.
+//!
+//! The engine (in `parcours-core`) takes a [`Frame`]; this module fills one from a
+//! [`Store`]: it resolves each event's actor through the identity map (person), the
+//! groups and memberships (account, deal), reads only the properties the analysis needs,
+//! and attaches the traits breakdowns and segments use. It owns no analysis logic.
+
+use std::collections::HashMap;
+
+use parcours_core::frame::{Frame, FrameBuilder, FrameRow, FxBuild};
+use parcours_core::journey::{ActorKind, Breakdown, JourneyDef};
+use parcours_store::{IdentityKind, PersonId, Store, WorkspaceId};
+use serde_json::Value;
+
+/// What a frame must carry besides the base columns.
+#[derive(Debug, Clone, Default)]
+pub struct FrameSpec {
+    pub actor: ActorKind,
+    pub properties: Vec<String>,
+    pub traits: Vec<String>,
+}
+
+impl FrameSpec {
+    /// The properties and traits a journey run reads: filters, held properties, the
+    /// breakdown, the segment and the event filter.
+    pub fn for_journey(
+        def: &JourneyDef,
+        breakdown: Option<&Breakdown>,
+        extra_properties: &[String],
+        extra_traits: &[String],
+    ) -> FrameSpec {
+        let mut properties: Vec<String> = def.hold_constant.clone();
+        for stage in &def.stages {
+            for (_, steps) in JourneyDef::branches(stage) {
+                properties.extend(
+                    steps
+                        .iter()
+                        .flat_map(|s| s.filters.iter().map(|f| f.property.clone())),
+                );
+            }
+        }
+        properties.extend(
+            def.exclusions
+                .iter()
+                .flat_map(|x| x.filters.iter().map(|f| f.property.clone())),
+        );
+        properties.extend(breakdown.and_then(|b| b.property()).map(String::from));
+        properties.extend(extra_properties.iter().cloned());
+        if def.actor == ActorKind::Deal {
+            properties.push(DEAL_PROPERTY.into());
+        }
+        properties.sort();
+        properties.dedup();
+        let mut traits: Vec<String> = extra_traits.to_vec();
+        if let Some(parcours_core::journey::BreakdownBy::Trait(t)) = breakdown.map(|b| &b.by) {
+            traits.push(t.clone());
+        }
+        traits.sort();
+        traits.dedup();
+        FrameSpec {
+            actor: def.actor,
+            properties,
+            traits,
+        }
+    }
+}
+
+/// The property that names a deal on events without a deal `groupId`.
+pub const DEAL_PROPERTY: &str = "deal_id";
+
+/// Who each identifier belongs to, and how each person is shown.
+struct Identities {
+    users: HashMap<Box<str>, PersonId, FxBuild>,
+    anons: HashMap<Box<str>, PersonId, FxBuild>,
+    /// The readable id of a person: their smallest userId, else smallest anonymousId.
+    display: HashMap<PersonId, Box<str>, FxBuild>,
+}
+
+impl Identities {
+    fn load(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Identities> {
+        let mut ids = Identities {
+            users: HashMap::default(),
+            anons: HashMap::default(),
+            display: HashMap::default(),
+        };
+        let mut best: HashMap<PersonId, (bool, Box<str>), FxBuild> = HashMap::default();
+        store.identity_map(ws, &mut |identity| {
+            let value: Box<str> = identity.value.into();
+            let is_user = match identity.kind {
+                IdentityKind::UserId => true,
+                IdentityKind::AnonymousId => false,
+                IdentityKind::Email => return,
+            };
+            let candidate = (is_user, value.clone());
+            best.entry(identity.person)
+                .and_modify(|b| {
+                    if (candidate.0, std::cmp::Reverse(&candidate.1))
+                        > (b.0, std::cmp::Reverse(&b.1))
+                    {
+                        *b = candidate.clone();
+                    }
+                })
+                .or_insert(candidate);
+            if is_user {
+                ids.users.insert(value, identity.person);
+            } else {
+                ids.anons.insert(value, identity.person);
+            }
+        })?;
+        ids.display = best.into_iter().map(|(p, (_, v))| (p, v)).collect();
+        Ok(ids)
+    }
+
+    fn person(&self, user: Option<&str>, anon: Option<&str>) -> Option<PersonId> {
+        user.and_then(|u| self.users.get(u))
+            .or_else(|| anon.and_then(|a| self.anons.get(a)))
+            .copied()
+    }
+}
+
+/// Accounts and deals, for `account` and `deal` actors.
+struct Groups {
+    /// group id → (is a deal, its parent account).
+    kinds: HashMap<String, (bool, Option<String>), FxBuild>,
+    /// person → their latest account.
+    account_of: HashMap<PersonId, (i64, String), FxBuild>,
+    traits: HashMap<String, serde_json::Map<String, Value>>,
+}
+
+impl Groups {
+    fn load(store: &dyn Store, ws: WorkspaceId) -> anyhow::Result<Groups> {
+        let mut kinds = HashMap::default();
+        let mut traits = HashMap::new();
+        for g in store.groups(ws)? {
+            kinds.insert(g.group_id.clone(), (g.kind == "deal", g.parent_id));
+            traits.insert(g.group_id, g.traits);
+        }
+        let mut account_of: HashMap<PersonId, (i64, String), FxBuild> = HashMap::default();
+        store.memberships(ws, &mut |person, group, since| {
+            if kinds.get(group).is_some_and(|(deal, _)| *deal) {
+                return;
+            }
+            let e = account_of
+                .entry(person)
+                .or_insert_with(|| (since, group.to_string()));
+            if since > e.0 {
+                *e = (since, group.to_string());
+            }
+        })?;
+        Ok(Groups {
+            kinds,
+            account_of,
+            traits,
+        })
+    }
+
+    fn account<'a>(&'a self, group: Option<&'a str>, person: Option<PersonId>) -> Option<&'a str> {
+        if let Some(g) = group {
+            match self.kinds.get(g) {
+                Some((true, parent)) => return parent.as_deref(),
+                Some((false, _)) | None => return Some(g),
+            }
+        }
+        person
+            .and_then(|p| self.account_of.get(&p))
+            .map(|(_, a)| a.as_str())
+    }
+
+    fn deal<'a>(&self, group: Option<&'a str>, property: Option<&'a Value>) -> Option<&'a str> {
+        if let Some(g) = group {
+            if self.kinds.get(g).is_some_and(|(deal, _)| *deal) {
+                return Some(g);
+            }
+        }
+        property.and_then(Value::as_str)
+    }
+}
+
+/// Reads a workspace into a frame.
+pub fn load_frame(store: &dyn Store, ws: WorkspaceId, spec: &FrameSpec) -> anyhow::Result<Frame> {
+    let _span = tracing::info_span!("load_frame", workspace = ws).entered();
+    let ids = Identities::load(store, ws)?;
+    let groups = match spec.actor {
+        ActorKind::Person => None,
+        _ => Some(Groups::load(store, ws)?),
+    };
+    let deal_col = spec.properties.iter().position(|p| p == DEAL_PROPERTY);
+    let mut builder = FrameBuilder::new(spec.properties.clone());
+    let mut seen_persons: HashMap<Box<str>, PersonId, FxBuild> = HashMap::default();
+    store.scan_for_frame(ws, 0, &spec.properties, &mut |e| {
+        let person = ids.person(e.user_id, e.anonymous_id);
+        let actor: Option<&str> = match spec.actor {
+            ActorKind::Person => match person {
+                Some(p) => ids.display.get(&p).map(|d| &**d),
+                None => e.user_id.or(e.anonymous_id),
+            },
+            ActorKind::Account => groups.as_ref().and_then(|g| g.account(e.group_id, person)),
+            ActorKind::Deal => groups
+                .as_ref()
+                .and_then(|g| g.deal(e.group_id, deal_col.map(|c| &e.properties[c]))),
+        };
+        let Some(actor) = actor else { return };
+        if let (ActorKind::Person, Some(p)) = (spec.actor, person) {
+            if !spec.traits.is_empty() && !seen_persons.contains_key(actor) {
+                seen_persons.insert(actor.into(), p);
+            }
+        }
+        builder.push(&FrameRow {
+            actor,
+            ts: e.ts,
+            kind: e.kind,
+            name: e.name,
+            channel: e.channel,
+            campaign: e.campaign,
+            touchpoint: e.touchpoint,
+            properties: e.properties,
+        });
+    })?;
+    attach_traits(
+        store,
+        ws,
+        spec,
+        &mut builder,
+        &seen_persons,
+        groups.as_ref(),
+    )?;
+    Ok(builder.finish())
+}
+
+fn attach_traits(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    spec: &FrameSpec,
+    builder: &mut FrameBuilder,
+    persons: &HashMap<Box<str>, PersonId, FxBuild>,
+    groups: Option<&Groups>,
+) -> anyhow::Result<()> {
+    if spec.traits.is_empty() {
+        return Ok(());
+    }
+    match groups {
+        None => {
+            let mut by_person: HashMap<PersonId, Vec<(String, Value)>, FxBuild> =
+                HashMap::default();
+            for key in &spec.traits {
+                store.trait_values(ws, key, &mut |p, v| {
+                    by_person.entry(p).or_default().push((key.clone(), v));
+                })?;
+            }
+            for (actor, p) in persons {
+                if let Some(t) = by_person.remove(p) {
+                    builder.actor_traits(actor, t);
+                }
+            }
+        }
+        Some(g) => {
+            for (group, traits) in &g.traits {
+                let t: Vec<(String, Value)> = spec
+                    .traits
+                    .iter()
+                    .filter_map(|k| traits.get(k).map(|v| (k.clone(), v.clone())))
+                    .collect();
+                if !t.is_empty() {
+                    builder.actor_traits(group, t);
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,460 @@
+//! `parcours journey …`: run a journey file against a data directory, or offline against
+//! an events file (imported into a throw-away store with the import conventions), and
+//! print the report as a table, JSON or CSV.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use parcours_core::frame::Frame;
+use parcours_core::journey::{
+    actor_list, build_report, ActorSelection, Breakdown, Bucket, Engine, FilterDef, JourneyDef,
+    JourneyReport, Matcher, Names, Op, ReportOptions, RunOptions,
+};
+use parcours_core::stats::human;
+use parcours_core::time::parse_lenient;
+use parcours_store::{SqliteStore, Store, StoreOptions, Synchronous};
+use serde_json::Value;
+
+use crate::analysis::{load_frame, FrameSpec};
+use crate::cli::{load_config, open_store, workspace, Common};
+
+#[derive(Subcommand, Debug)]
+pub enum JourneyAction {
+    /// Run a journey and print its report.
+    Run(Box<RunArgs>),
+    /// Check a journey file and print it back in its normal form.
+    Check {
+        file: PathBuf,
+        /// Print the definition as JSON instead of TOML.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The journey file (TOML).
+    pub file: PathBuf,
+    /// Analyse this events file (CSV or JSON Lines, the import conventions) instead of a
+    /// data directory; nothing is kept.
+    #[arg(long, conflicts_with = "data_dir")]
+    pub input: Option<PathBuf>,
+    /// The workspace to read from a data directory.
+    #[arg(long, default_value = "default")]
+    pub workspace: String,
+    /// Only attempts entering at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Only attempts entering before this time.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Split figures by `channel`, `campaign`, `touchpoint`, `property:NAME` or
+    /// `trait:NAME`, optionally with `@first` (default), `@last` or `@step:N`.
+    #[arg(long)]
+    pub breakdown: Option<String>,
+    /// Conversion trend by entry `day`, `week` or `month`.
+    #[arg(long)]
+    pub trend: Option<String>,
+    /// Keep only events whose property equals a value, e.g. `--where device=mobile`.
+    #[arg(long = "where", value_name = "PROPERTY=VALUE")]
+    pub filters: Vec<String>,
+    /// Keep only actors whose trait equals a value, e.g. `--segment country=FR`.
+    #[arg(long, value_name = "TRAIT=VALUE")]
+    pub segment: Vec<String>,
+    /// List actors instead of the report: `converted:STAGE` or `dropped:STAGE` (a stage
+    /// name or its 1-based number).
+    #[arg(long)]
+    pub actors: Option<String>,
+    /// Touchpoints listed per stage.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Worker threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+pub fn run(action: JourneyAction) -> anyhow::Result<()> {
+    match action {
+        JourneyAction::Check { file, json } => {
+            let def = read_definition(&file)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&def)?);
+            } else {
+                print!("{}", def.to_toml());
+            }
+            Ok(())
+        }
+        JourneyAction::Run(args) => run_journey(*args),
+    }
+}
+
+pub fn read_definition(path: &Path) -> anyhow::Result<JourneyDef> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    JourneyDef::from_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// `KEY=VALUE` with the value read as JSON when it is a number or a boolean.
+fn key_value(text: &str, flag: &str) -> anyhow::Result<(String, Value)> {
+    let (k, v) = text
+        .split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| anyhow!("--{flag} `{text}`: expected NAME=VALUE"))?;
+    let value = match serde_json::from_str::<Value>(v) {
+        Ok(n @ (Value::Number(_) | Value::Bool(_))) => n,
+        _ => Value::String(v.to_string()),
+    };
+    Ok((k.to_string(), value))
+}
+
+fn time_arg(text: &Option<String>, flag: &str) -> anyhow::Result<Option<i64>> {
+    text.as_deref()
+        .map(|t| parse_lenient(t).map_err(|e| anyhow!("--{flag}: {e}")))
+        .transpose()
+}
+
+fn run_journey(args: RunArgs) -> anyhow::Result<()> {
+    let def = read_definition(&args.file)?;
+    let breakdown = args
+        .breakdown
+        .as_deref()
+        .map(Breakdown::parse)
+        .transpose()
+        .map_err(|e| anyhow!("--breakdown: {e}"))?;
+    let trend = args
+        .trend
+        .as_deref()
+        .map(Bucket::parse)
+        .transpose()
+        .map_err(|e| anyhow!("--trend: {e}"))?;
+    let selection = args
+        .actors
+        .as_deref()
+        .map(|a| ActorSelection::parse(a, &def))
+        .transpose()
+        .map_err(|e| anyhow!("--actors: {e}"))?;
+    let filters: Vec<(String, Value)> = args
+        .filters
+        .iter()
+        .map(|f| key_value(f, "where"))
+        .collect::<anyhow::Result<_>>()?;
+    let segments: Vec<(String, Value)> = args
+        .segment
+        .iter()
+        .map(|f| key_value(f, "segment"))
+        .collect::<anyhow::Result<_>>()?;
+    let from = time_arg(&args.from, "from")?;
+    let to = time_arg(&args.to, "to")?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if f >= t {
+            bail!("--from must be before --to");
+        }
+    }
+    let filter_keys: Vec<String> = filters.iter().map(|(k, _)| k.clone()).collect();
+    let segment_keys: Vec<String> = segments.iter().map(|(k, _)| k.clone()).collect();
+    let spec = FrameSpec::for_journey(&def, breakdown.as_ref(), &filter_keys, &segment_keys);
+    let started = Instant::now();
+    let frame = match &args.input {
+        Some(input) => frame_from_file(input, &spec)?,
+        None => {
+            let config = load_config(&args.common, None)?;
+            let store = open_store(&config)?;
+            let ws = workspace(&store, &args.workspace, false)?;
+            let frame = load_frame(&store, ws.id, &spec)?;
+            store.close();
+            frame
+        }
+    };
+    tracing::info!(
+        events = frame.len(),
+        actors = frame.actor_count(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "frame loaded"
+    );
+    let engine = Engine::new(&def, &frame)?;
+    let run = RunOptions {
+        from,
+        to,
+        event_filter: event_filter(&frame, &filters)?,
+        actors: segment_mask(&frame, &segments),
+        threads: args.threads,
+    };
+    let started = Instant::now();
+    let outcomes = engine.run(&run);
+    tracing::info!(
+        attempts = outcomes.len(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "journey run"
+    );
+    if let Some(selection) = selection {
+        let rows = actor_list(&def, &frame, &outcomes, selection);
+        return print_actors(&def, &rows, args.format);
+    }
+    let options = ReportOptions {
+        top_touchpoints: args.top,
+        breakdown,
+        trend,
+        counts_only: false,
+    };
+    let report = build_report(&def, &frame, &outcomes, &options);
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Csv => print_stage_csv(&report)?,
+        OutputFormat::Table => print_table(&report),
+    }
+    Ok(())
+}
+
+fn event_filter(frame: &Frame, filters: &[(String, Value)]) -> anyhow::Result<Option<Matcher>> {
+    if filters.is_empty() {
+        return Ok(None);
+    }
+    let defs: Vec<FilterDef> = filters
+        .iter()
+        .map(|(k, v)| FilterDef {
+            property: k.clone(),
+            op: Op::Eq,
+            value: Some(v.clone()),
+        })
+        .collect();
+    Ok(Some(Matcher::compile(
+        frame,
+        &Names::One("*".into()),
+        &[],
+        &[],
+        &defs,
+    )?))
+}
+
+fn segment_mask(frame: &Frame, segments: &[(String, Value)]) -> Option<Vec<bool>> {
+    if segments.is_empty() {
+        return None;
+    }
+    let mut keep = vec![true; frame.actor_count()];
+    for (key, want) in segments {
+        let col = frame.actor_trait(key);
+        for (a, k) in keep.iter_mut().enumerate() {
+            let v = col.map_or(&Value::Null, |c| frame.values().value(c[a]));
+            *k &= v == want || v.as_str().is_some_and(|s| Some(s) == want.as_str());
+        }
+    }
+    Some(keep)
+}
+
+/// Imports an events file into a temporary store and reads it back as a frame.
+fn frame_from_file(path: &Path, spec: &FrameSpec) -> anyhow::Result<Frame> {
+    let dir = TempDir::new()?;
+    let options = StoreOptions {
+        synchronous: Synchronous::Normal,
+        ..StoreOptions::default()
+    };
+    let store = SqliteStore::open(&dir.0, options)?;
+    let ws = store.create_workspace("input")?;
+    let import_options = crate::import::Options {
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        ..Default::default()
+    };
+    let summary = crate::import::import_file(
+        &store,
+        ws.id,
+        path,
+        &crate::import::Mapping::default(),
+        &import_options,
+    )?;
+    if let Some(first) = summary.rejected.first() {
+        eprintln!(
+            "warning: {} rows of {} were rejected, the first at line {}: {} (`parcours import` lists them all)",
+            summary.rejected.len(),
+            path.display(),
+            first.line,
+            first.message
+        );
+    }
+    let frame = load_frame(&store, ws.id, spec)?;
+    store.close();
+    Ok(frame)
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> anyhow::Result<TempDir> {
+        let name = format!(
+            "parcours-journey-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7()
+        );
+        let path = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&path)?;
+        Ok(TempDir(path))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn print_table(r: &JourneyReport) {
+    println!(
+        "{} — {} {:?}s entered, {} converted",
+        r.journey,
+        r.entered,
+        r.actor,
+        pct(r.conversion_rate)
+    );
+    println!();
+    println!(
+        "{:<24} {:>9} {:>8} {:>8} {:>9} {:>12} {:>12}",
+        "stage", "entered", "% start", "% prev", "dropped", "median prev", "p90 prev"
+    );
+    for s in &r.stages {
+        let (median, p90) = s
+            .time_from_previous
+            .as_ref()
+            .map_or(("".into(), "".into()), |t| {
+                (human(t.median_s), human(t.p90_s))
+            });
+        let name = if s.optional {
+            format!("{} (optional)", s.name)
+        } else {
+            s.name.clone()
+        };
+        println!(
+            "{:<24} {:>9} {:>8} {:>8} {:>9} {:>12} {:>12}",
+            name,
+            s.entered,
+            pct(s.pct_of_start),
+            pct(s.pct_of_previous),
+            s.dropped,
+            median,
+            p90
+        );
+        for b in &s.branches {
+            println!("  via {:<20} {:>9}", b.name, b.entered);
+        }
+    }
+    for s in r.stages.iter().filter(|s| !s.top_touchpoints.is_empty()) {
+        println!();
+        println!(
+            "touchpoints before `{}`: progressed / dropped, progression rate, lift",
+            s.name
+        );
+        for t in &s.top_touchpoints {
+            println!(
+                "  {:<40} {:>8} {:>8} {:>8} {:>6.2}",
+                t.touchpoint,
+                t.progressed,
+                t.dropped,
+                pct(t.progression_rate),
+                t.lift
+            );
+        }
+    }
+    if let Some(b) = &r.breakdown {
+        println!();
+        println!(
+            "breakdown by {} ({:?}): entered per stage, conversion",
+            b.by, b.attribution
+        );
+        for row in &b.rows {
+            let entered: Vec<String> = row.entered.iter().map(u64::to_string).collect();
+            println!(
+                "  {:<30} {:<40} {:>8}",
+                row.value,
+                entered.join(" → "),
+                pct(row.conversion_rate)
+            );
+        }
+    }
+    if let Some(t) = &r.trend {
+        println!();
+        println!("conversion by entry {:?}", t.period);
+        for row in &t.rows {
+            let entered: Vec<String> = row.entered.iter().map(u64::to_string).collect();
+            println!(
+                "  {}  {:<40} {:>8}",
+                row.start,
+                entered.join(" → "),
+                pct(row.conversion_rate)
+            );
+        }
+    }
+    for w in &r.warnings {
+        println!();
+        println!("warning: {w}");
+    }
+}
+
+fn print_stage_csv(r: &JourneyReport) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout());
+    w.write_record([
+        "stage",
+        "optional",
+        "entered",
+        "pct_of_start",
+        "pct_of_previous",
+        "dropped",
+        "median_from_previous_s",
+        "p90_from_previous_s",
+        "median_from_start_s",
+    ])?;
+    for s in &r.stages {
+        let opt = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_default();
+        w.write_record([
+            s.name.clone(),
+            s.optional.to_string(),
+            s.entered.to_string(),
+            format!("{}", s.pct_of_start),
+            format!("{}", s.pct_of_previous),
+            s.dropped.to_string(),
+            opt(s.time_from_previous.as_ref().map(|t| t.median_s)),
+            opt(s.time_from_previous.as_ref().map(|t| t.p90_s)),
+            opt(s.time_from_start.as_ref().map(|t| t.median_s)),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn print_actors(
+    def: &JourneyDef,
+    rows: &[parcours_core::journey::ActorRow],
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(rows)?),
+        _ => {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            let mut header = vec!["actor".to_string(), "entered_at".to_string()];
+            header.extend(def.stages.iter().map(|s| s.name.clone()));
+            w.write_record(&header)?;
+            for r in rows {
+                let mut rec = vec![r.actor.clone(), r.entered_at.clone()];
+                rec.extend(r.stages.iter().map(|s| s.clone().unwrap_or_default()));
+                w.write_record(&rec)?;
+            }
+            w.flush()?;
+        }
+    }
+    Ok(())
+}
