@@ -5,6 +5,7 @@ mod crash;
 mod demo;
 mod http;
 mod import;
+mod journey;
 
 use std::sync::Arc;
 

@@ -1,0 +1,126 @@
+//! `parcours journey run` through the real binary: offline on an events file, against a
+//! data directory, per account, actor lists, and a broken definition.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/journeys")
+        .join(name)
+}
+
+fn parcours(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_parcours"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run parcours");
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn run_json(args: &[&str]) -> Value {
+    let (ok, stdout, stderr) = parcours(args);
+    assert!(ok, "{args:?} failed: {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+fn entered(report: &Value) -> Vec<u64> {
+    report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["entered"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn offline_input_stitches_identities_and_reports() {
+    let journey = testdata("shop.toml");
+    let input = testdata("events.jsonl");
+    let report = run_json(&[
+        "journey", "run", journey.to_str().unwrap(), "--input", input.to_str().unwrap(),
+        "--format", "json", "--breakdown", "trait:plan",
+    ]);
+    // u1 visited anonymously and bought once identified: one person, converted. a3
+    // bought 41 days after the visit, outside the 30-day window.
+    assert_eq!(entered(&report), [3, 1]);
+    assert_eq!(report["stages"][1]["time_from_start"]["median_s"], 3600.0);
+    let rows = report["breakdown"]["rows"].as_array().unwrap();
+    let pro = rows.iter().find(|r| r["value"] == "pro").unwrap();
+    assert_eq!(pro["entered"], serde_json::json!([1, 1]));
+
+    let (ok, csv, stderr) = parcours(&[
+        "journey", "run", journey.to_str().unwrap(), "--input", input.to_str().unwrap(),
+        "--actors", "dropped:visit", "--format", "csv",
+    ]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "actor,entered_at,visit,purchase");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with("a3,2026-03-04T09:00:00"), "{csv}");
+    assert!(lines[2].starts_with("u2,"), "{csv}");
+}
+
+#[test]
+fn a_data_directory_gives_the_same_report_as_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let input = testdata("events.jsonl");
+    let (ok, _, stderr) = parcours(&[
+        "import", input.to_str().unwrap(), "--data-dir", data, "--workspace", "shop", "--no-progress",
+    ]);
+    assert!(ok, "{stderr}");
+    let journey = testdata("shop.toml");
+    let stored = run_json(&[
+        "journey", "run", journey.to_str().unwrap(), "--data-dir", data, "--workspace", "shop",
+        "--format", "json",
+    ]);
+    let offline = run_json(&[
+        "journey", "run", journey.to_str().unwrap(), "--input", input.to_str().unwrap(),
+        "--format", "json",
+    ]);
+    assert_eq!(stored, offline);
+
+    // Per account: u4 researched for acct-1, u5 (a member of acct-1, no groupId on the
+    // event) placed the order.
+    let accounts = run_json(&[
+        "journey", "run", testdata("accounts.toml").to_str().unwrap(), "--data-dir", data,
+        "--workspace", "shop", "--format", "json",
+    ]);
+    assert_eq!(entered(&accounts), [1, 1]);
+    assert_eq!(accounts["actor"], "account");
+
+    // --from/--to select by entry time.
+    let late = run_json(&[
+        "journey", "run", journey.to_str().unwrap(), "--data-dir", data, "--workspace", "shop",
+        "--format", "json", "--from", "2026-03-03", "--to", "2026-03-04",
+    ]);
+    assert_eq!(entered(&late), [1, 0]);
+}
+
+#[test]
+fn a_broken_definition_names_the_field() {
+    let (ok, _, stderr) = parcours(&[
+        "journey", "run", testdata("broken.toml").to_str().unwrap(), "--input",
+        testdata("events.jsonl").to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stderr.contains("stages[0].steps[0].where[0]"), "{stderr}");
+    assert!(stderr.contains("needs a number"), "{stderr}");
+}
+
+#[test]
+fn check_prints_the_normal_form() {
+    let (ok, stdout, stderr) = parcours(&["journey", "check", testdata("shop.toml").to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    let def: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(def["window"], "30d");
+    assert_eq!(def["ordering"], "ordered");
+}
