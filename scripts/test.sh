@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of parcours, from a fresh clone: formatting and lints, the Rust test suites
 # (unit, fixtures, property, the SIGKILL test with the real binary), then the real
-# Segment and RudderStack client libraries against a server on 127.0.0.1.
+# Segment and RudderStack client libraries against a server on 127.0.0.1, and the journey
+# engine against ClickHouse's windowFunnel (chDB).
 # Needs: cargo, node + npm, python3 (all on the project's machines); fetches the client
 # libraries from npm and PyPI on first run.
 set -euo pipefail
@@ -17,3 +18,6 @@ cargo test --workspace
 echo "== real client libraries"
 cargo build --quiet --bin parcours
 tests/clients/run.sh target/debug/parcours
+
+echo "== journey engine vs ClickHouse windowFunnel (chDB)"
+tests/conformance/run.sh target/debug/parcours

@@ -13,6 +13,8 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("workspace `{0}` already exists")]
     WorkspaceExists(String),
+    #[error("a journey named `{0}` already exists in this workspace")]
+    JourneyExists(String),
     #[error("the store is shutting down")]
     Closed,
     #[error("the commit failed: {0}")]

@@ -117,6 +117,21 @@ pub trait Store: Send + Sync {
     /// erasure happened.
     fn erase_person(&self, workspace: WorkspaceId, person: PersonId) -> Result<ErasureReport>;
 
+    // Journey definitions.
+    /// Creates a journey (`id` None) or replaces one; `Ok(None)` when `id` names no journey
+    /// of the workspace. Fails with [`StoreError::Conflict`] when the name is taken.
+    fn save_journey(
+        &self,
+        workspace: WorkspaceId,
+        id: Option<i64>,
+        name: &str,
+        definition: &serde_json::Value,
+    ) -> Result<Option<JourneyRecord>>;
+    fn journeys(&self, workspace: WorkspaceId) -> Result<Vec<JourneyRecord>>;
+    fn journey(&self, workspace: WorkspaceId, id: i64) -> Result<Option<JourneyRecord>>;
+    /// `false` when no such journey exists.
+    fn delete_journey(&self, workspace: WorkspaceId, id: i64) -> Result<bool>;
+
     // Costs.
     /// Inserts or replaces ad costs (keyed by day, campaign, channel, source).
     fn upsert_costs(&self, workspace: WorkspaceId, rows: Vec<AdCost>) -> Result<usize>;

@@ -159,3 +159,13 @@ pub struct GroupRecord {
     pub parent_id: Option<String>,
     pub traits: Map<String, Value>,
 }
+
+/// A stored journey definition (its JSON form; the core validates it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JourneyRecord {
+    pub id: i64,
+    pub name: String,
+    pub definition: Value,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}

@@ -476,6 +476,67 @@ impl Store for SqliteStore {
         SqliteStore::close(self)
     }
 
+    fn save_journey(
+        &self,
+        workspace: WorkspaceId,
+        id: Option<i64>,
+        name: &str,
+        definition: &serde_json::Value,
+    ) -> Result<Option<JourneyRecord>> {
+        let name = name.to_string();
+        let text = definition.to_string();
+        self.on_writer(move |tx, _| {
+            let now = now_micros();
+            let taken: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM journeys WHERE workspace_id = ?1 AND name = ?2",
+                    rusqlite::params![workspace, name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if taken.is_some_and(|t| Some(t) != id) {
+                return Err(StoreError::JourneyExists(name));
+            }
+            let id = match id {
+                None => {
+                    tx.execute(
+                        "INSERT INTO journeys (workspace_id, name, definition, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                        rusqlite::params![workspace, name, text, now],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+                Some(id) => {
+                    let n = tx.execute(
+                        "UPDATE journeys SET name = ?3, definition = ?4, updated_at = ?5 WHERE id = ?2 AND workspace_id = ?1",
+                        rusqlite::params![workspace, id, name, text, now],
+                    )?;
+                    if n == 0 {
+                        return Ok(None);
+                    }
+                    id
+                }
+            };
+            read::journey(tx, workspace, id)
+        })
+    }
+
+    fn journeys(&self, workspace: WorkspaceId) -> Result<Vec<JourneyRecord>> {
+        self.with_reader(|c| read::journeys(c, workspace))
+    }
+
+    fn journey(&self, workspace: WorkspaceId, id: i64) -> Result<Option<JourneyRecord>> {
+        self.with_reader(|c| read::journey(c, workspace, id))
+    }
+
+    fn delete_journey(&self, workspace: WorkspaceId, id: i64) -> Result<bool> {
+        self.on_writer(move |tx, _| {
+            Ok(tx.execute(
+                "DELETE FROM journeys WHERE id = ?2 AND workspace_id = ?1",
+                rusqlite::params![workspace, id],
+            )? > 0)
+        })
+    }
+
     fn costs(&self, workspace: WorkspaceId) -> Result<Vec<AdCost>> {
         self.with_reader(|c| {
             let mut stmt = c.prepare(

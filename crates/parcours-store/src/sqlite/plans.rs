@@ -22,6 +22,8 @@ const WHOLE_WORKSPACE: &[&str] = &[
     "FROM groups WHERE workspace_id = ?1",
     "FROM memberships WHERE workspace_id = ?1",
     "FROM person_traits WHERE workspace_id = ?1 AND key = ?2",
+    // A workspace's journey definitions, listed by name.
+    "FROM journeys INDEXED BY journeys_name WHERE workspace_id = ?1 ORDER BY name",
     // Costs and keys of a workspace are small tables read whole.
     "FROM ad_costs",
     "FROM api_keys WHERE workspace_id = ?1 ORDER BY id",
@@ -46,7 +48,8 @@ fn statements(source: &str) -> Vec<String> {
                 literal
                     .replace("{EVENT_COLUMNS}", EVENT_COLUMNS)
                     .replace("{}", "id")
-                    .replace("{props}", ""),
+                    .replace("{props}", "")
+                    .replace("{JOURNEY_COLUMNS}", "id, name, definition, created_at, updated_at"),
             );
         }
         rest = &after[end + 1..];

@@ -308,3 +308,31 @@ pub fn trait_values(
     }
     Ok(())
 }
+
+const JOURNEY_COLUMNS: &str = "id, name, definition, created_at, updated_at";
+
+fn journey_from_row(r: &rusqlite::Row) -> rusqlite::Result<JourneyRecord> {
+    let text: String = r.get(2)?;
+    Ok(JourneyRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        definition: serde_json::from_str(&text).unwrap_or(Value::Null),
+        created_at: r.get(3)?,
+        updated_at: r.get(4)?,
+    })
+}
+
+pub fn journeys(c: &Connection, ws: WorkspaceId) -> Result<Vec<JourneyRecord>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {JOURNEY_COLUMNS} FROM journeys INDEXED BY journeys_name WHERE workspace_id = ?1 ORDER BY name"
+    ))?;
+    let rows = stmt.query_map(params![ws], journey_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn journey(c: &Connection, ws: WorkspaceId, id: i64) -> Result<Option<JourneyRecord>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {JOURNEY_COLUMNS} FROM journeys WHERE id = ?2 AND workspace_id = ?1"
+    ))?;
+    Ok(stmt.query_row(params![ws, id], journey_from_row).optional()?)
+}

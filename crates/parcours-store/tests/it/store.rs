@@ -252,3 +252,59 @@ fn time_range_scans_are_half_open_ordered_and_cross_weeks() {
         .unwrap();
     assert_eq!(all, 5, "the other workspace's event is not visible");
 }
+
+#[test]
+fn journeys_are_stored_per_workspace_with_unique_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let a = store.create_workspace("a").unwrap().id;
+    let b = store.create_workspace("b").unwrap().id;
+    let def = json!({"name": "shop", "stages": [{"name": "visit", "steps": [{"event": "home"}]}]});
+    let made = store.save_journey(a, None, "shop", &def).unwrap().unwrap();
+    assert_eq!(made.definition, def);
+    assert!(matches!(
+        store.save_journey(a, None, "shop", &def),
+        Err(parcours_store::StoreError::JourneyExists(_))
+    ));
+    // Another workspace may use the name, and cannot see or touch a's journey.
+    store.save_journey(b, None, "shop", &def).unwrap().unwrap();
+    assert!(store.journey(b, made.id).unwrap().is_none());
+    assert!(store.save_journey(b, Some(made.id), "x", &def).unwrap().is_none());
+    assert!(!store.delete_journey(b, made.id).unwrap());
+    // Replacing keeps the id; renaming onto a taken name fails.
+    let renamed = store.save_journey(a, Some(made.id), "shop v2", &def).unwrap().unwrap();
+    assert_eq!(renamed.id, made.id);
+    store.save_journey(a, None, "other", &def).unwrap().unwrap();
+    assert!(store.save_journey(a, Some(made.id), "other", &def).is_err());
+    let names: Vec<String> = store.journeys(a).unwrap().into_iter().map(|j| j.name).collect();
+    assert_eq!(names, ["other", "shop v2"]);
+    assert!(store.delete_journey(a, made.id).unwrap());
+    assert!(store.journey(a, made.id).unwrap().is_none());
+}
+
+#[test]
+fn a_version_1_data_directory_upgrades_and_keeps_its_data() {
+    // testdata/datadir-v1 was written by parcours at schema version 1 (before journeys):
+    // 11 events of workspace `shop`, their identities, one read key.
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/datadir-v1");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture.join("parcours.db"), tmp.path().join("parcours.db")).unwrap();
+    let version = |dir: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(dir.join("parcours.db"))
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(version(tmp.path()), 1);
+    let store = crate::open(tmp.path());
+    let ws = store.workspace_by_name("shop").unwrap().unwrap().id;
+    assert_eq!(store.event_count(ws).unwrap(), 11);
+    assert_eq!(store.keys(ws).unwrap().len(), 1);
+    let person = store.resolve(ws, "a1").unwrap().unwrap();
+    assert_eq!(store.resolve(ws, "u1").unwrap(), Some(person));
+    let def = json!({"name": "shop", "stages": [{"name": "visit", "steps": [{"event": "home"}]}]});
+    assert!(store.save_journey(ws, None, "shop", &def).unwrap().is_some());
+    store.close();
+    drop(store);
+    assert_eq!(version(tmp.path()), 2);
+}
