@@ -268,3 +268,189 @@ fn attach_traits(
     }
     Ok(())
 }
+
+/// A journey run as the CLI flags and the HTTP API ask for it, before validation.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunRequest {
+    /// Attempts entering at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+    pub from: Option<String>,
+    /// Attempts entering before this time.
+    pub to: Option<String>,
+    /// `channel`, `campaign`, `touchpoint`, `property:NAME`, `trait:NAME`, with `@first`,
+    /// `@last` or `@step:N`.
+    pub breakdown: Option<String>,
+    /// `day`, `week` or `month`.
+    pub trend: Option<String>,
+    /// Only events whose property equals the value.
+    #[serde(rename = "where")]
+    pub filters: std::collections::BTreeMap<String, Value>,
+    /// Only actors whose trait equals the value.
+    pub segment: std::collections::BTreeMap<String, Value>,
+    /// `converted:STAGE` or `dropped:STAGE`: list actors instead of the report.
+    pub actors: Option<String>,
+    /// Touchpoints listed per stage (10 when absent).
+    pub top: Option<usize>,
+}
+
+/// A request that does not make sense, naming the field.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct RequestError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn request_error(field: &'static str) -> impl Fn(String) -> RequestError {
+    move |message| RequestError { field, message }
+}
+
+/// A validated run: the journey, its options and the frame it needs.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    pub def: JourneyDef,
+    pub spec: FrameSpec,
+    from: Option<i64>,
+    to: Option<i64>,
+    filters: Vec<(String, Value)>,
+    segments: Vec<(String, Value)>,
+    selection: Option<parcours_core::journey::ActorSelection>,
+    options: parcours_core::journey::ReportOptions,
+}
+
+/// What a run returns: the report, or the actor list asked for.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum RunOutput {
+    Report(Box<parcours_core::journey::JourneyReport>),
+    Actors(Vec<parcours_core::journey::ActorRow>),
+}
+
+impl RunRequest {
+    pub fn plan(&self, def: JourneyDef) -> Result<RunPlan, RequestError> {
+        use parcours_core::journey::{ActorSelection, Bucket, ReportOptions};
+        let time = |t: &Option<String>, field: &'static str| {
+            t.as_deref()
+                .map(|t| parcours_core::time::parse_lenient(t).map_err(|e| e.to_string()))
+                .transpose()
+                .map_err(request_error(field))
+        };
+        let from = time(&self.from, "from")?;
+        let to = time(&self.to, "to")?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f >= t {
+                return Err(request_error("to")("must be after `from`".into()));
+            }
+        }
+        let breakdown = self
+            .breakdown
+            .as_deref()
+            .map(Breakdown::parse)
+            .transpose()
+            .map_err(request_error("breakdown"))?;
+        let trend = self
+            .trend
+            .as_deref()
+            .map(Bucket::parse)
+            .transpose()
+            .map_err(request_error("trend"))?;
+        let selection = self
+            .actors
+            .as_deref()
+            .map(|a| ActorSelection::parse(a, &def))
+            .transpose()
+            .map_err(request_error("actors"))?;
+        let filters: Vec<(String, Value)> = self.filters.clone().into_iter().collect();
+        let segments: Vec<(String, Value)> = self.segment.clone().into_iter().collect();
+        let filter_keys: Vec<String> = filters.iter().map(|(k, _)| k.clone()).collect();
+        let segment_keys: Vec<String> = segments.iter().map(|(k, _)| k.clone()).collect();
+        let spec = FrameSpec::for_journey(&def, breakdown.as_ref(), &filter_keys, &segment_keys);
+        Ok(RunPlan {
+            def,
+            spec,
+            from,
+            to,
+            filters,
+            segments,
+            selection,
+            options: ReportOptions {
+                top_touchpoints: self.top.unwrap_or(10),
+                breakdown,
+                trend,
+                counts_only: false,
+            },
+        })
+    }
+}
+
+impl RunPlan {
+    /// Runs the journey on a frame built for [`RunPlan::spec`].
+    pub fn execute(&self, frame: &Frame, threads: usize) -> anyhow::Result<RunOutput> {
+        use parcours_core::journey::{actor_list, build_report, Engine, RunOptions};
+        let engine = Engine::new(&self.def, frame)?;
+        let run = RunOptions {
+            from: self.from,
+            to: self.to,
+            event_filter: event_filter(frame, &self.filters)?,
+            actors: segment_mask(frame, &self.segments),
+            threads,
+        };
+        let started = std::time::Instant::now();
+        let outcomes = engine.run(&run);
+        tracing::info!(
+            journey = %self.def.name,
+            attempts = outcomes.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "journey run"
+        );
+        Ok(match self.selection {
+            Some(s) => RunOutput::Actors(actor_list(&self.def, frame, &outcomes, s)),
+            None => RunOutput::Report(Box::new(build_report(
+                &self.def,
+                frame,
+                &outcomes,
+                &self.options,
+            ))),
+        })
+    }
+}
+
+fn event_filter(
+    frame: &Frame,
+    filters: &[(String, Value)],
+) -> anyhow::Result<Option<parcours_core::journey::Matcher>> {
+    use parcours_core::journey::{FilterDef, Matcher, Names, Op};
+    if filters.is_empty() {
+        return Ok(None);
+    }
+    let defs: Vec<FilterDef> = filters
+        .iter()
+        .map(|(k, v)| FilterDef {
+            property: k.clone(),
+            op: Op::Eq,
+            value: Some(v.clone()),
+        })
+        .collect();
+    Ok(Some(Matcher::compile(
+        frame,
+        &Names::One("*".into()),
+        &[],
+        &[],
+        &defs,
+    )?))
+}
+
+fn segment_mask(frame: &Frame, segments: &[(String, Value)]) -> Option<Vec<bool>> {
+    if segments.is_empty() {
+        return None;
+    }
+    let mut keep = vec![true; frame.actor_count()];
+    for (key, want) in segments {
+        let col = frame.actor_trait(key);
+        for (a, k) in keep.iter_mut().enumerate() {
+            let v = col.map_or(&Value::Null, |c| frame.values().value(c[a]));
+            *k &= v == want;
+        }
+    }
+    Some(keep)
+}

@@ -5,19 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use parcours_core::frame::Frame;
-use parcours_core::journey::{
-    actor_list, build_report, ActorSelection, Breakdown, Bucket, Engine, FilterDef, JourneyDef,
-    JourneyReport, Matcher, Names, Op, ReportOptions, RunOptions,
-};
+use parcours_core::journey::{JourneyDef, JourneyReport};
 use parcours_core::stats::human;
-use parcours_core::time::parse_lenient;
 use parcours_store::{SqliteStore, Store, StoreOptions, Synchronous};
 use serde_json::Value;
 
-use crate::analysis::{load_frame, FrameSpec};
+use crate::analysis::{load_frame, FrameSpec, RunOutput, RunRequest};
 use crate::cli::{load_config, open_store, workspace, Common};
 
 #[derive(Subcommand, Debug)]
@@ -120,60 +116,35 @@ fn key_value(text: &str, flag: &str) -> anyhow::Result<(String, Value)> {
     Ok((k.to_string(), value))
 }
 
-fn time_arg(text: &Option<String>, flag: &str) -> anyhow::Result<Option<i64>> {
-    text.as_deref()
-        .map(|t| parse_lenient(t).map_err(|e| anyhow!("--{flag}: {e}")))
-        .transpose()
-}
-
 fn run_journey(args: RunArgs) -> anyhow::Result<()> {
     let def = read_definition(&args.file)?;
-    let breakdown = args
-        .breakdown
-        .as_deref()
-        .map(Breakdown::parse)
-        .transpose()
-        .map_err(|e| anyhow!("--breakdown: {e}"))?;
-    let trend = args
-        .trend
-        .as_deref()
-        .map(Bucket::parse)
-        .transpose()
-        .map_err(|e| anyhow!("--trend: {e}"))?;
-    let selection = args
-        .actors
-        .as_deref()
-        .map(|a| ActorSelection::parse(a, &def))
-        .transpose()
-        .map_err(|e| anyhow!("--actors: {e}"))?;
-    let filters: Vec<(String, Value)> = args
-        .filters
-        .iter()
-        .map(|f| key_value(f, "where"))
-        .collect::<anyhow::Result<_>>()?;
-    let segments: Vec<(String, Value)> = args
-        .segment
-        .iter()
-        .map(|f| key_value(f, "segment"))
-        .collect::<anyhow::Result<_>>()?;
-    let from = time_arg(&args.from, "from")?;
-    let to = time_arg(&args.to, "to")?;
-    if let (Some(f), Some(t)) = (from, to) {
-        if f >= t {
-            bail!("--from must be before --to");
-        }
-    }
-    let filter_keys: Vec<String> = filters.iter().map(|(k, _)| k.clone()).collect();
-    let segment_keys: Vec<String> = segments.iter().map(|(k, _)| k.clone()).collect();
-    let spec = FrameSpec::for_journey(&def, breakdown.as_ref(), &filter_keys, &segment_keys);
+    let request = RunRequest {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        breakdown: args.breakdown.clone(),
+        trend: args.trend.clone(),
+        filters: args
+            .filters
+            .iter()
+            .map(|f| key_value(f, "where"))
+            .collect::<anyhow::Result<_>>()?,
+        segment: args
+            .segment
+            .iter()
+            .map(|f| key_value(f, "segment"))
+            .collect::<anyhow::Result<_>>()?,
+        actors: args.actors.clone(),
+        top: Some(args.top),
+    };
+    let plan = request.plan(def).map_err(|e| anyhow!("--{e}"))?;
     let started = Instant::now();
     let frame = match &args.input {
-        Some(input) => frame_from_file(input, &spec)?,
+        Some(input) => frame_from_file(input, &plan.spec)?,
         None => {
             let config = load_config(&args.common, None)?;
             let store = open_store(&config)?;
             let ws = workspace(&store, &args.workspace, false)?;
-            let frame = load_frame(&store, ws.id, &spec)?;
+            let frame = load_frame(&store, ws.id, &plan.spec)?;
             store.close();
             frame
         }
@@ -184,74 +155,17 @@ fn run_journey(args: RunArgs) -> anyhow::Result<()> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "frame loaded"
     );
-    let engine = Engine::new(&def, &frame)?;
-    let run = RunOptions {
-        from,
-        to,
-        event_filter: event_filter(&frame, &filters)?,
-        actors: segment_mask(&frame, &segments),
-        threads: args.threads,
-    };
-    let started = Instant::now();
-    let outcomes = engine.run(&run);
-    tracing::info!(
-        attempts = outcomes.len(),
-        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
-        "journey run"
-    );
-    if let Some(selection) = selection {
-        let rows = actor_list(&def, &frame, &outcomes, selection);
-        return print_actors(&def, &rows, args.format);
-    }
-    let options = ReportOptions {
-        top_touchpoints: args.top,
-        breakdown,
-        trend,
-        counts_only: false,
-    };
-    let report = build_report(&def, &frame, &outcomes, &options);
-    match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Csv => print_stage_csv(&report)?,
-        OutputFormat::Table => print_table(&report),
-    }
-    Ok(())
-}
-
-fn event_filter(frame: &Frame, filters: &[(String, Value)]) -> anyhow::Result<Option<Matcher>> {
-    if filters.is_empty() {
-        return Ok(None);
-    }
-    let defs: Vec<FilterDef> = filters
-        .iter()
-        .map(|(k, v)| FilterDef {
-            property: k.clone(),
-            op: Op::Eq,
-            value: Some(v.clone()),
-        })
-        .collect();
-    Ok(Some(Matcher::compile(
-        frame,
-        &Names::One("*".into()),
-        &[],
-        &[],
-        &defs,
-    )?))
-}
-
-fn segment_mask(frame: &Frame, segments: &[(String, Value)]) -> Option<Vec<bool>> {
-    if segments.is_empty() {
-        return None;
-    }
-    let mut keep = vec![true; frame.actor_count()];
-    for (key, want) in segments {
-        let col = frame.actor_trait(key);
-        for (a, k) in keep.iter_mut().enumerate() {
-            let v = col.map_or(&Value::Null, |c| frame.values().value(c[a]));
-            *k &= v == want || v.as_str().is_some_and(|s| Some(s) == want.as_str());
+    match plan.execute(&frame, args.threads)? {
+        RunOutput::Actors(rows) => print_actors(&plan.def, &rows, args.format),
+        RunOutput::Report(report) => {
+            match args.format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                OutputFormat::Csv => print_stage_csv(&report)?,
+                OutputFormat::Table => print_table(&report),
+            }
+            Ok(())
         }
     }
-    Some(keep)
 }
 
 /// Imports an events file into a temporary store and reads it back as a frame.

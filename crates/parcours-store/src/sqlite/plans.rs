@@ -49,7 +49,10 @@ fn statements(source: &str) -> Vec<String> {
                     .replace("{EVENT_COLUMNS}", EVENT_COLUMNS)
                     .replace("{}", "id")
                     .replace("{props}", "")
-                    .replace("{JOURNEY_COLUMNS}", "id, name, definition, created_at, updated_at"),
+                    .replace(
+                        "{JOURNEY_COLUMNS}",
+                        "id, name, definition, created_at, updated_at",
+                    ),
             );
         }
         rest = &after[end + 1..];

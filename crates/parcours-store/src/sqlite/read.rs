@@ -334,5 +334,7 @@ pub fn journey(c: &Connection, ws: WorkspaceId, id: i64) -> Result<Option<Journe
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {JOURNEY_COLUMNS} FROM journeys WHERE id = ?2 AND workspace_id = ?1"
     ))?;
-    Ok(stmt.query_row(params![ws, id], journey_from_row).optional()?)
+    Ok(stmt
+        .query_row(params![ws, id], journey_from_row)
+        .optional()?)
 }

@@ -269,14 +269,25 @@ fn journeys_are_stored_per_workspace_with_unique_names() {
     // Another workspace may use the name, and cannot see or touch a's journey.
     store.save_journey(b, None, "shop", &def).unwrap().unwrap();
     assert!(store.journey(b, made.id).unwrap().is_none());
-    assert!(store.save_journey(b, Some(made.id), "x", &def).unwrap().is_none());
+    assert!(store
+        .save_journey(b, Some(made.id), "x", &def)
+        .unwrap()
+        .is_none());
     assert!(!store.delete_journey(b, made.id).unwrap());
     // Replacing keeps the id; renaming onto a taken name fails.
-    let renamed = store.save_journey(a, Some(made.id), "shop v2", &def).unwrap().unwrap();
+    let renamed = store
+        .save_journey(a, Some(made.id), "shop v2", &def)
+        .unwrap()
+        .unwrap();
     assert_eq!(renamed.id, made.id);
     store.save_journey(a, None, "other", &def).unwrap().unwrap();
     assert!(store.save_journey(a, Some(made.id), "other", &def).is_err());
-    let names: Vec<String> = store.journeys(a).unwrap().into_iter().map(|j| j.name).collect();
+    let names: Vec<String> = store
+        .journeys(a)
+        .unwrap()
+        .into_iter()
+        .map(|j| j.name)
+        .collect();
     assert_eq!(names, ["other", "shop v2"]);
     assert!(store.delete_journey(a, made.id).unwrap());
     assert!(store.journey(a, made.id).unwrap().is_none());
@@ -303,7 +314,10 @@ fn a_version_1_data_directory_upgrades_and_keeps_its_data() {
     let person = store.resolve(ws, "a1").unwrap().unwrap();
     assert_eq!(store.resolve(ws, "u1").unwrap(), Some(person));
     let def = json!({"name": "shop", "stages": [{"name": "visit", "steps": [{"event": "home"}]}]});
-    assert!(store.save_journey(ws, None, "shop", &def).unwrap().is_some());
+    assert!(store
+        .save_journey(ws, None, "shop", &def)
+        .unwrap()
+        .is_some());
     store.close();
     drop(store);
     assert_eq!(version(tmp.path()), 2);

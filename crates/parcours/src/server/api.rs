@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Runs blocking store work off the async threads, after checking the key.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     state: &AppState,
     headers: &HeaderMap,
     scope: Scope,

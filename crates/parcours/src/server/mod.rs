@@ -13,6 +13,7 @@ mod api;
 mod auth;
 mod error;
 mod ingest;
+mod journeys;
 mod metrics;
 mod ratelimit;
 
@@ -70,7 +71,13 @@ pub fn now_micros() -> i64 {
 pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -80,6 +87,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(ingest::routes())
         .merge(api::routes())
+        .merge(journeys::routes())
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("no such endpoint; see docs/http-api.md") })

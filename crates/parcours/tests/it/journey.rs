@@ -45,8 +45,15 @@ fn offline_input_stitches_identities_and_reports() {
     let journey = testdata("shop.toml");
     let input = testdata("events.jsonl");
     let report = run_json(&[
-        "journey", "run", journey.to_str().unwrap(), "--input", input.to_str().unwrap(),
-        "--format", "json", "--breakdown", "trait:plan",
+        "journey",
+        "run",
+        journey.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--format",
+        "json",
+        "--breakdown",
+        "trait:plan",
     ]);
     // u1 visited anonymously and bought once identified: one person, converted. a3
     // bought 41 days after the visit, outside the 30-day window.
@@ -57,8 +64,15 @@ fn offline_input_stitches_identities_and_reports() {
     assert_eq!(pro["entered"], serde_json::json!([1, 1]));
 
     let (ok, csv, stderr) = parcours(&[
-        "journey", "run", journey.to_str().unwrap(), "--input", input.to_str().unwrap(),
-        "--actors", "dropped:visit", "--format", "csv",
+        "journey",
+        "run",
+        journey.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--actors",
+        "dropped:visit",
+        "--format",
+        "csv",
     ]);
     assert!(ok, "{stderr}");
     let lines: Vec<&str> = csv.lines().collect();
@@ -74,33 +88,69 @@ fn a_data_directory_gives_the_same_report_as_the_file() {
     let data = dir.path().to_str().unwrap();
     let input = testdata("events.jsonl");
     let (ok, _, stderr) = parcours(&[
-        "import", input.to_str().unwrap(), "--data-dir", data, "--workspace", "shop", "--no-progress",
+        "import",
+        input.to_str().unwrap(),
+        "--data-dir",
+        data,
+        "--workspace",
+        "shop",
+        "--no-progress",
     ]);
     assert!(ok, "{stderr}");
     let journey = testdata("shop.toml");
     let stored = run_json(&[
-        "journey", "run", journey.to_str().unwrap(), "--data-dir", data, "--workspace", "shop",
-        "--format", "json",
+        "journey",
+        "run",
+        journey.to_str().unwrap(),
+        "--data-dir",
+        data,
+        "--workspace",
+        "shop",
+        "--format",
+        "json",
     ]);
     let offline = run_json(&[
-        "journey", "run", journey.to_str().unwrap(), "--input", input.to_str().unwrap(),
-        "--format", "json",
+        "journey",
+        "run",
+        journey.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--format",
+        "json",
     ]);
     assert_eq!(stored, offline);
 
     // Per account: u4 researched for acct-1, u5 (a member of acct-1, no groupId on the
     // event) placed the order.
     let accounts = run_json(&[
-        "journey", "run", testdata("accounts.toml").to_str().unwrap(), "--data-dir", data,
-        "--workspace", "shop", "--format", "json",
+        "journey",
+        "run",
+        testdata("accounts.toml").to_str().unwrap(),
+        "--data-dir",
+        data,
+        "--workspace",
+        "shop",
+        "--format",
+        "json",
     ]);
     assert_eq!(entered(&accounts), [1, 1]);
     assert_eq!(accounts["actor"], "account");
 
     // --from/--to select by entry time.
     let late = run_json(&[
-        "journey", "run", journey.to_str().unwrap(), "--data-dir", data, "--workspace", "shop",
-        "--format", "json", "--from", "2026-03-03", "--to", "2026-03-04",
+        "journey",
+        "run",
+        journey.to_str().unwrap(),
+        "--data-dir",
+        data,
+        "--workspace",
+        "shop",
+        "--format",
+        "json",
+        "--from",
+        "2026-03-03",
+        "--to",
+        "2026-03-04",
     ]);
     assert_eq!(entered(&late), [1, 0]);
 }
@@ -108,7 +158,10 @@ fn a_data_directory_gives_the_same_report_as_the_file() {
 #[test]
 fn a_broken_definition_names_the_field() {
     let (ok, _, stderr) = parcours(&[
-        "journey", "run", testdata("broken.toml").to_str().unwrap(), "--input",
+        "journey",
+        "run",
+        testdata("broken.toml").to_str().unwrap(),
+        "--input",
         testdata("events.jsonl").to_str().unwrap(),
     ]);
     assert!(!ok);
@@ -118,7 +171,12 @@ fn a_broken_definition_names_the_field() {
 
 #[test]
 fn check_prints_the_normal_form() {
-    let (ok, stdout, stderr) = parcours(&["journey", "check", testdata("shop.toml").to_str().unwrap(), "--json"]);
+    let (ok, stdout, stderr) = parcours(&[
+        "journey",
+        "check",
+        testdata("shop.toml").to_str().unwrap(),
+        "--json",
+    ]);
     assert!(ok, "{stderr}");
     let def: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(def["window"], "30d");

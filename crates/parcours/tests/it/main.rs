@@ -6,6 +6,7 @@ mod demo;
 mod http;
 mod import;
 mod journey;
+mod journeys_http;
 
 use std::sync::Arc;
 

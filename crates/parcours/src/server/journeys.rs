@@ -1,0 +1,353 @@
+//! Journey definitions and reports under `/api/v1/journeys` (read keys).
+//!
+//! Definitions are stored in their JSON form and validated by the core on the way in;
+//! TOML is accepted (`Content-Type: application/toml`) and served (`?format=toml`), the
+//! two forms round-trip. Reports build a frame from the store for the run.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use parcours_core::journey::{DefinitionError, JourneyDef};
+use parcours_store::{JourneyRecord, Scope, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::api::blocking;
+use super::error::ApiError;
+use super::AppState;
+use crate::analysis::{load_frame, RequestError, RunOutput, RunRequest};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/journeys", get(list).post(create))
+        .route("/api/v1/journeys/report", post(adhoc_report))
+        .route(
+            "/api/v1/journeys/{id}",
+            get(fetch).put(replace).delete(remove),
+        )
+        .route(
+            "/api/v1/journeys/{id}/report",
+            get(report_get).post(report_post),
+        )
+}
+
+impl From<DefinitionError> for ApiError {
+    fn from(e: DefinitionError) -> ApiError {
+        ApiError::bad_request("invalid_definition", &e.field, e.message)
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> ApiError {
+        ApiError::bad_request("invalid_value", e.field, e.message)
+    }
+}
+
+/// A definition from a request body: JSON, or TOML when the Content-Type says so.
+fn parse_definition(headers: &HeaderMap, body: &[u8]) -> Result<JourneyDef, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.contains("toml") {
+        let text = std::str::from_utf8(body).map_err(|_| {
+            ApiError::bad_request("invalid_value", "body", "a TOML body must be UTF-8")
+        })?;
+        return Ok(JourneyDef::from_toml(text)?);
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            "body",
+            format!("expected a journey definition: {e}"),
+        )
+        .with_hint("send JSON, or TOML with Content-Type: application/toml")
+    })?;
+    Ok(JourneyDef::from_json(value)?)
+}
+
+fn conflict(e: StoreError) -> ApiError {
+    match e {
+        StoreError::JourneyExists(name) => ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!("a journey named `{name}` already exists in this workspace"),
+        ),
+        other => other.into(),
+    }
+}
+
+fn stored(def: &JourneyDef) -> Value {
+    serde_json::to_value(def).expect("definitions serialise")
+}
+
+fn not_found(id: i64) -> ApiError {
+    ApiError::not_found(format!("no journey {id} in this workspace"))
+}
+
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    blocking(&state, &headers, Scope::Read, |state, key| {
+        Ok(Json(
+            json!({ "journeys": state.store.journeys(key.workspace_id)? }),
+        ))
+    })
+    .await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<JourneyRecord>), ApiError> {
+    let def = parse_definition(&headers, &body)?;
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let record = state
+            .store
+            .save_journey(key.workspace_id, None, &def.name, &stored(&def))
+            .map_err(conflict)?
+            .ok_or_else(|| ApiError::internal("a new journey was not returned"))?;
+        Ok((StatusCode::CREATED, Json(record)))
+    })
+    .await
+}
+
+async fn replace(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<JourneyRecord>, ApiError> {
+    let def = parse_definition(&headers, &body)?;
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        state
+            .store
+            .save_journey(key.workspace_id, Some(id), &def.name, &stored(&def))
+            .map_err(conflict)?
+            .map(Json)
+            .ok_or_else(|| not_found(id))
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+struct FetchQuery {
+    format: Option<String>,
+}
+
+async fn fetch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<FetchQuery>,
+) -> Result<Response, ApiError> {
+    let record = blocking(&state, &headers, Scope::Read, move |state, key| {
+        state
+            .store
+            .journey(key.workspace_id, id)?
+            .ok_or_else(|| not_found(id))
+    })
+    .await?;
+    match q.format.as_deref() {
+        Some("toml") => {
+            let def = JourneyDef::from_json(record.definition).map_err(ApiError::internal)?;
+            Ok(([(header::CONTENT_TYPE, "application/toml")], def.to_toml()).into_response())
+        }
+        None | Some("json") => Ok(Json(record).into_response()),
+        Some(other) => Err(ApiError::bad_request(
+            "invalid_value",
+            "format",
+            format!("format must be json or toml, not `{other}`"),
+        )),
+    }
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        if state.store.delete_journey(key.workspace_id, id)? {
+            Ok(StatusCode::NO_CONTENT)
+        } else {
+            Err(not_found(id))
+        }
+    })
+    .await
+}
+
+/// Query-string options of `GET …/report`: the JSON body's fields, with `where` and
+/// `segment` as one `NAME=VALUE` each.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReportQuery {
+    from: Option<String>,
+    to: Option<String>,
+    breakdown: Option<String>,
+    trend: Option<String>,
+    #[serde(rename = "where")]
+    filter: Option<String>,
+    segment: Option<String>,
+    actors: Option<String>,
+    top: Option<usize>,
+    format: Option<String>,
+}
+
+fn pair(text: Option<String>, field: &'static str) -> Result<Vec<(String, Value)>, ApiError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let (k, v) = text
+        .split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_value",
+                field,
+                format!("expected NAME=VALUE, not `{text}`"),
+            )
+        })?;
+    Ok(vec![(k.to_string(), Value::String(v.to_string()))])
+}
+
+async fn report_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_value",
+                "format",
+                format!("format must be json or csv, not `{other}`"),
+            ))
+        }
+    };
+    let request = RunRequest {
+        from: q.from,
+        to: q.to,
+        breakdown: q.breakdown,
+        trend: q.trend,
+        filters: pair(q.filter, "where")?.into_iter().collect(),
+        segment: pair(q.segment, "segment")?.into_iter().collect(),
+        actors: q.actors,
+        top: q.top,
+    };
+    let (def, output) = run_stored(&state, &headers, id, request).await?;
+    match (output, csv) {
+        (RunOutput::Actors(rows), true) => Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            actors_csv(&def, &rows),
+        )
+            .into_response()),
+        (_, true) => Err(ApiError::bad_request(
+            "invalid_value",
+            "format",
+            "csv is for actor lists: add actors=converted:STAGE or dropped:STAGE",
+        )),
+        (output, false) => Ok(Json(output).into_response()),
+    }
+}
+
+async fn report_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<Json<RunOutput>, ApiError> {
+    let request = parse_request(&body)?;
+    Ok(Json(run_stored(&state, &headers, id, request).await?.1))
+}
+
+fn parse_request(body: &[u8]) -> Result<RunRequest, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(RunRequest::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            "body",
+            format!("expected report options: {e}"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct AdhocBody {
+    journey: Value,
+    #[serde(flatten)]
+    options: Value,
+}
+
+/// `POST /api/v1/journeys/report`: run a definition given in the body, without storing it.
+async fn adhoc_report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<RunOutput>, ApiError> {
+    let body: AdhocBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            "body",
+            format!("expected {{\"journey\": {{…}}, options…}}: {e}"),
+        )
+    })?;
+    let def = JourneyDef::from_json(body.journey).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_definition",
+            &format!("journey.{}", e.field),
+            e.message,
+        )
+    })?;
+    let request: RunRequest = serde_json::from_value(body.options).map_err(|e| {
+        ApiError::bad_request("invalid_value", "body", format!("report options: {e}"))
+    })?;
+    let plan = request.plan(def)?;
+    let output = blocking(&state, &headers, Scope::Read, move |state, key| {
+        let frame = load_frame(state.store.as_ref(), key.workspace_id, &plan.spec)
+            .map_err(ApiError::internal)?;
+        plan.execute(&frame, 0).map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(Json(output))
+}
+
+async fn run_stored(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: i64,
+    request: RunRequest,
+) -> Result<(JourneyDef, RunOutput), ApiError> {
+    blocking(state, headers, Scope::Read, move |state, key| {
+        let record = state
+            .store
+            .journey(key.workspace_id, id)?
+            .ok_or_else(|| not_found(id))?;
+        let def = JourneyDef::from_json(record.definition).map_err(ApiError::internal)?;
+        let plan = request.plan(def)?;
+        let frame = load_frame(state.store.as_ref(), key.workspace_id, &plan.spec)
+            .map_err(ApiError::internal)?;
+        let output = plan.execute(&frame, 0).map_err(ApiError::internal)?;
+        Ok((plan.def, output))
+    })
+    .await
+}
+
+fn actors_csv(def: &JourneyDef, rows: &[parcours_core::journey::ActorRow]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["actor".to_string(), "entered_at".to_string()];
+    header.extend(def.stages.iter().map(|s| s.name.clone()));
+    let _ = w.write_record(&header);
+    for r in rows {
+        let mut rec = vec![r.actor.clone(), r.entered_at.clone()];
+        rec.extend(r.stages.iter().map(|s| s.clone().unwrap_or_default()));
+        let _ = w.write_record(&rec);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

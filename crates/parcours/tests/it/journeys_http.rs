@@ -1,0 +1,319 @@
+//! The journey API: definitions (JSON and TOML), reports, actor lists, errors.
+
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::{json, Value};
+
+use crate::Harness;
+
+fn testdata(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/journeys")
+        .join(name);
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn req(
+    method: &str,
+    uri: &str,
+    key: &str,
+    content_type: &str,
+    body: impl Into<Body>,
+) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", content_type)
+        .body(body.into())
+        .unwrap()
+}
+
+async fn ingest_fixture(h: &Harness) {
+    let batch: Vec<Value> = testdata("events.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let body = json!({ "batch": batch }).to_string();
+    let (status, body, _) = h
+        .send(
+            Request::post("/v1/batch")
+                .header("authorization", crate::basic(&h.write))
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn entered(report: &Value) -> Vec<u64> {
+    report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["entered"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn journeys_are_created_listed_run_updated_and_deleted() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    let read = h.read.clone();
+
+    // Created from TOML, listed, served back as TOML that parses to the same definition.
+    let (status, created, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys",
+            &read,
+            "application/toml",
+            testdata("shop.toml"),
+        ))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    assert_eq!(created["definition"]["window"], "30d");
+    let (_, list, _) = h
+        .send(req("GET", "/api/v1/journeys", &read, "", Body::empty()))
+        .await;
+    assert_eq!(list["journeys"][0]["name"], "shop");
+    let (status, toml_text, _) = h
+        .send(req(
+            "GET",
+            &format!("/api/v1/journeys/{id}?format=toml"),
+            &read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let def = parcours_core::journey::JourneyDef::from_toml(toml_text.as_str().unwrap()).unwrap();
+    assert_eq!(serde_json::to_value(&def).unwrap(), created["definition"]);
+
+    // Reports: GET with query options, POST with a JSON body, CSV actor lists.
+    let (status, report, _) = h
+        .send(req(
+            "GET",
+            &format!("/api/v1/journeys/{id}/report?trend=week&breakdown=channel"),
+            &read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(entered(&report), [3, 1]);
+    assert_eq!(report["trend"]["period"], "week");
+    let (_, report, _) = h
+        .send(req(
+            "POST",
+            &format!("/api/v1/journeys/{id}/report"),
+            &read,
+            "application/json",
+            json!({ "from": "2026-03-03", "where": { "path": "/nowhere" } }).to_string(),
+        ))
+        .await;
+    assert_eq!(entered(&report), [0, 0]);
+    let (status, csv, headers) = h
+        .send(req(
+            "GET",
+            &format!("/api/v1/journeys/{id}/report?actors=converted:purchase&format=csv"),
+            &read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = csv.as_str().unwrap();
+    assert!(
+        csv.starts_with("actor,entered_at,visit,purchase\nu1,2026-03-02T10:00:00"),
+        "{csv}"
+    );
+
+    // Update, name conflicts, delete.
+    let mut renamed = created["definition"].clone();
+    renamed["name"] = json!("shop, 7 days");
+    renamed["window"] = json!("7d");
+    let (status, updated, _) = h
+        .send(req(
+            "PUT",
+            &format!("/api/v1/journeys/{id}"),
+            &read,
+            "application/json",
+            renamed.to_string(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["id"].as_i64(), Some(id));
+    let (status, body, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys",
+            &read,
+            "application/json",
+            renamed.to_string(),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    let (status, _, _) = h
+        .send(req(
+            "DELETE",
+            &format!("/api/v1/journeys/{id}"),
+            &read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _, _) = h
+        .send(req(
+            "GET",
+            &format!("/api/v1/journeys/{id}"),
+            &read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn journey_errors_name_the_field_and_respect_workspaces() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    let read = h.read.clone();
+    let (status, body, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys",
+            &read,
+            "application/toml",
+            testdata("broken.toml"),
+        ))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "invalid_definition");
+    assert_eq!(body["error"]["field"], "stages[0].steps[0].where[0]");
+    let (status, body, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys",
+            &read,
+            "application/json",
+            r#"{"name": "x", "stages": [{"name": "a"}]}"#,
+        ))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("stages[0]"))
+    );
+
+    // A write key cannot read journeys; another workspace cannot see them.
+    let (status, _, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys",
+            &h.write,
+            "application/toml",
+            testdata("shop.toml"),
+        ))
+        .await;
+    assert_eq!(status, 401);
+    let (_, created, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys",
+            &read,
+            "application/toml",
+            testdata("shop.toml"),
+        ))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let (status, _, _) = h
+        .send(req(
+            "GET",
+            &format!("/api/v1/journeys/{id}/report"),
+            &h.other_read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 404);
+
+    // Bad report options name the option.
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            &format!("/api/v1/journeys/{id}/report?breakdown=colour"),
+            &read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("breakdown"))
+    );
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            &format!("/api/v1/journeys/{id}/report?from=2026-05-01&to=2026-04-01"),
+            &read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("to")));
+    let (status, body, _) = h
+        .send(req(
+            "POST",
+            &format!("/api/v1/journeys/{id}/report"),
+            &read,
+            "application/json",
+            r#"{"colour": 1}"#,
+        ))
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn adhoc_reports_run_a_definition_from_the_body() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    let journey: Value = serde_json::to_value(
+        parcours_core::journey::JourneyDef::from_toml(&testdata("accounts.toml")).unwrap(),
+    )
+    .unwrap();
+    let (status, report, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys/report",
+            &h.read,
+            "application/json",
+            json!({ "journey": journey, "top": 3 }).to_string(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(entered(&report), [1, 1]);
+    assert_eq!(report["actor"], "account");
+    let (status, body, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys/report",
+            &h.read,
+            "application/json",
+            json!({ "journey": { "name": "x", "stages": [] } }).to_string(),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("journey.stages"))
+    );
+}
