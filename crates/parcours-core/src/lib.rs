@@ -28,6 +28,7 @@ pub mod event;
 pub mod frame;
 pub mod journey;
 pub mod normalize;
+pub mod paths;
 pub mod payload;
 pub mod stats;
 pub mod time;

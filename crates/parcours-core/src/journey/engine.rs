@@ -353,7 +353,7 @@ impl<'f> Engine<'f> {
             n => n,
         }
         .min(actors.max(1));
-        let bounds = split_by_events(self.frame, threads);
+        let bounds = split_by_events(self.frame, threads, options.actors.as_deref());
         let parts: Vec<Outcomes> = std::thread::scope(|scope| {
             let handles: Vec<_> = bounds
                 .windows(2)
@@ -871,18 +871,28 @@ fn name_table(frame: &Frame, matchers: &[Matcher]) -> (Vec<u64>, u64) {
     (table, checked)
 }
 
-/// Actor boundaries splitting the events into `parts` near-equal shares.
-fn split_by_events(frame: &Frame, parts: usize) -> Vec<usize> {
+/// Actor boundaries splitting the events of the kept actors into `parts` near-equal
+/// shares.
+fn split_by_events(frame: &Frame, parts: usize, keep: Option<&[bool]>) -> Vec<usize> {
     let actors = frame.actor_count();
-    let total = frame.len().max(1);
+    let weight = |a: usize| {
+        if keep.is_none_or(|k| k[a]) {
+            frame.actor_range(a).len()
+        } else {
+            0
+        }
+    };
+    let total: usize = (0..actors).map(weight).sum::<usize>().max(1);
     let mut bounds = vec![0];
     let mut a = 0;
+    let mut seen = 0;
     for p in 1..parts {
         let target = total * p / parts;
-        while a < actors && frame.actor_range(a).start < target {
+        while a < actors && seen < target {
+            seen += weight(a);
             a += 1;
         }
-        bounds.push(a.max(*bounds.last().expect("non-empty")));
+        bounds.push(a);
     }
     bounds.push(actors);
     bounds
