@@ -454,3 +454,91 @@ fn segment_mask(frame: &Frame, segments: &[(String, Value)]) -> Option<Vec<bool>
     }
     Some(keep)
 }
+
+/// A lifecycle run as the CLI and the API ask for it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleRequest {
+    /// The date to stand at (RFC 3339 or YYYY-MM-DD); now when absent.
+    pub as_of: Option<String>,
+    /// A fixed stall threshold (`7d`); each stage's p90 time to the next when absent.
+    pub stall_after: Option<String>,
+    /// Distribution at the end of each `day`, `week` or `month`.
+    pub period: Option<String>,
+    /// `stalled` or `all`: list actors instead of the summary.
+    pub actors: Option<String>,
+}
+
+/// What a lifecycle run returns.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum LifecycleOutput {
+    Report(parcours_core::journey::LifecycleReport),
+    Actors(Vec<parcours_core::journey::ActorLifecycle>),
+}
+
+impl LifecycleRequest {
+    /// Validates the request and runs it on a frame built for the journey.
+    pub fn run(
+        &self,
+        def: &JourneyDef,
+        frame: &Frame,
+        now: i64,
+        threads: usize,
+    ) -> Result<LifecycleOutput, RequestError> {
+        use parcours_core::journey::{
+            lifecycle, Bucket, Counting, Engine, LifecycleOptions, RunOptions, Span,
+        };
+        let as_of = match &self.as_of {
+            Some(t) => parcours_core::time::parse_lenient(t)
+                .map_err(|e| request_error("as_of")(e.to_string()))?,
+            None => now,
+        };
+        let stall_after = self
+            .stall_after
+            .as_deref()
+            .map(Span::parse)
+            .transpose()
+            .map_err(request_error("stall_after"))?
+            .map(|s| s.micros());
+        let period = self
+            .period
+            .as_deref()
+            .map(Bucket::parse)
+            .transpose()
+            .map_err(request_error("period"))?;
+        let only_stalled = match self.actors.as_deref() {
+            None => None,
+            Some("stalled") => Some(true),
+            Some("all") => Some(false),
+            Some(other) => {
+                return Err(request_error("actors")(format!(
+                    "expected stalled or all, not `{other}`"
+                )))
+            }
+        };
+        let mut attempts = def.clone();
+        attempts.counting = Counting::Attempts;
+        let engine =
+            Engine::new(&attempts, frame).map_err(|e| request_error("journey")(e.to_string()))?;
+        let out = engine.run(&RunOptions {
+            threads,
+            ..RunOptions::default()
+        });
+        let options = LifecycleOptions {
+            as_of,
+            stall_after,
+            period,
+        };
+        let (report, actors) = lifecycle(&attempts, frame, &out, &options);
+        Ok(match only_stalled {
+            None => LifecycleOutput::Report(report),
+            Some(stalled) => LifecycleOutput::Actors(
+                actors
+                    .into_iter()
+                    .filter(|a| !stalled || a.stalled)
+                    .collect(),
+            ),
+        })
+    }
+}

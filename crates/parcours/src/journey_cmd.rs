@@ -13,13 +13,17 @@ use parcours_core::stats::human;
 use parcours_store::{SqliteStore, Store, StoreOptions, Synchronous};
 use serde_json::Value;
 
-use crate::analysis::{load_frame, FrameSpec, RunOutput, RunRequest};
+use crate::analysis::{
+    load_frame, FrameSpec, LifecycleOutput, LifecycleRequest, RunOutput, RunRequest,
+};
 use crate::cli::{load_config, open_store, workspace, Common};
 
 #[derive(Subcommand, Debug)]
 pub enum JourneyAction {
     /// Run a journey and print its report.
     Run(Box<RunArgs>),
+    /// Where every actor stands now (or at a date), for how long, and who is stalled.
+    Lifecycle(Box<LifecycleArgs>),
     /// Check a journey file and print it back in its normal form.
     Check {
         file: PathBuf,
@@ -27,6 +31,34 @@ pub enum JourneyAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct LifecycleArgs {
+    /// The journey file (TOML).
+    pub file: PathBuf,
+    /// Analyse this events file instead of a data directory.
+    #[arg(long, conflicts_with = "data_dir")]
+    pub input: Option<PathBuf>,
+    #[arg(long, default_value = "default")]
+    pub workspace: String,
+    /// Stand at this date (RFC 3339 or YYYY-MM-DD); default now.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Stalled after this long in a stage (e.g. 7d); default each stage's p90 time to
+    /// the next stage.
+    #[arg(long)]
+    pub stall_after: Option<String>,
+    /// Stage distribution at the end of each day, week or month.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// List actors: `stalled` or `all`.
+    #[arg(long)]
+    pub actors: Option<String>,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    #[command(flatten)]
+    pub common: Common,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -94,6 +126,7 @@ pub fn run(action: JourneyAction) -> anyhow::Result<()> {
             Ok(())
         }
         JourneyAction::Run(args) => run_journey(*args),
+        JourneyAction::Lifecycle(args) => run_lifecycle(*args),
     }
 }
 
@@ -164,6 +197,104 @@ fn run_journey(args: RunArgs) -> anyhow::Result<()> {
                 OutputFormat::Table => print_table(&report),
             }
             Ok(())
+        }
+    }
+}
+
+fn run_lifecycle(args: LifecycleArgs) -> anyhow::Result<()> {
+    let def = read_definition(&args.file)?;
+    let request = LifecycleRequest {
+        as_of: args.as_of.clone(),
+        stall_after: args.stall_after.clone(),
+        period: args.period.clone(),
+        actors: args.actors.clone(),
+    };
+    let spec = FrameSpec::for_journey(&def, None, &[], &[]);
+    let frame = match &args.input {
+        Some(input) => frame_from_file(input, &spec)?,
+        None => {
+            let config = load_config(&args.common, None)?;
+            let store = open_store(&config)?;
+            let ws = workspace(&store, &args.workspace, false)?;
+            let frame = load_frame(&store, ws.id, &spec)?;
+            store.close();
+            frame
+        }
+    };
+    let now = crate::server::now_micros();
+    let output = request
+        .run(&def, &frame, now, 0)
+        .map_err(|e| anyhow!("--{}", e.to_string().replace('_', "-")))?;
+    match (output, args.format) {
+        (output, OutputFormat::Json) => println!("{}", serde_json::to_string_pretty(&output)?),
+        (LifecycleOutput::Actors(rows), _) => {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            let mut header: Vec<String> = [
+                "actor",
+                "state",
+                "stage",
+                "entered_at",
+                "time_in_stage_s",
+                "stalled",
+            ]
+            .map(String::from)
+            .to_vec();
+            header.extend(def.stages.iter().map(|s| s.name.clone()));
+            w.write_record(&header)?;
+            for r in rows {
+                let mut rec = vec![
+                    r.actor,
+                    serde_json::to_value(r.state)?
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                    r.stage.unwrap_or_default(),
+                    r.entered_at,
+                    r.time_in_stage_s.map(|t| t.to_string()).unwrap_or_default(),
+                    r.stalled.to_string(),
+                ];
+                rec.extend(r.stages.into_iter().map(Option::unwrap_or_default));
+                w.write_record(&rec)?;
+            }
+            w.flush()?;
+        }
+        (LifecycleOutput::Report(r), _) => print_lifecycle(&r),
+    }
+    Ok(())
+}
+
+fn print_lifecycle(r: &parcours_core::journey::LifecycleReport) {
+    println!(
+        "as of {}: {} actors, {} converted, {} expired",
+        r.as_of, r.actors, r.converted, r.expired
+    );
+    println!();
+    println!(
+        "{:<24} {:>9} {:>9} {:>12} {:>14}",
+        "stage", "in stage", "stalled", "stall after", "median in stage"
+    );
+    for s in &r.stages {
+        println!(
+            "{:<24} {:>9} {:>9} {:>12} {:>14}",
+            s.name,
+            s.in_stage,
+            s.stalled,
+            s.stall_threshold_s.map(human).unwrap_or_default(),
+            s.median_time_in_stage_s.map(human).unwrap_or_default()
+        );
+    }
+    if !r.over_time.is_empty() {
+        println!();
+        println!("in each stage at the end of each period (then converted, expired)");
+        for row in &r.over_time {
+            let counts: Vec<String> = row.in_stage.iter().map(u64::to_string).collect();
+            println!(
+                "  {}  {:<40} {:>8} {:>8}",
+                &row.at[..10],
+                counts.join(" "),
+                row.converted,
+                row.expired
+            );
         }
     }
 }

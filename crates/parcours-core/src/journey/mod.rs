@@ -35,12 +35,14 @@
 
 mod definition;
 mod engine;
+mod lifecycle;
 mod matcher;
 mod report;
 mod span;
 
 pub use definition::*;
 pub use engine::{Engine, Outcomes, RunOptions, NONE};
+pub use lifecycle::*;
 pub use matcher::{Matcher, MissingProperty, Predicate};
 pub use report::*;
 pub use span::Span;

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use parcours_core::event::EventKind;
 use parcours_core::frame::{Frame, FrameBuilder, FrameRow};
 use parcours_core::journey::{
-    build_report, Breakdown, Bucket, Engine, JourneyDef, ReportOptions, RunOptions, Span,
+    build_report, lifecycle, Breakdown, Bucket, Engine, JourneyDef, LifecycleOptions,
+    ReportOptions, RunOptions, Span,
 };
 use parcours_core::time::{parse_rfc3339, Micros};
 use serde::Deserialize;
@@ -57,6 +58,18 @@ struct FixtureOptions {
     top_touchpoints: usize,
     #[serde(default)]
     traits: BTreeMap<String, serde_json::Map<String, Value>>,
+    #[serde(default)]
+    lifecycle: Option<LifecycleFixture>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LifecycleFixture {
+    as_of: String,
+    #[serde(default)]
+    stall_after: Option<String>,
+    #[serde(default)]
+    period: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +79,9 @@ struct Expect {
     report: Option<Value>,
     #[serde(default)]
     actors: Option<BTreeMap<String, Value>>,
+    /// `{ "report": …, "actors": […] }` of the lifecycle, as a subset.
+    #[serde(default)]
+    lifecycle: Option<Value>,
 }
 
 pub const BASE: &str = "2026-01-05T00:00:00Z";
@@ -197,6 +213,22 @@ fn check(path: &std::path::Path) {
     let name = path.file_name().unwrap().to_string_lossy();
     if let Some(expected) = &fx.expect.report {
         assert_subset(expected, &report, &name);
+    }
+    if let (Some(l), Some(expected)) = (&fx.options.lifecycle, &fx.expect.lifecycle) {
+        let mut attempts = def.clone();
+        attempts.counting = parcours_core::journey::Counting::Attempts;
+        let out = Engine::new(&attempts, &frame).unwrap().run(&run);
+        let options = LifecycleOptions {
+            as_of: time_of(&l.as_of),
+            stall_after: l
+                .stall_after
+                .as_deref()
+                .map(|s| Span::parse(s).unwrap().micros()),
+            period: l.period.as_deref().map(|p| Bucket::parse(p).unwrap()),
+        };
+        let (report, actors) = lifecycle(&attempts, &frame, &out, &options);
+        let got = serde_json::json!({ "report": report, "actors": actors });
+        assert_subset(expected, &got, &format!("{name} lifecycle"));
     }
     if let Some(actors) = &fx.expect.actors {
         let mut got: BTreeMap<String, Vec<Value>> = BTreeMap::new();

@@ -17,7 +17,9 @@ use serde_json::{json, Value};
 use super::api::blocking;
 use super::error::ApiError;
 use super::AppState;
-use crate::analysis::{load_frame, RequestError, RunOutput, RunRequest};
+use crate::analysis::{
+    load_frame, FrameSpec, LifecycleOutput, LifecycleRequest, RequestError, RunOutput, RunRequest,
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -31,6 +33,7 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/journeys/{id}/report",
             get(report_get).post(report_post),
         )
+        .route("/api/v1/journeys/{id}/lifecycle", get(lifecycle))
 }
 
 impl From<DefinitionError> for ApiError {
@@ -350,4 +353,25 @@ fn actors_csv(def: &JourneyDef, rows: &[parcours_core::journey::ActorRow]) -> St
         let _ = w.write_record(&rec);
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// `GET …/lifecycle?as_of=&stall_after=&period=&actors=stalled|all`.
+async fn lifecycle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(request): Query<LifecycleRequest>,
+) -> Result<Json<LifecycleOutput>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let record = state
+            .store
+            .journey(key.workspace_id, id)?
+            .ok_or_else(|| not_found(id))?;
+        let def = JourneyDef::from_json(record.definition).map_err(ApiError::internal)?;
+        let spec = FrameSpec::for_journey(&def, None, &[], &[]);
+        let frame = load_frame(state.store.as_ref(), key.workspace_id, &spec)
+            .map_err(ApiError::internal)?;
+        Ok(Json(request.run(&def, &frame, super::now_micros(), 0)?))
+    })
+    .await
 }

@@ -182,3 +182,34 @@ fn check_prints_the_normal_form() {
     assert_eq!(def["window"], "30d");
     assert_eq!(def["ordering"], "ordered");
 }
+
+#[test]
+fn lifecycle_lists_stalled_actors_as_csv() {
+    let (ok, csv, stderr) = parcours(&[
+        "journey",
+        "lifecycle",
+        testdata("shop.toml").to_str().unwrap(),
+        "--input",
+        testdata("events.jsonl").to_str().unwrap(),
+        "--as-of",
+        "2026-03-10",
+        "--stall-after",
+        "2d",
+        "--actors",
+        "stalled",
+        "--format",
+        "csv",
+    ]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "actor,state,stage,entered_at,time_in_stage_s,stalled,visit,purchase"
+    );
+    assert!(
+        lines[1].starts_with("a3,in_progress,visit,2026-03-04T09:00:00"),
+        "{csv}"
+    );
+    assert!(lines[2].starts_with("u2,in_progress,visit,"), "{csv}");
+    assert_eq!(lines.len(), 3);
+}

@@ -317,3 +317,59 @@ async fn adhoc_reports_run_a_definition_from_the_body() {
         (400, Some("journey.stages"))
     );
 }
+
+#[tokio::test]
+async fn lifecycle_says_where_actors_stand() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    let (_, created, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys",
+            &h.read,
+            "application/toml",
+            testdata("shop.toml"),
+        ))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    // On 2026-03-10: u1 bought (converted); u2 (visit 03-03) and a3 (visit 03-04) are in
+    // `visit`, stalled past a fixed 2 days.
+    let uri =
+        format!("/api/v1/journeys/{id}/lifecycle?as_of=2026-03-10&stall_after=2d&period=week");
+    let (status, body, _) = h.send(req("GET", &uri, &h.read, "", Body::empty())).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["actors"], 3);
+    assert_eq!(body["converted"], 1);
+    assert_eq!(body["stages"][0]["in_stage"], 2);
+    assert_eq!(body["stages"][0]["stalled"], 2);
+    assert!(!body["over_time"].as_array().unwrap().is_empty());
+    let (_, stalled, _) = h
+        .send(req(
+            "GET",
+            &format!("{uri}&actors=stalled"),
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    let names: Vec<&str> = stalled
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a3", "u2"]);
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            &format!("/api/v1/journeys/{id}/lifecycle?stall_after=soon"),
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("stall_after"))
+    );
+}
