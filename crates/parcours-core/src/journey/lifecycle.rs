@@ -252,10 +252,7 @@ fn distribution_over_time(
     let Some(&first) = out.entry_ts.iter().min() else {
         return Vec::new();
     };
-    let mut rows = Vec::new();
-    let mut at = next_period(period, first);
-    loop {
-        let end = at.min(as_of.saturating_add(1));
+    let row = |at: Micros, end: Micros| {
         let mut in_stage = vec![0u64; out.stages];
         let (mut converted, mut expired) = (0, 0);
         for k in latest_before(out, end) {
@@ -269,16 +266,20 @@ fn distribution_over_time(
                 }
             }
         }
-        rows.push(DistributionAt {
-            at: format_rfc3339(at.min(as_of)),
+        DistributionAt {
+            at: format_rfc3339(at),
             in_stage,
             converted,
             expired,
-        });
-        if at > as_of {
-            break;
         }
+    };
+    // Period ends are exclusive bounds; `as_of` itself is included.
+    let mut rows = Vec::new();
+    let mut at = next_period(period, first);
+    while at < as_of {
+        rows.push(row(at, at));
         at = next_period(period, at);
     }
+    rows.push(row(as_of, as_of.saturating_add(1)));
     rows
 }
