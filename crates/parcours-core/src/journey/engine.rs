@@ -79,6 +79,11 @@ pub struct Engine<'f> {
     /// first required stage at or after `c`).
     reach_stage: Vec<usize>,
     excl: Vec<(Matcher, usize, usize)>,
+    dp: Option<Dp>,
+    /// Per name id: whether events of that name can take a step or exclude.
+    interesting: Vec<bool>,
+    /// The steps that may open an attempt.
+    entry_steps: u64,
     name_excl: Vec<u64>,
     checked_excl: u64,
     hold: Vec<&'f [u32]>,
@@ -159,6 +164,25 @@ impl Outcomes {
         self.steps.extend_from_slice(&a.step_events);
         self.steps_at.push(self.steps.len() as u32);
     }
+}
+
+/// Working memory of one worker, reused from actor to actor.
+struct Scratch {
+    attempt: Attempt,
+    best: Attempt,
+    used: Vec<bool>,
+    dp_start: Vec<Micros>,
+    dp_next: Vec<Micros>,
+}
+
+/// The required steps of a journey whose stages each have one branch, in order, for
+/// [`Engine::dp_bound`].
+#[derive(Debug, Clone)]
+struct Dp {
+    /// Flat indices of the required steps.
+    steps: Vec<usize>,
+    /// For each stage, the index in `steps` of its last required step.
+    stage_last: Vec<usize>,
 }
 
 /// An event of interest of the actor being processed.
@@ -317,7 +341,16 @@ impl<'f> Engine<'f> {
                     .ok_or_else(|| MissingProperty(p.clone()))?,
             );
         }
-        Ok(Engine {
+        let dp = dp_plan(def, &stages);
+        let interesting = name_steps
+            .iter()
+            .zip(&name_excl)
+            .map(|(s, x)| s | x != 0)
+            .collect();
+        let mut engine = Engine {
+            dp,
+            interesting,
+            entry_steps: 0,
             frame,
             ordering: def.ordering,
             ties: def.ties,
@@ -334,7 +367,11 @@ impl<'f> Engine<'f> {
             name_excl,
             checked_excl,
             hold,
-        })
+        };
+        engine.entry_steps = (0..engine.steps.len())
+            .filter(|&j| engine.entry_step_ok(j))
+            .fold(0, |bits, j| bits | 1 << j);
+        Ok(engine)
     }
 
     pub fn stage_count(&self) -> usize {
@@ -377,27 +414,31 @@ impl<'f> Engine<'f> {
     fn run_actors(&self, actors: std::ops::Range<usize>, options: &RunOptions) -> Outcomes {
         let mut out = Outcomes::new(self.stages.len());
         let mut evs = Vec::new();
-        let mut attempt = Attempt::new(self.stages.len(), self.steps.len());
-        let mut best = attempt.clone();
-        let mut used = Vec::new();
+        let mut candidates = Vec::new();
+        let mut scratch = Scratch {
+            attempt: Attempt::new(self.stages.len(), self.steps.len()),
+            best: Attempt::new(self.stages.len(), self.steps.len()),
+            used: Vec::new(),
+            dp_start: Vec::new(),
+            dp_next: Vec::new(),
+        };
         for a in actors {
             if let Some(keep) = &options.actors {
                 if !keep[a] {
                     continue;
                 }
             }
-            self.collect(a, options, &mut evs);
-            if evs.is_empty() {
+            if !self.collect(a, options, &mut evs, &mut candidates) {
                 continue;
             }
             match self.counting {
                 Counting::Unique => {
-                    if self.best_attempt(&evs, options, &mut attempt, &mut best, &mut used) {
-                        out.push(a as u32, &best);
+                    if self.best_attempt(&evs, options, &mut scratch) {
+                        out.push(a as u32, &scratch.best);
                     }
                 }
                 Counting::Attempts => {
-                    self.all_attempts(a as u32, &evs, options, &mut attempt, &mut used, &mut out)
+                    self.all_attempts(a as u32, &evs, options, &mut scratch, &mut out)
                 }
             }
         }
@@ -406,16 +447,37 @@ impl<'f> Engine<'f> {
 
     /// The actor's events that can take a step, trigger an exclusion or (in strict
     /// ordering) break a chain.
-    fn collect(&self, a: usize, options: &RunOptions, evs: &mut Vec<Ev>) {
+    /// Collects the actor's events of interest; returns false when none of them can
+    /// open an attempt (the actor then counts nowhere and needs no more work).
+    fn collect(
+        &self,
+        a: usize,
+        options: &RunOptions,
+        evs: &mut Vec<Ev>,
+        candidates: &mut Vec<u32>,
+    ) -> bool {
         evs.clear();
         let f = self.frame;
-        let (names, ts, kinds) = (f.name(), f.ts(), f.kind());
+        let range = f.actor_range(a);
+        let names = &f.name()[range.clone()];
         let strict = self.ordering == Ordering::Strict;
-        for i in f.actor_range(a) {
-            let name = names[i] as usize;
+        // Most events concern no step: keep the offsets of the others without a branch
+        // per event (which the processor would mispredict), then look at those only.
+        if candidates.len() < names.len() {
+            candidates.resize(names.len(), 0);
+        }
+        let mut n = 0;
+        for (offset, &name) in names.iter().enumerate() {
+            candidates[n] = offset as u32;
+            n += (strict || self.interesting[name as usize]) as usize;
+        }
+        let mut may_enter = false;
+        for &offset in &candidates[..n] {
+            let i = range.start + offset as usize;
+            let name = names[offset as usize] as usize;
             let mut steps = self.name_steps[name];
             let mut excl = self.name_excl[name];
-            let behavioural = strict && !is_bookkeeping(kinds[i]);
+            let behavioural = strict && !is_bookkeeping(f.kind()[i]);
             if steps | excl == 0 && !behavioural {
                 continue;
             }
@@ -435,15 +497,17 @@ impl<'f> Engine<'f> {
                 excl = keep;
             }
             if steps | excl != 0 || behavioural {
+                may_enter |= steps & self.entry_steps != 0;
                 evs.push(Ev {
                     i: i as u32,
-                    ts: ts[i],
+                    ts: f.ts()[i],
                     steps,
                     excl,
                     behavioural,
                 });
             }
         }
+        may_enter
     }
 
     fn refine(&self, bits: u64, checked: u64, matchers: &[Matcher], i: usize) -> u64 {
@@ -468,29 +532,36 @@ impl<'f> Engine<'f> {
 
     /// Unique counting: the attempt reaching the furthest stage, the earliest among
     /// equals. Returns false when no attempt counts.
-    fn best_attempt(
-        &self,
-        evs: &[Ev],
-        options: &RunOptions,
-        attempt: &mut Attempt,
-        best: &mut Attempt,
-        used: &mut Vec<bool>,
-    ) -> bool {
+    fn best_attempt(&self, evs: &[Ev], options: &RunOptions, scratch: &mut Scratch) -> bool {
         let mut found = false;
-        let last_stage = self.stages.len() as i16 - 1;
+        // No attempt can go further than the bound: stop at the first that reaches it.
+        let bound = match &self.dp {
+            Some(dp) => self.dp_bound(dp, evs, options, scratch),
+            None => self.stages.len() as i16 - 1,
+        };
         let mut g = 0;
         while g < evs.len() {
             let end = group_end(evs, g);
             if self.entry_allowed(evs[g].ts, options) {
-                for held in self.entry_keys(&evs[g..end]) {
-                    self.simulate(evs, g, held, attempt, used);
-                    if attempt.started
-                        && !attempt.disqualified
-                        && (!found || attempt.reached() > best.reached())
+                let keys = if self.hold.is_empty() {
+                    if self.group_may_enter(&evs[g..end]) {
+                        vec![Vec::new()]
+                    } else {
+                        Vec::new()
+                    }
+                } else {
+                    self.entry_keys(&evs[g..end])
+                };
+                for held in keys {
+                    self.simulate(evs, g, &held, &mut scratch.attempt, &mut scratch.used);
+                    let a = &scratch.attempt;
+                    if a.started
+                        && !a.disqualified
+                        && (!found || a.reached() > scratch.best.reached())
                     {
-                        std::mem::swap(attempt, best);
+                        std::mem::swap(&mut scratch.attempt, &mut scratch.best);
                         found = true;
-                        if best.reached() == last_stage {
+                        if scratch.best.reached() >= bound {
                             return true;
                         }
                     }
@@ -501,16 +572,77 @@ impl<'f> Engine<'f> {
         found
     }
 
+    /// The furthest stage any attempt could reach, by the one-pass method of ClickHouse's
+    /// `windowFunnel` over the required steps: for each step, the latest entry time of a
+    /// chain that took it so far. Exact for plain ordered journeys; an upper bound when
+    /// limits, held properties, exclusions or strict ordering may stop chains earlier.
+    fn dp_bound(&self, dp: &Dp, evs: &[Ev], options: &RunOptions, scratch: &mut Scratch) -> i16 {
+        let m = dp.steps.len();
+        let (start, next) = (&mut scratch.dp_start, &mut scratch.dp_next);
+        start.clear();
+        start.resize(m, NONE);
+        let window = self.window.unwrap_or(Micros::MAX);
+        let allow = self.ties == Ties::Allow;
+        let mut furthest: i64 = -1;
+        let mut g = 0;
+        while g < evs.len() {
+            let end = group_end(evs, g);
+            let ts = evs[g].ts;
+            next.clone_from(start);
+            loop {
+                let mut changed = false;
+                for ev in &evs[g..end] {
+                    if ev.steps == 0 {
+                        continue;
+                    }
+                    for (j, &flat) in dp.steps.iter().enumerate() {
+                        if ev.steps & (1 << flat) == 0 {
+                            continue;
+                        }
+                        let candidate = if j == 0 {
+                            if self.entry_allowed(ts, options) {
+                                ts
+                            } else {
+                                NONE
+                            }
+                        } else {
+                            let prev = if allow { next[j - 1] } else { start[j - 1] };
+                            if prev != NONE && ts.saturating_sub(prev) <= window {
+                                prev
+                            } else {
+                                NONE
+                            }
+                        };
+                        if candidate > next[j] {
+                            next[j] = candidate;
+                            furthest = furthest.max(j as i64);
+                            changed = true;
+                        }
+                    }
+                }
+                if !allow || !changed {
+                    break;
+                }
+            }
+            std::mem::swap(start, next);
+            g = end;
+        }
+        dp.stage_last
+            .iter()
+            .rposition(|&last| furthest >= last as i64)
+            .map_or(-1, |s| s as i16)
+    }
+
     /// Attempts counting: successive, non-overlapping attempts.
     fn all_attempts(
         &self,
         actor: u32,
         evs: &[Ev],
         options: &RunOptions,
-        attempt: &mut Attempt,
-        used: &mut Vec<bool>,
+        scratch: &mut Scratch,
         out: &mut Outcomes,
     ) {
+        let (attempt, used) = (&mut scratch.attempt, &mut scratch.used);
         let mut g = 0;
         let mut after = NONE;
         while g < evs.len() {
@@ -518,7 +650,7 @@ impl<'f> Engine<'f> {
             if evs[g].ts > after && self.entry_allowed(evs[g].ts, options) {
                 let keys = self.entry_keys(&evs[g..end]);
                 if let Some(held) = keys.into_iter().next() {
-                    self.simulate(evs, g, held, attempt, used);
+                    self.simulate(evs, g, &held, attempt, used);
                     if attempt.started {
                         if !attempt.disqualified {
                             out.push(actor, attempt);
@@ -554,20 +686,26 @@ impl<'f> Engine<'f> {
     }
 
     fn may_enter(&self, bits: u64) -> bool {
-        let fresh = Attempt::new(0, 0);
         let mut rest = bits;
         while rest != 0 {
             let j = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            if self.entry_step_ok(j, &fresh) {
+            if self.entry_step_ok(j) {
                 return true;
             }
         }
         false
     }
 
+    /// Whether some event of the group may open an attempt (nothing held constant).
+    fn group_may_enter(&self, group: &[Ev]) -> bool {
+        group
+            .iter()
+            .any(|ev| ev.steps != 0 && self.may_enter(ev.steps))
+    }
+
     /// Whether step `j` may open an attempt.
-    fn entry_step_ok(&self, j: usize, _state: &Attempt) -> bool {
+    fn entry_step_ok(&self, j: usize) -> bool {
         let st = &self.steps[j];
         match (self.ordering, self.entry) {
             (Ordering::Any, _) => true,
@@ -577,16 +715,9 @@ impl<'f> Engine<'f> {
     }
 
     /// Runs one attempt entering at group `g` with the given held values.
-    fn simulate(
-        &self,
-        evs: &[Ev],
-        g: usize,
-        held: Vec<u32>,
-        a: &mut Attempt,
-        used: &mut Vec<bool>,
-    ) {
+    fn simulate(&self, evs: &[Ev], g: usize, held: &[u32], a: &mut Attempt, used: &mut Vec<bool>) {
         a.reset();
-        a.held = held;
+        a.held.extend_from_slice(held);
         let mut start = g;
         while start < evs.len() && !a.over {
             let end = group_end(evs, start);
@@ -696,7 +827,7 @@ impl<'f> Engine<'f> {
             let ok = if a.started {
                 self.takeable(j, ts, a)
             } else {
-                self.entry_step_ok(j, a)
+                self.entry_step_ok(j)
             };
             if ok {
                 return Some(j);
@@ -834,6 +965,29 @@ impl Attempt {
             .max()
             .unwrap_or(NONE)
     }
+}
+
+/// The bound applies to closed, ordered or strict journeys whose stages are required and
+/// have one branch each.
+fn dp_plan(def: &JourneyDef, stages: &[StageInfo]) -> Option<Dp> {
+    if def.ordering == Ordering::Any
+        || def.entry == Entry::Open
+        || stages.iter().any(|s| s.optional || s.branches.len() != 1)
+    {
+        return None;
+    }
+    let mut steps = Vec::new();
+    let mut stage_last = Vec::new();
+    for stage in stages {
+        let b = &stage.branches[0];
+        for j in b.first..b.first + b.len {
+            if b.required & (1 << j) != 0 {
+                steps.push(j);
+            }
+        }
+        stage_last.push(steps.len() - 1);
+    }
+    Some(Dp { steps, stage_last })
 }
 
 fn low_bits(n: usize) -> u64 {
