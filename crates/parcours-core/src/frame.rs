@@ -49,11 +49,12 @@ impl Hasher for FxHasher {
 pub type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// Distinct strings, each with a dense id. Id 0 is reserved for "none" where a column
-/// is optional.
+/// is optional. The look-up index is built on first use: a dictionary only read by id
+/// (the actors of a large frame) never pays for hashing its strings.
 #[derive(Debug, Clone, Default)]
 pub struct Dict {
     values: Vec<Box<str>>,
-    index: HashMap<Box<str>, u32, FxBuild>,
+    index: std::sync::OnceLock<HashMap<Box<str>, u32, FxBuild>>,
 }
 
 impl Dict {
@@ -63,18 +64,42 @@ impl Dict {
         d
     }
 
+    /// A dictionary holding these strings, in this order (ids 0, 1, …); duplicates keep
+    /// their first id.
+    pub fn from_values(values: Vec<Box<str>>) -> Dict {
+        Dict {
+            values,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn index(&self) -> &HashMap<Box<str>, u32, FxBuild> {
+        self.index.get_or_init(|| {
+            let mut index: HashMap<Box<str>, u32, FxBuild> = HashMap::default();
+            index.reserve(self.values.len());
+            for (i, v) in self.values.iter().enumerate() {
+                index.entry(v.clone()).or_insert(i as u32);
+            }
+            index
+        })
+    }
+
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.index.get(s) {
+        if let Some(&id) = self.index().get(s) {
             return id;
         }
         let id = self.values.len() as u32;
         self.values.push(s.into());
-        self.index.insert(s.into(), id);
+        self.index();
+        self.index
+            .get_mut()
+            .expect("index built above")
+            .insert(s.into(), id);
         id
     }
 
     pub fn get(&self, s: &str) -> Option<u32> {
-        self.index.get(s).copied()
+        self.index().get(s).copied()
     }
 
     pub fn name(&self, id: u32) -> &str {
@@ -110,12 +135,7 @@ impl Dict {
             values.push(std::mem::take(&mut self.values[old as usize]));
         }
         self.values = values;
-        self.index = self
-            .values
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.clone(), i as u32))
-            .collect();
+        self.index = std::sync::OnceLock::new();
         remap
     }
 
@@ -196,19 +216,20 @@ impl ValueDict {
     }
 }
 
+/// The byte code of an event kind in frames (its index in [`EventKind::ALL`]).
+pub fn kind_code(kind: EventKind) -> u8 {
+    EventKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("every kind is in ALL") as u8
+}
+
 /// The kind of an event as one byte; bookkeeping kinds never count as touchpoints.
 pub fn is_bookkeeping(kind: u8) -> bool {
     matches!(
         EventKind::ALL[kind as usize],
         EventKind::Identify | EventKind::Group | EventKind::Alias
     )
-}
-
-fn kind_code(kind: EventKind) -> u8 {
-    EventKind::ALL
-        .iter()
-        .position(|k| *k == kind)
-        .expect("every kind is in ALL") as u8
 }
 
 /// One event as the builder takes it.
@@ -223,6 +244,29 @@ pub struct FrameRow<'a> {
     pub touchpoint: &'a str,
     /// Values of the builder's property keys, in the same order (`Null` when absent).
     pub properties: &'a [Value],
+}
+
+/// Events already dictionary-encoded, in any order, for [`FrameBuilder::from_parts`]:
+/// what a cache of encoded events hands over without interning a string per event.
+/// Every column has one entry per event; ids refer to the dictionaries beside them
+/// (`campaigns` keeps id 0 for "none", `values` id 0 for "absent").
+#[derive(Debug, Clone, Default)]
+pub struct FrameParts {
+    pub actors: Dict,
+    pub actor: Vec<u32>,
+    pub ts: Vec<Micros>,
+    pub names: Dict,
+    pub name: Vec<u32>,
+    pub touchpoints: Dict,
+    pub touchpoint: Vec<u32>,
+    pub campaigns: Dict,
+    pub campaign: Vec<u32>,
+    pub channels: Dict,
+    pub channel: Vec<u16>,
+    pub kind: Vec<u8>,
+    pub property_keys: Vec<String>,
+    pub props: Vec<Vec<u32>>,
+    pub values: ValueDict,
 }
 
 /// Collects rows in any order and sorts them into a [`Frame`].
@@ -265,6 +309,28 @@ impl FrameBuilder {
             campaigns: Dict::with_none(),
             channels: Dict::default(),
             values: ValueDict::default(),
+            traits: Vec::new(),
+        }
+    }
+
+    /// A builder holding already-encoded events (see [`FrameParts`]).
+    pub fn from_parts(p: FrameParts) -> FrameBuilder {
+        FrameBuilder {
+            actors: p.actors,
+            property_keys: p.property_keys,
+            actor: p.actor,
+            ts: p.ts,
+            name: p.name,
+            touchpoint: p.touchpoint,
+            campaign: p.campaign,
+            channel: p.channel,
+            kind: p.kind,
+            props: p.props,
+            names: p.names,
+            touchpoints: p.touchpoints,
+            campaigns: p.campaigns,
+            channels: p.channels,
+            values: p.values,
             traits: Vec::new(),
         }
     }

@@ -98,6 +98,16 @@ pub trait Store: Send + Sync {
     fn person(&self, workspace: WorkspaceId, person: PersonId) -> Result<Option<PersonRecord>>;
     /// Every identity of the workspace with its person: the identity map analyses join on.
     fn identity_map(&self, workspace: WorkspaceId, f: &mut dyn FnMut(Identity)) -> Result<()>;
+    /// How many person merges and erasures the workspace has seen: analysis caches keyed
+    /// on identities and event positions compare them to know whether they still hold.
+    fn change_counts(&self, workspace: WorkspaceId) -> Result<ChangeCounts>;
+    /// The person behind one identity of a known kind.
+    fn person_of(
+        &self,
+        workspace: WorkspaceId,
+        kind: IdentityKind,
+        value: &str,
+    ) -> Result<Option<PersonId>>;
     /// Every account, deal or other group of the workspace.
     fn groups(&self, workspace: WorkspaceId) -> Result<Vec<GroupRecord>>;
     /// Every (person, group id, since) membership of the workspace.
@@ -136,6 +146,12 @@ pub trait Store: Send + Sync {
     /// Inserts or replaces ad costs (keyed by day, campaign, channel, source).
     fn upsert_costs(&self, workspace: WorkspaceId, rows: Vec<AdCost>) -> Result<usize>;
     fn costs(&self, workspace: WorkspaceId) -> Result<Vec<AdCost>>;
+
+    /// A directory beside the data where analysis caches may be kept; `None` when the
+    /// backend has no local directory.
+    fn cache_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
 
     /// Write jobs waiting to be committed (for `/metrics`); 0 where not meaningful.
     fn queue_depth(&self) -> usize {

@@ -169,3 +169,10 @@ pub struct JourneyRecord {
     pub created_at: Micros,
     pub updated_at: Micros,
 }
+
+/// Counters of the changes that move events between persons or remove them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeCounts {
+    pub merges: u64,
+    pub erasures: u64,
+}

@@ -7,10 +7,14 @@
 
 use std::collections::HashMap;
 
-use parcours_core::frame::{Frame, FrameBuilder, FrameRow, FxBuild};
+use std::path::Path;
+
+use parcours_core::frame::{Dict, Frame, FrameBuilder, FrameParts, FxBuild};
 use parcours_core::journey::{ActorKind, Breakdown, JourneyDef};
 use parcours_store::{IdentityKind, PersonId, Store, WorkspaceId};
 use serde_json::Value;
+
+use crate::frame_cache::{self, EventCache, PropCache};
 
 /// What a frame must carry besides the base columns.
 #[derive(Debug, Clone, Default)]
@@ -68,12 +72,10 @@ impl FrameSpec {
 /// The property that names a deal on events without a deal `groupId`.
 pub const DEAL_PROPERTY: &str = "deal_id";
 
-/// Who each identifier belongs to, and how each person is shown.
+/// Who each identifier belongs to.
 struct Identities {
     users: HashMap<Box<str>, PersonId, FxBuild>,
     anons: HashMap<Box<str>, PersonId, FxBuild>,
-    /// The readable id of a person: their smallest userId, else smallest anonymousId.
-    display: HashMap<PersonId, Box<str>, FxBuild>,
 }
 
 impl Identities {
@@ -81,40 +83,16 @@ impl Identities {
         let mut ids = Identities {
             users: HashMap::default(),
             anons: HashMap::default(),
-            display: HashMap::default(),
         };
-        let mut best: HashMap<PersonId, (bool, Box<str>), FxBuild> = HashMap::default();
         store.identity_map(ws, &mut |identity| {
-            let value: Box<str> = identity.value.into();
-            let is_user = match identity.kind {
-                IdentityKind::UserId => true,
-                IdentityKind::AnonymousId => false,
+            let map = match identity.kind {
+                IdentityKind::UserId => &mut ids.users,
+                IdentityKind::AnonymousId => &mut ids.anons,
                 IdentityKind::Email => return,
             };
-            let candidate = (is_user, value.clone());
-            best.entry(identity.person)
-                .and_modify(|b| {
-                    if (candidate.0, std::cmp::Reverse(&candidate.1))
-                        > (b.0, std::cmp::Reverse(&b.1))
-                    {
-                        *b = candidate.clone();
-                    }
-                })
-                .or_insert(candidate);
-            if is_user {
-                ids.users.insert(value, identity.person);
-            } else {
-                ids.anons.insert(value, identity.person);
-            }
+            map.insert(identity.value.into(), identity.person);
         })?;
-        ids.display = best.into_iter().map(|(p, (_, v))| (p, v)).collect();
         Ok(ids)
-    }
-
-    fn person(&self, user: Option<&str>, anon: Option<&str>) -> Option<PersonId> {
-        user.and_then(|u| self.users.get(u))
-            .or_else(|| anon.and_then(|a| self.anons.get(a)))
-            .copied()
     }
 }
 
@@ -176,54 +154,290 @@ impl Groups {
     }
 }
 
-/// Reads a workspace into a frame.
+/// Reads a workspace into a frame, without a cache on disk.
 pub fn load_frame(store: &dyn Store, ws: WorkspaceId, spec: &FrameSpec) -> anyhow::Result<Frame> {
+    load_frame_with(store, ws, spec, None)
+}
+
+/// Reads a workspace into a frame through the event cache in `cache_dir` (see
+/// [`crate::frame_cache`]): only the events stored since the cache was written are read
+/// from the store, and the cache is brought up to date.
+pub fn load_frame_with(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    spec: &FrameSpec,
+    cache_dir: Option<&Path>,
+) -> anyhow::Result<Frame> {
     let _span = tracing::info_span!("load_frame", workspace = ws).entered();
-    let ids = Identities::load(store, ws)?;
-    let groups = match spec.actor {
-        ActorKind::Person => None,
-        _ => Some(Groups::load(store, ws)?),
-    };
-    let deal_col = spec.properties.iter().position(|p| p == DEAL_PROPERTY);
-    let mut builder = FrameBuilder::new(spec.properties.clone());
-    let mut seen_persons: HashMap<Box<str>, PersonId, FxBuild> = HashMap::default();
-    store.scan_for_frame(ws, 0, &spec.properties, &mut |e| {
-        let person = ids.person(e.user_id, e.anonymous_id);
-        let actor: Option<&str> = match spec.actor {
-            ActorKind::Person => match person {
-                Some(p) => ids.display.get(&p).map(|d| &**d),
-                None => e.user_id.or(e.anonymous_id),
-            },
-            ActorKind::Account => groups.as_ref().and_then(|g| g.account(e.group_id, person)),
-            ActorKind::Deal => groups
-                .as_ref()
-                .and_then(|g| g.deal(e.group_id, deal_col.map(|c| &e.properties[c]))),
+    let counts = store.change_counts(ws)?;
+    let (mut cache, mut props, mut changed) =
+        read_caches(store, ws, spec, cache_dir, counts.erasures)?;
+    let before = cache.len();
+    store.scan_for_frame(ws, cache.last_seq, &spec.properties, &mut |e| {
+        cache.push(e);
+        for (p, v) in props.iter_mut().zip(e.properties) {
+            p.push(v);
+        }
+    })?;
+    changed |= cache.len() != before;
+    for p in &mut props {
+        p.last_seq = cache.last_seq;
+    }
+    if cache.merges != counts.merges {
+        cache.raw_person.fill(frame_cache::UNRESOLVED);
+        cache.merges = counts.merges;
+        changed = true;
+    }
+    changed |= resolve_identities(store, ws, &mut cache)?;
+    if let (true, Some(dir)) = (changed, cache_dir) {
+        let written = cache
+            .write(&frame_cache::events_path(dir, ws))
+            .and_then(|_| {
+                props
+                    .iter()
+                    .try_for_each(|p| p.write(&frame_cache::prop_path(dir, ws, &p.key)))
+            });
+        if let Err(error) = written {
+            tracing::warn!(%error, dir = %dir.display(), "could not write the frame cache");
+        }
+    }
+    build_frame(store, ws, spec, cache, props)
+}
+
+/// The caches on disk that still describe the store, with the properties `spec` needs
+/// (read from the store for the cached events when a property is new).
+fn read_caches(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    spec: &FrameSpec,
+    dir: Option<&Path>,
+    erasures: u64,
+) -> anyhow::Result<(EventCache, Vec<PropCache>, bool)> {
+    let fresh = || {
+        let c = EventCache {
+            erasures,
+            ..EventCache::default()
         };
-        let Some(actor) = actor else { return };
-        if let (ActorKind::Person, Some(p)) = (spec.actor, person) {
-            if !spec.traits.is_empty() && !seen_persons.contains_key(actor) {
-                seen_persons.insert(actor.into(), p);
+        let props = spec.properties.iter().map(|k| PropCache::new(k)).collect();
+        (c, props, true)
+    };
+    let Some(cache) = dir
+        .and_then(|d| EventCache::read(&frame_cache::events_path(d, ws)))
+        .filter(|c| c.erasures == erasures)
+    else {
+        return Ok(fresh());
+    };
+    let dir = dir.expect("read from a directory");
+    let mut props: Vec<PropCache> = spec
+        .properties
+        .iter()
+        .map(|k| {
+            PropCache::read(&frame_cache::prop_path(dir, ws, k), k)
+                .filter(|p| p.last_seq == cache.last_seq && p.col.len() == cache.len())
+                .unwrap_or_else(|| PropCache::new(k))
+        })
+        .collect();
+    let missing: Vec<usize> = (0..props.len())
+        .filter(|&i| props[i].col.len() != cache.len())
+        .collect();
+    if missing.is_empty() {
+        return Ok((cache, props, false));
+    }
+    // A property not cached yet: read it for the cached events, in the same order.
+    let keys: Vec<String> = missing.iter().map(|&i| props[i].key.clone()).collect();
+    let mut seen = 0usize;
+    store.scan_for_frame(ws, 0, &keys, &mut |e| {
+        if e.seq <= cache.last_seq {
+            for (m, &i) in missing.iter().enumerate() {
+                props[i].push(&e.properties[m]);
+            }
+            seen += 1;
+        }
+    })?;
+    if seen != cache.len() {
+        tracing::warn!(
+            cached = cache.len(),
+            stored = seen,
+            "the frame cache disagrees with the store; rebuilding it"
+        );
+        return Ok(fresh());
+    }
+    Ok((cache, props, true))
+}
+
+/// Resolves raw identities not resolved yet; true when some were.
+fn resolve_identities(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    cache: &mut EventCache,
+) -> anyhow::Result<bool> {
+    let pending: Vec<usize> = (0..cache.raw_person.len())
+        .filter(|&r| cache.raw_person[r] == frame_cache::UNRESOLVED)
+        .collect();
+    if pending.is_empty() {
+        return Ok(false);
+    }
+    let split = |raw: &str| -> (IdentityKind, String) {
+        match raw.split_at(1) {
+            ("u", v) => (IdentityKind::UserId, v.to_string()),
+            (_, v) => (IdentityKind::AnonymousId, v.to_string()),
+        }
+    };
+    if pending.len() > 20_000 {
+        let ids = Identities::load(store, ws)?;
+        for r in pending {
+            let (kind, value) = split(cache.raw.name(r as u32));
+            let person = match kind {
+                IdentityKind::UserId => ids.users.get(value.as_str()),
+                _ => ids.anons.get(value.as_str()),
+            };
+            cache.raw_person[r] = person.copied().unwrap_or(frame_cache::UNKNOWN);
+        }
+    } else {
+        for r in pending {
+            let (kind, value) = split(cache.raw.name(r as u32));
+            cache.raw_person[r] = store
+                .person_of(ws, kind, &value)?
+                .unwrap_or(frame_cache::UNKNOWN);
+        }
+    }
+    Ok(true)
+}
+
+/// The readable id of each raw identity's actor: per person, its smallest userId, else
+/// its smallest anonymousId; an unknown identity is its own actor. Returns the actors,
+/// the actor of each raw identity, and (when `with_persons`) the person of each actor.
+fn person_actors(
+    cache: &EventCache,
+    with_persons: bool,
+) -> (Dict, Vec<u32>, HashMap<Box<str>, PersonId, FxBuild>) {
+    let rank = |r: u32| {
+        let raw = cache.raw.name(r);
+        (!raw.starts_with('u'), &raw[1..])
+    };
+    // Person ids are rowids: dense enough to index a vector.
+    let persons_len = cache.raw_person.iter().copied().max().unwrap_or(-1) + 1;
+    let mut best = vec![u32::MAX; persons_len.max(0) as usize];
+    for (r, &p) in cache.raw_person.iter().enumerate() {
+        if p >= 0 {
+            let b = &mut best[p as usize];
+            if *b == u32::MAX || rank(r as u32) < rank(*b) {
+                *b = r as u32;
             }
         }
-        builder.push(&FrameRow {
-            actor,
-            ts: e.ts,
-            kind: e.kind,
-            name: e.name,
-            channel: e.channel,
-            campaign: e.campaign,
-            touchpoint: e.touchpoint,
-            properties: e.properties,
-        });
-    })?;
-    attach_traits(
-        store,
-        ws,
-        spec,
-        &mut builder,
-        &seen_persons,
-        groups.as_ref(),
-    )?;
+    }
+    let mut actor_of_shown = vec![u32::MAX; cache.raw.len()];
+    let mut names: Vec<Box<str>> = Vec::new();
+    let mut persons = HashMap::default();
+    let raw_actor = (0..cache.raw.len())
+        .map(|r| {
+            let p = cache.raw_person[r];
+            let shown = if p >= 0 { best[p as usize] } else { r as u32 } as usize;
+            if actor_of_shown[shown] == u32::MAX {
+                actor_of_shown[shown] = names.len() as u32;
+                let name: Box<str> = cache.raw.name(shown as u32)[1..].into();
+                if with_persons && p >= 0 {
+                    persons.insert(name.clone(), p);
+                }
+                names.push(name);
+            }
+            actor_of_shown[shown]
+        })
+        .collect();
+    (Dict::from_values(names), raw_actor, persons)
+}
+
+/// Turns the cached events into a frame for `spec.actor`.
+fn build_frame(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    spec: &FrameSpec,
+    cache: EventCache,
+    props: Vec<PropCache>,
+) -> anyhow::Result<Frame> {
+    let n = cache.len();
+    let (actors, actor, keep, persons, groups) = match spec.actor {
+        ActorKind::Person => {
+            let (actors, raw_actor, persons) = person_actors(&cache, !spec.traits.is_empty());
+            let actor: Vec<u32> = cache
+                .ev_raw
+                .iter()
+                .map(|&r| raw_actor[r as usize])
+                .collect();
+            (actors, actor, None, persons, None)
+        }
+        kind => {
+            let groups = Groups::load(store, ws)?;
+            let deal_col = spec
+                .properties
+                .iter()
+                .position(|p| p == DEAL_PROPERTY)
+                .map(|c| &props[c]);
+            let mut actors = Dict::default();
+            let mut actor = Vec::with_capacity(n);
+            let mut keep = Vec::with_capacity(n);
+            for i in 0..n {
+                let group = match cache.ev_group[i] {
+                    0 => None,
+                    g => Some(cache.groups.name(g)),
+                };
+                let person = Some(cache.raw_person[cache.ev_raw[i] as usize]).filter(|&p| p >= 0);
+                let found = if kind == ActorKind::Account {
+                    groups.account(group, person)
+                } else {
+                    groups.deal(group, deal_col.map(|p| &p.values[p.col[i] as usize]))
+                };
+                keep.push(found.is_some());
+                actor.push(found.map_or(0, |a| actors.intern(a)));
+            }
+            (actors, actor, Some(keep), HashMap::default(), Some(groups))
+        }
+    };
+    let mut values = parcours_core::frame::ValueDict::default();
+    let mut prop_cols = Vec::with_capacity(props.len());
+    for p in &props {
+        let remap: Vec<u32> = p.values.iter().map(|v| values.intern(v)).collect();
+        prop_cols.push(
+            p.col
+                .iter()
+                .map(|&id| remap[id as usize])
+                .collect::<Vec<u32>>(),
+        );
+    }
+    let select = |keep: &Option<Vec<bool>>| -> Vec<usize> {
+        match keep {
+            None => Vec::new(),
+            Some(k) => (0..n).filter(|&i| k[i]).collect(),
+        }
+    };
+    let kept = select(&keep);
+    fn pick<T: Copy>(col: Vec<T>, kept: &[usize], all: bool) -> Vec<T> {
+        if all {
+            col
+        } else {
+            kept.iter().map(|&i| col[i]).collect()
+        }
+    }
+    let all = keep.is_none();
+    let parts = FrameParts {
+        actors,
+        actor: pick(actor, &kept, all),
+        ts: pick(cache.ts, &kept, all),
+        names: cache.names,
+        name: pick(cache.name, &kept, all),
+        touchpoints: cache.touchpoints,
+        touchpoint: pick(cache.touchpoint, &kept, all),
+        campaigns: cache.campaigns,
+        campaign: pick(cache.campaign, &kept, all),
+        channels: cache.channels,
+        channel: pick(cache.channel, &kept, all),
+        kind: pick(cache.kind, &kept, all),
+        property_keys: spec.properties.clone(),
+        props: prop_cols.into_iter().map(|c| pick(c, &kept, all)).collect(),
+        values,
+    };
+    let mut builder = FrameBuilder::from_parts(parts);
+    attach_traits(store, ws, spec, &mut builder, &persons, groups.as_ref())?;
     Ok(builder.finish())
 }
 

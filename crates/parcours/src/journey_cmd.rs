@@ -14,7 +14,8 @@ use parcours_store::{SqliteStore, Store, StoreOptions, Synchronous};
 use serde_json::Value;
 
 use crate::analysis::{
-    load_frame, FrameSpec, LifecycleOutput, LifecycleRequest, RunOutput, RunRequest,
+    load_frame, load_frame_with, FrameSpec, LifecycleOutput, LifecycleRequest, RunOutput,
+    RunRequest,
 };
 use crate::cli::{load_config, open_store, workspace, Common};
 
@@ -177,7 +178,7 @@ fn run_journey(args: RunArgs) -> anyhow::Result<()> {
             let config = load_config(&args.common, None)?;
             let store = open_store(&config)?;
             let ws = workspace(&store, &args.workspace, false)?;
-            let frame = load_frame(&store, ws.id, &plan.spec)?;
+            let frame = load_frame_with(&store, ws.id, &plan.spec, store.cache_dir().as_deref())?;
             store.close();
             frame
         }
@@ -216,7 +217,7 @@ fn run_lifecycle(args: LifecycleArgs) -> anyhow::Result<()> {
             let config = load_config(&args.common, None)?;
             let store = open_store(&config)?;
             let ws = workspace(&store, &args.workspace, false)?;
-            let frame = load_frame(&store, ws.id, &spec)?;
+            let frame = load_frame_with(&store, ws.id, &spec, store.cache_dir().as_deref())?;
             store.close();
             frame
         }

@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod frame_cache;
 pub mod import;
 pub mod journey_cmd;
 pub mod logging;

@@ -430,6 +430,38 @@ impl Store for SqliteStore {
         self.with_reader(|c| read::scan_for_frame(c, workspace, after_seq, properties, f))
     }
 
+    fn cache_dir(&self) -> Option<PathBuf> {
+        self.path.parent().map(|d| d.join("frames"))
+    }
+
+    fn change_counts(&self, workspace: WorkspaceId) -> Result<ChangeCounts> {
+        self.with_reader(|c| {
+            let count = |sql: &str| -> Result<u64> {
+                Ok(c.prepare_cached(sql)?
+                    .query_row([workspace], |r| r.get::<_, i64>(0))? as u64)
+            };
+            Ok(ChangeCounts {
+                merges: count("SELECT count(*) FROM person_merges INDEXED BY person_merges_from WHERE workspace_id = ?1")?,
+                erasures: count("SELECT count(*) FROM erasures WHERE workspace_id = ?1")?,
+            })
+        })
+    }
+
+    fn person_of(
+        &self,
+        workspace: WorkspaceId,
+        kind: IdentityKind,
+        value: &str,
+    ) -> Result<Option<PersonId>> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached(
+                "SELECT person_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3",
+            )?
+            .query_row(rusqlite::params![workspace, kind.code(), value], |r| r.get(0))
+            .optional()?)
+        })
+    }
+
     fn groups(&self, workspace: WorkspaceId) -> Result<Vec<GroupRecord>> {
         self.with_reader(|c| read::groups(c, workspace))
     }

@@ -24,6 +24,9 @@ const WHOLE_WORKSPACE: &[&str] = &[
     "FROM person_traits WHERE workspace_id = ?1 AND key = ?2",
     // A workspace's journey definitions, listed by name.
     "FROM journeys INDEXED BY journeys_name WHERE workspace_id = ?1 ORDER BY name",
+    // Counting a workspace's merges and erasures (analysis caches compare them).
+    "SELECT count(*) FROM person_merges INDEXED BY person_merges_from WHERE workspace_id = ?1",
+    "SELECT count(*) FROM erasures WHERE workspace_id = ?1",
     // Costs and keys of a workspace are small tables read whole.
     "FROM ad_costs",
     "FROM api_keys WHERE workspace_id = ?1 ORDER BY id",

@@ -18,7 +18,8 @@ use super::api::blocking;
 use super::error::ApiError;
 use super::AppState;
 use crate::analysis::{
-    load_frame, FrameSpec, LifecycleOutput, LifecycleRequest, RequestError, RunOutput, RunRequest,
+    load_frame_with, FrameSpec, LifecycleOutput, LifecycleRequest, RequestError, RunOutput,
+    RunRequest,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -313,8 +314,13 @@ async fn adhoc_report(
     })?;
     let plan = request.plan(def)?;
     let output = blocking(&state, &headers, Scope::Read, move |state, key| {
-        let frame = load_frame(state.store.as_ref(), key.workspace_id, &plan.spec)
-            .map_err(ApiError::internal)?;
+        let frame = load_frame_with(
+            state.store.as_ref(),
+            key.workspace_id,
+            &plan.spec,
+            state.store.cache_dir().as_deref(),
+        )
+        .map_err(ApiError::internal)?;
         plan.execute(&frame, 0).map_err(ApiError::internal)
     })
     .await?;
@@ -334,8 +340,13 @@ async fn run_stored(
             .ok_or_else(|| not_found(id))?;
         let def = JourneyDef::from_json(record.definition).map_err(ApiError::internal)?;
         let plan = request.plan(def)?;
-        let frame = load_frame(state.store.as_ref(), key.workspace_id, &plan.spec)
-            .map_err(ApiError::internal)?;
+        let frame = load_frame_with(
+            state.store.as_ref(),
+            key.workspace_id,
+            &plan.spec,
+            state.store.cache_dir().as_deref(),
+        )
+        .map_err(ApiError::internal)?;
         let output = plan.execute(&frame, 0).map_err(ApiError::internal)?;
         Ok((plan.def, output))
     })
@@ -369,8 +380,13 @@ async fn lifecycle(
             .ok_or_else(|| not_found(id))?;
         let def = JourneyDef::from_json(record.definition).map_err(ApiError::internal)?;
         let spec = FrameSpec::for_journey(&def, None, &[], &[]);
-        let frame = load_frame(state.store.as_ref(), key.workspace_id, &spec)
-            .map_err(ApiError::internal)?;
+        let frame = load_frame_with(
+            state.store.as_ref(),
+            key.workspace_id,
+            &spec,
+            state.store.cache_dir().as_deref(),
+        )
+        .map_err(ApiError::internal)?;
         Ok(Json(request.run(&def, &frame, super::now_micros(), 0)?))
     })
     .await

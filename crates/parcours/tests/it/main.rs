@@ -3,6 +3,7 @@
 mod bad_input;
 mod crash;
 mod demo;
+mod frame_cache;
 mod http;
 mod import;
 mod journey;
