@@ -98,8 +98,8 @@ pub trait Store: Send + Sync {
     fn person(&self, workspace: WorkspaceId, person: PersonId) -> Result<Option<PersonRecord>>;
     /// Every identity of the workspace with its person: the identity map analyses join on.
     fn identity_map(&self, workspace: WorkspaceId, f: &mut dyn FnMut(Identity)) -> Result<()>;
-    /// How many person merges and erasures the workspace has seen: analysis caches keyed
-    /// on identities and event positions compare them to know whether they still hold.
+    /// The highest event sequence number and how many person merges and erasures the
+    /// workspace has seen: analysis caches compare them to know whether they still hold.
     fn change_counts(&self, workspace: WorkspaceId) -> Result<ChangeCounts>;
     /// The person behind one identity of a known kind.
     fn person_of(

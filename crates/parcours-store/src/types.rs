@@ -170,9 +170,12 @@ pub struct JourneyRecord {
     pub updated_at: Micros,
 }
 
-/// Counters of the changes that move events between persons or remove them.
+/// Markers of the changes an analysis frame depends on: events added (the highest
+/// sequence number, of any workspace), persons merged, persons erased. Equal markers
+/// mean a frame built earlier is still exact — also across processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ChangeCounts {
+    pub last_seq: i64,
     pub merges: u64,
     pub erasures: u64,
 }

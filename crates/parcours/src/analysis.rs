@@ -756,3 +756,66 @@ impl LifecycleRequest {
         })
     }
 }
+
+/// The last few frames built, each with the store's change markers at the time: a
+/// request whose data has not changed since reuses the frame instead of reading the
+/// cache again, and a change (in this process or another) makes it read again.
+pub struct FrameMemo {
+    capacity: usize,
+    entries: std::sync::Mutex<Vec<MemoEntry>>,
+}
+
+struct MemoEntry {
+    workspace: WorkspaceId,
+    spec: String,
+    counts: parcours_store::ChangeCounts,
+    frame: std::sync::Arc<Frame>,
+}
+
+impl FrameMemo {
+    pub fn new(capacity: usize) -> FrameMemo {
+        FrameMemo {
+            capacity,
+            entries: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The frame for `spec`, built again only when the store changed.
+    pub fn get(
+        &self,
+        store: &dyn Store,
+        ws: WorkspaceId,
+        spec: &FrameSpec,
+    ) -> anyhow::Result<std::sync::Arc<Frame>> {
+        let counts = store.change_counts(ws)?;
+        let key = format!("{spec:?}");
+        {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = entries
+                .iter()
+                .find(|e| e.workspace == ws && e.spec == key && e.counts == counts)
+            {
+                return Ok(e.frame.clone());
+            }
+        }
+        let frame = std::sync::Arc::new(load_frame_with(
+            store,
+            ws,
+            spec,
+            store.cache_dir().as_deref(),
+        )?);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|e| !(e.workspace == ws && e.spec == key));
+        entries.insert(
+            0,
+            MemoEntry {
+                workspace: ws,
+                spec: key,
+                counts,
+                frame: frame.clone(),
+            },
+        );
+        entries.truncate(self.capacity);
+        Ok(frame)
+    }
+}

@@ -440,7 +440,10 @@ impl Store for SqliteStore {
                 Ok(c.prepare_cached(sql)?
                     .query_row([workspace], |r| r.get::<_, i64>(0))? as u64)
             };
+            let last_seq: Option<i64> =
+                c.prepare_cached("SELECT max(id) FROM events")?.query_row([], |r| r.get(0))?;
             Ok(ChangeCounts {
+                last_seq: last_seq.unwrap_or(0),
                 merges: count("SELECT count(*) FROM person_merges INDEXED BY person_merges_from WHERE workspace_id = ?1")?,
                 erasures: count("SELECT count(*) FROM erasures WHERE workspace_id = ?1")?,
             })

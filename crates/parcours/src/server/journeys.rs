@@ -18,8 +18,7 @@ use super::api::blocking;
 use super::error::ApiError;
 use super::AppState;
 use crate::analysis::{
-    load_frame_with, FrameSpec, LifecycleOutput, LifecycleRequest, RequestError, RunOutput,
-    RunRequest,
+    FrameSpec, LifecycleOutput, LifecycleRequest, RequestError, RunOutput, RunRequest,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -314,13 +313,10 @@ async fn adhoc_report(
     })?;
     let plan = request.plan(def)?;
     let output = blocking(&state, &headers, Scope::Read, move |state, key| {
-        let frame = load_frame_with(
-            state.store.as_ref(),
-            key.workspace_id,
-            &plan.spec,
-            state.store.cache_dir().as_deref(),
-        )
-        .map_err(ApiError::internal)?;
+        let frame = state
+            .frames
+            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
+            .map_err(ApiError::internal)?;
         plan.execute(&frame, 0).map_err(ApiError::internal)
     })
     .await?;
@@ -340,13 +336,10 @@ async fn run_stored(
             .ok_or_else(|| not_found(id))?;
         let def = JourneyDef::from_json(record.definition).map_err(ApiError::internal)?;
         let plan = request.plan(def)?;
-        let frame = load_frame_with(
-            state.store.as_ref(),
-            key.workspace_id,
-            &plan.spec,
-            state.store.cache_dir().as_deref(),
-        )
-        .map_err(ApiError::internal)?;
+        let frame = state
+            .frames
+            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
+            .map_err(ApiError::internal)?;
         let output = plan.execute(&frame, 0).map_err(ApiError::internal)?;
         Ok((plan.def, output))
     })
@@ -380,13 +373,10 @@ async fn lifecycle(
             .ok_or_else(|| not_found(id))?;
         let def = JourneyDef::from_json(record.definition).map_err(ApiError::internal)?;
         let spec = FrameSpec::for_journey(&def, None, &[], &[]);
-        let frame = load_frame_with(
-            state.store.as_ref(),
-            key.workspace_id,
-            &spec,
-            state.store.cache_dir().as_deref(),
-        )
-        .map_err(ApiError::internal)?;
+        let frame = state
+            .frames
+            .get(state.store.as_ref(), key.workspace_id, &spec)
+            .map_err(ApiError::internal)?;
         Ok(Json(request.run(&def, &frame, super::now_micros(), 0)?))
     })
     .await

@@ -41,6 +41,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     limiter: Arc<RateLimiter>,
     inflight: Arc<Semaphore>,
+    /// Frames of recent analyses, reused while the data they were built from is unchanged.
+    pub frames: Arc<crate::analysis::FrameMemo>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             metrics: Arc::default(),
             limiter: Arc::new(limiter),
             inflight: Arc::new(inflight),
+            frames: Arc::new(crate::analysis::FrameMemo::new(4)),
         }
     }
 }

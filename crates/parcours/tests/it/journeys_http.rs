@@ -373,3 +373,37 @@ async fn lifecycle_says_where_actors_stand() {
         (400, Some("stall_after"))
     );
 }
+
+#[tokio::test]
+async fn reports_follow_new_events() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    let (_, created, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys",
+            &h.read,
+            "application/toml",
+            testdata("shop.toml"),
+        ))
+        .await;
+    let uri = format!("/api/v1/journeys/{}/report", created["id"]);
+    let (_, before, _) = h.send(req("GET", &uri, &h.read, "", Body::empty())).await;
+    let (_, again, _) = h.send(req("GET", &uri, &h.read, "", Body::empty())).await;
+    assert_eq!(before, again);
+    assert_eq!(entered(&before), [3, 1]);
+    // u2 buys: the next report must see it (the reused frame is dropped).
+    let body = json!({ "batch": [{ "type": "track", "event": "Order Completed", "userId": "u2",
+        "timestamp": "2026-03-04T09:00:00Z", "messageId": "late-1" }] });
+    let (status, _, _) = h
+        .send(
+            Request::post("/v1/batch")
+                .header("authorization", crate::basic(&h.write))
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, after, _) = h.send(req("GET", &uri, &h.read, "", Body::empty())).await;
+    assert_eq!(entered(&after), [3, 2]);
+}
