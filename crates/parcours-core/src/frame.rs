@@ -3,7 +3,9 @@
 //!
 //! Strings (event names, touchpoints, channels, campaigns, property values) are stored
 //! once in dictionaries and referred to by small integer ids, so a base event costs 23
-//! bytes: time (8), name (4), touchpoint (4), campaign (4), channel (2), kind (1).
+//! bytes: time (8), name (4), touchpoint (4), campaign (4), channel (2), kind (1); each
+//! actor adds 8 (its offset and a 32-bit summary of its event names, which lets a query
+//! skip actors that cannot enter).
 //! Property columns are added only for the properties a query needs (4 bytes each).
 //! Analyses walk one actor's slice at a time; filters are evaluated once per dictionary
 //! entry into masks, never per event.
@@ -214,6 +216,11 @@ impl ValueDict {
     pub fn mask(&self, f: impl Fn(&Value) -> bool) -> Vec<bool> {
         self.values.iter().map(f).collect()
     }
+}
+
+/// The bit of a name id in the per-actor name summaries (several names share a bit).
+pub fn name_bit(name: u32) -> u32 {
+    1 << (name % 32)
 }
 
 /// The byte code of an event kind in frames (its index in [`EventKind::ALL`]).
@@ -456,9 +463,17 @@ impl FrameBuilder {
             .iter()
             .map(|col| gather_u32(col, Some(&values)))
             .collect();
+        let actor_names = (0..actor_count)
+            .map(|a| {
+                name[start[a] as usize..start[a + 1] as usize]
+                    .iter()
+                    .fold(0u32, |bits, &n| bits | name_bit(n))
+            })
+            .collect();
         let mut frame = Frame {
             actors: self.actors,
             actor_start: start,
+            actor_names,
             ts,
             name,
             touchpoint,
@@ -485,6 +500,9 @@ impl FrameBuilder {
 pub struct Frame {
     actors: Dict,
     actor_start: Vec<u32>,
+    /// Per actor, a 32-bit summary of the names of its events ([`name_bit`]): an actor
+    /// whose summary misses every bit of a query's names has none of them.
+    actor_names: Vec<u32>,
     ts: Vec<Micros>,
     name: Vec<u32>,
     touchpoint: Vec<u32>,
@@ -609,7 +627,14 @@ impl Frame {
 
     /// Bytes held per event by the event columns and actor offsets (dictionaries apart).
     pub fn column_bytes(&self) -> usize {
-        self.ts.len() * (8 + 4 + 4 + 4 + 2 + 1 + 4 * self.props.len()) + self.actor_start.len() * 4
+        self.ts.len() * (8 + 4 + 4 + 4 + 2 + 1 + 4 * self.props.len())
+            + self.actor_start.len() * 4
+            + self.actor_names.len() * 4
+    }
+
+    /// The summary of the names of actor `a`'s events (see [`name_bit`]).
+    pub fn actor_names(&self, a: usize) -> u32 {
+        self.actor_names[a]
     }
 
     /// Bytes held by the dictionaries and actor keys.

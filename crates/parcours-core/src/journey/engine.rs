@@ -84,6 +84,8 @@ pub struct Engine<'f> {
     interesting: Vec<bool>,
     /// The steps that may open an attempt.
     entry_steps: u64,
+    /// The name summary bits of the names that can take those steps.
+    entry_names: u32,
     name_excl: Vec<u64>,
     checked_excl: u64,
     hold: Vec<&'f [u32]>,
@@ -351,6 +353,7 @@ impl<'f> Engine<'f> {
             dp,
             interesting,
             entry_steps: 0,
+            entry_names: 0,
             frame,
             ordering: def.ordering,
             ties: def.ties,
@@ -371,6 +374,9 @@ impl<'f> Engine<'f> {
         engine.entry_steps = (0..engine.steps.len())
             .filter(|&j| engine.entry_step_ok(j))
             .fold(0, |bits, j| bits | 1 << j);
+        engine.entry_names = (0..engine.name_steps.len())
+            .filter(|&n| engine.name_steps[n] & engine.entry_steps != 0)
+            .fold(0, |bits, n| bits | crate::frame::name_bit(n as u32));
         Ok(engine)
     }
 
@@ -427,6 +433,10 @@ impl<'f> Engine<'f> {
                 if !keep[a] {
                     continue;
                 }
+            }
+            // Actors without an event whose name can open an attempt need no scan.
+            if self.frame.actor_names(a) & self.entry_names == 0 {
+                continue;
             }
             if !self.collect(a, options, &mut evs, &mut candidates) {
                 continue;
