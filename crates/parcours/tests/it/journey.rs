@@ -136,6 +136,41 @@ fn a_data_directory_gives_the_same_report_as_the_file() {
     assert_eq!(entered(&accounts), [1, 1]);
     assert_eq!(accounts["actor"], "account");
 
+    // Per deal: the quote names the deal in a property, the win in its groupId.
+    let deals = run_json(&[
+        "journey",
+        "run",
+        testdata("deals.toml").to_str().unwrap(),
+        "--data-dir",
+        data,
+        "--workspace",
+        "shop",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(entered(&deals), [1, 1]);
+    let (ok, csv, _) = parcours(&[
+        "journey",
+        "run",
+        testdata("deals.toml").to_str().unwrap(),
+        "--data-dir",
+        data,
+        "--workspace",
+        "shop",
+        "--actors",
+        "converted:won",
+        "--format",
+        "csv",
+    ]);
+    assert!(ok);
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("deal-1,2026-03-12T09:00:00"),
+        "{csv}"
+    );
+
     // --from/--to select by entry time.
     let late = run_json(&[
         "journey",
