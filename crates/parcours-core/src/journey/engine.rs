@@ -58,6 +58,9 @@ pub struct RunOptions {
     pub actors: Option<Vec<bool>>,
     /// Worker threads; 0 means the machine's parallelism.
     pub threads: usize,
+    /// Simulate every entry instead of stopping at the first attempt that reaches the
+    /// furthest stage possible: the same result, slower. For tests and audits of the bound.
+    pub exhaustive: bool,
 }
 
 /// A journey compiled against one frame.
@@ -174,7 +177,7 @@ struct Scratch {
     best: Attempt,
     used: Vec<bool>,
     dp_start: Vec<Micros>,
-    dp_next: Vec<Micros>,
+    dp_updates: Vec<(usize, Micros)>,
 }
 
 /// The required steps of a journey whose stages each have one branch, in order, for
@@ -426,7 +429,7 @@ impl<'f> Engine<'f> {
             best: Attempt::new(self.stages.len(), self.steps.len()),
             used: Vec::new(),
             dp_start: Vec::new(),
-            dp_next: Vec::new(),
+            dp_updates: Vec::new(),
         };
         for a in actors {
             if let Some(keep) = &options.actors {
@@ -546,6 +549,7 @@ impl<'f> Engine<'f> {
         let mut found = false;
         // No attempt can go further than the bound: stop at the first that reaches it.
         let bound = match &self.dp {
+            _ if options.exhaustive => i16::MAX,
             Some(dp) => self.dp_bound(dp, evs, options, scratch),
             None => self.stages.len() as i16 - 1,
         };
@@ -588,7 +592,7 @@ impl<'f> Engine<'f> {
     /// limits, held properties, exclusions or strict ordering may stop chains earlier.
     fn dp_bound(&self, dp: &Dp, evs: &[Ev], options: &RunOptions, scratch: &mut Scratch) -> i16 {
         let m = dp.steps.len();
-        let (start, next) = (&mut scratch.dp_start, &mut scratch.dp_next);
+        let (start, updates) = (&mut scratch.dp_start, &mut scratch.dp_updates);
         start.clear();
         start.resize(m, NONE);
         let window = self.window.unwrap_or(Micros::MAX);
@@ -598,9 +602,11 @@ impl<'f> Engine<'f> {
         while g < evs.len() {
             let end = group_end(evs, g);
             let ts = evs[g].ts;
-            next.clone_from(start);
+            // Strict ties: every step of this timestamp extends the chains as they were
+            // before it, so updates are gathered first. Allowed ties: applied at once,
+            // until nothing changes.
             loop {
-                let mut changed = false;
+                updates.clear();
                 for ev in &evs[g..end] {
                     if ev.steps == 0 {
                         continue;
@@ -616,25 +622,29 @@ impl<'f> Engine<'f> {
                                 NONE
                             }
                         } else {
-                            let prev = if allow { next[j - 1] } else { start[j - 1] };
+                            let prev = start[j - 1];
                             if prev != NONE && ts.saturating_sub(prev) <= window {
                                 prev
                             } else {
                                 NONE
                             }
                         };
-                        if candidate > next[j] {
-                            next[j] = candidate;
-                            furthest = furthest.max(j as i64);
-                            changed = true;
+                        if candidate > start[j] {
+                            if allow {
+                                start[j] = candidate;
+                            }
+                            updates.push((j, candidate));
                         }
                     }
                 }
-                if !allow || !changed {
+                for &(j, candidate) in updates.iter() {
+                    start[j] = start[j].max(candidate);
+                    furthest = furthest.max(j as i64);
+                }
+                if !allow || updates.is_empty() {
                     break;
                 }
             }
-            std::mem::swap(start, next);
             g = end;
         }
         dp.stage_last

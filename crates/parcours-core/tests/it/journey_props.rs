@@ -192,6 +192,35 @@ proptest! {
     }
 
     #[test]
+    fn stopping_at_the_bound_changes_nothing(
+        rows in rows(),
+        def in journey(),
+        within in prop::option::of(1i64..10),
+        exclude in any::<bool>(),
+    ) {
+        let mut def = def;
+        def.stages[1].steps[1].within = within.map(|m| Span(m * MINUTE));
+        if exclude {
+            def.exclusions.push(ExclusionDef {
+                event: Names::One("X".into()),
+                channel: vec![],
+                campaign: vec![],
+                filters: vec![],
+                after: None,
+                before: None,
+            });
+        }
+        let f = frame(&rows);
+        let engine = Engine::new(&def, &f).unwrap();
+        let report = |exhaustive| {
+            let out = engine.run(&RunOptions { threads: 1, exhaustive, ..Default::default() });
+            let options = ReportOptions { top_touchpoints: 5, ..Default::default() };
+            serde_json::to_value(build_report(&def, &f, &out, &options)).unwrap()
+        };
+        prop_assert_eq!(report(false), report(true));
+    }
+
+    #[test]
     fn results_do_not_depend_on_ingestion_order_or_threads(
         rows in rows(),
         def in journey(),
