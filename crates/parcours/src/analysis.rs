@@ -608,6 +608,7 @@ impl RunPlan {
             event_filter: event_filter(frame, &self.filters)?,
             actors: segment_mask(frame, &self.segments),
             threads,
+            ..RunOptions::default()
         };
         let started = std::time::Instant::now();
         let outcomes = engine.run(&run);
