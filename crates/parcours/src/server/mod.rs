@@ -91,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(api::routes())
         .merge(journeys::routes())
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("no such endpoint; see docs/http-api.md") })
@@ -111,6 +112,14 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             axum::Json(serde_json::json!({ "status": "store unavailable" })),
         ),
     }
+}
+
+/// The OpenAPI description of this API (`openapi.json`, kept beside the routes; a test
+/// checks that every route is described and every description routed).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -8,6 +8,7 @@ mod http;
 mod import;
 mod journey;
 mod journeys_http;
+mod openapi;
 
 use std::sync::Arc;
 
