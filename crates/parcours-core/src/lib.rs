@@ -30,6 +30,7 @@ pub mod journey;
 pub mod normalize;
 pub mod paths;
 pub mod payload;
+pub mod sessions;
 pub mod stats;
 pub mod time;
 

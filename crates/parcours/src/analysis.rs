@@ -820,3 +820,58 @@ impl FrameMemo {
         Ok(frame)
     }
 }
+
+/// A sessions run as the CLI and the API ask for it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionRequest {
+    /// Sessions starting at or after this time (RFC 3339 or YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Sessions starting before this time.
+    pub to: Option<String>,
+    /// Inactivity that ends a session (`30m` when absent).
+    pub timeout: Option<String>,
+    /// Whether a page view with another campaign starts a session (true when absent).
+    pub split_on_campaign: Option<bool>,
+    /// Rows per table (10 when absent).
+    pub top: Option<usize>,
+}
+
+impl SessionRequest {
+    /// What the frame must carry: persons and the campaign source.
+    pub fn spec() -> FrameSpec {
+        FrameSpec {
+            actor: ActorKind::Person,
+            properties: vec!["$source".into()],
+            traits: Vec::new(),
+        }
+    }
+
+    pub fn run(
+        &self,
+        frame: &Frame,
+    ) -> Result<parcours_core::sessions::SessionReport, RequestError> {
+        use parcours_core::sessions::{session_report, SessionOptions};
+        let time = |t: &Option<String>, field: &'static str| {
+            t.as_deref()
+                .map(|t| parcours_core::time::parse_lenient(t).map_err(|e| e.to_string()))
+                .transpose()
+                .map_err(request_error(field))
+        };
+        let defaults = SessionOptions::default();
+        let timeout = match &self.timeout {
+            Some(t) => parcours_core::journey::Span::parse(t)
+                .map_err(request_error("timeout"))?
+                .micros(),
+            None => defaults.timeout,
+        };
+        let options = SessionOptions {
+            timeout,
+            split_on_campaign: self.split_on_campaign.unwrap_or(true),
+            from: time(&self.from, "from")?,
+            to: time(&self.to, "to")?,
+            top: self.top.unwrap_or(defaults.top),
+        };
+        Ok(session_report(frame, frame.property("$source"), &options))
+    }
+}

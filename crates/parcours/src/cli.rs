@@ -80,6 +80,9 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::journey_cmd::JourneyAction,
     },
+    /// Web and app sessions: visitors, bounce rate, duration, pages, entry and exit
+    /// pages, traffic by channel, campaign and source.
+    Sessions(Box<crate::sessions_cmd::SessionsArgs>),
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -215,6 +218,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Import(args) => import::run_cli(args),
         Command::Journey { action } => crate::journey_cmd::run(action),
+        Command::Sessions(args) => crate::sessions_cmd::run(*args),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

@@ -301,7 +301,7 @@ fn print_lifecycle(r: &parcours_core::journey::LifecycleReport) {
 }
 
 /// Imports an events file into a temporary store and reads it back as a frame.
-fn frame_from_file(path: &Path, spec: &FrameSpec) -> anyhow::Result<Frame> {
+pub(crate) fn frame_from_file(path: &Path, spec: &FrameSpec) -> anyhow::Result<Frame> {
     let dir = TempDir::new()?;
     let options = StoreOptions {
         synchronous: Synchronous::Normal,

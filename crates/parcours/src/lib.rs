@@ -13,3 +13,4 @@ pub mod import;
 pub mod journey_cmd;
 pub mod logging;
 pub mod server;
+pub mod sessions_cmd;

@@ -154,7 +154,7 @@ pub fn frame_of(
 
 /// `expected` is a subset of `actual`: objects by key, arrays element by element,
 /// numbers within 1e-9.
-fn assert_subset(expected: &Value, actual: &Value, path: &str) {
+pub fn assert_subset(expected: &Value, actual: &Value, path: &str) {
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
             for (k, v) in e {

@@ -3,3 +3,4 @@
 mod journey_props;
 mod journeys;
 mod normalize;
+mod sessions;

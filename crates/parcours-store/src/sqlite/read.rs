@@ -198,6 +198,20 @@ fn property_path(key: &str) -> (&'static str, String) {
     (column, path)
 }
 
+/// The normalised columns analyses may read as properties: `$source`, `$medium`,
+/// `$term`, `$content` (the campaign's UTM fields), `$revenue`, `$currency`.
+fn normalised_column(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "$source" => "utm_source",
+        "$medium" => "utm_medium",
+        "$term" => "utm_term",
+        "$content" => "utm_content",
+        "$revenue" => "revenue",
+        "$currency" => "currency",
+        _ => return None,
+    })
+}
+
 /// Events after `after_seq`, in insertion order, with only what analysis frames keep.
 /// The walk follows the rowid (sequential pages, the fastest read SQLite has) and skips
 /// other workspaces' rows as it goes; the week index would add a sort of the whole
@@ -212,6 +226,13 @@ pub fn scan_for_frame(
     let mut extra = String::new();
     let mut paths = Vec::new();
     for (i, key) in properties.iter().enumerate() {
+        if let Some(column) = normalised_column(key) {
+            // json_quote never answers NULL, so the parameter is only there to keep the
+            // numbering of the others.
+            extra.push_str(&format!(", coalesce(json_quote({column}), ?{})", i + 3));
+            paths.push(String::new());
+            continue;
+        }
         let (column, path) = property_path(key);
         extra.push_str(&format!(", {column} -> ?{}", i + 3));
         paths.push(path);

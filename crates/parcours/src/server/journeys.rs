@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
             get(report_get).post(report_post),
         )
         .route("/api/v1/journeys/{id}/lifecycle", get(lifecycle))
+        .route("/api/v1/sessions", get(sessions))
 }
 
 impl From<DefinitionError> for ApiError {
@@ -378,6 +379,23 @@ async fn lifecycle(
             .get(state.store.as_ref(), key.workspace_id, &spec)
             .map_err(ApiError::internal)?;
         Ok(Json(request.run(&def, &frame, super::now_micros(), 0)?))
+    })
+    .await
+}
+
+/// `GET /api/v1/sessions?from=&to=&timeout=&split_on_campaign=&top=`.
+async fn sessions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(request): Query<crate::analysis::SessionRequest>,
+) -> Result<Json<parcours_core::sessions::SessionReport>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let spec = crate::analysis::SessionRequest::spec();
+        let frame = state
+            .frames
+            .get(state.store.as_ref(), key.workspace_id, &spec)
+            .map_err(ApiError::internal)?;
+        Ok(Json(request.run(&frame)?))
     })
     .await
 }

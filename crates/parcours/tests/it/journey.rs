@@ -248,3 +248,19 @@ fn lifecycle_lists_stalled_actors_as_csv() {
     assert!(lines[2].starts_with("u2,in_progress,visit,"), "{csv}");
     assert_eq!(lines.len(), 3);
 }
+
+#[test]
+fn sessions_run_offline_on_a_file() {
+    let report = run_json(&[
+        "sessions",
+        "--input",
+        testdata("events.jsonl").to_str().unwrap(),
+        "--format",
+        "json",
+        "--from",
+        "2026-03-03",
+    ]);
+    assert_eq!(report["sessions"], 2);
+    assert_eq!(report["pageviews"], 2);
+    assert_eq!(report["timeout_s"], 1800.0);
+}

@@ -407,3 +407,38 @@ async fn reports_follow_new_events() {
     let (_, after, _) = h.send(req("GET", &uri, &h.read, "", Body::empty())).await;
     assert_eq!(entered(&after), [3, 2]);
 }
+
+#[tokio::test]
+async fn sessions_report_web_kpis() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    // Page views: a1 (home, then stitched to u1), u2 (home), a3 (home): three one-page
+    // sessions of three visitors.
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/sessions?timeout=30m&top=5",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sessions"], 3);
+    assert_eq!(body["visitors"], 3);
+    assert_eq!(body["bounce_rate"], 1.0);
+    assert_eq!(body["entry_pages"][0]["sessions"], 3);
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/sessions?timeout=forever",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("timeout"))
+    );
+}
