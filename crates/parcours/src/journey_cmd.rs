@@ -418,9 +418,14 @@ fn print_table(r: &JourneyReport) {
     }
     if let Some(b) = &r.breakdown {
         println!();
+        let attribution = match b.attribution {
+            parcours_core::journey::Attribution::FirstTouch => "first touch".to_string(),
+            parcours_core::journey::Attribution::LastTouch => "last touch".to_string(),
+            parcours_core::journey::Attribution::Step(n) => format!("step {n}"),
+        };
         println!(
-            "breakdown by {} ({:?}): entered per stage, conversion",
-            b.by, b.attribution
+            "breakdown by {} ({attribution}): entered per stage, conversion",
+            b.by
         );
         for row in &b.rows {
             let entered: Vec<String> = row.entered.iter().map(u64::to_string).collect();
@@ -434,7 +439,12 @@ fn print_table(r: &JourneyReport) {
     }
     if let Some(t) = &r.trend {
         println!();
-        println!("conversion by entry {:?}", t.period);
+        let period = match t.period {
+            parcours_core::journey::Bucket::Day => "day",
+            parcours_core::journey::Bucket::Week => "week",
+            parcours_core::journey::Bucket::Month => "month",
+        };
+        println!("conversion by entry {period}");
         for row in &t.rows {
             let entered: Vec<String> = row.entered.iter().map(u64::to_string).collect();
             println!(
