@@ -361,11 +361,16 @@ fn pct(x: f64) -> String {
 }
 
 fn print_table(r: &JourneyReport) {
+    let actors = match (r.actor, r.counting) {
+        (_, parcours_core::journey::Counting::Attempts) => "attempts",
+        (parcours_core::journey::ActorKind::Person, _) => "persons",
+        (parcours_core::journey::ActorKind::Account, _) => "accounts",
+        (parcours_core::journey::ActorKind::Deal, _) => "deals",
+    };
     println!(
-        "{} — {} {:?}s entered, {} converted",
+        "{} — {} {actors} entered, {} converted",
         r.journey,
         r.entered,
-        r.actor,
         pct(r.conversion_rate)
     );
     println!();

@@ -548,8 +548,12 @@ impl<'f> Engine<'f> {
     fn best_attempt(&self, evs: &[Ev], options: &RunOptions, scratch: &mut Scratch) -> bool {
         let mut found = false;
         // No attempt can go further than the bound: stop at the first that reaches it.
+        // With a single timestamp where an attempt may start there is nothing to choose
+        // from, and no bound to compute.
+        let single_entry = self.hold.is_empty() && self.entry_groups(evs, options) <= 1;
         let bound = match &self.dp {
             _ if options.exhaustive => i16::MAX,
+            _ if single_entry => i16::MIN,
             Some(dp) => self.dp_bound(dp, evs, options, scratch),
             None => self.stages.len() as i16 - 1,
         };
@@ -584,6 +588,25 @@ impl<'f> Engine<'f> {
             g = end;
         }
         found
+    }
+
+    /// How many timestamps hold an event that may open an attempt (counting stops at 2).
+    fn entry_groups(&self, evs: &[Ev], options: &RunOptions) -> usize {
+        let mut n = 0;
+        let mut last = NONE;
+        for ev in evs {
+            if ev.steps & self.entry_steps != 0
+                && ev.ts != last
+                && self.entry_allowed(ev.ts, options)
+            {
+                n += 1;
+                last = ev.ts;
+                if n > 1 {
+                    break;
+                }
+            }
+        }
+        n
     }
 
     /// The furthest stage any attempt could reach, by the one-pass method of ClickHouse's
