@@ -170,8 +170,7 @@ pub fn load_frame_with(
 ) -> anyhow::Result<Frame> {
     let _span = tracing::info_span!("load_frame", workspace = ws).entered();
     let counts = store.change_counts(ws)?;
-    let (mut cache, mut props, mut changed) =
-        read_caches(store, ws, spec, cache_dir, counts.erasures)?;
+    let (mut cache, mut props, mut changed) = read_caches(store, ws, spec, cache_dir, &counts)?;
     let before = cache.len();
     store.scan_for_frame(ws, cache.last_seq, &spec.properties, &mut |e| {
         cache.push(e);
@@ -211,8 +210,9 @@ fn read_caches(
     ws: WorkspaceId,
     spec: &FrameSpec,
     dir: Option<&Path>,
-    erasures: u64,
+    counts: &parcours_store::ChangeCounts,
 ) -> anyhow::Result<(EventCache, Vec<PropCache>, bool)> {
+    let erasures = counts.erasures;
     let fresh = || {
         let c = EventCache {
             erasures,
@@ -223,7 +223,8 @@ fn read_caches(
     };
     let Some(cache) = dir
         .and_then(|d| EventCache::read(&frame_cache::events_path(d, ws)))
-        .filter(|c| c.erasures == erasures)
+        // A cache ahead of the store belongs to other data (a restored backup): drop it.
+        .filter(|c| c.erasures == erasures && c.last_seq <= counts.last_seq)
     else {
         return Ok(fresh());
     };
