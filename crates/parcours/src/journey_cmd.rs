@@ -13,11 +13,9 @@ use parcours_core::stats::human;
 use parcours_store::{SqliteStore, Store, StoreOptions, Synchronous};
 use serde_json::Value;
 
-use crate::analysis::{
-    load_frame, load_frame_with, FrameSpec, LifecycleOutput, LifecycleRequest, RunOutput,
-    RunRequest,
-};
+use crate::analysis::{load_frame, load_frame_with, FrameSpec};
 use crate::cli::{load_config, open_store, workspace, Common};
+use crate::requests::{LifecycleOutput, LifecycleRequest, RunOutput, RunRequest};
 
 #[derive(Subcommand, Debug)]
 pub enum JourneyAction {

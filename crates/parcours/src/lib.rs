@@ -12,5 +12,6 @@ pub mod frame_cache;
 pub mod import;
 pub mod journey_cmd;
 pub mod logging;
+pub mod requests;
 pub mod server;
 pub mod sessions_cmd;

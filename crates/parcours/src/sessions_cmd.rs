@@ -8,9 +8,10 @@ use clap::Args;
 use parcours_core::sessions::{SessionReport, TrafficRow};
 use parcours_core::stats::human;
 
-use crate::analysis::{load_frame_with, SessionRequest};
+use crate::analysis::load_frame_with;
 use crate::cli::{load_config, open_store, workspace, Common};
 use crate::journey_cmd::{frame_from_file, OutputFormat};
+use crate::requests::SessionRequest;
 
 #[derive(Args, Debug)]
 pub struct SessionsArgs {

@@ -10,8 +10,15 @@
 
 use super::definition::{Counting, Entry, JourneyDef, Ordering, Ties};
 use super::matcher::{Matcher, MissingProperty};
-use crate::frame::{is_bookkeeping, Frame};
+use crate::frame::Frame;
 use crate::time::Micros;
+
+mod bound;
+mod outcomes;
+mod scan;
+
+use bound::{dp_plan, Dp};
+pub use outcomes::Outcomes;
 
 /// "No time": a stage not reached.
 pub const NONE: Micros = Micros::MIN;
@@ -94,83 +101,6 @@ pub struct Engine<'f> {
     hold: Vec<&'f [u32]>,
 }
 
-/// Every counted attempt, in flat arrays (one row per attempt, `stages` wide where
-/// per-stage).
-#[derive(Debug, Clone, Default)]
-pub struct Outcomes {
-    pub stages: usize,
-    pub actor: Vec<u32>,
-    pub entry_ts: Vec<Micros>,
-    /// The furthest stage completed, or -1 when the attempt entered but completed none.
-    pub reached: Vec<i16>,
-    /// When the attempt ended: converted, disqualified, broken, or its window closed
-    /// (`Micros::MAX` when it has no window and did not end).
-    pub end: Vec<Micros>,
-    /// Completion time of each stage, [`NONE`] when not reached.
-    pub stage_ts: Vec<Micros>,
-    /// The branch that completed each stage (`u8::MAX` when not reached).
-    pub stage_branch: Vec<u8>,
-    /// Frame indices of the steps taken, attempt `k` in `steps[steps_at[k]..steps_at[k+1]]`.
-    pub steps: Vec<u32>,
-    pub steps_at: Vec<u32>,
-}
-
-impl Outcomes {
-    fn new(stages: usize) -> Outcomes {
-        Outcomes {
-            stages,
-            steps_at: vec![0],
-            ..Outcomes::default()
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.actor.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.actor.is_empty()
-    }
-
-    pub fn stage_time(&self, k: usize, stage: usize) -> Option<Micros> {
-        let t = self.stage_ts[k * self.stages + stage];
-        (t != NONE).then_some(t)
-    }
-
-    pub fn branch(&self, k: usize, stage: usize) -> Option<usize> {
-        let b = self.stage_branch[k * self.stages + stage];
-        (b != u8::MAX).then_some(b as usize)
-    }
-
-    pub fn steps_of(&self, k: usize) -> &[u32] {
-        &self.steps[self.steps_at[k] as usize..self.steps_at[k + 1] as usize]
-    }
-
-    fn append(&mut self, other: Outcomes) {
-        let base = self.steps.len() as u32;
-        self.actor.extend(other.actor);
-        self.entry_ts.extend(other.entry_ts);
-        self.reached.extend(other.reached);
-        self.end.extend(other.end);
-        self.stage_ts.extend(other.stage_ts);
-        self.stage_branch.extend(other.stage_branch);
-        self.steps.extend(other.steps);
-        self.steps_at
-            .extend(other.steps_at[1..].iter().map(|s| s + base));
-    }
-
-    fn push(&mut self, actor: u32, a: &Attempt) {
-        self.actor.push(actor);
-        self.entry_ts.push(a.entry_ts);
-        self.reached.push(a.reached());
-        self.end.push(a.end);
-        self.stage_ts.extend_from_slice(&a.stage_ts);
-        self.stage_branch.extend_from_slice(&a.stage_branch);
-        self.steps.extend_from_slice(&a.step_events);
-        self.steps_at.push(self.steps.len() as u32);
-    }
-}
-
 /// Working memory of one worker, reused from actor to actor.
 struct Scratch {
     attempt: Attempt,
@@ -178,16 +108,6 @@ struct Scratch {
     used: Vec<bool>,
     dp_start: Vec<Micros>,
     dp_updates: Vec<(usize, Micros)>,
-}
-
-/// The required steps of a journey whose stages each have one branch, in order, for
-/// [`Engine::dp_bound`].
-#[derive(Debug, Clone)]
-struct Dp {
-    /// Flat indices of the required steps.
-    steps: Vec<usize>,
-    /// For each stage, the index in `steps` of its last required step.
-    stage_last: Vec<usize>,
 }
 
 /// An event of interest of the actor being processed.
@@ -458,87 +378,6 @@ impl<'f> Engine<'f> {
         out
     }
 
-    /// Collects the actor's events of interest (those that can take a step, trigger an
-    /// exclusion or, in strict ordering, break a chain); returns false when none of them can
-    /// open an attempt (the actor then counts nowhere and needs no more work).
-    fn collect(
-        &self,
-        a: usize,
-        options: &RunOptions,
-        evs: &mut Vec<Ev>,
-        candidates: &mut Vec<u32>,
-    ) -> bool {
-        evs.clear();
-        let f = self.frame;
-        let range = f.actor_range(a);
-        let names = &f.name()[range.clone()];
-        let strict = self.ordering == Ordering::Strict;
-        // Most events concern no step: keep the offsets of the others without a branch
-        // per event (which the processor would mispredict), then look at those only.
-        if candidates.len() < names.len() {
-            candidates.resize(names.len(), 0);
-        }
-        prefetch(&f.ts()[range.clone()]);
-        let mut n = 0;
-        for (offset, &name) in names.iter().enumerate() {
-            candidates[n] = offset as u32;
-            n += (strict || self.interesting[name as usize]) as usize;
-        }
-        let mut may_enter = false;
-        for &offset in &candidates[..n] {
-            let i = range.start + offset as usize;
-            let name = names[offset as usize] as usize;
-            let mut steps = self.name_steps[name];
-            let mut excl = self.name_excl[name];
-            let behavioural = strict && !is_bookkeeping(f.kind()[i]);
-            if steps | excl == 0 && !behavioural {
-                continue;
-            }
-            if let Some(filter) = &options.event_filter {
-                if !filter.matches(f, i) {
-                    continue;
-                }
-            }
-            steps = self.refine(steps, self.checked_steps, &self.matchers, i);
-            if excl & self.checked_excl != 0 {
-                let mut keep = 0;
-                for (x, (m, _, _)) in self.excl.iter().enumerate() {
-                    if excl & (1 << x) != 0 && m.matches(f, i) {
-                        keep |= 1 << x;
-                    }
-                }
-                excl = keep;
-            }
-            if steps | excl != 0 || behavioural {
-                may_enter |= steps & self.entry_steps != 0;
-                evs.push(Ev {
-                    i: i as u32,
-                    ts: f.ts()[i],
-                    steps,
-                    excl,
-                    behavioural,
-                });
-            }
-        }
-        may_enter
-    }
-
-    fn refine(&self, bits: u64, checked: u64, matchers: &[Matcher], i: usize) -> u64 {
-        if bits & checked == 0 {
-            return bits;
-        }
-        let mut keep = bits & !checked;
-        let mut rest = bits & checked;
-        while rest != 0 {
-            let j = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            if matchers[j].matches(self.frame, i) {
-                keep |= 1 << j;
-            }
-        }
-        keep
-    }
-
     fn entry_allowed(&self, ts: Micros, options: &RunOptions) -> bool {
         options.from.is_none_or(|f| ts >= f) && options.to.is_none_or(|t| ts < t)
     }
@@ -588,92 +427,6 @@ impl<'f> Engine<'f> {
             g = end;
         }
         found
-    }
-
-    /// How many timestamps hold an event that may open an attempt (counting stops at 2).
-    fn entry_groups(&self, evs: &[Ev], options: &RunOptions) -> usize {
-        let mut n = 0;
-        let mut last = NONE;
-        for ev in evs {
-            if ev.steps & self.entry_steps != 0
-                && ev.ts != last
-                && self.entry_allowed(ev.ts, options)
-            {
-                n += 1;
-                last = ev.ts;
-                if n > 1 {
-                    break;
-                }
-            }
-        }
-        n
-    }
-
-    /// The furthest stage any attempt could reach, by the one-pass method of ClickHouse's
-    /// `windowFunnel` over the required steps: for each step, the latest entry time of a
-    /// chain that took it so far. Exact for plain ordered journeys; an upper bound when
-    /// limits, held properties, exclusions or strict ordering may stop chains earlier.
-    fn dp_bound(&self, dp: &Dp, evs: &[Ev], options: &RunOptions, scratch: &mut Scratch) -> i16 {
-        let m = dp.steps.len();
-        let (start, updates) = (&mut scratch.dp_start, &mut scratch.dp_updates);
-        start.clear();
-        start.resize(m, NONE);
-        let window = self.window.unwrap_or(Micros::MAX);
-        let allow = self.ties == Ties::Allow;
-        let mut furthest: i64 = -1;
-        let mut g = 0;
-        while g < evs.len() {
-            let end = group_end(evs, g);
-            let ts = evs[g].ts;
-            // Strict ties: every step of this timestamp extends the chains as they were
-            // before it, so updates are gathered first. Allowed ties: applied at once,
-            // until nothing changes.
-            loop {
-                updates.clear();
-                for ev in &evs[g..end] {
-                    if ev.steps == 0 {
-                        continue;
-                    }
-                    for (j, &flat) in dp.steps.iter().enumerate() {
-                        if ev.steps & (1 << flat) == 0 {
-                            continue;
-                        }
-                        let candidate = if j == 0 {
-                            if self.entry_allowed(ts, options) {
-                                ts
-                            } else {
-                                NONE
-                            }
-                        } else {
-                            let prev = start[j - 1];
-                            if prev != NONE && ts.saturating_sub(prev) <= window {
-                                prev
-                            } else {
-                                NONE
-                            }
-                        };
-                        if candidate > start[j] {
-                            if allow {
-                                start[j] = candidate;
-                            }
-                            updates.push((j, candidate));
-                        }
-                    }
-                }
-                for &(j, candidate) in updates.iter() {
-                    start[j] = start[j].max(candidate);
-                    furthest = furthest.max(j as i64);
-                }
-                if !allow || updates.is_empty() {
-                    break;
-                }
-            }
-            g = end;
-        }
-        dp.stage_last
-            .iter()
-            .rposition(|&last| furthest >= last as i64)
-            .map_or(-1, |s| s as i16)
     }
 
     /// Attempts counting: successive, non-overlapping attempts.
@@ -1008,52 +761,6 @@ impl Attempt {
             .max()
             .unwrap_or(NONE)
     }
-}
-
-/// The bound applies to closed, ordered or strict journeys whose stages are required and
-/// have one branch each.
-fn dp_plan(def: &JourneyDef, stages: &[StageInfo]) -> Option<Dp> {
-    if def.ordering == Ordering::Any
-        || def.entry == Entry::Open
-        || stages.iter().any(|s| s.optional || s.branches.len() != 1)
-    {
-        return None;
-    }
-    let mut steps = Vec::new();
-    let mut stage_last = Vec::new();
-    for stage in stages {
-        let b = &stage.branches[0];
-        for j in b.first..b.first + b.len {
-            if b.required & (1 << j) != 0 {
-                steps.push(j);
-            }
-        }
-        stage_last.push(steps.len() - 1);
-    }
-    Some(Dp { steps, stage_last })
-}
-
-/// Asks the processor to start loading a slice's cache lines: the times of an actor's
-/// events are read sparsely after its names are scanned, and each would otherwise wait
-/// for memory in turn.
-#[inline]
-fn prefetch<T>(slice: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let bytes = std::mem::size_of_val(slice);
-        let base = slice.as_ptr() as *const i8;
-        let mut offset = 0;
-        while offset < bytes {
-            // SAFETY: prefetching is a hint with no effect on memory; the address is
-            // inside the slice.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(base.add(offset), std::arch::x86_64::_MM_HINT_T0)
-            };
-            offset += 64;
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = slice;
 }
 
 fn low_bits(n: usize) -> u64 {

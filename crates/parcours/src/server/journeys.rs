@@ -17,9 +17,8 @@ use serde_json::{json, Value};
 use super::api::blocking;
 use super::error::ApiError;
 use super::AppState;
-use crate::analysis::{
-    FrameSpec, LifecycleOutput, LifecycleRequest, RequestError, RunOutput, RunRequest,
-};
+use crate::analysis::FrameSpec;
+use crate::requests::{LifecycleOutput, LifecycleRequest, RequestError, RunOutput, RunRequest};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -387,10 +386,10 @@ async fn lifecycle(
 async fn sessions(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(request): Query<crate::analysis::SessionRequest>,
+    Query(request): Query<crate::requests::SessionRequest>,
 ) -> Result<Json<parcours_core::sessions::SessionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
-        let spec = crate::analysis::SessionRequest::spec();
+        let spec = crate::requests::SessionRequest::spec();
         let frame = state
             .frames
             .get(state.store.as_ref(), key.workspace_id, &spec)

@@ -4,8 +4,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use parcours::analysis::{load_frame, load_frame_with, RunRequest};
+use parcours::analysis::{load_frame, load_frame_with};
 use parcours::import::{import_file, Mapping, Options};
+use parcours::requests::RunRequest;
 use parcours_core::journey::JourneyDef;
 use parcours_store::{SqliteStore, Store, StoreOptions};
 use serde_json::Value;

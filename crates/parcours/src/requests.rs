@@ -1,0 +1,339 @@
+//! Run requests as the CLI flags and the HTTP API give them — journeys, lifecycle,
+//! sessions — validated in one place, so a flag and a query option mean the same thing
+//! and fail with the same field name.
+
+use parcours_core::frame::Frame;
+use parcours_core::journey::{ActorKind, Breakdown, JourneyDef};
+use serde_json::Value;
+
+use crate::analysis::FrameSpec;
+
+/// A journey run as the CLI flags and the HTTP API ask for it, before validation.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunRequest {
+    /// Attempts entering at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+    pub from: Option<String>,
+    /// Attempts entering before this time.
+    pub to: Option<String>,
+    /// `channel`, `campaign`, `touchpoint`, `property:NAME`, `trait:NAME`, with `@first`,
+    /// `@last` or `@step:N`.
+    pub breakdown: Option<String>,
+    /// `day`, `week` or `month`.
+    pub trend: Option<String>,
+    /// Only events whose property equals the value.
+    #[serde(rename = "where")]
+    pub filters: std::collections::BTreeMap<String, Value>,
+    /// Only actors whose trait equals the value.
+    pub segment: std::collections::BTreeMap<String, Value>,
+    /// `converted:STAGE` or `dropped:STAGE`: list actors instead of the report.
+    pub actors: Option<String>,
+    /// Touchpoints listed per stage (10 when absent).
+    pub top: Option<usize>,
+}
+
+/// A request that does not make sense, naming the field.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct RequestError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn request_error(field: &'static str) -> impl Fn(String) -> RequestError {
+    move |message| RequestError { field, message }
+}
+
+/// A validated run: the journey, its options and the frame it needs.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    pub def: JourneyDef,
+    pub spec: FrameSpec,
+    from: Option<i64>,
+    to: Option<i64>,
+    filters: Vec<(String, Value)>,
+    segments: Vec<(String, Value)>,
+    selection: Option<parcours_core::journey::ActorSelection>,
+    options: parcours_core::journey::ReportOptions,
+}
+
+/// What a run returns: the report, or the actor list asked for.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum RunOutput {
+    Report(Box<parcours_core::journey::JourneyReport>),
+    Actors(Vec<parcours_core::journey::ActorRow>),
+}
+
+impl RunRequest {
+    pub fn plan(&self, def: JourneyDef) -> Result<RunPlan, RequestError> {
+        use parcours_core::journey::{ActorSelection, Bucket, ReportOptions};
+        let time = |t: &Option<String>, field: &'static str| {
+            t.as_deref()
+                .map(|t| parcours_core::time::parse_lenient(t).map_err(|e| e.to_string()))
+                .transpose()
+                .map_err(request_error(field))
+        };
+        let from = time(&self.from, "from")?;
+        let to = time(&self.to, "to")?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f >= t {
+                return Err(request_error("to")("must be after `from`".into()));
+            }
+        }
+        let breakdown = self
+            .breakdown
+            .as_deref()
+            .map(Breakdown::parse)
+            .transpose()
+            .map_err(request_error("breakdown"))?;
+        let trend = self
+            .trend
+            .as_deref()
+            .map(Bucket::parse)
+            .transpose()
+            .map_err(request_error("trend"))?;
+        let selection = self
+            .actors
+            .as_deref()
+            .map(|a| ActorSelection::parse(a, &def))
+            .transpose()
+            .map_err(request_error("actors"))?;
+        let filters: Vec<(String, Value)> = self.filters.clone().into_iter().collect();
+        let segments: Vec<(String, Value)> = self.segment.clone().into_iter().collect();
+        let filter_keys: Vec<String> = filters.iter().map(|(k, _)| k.clone()).collect();
+        let segment_keys: Vec<String> = segments.iter().map(|(k, _)| k.clone()).collect();
+        let spec = FrameSpec::for_journey(&def, breakdown.as_ref(), &filter_keys, &segment_keys);
+        Ok(RunPlan {
+            def,
+            spec,
+            from,
+            to,
+            filters,
+            segments,
+            selection,
+            options: ReportOptions {
+                top_touchpoints: self.top.unwrap_or(10),
+                breakdown,
+                trend,
+                counts_only: false,
+            },
+        })
+    }
+}
+
+impl RunPlan {
+    /// Runs the journey on a frame built for [`RunPlan::spec`].
+    pub fn execute(&self, frame: &Frame, threads: usize) -> anyhow::Result<RunOutput> {
+        use parcours_core::journey::{actor_list, build_report, Engine, RunOptions};
+        let engine = Engine::new(&self.def, frame)?;
+        let run = RunOptions {
+            from: self.from,
+            to: self.to,
+            event_filter: event_filter(frame, &self.filters)?,
+            actors: segment_mask(frame, &self.segments),
+            threads,
+            ..RunOptions::default()
+        };
+        let started = std::time::Instant::now();
+        let outcomes = engine.run(&run);
+        tracing::info!(
+            journey = %self.def.name,
+            attempts = outcomes.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "journey run"
+        );
+        Ok(match self.selection {
+            Some(s) => RunOutput::Actors(actor_list(&self.def, frame, &outcomes, s)),
+            None => RunOutput::Report(Box::new(build_report(
+                &self.def,
+                frame,
+                &outcomes,
+                &self.options,
+            ))),
+        })
+    }
+}
+
+fn event_filter(
+    frame: &Frame,
+    filters: &[(String, Value)],
+) -> anyhow::Result<Option<parcours_core::journey::Matcher>> {
+    use parcours_core::journey::{FilterDef, Matcher, Names, Op};
+    if filters.is_empty() {
+        return Ok(None);
+    }
+    let defs: Vec<FilterDef> = filters
+        .iter()
+        .map(|(k, v)| FilterDef {
+            property: k.clone(),
+            op: Op::Eq,
+            value: Some(v.clone()),
+        })
+        .collect();
+    Ok(Some(Matcher::compile(
+        frame,
+        &Names::One("*".into()),
+        &[],
+        &[],
+        &defs,
+    )?))
+}
+
+fn segment_mask(frame: &Frame, segments: &[(String, Value)]) -> Option<Vec<bool>> {
+    if segments.is_empty() {
+        return None;
+    }
+    let mut keep = vec![true; frame.actor_count()];
+    for (key, want) in segments {
+        let col = frame.actor_trait(key);
+        for (a, k) in keep.iter_mut().enumerate() {
+            let v = col.map_or(&Value::Null, |c| frame.values().value(c[a]));
+            *k &= v == want;
+        }
+    }
+    Some(keep)
+}
+
+/// A lifecycle run as the CLI and the API ask for it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleRequest {
+    /// The date to stand at (RFC 3339 or YYYY-MM-DD); now when absent.
+    pub as_of: Option<String>,
+    /// A fixed stall threshold (`7d`); each stage's p90 time to the next when absent.
+    pub stall_after: Option<String>,
+    /// Distribution at the end of each `day`, `week` or `month`.
+    pub period: Option<String>,
+    /// `stalled` or `all`: list actors instead of the summary.
+    pub actors: Option<String>,
+}
+
+/// What a lifecycle run returns.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum LifecycleOutput {
+    Report(parcours_core::journey::LifecycleReport),
+    Actors(Vec<parcours_core::journey::ActorLifecycle>),
+}
+
+impl LifecycleRequest {
+    /// Validates the request and runs it on a frame built for the journey.
+    pub fn run(
+        &self,
+        def: &JourneyDef,
+        frame: &Frame,
+        now: i64,
+        threads: usize,
+    ) -> Result<LifecycleOutput, RequestError> {
+        use parcours_core::journey::{
+            lifecycle, Bucket, Counting, Engine, LifecycleOptions, RunOptions, Span,
+        };
+        let as_of = match &self.as_of {
+            Some(t) => parcours_core::time::parse_lenient(t)
+                .map_err(|e| request_error("as_of")(e.to_string()))?,
+            None => now,
+        };
+        let stall_after = self
+            .stall_after
+            .as_deref()
+            .map(Span::parse)
+            .transpose()
+            .map_err(request_error("stall_after"))?
+            .map(|s| s.micros());
+        let period = self
+            .period
+            .as_deref()
+            .map(Bucket::parse)
+            .transpose()
+            .map_err(request_error("period"))?;
+        let only_stalled = match self.actors.as_deref() {
+            None => None,
+            Some("stalled") => Some(true),
+            Some("all") => Some(false),
+            Some(other) => {
+                return Err(request_error("actors")(format!(
+                    "expected stalled or all, not `{other}`"
+                )))
+            }
+        };
+        let mut attempts = def.clone();
+        attempts.counting = Counting::Attempts;
+        let engine =
+            Engine::new(&attempts, frame).map_err(|e| request_error("journey")(e.to_string()))?;
+        let out = engine.run(&RunOptions {
+            threads,
+            ..RunOptions::default()
+        });
+        let options = LifecycleOptions {
+            as_of,
+            stall_after,
+            period,
+        };
+        let (report, actors) = lifecycle(&attempts, frame, &out, &options);
+        Ok(match only_stalled {
+            None => LifecycleOutput::Report(report),
+            Some(stalled) => LifecycleOutput::Actors(
+                actors
+                    .into_iter()
+                    .filter(|a| !stalled || a.stalled)
+                    .collect(),
+            ),
+        })
+    }
+}
+
+/// A sessions run as the CLI and the API ask for it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionRequest {
+    /// Sessions starting at or after this time (RFC 3339 or YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Sessions starting before this time.
+    pub to: Option<String>,
+    /// Inactivity that ends a session (`30m` when absent).
+    pub timeout: Option<String>,
+    /// Whether a page view with another campaign starts a session (true when absent).
+    pub split_on_campaign: Option<bool>,
+    /// Rows per table (10 when absent).
+    pub top: Option<usize>,
+}
+
+impl SessionRequest {
+    /// What the frame must carry: persons and the campaign source.
+    pub fn spec() -> FrameSpec {
+        FrameSpec {
+            actor: ActorKind::Person,
+            properties: vec!["$source".into()],
+            traits: Vec::new(),
+        }
+    }
+
+    pub fn run(
+        &self,
+        frame: &Frame,
+    ) -> Result<parcours_core::sessions::SessionReport, RequestError> {
+        use parcours_core::sessions::{session_report, SessionOptions};
+        let time = |t: &Option<String>, field: &'static str| {
+            t.as_deref()
+                .map(|t| parcours_core::time::parse_lenient(t).map_err(|e| e.to_string()))
+                .transpose()
+                .map_err(request_error(field))
+        };
+        let defaults = SessionOptions::default();
+        let timeout = match &self.timeout {
+            Some(t) => parcours_core::journey::Span::parse(t)
+                .map_err(request_error("timeout"))?
+                .micros(),
+            None => defaults.timeout,
+        };
+        let options = SessionOptions {
+            timeout,
+            split_on_campaign: self.split_on_campaign.unwrap_or(true),
+            from: time(&self.from, "from")?,
+            to: time(&self.to, "to")?,
+            top: self.top.unwrap_or(defaults.top),
+        };
+        Ok(session_report(frame, frame.property("$source"), &options))
+    }
+}
