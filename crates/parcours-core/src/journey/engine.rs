@@ -558,7 +558,9 @@ impl<'f> Engine<'f> {
                     continue;
                 }
                 if let Some(j) = self.first_takeable(ev.steps, ts, a) {
-                    if pick.is_none_or(|(_, pj)| j > pj) {
+                    // The earliest step among the events of this timestamp (see
+                    // docs/semantics.md, "One event, one step").
+                    if pick.is_none_or(|(_, pj)| j < pj) {
                         pick = Some((k, j));
                     }
                 }
