@@ -206,7 +206,12 @@ impl Writer {
 }
 
 /// Reads the encoding back, straight into the vectors (no copy of the whole file).
-struct Reader<R: Read>(R);
+/// `left` is what remains of the file: a length that does not fit in it is a damaged
+/// file, refused before anything is allocated for it.
+struct Reader<R: Read> {
+    inner: R,
+    left: u64,
+}
 
 /// Integer types stored little-endian; reading them into a vector's bytes is sound
 /// because every bit pattern is a valid value.
@@ -229,27 +234,45 @@ impl Plain for i64 {
     }
 }
 
-/// Lengths above this are a damaged file, not data (a frame of 4 billion events).
-const MAX_LEN: u64 = 1 << 32;
+impl Reader<std::io::BufReader<std::fs::File>> {
+    /// Opens a file and checks its magic bytes.
+    fn open(path: &Path, magic: &[u8; 8]) -> Option<Self> {
+        let file = std::fs::File::open(path).ok()?;
+        let left = file.metadata().ok()?.len();
+        let mut r = Reader {
+            inner: std::io::BufReader::with_capacity(1 << 20, file),
+            left,
+        };
+        let mut head = [0u8; 8];
+        r.read(&mut head)?;
+        (&head == magic).then_some(r)
+    }
+}
 
 impl<R: Read> Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> Option<()> {
+        self.left = self.left.checked_sub(buf.len() as u64)?;
+        self.inner.read_exact(buf).ok()
+    }
     fn u64(&mut self) -> Option<u64> {
         let mut b = [0u8; 8];
-        self.0.read_exact(&mut b).ok()?;
+        self.read(&mut b)?;
         Some(u64::from_le_bytes(b))
     }
-    fn len(&mut self) -> Option<usize> {
+    /// A length of items of `width` bytes each, when the file can hold them.
+    fn len(&mut self, width: u64) -> Option<usize> {
         let n = self.u64()?;
-        (n <= MAX_LEN).then_some(n as usize)
+        (n.checked_mul(width)? <= self.left).then_some(n as usize)
     }
     fn bytes(&mut self) -> Option<Vec<u8>> {
-        let n = self.len()?;
+        let n = self.len(1)?;
         let mut v = vec![0u8; n];
-        self.0.read_exact(&mut v).ok()?;
+        self.read(&mut v)?;
         Some(v)
     }
     fn dict(&mut self) -> Option<Dict> {
-        let n = self.len()?;
+        // Each entry takes at least its 8-byte length.
+        let n = self.len(8)?;
         let mut values = Vec::with_capacity(n.min(1 << 20));
         for _ in 0..n {
             values.push(String::from_utf8(self.bytes()?).ok()?.into_boxed_str());
@@ -257,14 +280,14 @@ impl<R: Read> Reader<R> {
         Some(Dict::from_values(values))
     }
     fn array<T: Plain>(&mut self) -> Option<Vec<T>> {
-        let n = self.len()?;
+        let n = self.len(std::mem::size_of::<T>() as u64)?;
         let mut v = vec![T::default(); n];
         // SAFETY: `T` is a plain integer (see `Plain`): its bytes may hold any pattern,
         // and the byte view covers exactly the vector's initialised elements.
         let bytes = unsafe {
             std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut u8, n * std::mem::size_of::<T>())
         };
-        self.0.read_exact(bytes).ok()?;
+        self.read(bytes)?;
         if cfg!(target_endian = "big") {
             for x in v.iter_mut() {
                 *x = x.to_native();
@@ -319,13 +342,7 @@ impl EventCache {
 
     /// The cache in `path`, or `None` when it is missing or unreadable.
     pub fn read(path: &Path) -> Option<EventCache> {
-        let file = std::fs::File::open(path).ok()?;
-        let mut r = Reader(std::io::BufReader::with_capacity(1 << 20, file));
-        let mut magic = [0u8; 8];
-        r.0.read_exact(&mut magic).ok()?;
-        if &magic != MAGIC {
-            return None;
-        }
+        let mut r = Reader::open(path, MAGIC)?;
         let mut c = EventCache {
             last_seq: r.u64()? as i64,
             merges: r.u64()?,
@@ -379,15 +396,12 @@ impl PropCache {
     }
 
     pub fn read(path: &Path, key: &str) -> Option<PropCache> {
-        let file = std::fs::File::open(path).ok()?;
-        let mut r = Reader(std::io::BufReader::with_capacity(1 << 20, file));
-        let mut magic = [0u8; 8];
-        r.0.read_exact(&mut magic).ok()?;
-        if &magic != PROP_MAGIC || r.bytes()? != key.as_bytes() {
+        let mut r = Reader::open(path, PROP_MAGIC)?;
+        if r.bytes()? != key.as_bytes() {
             return None;
         }
         let last_seq = r.u64()? as i64;
-        let n = r.len()?;
+        let n = r.len(8)?;
         let mut p = PropCache::new(key);
         p.last_seq = last_seq;
         p.values.clear();
@@ -401,5 +415,62 @@ impl PropCache {
         }
         p.col = r.array()?;
         (p.col.iter().all(|&id| (id as usize) < p.values.len())).then_some(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_length_the_file_cannot_hold_is_refused_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws1.events");
+        let mut bytes = MAGIC.to_vec();
+        for v in [7u64, 0, 0, 1 << 40] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(EventCache::read(&path).is_none());
+    }
+
+    #[test]
+    fn a_cache_reads_back_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ws1.events");
+        let mut c = EventCache::default();
+        let props = [Value::from(3)];
+        c.push(&FrameEvent {
+            seq: 5,
+            kind: parcours_core::EventKind::Page,
+            name: "home",
+            user_id: Some("u1"),
+            anonymous_id: Some("a1"),
+            group_id: Some("acct-1"),
+            ts: 1_767_571_200_000_000,
+            channel: "web",
+            campaign: Some("spring"),
+            touchpoint: "web /",
+            properties: &props,
+        });
+        c.raw_person[0] = 42;
+        c.write(&path).unwrap();
+        let back = EventCache::read(&path).unwrap();
+        assert_eq!(back.last_seq, 5);
+        assert_eq!(back.raw.name(back.ev_raw[0]), "uu1");
+        assert_eq!(back.raw_person, [42]);
+        assert_eq!(back.groups.name(back.ev_group[0]), "acct-1");
+        assert_eq!(back.campaigns.name(back.campaign[0]), "spring");
+        assert_eq!(back.ts, c.ts);
+        assert_eq!(back.kind, c.kind);
+        let mut p = PropCache::new("n");
+        p.push(&props[0]);
+        p.push(&Value::Null);
+        let prop_path = dir.path().join("ws1.prop-6e");
+        p.write(&prop_path).unwrap();
+        let back = PropCache::read(&prop_path, "n").unwrap();
+        assert_eq!(back.col, [1, 0]);
+        assert_eq!(back.values[1], Value::from(3));
+        assert!(PropCache::read(&prop_path, "other").is_none());
     }
 }
