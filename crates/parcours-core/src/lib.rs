@@ -33,6 +33,7 @@ pub mod payload;
 pub mod sessions;
 pub mod stats;
 pub mod time;
+pub mod transitions;
 
 pub use error::{ErrorCode, PayloadError};
 pub use event::{Campaign, Event, EventKind, Touch};

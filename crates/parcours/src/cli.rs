@@ -83,6 +83,8 @@ pub enum Command {
     /// Web and app sessions: visitors, bounce rate, duration, pages, entry and exit
     /// pages, traffic by channel, campaign and source.
     Sessions(Box<crate::sessions_cmd::SessionsArgs>),
+    /// The transition graph: which touch directly follows which, how often, how fast.
+    Transitions(Box<crate::transitions_cmd::TransitionsArgs>),
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -219,6 +221,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import::run_cli(args),
         Command::Journey { action } => crate::journey_cmd::run(action),
         Command::Sessions(args) => crate::sessions_cmd::run(*args),
+        Command::Transitions(args) => crate::transitions_cmd::run(*args),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

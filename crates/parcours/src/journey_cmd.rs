@@ -36,11 +36,8 @@ pub enum JourneyAction {
 pub struct LifecycleArgs {
     /// The journey file (TOML).
     pub file: PathBuf,
-    /// Analyse this events file instead of a data directory.
-    #[arg(long, conflicts_with = "data_dir")]
-    pub input: Option<PathBuf>,
-    #[arg(long, default_value = "default")]
-    pub workspace: String,
+    #[command(flatten)]
+    pub source: FrameSource,
     /// Stand at this date (RFC 3339 or YYYY-MM-DD); default now.
     #[arg(long)]
     pub as_of: Option<String>,
@@ -56,8 +53,35 @@ pub struct LifecycleArgs {
     pub actors: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+}
+
+/// Where an analysis reads its events: a data directory, or an events file.
+#[derive(Args, Debug)]
+pub struct FrameSource {
+    /// Analyse this events file (CSV or JSON Lines, the import conventions) instead of a
+    /// data directory; nothing is kept.
+    #[arg(long, conflicts_with = "data_dir")]
+    pub input: Option<PathBuf>,
+    /// The workspace to read from a data directory.
+    #[arg(long, default_value = "default")]
+    pub workspace: String,
     #[command(flatten)]
     pub common: Common,
+}
+
+impl FrameSource {
+    /// The frame `spec` asks for, through the data directory's frame cache.
+    pub fn frame(&self, spec: &FrameSpec) -> anyhow::Result<Frame> {
+        if let Some(input) = &self.input {
+            return frame_from_file(input, spec);
+        }
+        let config = load_config(&self.common, None)?;
+        let store = open_store(&config)?;
+        let ws = workspace(&store, &self.workspace, false)?;
+        let frame = load_frame_with(&store, ws.id, spec, store.cache_dir().as_deref())?;
+        store.close();
+        Ok(frame)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,13 +95,8 @@ pub enum OutputFormat {
 pub struct RunArgs {
     /// The journey file (TOML).
     pub file: PathBuf,
-    /// Analyse this events file (CSV or JSON Lines, the import conventions) instead of a
-    /// data directory; nothing is kept.
-    #[arg(long, conflicts_with = "data_dir")]
-    pub input: Option<PathBuf>,
-    /// The workspace to read from a data directory.
-    #[arg(long, default_value = "default")]
-    pub workspace: String,
+    #[command(flatten)]
+    pub source: FrameSource,
     /// Only attempts entering at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
     #[arg(long)]
     pub from: Option<String>,
@@ -109,8 +128,6 @@ pub struct RunArgs {
     /// Worker threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 pub fn run(action: JourneyAction) -> anyhow::Result<()> {
@@ -170,17 +187,7 @@ fn run_journey(args: RunArgs) -> anyhow::Result<()> {
     };
     let plan = request.plan(def).map_err(|e| anyhow!("--{e}"))?;
     let started = Instant::now();
-    let frame = match &args.input {
-        Some(input) => frame_from_file(input, &plan.spec)?,
-        None => {
-            let config = load_config(&args.common, None)?;
-            let store = open_store(&config)?;
-            let ws = workspace(&store, &args.workspace, false)?;
-            let frame = load_frame_with(&store, ws.id, &plan.spec, store.cache_dir().as_deref())?;
-            store.close();
-            frame
-        }
-    };
+    let frame = args.source.frame(&plan.spec)?;
     tracing::info!(
         events = frame.len(),
         actors = frame.actor_count(),
@@ -209,17 +216,7 @@ fn run_lifecycle(args: LifecycleArgs) -> anyhow::Result<()> {
         actors: args.actors.clone(),
     };
     let spec = FrameSpec::for_journey(&def, None, &[], &[]);
-    let frame = match &args.input {
-        Some(input) => frame_from_file(input, &spec)?,
-        None => {
-            let config = load_config(&args.common, None)?;
-            let store = open_store(&config)?;
-            let ws = workspace(&store, &args.workspace, false)?;
-            let frame = load_frame_with(&store, ws.id, &spec, store.cache_dir().as_deref())?;
-            store.close();
-            frame
-        }
-    };
+    let frame = args.source.frame(&spec)?;
     let now = crate::server::now_micros();
     let output = request
         .run(&def, &frame, now, 0)

@@ -15,3 +15,4 @@ pub mod logging;
 pub mod requests;
 pub mod server;
 pub mod sessions_cmd;
+pub mod transitions_cmd;

@@ -40,6 +40,14 @@ pub struct RequestError {
     pub message: String,
 }
 
+/// An optional time option (RFC 3339, a date, a Unix time), or the error naming it.
+fn time(text: &Option<String>, field: &'static str) -> Result<Option<i64>, RequestError> {
+    text.as_deref()
+        .map(|t| parcours_core::time::parse_lenient(t).map_err(|e| e.to_string()))
+        .transpose()
+        .map_err(request_error(field))
+}
+
 fn request_error(field: &'static str) -> impl Fn(String) -> RequestError {
     move |message| RequestError { field, message }
 }
@@ -68,12 +76,6 @@ pub enum RunOutput {
 impl RunRequest {
     pub fn plan(&self, def: JourneyDef) -> Result<RunPlan, RequestError> {
         use parcours_core::journey::{ActorSelection, Bucket, ReportOptions};
-        let time = |t: &Option<String>, field: &'static str| {
-            t.as_deref()
-                .map(|t| parcours_core::time::parse_lenient(t).map_err(|e| e.to_string()))
-                .transpose()
-                .map_err(request_error(field))
-        };
         let from = time(&self.from, "from")?;
         let to = time(&self.to, "to")?;
         if let (Some(f), Some(t)) = (from, to) {
@@ -229,11 +231,7 @@ impl LifecycleRequest {
         use parcours_core::journey::{
             lifecycle, Bucket, Counting, Engine, LifecycleOptions, RunOptions, Span,
         };
-        let as_of = match &self.as_of {
-            Some(t) => parcours_core::time::parse_lenient(t)
-                .map_err(|e| request_error("as_of")(e.to_string()))?,
-            None => now,
-        };
+        let as_of = time(&self.as_of, "as_of")?.unwrap_or(now);
         let stall_after = self
             .stall_after
             .as_deref()
@@ -314,12 +312,6 @@ impl SessionRequest {
         frame: &Frame,
     ) -> Result<parcours_core::sessions::SessionReport, RequestError> {
         use parcours_core::sessions::{session_report, SessionOptions};
-        let time = |t: &Option<String>, field: &'static str| {
-            t.as_deref()
-                .map(|t| parcours_core::time::parse_lenient(t).map_err(|e| e.to_string()))
-                .transpose()
-                .map_err(request_error(field))
-        };
         let defaults = SessionOptions::default();
         let timeout = match &self.timeout {
             Some(t) => parcours_core::journey::Span::parse(t)
@@ -335,5 +327,42 @@ impl SessionRequest {
             top: self.top.unwrap_or(defaults.top),
         };
         Ok(session_report(frame, frame.property("$source"), &options))
+    }
+}
+
+/// A transition graph as the CLI and the API ask for it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransitionRequest {
+    /// `name` (default), `touchpoint` or `channel`.
+    pub by: Option<String>,
+    /// Skip steps to the same node (true when absent).
+    pub collapse: Option<bool>,
+    /// Transitions whose first event is at or after this time.
+    pub from: Option<String>,
+    /// Transitions whose first event is before this time.
+    pub to: Option<String>,
+    /// Edges listed (50 when absent).
+    pub top: Option<usize>,
+}
+
+impl TransitionRequest {
+    pub fn run(
+        &self,
+        frame: &Frame,
+    ) -> Result<parcours_core::transitions::TransitionGraph, RequestError> {
+        use parcours_core::transitions::{transition_graph, NodeBy, TransitionOptions};
+        let defaults = TransitionOptions::default();
+        let options = TransitionOptions {
+            by: match &self.by {
+                Some(b) => NodeBy::parse(b).map_err(request_error("by"))?,
+                None => defaults.by,
+            },
+            collapse_repeats: self.collapse.unwrap_or(true),
+            from: time(&self.from, "from")?,
+            to: time(&self.to, "to")?,
+            top: self.top.unwrap_or(defaults.top),
+        };
+        Ok(transition_graph(frame, &options))
     }
 }

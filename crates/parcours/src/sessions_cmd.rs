@@ -1,25 +1,18 @@
 //! `parcours sessions`: web and app sessions and their KPIs, on a data directory or
 //! offline on an events file.
 
-use std::path::PathBuf;
-
 use anyhow::anyhow;
 use clap::Args;
 use parcours_core::sessions::{SessionReport, TrafficRow};
 use parcours_core::stats::human;
 
-use crate::analysis::load_frame_with;
-use crate::cli::{load_config, open_store, workspace, Common};
-use crate::journey_cmd::{frame_from_file, OutputFormat};
+use crate::journey_cmd::{FrameSource, OutputFormat};
 use crate::requests::SessionRequest;
 
 #[derive(Args, Debug)]
 pub struct SessionsArgs {
-    /// Analyse this events file instead of a data directory.
-    #[arg(long, conflicts_with = "data_dir")]
-    pub input: Option<PathBuf>,
-    #[arg(long, default_value = "default")]
-    pub workspace: String,
+    #[command(flatten)]
+    pub source: FrameSource,
     /// Sessions starting at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
     #[arg(long)]
     pub from: Option<String>,
@@ -37,8 +30,6 @@ pub struct SessionsArgs {
     pub top: usize,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
-    #[command(flatten)]
-    pub common: Common,
 }
 
 pub fn run(args: SessionsArgs) -> anyhow::Result<()> {
@@ -49,19 +40,7 @@ pub fn run(args: SessionsArgs) -> anyhow::Result<()> {
         split_on_campaign: Some(!args.no_campaign_split),
         top: Some(args.top),
     };
-    let spec = SessionRequest::spec();
-    let frame = match &args.input {
-        Some(input) => frame_from_file(input, &spec)?,
-        None => {
-            let config = load_config(&args.common, None)?;
-            let store = open_store(&config)?;
-            let ws = workspace(&store, &args.workspace, false)?;
-            use parcours_store::Store;
-            let frame = load_frame_with(&store, ws.id, &spec, store.cache_dir().as_deref())?;
-            store.close();
-            frame
-        }
-    };
+    let frame = args.source.frame(&SessionRequest::spec())?;
     let report = request.run(&frame).map_err(|e| anyhow!("--{e}"))?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -4,3 +4,4 @@ mod journey_props;
 mod journeys;
 mod normalize;
 mod sessions;
+mod transitions;

@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/journeys/{id}/lifecycle", get(lifecycle))
         .route("/api/v1/sessions", get(sessions))
+        .route("/api/v1/transitions", get(transitions))
 }
 
 impl From<DefinitionError> for ApiError {
@@ -393,6 +394,26 @@ async fn sessions(
         let frame = state
             .frames
             .get(state.store.as_ref(), key.workspace_id, &spec)
+            .map_err(ApiError::internal)?;
+        Ok(Json(request.run(&frame)?))
+    })
+    .await
+}
+
+/// `GET /api/v1/transitions?by=&collapse=&from=&to=&top=`.
+async fn transitions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(request): Query<crate::requests::TransitionRequest>,
+) -> Result<Json<parcours_core::transitions::TransitionGraph>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let frame = state
+            .frames
+            .get(
+                state.store.as_ref(),
+                key.workspace_id,
+                &FrameSpec::default(),
+            )
             .map_err(ApiError::internal)?;
         Ok(Json(request.run(&frame)?))
     })

@@ -442,3 +442,44 @@ async fn sessions_report_web_kpis() {
         (400, Some("timeout"))
     );
 }
+
+#[tokio::test]
+async fn transitions_show_what_follows_what() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    // a1's home view (stitched to u1) is followed by u1's order; u4's catalogue download
+    // by the deal's quote.
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/transitions?by=name&top=100",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let edges = body["edges"].as_array().unwrap();
+    let edge = |from: &str, to: &str| {
+        edges
+            .iter()
+            .find(|e| e["from"] == from && e["to"] == to)
+            .cloned()
+    };
+    let home_order = edge("home", "Order Completed").expect("home → Order Completed");
+    assert_eq!(home_order["actors"], 2, "{body}");
+    assert!(
+        edge("Catalogue Downloaded", "Quote Sent").is_some(),
+        "{body}"
+    );
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/transitions?by=colour",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("by")));
+}

@@ -1,0 +1,170 @@
+//! The transition graph: which touch directly follows which, how often, for how many
+//! actors, and how long it takes. The rules are in `docs/semantics.md` ("Transitions").
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::frame::{is_bookkeeping, Frame, FxBuild};
+use crate::stats::quantile;
+use crate::time::{Micros, MICROS_PER_SECOND};
+
+/// What a node of the graph is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeBy {
+    Name,
+    Touchpoint,
+    Channel,
+}
+
+impl NodeBy {
+    pub fn parse(text: &str) -> Result<NodeBy, String> {
+        match text {
+            "name" | "event" => Ok(NodeBy::Name),
+            "touchpoint" => Ok(NodeBy::Touchpoint),
+            "channel" => Ok(NodeBy::Channel),
+            _ => Err(format!(
+                "unknown node `{text}` (expected name, touchpoint or channel)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TransitionOptions {
+    pub by: NodeBy,
+    /// Skip a step to the same node (A → A).
+    pub collapse_repeats: bool,
+    /// Only transitions whose first event is at or after / before these times.
+    pub from: Option<Micros>,
+    pub to: Option<Micros>,
+    /// Edges listed, the most frequent first.
+    pub top: usize,
+}
+
+impl Default for TransitionOptions {
+    fn default() -> TransitionOptions {
+        TransitionOptions {
+            by: NodeBy::Name,
+            collapse_repeats: true,
+            from: None,
+            to: None,
+            top: 50,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionGraph {
+    pub by: NodeBy,
+    pub transitions: u64,
+    /// Distinct edges in the data (the list below keeps the `top` most frequent).
+    pub edges_total: u64,
+    pub edges: Vec<Edge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub transitions: u64,
+    pub actors: u64,
+    /// Share of the transitions leaving `from` that go to `to`.
+    pub share_of_from: f64,
+    pub median_s: f64,
+}
+
+#[derive(Default)]
+struct EdgeTally {
+    transitions: u64,
+    actors: u64,
+    last_actor: Option<u32>,
+    gaps: Vec<Micros>,
+}
+
+fn node(frame: &Frame, by: NodeBy, i: usize) -> u32 {
+    match by {
+        NodeBy::Name => frame.name()[i],
+        NodeBy::Touchpoint => frame.touchpoint()[i],
+        NodeBy::Channel => frame.channel()[i] as u32,
+    }
+}
+
+fn label(frame: &Frame, by: NodeBy, id: u32) -> String {
+    match by {
+        NodeBy::Name => frame.names().name(id).to_string(),
+        NodeBy::Touchpoint => frame.touchpoints().name(id).to_string(),
+        NodeBy::Channel => frame.channels().name(id).to_string(),
+    }
+}
+
+/// The directly-follows graph of every actor's events (identify, group and alias
+/// messages skipped).
+pub fn transition_graph(frame: &Frame, options: &TransitionOptions) -> TransitionGraph {
+    let ts = frame.ts();
+    let kinds = frame.kind();
+    let mut edges: HashMap<(u32, u32), EdgeTally, FxBuild> = HashMap::default();
+    let mut leaving: HashMap<u32, u64, FxBuild> = HashMap::default();
+    let mut total = 0u64;
+    for a in 0..frame.actor_count() {
+        let mut prev: Option<usize> = None;
+        for i in frame.actor_range(a) {
+            if is_bookkeeping(kinds[i]) {
+                continue;
+            }
+            let Some(p) = prev else {
+                prev = Some(i);
+                continue;
+            };
+            let (from, to) = (node(frame, options.by, p), node(frame, options.by, i));
+            if options.collapse_repeats && from == to {
+                // A run of one node is one visit: the next transition leaves its last event.
+                prev = Some(i);
+                continue;
+            }
+            prev = Some(i);
+            let t = ts[p];
+            if options.from.is_some_and(|f| t < f) || options.to.is_some_and(|e| t >= e) {
+                continue;
+            }
+            let e = edges.entry((from, to)).or_default();
+            e.transitions += 1;
+            if e.last_actor != Some(a as u32) {
+                e.actors += 1;
+                e.last_actor = Some(a as u32);
+            }
+            e.gaps.push(ts[i] - t);
+            *leaving.entry(from).or_default() += 1;
+            total += 1;
+        }
+    }
+    let edges_total = edges.len() as u64;
+    let mut list: Vec<Edge> = edges
+        .into_iter()
+        .map(|((from, to), mut e)| {
+            e.gaps.sort_unstable();
+            Edge {
+                from: label(frame, options.by, from),
+                to: label(frame, options.by, to),
+                transitions: e.transitions,
+                actors: e.actors,
+                share_of_from: e.transitions as f64 / leaving[&from] as f64,
+                median_s: quantile(&e.gaps, 0.5) / MICROS_PER_SECOND as f64,
+            }
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        b.transitions
+            .cmp(&a.transitions)
+            .then_with(|| a.from.cmp(&b.from))
+            .then_with(|| a.to.cmp(&b.to))
+    });
+    list.truncate(options.top);
+    TransitionGraph {
+        by: options.by,
+        transitions: total,
+        edges_total,
+        edges: list,
+    }
+}
