@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::frame::{is_bookkeeping, Frame, FxBuild};
-use crate::stats::quantile;
 use crate::time::{Micros, MICROS_PER_SECOND};
 
 /// What a node of the graph is.
@@ -99,13 +98,67 @@ fn label(frame: &Frame, by: NodeBy, id: u32) -> String {
     }
 }
 
+/// Edge tallies indexed densely when the nodes are few (event names, channels), in a
+/// map otherwise (touchpoints).
+enum Tallies {
+    Dense { nodes: usize, cells: Vec<EdgeTally> },
+    Sparse(HashMap<(u32, u32), EdgeTally, FxBuild>),
+}
+
+impl Tallies {
+    fn new(nodes: usize) -> Tallies {
+        if nodes <= 2048 {
+            let mut cells = Vec::new();
+            cells.resize_with(nodes * nodes, EdgeTally::default);
+            Tallies::Dense { nodes, cells }
+        } else {
+            Tallies::Sparse(HashMap::default())
+        }
+    }
+
+    fn get(&mut self, from: u32, to: u32) -> &mut EdgeTally {
+        match self {
+            Tallies::Dense { nodes, cells } => &mut cells[from as usize * *nodes + to as usize],
+            Tallies::Sparse(map) => map.entry((from, to)).or_default(),
+        }
+    }
+
+    fn into_edges(self) -> Vec<((u32, u32), EdgeTally)> {
+        match self {
+            Tallies::Dense { nodes, cells } => cells
+                .into_iter()
+                .enumerate()
+                .filter(|(_, e)| e.transitions > 0)
+                .map(|(i, e)| (((i / nodes) as u32, (i % nodes) as u32), e))
+                .collect(),
+            Tallies::Sparse(map) => map.into_iter().collect(),
+        }
+    }
+}
+
+/// The median by selection (linear interpolation between the two middle values).
+fn median(values: &mut [Micros]) -> f64 {
+    let n = values.len();
+    let hi = n / 2;
+    let (_, &mut upper, _) = values.select_nth_unstable(hi);
+    if n % 2 == 1 {
+        return upper as f64;
+    }
+    let lower = *values[..hi].iter().max().expect("n >= 2");
+    (lower as f64 + upper as f64) / 2.0
+}
+
 /// The directly-follows graph of every actor's events (identify, group and alias
 /// messages skipped).
 pub fn transition_graph(frame: &Frame, options: &TransitionOptions) -> TransitionGraph {
     let ts = frame.ts();
     let kinds = frame.kind();
-    let mut edges: HashMap<(u32, u32), EdgeTally, FxBuild> = HashMap::default();
-    let mut leaving: HashMap<u32, u64, FxBuild> = HashMap::default();
+    let nodes = match options.by {
+        NodeBy::Name => frame.names().len(),
+        NodeBy::Touchpoint => frame.touchpoints().len(),
+        NodeBy::Channel => frame.channels().len(),
+    };
+    let mut tallies = Tallies::new(nodes);
     let mut total = 0u64;
     for a in 0..frame.actor_count() {
         let mut prev: Option<usize> = None;
@@ -128,30 +181,31 @@ pub fn transition_graph(frame: &Frame, options: &TransitionOptions) -> Transitio
             if options.from.is_some_and(|f| t < f) || options.to.is_some_and(|e| t >= e) {
                 continue;
             }
-            let e = edges.entry((from, to)).or_default();
+            let e = tallies.get(from, to);
             e.transitions += 1;
             if e.last_actor != Some(a as u32) {
                 e.actors += 1;
                 e.last_actor = Some(a as u32);
             }
             e.gaps.push(ts[i] - t);
-            *leaving.entry(from).or_default() += 1;
             total += 1;
         }
+    }
+    let edges = tallies.into_edges();
+    let mut leaving: HashMap<u32, u64, FxBuild> = HashMap::default();
+    for ((from, _), e) in &edges {
+        *leaving.entry(*from).or_default() += e.transitions;
     }
     let edges_total = edges.len() as u64;
     let mut list: Vec<Edge> = edges
         .into_iter()
-        .map(|((from, to), mut e)| {
-            e.gaps.sort_unstable();
-            Edge {
-                from: label(frame, options.by, from),
-                to: label(frame, options.by, to),
-                transitions: e.transitions,
-                actors: e.actors,
-                share_of_from: e.transitions as f64 / leaving[&from] as f64,
-                median_s: quantile(&e.gaps, 0.5) / MICROS_PER_SECOND as f64,
-            }
+        .map(|((from, to), mut e)| Edge {
+            from: label(frame, options.by, from),
+            to: label(frame, options.by, to),
+            transitions: e.transitions,
+            actors: e.actors,
+            share_of_from: e.transitions as f64 / leaving[&from] as f64,
+            median_s: median(&mut e.gaps) / MICROS_PER_SECOND as f64,
         })
         .collect();
     list.sort_by(|a, b| {
@@ -166,5 +220,17 @@ pub fn transition_graph(frame: &Frame, options: &TransitionOptions) -> Transitio
         transitions: total,
         edges_total,
         edges: list,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_interpolates_between_the_middle_values() {
+        assert_eq!(median(&mut [5, 1, 3]), 3.0);
+        assert_eq!(median(&mut [4, 1, 3, 2]), 2.5);
+        assert_eq!(median(&mut [7]), 7.0);
     }
 }
