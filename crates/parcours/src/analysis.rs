@@ -33,21 +33,7 @@ impl FrameSpec {
         extra_properties: &[String],
         extra_traits: &[String],
     ) -> FrameSpec {
-        let mut properties: Vec<String> = def.hold_constant.clone();
-        for stage in &def.stages {
-            for (_, steps) in JourneyDef::branches(stage) {
-                properties.extend(
-                    steps
-                        .iter()
-                        .flat_map(|s| s.filters.iter().map(|f| f.property.clone())),
-                );
-            }
-        }
-        properties.extend(
-            def.exclusions
-                .iter()
-                .flat_map(|x| x.filters.iter().map(|f| f.property.clone())),
-        );
+        let mut properties = def.properties();
         properties.extend(breakdown.and_then(|b| b.property()).map(String::from));
         properties.extend(extra_properties.iter().cloned());
         if def.actor == ActorKind::Deal {
@@ -168,8 +154,18 @@ pub fn load_frame_with(
     spec: &FrameSpec,
     cache_dir: Option<&Path>,
 ) -> anyhow::Result<Frame> {
+    load_frame_at(store, ws, spec, cache_dir, store.change_counts(ws)?)
+}
+
+/// [`load_frame_with`] for change markers the caller has just read.
+fn load_frame_at(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    spec: &FrameSpec,
+    cache_dir: Option<&Path>,
+    counts: parcours_store::ChangeCounts,
+) -> anyhow::Result<Frame> {
     let _span = tracing::info_span!("load_frame", workspace = ws).entered();
-    let counts = store.change_counts(ws)?;
     let (mut cache, mut props, mut changed) = read_caches(store, ws, spec, cache_dir, &counts)?;
     let before = cache.len();
     store.scan_for_frame(ws, cache.last_seq, &spec.properties, &mut |e| {
@@ -525,11 +521,12 @@ impl FrameMemo {
                 return Ok(e.frame.clone());
             }
         }
-        let frame = std::sync::Arc::new(load_frame_with(
+        let frame = std::sync::Arc::new(load_frame_at(
             store,
             ws,
             spec,
             store.cache_dir().as_deref(),
+            counts,
         )?);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.retain(|e| !(e.workspace == ws && e.spec == key));

@@ -183,24 +183,11 @@ impl Writer {
             self.bytes(s.as_bytes());
         }
     }
-    fn u32s(&mut self, v: &[u32]) {
+    fn array<T: Plain>(&mut self, v: &[T]) {
         self.u64(v.len() as u64);
-        self.0.reserve(v.len() * 4);
-        for x in v {
-            self.0.extend_from_slice(&x.to_le_bytes());
-        }
-    }
-    fn i64s(&mut self, v: &[i64]) {
-        self.u64(v.len() as u64);
-        self.0.reserve(v.len() * 8);
-        for x in v {
-            self.0.extend_from_slice(&x.to_le_bytes());
-        }
-    }
-    fn u16s(&mut self, v: &[u16]) {
-        self.u64(v.len() as u64);
-        for x in v {
-            self.0.extend_from_slice(&x.to_le_bytes());
+        self.0.reserve(std::mem::size_of_val(v));
+        for &x in v {
+            x.put(&mut self.0);
         }
     }
 }
@@ -216,21 +203,33 @@ struct Reader<R: Read> {
 /// Integer types stored little-endian; reading them into a vector's bytes is sound
 /// because every bit pattern is a valid value.
 trait Plain: Copy + Default {
+    /// From the little-endian value read to the native one.
     fn to_native(self) -> Self;
+    /// Appends the little-endian bytes.
+    fn put(self, out: &mut Vec<u8>);
 }
 impl Plain for u16 {
     fn to_native(self) -> Self {
         u16::from_le(self)
+    }
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
     }
 }
 impl Plain for u32 {
     fn to_native(self) -> Self {
         u32::from_le(self)
     }
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
 }
 impl Plain for i64 {
     fn to_native(self) -> Self {
         i64::from_le(self)
+    }
+    fn put(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
     }
 }
 
@@ -328,14 +327,14 @@ impl EventCache {
         ] {
             w.dict(d);
         }
-        w.i64s(&self.raw_person);
-        w.u32s(&self.ev_raw);
-        w.u32s(&self.ev_group);
-        w.i64s(&self.ts);
-        w.u32s(&self.name);
-        w.u32s(&self.touchpoint);
-        w.u32s(&self.campaign);
-        w.u16s(&self.channel);
+        w.array(&self.raw_person);
+        w.array(&self.ev_raw);
+        w.array(&self.ev_group);
+        w.array(&self.ts);
+        w.array(&self.name);
+        w.array(&self.touchpoint);
+        w.array(&self.campaign);
+        w.array(&self.channel);
         w.bytes(&self.kind);
         write_atomically(path, &w.0)
     }
@@ -391,7 +390,7 @@ impl PropCache {
         for v in &self.values {
             w.bytes(v.to_string().as_bytes());
         }
-        w.u32s(&self.col);
+        w.array(&self.col);
         write_atomically(path, &w.0)
     }
 

@@ -499,18 +499,7 @@ fn print_actors(
 ) -> anyhow::Result<()> {
     match format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(rows)?),
-        _ => {
-            let mut w = csv::Writer::from_writer(std::io::stdout());
-            let mut header = vec!["actor".to_string(), "entered_at".to_string()];
-            header.extend(def.stages.iter().map(|s| s.name.clone()));
-            w.write_record(&header)?;
-            for r in rows {
-                let mut rec = vec![r.actor.clone(), r.entered_at.clone()];
-                rec.extend(r.stages.iter().map(|s| s.clone().unwrap_or_default()));
-                w.write_record(&rec)?;
-            }
-            w.flush()?;
-        }
+        _ => print!("{}", crate::requests::actors_csv(def, rows)),
     }
     Ok(())
 }

@@ -73,6 +73,24 @@ pub enum RunOutput {
     Actors(Vec<parcours_core::journey::ActorRow>),
 }
 
+/// An actor list as CSV: `actor,entered_at,<one column per stage>`, times in RFC 3339,
+/// empty when the stage was not reached.
+pub fn actors_csv(def: &JourneyDef, rows: &[parcours_core::journey::ActorRow]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["actor".to_string(), "entered_at".to_string()];
+    header.extend(def.stages.iter().map(|s| s.name.clone()));
+    w.write_record(&header)
+        .expect("writing CSV to memory cannot fail");
+    for r in rows {
+        let mut rec = vec![r.actor.clone(), r.entered_at.clone()];
+        rec.extend(r.stages.iter().map(|s| s.clone().unwrap_or_default()));
+        w.write_record(&rec)
+            .expect("writing CSV to memory cannot fail");
+    }
+    String::from_utf8(w.into_inner().expect("flushing to memory cannot fail"))
+        .expect("CSV of UTF-8 strings is UTF-8")
+}
+
 impl RunRequest {
     pub fn plan(&self, def: JourneyDef) -> Result<RunPlan, RequestError> {
         use parcours_core::journey::{ActorSelection, Bucket, ReportOptions};

@@ -241,6 +241,29 @@ impl JourneyDef {
         }
     }
 
+    /// Every property the journey reads (held properties, step and exclusion filters),
+    /// sorted, once each: what a frame must carry to run it.
+    pub fn properties(&self) -> Vec<String> {
+        let mut keys = self.hold_constant.clone();
+        for stage in &self.stages {
+            for (_, steps) in Self::branches(stage) {
+                keys.extend(
+                    steps
+                        .iter()
+                        .flat_map(|s| s.filters.iter().map(|f| f.property.clone())),
+                );
+            }
+        }
+        keys.extend(
+            self.exclusions
+                .iter()
+                .flat_map(|x| x.filters.iter().map(|f| f.property.clone())),
+        );
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
     pub fn stage_index(&self, name: &str) -> Option<usize> {
         self.stages.iter().position(|s| s.name == name)
     }

@@ -467,7 +467,7 @@ impl<'f> Engine<'f> {
     fn entry_keys(&self, group: &[Ev]) -> Vec<Vec<u32>> {
         let mut keys: Vec<Vec<u32>> = Vec::new();
         for ev in group {
-            if ev.steps == 0 || !self.may_enter(ev.steps) {
+            if !self.may_enter(ev.steps) {
                 continue;
             }
             let key: Vec<u32> = self.hold.iter().map(|c| c[ev.i as usize]).collect();
@@ -482,25 +482,15 @@ impl<'f> Engine<'f> {
     }
 
     fn may_enter(&self, bits: u64) -> bool {
-        let mut rest = bits;
-        while rest != 0 {
-            let j = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            if self.entry_step_ok(j) {
-                return true;
-            }
-        }
-        false
+        bits & self.entry_steps != 0
     }
 
     /// Whether some event of the group may open an attempt (nothing held constant).
     fn group_may_enter(&self, group: &[Ev]) -> bool {
-        group
-            .iter()
-            .any(|ev| ev.steps != 0 && self.may_enter(ev.steps))
+        group.iter().any(|ev| self.may_enter(ev.steps))
     }
 
-    /// Whether step `j` may open an attempt.
+    /// Whether step `j` may open an attempt (computed once, into `entry_steps`).
     fn entry_step_ok(&self, j: usize) -> bool {
         let st = &self.steps[j];
         match (self.ordering, self.entry) {
@@ -625,7 +615,7 @@ impl<'f> Engine<'f> {
             let ok = if a.started {
                 self.takeable(j, ts, a)
             } else {
-                self.entry_step_ok(j)
+                self.entry_steps & (1 << j) != 0
             };
             if ok {
                 return Some(j);

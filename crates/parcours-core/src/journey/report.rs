@@ -257,10 +257,11 @@ pub fn build_report(
     let first_required = (0..n_stages)
         .find(|&s| !def.stages[s].optional)
         .expect("validated: one stage is required");
-    let start = match def.entry {
-        Entry::Closed => entered[first_required],
-        Entry::Open => out.len() as u64,
+    let base = match def.entry {
+        Entry::Closed => Start::Stage(first_required),
+        Entry::Open => Start::Attempts,
     };
+    let start = base.of(&entered, out.len() as u64);
     let last_required = (0..n_stages)
         .rev()
         .find(|&s| !def.stages[s].optional)
@@ -323,10 +324,8 @@ pub fn build_report(
         breakdown: options
             .breakdown
             .as_ref()
-            .map(|b| breakdown(frame, out, b, last_required)),
-        trend: options
-            .trend
-            .map(|p| trend(out, p, n_stages, last_required)),
+            .map(|b| breakdown(frame, out, b, base, last_required)),
+        trend: options.trend.map(|p| trend(out, p, base, last_required)),
         warnings,
     }
 }
@@ -450,33 +449,78 @@ fn breakdown_value(frame: &Frame, out: &Outcomes, k: usize, b: &Breakdown) -> St
     }
 }
 
-fn breakdown(frame: &Frame, out: &Outcomes, b: &Breakdown, last: usize) -> BreakdownReport {
-    let n = out.stages;
-    let mut groups: HashMap<String, (Vec<u64>, Vec<Micros>)> = HashMap::new();
-    for k in 0..out.len() {
-        let value = breakdown_value(frame, out, k, b);
-        let (entered, times) = groups
-            .entry(value)
-            .or_insert_with(|| (vec![0; n], Vec::new()));
-        for (s, e) in entered.iter_mut().enumerate() {
+/// What "the start" of a funnel counts: its first required stage (closed entry), or
+/// every counted attempt (open entry, where attempts may enter at any stage).
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    Stage(usize),
+    Attempts,
+}
+
+impl Start {
+    fn of(self, entered: &[u64], attempts: u64) -> u64 {
+        match self {
+            Start::Stage(s) => entered[s],
+            Start::Attempts => attempts,
+        }
+    }
+}
+
+/// Entered per stage and attempts of one group of attempts (a breakdown value, a
+/// period).
+#[derive(Debug, Clone)]
+struct Counts {
+    entered: Vec<u64>,
+    attempts: u64,
+}
+
+impl Counts {
+    fn new(stages: usize) -> Counts {
+        Counts {
+            entered: vec![0; stages],
+            attempts: 0,
+        }
+    }
+
+    fn add(&mut self, out: &Outcomes, k: usize) {
+        self.attempts += 1;
+        for (s, e) in self.entered.iter_mut().enumerate() {
             if out.stage_time(k, s).is_some() {
                 *e += 1;
             }
         }
+    }
+
+    fn conversion(&self, start: Start, last: usize) -> f64 {
+        rate(self.entered[last], start.of(&self.entered, self.attempts))
+    }
+}
+
+fn breakdown(
+    frame: &Frame,
+    out: &Outcomes,
+    b: &Breakdown,
+    start: Start,
+    last: usize,
+) -> BreakdownReport {
+    let mut groups: HashMap<String, (Counts, Vec<Micros>)> = HashMap::new();
+    for k in 0..out.len() {
+        let value = breakdown_value(frame, out, k, b);
+        let (counts, times) = groups
+            .entry(value)
+            .or_insert_with(|| (Counts::new(out.stages), Vec::new()));
+        counts.add(out, k);
         if let Some(t) = out.stage_time(k, last) {
             times.push(t - out.entry_ts[k]);
         }
     }
     let mut rows: Vec<BreakdownRow> = groups
         .into_iter()
-        .map(|(value, (entered, mut times))| {
-            let start = entered.iter().copied().max().unwrap_or(0).max(entered[0]);
-            BreakdownRow {
-                conversion_rate: rate(entered[last], start),
-                median_time_to_convert_s: summarize(&mut times).map(|s| s.median_s),
-                value,
-                entered,
-            }
+        .map(|(value, (counts, mut times))| BreakdownRow {
+            conversion_rate: counts.conversion(start, last),
+            median_time_to_convert_s: summarize(&mut times).map(|s| s.median_s),
+            value,
+            entered: counts.entered,
         })
         .collect();
     rows.sort_by(|a, b| {
@@ -497,27 +541,20 @@ fn breakdown(frame: &Frame, out: &Outcomes, b: &Breakdown, last: usize) -> Break
     }
 }
 
-fn trend(out: &Outcomes, period: Bucket, n: usize, last: usize) -> TrendReport {
-    let mut buckets: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+fn trend(out: &Outcomes, period: Bucket, start: Start, last: usize) -> TrendReport {
+    let mut buckets: std::collections::BTreeMap<String, Counts> = Default::default();
     for k in 0..out.len() {
-        let entered = buckets
+        buckets
             .entry(period.label(out.entry_ts[k]))
-            .or_insert_with(|| vec![0; n]);
-        for (s, e) in entered.iter_mut().enumerate() {
-            if out.stage_time(k, s).is_some() {
-                *e += 1;
-            }
-        }
+            .or_insert_with(|| Counts::new(out.stages))
+            .add(out, k);
     }
     let rows = buckets
         .into_iter()
-        .map(|(start, entered)| {
-            let base = entered.iter().copied().max().unwrap_or(0);
-            TrendRow {
-                conversion_rate: rate(entered[last], base),
-                start,
-                entered,
-            }
+        .map(|(label, counts)| TrendRow {
+            conversion_rate: counts.conversion(start, last),
+            start: label,
+            entered: counts.entered,
         })
         .collect();
     TrendReport { period, rows }

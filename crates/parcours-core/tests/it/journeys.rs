@@ -99,21 +99,7 @@ pub fn time_of(t: &str) -> Micros {
 
 /// Property keys the journey and options need, in a stable order.
 fn property_keys(def: &JourneyDef, breakdown: Option<&Breakdown>) -> Vec<String> {
-    let mut keys: Vec<String> = def.hold_constant.clone();
-    for stage in &def.stages {
-        for (_, steps) in JourneyDef::branches(stage) {
-            keys.extend(
-                steps
-                    .iter()
-                    .flat_map(|s| s.filters.iter().map(|f| f.property.clone())),
-            );
-        }
-    }
-    keys.extend(
-        def.exclusions
-            .iter()
-            .flat_map(|x| x.filters.iter().map(|f| f.property.clone())),
-    );
+    let mut keys = def.properties();
     keys.extend(breakdown.and_then(|b| b.property()).map(String::from));
     keys.sort();
     keys.dedup();

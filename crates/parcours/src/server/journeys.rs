@@ -247,7 +247,7 @@ async fn report_get(
     match (output, csv) {
         (RunOutput::Actors(rows), true) => Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            actors_csv(&def, &rows),
+            crate::requests::actors_csv(&def, &rows),
         )
             .into_response()),
         (_, true) => Err(ApiError::bad_request(
@@ -345,19 +345,6 @@ async fn run_stored(
         Ok((plan.def, output))
     })
     .await
-}
-
-fn actors_csv(def: &JourneyDef, rows: &[parcours_core::journey::ActorRow]) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["actor".to_string(), "entered_at".to_string()];
-    header.extend(def.stages.iter().map(|s| s.name.clone()));
-    let _ = w.write_record(&header);
-    for r in rows {
-        let mut rec = vec![r.actor.clone(), r.entered_at.clone()];
-        rec.extend(r.stages.iter().map(|s| s.clone().unwrap_or_default()));
-        let _ = w.write_record(&rec);
-    }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 /// `GET …/lifecycle?as_of=&stall_after=&period=&actors=stalled|all`.
