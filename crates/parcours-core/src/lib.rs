@@ -23,6 +23,7 @@
 //! assert_eq!(touch.currency.as_deref(), Some("EUR"));
 //! ```
 
+pub mod attribution;
 pub mod error;
 pub mod event;
 pub mod frame;
