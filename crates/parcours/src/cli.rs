@@ -85,6 +85,9 @@ pub enum Command {
     Sessions(Box<crate::sessions_cmd::SessionsArgs>),
     /// The transition graph: which touch directly follows which, how often, how fast.
     Transitions(Box<crate::transitions_cmd::TransitionsArgs>),
+    /// Attribution: which channels, campaigns or touchpoints deserve the credit for the
+    /// conversions, by rule-based, Markov-chain and Shapley models.
+    Attribution(Box<crate::attribution_cmd::AttributionArgs>),
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -222,6 +225,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Journey { action } => crate::journey_cmd::run(action),
         Command::Sessions(args) => crate::sessions_cmd::run(*args),
         Command::Transitions(args) => crate::transitions_cmd::run(*args),
+        Command::Attribution(args) => crate::attribution_cmd::run(*args),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

@@ -5,6 +5,7 @@
 //! demo dataset. `main.rs` only parses the command line and dispatches to [`cli::run`].
 
 pub mod analysis;
+pub mod attribution_cmd;
 pub mod cli;
 pub mod config;
 pub mod demo;

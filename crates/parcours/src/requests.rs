@@ -384,3 +384,294 @@ impl TransitionRequest {
         Ok(transition_graph(frame, &options))
     }
 }
+
+/// An attribution as the CLI and the API ask for it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttributionRequest {
+    /// The conversion event names, comma-separated (unless `stage` is given).
+    pub conversion: Option<String>,
+    /// A stage of the journey (its name or 1-based number): its completions convert.
+    pub stage: Option<String>,
+    /// HTTP only: the stored journey `stage` belongs to (the CLI takes `--journey FILE`).
+    pub journey: Option<i64>,
+    /// `channel` (default), `campaign`, `touchpoint` or `property:KEY`.
+    pub touch: Option<String>,
+    /// Models, comma-separated, or `all` (`first,last,linear,markov` when absent).
+    pub models: Option<String>,
+    /// How far before a conversion touches count (`30d` when absent).
+    pub lookback: Option<String>,
+    /// Half-life of the time-decay model (`7d` when absent).
+    pub half_life: Option<String>,
+    /// Weights of the custom model: `first,middle,last`.
+    pub weights: Option<String>,
+    /// Order of the Markov chain, 1 to 3 (1 when absent).
+    pub order: Option<usize>,
+    /// Milestone event names for W-shaped, comma-separated (with `stage`, the stages
+    /// between the first and the converting one when absent).
+    pub milestones: Option<String>,
+    /// Conversions at or after this time.
+    pub from: Option<String>,
+    /// Conversions before this time.
+    pub to: Option<String>,
+    /// Keep a run of the same touch as several touches (collapsed when absent).
+    pub keep_repeats: Option<bool>,
+    /// The property holding a conversion's value (`$revenue` when absent; `none`).
+    pub value: Option<String>,
+    /// Permutations drawn when Shapley values are sampled (2000 when absent).
+    pub permutations: Option<usize>,
+    /// Markov transitions listed (500 when absent).
+    pub transitions: Option<usize>,
+}
+
+/// A validated attribution: what the frame must carry and how to read it.
+#[derive(Debug, Clone)]
+pub struct AttributionPlan {
+    pub spec: FrameSpec,
+    def: Option<JourneyDef>,
+    conversion: Conversion,
+    milestones: Milestones,
+    extract: parcours_core::attribution::extract::ExtractOptions,
+    pub options: parcours_core::attribution::AttributionOptions,
+}
+
+#[derive(Debug, Clone)]
+enum Conversion {
+    Events(Vec<String>),
+    Stage(usize),
+}
+
+#[derive(Debug, Clone)]
+enum Milestones {
+    Events(Vec<String>),
+    Stages(Vec<usize>),
+}
+
+fn names(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl AttributionRequest {
+    /// Validates the request; `def` is the journey `stage` refers to.
+    pub fn plan(&self, def: Option<JourneyDef>) -> Result<AttributionPlan, RequestError> {
+        use parcours_core::attribution::extract::{ExtractOptions, TouchBy};
+        use parcours_core::attribution::{parse_models, parse_positions, AttributionOptions};
+        use parcours_core::journey::Span;
+        let span = |text: &Option<String>, field: &'static str, default: i64| match text {
+            Some(t) => Span::parse(t)
+                .map(|s| s.micros())
+                .map_err(request_error(field)),
+            None => Ok(default),
+        };
+        let day = 86_400 * parcours_core::time::MICROS_PER_SECOND;
+        let lookback = span(&self.lookback, "lookback", 30 * day)?;
+        let half_life = span(&self.half_life, "half_life", 7 * day)?;
+        let custom = self
+            .weights
+            .as_deref()
+            .map(parse_positions)
+            .transpose()
+            .map_err(request_error("weights"))?;
+        let models = parse_models(
+            self.models.as_deref().unwrap_or("first,last,linear,markov"),
+            half_life as f64 / parcours_core::time::MICROS_PER_SECOND as f64,
+            custom,
+        )
+        .map_err(request_error("models"))?;
+        let order = self.order.unwrap_or(1);
+        if !(1..=3).contains(&order) {
+            return Err(request_error("order")(format!(
+                "must be 1, 2 or 3, got {order}"
+            )));
+        }
+        let touch = TouchBy::parse(self.touch.as_deref().unwrap_or("channel"))
+            .map_err(request_error("touch"))?;
+        let from = time(&self.from, "from")?;
+        let to = time(&self.to, "to")?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f >= t {
+                return Err(request_error("to")("must be after `from`".into()));
+            }
+        }
+        let (conversion, milestones) = match (&self.stage, &def, &self.conversion) {
+            (Some(_), _, Some(_)) => {
+                return Err(request_error("stage")(
+                    "give the conversion events or a journey stage, not both".into(),
+                ))
+            }
+            (Some(stage), Some(def), None) => {
+                let k = def.stage_ref(stage).map_err(request_error("stage"))?;
+                let milestones = match &self.milestones {
+                    Some(m) => Milestones::Events(names(m)),
+                    None => Milestones::Stages((1..k).collect()),
+                };
+                (Conversion::Stage(k), milestones)
+            }
+            (Some(_), None, None) => {
+                return Err(request_error("stage")("a stage needs its journey".into()))
+            }
+            (None, _, Some(c)) if !names(c).is_empty() => (
+                Conversion::Events(names(c)),
+                Milestones::Events(self.milestones.as_deref().map(names).unwrap_or_default()),
+            ),
+            (None, _, _) => {
+                return Err(request_error("conversion")(
+                    "name the conversion event(s), or a journey stage".into(),
+                ))
+            }
+        };
+        let value_property = match self.value.as_deref() {
+            None => Some("$revenue".to_string()),
+            Some("none") | Some("") => None,
+            Some(k) => Some(k.to_string()),
+        };
+        let (actor, mut properties) = match (&conversion, &def) {
+            (Conversion::Stage(_), Some(def)) => (def.actor, def.properties()),
+            _ => (ActorKind::Person, Vec::new()),
+        };
+        if let (Conversion::Stage(_), Some(def)) = (&conversion, &def) {
+            if def.actor == ActorKind::Deal {
+                properties.push(crate::analysis::DEAL_PROPERTY.into());
+            }
+        }
+        properties.extend(value_property.clone());
+        properties.extend(touch.property().map(String::from));
+        properties.sort();
+        properties.dedup();
+        Ok(AttributionPlan {
+            spec: FrameSpec {
+                actor,
+                properties,
+                traits: Vec::new(),
+            },
+            def: if matches!(conversion, Conversion::Stage(_)) {
+                def
+            } else {
+                None
+            },
+            conversion,
+            milestones,
+            extract: ExtractOptions {
+                touch,
+                lookback,
+                from,
+                to,
+                collapse_repeats: !self.keep_repeats.unwrap_or(false),
+                non_converting: true,
+                value_property,
+            },
+            options: AttributionOptions {
+                models,
+                markov_order: order,
+                shapley_permutations: self.permutations.unwrap_or(2000).max(1),
+                transitions_limit: self.transitions.unwrap_or(500),
+                costs: None,
+            },
+        })
+    }
+}
+
+impl AttributionPlan {
+    /// The paths of `frame` (running the journey when conversions are a stage).
+    pub fn paths(
+        &self,
+        frame: &Frame,
+    ) -> Result<parcours_core::attribution::PathSet, RequestError> {
+        use parcours_core::attribution::extract::{extract, stage_rows};
+        let by_name = |list: &[String]| {
+            let mut table = vec![false; frame.names().len()];
+            for n in list {
+                if let Some(id) = frame.names().get(n) {
+                    table[id as usize] = true;
+                }
+            }
+            table
+        };
+        let (conv, milestone): (Vec<bool>, Vec<bool>) = match (&self.conversion, &self.def) {
+            (Conversion::Stage(k), Some(def)) => {
+                let engine = parcours_core::journey::Engine::new(def, frame)
+                    .map_err(|e| request_error("journey")(e.to_string()))?;
+                let out = engine.run(&parcours_core::journey::RunOptions::default());
+                let mut stages = vec![*k];
+                if let Milestones::Stages(s) = &self.milestones {
+                    stages.extend(s);
+                }
+                let mut rows = stage_rows(frame, &out, &stages);
+                let conv = rows.remove(0);
+                let milestone = match &self.milestones {
+                    Milestones::Stages(_) => {
+                        rows.into_iter()
+                            .fold(vec![false; frame.len()], |mut acc, r| {
+                                acc.iter_mut().zip(r).for_each(|(a, b)| *a |= b);
+                                acc
+                            })
+                    }
+                    Milestones::Events(m) => {
+                        let t = by_name(m);
+                        frame.name().iter().map(|&n| t[n as usize]).collect()
+                    }
+                };
+                (conv, milestone)
+            }
+            (Conversion::Events(c), _) => {
+                let t = by_name(c);
+                let conv = frame.name().iter().map(|&n| t[n as usize]).collect();
+                let m = match &self.milestones {
+                    Milestones::Events(m) => by_name(m),
+                    Milestones::Stages(_) => vec![false; frame.names().len()],
+                };
+                let milestone = frame.name().iter().map(|&n| m[n as usize]).collect();
+                (conv, milestone)
+            }
+            (Conversion::Stage(_), None) => unreachable!("plan checks the journey"),
+        };
+        extract(frame, |i| conv[i], |i| milestone[i], &self.extract).map_err(request_error("touch"))
+    }
+
+    /// Whether ad costs apply: touches are channels or campaigns.
+    pub fn uses_costs(&self) -> bool {
+        use parcours_core::attribution::extract::TouchBy;
+        matches!(self.extract.touch, TouchBy::Channel | TouchBy::Campaign)
+    }
+
+    /// Spend per touch from imported ad costs, over the days of the range, when touches
+    /// are channels or campaigns.
+    pub fn costs(
+        &self,
+        rows: &[parcours_store::AdCost],
+    ) -> Option<std::collections::HashMap<String, f64>> {
+        use parcours_core::attribution::extract::TouchBy;
+        if rows.is_empty() || !self.uses_costs() {
+            return None;
+        }
+        let by_campaign = self.extract.touch == TouchBy::Campaign;
+        let mut out = std::collections::HashMap::new();
+        for r in rows {
+            let Ok(day) = parcours_core::time::parse_lenient(&r.day) else {
+                continue;
+            };
+            if self.extract.from.is_some_and(|f| day < f)
+                || self.extract.to.is_some_and(|t| day >= t)
+            {
+                continue;
+            }
+            let key = if by_campaign { &r.campaign } else { &r.channel };
+            *out.entry(key.clone()).or_insert(0.0) += r.cost;
+        }
+        Some(out)
+    }
+
+    pub fn execute(
+        &self,
+        frame: &Frame,
+        costs: &[parcours_store::AdCost],
+    ) -> Result<parcours_core::attribution::AttributionReport, RequestError> {
+        let paths = self.paths(frame)?;
+        let mut options = self.options.clone();
+        options.costs = self.costs(costs);
+        parcours_core::attribution::attribute(&paths, &options).map_err(request_error("models"))
+    }
+}

@@ -211,3 +211,27 @@ pub fn extract(
     }
     Ok(set.compact())
 }
+
+/// Frame rows where journey attempts completed `stage` (the conversions), and where they
+/// completed each stage in `milestones` (for W-shaped): the last step of the attempt at
+/// or before the stage's completion time.
+pub fn stage_rows(
+    frame: &Frame,
+    outcomes: &crate::journey::Outcomes,
+    stages: &[usize],
+) -> Vec<Vec<bool>> {
+    let ts = frame.ts();
+    let mut rows = vec![vec![false; frame.len()]; stages.len()];
+    for k in 0..outcomes.len() {
+        let steps = outcomes.steps_of(k);
+        for (mask, &stage) in rows.iter_mut().zip(stages) {
+            let Some(done) = outcomes.stage_time(k, stage) else {
+                continue;
+            };
+            if let Some(&row) = steps.iter().rev().find(|&&i| ts[i as usize] <= done) {
+                mask[row as usize] = true;
+            }
+        }
+    }
+    rows
+}

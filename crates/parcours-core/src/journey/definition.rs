@@ -268,6 +268,20 @@ impl JourneyDef {
         self.stages.iter().position(|s| s.name == name)
     }
 
+    /// A stage named or numbered (1-based) by the user, as its 0-based index.
+    pub fn stage_ref(&self, text: &str) -> Result<usize, String> {
+        match text.parse::<usize>() {
+            Ok(n) if n >= 1 && n <= self.stages.len() => Ok(n - 1),
+            Ok(_) => Err(format!(
+                "stage {text} is out of range (1 to {})",
+                self.stages.len()
+            )),
+            Err(_) => self
+                .stage_index(text)
+                .ok_or_else(|| format!("no stage is named `{text}`")),
+        }
+    }
+
     /// Checks what serde cannot: counts, names, filters, references between fields.
     pub fn validate(&self) -> Result<(), DefinitionError> {
         if self.name.trim().is_empty() {

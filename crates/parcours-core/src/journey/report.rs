@@ -575,18 +575,7 @@ impl ActorSelection {
         let (what, stage) = text
             .split_once(':')
             .ok_or_else(|| format!("`{text}`: expected converted:STAGE or dropped:STAGE"))?;
-        let k = match stage.parse::<usize>() {
-            Ok(n) if n >= 1 && n <= def.stages.len() => n - 1,
-            Ok(_) => {
-                return Err(format!(
-                    "stage {stage} is out of range (1 to {})",
-                    def.stages.len()
-                ))
-            }
-            Err(_) => def
-                .stage_index(stage)
-                .ok_or_else(|| format!("no stage is named `{stage}`"))?,
-        };
+        let k = def.stage_ref(stage)?;
         match what {
             "converted" => Ok(ActorSelection::Converted(k)),
             "dropped" => Ok(ActorSelection::Dropped(k)),
