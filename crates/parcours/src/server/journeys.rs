@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/journeys/{id}/lifecycle", get(lifecycle))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/transitions", get(transitions))
+        .route("/api/v1/attribution", get(attribution))
 }
 
 impl From<DefinitionError> for ApiError {
@@ -403,6 +404,38 @@ async fn transitions(
             )
             .map_err(ApiError::internal)?;
         Ok(Json(request.run(&frame)?))
+    })
+    .await
+}
+
+/// `GET /api/v1/attribution?conversion=|journey=&stage=&touch=&models=&lookback=&…`.
+async fn attribution(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(request): Query<crate::requests::AttributionRequest>,
+) -> Result<Json<parcours_core::attribution::AttributionReport>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let def = match request.journey {
+            Some(id) => {
+                let record = state
+                    .store
+                    .journey(key.workspace_id, id)?
+                    .ok_or_else(|| not_found(id))?;
+                Some(JourneyDef::from_json(record.definition).map_err(ApiError::internal)?)
+            }
+            None => None,
+        };
+        let plan = request.plan(def)?;
+        let frame = state
+            .frames
+            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
+            .map_err(ApiError::internal)?;
+        let costs = if plan.uses_costs() {
+            state.store.costs(key.workspace_id)?
+        } else {
+            Vec::new()
+        };
+        Ok(Json(plan.execute(&frame, &costs)?))
     })
     .await
 }

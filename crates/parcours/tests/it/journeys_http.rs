@@ -483,3 +483,83 @@ async fn transitions_show_what_follows_what() {
         .await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("by")));
 }
+
+#[tokio::test]
+async fn attribution_credits_events_or_a_journey_stage() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    let get = |uri: String| req("GET", &uri, &h.read, "", Body::empty());
+    // Every order: u1's (120), a3's (no revenue), u5's (9000).
+    let (status, body, _) = h
+        .send(get(
+            "/api/v1/attribution?conversion=Order%20Completed&models=last,linear,markov".into(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["conversions"].as_f64(), body["value"].as_f64()),
+        (Some(3.0), Some(9120.0))
+    );
+    for model in ["last", "linear", "markov"] {
+        let sum: f64 = body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["credits"][model]["conversions"].as_f64().unwrap())
+            .sum();
+        assert!(
+            (sum - 3.0 + body["unattributed_conversions"].as_f64().unwrap()).abs() < 1e-9,
+            "{model}: {body}"
+        );
+    }
+
+    // The journey's purchase stage: only u1 bought within 30 days of visiting.
+    let (status, created, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys",
+            &h.read,
+            "application/toml",
+            testdata("shop.toml"),
+        ))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let (status, body, _) = h
+        .send(get(format!(
+            "/api/v1/attribution?journey={id}&stage=purchase&models=first,w_shaped"
+        )))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["conversions"].as_f64(), body["value"].as_f64()),
+        (Some(1.0), Some(120.0))
+    );
+
+    // Errors name the field; an unknown journey is a 404.
+    let (status, body, _) = h
+        .send(get("/api/v1/attribution?conversion=x&models=bogus".into()))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("models"))
+    );
+    let (status, body, _) = h.send(get("/api/v1/attribution?models=first".into())).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("conversion"))
+    );
+    let (status, body, _) = h
+        .send(get(format!(
+            "/api/v1/attribution?journey={id}&stage=checkout"
+        )))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("stage"))
+    );
+    let (status, _, _) = h
+        .send(get("/api/v1/attribution?journey=999&stage=1".into()))
+        .await;
+    assert_eq!(status, 404);
+}

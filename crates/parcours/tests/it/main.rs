@@ -1,5 +1,6 @@
 //! Integration tests of the parcours binary crate, one test binary.
 
+mod attribution;
 mod bad_input;
 mod crash;
 mod demo;
