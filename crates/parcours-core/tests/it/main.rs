@@ -1,5 +1,7 @@
 //! Integration tests of parcours-core, one binary (see STYLE.md).
 
+mod attribution;
+mod attribution_props;
 mod journey_props;
 mod journeys;
 mod normalize;
