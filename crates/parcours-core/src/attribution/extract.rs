@@ -4,8 +4,10 @@
 
 use serde_json::Value;
 
+use std::collections::HashMap;
+
 use super::pathset::{PathSet, PathTouch};
-use crate::frame::{is_bookkeeping, Frame};
+use crate::frame::{is_bookkeeping, Frame, FxBuild};
 use crate::time::{Micros, MICROS_PER_SECOND};
 
 /// What a touch is.
@@ -72,6 +74,9 @@ impl Default for ExtractOptions {
     }
 }
 
+/// Non-converting paths counted by their touches.
+type NullPaths = HashMap<Box<[u32]>, f64, FxBuild>;
+
 struct Pending {
     touch: u32,
     ts: Micros,
@@ -94,8 +99,8 @@ fn number(v: &Value) -> Option<f64> {
 /// group, alias) are never either.
 pub fn extract(
     frame: &Frame,
-    is_conversion: impl Fn(usize) -> bool,
-    is_milestone: impl Fn(usize) -> bool,
+    is_conversion: impl Fn(usize) -> bool + Sync,
+    is_milestone: impl Fn(usize) -> bool + Sync,
     options: &ExtractOptions,
 ) -> Result<PathSet, String> {
     let missing = |k: &str| format!("the frame carries no property `{k}`");
@@ -130,86 +135,181 @@ pub fn extract(
         TouchBy::Property(_) => (0..labels.len()).map(|id| id == 0).collect(),
         _ => labels.iter().map(|l| l.is_empty()).collect(),
     };
-    let values: Option<Vec<Option<f64>>> = match &options.value_property {
+    let values: Option<(&[u32], Vec<Option<f64>>)> = match &options.value_property {
         None => None,
         Some(k) => {
             let col = frame.property(k).ok_or_else(|| missing(k))?;
             let by_id: Vec<Option<f64>> = (0..frame.values().len() as u32)
                 .map(|id| number(frame.values().value(id)))
                 .collect();
-            Some(col.iter().map(|&id| by_id[id as usize]).collect())
+            Some((col, by_id))
         }
     };
-    let direct = frame.channels().get("direct");
-    let (ts, kinds, channels) = (frame.ts(), frame.kind(), frame.channel());
-    let in_range =
-        |t: Micros| options.from.is_none_or(|f| t >= f) && options.to.is_none_or(|e| t < e);
-    let mut set = PathSet::new(labels);
-    let mut pending: Vec<Pending> = Vec::new();
-    let mut path: Vec<PathTouch> = Vec::new();
-    let emit = |set: &mut PathSet,
-                path: &mut Vec<PathTouch>,
-                pending: &[Pending],
-                at: Micros,
-                conv: f64,
-                value: f64| {
-        path.clear();
-        let oldest = at.saturating_sub(options.lookback);
-        for p in pending.iter().filter(|p| p.ts >= oldest) {
-            path.push(PathTouch {
-                touch: p.touch,
-                age_s: (at - p.ts) as f64 / MICROS_PER_SECOND as f64,
-                direct: p.direct,
-                milestone: p.milestone,
-            });
-        }
-        set.push(path, conv, value, 1.0 - conv);
+    let cut = Cut {
+        frame,
+        column,
+        absent: &absent,
+        values: values.as_ref().map(|(c, v)| (*c, v.as_slice())),
+        direct: frame.channels().get("direct"),
+        options,
     };
+    // Actors split into contiguous parts of about equal events, one per thread.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(frame.actor_count().max(1));
+    let mut bounds = vec![0usize];
+    let per = frame.len().div_ceil(threads);
     for a in 0..frame.actor_count() {
-        pending.clear();
-        for i in frame.actor_range(a) {
-            if is_bookkeeping(kinds[i]) {
-                continue;
-            }
-            let touch = match options.touch {
-                TouchBy::Channel => channels[i] as u32,
-                _ => column[i],
-            };
-            if !absent[touch as usize] {
-                match pending.last_mut() {
-                    Some(last) if options.collapse_repeats && last.touch == touch => {
-                        last.ts = ts[i];
-                    }
-                    _ => pending.push(Pending {
-                        touch,
-                        ts: ts[i],
-                        direct: direct == Some(channels[i] as u32),
-                        milestone: false,
-                    }),
-                }
-            }
-            if is_milestone(i) {
-                if let Some(last) = pending.last_mut() {
-                    last.milestone = true;
-                }
-            }
-            if is_conversion(i) {
-                if in_range(ts[i]) {
-                    let value = values.as_ref().and_then(|v| v[i]).unwrap_or(0.0);
-                    emit(&mut set, &mut path, &pending, ts[i], 1.0, value);
-                }
-                pending.clear();
-            }
-        }
-        if options.non_converting {
-            if let Some(last) = pending.last() {
-                if in_range(last.ts) {
-                    emit(&mut set, &mut path, &pending, last.ts, 0.0, 0.0);
-                }
-            }
+        if frame.actor_range(a).end >= per * bounds.len() && bounds.len() < threads {
+            bounds.push(a + 1);
         }
     }
+    bounds.push(frame.actor_count());
+    bounds.dedup();
+    let parts: Vec<(PathSet, NullPaths)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|w| {
+                let (lo, hi) = (w[0], w[1]);
+                let cut = &cut;
+                let is_conversion = &is_conversion;
+                let is_milestone = &is_milestone;
+                scope.spawn(move || cut.actors(lo..hi, is_conversion, is_milestone))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("attribution worker panicked"))
+            .collect()
+    });
+    let mut set = PathSet::new(labels);
+    let mut nulls: NullPaths = HashMap::default();
+    for (part, part_nulls) in parts {
+        set.append(part);
+        for (k, n) in part_nulls {
+            *nulls.entry(k).or_default() += n;
+        }
+    }
+    // In a fixed order, whatever the number of workers.
+    let mut nulls: Vec<(Box<[u32]>, f64)> = nulls.into_iter().collect();
+    nulls.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut path: Vec<PathTouch> = Vec::new();
+    for (touches, n) in nulls {
+        path.clear();
+        path.extend(touches.iter().map(|&touch| PathTouch {
+            touch,
+            age_s: 0.0,
+            direct: false,
+            milestone: false,
+        }));
+        set.push(&path, 0.0, 0.0, n);
+    }
     Ok(set.compact())
+}
+
+/// What every worker reads.
+struct Cut<'a> {
+    frame: &'a Frame,
+    column: &'a [u32],
+    absent: &'a [bool],
+    values: Option<(&'a [u32], &'a [Option<f64>])>,
+    direct: Option<u32>,
+    options: &'a ExtractOptions,
+}
+
+impl Cut<'_> {
+    fn actors(
+        &self,
+        actors: std::ops::Range<usize>,
+        is_conversion: &(impl Fn(usize) -> bool + Sync),
+        is_milestone: &(impl Fn(usize) -> bool + Sync),
+    ) -> (PathSet, NullPaths) {
+        let (frame, options) = (self.frame, self.options);
+        let (ts, kinds, channels) = (frame.ts(), frame.kind(), frame.channel());
+        let in_range =
+            |t: Micros| options.from.is_none_or(|f| t >= f) && options.to.is_none_or(|e| t < e);
+        let mut set = PathSet::new(Vec::new());
+        let mut nulls: NullPaths = HashMap::default();
+        let mut seq: Vec<u32> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut path: Vec<PathTouch> = Vec::new();
+        let emit = |set: &mut PathSet,
+                    path: &mut Vec<PathTouch>,
+                    pending: &[Pending],
+                    at: Micros,
+                    conv: f64,
+                    value: f64| {
+            path.clear();
+            let oldest = at.saturating_sub(options.lookback);
+            for p in pending.iter().filter(|p| p.ts >= oldest) {
+                path.push(PathTouch {
+                    touch: p.touch,
+                    age_s: (at - p.ts) as f64 / MICROS_PER_SECOND as f64,
+                    direct: p.direct,
+                    milestone: p.milestone,
+                });
+            }
+            set.push(path, conv, value, 1.0 - conv);
+        };
+        for a in actors {
+            pending.clear();
+            for i in frame.actor_range(a) {
+                if is_bookkeeping(kinds[i]) {
+                    continue;
+                }
+                let touch = match options.touch {
+                    TouchBy::Channel => channels[i] as u32,
+                    _ => self.column[i],
+                };
+                if !self.absent[touch as usize] {
+                    match pending.last_mut() {
+                        Some(last) if options.collapse_repeats && last.touch == touch => {
+                            last.ts = ts[i];
+                        }
+                        _ => pending.push(Pending {
+                            touch,
+                            ts: ts[i],
+                            direct: self.direct == Some(channels[i] as u32),
+                            milestone: false,
+                        }),
+                    }
+                }
+                if is_milestone(i) {
+                    if let Some(last) = pending.last_mut() {
+                        last.milestone = true;
+                    }
+                }
+                if is_conversion(i) {
+                    if in_range(ts[i]) {
+                        let value = self
+                            .values
+                            .and_then(|(col, by_id)| by_id[col[i] as usize])
+                            .unwrap_or(0.0);
+                        emit(&mut set, &mut path, &pending, ts[i], 1.0, value);
+                    }
+                    pending.clear();
+                }
+            }
+            // Non-converting paths only matter as sequences (the rule models skip
+            // them): counted by sequence here rather than stored one by one.
+            if options.non_converting {
+                if let Some(last) = pending.last() {
+                    if in_range(last.ts) {
+                        let oldest = last.ts.saturating_sub(options.lookback);
+                        seq.clear();
+                        seq.extend(pending.iter().filter(|p| p.ts >= oldest).map(|p| p.touch));
+                        match nulls.get_mut(seq.as_slice()) {
+                            Some(n) => *n += 1.0,
+                            None => {
+                                nulls.insert(seq.as_slice().into(), 1.0);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (set, nulls)
+    }
 }
 
 /// Frame rows where journey attempts completed `stage` (the conversions), and where they

@@ -60,7 +60,6 @@ impl PathSet {
     /// journeys without one (a row of ChannelAttribution's input has both).
     pub fn push(&mut self, touches: &[PathTouch], conversions: f64, value: f64, nulls: f64) {
         for t in touches {
-            debug_assert!((t.touch as usize) < self.labels.len());
             self.touch.push(t.touch);
             self.age_s.push(t.age_s);
             self.direct.push(t.direct);
@@ -74,6 +73,20 @@ impl PathSet {
 
     pub fn len(&self) -> usize {
         self.conversions.len()
+    }
+
+    /// Adds the paths of `other` (numbered against the same labels) after these.
+    pub fn append(&mut self, other: PathSet) {
+        let base = self.touch.len();
+        self.touch.extend(other.touch);
+        self.age_s.extend(other.age_s);
+        self.direct.extend(other.direct);
+        self.milestone.extend(other.milestone);
+        self.offsets
+            .extend(other.offsets.iter().skip(1).map(|o| o + base));
+        self.conversions.extend(other.conversions);
+        self.value.extend(other.value);
+        self.nulls.extend(other.nulls);
     }
 
     pub fn is_empty(&self) -> bool {

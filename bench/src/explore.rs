@@ -1,0 +1,229 @@
+//! `explore-bench`: the exploration benchmarks of issue #4 (see `bench/README.md`).
+//!
+//! ```text
+//! explore-bench --data-dir DIR [--workspace demo] [--repeat 7]
+//!               [--export FILE.csv] [--json FILE]
+//! ```
+//!
+//! Builds the frame of persons with their revenue, then times on it: the transition
+//! graph of event names (repeats kept), attribution of `Order Completed` to channels
+//! with a 30-day lookback (repeats kept) — the path cutting and the first, last and
+//! linear models; the Markov chain of order 1 and of order 2; every model at once —
+//! `--export` writes the frame's events (actor, time, name, channel, revenue; no
+//! bookkeeping messages) for the peers, `--json` the figures and results for
+//! `explore_peers.py`, which checks the peers' answers against these.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use parcours::analysis::{load_frame_with, FrameSpec};
+use parcours_core::attribution::extract::{extract, ExtractOptions, TouchBy};
+use parcours_core::attribution::{attribute, parse_models, AttributionOptions, AttributionReport};
+use parcours_core::frame::{is_bookkeeping, Frame};
+use parcours_core::transitions::{transition_graph, NodeBy, TransitionOptions};
+use parcours_store::{SqliteStore, Store, StoreOptions};
+use serde_json::json;
+
+struct Args {
+    data_dir: PathBuf,
+    workspace: String,
+    repeat: usize,
+    export: Option<PathBuf>,
+    json: Option<PathBuf>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        data_dir: PathBuf::new(),
+        workspace: "demo".into(),
+        repeat: 7,
+        export: None,
+        json: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--data-dir" => a.data_dir = value.into(),
+            "--workspace" => a.workspace = value,
+            "--repeat" => a.repeat = value.parse()?,
+            "--export" => a.export = Some(value.into()),
+            "--json" => a.json = Some(value.into()),
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    if a.data_dir.as_os_str().is_empty() {
+        bail!("--data-dir is required");
+    }
+    Ok(a)
+}
+
+/// The median wall time of `repeat` runs of `f`, in milliseconds, and its last result.
+fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        last = Some(f());
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    (times[times.len() / 2], last.expect("ran once"))
+}
+
+fn credits(report: &AttributionReport, model: &str) -> serde_json::Value {
+    report
+        .rows
+        .iter()
+        .map(|r| (r.touch.clone(), json!(r.credits[model].conversions)))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    let store = SqliteStore::open(&args.data_dir, StoreOptions::default())?;
+    let ws = store
+        .workspace_by_name(&args.workspace)?
+        .with_context(|| format!("no workspace {}", args.workspace))?;
+    let spec = FrameSpec {
+        properties: vec!["$revenue".into()],
+        ..FrameSpec::default()
+    };
+    let t = Instant::now();
+    let frame = load_frame_with(&store, ws.id, &spec, store.cache_dir().as_deref())?;
+    println!(
+        "frame: {} events, {} actors, read in {:.0} ms",
+        frame.len(),
+        frame.actor_count(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+
+    let graph_options = TransitionOptions {
+        by: NodeBy::Name,
+        collapse_repeats: false,
+        top: usize::MAX,
+        ..TransitionOptions::default()
+    };
+    let (graph_ms, graph) = timed(args.repeat, || transition_graph(&frame, &graph_options));
+    println!(
+        "transition graph (event names, repeats kept): {graph_ms:.1} ms; {} transitions, {} edges",
+        graph.transitions, graph.edges_total
+    );
+
+    let order = frame.names().get("Order Completed").context("no orders")?;
+    let names = frame.name();
+    let is_order = |i: usize| names[i] == order;
+    let cut = ExtractOptions {
+        touch: TouchBy::Channel,
+        ..ExtractOptions::default()
+    };
+    let model_set = |m: &str, order: usize| AttributionOptions {
+        models: parse_models(m, 7.0 * 86_400.0, None).expect("models"),
+        markov_order: order,
+        ..AttributionOptions::default()
+    };
+    let (paths_ms, paths) = timed(args.repeat, || {
+        extract(&frame, is_order, |_| false, &cut).expect("paths")
+    });
+    let run = |models: &str, order: usize| {
+        let options = model_set(models, order);
+        timed(args.repeat, || {
+            let paths = extract(&frame, is_order, |_| false, &cut).expect("paths");
+            attribute(&paths, &options).expect("attribution")
+        })
+    };
+    for m in ["first", "linear", "markov"] {
+        let options = model_set(m, 1);
+        let (ms, _) = timed(args.repeat, || {
+            attribute(&paths, &options).expect("attribution")
+        });
+        println!("  {m} alone on the cut paths: {ms:.1} ms");
+    }
+    let (heuristic_ms, heuristics) = run("first,last,linear", 1);
+    let (markov_ms, markov) = run("markov", 1);
+    let (markov2_ms, markov2) = run("markov", 2);
+    let (all_ms, all) = run("all", 1);
+    println!(
+        "attribution paths (Order Completed, channels, 30 days): {paths_ms:.1} ms; {} paths, {:.0} conversions",
+        paths.len(),
+        heuristics.conversions
+    );
+    println!("attribution first + last + linear, paths included: {heuristic_ms:.1} ms");
+    println!(
+        "attribution Markov order 1, paths included: {markov_ms:.1} ms ({} states, {})",
+        markov.markov.as_ref().map_or(0, |m| m.states),
+        markov.markov.as_ref().map_or("", |m| m.solver.method)
+    );
+    println!(
+        "attribution Markov order 2, paths included: {markov2_ms:.1} ms ({} states, {})",
+        markov2.markov.as_ref().map_or(0, |m| m.states),
+        markov2.markov.as_ref().map_or("", |m| m.solver.method)
+    );
+    println!(
+        "attribution, all {} models (Shapley {}), paths included: {all_ms:.1} ms",
+        all.models.len(),
+        all.shapley.as_ref().map_or("-", |s| s.method)
+    );
+
+    if let Some(path) = &args.export {
+        export(&frame, path)?;
+        println!("exported the frame's events to {}", path.display());
+    }
+    if let Some(path) = &args.json {
+        let edges: Vec<_> = graph
+            .edges
+            .iter()
+            .map(|e| json!([e.from, e.to, e.transitions, e.actors, e.median_s]))
+            .collect();
+        let figures = json!({
+            "events": frame.len(),
+            "transitions_ms": graph_ms,
+            "transitions": graph.transitions,
+            "edges": edges,
+            "attribution_paths_ms": paths_ms,
+            "attribution_heuristics_ms": heuristic_ms,
+            "markov_ms": markov_ms,
+            "markov2_ms": markov2_ms,
+            "all_models_ms": all_ms,
+            "conversions": heuristics.conversions,
+            "first": credits(&heuristics, "first"),
+            "last": credits(&heuristics, "last"),
+            "linear": credits(&heuristics, "linear"),
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&figures)?)?;
+    }
+    store.close();
+    Ok(())
+}
+
+/// `actor,ts,name,channel,revenue` (actor as its frame index, time in microseconds),
+/// bookkeeping messages left out: what the analyses above read.
+fn export(frame: &Frame, path: &std::path::Path) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record(["actor", "ts", "name", "channel", "revenue"])?;
+    let (ts, kinds, names, channels) = (frame.ts(), frame.kind(), frame.name(), frame.channel());
+    let revenue = frame.property("$revenue").context("revenue column")?;
+    for a in 0..frame.actor_count() {
+        let actor = a.to_string();
+        for i in frame.actor_range(a) {
+            if is_bookkeeping(kinds[i]) {
+                continue;
+            }
+            let value = match frame.values().value(revenue[i]) {
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            };
+            w.write_record([
+                actor.as_str(),
+                &ts[i].to_string(),
+                frame.names().name(names[i]),
+                frame.channels().name(channels[i] as u32),
+                &value,
+            ])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
