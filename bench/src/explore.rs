@@ -7,8 +7,9 @@
 //!
 //! Builds the frame of persons with their revenue, then times on it: the transition
 //! graph of event names (repeats kept), attribution of `Order Completed` to channels
-//! with a 30-day lookback (repeats kept) — the path cutting and the first, last and
-//! linear models; the Markov chain of order 1 and of order 2; every model at once —
+//! with a 30-day lookback (repeats collapsed, the default) — the path cutting and the
+//! first, last and linear models; the Markov chain of order 1 and of order 2; every
+//! model at once —
 //! `--export` writes the frame's events (actor, time, name, channel, revenue; no
 //! bookkeeping messages) for the peers, `--json` the figures and results for
 //! `explore_peers.py`, which checks the peers' answers against these.
@@ -198,11 +199,12 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `actor,ts,name,channel,revenue` (actor as its frame index, time in microseconds),
-/// bookkeeping messages left out: what the analyses above read.
+/// `actor,seq,ts,name,channel,revenue` (actor as its frame index, `seq` the row's place
+/// in the frame — the canonical order of ties —, time in microseconds), bookkeeping
+/// messages left out: what the analyses above read.
 fn export(frame: &Frame, path: &std::path::Path) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_path(path)?;
-    w.write_record(["actor", "ts", "name", "channel", "revenue"])?;
+    w.write_record(["actor", "seq", "ts", "name", "channel", "revenue"])?;
     let (ts, kinds, names, channels) = (frame.ts(), frame.kind(), frame.name(), frame.channel());
     let revenue = frame.property("$revenue").context("revenue column")?;
     for a in 0..frame.actor_count() {
@@ -217,6 +219,7 @@ fn export(frame: &Frame, path: &std::path::Path) -> anyhow::Result<()> {
             };
             w.write_record([
                 actor.as_str(),
+                &i.to_string(),
                 &ts[i].to_string(),
                 frame.names().name(names[i]),
                 frame.channels().name(channels[i] as u32),

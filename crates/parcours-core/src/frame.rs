@@ -649,3 +649,60 @@ impl Frame {
             + self.traits.iter().map(|t| t.len() * 4).sum::<usize>()
     }
 }
+
+/// Actor boundaries splitting the events of the kept actors into `parts` near-equal
+/// shares.
+pub fn split_by_events(frame: &Frame, parts: usize, keep: Option<&[bool]>) -> Vec<usize> {
+    let actors = frame.actor_count();
+    let weight = |a: usize| {
+        if keep.is_none_or(|k| k[a]) {
+            frame.actor_range(a).len()
+        } else {
+            0
+        }
+    };
+    let total: usize = (0..actors).map(weight).sum::<usize>().max(1);
+    let mut bounds = vec![0];
+    let mut a = 0;
+    let mut seen = 0;
+    for p in 1..parts {
+        let target = total * p / parts;
+        while a < actors && seen < target {
+            seen += weight(a);
+            a += 1;
+        }
+        bounds.push(a);
+    }
+    bounds.push(actors);
+    bounds
+}
+
+/// `work` over contiguous ranges of actors of about equal events, one per thread
+/// (`threads` 0: the machine's parallelism), results in actor order.
+pub fn par_actors<T: Send>(
+    frame: &Frame,
+    threads: usize,
+    keep: Option<&[bool]>,
+    work: impl Fn(std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(frame.actor_count().max(1));
+    let bounds = split_by_events(frame, threads, keep);
+    std::thread::scope(|scope| {
+        let work = &work;
+        let handles: Vec<_> = bounds
+            .windows(2)
+            .map(|w| {
+                let (lo, hi) = (w[0], w[1]);
+                scope.spawn(move || work(lo..hi))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("analysis worker panicked"))
+            .collect()
+    })
+}

@@ -107,7 +107,7 @@ enum Tallies {
 
 impl Tallies {
     fn new(nodes: usize) -> Tallies {
-        if nodes <= 2048 {
+        if nodes <= 1024 {
             let mut cells = Vec::new();
             cells.resize_with(nodes * nodes, EdgeTally::default);
             Tallies::Dense { nodes, cells }
@@ -120,6 +120,16 @@ impl Tallies {
         match self {
             Tallies::Dense { nodes, cells } => &mut cells[from as usize * *nodes + to as usize],
             Tallies::Sparse(map) => map.entry((from, to)).or_default(),
+        }
+    }
+
+    /// Adds the tallies of other actors.
+    fn absorb(&mut self, other: Tallies) {
+        for ((from, to), e) in other.into_edges() {
+            let mine = self.get(from, to);
+            mine.transitions += e.transitions;
+            mine.actors += e.actors;
+            mine.gaps.extend(e.gaps);
         }
     }
 
@@ -136,31 +146,17 @@ impl Tallies {
     }
 }
 
-/// The median by selection (linear interpolation between the two middle values).
-fn median(values: &mut [Micros]) -> f64 {
-    let n = values.len();
-    let hi = n / 2;
-    let (_, &mut upper, _) = values.select_nth_unstable(hi);
-    if n % 2 == 1 {
-        return upper as f64;
-    }
-    let lower = *values[..hi].iter().max().expect("n >= 2");
-    (lower as f64 + upper as f64) / 2.0
-}
-
-/// The directly-follows graph of every actor's events (identify, group and alias
-/// messages skipped).
-pub fn transition_graph(frame: &Frame, options: &TransitionOptions) -> TransitionGraph {
+fn tally(
+    frame: &Frame,
+    options: &TransitionOptions,
+    nodes: usize,
+    actors: std::ops::Range<usize>,
+) -> (Tallies, u64) {
     let ts = frame.ts();
     let kinds = frame.kind();
-    let nodes = match options.by {
-        NodeBy::Name => frame.names().len(),
-        NodeBy::Touchpoint => frame.touchpoints().len(),
-        NodeBy::Channel => frame.channels().len(),
-    };
     let mut tallies = Tallies::new(nodes);
     let mut total = 0u64;
-    for a in 0..frame.actor_count() {
+    for a in actors {
         let mut prev: Option<usize> = None;
         for i in frame.actor_range(a) {
             if is_bookkeeping(kinds[i]) {
@@ -191,6 +187,43 @@ pub fn transition_graph(frame: &Frame, options: &TransitionOptions) -> Transitio
             total += 1;
         }
     }
+    (tallies, total)
+}
+
+/// The median by selection (linear interpolation between the two middle values).
+fn median(values: &mut [Micros]) -> f64 {
+    let n = values.len();
+    let hi = n / 2;
+    let (_, &mut upper, _) = values.select_nth_unstable(hi);
+    if n % 2 == 1 {
+        return upper as f64;
+    }
+    let lower = *values[..hi].iter().max().expect("n >= 2");
+    (lower as f64 + upper as f64) / 2.0
+}
+
+/// The directly-follows graph of every actor's events (identify, group and alias
+/// messages skipped), actors tallied in parallel.
+pub fn transition_graph(frame: &Frame, options: &TransitionOptions) -> TransitionGraph {
+    let nodes = match options.by {
+        NodeBy::Name => frame.names().len(),
+        NodeBy::Touchpoint => frame.touchpoints().len(),
+        NodeBy::Channel => frame.channels().len(),
+    };
+    let parts = crate::frame::par_actors(frame, 0, None, |actors| {
+        tally(frame, options, nodes, actors)
+    });
+    let mut total = 0u64;
+    let mut tallies: Option<Tallies> = None;
+    for (part, n) in parts {
+        total += n;
+        match &mut tallies {
+            None => tallies = Some(part),
+            // Parts hold different actors: counts of actors add up.
+            Some(t) => t.absorb(part),
+        }
+    }
+    let tallies = tallies.unwrap_or_else(|| Tallies::new(nodes));
     let edges = tallies.into_edges();
     let mut leaving: HashMap<u32, u64, FxBuild> = HashMap::default();
     for ((from, _), e) in &edges {

@@ -153,34 +153,8 @@ pub fn extract(
         direct: frame.channels().get("direct"),
         options,
     };
-    // Actors split into contiguous parts of about equal events, one per thread.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(frame.actor_count().max(1));
-    let mut bounds = vec![0usize];
-    let per = frame.len().div_ceil(threads);
-    for a in 0..frame.actor_count() {
-        if frame.actor_range(a).end >= per * bounds.len() && bounds.len() < threads {
-            bounds.push(a + 1);
-        }
-    }
-    bounds.push(frame.actor_count());
-    bounds.dedup();
-    let parts: Vec<(PathSet, NullPaths)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = bounds
-            .windows(2)
-            .map(|w| {
-                let (lo, hi) = (w[0], w[1]);
-                let cut = &cut;
-                let is_conversion = &is_conversion;
-                let is_milestone = &is_milestone;
-                scope.spawn(move || cut.actors(lo..hi, is_conversion, is_milestone))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("attribution worker panicked"))
-            .collect()
+    let parts = crate::frame::par_actors(frame, 0, None, |actors| {
+        cut.actors(actors, &is_conversion, &is_milestone)
     });
     let mut set = PathSet::new(labels);
     let mut nulls: NullPaths = HashMap::default();

@@ -1,14 +1,18 @@
 //! Shapley values of the touches in the game "conversions the first-order chain still
 //! produces when only these touches exist". See `docs/semantics.md` ("Shapley").
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::markov::Chain;
+use crate::frame::FxBuild;
 
 /// Up to this many players every coalition is evaluated; above, permutations are sampled.
 pub const EXACT_LIMIT: usize = 15;
 /// Above this many players the game is not played (each sample solves as many systems).
 pub const PLAYER_LIMIT: usize = 100;
+const _: () = assert!(PLAYER_LIMIT <= 128, "coalitions are kept as 128-bit masks");
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ShapleyInfo {
@@ -113,15 +117,19 @@ pub fn shares(chain: &Chain, players: usize, permutations: usize) -> Result<Shar
         let mut rng = SplitMix(0x5EED);
         let mut order: Vec<usize> = (0..players).collect();
         let mut sq = vec![0.0f64; players];
+        // Small and large coalitions recur across permutations: their worth is kept.
+        let mut known: HashMap<u128, (f64, f64), FxBuild> = HashMap::default();
         for _ in 0..permutations {
             for i in (1..players).rev() {
                 order.swap(i, rng.below(i + 1));
             }
             let mut coalition = vec![false; players];
+            let mut mask = 0u128;
             let mut before = (0.0, 0.0);
             for &p in &order {
                 coalition[p] = true;
-                let after = worth(&coalition);
+                mask |= 1 << p;
+                let after = *known.entry(mask).or_insert_with(|| worth(&coalition));
                 let d = after.0 - before.0;
                 phi_c[p] += d;
                 sq[p] += d * d;

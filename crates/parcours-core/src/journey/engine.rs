@@ -313,26 +313,12 @@ impl<'f> Engine<'f> {
 
     /// Runs every actor and returns the counted attempts, in actor order.
     pub fn run(&self, options: &RunOptions) -> Outcomes {
-        let actors = self.frame.actor_count();
-        let threads = match options.threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        }
-        .min(actors.max(1));
-        let bounds = split_by_events(self.frame, threads, options.actors.as_deref());
-        let parts: Vec<Outcomes> = std::thread::scope(|scope| {
-            let handles: Vec<_> = bounds
-                .windows(2)
-                .map(|w| {
-                    let (lo, hi) = (w[0], w[1]);
-                    scope.spawn(move || self.run_actors(lo..hi, options))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("journey worker panicked"))
-                .collect()
-        });
+        let parts = crate::frame::par_actors(
+            self.frame,
+            options.threads,
+            options.actors.as_deref(),
+            |actors| self.run_actors(actors, options),
+        );
         let mut all = Outcomes::new(self.stages.len());
         for p in parts {
             all.append(p);
@@ -788,31 +774,4 @@ fn name_table(frame: &Frame, matchers: &[Matcher]) -> (Vec<u64>, u64) {
         }
     }
     (table, checked)
-}
-
-/// Actor boundaries splitting the events of the kept actors into `parts` near-equal
-/// shares.
-fn split_by_events(frame: &Frame, parts: usize, keep: Option<&[bool]>) -> Vec<usize> {
-    let actors = frame.actor_count();
-    let weight = |a: usize| {
-        if keep.is_none_or(|k| k[a]) {
-            frame.actor_range(a).len()
-        } else {
-            0
-        }
-    };
-    let total: usize = (0..actors).map(weight).sum::<usize>().max(1);
-    let mut bounds = vec![0];
-    let mut a = 0;
-    let mut seen = 0;
-    for p in 1..parts {
-        let target = total * p / parts;
-        while a < actors && seen < target {
-            seen += weight(a);
-            a += 1;
-        }
-        bounds.push(a);
-    }
-    bounds.push(actors);
-    bounds
 }
