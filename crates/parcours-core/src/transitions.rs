@@ -82,19 +82,37 @@ struct EdgeTally {
     gaps: Vec<Micros>,
 }
 
-fn node(frame: &Frame, by: NodeBy, i: usize) -> u32 {
-    match by {
-        NodeBy::Name => frame.name()[i],
-        NodeBy::Touchpoint => frame.touchpoint()[i],
-        NodeBy::Channel => frame.channel()[i] as u32,
+impl NodeBy {
+    /// The node of frame row `i`.
+    pub fn node(self, frame: &Frame, i: usize) -> u32 {
+        match self {
+            NodeBy::Name => frame.name()[i],
+            NodeBy::Touchpoint => frame.touchpoint()[i],
+            NodeBy::Channel => frame.channel()[i] as u32,
+        }
     }
-}
 
-fn label(frame: &Frame, by: NodeBy, id: u32) -> String {
-    match by {
-        NodeBy::Name => frame.names().name(id).to_string(),
-        NodeBy::Touchpoint => frame.touchpoints().name(id).to_string(),
-        NodeBy::Channel => frame.channels().name(id).to_string(),
+    /// The name of node `id`.
+    pub fn label(self, frame: &Frame, id: u32) -> String {
+        self.dict(frame).name(id).to_string()
+    }
+
+    /// The id of the node named `name`, if any.
+    pub fn id(self, frame: &Frame, name: &str) -> Option<u32> {
+        self.dict(frame).get(name)
+    }
+
+    /// How many nodes there are.
+    pub fn count(self, frame: &Frame) -> usize {
+        self.dict(frame).len()
+    }
+
+    fn dict(self, frame: &Frame) -> &crate::frame::Dict {
+        match self {
+            NodeBy::Name => frame.names(),
+            NodeBy::Touchpoint => frame.touchpoints(),
+            NodeBy::Channel => frame.channels(),
+        }
     }
 }
 
@@ -166,7 +184,7 @@ fn tally(
                 prev = Some(i);
                 continue;
             };
-            let (from, to) = (node(frame, options.by, p), node(frame, options.by, i));
+            let (from, to) = (options.by.node(frame, p), options.by.node(frame, i));
             if options.collapse_repeats && from == to {
                 // A run of one node is one visit: the next transition leaves its last event.
                 prev = Some(i);
@@ -191,7 +209,7 @@ fn tally(
 }
 
 /// The median by selection (linear interpolation between the two middle values).
-fn median(values: &mut [Micros]) -> f64 {
+pub(crate) fn median(values: &mut [Micros]) -> f64 {
     let n = values.len();
     let hi = n / 2;
     let (_, &mut upper, _) = values.select_nth_unstable(hi);
@@ -205,11 +223,7 @@ fn median(values: &mut [Micros]) -> f64 {
 /// The directly-follows graph of every actor's events (identify, group and alias
 /// messages skipped), actors tallied in parallel.
 pub fn transition_graph(frame: &Frame, options: &TransitionOptions) -> TransitionGraph {
-    let nodes = match options.by {
-        NodeBy::Name => frame.names().len(),
-        NodeBy::Touchpoint => frame.touchpoints().len(),
-        NodeBy::Channel => frame.channels().len(),
-    };
+    let nodes = options.by.count(frame);
     let parts = crate::frame::par_actors(frame, 0, None, |actors| {
         tally(frame, options, nodes, actors)
     });
@@ -233,8 +247,8 @@ pub fn transition_graph(frame: &Frame, options: &TransitionOptions) -> Transitio
     let mut list: Vec<Edge> = edges
         .into_iter()
         .map(|((from, to), mut e)| Edge {
-            from: label(frame, options.by, from),
-            to: label(frame, options.by, to),
+            from: options.by.label(frame, from),
+            to: options.by.label(frame, to),
             transitions: e.transitions,
             actors: e.actors,
             share_of_from: e.transitions as f64 / leaving[&from] as f64,

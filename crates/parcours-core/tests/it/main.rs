@@ -5,5 +5,7 @@ mod attribution_props;
 mod journey_props;
 mod journeys;
 mod normalize;
+mod paths;
+mod paths_props;
 mod sessions;
 mod transitions;

@@ -1,12 +1,90 @@
-//! Paths: the sequences of events actors take. Today, the most frequent sequences of
-//! the events that follow a starting event; the full path explorer (forward, backward,
-//! step matrix, Sankey) builds on it.
+//! Paths: the sequences of nodes (event names, touchpoints or channels) actors take —
+//! flows forward and backward from an anchor ([`flow`]), the step matrix ([`matrix`]),
+//! variants and back-and-forth loops ([`variants`]), and the most frequent sequences
+//! after a starting event. The rules are in `docs/semantics.md` ("Paths").
+
+pub mod flow;
+pub mod matrix;
+pub mod variants;
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::frame::{is_bookkeeping, Frame, FxBuild};
+use crate::transitions::NodeBy;
+
+/// One visit of an actor's node sequence: a node and the frame rows of its first and
+/// last event (the same row unless repeats are collapsed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Visit {
+    pub node: u32,
+    pub first: usize,
+    pub last: usize,
+}
+
+/// Writes actor `a`'s node sequence into `out` (cleared first): bookkeeping messages
+/// skipped, a run of the same node one visit when `collapse`.
+pub fn visits(frame: &Frame, by: NodeBy, collapse: bool, a: usize, out: &mut Vec<Visit>) {
+    out.clear();
+    let kinds = frame.kind();
+    for i in frame.actor_range(a) {
+        if is_bookkeeping(kinds[i]) {
+            continue;
+        }
+        let node = by.node(frame, i);
+        match out.last_mut() {
+            Some(v) if collapse && v.node == node => v.last = i,
+            _ => out.push(Visit {
+                node,
+                first: i,
+                last: i,
+            }),
+        }
+    }
+}
+
+/// Which occurrence of a matching event anchors a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occurrence {
+    /// The n-th (1-based).
+    Nth(usize),
+    Last,
+}
+
+impl Occurrence {
+    pub fn parse(text: &str) -> Result<Occurrence, String> {
+        match text {
+            "first" => Ok(Occurrence::Nth(1)),
+            "last" => Ok(Occurrence::Last),
+            n => match n.parse::<usize>() {
+                Ok(k) if k >= 1 => Ok(Occurrence::Nth(k)),
+                _ => Err(format!("`{text}`: expected first, last or a number from 1")),
+            },
+        }
+    }
+}
+
+/// No anchor for this actor.
+pub const NO_ANCHOR: u32 = u32::MAX;
+
+/// Per actor, the frame row of the chosen occurrence of an event for which `matches`
+/// holds (bookkeeping messages never match), or [`NO_ANCHOR`].
+pub fn anchors(frame: &Frame, matches: impl Fn(usize) -> bool, occurrence: Occurrence) -> Vec<u32> {
+    let kinds = frame.kind();
+    (0..frame.actor_count())
+        .map(|a| {
+            let mut rows = frame
+                .actor_range(a)
+                .filter(|&i| !is_bookkeeping(kinds[i]) && matches(i));
+            let row = match occurrence {
+                Occurrence::Nth(n) => rows.nth(n - 1),
+                Occurrence::Last => rows.last(),
+            };
+            row.map_or(NO_ANCHOR, |i| i as u32)
+        })
+        .collect()
+}
 
 /// How often one sequence of event names was followed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
