@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::{visits, Visit, NO_ANCHOR};
+use super::{visits, Visit, Walk, NO_ANCHOR};
 use crate::frame::{par_actors, Frame, FxBuild};
 use crate::time::{Micros, MICROS_PER_SECOND};
 use crate::transitions::{median, NodeBy};
@@ -24,8 +24,7 @@ pub enum Direction {
 
 #[derive(Debug, Clone)]
 pub struct FlowOptions {
-    pub by: NodeBy,
-    pub collapse_repeats: bool,
+    pub walk: Walk,
     pub direction: Direction,
     /// Steps after (before) the anchor, 1 to 20.
     pub steps: usize,
@@ -36,8 +35,7 @@ pub struct FlowOptions {
 impl Default for FlowOptions {
     fn default() -> FlowOptions {
         FlowOptions {
-            by: NodeBy::Name,
-            collapse_repeats: true,
+            walk: Walk::default(),
             direction: Direction::Forward,
             steps: 5,
             top: 5,
@@ -89,7 +87,7 @@ fn walk(
     if anchor == NO_ANCHOR {
         return None;
     }
-    visits(frame, options.by, options.collapse_repeats, a, buf);
+    visits(frame, &options.walk, a, buf);
     let row = anchor as usize;
     let at = buf.iter().position(|v| v.first <= row && row <= v.last)?;
     let n = options.steps + 1;
@@ -134,9 +132,10 @@ pub fn flow(frame: &Frame, anchors: &[u32], options: &FlowOptions) -> Flow {
             v.sort_by(|a, b| {
                 b.1.cmp(&a.1).then_with(|| {
                     options
+                        .walk
                         .by
                         .label(frame, a.0)
-                        .cmp(&options.by.label(frame, b.0))
+                        .cmp(&options.walk.by.label(frame, b.0))
                 })
             });
             v.into_iter()
@@ -208,7 +207,7 @@ pub fn flow(frame: &Frame, anchors: &[u32], options: &FlowOptions) -> Flow {
         if id == OTHER {
             "other".to_string()
         } else {
-            options.by.label(frame, id)
+            options.walk.by.label(frame, id)
         }
     };
     let mut node_list: Vec<(usize, u32, FlowNode)> = nodes
@@ -251,7 +250,7 @@ pub fn flow(frame: &Frame, anchors: &[u32], options: &FlowOptions) -> Flow {
     });
     Flow {
         direction: options.direction,
-        by: options.by,
+        by: options.walk.by,
         actors,
         steps,
         nodes: node_list.into_iter().map(|(_, _, n)| n).collect(),

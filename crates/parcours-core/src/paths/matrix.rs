@@ -5,9 +5,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::visits;
+use super::{visits, Walk};
 use crate::frame::{par_actors, Frame, FxBuild};
-use crate::transitions::NodeBy;
 
 /// The row of actors with no node at a column.
 pub const ENDED: &str = "ENDED";
@@ -24,8 +23,7 @@ pub struct Center {
 
 #[derive(Debug, Clone)]
 pub struct MatrixOptions {
-    pub by: NodeBy,
-    pub collapse_repeats: bool,
+    pub walk: Walk,
     /// Columns after the start (or after the centre).
     pub steps: usize,
     /// Rows whose largest share (absolute, for a difference) is below this are merged.
@@ -37,8 +35,7 @@ pub struct MatrixOptions {
 impl Default for MatrixOptions {
     fn default() -> MatrixOptions {
         MatrixOptions {
-            by: NodeBy::Name,
-            collapse_repeats: true,
+            walk: Walk::default(),
             steps: 10,
             threshold: 0.0,
             targets: Vec::new(),
@@ -85,11 +82,11 @@ fn tally(frame: &Frame, keep: Option<&[bool]>, options: &MatrixOptions) -> Tally
     let center = options
         .center
         .as_ref()
-        .map(|c| (options.by.id(frame, &c.node), c.occurrence));
+        .map(|c| (options.walk.by.id(frame, &c.node), c.occurrence));
     let targets: Vec<Option<u32>> = options
         .targets
         .iter()
-        .map(|t| options.by.id(frame, t))
+        .map(|t| options.walk.by.id(frame, t))
         .collect();
     let parts = par_actors(frame, 0, keep, |actors| {
         let mut t = Tally {
@@ -104,7 +101,7 @@ fn tally(frame: &Frame, keep: Option<&[bool]>, options: &MatrixOptions) -> Tally
             if keep.is_some_and(|k| !k[a]) {
                 continue;
             }
-            visits(frame, options.by, options.collapse_repeats, a, &mut buf);
+            visits(frame, &options.walk, a, &mut buf);
             // Column c shows visit index `c + offset` (negative: before the path began).
             let offset: i64 = match center {
                 None => 0,
@@ -194,7 +191,7 @@ fn rows_of(frame: &Frame, options: &MatrixOptions, t: &Tally) -> HashMap<String,
     let mut rows: HashMap<String, Vec<f64>> = t
         .cells
         .iter()
-        .map(|(&node, counts)| (options.by.label(frame, node), shares(counts, t.actors)))
+        .map(|(&node, counts)| (options.walk.by.label(frame, node), shares(counts, t.actors)))
         .collect();
     rows.insert(ENDED.into(), shares(&t.ended, t.actors));
     rows

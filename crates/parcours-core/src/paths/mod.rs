@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::frame::{is_bookkeeping, Frame, FxBuild};
+use crate::time::Micros;
 use crate::transitions::NodeBy;
 
 /// One visit of an actor's node sequence: a node and the frame rows of its first and
@@ -23,18 +24,44 @@ pub struct Visit {
     pub last: usize,
 }
 
-/// Writes actor `a`'s node sequence into `out` (cleared first): bookkeeping messages
-/// skipped, a run of the same node one visit when `collapse`.
-pub fn visits(frame: &Frame, by: NodeBy, collapse: bool, a: usize, out: &mut Vec<Visit>) {
+/// Which events a path reads: the node, collapsing, and a time range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Walk {
+    pub by: NodeBy,
+    pub collapse: bool,
+    /// Events at or after this time.
+    pub from: Option<Micros>,
+    /// Events before this time.
+    pub to: Option<Micros>,
+}
+
+impl Default for Walk {
+    fn default() -> Walk {
+        Walk {
+            by: NodeBy::Name,
+            collapse: true,
+            from: None,
+            to: None,
+        }
+    }
+}
+
+/// Writes actor `a`'s node sequence into `out` (cleared first): bookkeeping messages and
+/// events outside the range skipped, a run of the same node one visit when collapsing.
+pub fn visits(frame: &Frame, walk: &Walk, a: usize, out: &mut Vec<Visit>) {
     out.clear();
-    let kinds = frame.kind();
+    let (kinds, ts) = (frame.kind(), frame.ts());
+    let by = walk.by;
     for i in frame.actor_range(a) {
-        if is_bookkeeping(kinds[i]) {
+        if is_bookkeeping(kinds[i])
+            || walk.from.is_some_and(|f| ts[i] < f)
+            || walk.to.is_some_and(|t| ts[i] >= t)
+        {
             continue;
         }
         let node = by.node(frame, i);
         match out.last_mut() {
-            Some(v) if collapse && v.node == node => v.last = i,
+            Some(v) if walk.collapse && v.node == node => v.last = i,
             _ => out.push(Visit {
                 node,
                 first: i,

@@ -5,9 +5,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::{visits, Visit};
+use super::{visits, Visit, Walk};
 use crate::frame::{par_actors, Frame, FxBuild};
-use crate::transitions::NodeBy;
 
 /// Sequences longer than this are cut and marked `…`.
 pub const MAX_VARIANT: usize = 50;
@@ -29,13 +28,8 @@ pub struct Variants {
 }
 
 /// The `top` most frequent complete sequences of the kept actors.
-pub fn variants(
-    frame: &Frame,
-    by: NodeBy,
-    collapse: bool,
-    keep: Option<&[bool]>,
-    top: usize,
-) -> Variants {
+pub fn variants(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -> Variants {
+    let by = walk.by;
     type Counts = HashMap<Box<[u32]>, (u64, usize), FxBuild>;
     let parts = par_actors(frame, 0, keep, |actors| {
         let mut counts: Counts = HashMap::default();
@@ -46,7 +40,7 @@ pub fn variants(
             if keep.is_some_and(|k| !k[a]) {
                 continue;
             }
-            visits(frame, by, collapse, a, &mut buf);
+            visits(frame, walk, a, &mut buf);
             if buf.is_empty() {
                 continue;
             }
@@ -138,8 +132,14 @@ fn back_and_forth(buf: &[Visit], mut f: impl FnMut(u32, u32)) {
     }
 }
 
-/// The `top` back-and-forth pairs (A → B → A) by actors, among the kept actors.
-pub fn loops(frame: &Frame, by: NodeBy, keep: Option<&[bool]>, top: usize) -> Loops {
+/// The `top` back-and-forth pairs (A → B → A) by actors, among the kept actors (repeats
+/// always collapsed: a loop is between visits).
+pub fn loops(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -> Loops {
+    let walk = Walk {
+        collapse: true,
+        ..*walk
+    };
+    let by = walk.by;
     type Pairs = HashMap<(u32, u32), (u64, u64), FxBuild>;
     let parts = par_actors(frame, 0, keep, |actors| {
         let mut pairs: Pairs = HashMap::default();
@@ -150,7 +150,7 @@ pub fn loops(frame: &Frame, by: NodeBy, keep: Option<&[bool]>, top: usize) -> Lo
             if keep.is_some_and(|k| !k[a]) {
                 continue;
             }
-            visits(frame, by, true, a, &mut buf);
+            visits(frame, &walk, a, &mut buf);
             if buf.is_empty() {
                 continue;
             }
@@ -199,7 +199,7 @@ pub fn loops(frame: &Frame, by: NodeBy, keep: Option<&[bool]>, top: usize) -> Lo
             if keep.is_some_and(|k| !k[a]) {
                 continue;
             }
-            visits(frame, by, true, a, &mut buf);
+            visits(frame, &walk, a, &mut buf);
             nodes.clear();
             nodes.extend(buf.iter().map(|v| v.node));
             nodes.sort_unstable();

@@ -5,12 +5,12 @@
 use parcours_core::paths::flow::{flow, Direction, FlowOptions};
 use parcours_core::paths::matrix::{step_matrix, step_matrix_difference, Center, MatrixOptions};
 use parcours_core::paths::variants::{loops, variants};
-use parcours_core::paths::{anchors, Occurrence};
+use parcours_core::paths::{anchors, Occurrence, Walk};
 use parcours_core::transitions::NodeBy;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::journeys::{assert_subset, frame_of, FixtureEvent};
+use crate::journeys::{assert_subset, frame_of, time_of, FixtureEvent};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +44,8 @@ struct Options {
     targets: Vec<String>,
     center: Option<CenterOptions>,
     segments: Option<(Vec<String>, Vec<String>)>,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -69,7 +71,12 @@ fn path_fixtures() {
             let by =
                 o.by.as_deref()
                     .map_or(NodeBy::Name, |b| NodeBy::parse(b).unwrap());
-            let collapse = !o.keep_repeats;
+            let walk = Walk {
+                by,
+                collapse: !o.keep_repeats,
+                from: o.from.as_deref().map(time_of),
+                to: o.to.as_deref().map(time_of),
+            };
             let mask = |actors: &[String]| -> Vec<bool> {
                 (0..frame.actor_count())
                     .map(|a| actors.iter().any(|x| x == frame.actor_key(a)))
@@ -88,8 +95,7 @@ fn path_fixtures() {
                     let id = frame.names().get(event);
                     let anchor = anchors(&frame, |i| Some(names[i]) == id, occurrence);
                     let options = FlowOptions {
-                        by,
-                        collapse_repeats: collapse,
+                        walk,
                         direction,
                         steps: o.steps.unwrap_or(5),
                         top: o.top.unwrap_or(5),
@@ -98,8 +104,7 @@ fn path_fixtures() {
                 }
                 "matrix" => {
                     let options = MatrixOptions {
-                        by,
-                        collapse_repeats: collapse,
+                        walk,
                         steps: o.steps.unwrap_or(10),
                         threshold: o.threshold,
                         targets: o.targets.clone(),
@@ -126,11 +131,11 @@ fn path_fixtures() {
                     serde_json::to_value(m).unwrap()
                 }
                 "variants" => {
-                    serde_json::to_value(variants(&frame, by, collapse, None, o.top.unwrap_or(10)))
+                    serde_json::to_value(variants(&frame, &walk, None, o.top.unwrap_or(10)))
                         .unwrap()
                 }
                 "loops" => {
-                    serde_json::to_value(loops(&frame, by, None, o.top.unwrap_or(10))).unwrap()
+                    serde_json::to_value(loops(&frame, &walk, None, o.top.unwrap_or(10))).unwrap()
                 }
                 other => panic!("{file}: unknown analysis {other}"),
             };

@@ -6,7 +6,7 @@ use parcours_core::event::EventKind;
 use parcours_core::frame::{Frame, FrameBuilder, FrameRow};
 use parcours_core::paths::flow::{flow, Direction, FlowOptions};
 use parcours_core::paths::matrix::{step_matrix, step_matrix_difference, Center, MatrixOptions};
-use parcours_core::paths::{anchors, Occurrence};
+use parcours_core::paths::{anchors, Occurrence, Walk};
 use parcours_core::transitions::NodeBy;
 use proptest::prelude::*;
 
@@ -44,8 +44,7 @@ proptest! {
     ) {
         let f = frame(&rows);
         let options = MatrixOptions {
-            by: NodeBy::Name,
-            collapse_repeats: collapse,
+            walk: Walk { by: NodeBy::Name, collapse, ..Walk::default() },
             steps: steps.max(usize::from(center.is_none())),
             threshold,
             targets: vec!["B".into()],
@@ -84,8 +83,7 @@ proptest! {
         let id = f.names().get(NAMES[start]);
         let anchor = anchors(&f, |i| Some(names[i]) == id, Occurrence::Nth(1));
         let options = FlowOptions {
-            by: NodeBy::Name,
-            collapse_repeats: true,
+            walk: Walk::default(),
             direction: if backward { Direction::Backward } else { Direction::Forward },
             steps,
             top,
