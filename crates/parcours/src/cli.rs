@@ -88,6 +88,12 @@ pub enum Command {
     /// Attribution: which channels, campaigns or touchpoints deserve the credit for the
     /// conversions, by rule-based, Markov-chain and Shapley models.
     Attribution(Box<crate::attribution_cmd::AttributionArgs>),
+    /// Paths: flows from a start or to an end (Sankey), the step matrix, variants and
+    /// back-and-forth loops.
+    Paths {
+        #[command(subcommand)]
+        command: Box<crate::paths_cmd::PathsCommand>,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -226,6 +232,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sessions(args) => crate::sessions_cmd::run(*args),
         Command::Transitions(args) => crate::transitions_cmd::run(*args),
         Command::Attribution(args) => crate::attribution_cmd::run(*args),
+        Command::Paths { command } => crate::paths_cmd::run(*command),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {
@@ -337,4 +344,14 @@ pub fn serve(store: Arc<SqliteStore>, config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("binding {}", config.server.listen))?;
         server::serve(server::AppState::new(store, config), listener).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_subcommand_is_well_formed() {
+        // clap checks names, groups and conflicts only when a subcommand is used.
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

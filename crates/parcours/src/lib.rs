@@ -13,6 +13,7 @@ pub mod frame_cache;
 pub mod import;
 pub mod journey_cmd;
 pub mod logging;
+pub mod paths_cmd;
 pub mod requests;
 pub mod server;
 pub mod sessions_cmd;

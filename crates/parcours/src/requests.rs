@@ -675,3 +675,413 @@ impl AttributionPlan {
         parcours_core::attribution::attribute(&paths, &options).map_err(request_error("models"))
     }
 }
+
+/// A path analysis as the CLI and the API ask for it (flow, step matrix, variants or
+/// loops; each reads the options that concern it).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PathsRequest {
+    /// Nodes: event `name` (default), `touchpoint` or `channel`.
+    pub by: Option<String>,
+    /// Keep a run of the same node as several visits (collapsed when absent).
+    pub keep_repeats: Option<bool>,
+    /// Events at or after this time.
+    pub from: Option<String>,
+    /// Events before this time.
+    pub to: Option<String>,
+    /// Flow: forward from this event.
+    pub start: Option<String>,
+    /// Flow: backward from this event.
+    pub end: Option<String>,
+    /// Flow: which occurrence anchors (`first` when absent, `last`, or N).
+    pub occurrence: Option<String>,
+    /// Flow: HTTP only, the stored journey of `stage` / `dropped_after`.
+    pub journey: Option<i64>,
+    /// Flow: forward from the completion of this stage of the journey.
+    pub stage: Option<String>,
+    /// Flow: forward from stage K's completion, for the actors who went no further.
+    pub dropped_after: Option<String>,
+    /// Flow: steps (5); matrix: columns after the start or the centre (10).
+    pub steps: Option<usize>,
+    /// Flow: nodes per step (5); variants and loops: rows (10).
+    pub top: Option<usize>,
+    /// Matrix: rows whose largest share is below this are merged.
+    pub threshold: Option<f64>,
+    /// Matrix: target nodes, comma-separated.
+    pub targets: Option<String>,
+    /// Matrix: centre on this node.
+    pub center: Option<String>,
+    /// Matrix: which occurrence of the centre (1 when absent).
+    pub center_occurrence: Option<usize>,
+    /// Matrix: columns before the centre (0 when absent).
+    pub left: Option<usize>,
+    /// Only actors whose trait has this value: `KEY=VALUE` (matrix: segment A).
+    pub segment: Option<String>,
+    /// Matrix: segment B, `KEY=VALUE` (every actor outside A when absent and `compare`
+    /// is `rest`).
+    pub compare: Option<String>,
+    /// Variants: the top variants within each value of this trait.
+    pub per: Option<String>,
+}
+
+/// Which path analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathsKind {
+    Flow,
+    Matrix,
+    Variants,
+    Loops,
+}
+
+/// A validated path analysis.
+#[derive(Debug, Clone)]
+pub struct PathsPlan {
+    pub spec: FrameSpec,
+    kind: PathsKind,
+    request: PathsRequest,
+    walk: parcours_core::paths::Walk,
+    def: Option<JourneyDef>,
+    anchor: Anchor,
+    segment: Option<(String, String)>,
+    compare: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+enum Anchor {
+    None,
+    Event(String, parcours_core::paths::flow::Direction),
+    Stage(usize),
+    Dropped(usize),
+}
+
+/// What a path analysis returns.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum PathsOutput {
+    Flow(parcours_core::paths::flow::Flow),
+    Matrix(parcours_core::paths::matrix::StepMatrix),
+    Variants(parcours_core::paths::variants::Variants),
+    VariantsPer(Vec<SegmentVariants>),
+    Loops(parcours_core::paths::variants::Loops),
+}
+
+/// The variants of one value of a trait.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SegmentVariants {
+    pub value: String,
+    #[serde(flatten)]
+    pub variants: parcours_core::paths::variants::Variants,
+}
+
+fn key_value(
+    text: &Option<String>,
+    field: &'static str,
+) -> Result<Option<(String, String)>, RequestError> {
+    text.as_deref()
+        .map(|t| match t.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(request_error(field)(format!("`{t}`: expected KEY=VALUE"))),
+        })
+        .transpose()
+}
+
+/// Actors whose trait `key`, as text, is `value`.
+fn trait_mask(frame: &Frame, (key, value): &(String, String)) -> Vec<bool> {
+    let col = frame.actor_trait(key);
+    (0..frame.actor_count())
+        .map(|a| col.is_some_and(|c| c[a] != 0 && frame.values().label(c[a]) == *value))
+        .collect()
+}
+
+impl PathsRequest {
+    pub fn plan(
+        &self,
+        kind: PathsKind,
+        def: Option<JourneyDef>,
+    ) -> Result<PathsPlan, RequestError> {
+        use parcours_core::paths::flow::{Direction, MAX_STEPS};
+        use parcours_core::transitions::NodeBy;
+        let by = match &self.by {
+            Some(b) => NodeBy::parse(b).map_err(request_error("by"))?,
+            None => NodeBy::Name,
+        };
+        let walk = parcours_core::paths::Walk {
+            by,
+            collapse: !self.keep_repeats.unwrap_or(false),
+            from: time(&self.from, "from")?,
+            to: time(&self.to, "to")?,
+        };
+        if let (Some(f), Some(t)) = (walk.from, walk.to) {
+            if f >= t {
+                return Err(request_error("to")("must be after `from`".into()));
+            }
+        }
+        if let Some(o) = &self.occurrence {
+            parcours_core::paths::Occurrence::parse(o).map_err(request_error("occurrence"))?;
+        }
+        let anchor = match kind {
+            PathsKind::Flow => {
+                let stage = |text: &str, field| {
+                    def.as_ref()
+                        .ok_or_else(|| request_error(field)("needs a journey".into()))?
+                        .stage_ref(text)
+                        .map_err(request_error(field))
+                };
+                match (&self.start, &self.end, &self.stage, &self.dropped_after) {
+                    (Some(s), None, None, None) => Anchor::Event(s.clone(), Direction::Forward),
+                    (None, Some(e), None, None) => Anchor::Event(e.clone(), Direction::Backward),
+                    (None, None, Some(s), None) => Anchor::Stage(stage(s, "stage")?),
+                    (None, None, None, Some(s)) => Anchor::Dropped(stage(s, "dropped_after")?),
+                    _ => {
+                        return Err(request_error("start")(
+                            "give one of start, end, stage or dropped_after".into(),
+                        ))
+                    }
+                }
+            }
+            _ => Anchor::None,
+        };
+        let steps = self
+            .steps
+            .unwrap_or(if kind == PathsKind::Flow { 5 } else { 10 });
+        if kind == PathsKind::Flow && !(1..=MAX_STEPS).contains(&steps) {
+            return Err(request_error("steps")(format!(
+                "must be 1 to {MAX_STEPS}, got {steps}"
+            )));
+        }
+        if kind == PathsKind::Matrix && steps > 100 {
+            return Err(request_error("steps")(format!(
+                "must be at most 100, got {steps}"
+            )));
+        }
+        if let Some(t) = self.threshold {
+            if !(0.0..=1.0).contains(&t) {
+                return Err(request_error("threshold")(format!(
+                    "must be between 0 and 1, got {t}"
+                )));
+            }
+        }
+        if self.center_occurrence == Some(0) {
+            return Err(request_error("center_occurrence")("counts from 1".into()));
+        }
+        let segment = key_value(&self.segment, "segment")?;
+        let compare = match self.compare.as_deref() {
+            Some("rest") => Some(("".to_string(), "".to_string())),
+            _ => key_value(&self.compare, "compare")?,
+        };
+        if compare.is_some() && segment.is_none() {
+            return Err(request_error("compare")("compares with a `segment`".into()));
+        }
+        let mut traits: Vec<String> = segment
+            .iter()
+            .chain(&compare)
+            .map(|(k, _)| k.clone())
+            .filter(|k| !k.is_empty())
+            .collect();
+        traits.extend(self.per.clone());
+        traits.sort();
+        traits.dedup();
+        let (actor, mut properties) = match (&anchor, &def) {
+            (Anchor::Stage(_) | Anchor::Dropped(_), Some(def)) => (def.actor, def.properties()),
+            _ => (ActorKind::Person, Vec::new()),
+        };
+        if actor == ActorKind::Deal {
+            properties.push(crate::analysis::DEAL_PROPERTY.into());
+        }
+        properties.sort();
+        properties.dedup();
+        Ok(PathsPlan {
+            spec: FrameSpec {
+                actor,
+                properties,
+                traits,
+            },
+            kind,
+            request: self.clone(),
+            walk,
+            def: matches!(anchor, Anchor::Stage(_) | Anchor::Dropped(_))
+                .then_some(def)
+                .flatten(),
+            anchor,
+            segment,
+            compare,
+        })
+    }
+}
+
+impl PathsPlan {
+    pub fn execute(&self, frame: &Frame) -> Result<PathsOutput, RequestError> {
+        use parcours_core::paths::{flow, matrix, variants};
+        let keep = self.segment.as_ref().map(|s| trait_mask(frame, s));
+        let r = &self.request;
+        Ok(match self.kind {
+            PathsKind::Flow => {
+                let (anchors, direction) = self.anchors(frame)?;
+                let anchors: Vec<u32> = match &keep {
+                    Some(k) => anchors
+                        .iter()
+                        .zip(k)
+                        .map(|(&a, &k)| {
+                            if k {
+                                a
+                            } else {
+                                parcours_core::paths::NO_ANCHOR
+                            }
+                        })
+                        .collect(),
+                    None => anchors,
+                };
+                let options = flow::FlowOptions {
+                    walk: self.walk,
+                    direction,
+                    steps: r.steps.unwrap_or(5),
+                    top: r.top.unwrap_or(5),
+                };
+                PathsOutput::Flow(flow::flow(frame, &anchors, &options))
+            }
+            PathsKind::Matrix => {
+                let options = matrix::MatrixOptions {
+                    walk: self.walk,
+                    steps: r.steps.unwrap_or(10),
+                    threshold: r.threshold.unwrap_or(0.0),
+                    targets: r.targets.as_deref().map(names).unwrap_or_default(),
+                    center: r.center.as_ref().map(|c| matrix::Center {
+                        node: c.clone(),
+                        occurrence: r.center_occurrence.unwrap_or(1),
+                        left: r.left.unwrap_or(0),
+                    }),
+                };
+                match (&keep, &self.compare) {
+                    (Some(a), Some(other)) => {
+                        let b: Vec<bool> = if other.0.is_empty() {
+                            a.iter().map(|x| !x).collect()
+                        } else {
+                            trait_mask(frame, other)
+                        };
+                        PathsOutput::Matrix(matrix::step_matrix_difference(frame, a, &b, &options))
+                    }
+                    _ => PathsOutput::Matrix(matrix::step_matrix(frame, keep.as_deref(), &options)),
+                }
+            }
+            PathsKind::Variants => {
+                let top = r.top.unwrap_or(10);
+                match &r.per {
+                    None => PathsOutput::Variants(variants::variants(
+                        frame,
+                        &self.walk,
+                        keep.as_deref(),
+                        top,
+                    )),
+                    Some(key) => {
+                        // The ten most common values of the trait, each with its variants.
+                        let col = frame.actor_trait(key);
+                        let mut counts: std::collections::HashMap<u32, u64> =
+                            std::collections::HashMap::new();
+                        for a in 0..frame.actor_count() {
+                            if keep.as_ref().is_some_and(|k| !k[a]) {
+                                continue;
+                            }
+                            *counts.entry(col.map_or(0, |c| c[a])).or_default() += 1;
+                        }
+                        let mut values: Vec<(u32, u64)> = counts.into_iter().collect();
+                        values.sort_by(|x, y| {
+                            y.1.cmp(&x.1).then_with(|| {
+                                frame.values().label(x.0).cmp(&frame.values().label(y.0))
+                            })
+                        });
+                        values.truncate(10);
+                        let out = values
+                            .into_iter()
+                            .map(|(id, _)| {
+                                let mask: Vec<bool> = (0..frame.actor_count())
+                                    .map(|a| {
+                                        col.map_or(0, |c| c[a]) == id
+                                            && keep.as_ref().is_none_or(|k| k[a])
+                                    })
+                                    .collect();
+                                SegmentVariants {
+                                    value: frame.values().label(id),
+                                    variants: variants::variants(
+                                        frame,
+                                        &self.walk,
+                                        Some(&mask),
+                                        top,
+                                    ),
+                                }
+                            })
+                            .collect();
+                        PathsOutput::VariantsPer(out)
+                    }
+                }
+            }
+            PathsKind::Loops => PathsOutput::Loops(variants::loops(
+                frame,
+                &self.walk,
+                keep.as_deref(),
+                r.top.unwrap_or(10),
+            )),
+        })
+    }
+
+    /// Per actor the anchor row, and the direction.
+    fn anchors(
+        &self,
+        frame: &Frame,
+    ) -> Result<(Vec<u32>, parcours_core::paths::flow::Direction), RequestError> {
+        use parcours_core::paths::flow::Direction;
+        use parcours_core::paths::{anchors, Occurrence, NO_ANCHOR};
+        let occurrence = Occurrence::parse(self.request.occurrence.as_deref().unwrap_or("first"))
+            .map_err(request_error("occurrence"))?;
+        match (&self.anchor, &self.def) {
+            (Anchor::Event(name, direction), _) => {
+                let id = frame.names().get(name);
+                let names = frame.name();
+                Ok((
+                    anchors(frame, |i| Some(names[i]) == id, occurrence),
+                    *direction,
+                ))
+            }
+            (Anchor::Stage(k) | Anchor::Dropped(k), Some(def)) => {
+                let engine = parcours_core::journey::Engine::new(def, frame)
+                    .map_err(|e| request_error("journey")(e.to_string()))?;
+                let out = engine.run(&parcours_core::journey::RunOptions::default());
+                let rows =
+                    parcours_core::attribution::extract::stage_rows(frame, &out, &[*k]).remove(0);
+                let mut anchor = vec![NO_ANCHOR; frame.actor_count()];
+                // Per actor, the attempt that went furthest (the earliest among equals).
+                let mut best: Vec<Option<(i16, usize)>> = vec![None; frame.actor_count()];
+                for j in 0..out.len() {
+                    let a = out.actor[j] as usize;
+                    if best[a].is_none_or(|(r, _)| out.reached[j] > r) {
+                        best[a] = Some((out.reached[j], j));
+                    }
+                }
+                let dropped = matches!(self.anchor, Anchor::Dropped(_));
+                for (a, b) in best.iter().enumerate() {
+                    let Some((reached, j)) = *b else { continue };
+                    let Some(done) = out.stage_time(j, *k) else {
+                        continue;
+                    };
+                    if dropped && reached as usize != *k {
+                        continue;
+                    }
+                    // The row completing stage k in that attempt.
+                    if let Some(&row) = out
+                        .steps_of(j)
+                        .iter()
+                        .rev()
+                        .find(|&&i| frame.ts()[i as usize] <= done && rows[i as usize])
+                    {
+                        anchor[a] = row;
+                    }
+                }
+                Ok((anchor, Direction::Forward))
+            }
+            _ => Err(request_error("start")(
+                "give one of start, end, stage or dropped_after".into(),
+            )),
+        }
+    }
+}

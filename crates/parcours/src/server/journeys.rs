@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/transitions", get(transitions))
         .route("/api/v1/attribution", get(attribution))
+        .route("/api/v1/paths/{analysis}", get(paths))
 }
 
 impl From<DefinitionError> for ApiError {
@@ -436,6 +437,46 @@ async fn attribution(
             Vec::new()
         };
         Ok(Json(plan.execute(&frame, &costs)?))
+    })
+    .await
+}
+
+/// `GET /api/v1/paths/flow|matrix|variants|loops?…`.
+async fn paths(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(analysis): Path<String>,
+    Query(request): Query<crate::requests::PathsRequest>,
+) -> Result<Json<crate::requests::PathsOutput>, ApiError> {
+    use crate::requests::PathsKind;
+    let kind = match analysis.as_str() {
+        "flow" => PathsKind::Flow,
+        "matrix" => PathsKind::Matrix,
+        "variants" => PathsKind::Variants,
+        "loops" => PathsKind::Loops,
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no path analysis `{other}` (flow, matrix, variants or loops)"
+            )))
+        }
+    };
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let def = match request.journey {
+            Some(id) => {
+                let record = state
+                    .store
+                    .journey(key.workspace_id, id)?
+                    .ok_or_else(|| not_found(id))?;
+                Some(JourneyDef::from_json(record.definition).map_err(ApiError::internal)?)
+            }
+            None => None,
+        };
+        let plan = request.plan(kind, def)?;
+        let frame = state
+            .frames
+            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
+            .map_err(ApiError::internal)?;
+        Ok(Json(plan.execute(&frame)?))
     })
     .await
 }

@@ -264,3 +264,64 @@ fn sessions_run_offline_on_a_file() {
     assert_eq!(report["pageviews"], 2);
     assert_eq!(report["timeout_s"], 1800.0);
 }
+
+#[test]
+fn paths_run_offline_on_a_file() {
+    let input = testdata("events.jsonl");
+    let m = run_json(&[
+        "paths",
+        "matrix",
+        "--input",
+        input.to_str().unwrap(),
+        "--steps",
+        "2",
+        "--format",
+        "json",
+    ]);
+    // First nodes of the five persons: home (u1, u2, a3), Catalogue Downloaded (u4),
+    // Order Completed (u5).
+    let home = m["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "home")
+        .unwrap();
+    assert_eq!(home["shares"][0], 0.6);
+    let v = run_json(&[
+        "paths",
+        "variants",
+        "--input",
+        input.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["actors"], 5);
+    let (ok, _, stderr) = parcours(&[
+        "paths",
+        "flow",
+        "--input",
+        input.to_str().unwrap(),
+        "--start",
+        "home",
+        "--steps",
+        "21",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--steps: must be 1 to 20, got 21"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = parcours(&[
+        "paths",
+        "matrix",
+        "--input",
+        input.to_str().unwrap(),
+        "--threshold",
+        "2",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--threshold: must be between 0 and 1"),
+        "{stderr}"
+    );
+}

@@ -563,3 +563,110 @@ async fn attribution_credits_events_or_a_journey_stage() {
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn paths_flow_matrix_variants_and_loops() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    let get = |uri: String| req("GET", &uri, &h.read, "", Body::empty());
+    // u1 (stitched from a1): home, then an order an hour later; u2: home; a3: home, then
+    // an order 41 days later.
+    let (status, body, _) = h
+        .send(get("/api/v1/paths/flow?start=home&steps=3".into()))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["actors"], 3, "{body}");
+    assert_eq!(body["nodes"][0]["name"], "home");
+    assert_eq!(body["nodes"][0]["ended"], 1);
+    let link = &body["links"][0];
+    assert_eq!(
+        (
+            link["source"].as_str(),
+            link["target"].as_str(),
+            link["actors"].as_u64()
+        ),
+        (Some("home"), Some("Order Completed"), Some(2))
+    );
+    assert_eq!(link["median_s"], (3600.0 + 41.0 * 86400.0) / 2.0);
+
+    // After a drop: u2 and a3 visited and did not buy within the journey's 30 days.
+    let (status, created, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/journeys",
+            &h.read,
+            "application/toml",
+            testdata("shop.toml"),
+        ))
+        .await;
+    assert_eq!(status, 201);
+    let id = created["id"].as_i64().unwrap();
+    let (status, body, _) = h
+        .send(get(format!(
+            "/api/v1/paths/flow?journey={id}&dropped_after=visit&steps=2"
+        )))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["actors"], 2, "{body}");
+
+    let (status, body, _) = h
+        .send(get(
+            "/api/v1/paths/matrix?steps=2&targets=Order%20Completed".into(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["actors"][0], 5);
+    for c in 0..2 {
+        let sum: f64 = body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["shares"][c].as_f64().unwrap())
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{body}");
+    }
+    assert_eq!(body["targets"][0]["cumulative"][1], 0.6, "{body}");
+
+    let (status, body, _) = h.send(get("/api/v1/paths/variants?per=plan".into())).await;
+    assert_eq!(status, 200, "{body}");
+    let pro = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["value"] == "pro")
+        .expect("plan pro");
+    assert_eq!(
+        pro["variants"][0]["sequence"],
+        json!(["home", "Order Completed"])
+    );
+
+    let (status, body, _) = h.send(get("/api/v1/paths/loops".into())).await;
+    assert_eq!(
+        (status, body["actors_looping"].as_u64()),
+        (200, Some(0)),
+        "{body}"
+    );
+
+    // Errors name the field; an unknown analysis is a 404.
+    let (status, body, _) = h
+        .send(get("/api/v1/paths/flow?start=home&steps=30".into()))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("steps"))
+    );
+    let (status, body, _) = h.send(get("/api/v1/paths/flow?steps=3".into())).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("start"))
+    );
+    let (status, body, _) = h
+        .send(get("/api/v1/paths/matrix?segment=plan".into()))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("segment"))
+    );
+    let (status, _, _) = h.send(get("/api/v1/paths/sankey".into())).await;
+    assert_eq!(status, 404);
+}
