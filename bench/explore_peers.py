@@ -12,8 +12,13 @@ answer:
   channels since their previous order and within 30 days before it (inclusive), its own
   channel included, a run of one channel counted once at the time of its last event.
 
+- paths of event names, a run of one name one visit: the flow after each actor's first
+  `home` (5 steps; nodes and links per step), the step matrix (10 columns), the top 10
+  variants (complete sequences).
+
 The Markov chain and Shapley models are not run on the peers: they solve linear systems
-over the paths, which SQL does not express.
+over the paths, which SQL does not express; nor are the loops (a three-visit window per
+actor, expressible but not a question SQL users ask).
 
 Usage: python explore_peers.py EVENTS.csv --ours ours.json [--repeat 5]
 """
@@ -56,6 +61,17 @@ def attribution_sql(median_ok=True):
     FROM p GROUP BY channel ORDER BY channel"""
 
 
+VISITS_DUCK = """
+    c AS (SELECT actor, seq, name, lag(name) OVER (PARTITION BY actor ORDER BY seq) AS prev FROM e),
+    v AS (SELECT actor, seq, name, row_number() OVER (PARTITION BY actor ORDER BY seq) AS k
+          FROM c WHERE prev IS NULL OR prev <> name)"""
+
+PATHS_TAIL = """,
+    a AS (SELECT actor, min(k) AS k0 FROM v WHERE name = 'home' GROUP BY actor),
+    p AS (SELECT v.actor AS actor, v.k - a.k0 AS step, v.name AS name FROM v JOIN a ON v.actor = a.actor
+          WHERE v.k BETWEEN a.k0 AND a.k0 + 5)"""
+
+
 def duckdb_run(path, repeat):
     import duckdb
 
@@ -70,9 +86,20 @@ def duckdb_run(path, repeat):
                    FROM e WINDOW w AS (PARTITION BY actor ORDER BY seq))
         SELECT name, nxt, count(*), count(DISTINCT actor), median(nts - ts) / 1e6
         FROM x WHERE nxt IS NOT NULL GROUP BY name, nxt"""
+    flow_sql = "WITH " + VISITS_DUCK + PATHS_TAIL + """,
+        l AS (SELECT step, name, lead(name) OVER (PARTITION BY actor ORDER BY step) AS nxt FROM p)
+        SELECT step, name, coalesce(nxt, ''), count(*) FROM l GROUP BY ALL"""
+    matrix_sql = "WITH " + VISITS_DUCK + """
+        SELECT k, name, count(*), (SELECT count(DISTINCT actor) FROM e) FROM v WHERE k <= 10 GROUP BY k, name"""
+    variants_sql = "WITH " + VISITS_DUCK + """
+        SELECT s, count(*) AS n FROM (SELECT actor, string_agg(name, '>' ORDER BY k) AS s FROM v GROUP BY actor)
+        GROUP BY s ORDER BY n DESC, s LIMIT 10"""
     out = {"load_ms": load_ms}
     out["transitions_ms"], out["edges"] = timed(repeat, lambda: con.execute(graph_sql).fetchall())
     out["attribution_ms"], out["credits"] = timed(repeat, lambda: con.execute(attribution_sql()).fetchall())
+    out["flow_ms"], out["flow"] = timed(repeat, lambda: con.execute(flow_sql).fetchall())
+    out["matrix_ms"], out["matrix"] = timed(repeat, lambda: con.execute(matrix_sql).fetchall())
+    out["variants_ms"], out["variants"] = timed(repeat, lambda: con.execute(variants_sql).fetchall())
     return out
 
 
@@ -104,9 +131,29 @@ def chdb_run(path, repeat):
     def q(sql):
         return json.loads(s.query(sql).bytes())["data"]
 
+    visits = """
+        c AS (SELECT actor, seq, name,
+                     lagInFrame(name) OVER (PARTITION BY actor ORDER BY seq ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS prev,
+                     row_number() OVER (PARTITION BY actor ORDER BY seq) AS rn FROM x.e),
+        v AS (SELECT actor, seq, name, row_number() OVER (PARTITION BY actor ORDER BY seq) AS k
+              FROM c WHERE rn = 1 OR prev <> name)"""
+    flow_sql = "WITH " + visits + PATHS_TAIL + """,
+        l AS (SELECT step, name, leadInFrame(name) OVER (PARTITION BY actor ORDER BY step
+                                                  ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS nxt FROM p)
+        SELECT step, name, nxt, count() FROM l GROUP BY step, name, nxt FORMAT JSONCompact"""
+    matrix_sql = "WITH " + visits + """
+        SELECT k, name, count(), (SELECT uniqExact(actor) FROM x.e) FROM v WHERE k <= 10 GROUP BY k, name FORMAT JSONCompact"""
+    variants_sql = "WITH " + visits + """
+        SELECT s, count() AS n FROM (
+            SELECT actor, arrayStringConcat(arrayMap(t -> t.2, arraySort(groupArray((k, name)))), '>') AS s
+            FROM v GROUP BY actor)
+        GROUP BY s ORDER BY n DESC, s LIMIT 10 FORMAT JSONCompact"""
     out = {"load_ms": load_ms}
     out["transitions_ms"], out["edges"] = timed(repeat, lambda: q(graph_sql))
     out["attribution_ms"], out["credits"] = timed(repeat, lambda: q(attr))
+    out["flow_ms"], out["flow"] = timed(repeat, lambda: q(flow_sql))
+    out["matrix_ms"], out["matrix"] = timed(repeat, lambda: q(matrix_sql))
+    out["variants_ms"], out["variants"] = timed(repeat, lambda: q(variants_sql))
     return out
 
 
@@ -128,6 +175,39 @@ def same_credits(ours, theirs):
     return True
 
 
+def same_flow(ours, rows):
+    nodes, links = {}, {}
+    for step, name, nxt, n in rows:
+        step, n = int(step), int(n)
+        nodes[(step, name)] = nodes.get((step, name), 0) + n
+        if nxt not in ("", None) and step < 5:
+            links[(step, name, nxt)] = n
+    mine_nodes = {(s, name): n for s, name, n in ours["flow_nodes"]}
+    mine_links = {(s, a, b): n for s, a, b, n in ours["flow_links"]}
+    return nodes == mine_nodes and links == mine_links
+
+
+def same_matrix(ours, rows):
+    cells = {}
+    for k, name, n, total in rows:
+        cells[(name, int(k))] = int(n) / int(total)
+    for name, shares in ours["matrix"].items():
+        if name == "ENDED":
+            continue
+        for k, share in enumerate(shares, start=1):
+            if abs(cells.get((name, k), 0.0) - share) > 1e-9:
+                print(f"  differs: matrix {name} step {k}: parcours {share}, peer {cells.get((name, k))}")
+                return False
+    return len({n for n, _ in cells}) == len([n for n in ours["matrix"] if n != "ENDED"])
+
+
+def same_variants(ours, rows):
+    theirs = {s: int(n) for s, n in rows}
+    last = ours["variants"][-1][1]
+    # Below the last count, ties may order differently: compare the sequences above it.
+    return all(theirs.get(s) == n for s, n in ours["variants"] if n > last)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("events")
@@ -142,6 +222,12 @@ def main():
                                  ("attribution_heuristics_ms", "attribution_ms", "first/last/linear attribution (ms)")]:
         o, d, c = ours[ours_key], results["duckdb"][key], results["chdb"][key]
         print(f"{label:34}{o:10.1f}{d:10.1f}{c:10.1f}{d / o:12.1f}x{c / o:10.1f}x")
+    for ours_key, label in [("flow_ms", "flow after home, 5 steps (ms)"),
+                            ("matrix_ms", "step matrix, 10 steps (ms)"),
+                            ("variants_ms", "top 10 variants (ms)")]:
+        o, d, c = ours[ours_key], results["duckdb"][ours_key], results["chdb"][ours_key]
+        print(f"{label:34}{o:10.1f}{d:10.1f}{c:10.1f}{d / o:12.1f}x{c / o:10.1f}x")
+    print(f"{'loops (ms)':34}{ours['loops_ms']:10.1f}")
     print(f"{'Markov order 1 / 2 (ms)':34}{ours['markov_ms']:10.1f} / {ours['markov2_ms']:.1f}  (not expressible in SQL)")
     print(f"{'all 11 models (ms)':34}{ours['all_models_ms']:10.1f}")
     print(f"{'load (ms)':34}{'':10}{results['duckdb']['load_ms']:10.0f}{results['chdb']['load_ms']:10.0f}")
@@ -149,8 +235,12 @@ def main():
     for name, r in results.items():
         edges = same_edges(ours["edges"], r["edges"])
         credits = same_credits(ours, r["credits"])
-        ok &= edges and credits
-        print(f"{name}: transition graph identical: {edges}; attribution credits identical: {credits}")
+        fl = same_flow(ours, r["flow"])
+        mx = same_matrix(ours, r["matrix"])
+        vs = same_variants(ours, r["variants"])
+        ok &= edges and credits and fl and mx and vs
+        print(f"{name}: identical transition graph {edges}, attribution credits {credits}, "
+              f"flow {fl}, step matrix {mx}, variants {vs}")
     if not ok:
         raise SystemExit("a peer disagrees with parcours")
 

@@ -5,11 +5,15 @@
 //!               [--export FILE.csv] [--json FILE]
 //! ```
 //!
-//! Builds the frame of persons with their revenue, then times on it: the transition
-//! graph of event names (repeats kept), attribution of `Order Completed` to channels
-//! with a 30-day lookback (repeats collapsed, the default) — the path cutting and the
-//! first, last and linear models; the Markov chain of order 1 and of order 2; every
-//! model at once —
+//! Builds the frame of persons with their revenue, then times on it:
+//!
+//! - the transition graph of event names (repeats kept);
+//! - attribution of `Order Completed` to channels with a 30-day lookback (repeats
+//!   collapsed, the default): cutting the paths; first, last and linear; the Markov
+//!   chain of order 1 and of order 2; every model at once;
+//! - paths of event names (repeats collapsed): the flow after each actor's first home
+//!   page (5 steps), the step matrix (10 columns), the top 10 variants, the loops.
+//!
 //! `--export` writes the frame's events (actor, time, name, channel, revenue; no
 //! bookkeeping messages) for the peers, `--json` the figures and results for
 //! `explore_peers.py`, which checks the peers' answers against these.
@@ -22,6 +26,10 @@ use parcours::analysis::{load_frame_with, FrameSpec};
 use parcours_core::attribution::extract::{extract, ExtractOptions, TouchBy};
 use parcours_core::attribution::{attribute, parse_models, AttributionOptions, AttributionReport};
 use parcours_core::frame::{is_bookkeeping, Frame};
+use parcours_core::paths::flow::{flow, FlowOptions};
+use parcours_core::paths::matrix::{step_matrix, MatrixOptions};
+use parcours_core::paths::variants::{loops, variants};
+use parcours_core::paths::{anchors, Occurrence, Walk};
 use parcours_core::transitions::{transition_graph, NodeBy, TransitionOptions};
 use parcours_store::{SqliteStore, Store, StoreOptions};
 use serde_json::json;
@@ -168,6 +176,40 @@ fn main() -> anyhow::Result<()> {
         all.shapley.as_ref().map_or("-", |s| s.method)
     );
 
+    // Paths: the flow after the first home page, the step matrix, variants, loops.
+    let home = frame.names().get("home").context("no home page")?;
+    let flow_options = FlowOptions {
+        steps: 5,
+        top: 1000,
+        ..FlowOptions::default()
+    };
+    let (flow_ms, fl) = timed(args.repeat, || {
+        let anchor = anchors(&frame, |i| names[i] == home, Occurrence::Nth(1));
+        flow(&frame, &anchor, &flow_options)
+    });
+    println!(
+        "flow after the first home page (5 steps, names, repeats collapsed): {flow_ms:.1} ms; {} actors, {} links",
+        fl.actors,
+        fl.links.len()
+    );
+    let matrix_options = MatrixOptions::default();
+    let (matrix_ms, matrix) = timed(args.repeat, || step_matrix(&frame, None, &matrix_options));
+    println!(
+        "step matrix (10 steps): {matrix_ms:.1} ms; {} rows",
+        matrix.rows.len()
+    );
+    let walk = Walk::default();
+    let (variants_ms, vs) = timed(args.repeat, || variants(&frame, &walk, None, 10));
+    println!(
+        "variants (names, top 10): {variants_ms:.1} ms; {} distinct among {} actors",
+        vs.distinct, vs.actors
+    );
+    let (loops_ms, lp) = timed(args.repeat, || loops(&frame, &walk, None, 10));
+    println!(
+        "loops (names, top 10): {loops_ms:.1} ms; {} actors go back and forth",
+        lp.actors_looping
+    );
+
     if let Some(path) = &args.export {
         export(&frame, path)?;
         println!("exported the frame's events to {}", path.display());
@@ -192,6 +234,14 @@ fn main() -> anyhow::Result<()> {
             "first": credits(&heuristics, "first"),
             "last": credits(&heuristics, "last"),
             "linear": credits(&heuristics, "linear"),
+            "flow_ms": flow_ms,
+            "flow_nodes": fl.nodes.iter().map(|n| json!([n.step, n.name, n.actors])).collect::<Vec<_>>(),
+            "flow_links": fl.links.iter().map(|l| json!([l.step, l.source, l.target, l.actors])).collect::<Vec<_>>(),
+            "matrix_ms": matrix_ms,
+            "matrix": matrix.rows.iter().map(|r| (r.name.clone(), json!(r.shares))).collect::<serde_json::Map<_, _>>(),
+            "variants_ms": variants_ms,
+            "variants": vs.variants.iter().map(|v| json!([v.sequence.join(">"), v.actors])).collect::<Vec<_>>(),
+            "loops_ms": loops_ms,
         });
         std::fs::write(path, serde_json::to_string_pretty(&figures)?)?;
     }
