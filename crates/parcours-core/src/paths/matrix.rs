@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::{visits, Walk};
-use crate::frame::{par_actors, Frame, FxBuild};
+use crate::frame::{par_actors, Frame};
 
 /// The row of actors with no node at a column.
 pub const ENDED: &str = "ENDED";
@@ -68,10 +68,11 @@ pub struct TargetRow {
     pub cumulative: Vec<f64>,
 }
 
-/// Counts per node and column, plus ENDED, and per target the first column reached.
+/// Counts per node and column (dense: node × width), plus ENDED, and per target the
+/// first column reached.
 struct Tally {
     actors: u64,
-    cells: HashMap<u32, Vec<u64>, FxBuild>,
+    cells: Vec<u64>,
     ended: Vec<u64>,
     target_first: Vec<Vec<u64>>,
 }
@@ -88,10 +89,11 @@ fn tally(frame: &Frame, keep: Option<&[bool]>, options: &MatrixOptions) -> Tally
         .iter()
         .map(|t| options.walk.by.id(frame, t))
         .collect();
+    let nodes = options.walk.by.count(frame);
     let parts = par_actors(frame, 0, keep, |actors| {
         let mut t = Tally {
             actors: 0,
-            cells: HashMap::default(),
+            cells: vec![0; nodes * width],
             ended: vec![0; width],
             target_first: vec![vec![0; width]; targets.len()],
         };
@@ -129,7 +131,7 @@ fn tally(frame: &Frame, keep: Option<&[bool]>, options: &MatrixOptions) -> Tally
                 match node {
                     None => t.ended[c] += 1,
                     Some(node) => {
-                        t.cells.entry(node).or_insert_with(|| vec![0; width])[c] += 1;
+                        t.cells[node as usize * width + c] += 1;
                         for (j, target) in targets.iter().enumerate() {
                             if *target == Some(node) && first_seen[j] == usize::MAX {
                                 first_seen[j] = c;
@@ -148,16 +150,13 @@ fn tally(frame: &Frame, keep: Option<&[bool]>, options: &MatrixOptions) -> Tally
     });
     let mut all = Tally {
         actors: 0,
-        cells: HashMap::default(),
+        cells: vec![0; nodes * width],
         ended: vec![0; width],
         target_first: vec![vec![0; width]; targets.len()],
     };
     for p in parts {
         all.actors += p.actors;
-        for (node, counts) in p.cells {
-            let row = all.cells.entry(node).or_insert_with(|| vec![0; width]);
-            row.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
-        }
+        all.cells.iter_mut().zip(p.cells).for_each(|(a, b)| *a += b);
         all.ended.iter_mut().zip(p.ended).for_each(|(a, b)| *a += b);
         for (mine, theirs) in all.target_first.iter_mut().zip(p.target_first) {
             mine.iter_mut().zip(theirs).for_each(|(a, b)| *a += b);
@@ -188,10 +187,18 @@ fn columns(options: &MatrixOptions) -> Vec<i64> {
 
 /// Rows by node name from a tally.
 fn rows_of(frame: &Frame, options: &MatrixOptions, t: &Tally) -> HashMap<String, Vec<f64>> {
+    let width = t.ended.len();
     let mut rows: HashMap<String, Vec<f64>> = t
         .cells
-        .iter()
-        .map(|(&node, counts)| (options.walk.by.label(frame, node), shares(counts, t.actors)))
+        .chunks(width.max(1))
+        .enumerate()
+        .filter(|(_, counts)| counts.iter().any(|&n| n > 0))
+        .map(|(node, counts)| {
+            (
+                options.walk.by.label(frame, node as u32),
+                shares(counts, t.actors),
+            )
+        })
         .collect();
     rows.insert(ENDED.into(), shares(&t.ended, t.actors));
     rows

@@ -70,21 +70,38 @@ pub fn variants(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -
         }
     }
     let distinct = counts.len() as u64;
-    let label = |id: u32| {
+    let labels: Vec<String> = (0..by.count(frame) as u32)
+        .map(|id| by.label(frame, id))
+        .collect();
+    let label = |id: u32| -> &str {
         if id == u32::MAX {
-            "…".to_string()
+            "…"
         } else {
-            by.label(frame, id)
+            &labels[id as usize]
         }
     };
     let mut list: Vec<(Box<[u32]>, u64, usize)> = counts
         .into_iter()
         .map(|(k, (c, len))| (k, c, len))
         .collect();
-    // The most frequent first; ties by the sequence's names.
-    let names = |k: &[u32]| k.iter().map(|&id| label(id)).collect::<Vec<_>>();
-    list.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| names(&a.0).cmp(&names(&b.0))));
+    // The most frequent first; ties by the sequence's names (compared without copies).
+    let order = |a: &(Box<[u32]>, u64, usize), b: &(Box<[u32]>, u64, usize)| {
+        b.1.cmp(&a.1).then_with(|| {
+            a.0.iter()
+                .map(|&id| label(id))
+                .cmp(b.0.iter().map(|&id| label(id)))
+        })
+    };
+    if list.len() > top && top > 0 {
+        list.select_nth_unstable_by(top - 1, order);
+    }
     list.truncate(top);
+    list.sort_by(order);
+    let names = |k: &[u32]| {
+        k.iter()
+            .map(|&id| label(id).to_string())
+            .collect::<Vec<_>>()
+    };
     Variants {
         actors,
         distinct,
