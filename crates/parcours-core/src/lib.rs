@@ -31,6 +31,7 @@ pub mod journey;
 pub mod normalize;
 pub mod paths;
 pub mod payload;
+pub mod retention;
 pub mod sessions;
 pub mod stats;
 pub mod time;

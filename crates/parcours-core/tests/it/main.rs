@@ -7,5 +7,7 @@ mod journeys;
 mod normalize;
 mod paths;
 mod paths_props;
+mod retention;
+mod retention_props;
 mod sessions;
 mod transitions;

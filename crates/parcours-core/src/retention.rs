@@ -1,0 +1,484 @@
+//! Retention: cohort matrices (first-time or recurring, on or on-or-after), lifetime value
+//! by cohort, the lifecycle of each period (new, returning, resurrecting, dormant), churn
+//! and stickiness. The rules are in `docs/semantics.md` ("Retention").
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::frame::{is_bookkeeping, par_actors, Frame, FxBuild};
+use crate::journey::Bucket;
+use crate::time::{format_rfc3339, Micros};
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The index of the calendar period holding `ts`: days since 1970-01-01, Monday-based
+/// weeks, or months since year 0.
+pub fn period_index(bucket: Bucket, ts: Micros) -> i64 {
+    let day = ts.div_euclid(MICROS_PER_DAY);
+    match bucket {
+        Bucket::Day => day,
+        // 1970-01-01 was a Thursday: Monday-based weeks start 3 days earlier.
+        Bucket::Week => (day + 3).div_euclid(7),
+        Bucket::Month => {
+            let (y, m, _) = civil_from_days(day);
+            y * 12 + (m as i64 - 1)
+        }
+    }
+}
+
+/// The first day (days since 1970-01-01) of period `index`.
+fn period_start_day(bucket: Bucket, index: i64) -> i64 {
+    match bucket {
+        Bucket::Day => index,
+        Bucket::Week => index * 7 - 3,
+        Bucket::Month => {
+            days_from_civil(index.div_euclid(12), (index.rem_euclid(12) + 1) as u32, 1)
+        }
+    }
+}
+
+/// The start of period `index` as `YYYY-MM-DD`.
+pub fn period_label(bucket: Bucket, index: i64) -> String {
+    format_rfc3339(period_start_day(bucket, index) * MICROS_PER_DAY)[..10].to_string()
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's method).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[derive(Debug, Clone)]
+pub struct RetentionOptions {
+    pub period: Bucket,
+    /// Columns 0 … `periods`.
+    pub periods: usize,
+    /// Every period with a start event counts the actor in that period's cohort.
+    pub recurring: bool,
+    /// Retained at N when returning in any period at or after N.
+    pub on_or_after: bool,
+    /// Cohort start events (and lifecycle periods) at or after / before.
+    pub from: Option<Micros>,
+    pub to: Option<Micros>,
+    /// The end of the observed data; the last event's time when `None`.
+    pub as_of: Option<Micros>,
+}
+
+impl Default for RetentionOptions {
+    fn default() -> RetentionOptions {
+        RetentionOptions {
+            period: Bucket::Week,
+            periods: 8,
+            recurring: false,
+            on_or_after: false,
+            from: None,
+            to: None,
+            as_of: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RetentionReport {
+    pub period: Bucket,
+    pub periods: usize,
+    pub recurring: bool,
+    pub on_or_after: bool,
+    /// The end of the observed data (RFC 3339).
+    pub as_of: String,
+    pub cohorts: Vec<Cohort>,
+    /// Retained over cohort sizes at each N, over the cohorts where N is observed.
+    pub overall: Vec<Option<f64>>,
+    pub lifecycle: Vec<LifecyclePeriod>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stickiness: Option<Stickiness>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cohort {
+    /// The first day of the cohort's period.
+    pub start: String,
+    pub size: u64,
+    /// Actors retained at N = 0 … periods (`null`: not observed yet).
+    pub retained: Vec<Option<u64>>,
+    pub rates: Vec<Option<f64>>,
+    /// Cumulated value per actor of the cohort, periods 0 … N.
+    pub value_per_actor: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LifecyclePeriod {
+    pub start: String,
+    pub active: u64,
+    pub new: u64,
+    pub returning: u64,
+    pub resurrecting: u64,
+    pub dormant: u64,
+    /// Dormant over the actors active in the previous period.
+    pub churn_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stickiness {
+    /// `histogram[k - 1]`: (actor, period) pairs with k distinct active days.
+    pub histogram: Vec<u64>,
+    /// Mean over the days of the range of daily active / active in the day's period.
+    pub daily_over_period: f64,
+}
+
+#[derive(Default)]
+struct CohortAcc {
+    size: u64,
+    retained: Vec<u64>,
+    value: Vec<f64>,
+}
+
+#[derive(Default)]
+struct LifeAcc {
+    active: u64,
+    new: u64,
+    returning: u64,
+    resurrecting: u64,
+    dormant: u64,
+}
+
+#[derive(Default)]
+struct Part {
+    cohorts: HashMap<i64, CohortAcc, FxBuild>,
+    life: HashMap<i64, LifeAcc, FxBuild>,
+    sticky: Vec<u64>,
+    daily: HashMap<i64, u64, FxBuild>,
+    period_active: HashMap<i64, u64, FxBuild>,
+}
+
+/// The retention of the kept actors: `is_start(i)` / `is_return(i)` say whether frame row
+/// `i` is a start or a return (activity) event, `value(i)` its value.
+pub fn retention(
+    frame: &Frame,
+    is_start: &(dyn Fn(usize) -> bool + Sync),
+    is_return: &(dyn Fn(usize) -> bool + Sync),
+    value: &(dyn Fn(usize) -> f64 + Sync),
+    keep: Option<&[bool]>,
+    options: &RetentionOptions,
+) -> RetentionReport {
+    let bucket = options.period;
+    let ts = frame.ts();
+    let kinds = frame.kind();
+    let as_of = options
+        .as_of
+        .unwrap_or_else(|| ts.iter().copied().max().unwrap_or(0));
+    let last_period = period_index(bucket, as_of);
+    let width = options.periods + 1;
+    let in_range =
+        |t: Micros| options.from.is_none_or(|f| t >= f) && options.to.is_none_or(|e| t < e);
+    let range_first = options.from.map(|f| period_index(bucket, f));
+    let range_last = options
+        .to
+        .map(|t| period_index(bucket, t - 1))
+        .unwrap_or(last_period)
+        .min(last_period);
+    let sticky_days = match bucket {
+        Bucket::Day => 0,
+        Bucket::Week => 7,
+        Bucket::Month => 31,
+    };
+    let parts = par_actors(frame, 0, keep, |actors| {
+        let mut part = Part {
+            sticky: vec![0; sticky_days],
+            ..Part::default()
+        };
+        // (period, first start time in it); (period, time) of returns; value per period.
+        let mut starts: Vec<(i64, Micros)> = Vec::new();
+        let mut returns: Vec<(i64, Micros)> = Vec::new();
+        let mut values: BTreeMap<i64, f64> = BTreeMap::new();
+        let mut days: Vec<i64> = Vec::new();
+        for a in actors {
+            if keep.is_some_and(|k| !k[a]) {
+                continue;
+            }
+            starts.clear();
+            let mut seen_start = false;
+            returns.clear();
+            values.clear();
+            days.clear();
+            for i in frame.actor_range(a) {
+                if is_bookkeeping(kinds[i]) {
+                    continue;
+                }
+                let p = period_index(bucket, ts[i]);
+                if is_start(i) {
+                    // First-time cohorts take the first start ever (kept only when it is in
+                    // range); recurring ones every period with a start in range.
+                    if options.recurring {
+                        if in_range(ts[i]) && starts.last().is_none_or(|s| s.0 != p) {
+                            starts.push((p, ts[i]));
+                        }
+                    } else if !seen_start {
+                        seen_start = true;
+                        if in_range(ts[i]) {
+                            starts.push((p, ts[i]));
+                        }
+                    }
+                }
+                if is_return(i) {
+                    returns.push((p, ts[i]));
+                    if in_range(ts[i]) {
+                        days.push(ts[i].div_euclid(MICROS_PER_DAY));
+                    }
+                }
+                let v = value(i);
+                if v != 0.0 {
+                    *values.entry(p).or_default() += v;
+                }
+            }
+            for &(c, start_ts) in &starts {
+                let acc = part.cohorts.entry(c).or_insert_with(|| CohortAcc {
+                    size: 0,
+                    retained: vec![0; width],
+                    value: vec![0.0; width],
+                });
+                acc.size += 1;
+                let mut hit = vec![false; width];
+                for &(p, t) in &returns {
+                    let n = p - c;
+                    if n < 0 || (n == 0 && t < start_ts) {
+                        continue;
+                    }
+                    if options.on_or_after {
+                        for h in hit.iter_mut().take((n as usize + 1).min(width)) {
+                            *h = true;
+                        }
+                    } else if (n as usize) < width {
+                        hit[n as usize] = true;
+                    }
+                }
+                for (r, h) in acc.retained.iter_mut().zip(&hit) {
+                    *r += u64::from(*h);
+                }
+                let mut cumulated = 0.0;
+                for n in 0..width {
+                    cumulated += values.get(&(c + n as i64)).copied().unwrap_or(0.0);
+                    acc.value[n] += cumulated;
+                }
+            }
+            // Lifecycle over the periods of the range.
+            let mut active: Vec<i64> = returns.iter().map(|r| r.0).collect();
+            active.dedup();
+            let first_ever = active.first().copied();
+            let lo = range_first.unwrap_or(i64::MIN);
+            for (j, &p) in active.iter().enumerate() {
+                let prev = j.checked_sub(1).map(|k| active[k]);
+                if p >= lo && p <= range_last {
+                    let l = part.life.entry(p).or_default();
+                    l.active += 1;
+                    if Some(p) == first_ever {
+                        l.new += 1;
+                    } else if prev == Some(p - 1) {
+                        l.returning += 1;
+                    } else {
+                        l.resurrecting += 1;
+                    }
+                }
+                let next = active.get(j + 1).copied();
+                if next != Some(p + 1) && p + 1 >= lo && p < range_last {
+                    part.life.entry(p + 1).or_default().dormant += 1;
+                }
+            }
+            // Stickiness: distinct active days per period.
+            days.sort_unstable();
+            days.dedup();
+            let mut k = 0;
+            while k < days.len() {
+                let p = period_index(bucket, days[k] * MICROS_PER_DAY);
+                let mut n = 0;
+                while k < days.len() && period_index(bucket, days[k] * MICROS_PER_DAY) == p {
+                    *part.daily.entry(days[k]).or_default() += 1;
+                    n += 1;
+                    k += 1;
+                }
+                *part.period_active.entry(p).or_default() += 1;
+                if sticky_days > 0 {
+                    part.sticky[(n - 1).min(sticky_days - 1)] += 1;
+                }
+            }
+        }
+        part
+    });
+    let mut all = Part {
+        sticky: vec![0; sticky_days],
+        ..Part::default()
+    };
+    for p in parts {
+        for (c, acc) in p.cohorts {
+            let mine = all.cohorts.entry(c).or_insert_with(|| CohortAcc {
+                size: 0,
+                retained: vec![0; width],
+                value: vec![0.0; width],
+            });
+            mine.size += acc.size;
+            mine.retained
+                .iter_mut()
+                .zip(acc.retained)
+                .for_each(|(a, b)| *a += b);
+            mine.value
+                .iter_mut()
+                .zip(acc.value)
+                .for_each(|(a, b)| *a += b);
+        }
+        for (k, l) in p.life {
+            let m = all.life.entry(k).or_default();
+            m.active += l.active;
+            m.new += l.new;
+            m.returning += l.returning;
+            m.resurrecting += l.resurrecting;
+            m.dormant += l.dormant;
+        }
+        all.sticky
+            .iter_mut()
+            .zip(p.sticky)
+            .for_each(|(a, b)| *a += b);
+        for (d, n) in p.daily {
+            *all.daily.entry(d).or_default() += n;
+        }
+        for (q, n) in p.period_active {
+            *all.period_active.entry(q).or_default() += n;
+        }
+    }
+
+    let mut keys: Vec<i64> = all.cohorts.keys().copied().collect();
+    keys.sort_unstable();
+    let mut totals = vec![(0u64, 0u64); width];
+    let cohorts: Vec<Cohort> = keys
+        .into_iter()
+        .map(|c| {
+            let acc = &all.cohorts[&c];
+            let observed = |n: usize| c + n as i64 <= last_period;
+            let retained: Vec<Option<u64>> = (0..width)
+                .map(|n| observed(n).then(|| acc.retained[n]))
+                .collect();
+            for (n, r) in retained.iter().enumerate() {
+                if let Some(r) = r {
+                    totals[n].0 += r;
+                    totals[n].1 += acc.size;
+                }
+            }
+            Cohort {
+                start: period_label(bucket, c),
+                size: acc.size,
+                rates: retained
+                    .iter()
+                    .map(|r| r.map(|r| r as f64 / acc.size as f64))
+                    .collect(),
+                retained,
+                value_per_actor: (0..width)
+                    .map(|n| observed(n).then(|| acc.value[n] / acc.size as f64))
+                    .collect(),
+            }
+        })
+        .collect();
+    let overall = totals
+        .iter()
+        .map(|&(r, s)| (s > 0).then(|| r as f64 / s as f64))
+        .collect();
+
+    let mut life_keys: Vec<i64> = all.life.keys().copied().collect();
+    life_keys.sort_unstable();
+    let lifecycle = life_keys
+        .iter()
+        .map(|&p| {
+            let l = &all.life[&p];
+            let before = all.life.get(&(p - 1)).map_or(0, |b| b.active);
+            LifecyclePeriod {
+                start: period_label(bucket, p),
+                active: l.active,
+                new: l.new,
+                returning: l.returning,
+                resurrecting: l.resurrecting,
+                dormant: l.dormant,
+                churn_rate: (before > 0).then(|| l.dormant as f64 / before as f64),
+            }
+        })
+        .collect();
+    let stickiness = (sticky_days > 0).then(|| {
+        let ratios: Vec<f64> = all
+            .daily
+            .iter()
+            .filter_map(|(&d, &n)| {
+                let p = period_index(bucket, d * MICROS_PER_DAY);
+                all.period_active
+                    .get(&p)
+                    .filter(|&&m| m > 0)
+                    .map(|&m| n as f64 / m as f64)
+            })
+            .collect();
+        Stickiness {
+            histogram: all.sticky.clone(),
+            daily_over_period: if ratios.is_empty() {
+                0.0
+            } else {
+                ratios.iter().sum::<f64>() / ratios.len() as f64
+            },
+        }
+    });
+    RetentionReport {
+        period: bucket,
+        periods: options.periods,
+        recurring: options.recurring,
+        on_or_after: options.on_or_after,
+        as_of: format_rfc3339(as_of),
+        cohorts,
+        overall,
+        lifecycle,
+        stickiness,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_periods() {
+        let t = crate::time::parse_rfc3339("2026-03-04T10:00:00Z").unwrap(); // a Wednesday
+        assert_eq!(
+            period_label(Bucket::Day, period_index(Bucket::Day, t)),
+            "2026-03-04"
+        );
+        assert_eq!(
+            period_label(Bucket::Week, period_index(Bucket::Week, t)),
+            "2026-03-02"
+        );
+        assert_eq!(
+            period_label(Bucket::Month, period_index(Bucket::Month, t)),
+            "2026-03-01"
+        );
+        let feb = crate::time::parse_rfc3339("2024-02-29T23:59:59Z").unwrap();
+        assert_eq!(
+            period_index(Bucket::Month, feb) + 1,
+            period_index(Bucket::Month, t) - 24
+        );
+        for day in [-800_000i64, -1, 0, 59, 60, 365, 11_016, 20_000, 800_000] {
+            let (y, m, d) = civil_from_days(day);
+            assert_eq!(days_from_civil(y, m, d), day);
+        }
+    }
+}
