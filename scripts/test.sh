@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every test of parcours, from a fresh clone: formatting and lints, the Rust test suites
 # (unit, fixtures, property, the SIGKILL test with the real binary), then the real
-# Segment and RudderStack client libraries against a server on 127.0.0.1, and the journey
-# engine against ClickHouse's windowFunnel (chDB).
+# Segment and RudderStack client libraries against a server on 127.0.0.1, the journey
+# engine against ClickHouse's windowFunnel (chDB), attribution against ChannelAttribution.
 # Needs: cargo, node + npm, python3 (all on the project's machines); fetches the client
 # libraries from npm and PyPI on first run.
 set -euo pipefail
@@ -15,9 +15,11 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cargo test"
 cargo test --workspace
 
+bin="${CARGO_TARGET_DIR:-target}/debug/parcours"
+
 echo "== real client libraries"
 cargo build --quiet --bin parcours
-tests/clients/run.sh target/debug/parcours
+tests/clients/run.sh "$bin"
 
-echo "== journey engine vs ClickHouse windowFunnel (chDB)"
-tests/conformance/run.sh target/debug/parcours
+echo "== conformance: journeys vs ClickHouse windowFunnel (chDB), attribution vs ChannelAttribution"
+tests/conformance/run.sh "$bin"
