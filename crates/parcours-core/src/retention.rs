@@ -400,12 +400,15 @@ pub fn retention(
         .map(|&(r, s)| (s > 0).then(|| r as f64 / s as f64))
         .collect();
 
-    let mut life_keys: Vec<i64> = all.life.keys().copied().collect();
-    life_keys.sort_unstable();
-    let lifecycle = life_keys
-        .iter()
-        .map(|&p| {
-            let l = &all.life[&p];
+    // Every period from the first to the last one with an entry, quiet ones included.
+    let first = all.life.keys().min().copied();
+    let last = all.life.keys().max().copied();
+    let empty = LifeAcc::default();
+    let lifecycle = first
+        .zip(last)
+        .map_or(0..0, |(a, b)| a..b + 1)
+        .map(|p| {
+            let l = all.life.get(&p).unwrap_or(&empty);
             let before = all.life.get(&(p - 1)).map_or(0, |b| b.active);
             LifecyclePeriod {
                 start: period_label(bucket, p),

@@ -88,6 +88,9 @@ pub enum Command {
     /// Attribution: which channels, campaigns or touchpoints deserve the credit for the
     /// conversions, by rule-based, Markov-chain and Shapley models.
     Attribution(Box<crate::attribution_cmd::AttributionArgs>),
+    /// Retention: cohort matrices, lifetime value by cohort, lifecycle (new, returning,
+    /// resurrecting, dormant), churn and stickiness.
+    Retention(Box<crate::retention_cmd::RetentionArgs>),
     /// Paths: flows from a start or to an end (Sankey), the step matrix, variants and
     /// back-and-forth loops.
     Paths {
@@ -233,6 +236,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Transitions(args) => crate::transitions_cmd::run(*args),
         Command::Attribution(args) => crate::attribution_cmd::run(*args),
         Command::Paths { command } => crate::paths_cmd::run(*command),
+        Command::Retention(args) => crate::retention_cmd::run(*args),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

@@ -15,6 +15,7 @@ pub mod journey_cmd;
 pub mod logging;
 pub mod paths_cmd;
 pub mod requests;
+pub mod retention_cmd;
 pub mod server;
 pub mod sessions_cmd;
 pub mod transitions_cmd;

@@ -1085,3 +1085,128 @@ impl PathsPlan {
         }
     }
 }
+
+/// Retention as the CLI and the API ask for it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionRequest {
+    /// The event that puts an actor in a cohort (any event when absent).
+    pub start: Option<String>,
+    /// The event that counts as a return, and as activity for the lifecycle (any event
+    /// when absent).
+    #[serde(rename = "return")]
+    pub returns: Option<String>,
+    /// `day`, `week` (default) or `month`.
+    pub period: Option<String>,
+    /// Columns 0 … N (8 when absent).
+    pub periods: Option<usize>,
+    /// Every period with a start event counts (first-time cohorts when absent).
+    pub recurring: Option<bool>,
+    /// Retained at N when returning at N or later.
+    pub on_or_after: Option<bool>,
+    /// Cohort starts (and lifecycle periods) at or after this time.
+    pub from: Option<String>,
+    /// Cohort starts before this time.
+    pub to: Option<String>,
+    /// The end of the observed data (the last event's time when absent).
+    pub as_of: Option<String>,
+    /// Only actors whose trait has this value: `KEY=VALUE`.
+    pub segment: Option<String>,
+    /// The property holding the value for lifetime value (`$revenue` when absent; `none`).
+    pub value: Option<String>,
+}
+
+/// A validated retention run.
+#[derive(Debug, Clone)]
+pub struct RetentionPlan {
+    pub spec: FrameSpec,
+    request: RetentionRequest,
+    options: parcours_core::retention::RetentionOptions,
+    segment: Option<(String, String)>,
+    value: Option<String>,
+}
+
+impl RetentionRequest {
+    pub fn plan(&self) -> Result<RetentionPlan, RequestError> {
+        use parcours_core::journey::Bucket;
+        let period = Bucket::parse(self.period.as_deref().unwrap_or("week"))
+            .map_err(request_error("period"))?;
+        let periods = self.periods.unwrap_or(8);
+        if periods > 400 {
+            return Err(request_error("periods")(format!(
+                "must be at most 400, got {periods}"
+            )));
+        }
+        let from = time(&self.from, "from")?;
+        let to = time(&self.to, "to")?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f >= t {
+                return Err(request_error("to")("must be after `from`".into()));
+            }
+        }
+        let segment = key_value(&self.segment, "segment")?;
+        let value = match self.value.as_deref() {
+            None => Some("$revenue".to_string()),
+            Some("none") | Some("") => None,
+            Some(k) => Some(k.to_string()),
+        };
+        Ok(RetentionPlan {
+            spec: FrameSpec {
+                actor: ActorKind::Person,
+                properties: value.iter().cloned().collect(),
+                traits: segment.iter().map(|(k, _)| k.clone()).collect(),
+            },
+            request: self.clone(),
+            options: parcours_core::retention::RetentionOptions {
+                period,
+                periods,
+                recurring: self.recurring.unwrap_or(false),
+                on_or_after: self.on_or_after.unwrap_or(false),
+                from,
+                to,
+                as_of: time(&self.as_of, "as_of")?,
+            },
+            segment,
+            value,
+        })
+    }
+}
+
+impl RetentionPlan {
+    pub fn execute(
+        &self,
+        frame: &Frame,
+    ) -> Result<parcours_core::retention::RetentionReport, RequestError> {
+        let keep = self.segment.as_ref().map(|s| trait_mask(frame, s));
+        let names = frame.name();
+        // A name absent from the data matches nothing (not everything).
+        let id = |n: &Option<String>| n.as_ref().map(|n| frame.names().get(n));
+        let (start, back) = (id(&self.request.start), id(&self.request.returns));
+        let is = |want: Option<Option<u32>>, i: usize| want.is_none_or(|w| w == Some(names[i]));
+        let values: Option<(&[u32], Vec<f64>)> = match &self.value {
+            None => None,
+            Some(k) => {
+                let col = frame
+                    .property(k)
+                    .ok_or_else(|| request_error("value")(format!("no property `{k}`")))?;
+                let by_id = (0..frame.values().len() as u32)
+                    .map(|v| match frame.values().value(v) {
+                        Value::Number(n) => n.as_f64().unwrap_or(0.0),
+                        Value::String(s) => s.trim().parse().unwrap_or(0.0),
+                        _ => 0.0,
+                    })
+                    .collect();
+                Some((col, by_id))
+            }
+        };
+        let value = |i: usize| values.as_ref().map_or(0.0, |(c, v)| v[c[i] as usize]);
+        Ok(parcours_core::retention::retention(
+            frame,
+            &|i| is(start, i),
+            &|i| is(back, i),
+            &value,
+            keep.as_deref(),
+            &self.options,
+        ))
+    }
+}

@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/transitions", get(transitions))
         .route("/api/v1/attribution", get(attribution))
         .route("/api/v1/paths/{analysis}", get(paths))
+        .route("/api/v1/retention", get(retention))
 }
 
 impl From<DefinitionError> for ApiError {
@@ -472,6 +473,23 @@ async fn paths(
             None => None,
         };
         let plan = request.plan(kind, def)?;
+        let frame = state
+            .frames
+            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
+            .map_err(ApiError::internal)?;
+        Ok(Json(plan.execute(&frame)?))
+    })
+    .await
+}
+
+/// `GET /api/v1/retention?start=&return=&period=&periods=&recurring=&on_or_after=&…`.
+async fn retention(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(request): Query<crate::requests::RetentionRequest>,
+) -> Result<Json<parcours_core::retention::RetentionReport>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let plan = request.plan()?;
         let frame = state
             .frames
             .get(state.store.as_ref(), key.workspace_id, &plan.spec)

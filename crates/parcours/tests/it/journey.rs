@@ -325,3 +325,39 @@ fn paths_run_offline_on_a_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn retention_runs_offline_on_a_file() {
+    let input = testdata("events.jsonl");
+    let r = run_json(&[
+        "retention",
+        "--input",
+        input.to_str().unwrap(),
+        "--return",
+        "Order Completed",
+        "--periods",
+        "2",
+        "--format",
+        "json",
+    ]);
+    // Week of 2026-03-02: u1, u2, a3, u4 first seen; only u1 ordered that week.
+    let first = &r["cohorts"][0];
+    assert_eq!(
+        (first["start"].as_str(), first["size"].as_u64()),
+        (Some("2026-03-02"), Some(4))
+    );
+    assert_eq!(first["rates"][0], 0.25);
+    assert_eq!(first["value_per_actor"][0], 30.0, "u1's 120 over 4 actors");
+    let (ok, _, stderr) = parcours(&[
+        "retention",
+        "--input",
+        input.to_str().unwrap(),
+        "--period",
+        "year",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--period: unknown period `year`"),
+        "{stderr}"
+    );
+}

@@ -670,3 +670,27 @@ async fn paths_flow_matrix_variants_and_loops() {
     let (status, _, _) = h.send(get("/api/v1/paths/sankey".into())).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn retention_over_http() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    let get = |uri: &str| req("GET", uri, &h.read, "", Body::empty());
+    let (status, body, _) = h
+        .send(get("/api/v1/retention?start=home&return=Order%20Completed&period=month&periods=2&segment=plan=pro"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // Only u1 has plan=pro: first home in March, ordered the same month (after it).
+    assert_eq!(body["cohorts"][0]["start"], "2026-03-01");
+    assert_eq!(body["cohorts"][0]["size"], 1);
+    assert_eq!(
+        body["cohorts"][0]["retained"],
+        json!([1, 0, null]),
+        "{body}"
+    );
+    let (status, body, _) = h.send(get("/api/v1/retention?periods=1000")).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("periods"))
+    );
+}
