@@ -16,6 +16,10 @@ answer:
   `home` (5 steps; nodes and links per step), the step matrix (10 columns), the top 10
   variants (complete sequences).
 
+- retention: actors by the Monday-based week they were first seen, retained at week N
+  when they had any event N weeks later (N = 0 … 8); cohort sizes and retained counts.
+  (parcours also computes the lifecycle, value per actor and stickiness in its figure.)
+
 The Markov chain and Shapley models are not run on the peers: they solve linear systems
 over the paths, which SQL does not express; nor are the loops (a three-visit window per
 actor, expressible but not a question SQL users ask).
@@ -29,6 +33,7 @@ import statistics
 import time
 
 LOOKBACK_US = 30 * 86400 * 1_000_000
+DAY_US = 86400 * 1_000_000
 
 
 def timed(repeat, f):
@@ -94,7 +99,14 @@ def duckdb_run(path, repeat):
     variants_sql = "WITH " + VISITS_DUCK + """
         SELECT s, count(*) AS n FROM (SELECT actor, string_agg(name, '>' ORDER BY k) AS s FROM v GROUP BY actor)
         GROUP BY s ORDER BY n DESC, s LIMIT 10"""
+    retention_sql = f"""
+        WITH w AS (SELECT actor, (floor(ts / {DAY_US})::BIGINT + 3) // 7 AS wk, ts FROM e),
+             f AS (SELECT actor, min(wk) AS c FROM w GROUP BY actor),
+             a AS (SELECT DISTINCT w.actor, w.wk - f.c AS n, f.c FROM w JOIN f ON w.actor = f.actor
+                   WHERE w.wk - f.c BETWEEN 0 AND 8)
+        SELECT c, n, count(*) FROM a GROUP BY c, n"""
     out = {"load_ms": load_ms}
+    out["retention_ms"], out["retention"] = timed(repeat, lambda: con.execute(retention_sql).fetchall())
     out["transitions_ms"], out["edges"] = timed(repeat, lambda: con.execute(graph_sql).fetchall())
     out["attribution_ms"], out["credits"] = timed(repeat, lambda: con.execute(attribution_sql()).fetchall())
     out["flow_ms"], out["flow"] = timed(repeat, lambda: con.execute(flow_sql).fetchall())
@@ -148,7 +160,14 @@ def chdb_run(path, repeat):
             SELECT actor, arrayStringConcat(arrayMap(t -> t.2, arraySort(groupArray((k, name)))), '>') AS s
             FROM v GROUP BY actor)
         GROUP BY s ORDER BY n DESC, s LIMIT 10 FORMAT JSONCompact"""
+    retention_sql = f"""
+        WITH w AS (SELECT actor, intDiv(intDiv(ts, {DAY_US}) + 3, 7) AS wk FROM x.e),
+             f AS (SELECT actor, min(wk) AS c FROM w GROUP BY actor),
+             a AS (SELECT DISTINCT w.actor AS actor, w.wk - f.c AS n, f.c AS c FROM w JOIN f ON w.actor = f.actor
+                   WHERE w.wk - f.c BETWEEN 0 AND 8)
+        SELECT c, n, count() FROM a GROUP BY c, n FORMAT JSONCompact"""
     out = {"load_ms": load_ms}
+    out["retention_ms"], out["retention"] = timed(repeat, lambda: q(retention_sql))
     out["transitions_ms"], out["edges"] = timed(repeat, lambda: q(graph_sql))
     out["attribution_ms"], out["credits"] = timed(repeat, lambda: q(attr))
     out["flow_ms"], out["flow"] = timed(repeat, lambda: q(flow_sql))
@@ -201,6 +220,24 @@ def same_matrix(ours, rows):
     return len({n for n, _ in cells}) == len([n for n in ours["matrix"] if n != "ENDED"])
 
 
+def same_retention(ours, rows):
+    """Cohorts are keyed by week index in SQL and by the week's Monday in parcours."""
+    import datetime
+    cells = {}
+    for c, n, count in rows:
+        monday = datetime.date(1970, 1, 1) + datetime.timedelta(days=int(c) * 7 - 3)
+        cells[(monday.isoformat(), int(n))] = int(count)
+    for start, size, retained in ours["retention"]:
+        if cells.get((start, 0)) != size:
+            print(f"  differs: cohort {start} size {size} vs {cells.get((start, 0))}")
+            return False
+        for n, r in enumerate(retained):
+            if r is not None and cells.get((start, n), 0) != r:
+                print(f"  differs: cohort {start} N{n}: parcours {r}, peer {cells.get((start, n), 0)}")
+                return False
+    return True
+
+
 def same_variants(ours, rows):
     theirs = {s: int(n) for s, n in rows}
     last = ours["variants"][-1][1]
@@ -228,6 +265,8 @@ def main():
         o, d, c = ours[ours_key], results["duckdb"][ours_key], results["chdb"][ours_key]
         print(f"{label:34}{o:10.1f}{d:10.1f}{c:10.1f}{d / o:12.1f}x{c / o:10.1f}x")
     print(f"{'loops (ms)':34}{ours['loops_ms']:10.1f}")
+    o, d, c = ours["retention_ms"], results["duckdb"]["retention_ms"], results["chdb"]["retention_ms"]
+    print(f"{'retention, 8 weeks (ms)':34}{o:10.1f}{d:10.1f}{c:10.1f}{d / o:12.1f}x{c / o:10.1f}x")
     print(f"{'Markov order 1 / 2 (ms)':34}{ours['markov_ms']:10.1f} / {ours['markov2_ms']:.1f}  (not expressible in SQL)")
     print(f"{'all 11 models (ms)':34}{ours['all_models_ms']:10.1f}")
     print(f"{'load (ms)':34}{'':10}{results['duckdb']['load_ms']:10.0f}{results['chdb']['load_ms']:10.0f}")
@@ -238,9 +277,10 @@ def main():
         fl = same_flow(ours, r["flow"])
         mx = same_matrix(ours, r["matrix"])
         vs = same_variants(ours, r["variants"])
-        ok &= edges and credits and fl and mx and vs
+        rt = same_retention(ours, r["retention"])
+        ok &= edges and credits and fl and mx and vs and rt
         print(f"{name}: identical transition graph {edges}, attribution credits {credits}, "
-              f"flow {fl}, step matrix {mx}, variants {vs}")
+              f"flow {fl}, step matrix {mx}, variants {vs}, retention {rt}")
     if not ok:
         raise SystemExit("a peer disagrees with parcours")
 

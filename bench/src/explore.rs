@@ -12,7 +12,9 @@
 //!   collapsed, the default): cutting the paths; first, last and linear; the Markov
 //!   chain of order 1 and of order 2; every model at once;
 //! - paths of event names (repeats collapsed): the flow after each actor's first home
-//!   page (5 steps), the step matrix (10 columns), the top 10 variants, the loops.
+//!   page (5 steps), the step matrix (10 columns), the top 10 variants, the loops;
+//! - retention: weekly cohorts of first-seen actors, any event as a return, 8 weeks, with
+//!   the lifecycle, the value per actor and stickiness.
 //!
 //! `--export` writes the frame's events (actor, time, name, channel, revenue; no
 //! bookkeeping messages) for the peers, `--json` the figures and results for
@@ -30,6 +32,7 @@ use parcours_core::paths::flow::{flow, FlowOptions};
 use parcours_core::paths::matrix::{step_matrix, MatrixOptions};
 use parcours_core::paths::variants::{loops, variants};
 use parcours_core::paths::{anchors, Occurrence, Walk};
+use parcours_core::retention::{retention, RetentionOptions};
 use parcours_core::transitions::{transition_graph, NodeBy, TransitionOptions};
 use parcours_store::{SqliteStore, Store, StoreOptions};
 use serde_json::json;
@@ -210,6 +213,29 @@ fn main() -> anyhow::Result<()> {
         lp.actors_looping
     );
 
+    // Retention: first seen by week, any event as a return, 8 weeks, with lifecycle,
+    // value per actor and stickiness.
+    let retention_options = RetentionOptions::default();
+    let revenue_col = frame.property("$revenue").context("revenue column")?;
+    let revenue_by_id: Vec<f64> = (0..frame.values().len() as u32)
+        .map(|v| frame.values().value(v).as_f64().unwrap_or(0.0))
+        .collect();
+    let value = |i: usize| revenue_by_id[revenue_col[i] as usize];
+    let (retention_ms, ret) = timed(args.repeat, || {
+        retention(
+            &frame,
+            &|_| true,
+            &|_| true,
+            &value,
+            None,
+            &retention_options,
+        )
+    });
+    println!(
+        "retention (weekly cohorts of first-seen actors, any event, 8 weeks, lifecycle, value, stickiness): {retention_ms:.1} ms; {} cohorts",
+        ret.cohorts.len()
+    );
+
     if let Some(path) = &args.export {
         export(&frame, path)?;
         println!("exported the frame's events to {}", path.display());
@@ -242,6 +268,8 @@ fn main() -> anyhow::Result<()> {
             "variants_ms": variants_ms,
             "variants": vs.variants.iter().map(|v| json!([v.sequence.join(">"), v.actors])).collect::<Vec<_>>(),
             "loops_ms": loops_ms,
+            "retention_ms": retention_ms,
+            "retention": ret.cohorts.iter().map(|c| json!([c.start, c.size, c.retained])).collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&figures)?)?;
     }

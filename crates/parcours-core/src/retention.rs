@@ -2,11 +2,9 @@
 //! by cohort, the lifecycle of each period (new, returning, resurrecting, dormant), churn
 //! and stickiness. The rules are in `docs/semantics.md` ("Retention").
 
-use std::collections::{BTreeMap, HashMap};
-
 use serde::Serialize;
 
-use crate::frame::{is_bookkeeping, par_actors, Frame, FxBuild};
+use crate::frame::{is_bookkeeping, par_actors, Frame};
 use crate::journey::Bucket;
 use crate::time::{format_rfc3339, Micros};
 
@@ -145,29 +143,46 @@ pub struct Stickiness {
     pub daily_over_period: f64,
 }
 
-#[derive(Default)]
-struct CohortAcc {
-    size: u64,
+/// Tallies over dense period offsets (`period − first period`) and day offsets.
+struct Part {
+    /// Cohort sizes; retained and cumulated value at `offset * width + n`.
+    size: Vec<u64>,
     retained: Vec<u64>,
     value: Vec<f64>,
-}
-
-#[derive(Default)]
-struct LifeAcc {
-    active: u64,
-    new: u64,
-    returning: u64,
-    resurrecting: u64,
-    dormant: u64,
-}
-
-#[derive(Default)]
-struct Part {
-    cohorts: HashMap<i64, CohortAcc, FxBuild>,
-    life: HashMap<i64, LifeAcc, FxBuild>,
+    /// Per period: active, new, returning, resurrecting, dormant.
+    life: Vec<[u64; 5]>,
     sticky: Vec<u64>,
-    daily: HashMap<i64, u64, FxBuild>,
-    period_active: HashMap<i64, u64, FxBuild>,
+    daily: Vec<u64>,
+    period_active: Vec<u64>,
+}
+
+impl Part {
+    fn new(periods: usize, width: usize, days: usize, sticky: usize) -> Part {
+        Part {
+            size: vec![0; periods],
+            retained: vec![0; periods * width],
+            value: vec![0.0; periods * width],
+            life: vec![[0; 5]; periods],
+            sticky: vec![0; sticky],
+            daily: vec![0; days],
+            period_active: vec![0; periods],
+        }
+    }
+
+    fn add(&mut self, other: Part) {
+        fn sum<T: std::ops::AddAssign + Copy>(a: &mut [T], b: &[T]) {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += *y);
+        }
+        sum(&mut self.size, &other.size);
+        sum(&mut self.retained, &other.retained);
+        sum(&mut self.value, &other.value);
+        for (a, b) in self.life.iter_mut().zip(&other.life) {
+            sum(a, b);
+        }
+        sum(&mut self.sticky, &other.sticky);
+        sum(&mut self.daily, &other.daily);
+        sum(&mut self.period_active, &other.period_active);
+    }
 }
 
 /// The retention of the kept actors: `is_start(i)` / `is_return(i)` say whether frame row
@@ -183,14 +198,25 @@ pub fn retention(
     let bucket = options.period;
     let ts = frame.ts();
     let kinds = frame.kind();
-    let as_of = options
-        .as_of
-        .unwrap_or_else(|| ts.iter().copied().max().unwrap_or(0));
+    let (t_min, t_max) = ts
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
+    let (t_min, t_max) = if ts.is_empty() {
+        (0, 0)
+    } else {
+        (t_min, t_max)
+    };
+    let as_of = options.as_of.unwrap_or(t_max);
     let last_period = period_index(bucket, as_of);
     let width = options.periods + 1;
     let in_range =
         |t: Micros| options.from.is_none_or(|f| t >= f) && options.to.is_none_or(|e| t < e);
-    let range_first = options.from.map(|f| period_index(bucket, f));
+    // Dense offsets: every period of the data, one more for the dormant after the last.
+    let p0 = period_index(bucket, t_min);
+    let np = (period_index(bucket, t_max) - p0 + 2) as usize;
+    let d0 = t_min.div_euclid(MICROS_PER_DAY);
+    let nd = (t_max.div_euclid(MICROS_PER_DAY) - d0 + 1) as usize;
+    let lo = options.from.map_or(i64::MIN, |f| period_index(bucket, f));
     let range_last = options
         .to
         .map(|t| period_index(bucket, t - 1))
@@ -202,24 +228,23 @@ pub fn retention(
         Bucket::Month => 31,
     };
     let parts = par_actors(frame, 0, keep, |actors| {
-        let mut part = Part {
-            sticky: vec![0; sticky_days],
-            ..Part::default()
-        };
-        // (period, first start time in it); (period, time) of returns; value per period.
+        let mut part = Part::new(np, width, nd, sticky_days);
+        // (period, first start time in it); (period, last return in it); value per period.
         let mut starts: Vec<(i64, Micros)> = Vec::new();
         let mut returns: Vec<(i64, Micros)> = Vec::new();
-        let mut values: BTreeMap<i64, f64> = BTreeMap::new();
+        let mut values: Vec<(i64, f64)> = Vec::new();
         let mut days: Vec<i64> = Vec::new();
+        let mut active: Vec<i64> = Vec::new();
+        let mut hit = vec![false; width];
         for a in actors {
             if keep.is_some_and(|k| !k[a]) {
                 continue;
             }
             starts.clear();
-            let mut seen_start = false;
             returns.clear();
             values.clear();
             days.clear();
+            let mut seen_start = false;
             for i in frame.actor_range(a) {
                 if is_bookkeeping(kinds[i]) {
                     continue;
@@ -240,82 +265,90 @@ pub fn retention(
                     }
                 }
                 if is_return(i) {
-                    returns.push((p, ts[i]));
+                    // Per period, the last return: a return at or after a start in the
+                    // same period exists exactly when the last one is.
+                    match returns.last_mut() {
+                        Some(last) if last.0 == p => last.1 = ts[i],
+                        _ => returns.push((p, ts[i])),
+                    }
                     if in_range(ts[i]) {
-                        days.push(ts[i].div_euclid(MICROS_PER_DAY));
+                        let day = ts[i].div_euclid(MICROS_PER_DAY);
+                        if days.last() != Some(&day) {
+                            days.push(day);
+                        }
                     }
                 }
                 let v = value(i);
                 if v != 0.0 {
-                    *values.entry(p).or_default() += v;
+                    match values.last_mut() {
+                        Some(last) if last.0 == p => last.1 += v,
+                        _ => values.push((p, v)),
+                    }
                 }
             }
             for &(c, start_ts) in &starts {
-                let acc = part.cohorts.entry(c).or_insert_with(|| CohortAcc {
-                    size: 0,
-                    retained: vec![0; width],
-                    value: vec![0.0; width],
-                });
-                acc.size += 1;
-                let mut hit = vec![false; width];
+                let at = (c - p0) as usize;
+                part.size[at] += 1;
+                hit.fill(false);
                 for &(p, t) in &returns {
                     let n = p - c;
                     if n < 0 || (n == 0 && t < start_ts) {
                         continue;
                     }
                     if options.on_or_after {
-                        for h in hit.iter_mut().take((n as usize + 1).min(width)) {
-                            *h = true;
-                        }
+                        hit[..(n as usize + 1).min(width)].fill(true);
                     } else if (n as usize) < width {
                         hit[n as usize] = true;
                     }
                 }
-                for (r, h) in acc.retained.iter_mut().zip(&hit) {
+                let row = at * width;
+                for (r, h) in part.retained[row..row + width].iter_mut().zip(&hit) {
                     *r += u64::from(*h);
                 }
                 let mut cumulated = 0.0;
+                let mut k = values.partition_point(|v| v.0 < c);
                 for n in 0..width {
-                    cumulated += values.get(&(c + n as i64)).copied().unwrap_or(0.0);
-                    acc.value[n] += cumulated;
+                    while k < values.len() && values[k].0 == c + n as i64 {
+                        cumulated += values[k].1;
+                        k += 1;
+                    }
+                    part.value[row + n] += cumulated;
                 }
             }
             // Lifecycle over the periods of the range.
-            let mut active: Vec<i64> = returns.iter().map(|r| r.0).collect();
+            active.clear();
+            active.extend(returns.iter().map(|r| r.0));
             active.dedup();
             let first_ever = active.first().copied();
-            let lo = range_first.unwrap_or(i64::MIN);
             for (j, &p) in active.iter().enumerate() {
                 let prev = j.checked_sub(1).map(|k| active[k]);
                 if p >= lo && p <= range_last {
-                    let l = part.life.entry(p).or_default();
-                    l.active += 1;
+                    let l = &mut part.life[(p - p0) as usize];
+                    l[0] += 1;
                     if Some(p) == first_ever {
-                        l.new += 1;
+                        l[1] += 1;
                     } else if prev == Some(p - 1) {
-                        l.returning += 1;
+                        l[2] += 1;
                     } else {
-                        l.resurrecting += 1;
+                        l[3] += 1;
                     }
                 }
                 let next = active.get(j + 1).copied();
                 if next != Some(p + 1) && p + 1 >= lo && p < range_last {
-                    part.life.entry(p + 1).or_default().dormant += 1;
+                    part.life[(p + 1 - p0) as usize][4] += 1;
                 }
             }
             // Stickiness: distinct active days per period.
-            days.sort_unstable();
-            days.dedup();
             let mut k = 0;
             while k < days.len() {
                 let p = period_index(bucket, days[k] * MICROS_PER_DAY);
                 let mut n = 0;
                 while k < days.len() && period_index(bucket, days[k] * MICROS_PER_DAY) == p {
-                    *part.daily.entry(days[k]).or_default() += 1;
+                    part.daily[(days[k] - d0) as usize] += 1;
                     n += 1;
                     k += 1;
                 }
-                *part.period_active.entry(p).or_default() += 1;
+                part.period_active[(p - p0) as usize] += 1;
                 if sticky_days > 0 {
                     part.sticky[(n - 1).min(sticky_days - 1)] += 1;
                 }
@@ -323,74 +356,37 @@ pub fn retention(
         }
         part
     });
-    let mut all = Part {
-        sticky: vec![0; sticky_days],
-        ..Part::default()
-    };
+    let mut all = Part::new(np, width, nd, sticky_days);
     for p in parts {
-        for (c, acc) in p.cohorts {
-            let mine = all.cohorts.entry(c).or_insert_with(|| CohortAcc {
-                size: 0,
-                retained: vec![0; width],
-                value: vec![0.0; width],
-            });
-            mine.size += acc.size;
-            mine.retained
-                .iter_mut()
-                .zip(acc.retained)
-                .for_each(|(a, b)| *a += b);
-            mine.value
-                .iter_mut()
-                .zip(acc.value)
-                .for_each(|(a, b)| *a += b);
-        }
-        for (k, l) in p.life {
-            let m = all.life.entry(k).or_default();
-            m.active += l.active;
-            m.new += l.new;
-            m.returning += l.returning;
-            m.resurrecting += l.resurrecting;
-            m.dormant += l.dormant;
-        }
-        all.sticky
-            .iter_mut()
-            .zip(p.sticky)
-            .for_each(|(a, b)| *a += b);
-        for (d, n) in p.daily {
-            *all.daily.entry(d).or_default() += n;
-        }
-        for (q, n) in p.period_active {
-            *all.period_active.entry(q).or_default() += n;
-        }
+        all.add(p);
     }
 
-    let mut keys: Vec<i64> = all.cohorts.keys().copied().collect();
-    keys.sort_unstable();
     let mut totals = vec![(0u64, 0u64); width];
-    let cohorts: Vec<Cohort> = keys
-        .into_iter()
-        .map(|c| {
-            let acc = &all.cohorts[&c];
+    let cohorts: Vec<Cohort> = (0..np)
+        .filter(|&at| all.size[at] > 0)
+        .map(|at| {
+            let c = p0 + at as i64;
+            let size = all.size[at];
             let observed = |n: usize| c + n as i64 <= last_period;
             let retained: Vec<Option<u64>> = (0..width)
-                .map(|n| observed(n).then(|| acc.retained[n]))
+                .map(|n| observed(n).then(|| all.retained[at * width + n]))
                 .collect();
             for (n, r) in retained.iter().enumerate() {
                 if let Some(r) = r {
                     totals[n].0 += r;
-                    totals[n].1 += acc.size;
+                    totals[n].1 += size;
                 }
             }
             Cohort {
                 start: period_label(bucket, c),
-                size: acc.size,
+                size,
                 rates: retained
                     .iter()
-                    .map(|r| r.map(|r| r as f64 / acc.size as f64))
+                    .map(|r| r.map(|r| r as f64 / size as f64))
                     .collect(),
                 retained,
                 value_per_actor: (0..width)
-                    .map(|n| observed(n).then(|| acc.value[n] / acc.size as f64))
+                    .map(|n| observed(n).then(|| all.value[at * width + n] / size as f64))
                     .collect(),
             }
         })
@@ -401,23 +397,23 @@ pub fn retention(
         .collect();
 
     // Every period from the first to the last one with an entry, quiet ones included.
-    let first = all.life.keys().min().copied();
-    let last = all.life.keys().max().copied();
-    let empty = LifeAcc::default();
+    let used = |at: &usize| all.life[*at].iter().any(|&x| x > 0);
+    let first = (0..np).find(used);
+    let last = (0..np).rev().find(used);
     let lifecycle = first
         .zip(last)
         .map_or(0..0, |(a, b)| a..b + 1)
-        .map(|p| {
-            let l = all.life.get(&p).unwrap_or(&empty);
-            let before = all.life.get(&(p - 1)).map_or(0, |b| b.active);
+        .map(|at| {
+            let [active, new, returning, resurrecting, dormant] = all.life[at];
+            let before = at.checked_sub(1).map_or(0, |b| all.life[b][0]);
             LifecyclePeriod {
-                start: period_label(bucket, p),
-                active: l.active,
-                new: l.new,
-                returning: l.returning,
-                resurrecting: l.resurrecting,
-                dormant: l.dormant,
-                churn_rate: (before > 0).then(|| l.dormant as f64 / before as f64),
+                start: period_label(bucket, p0 + at as i64),
+                active,
+                new,
+                returning,
+                resurrecting,
+                dormant,
+                churn_rate: (before > 0).then(|| dormant as f64 / before as f64),
             }
         })
         .collect();
@@ -425,12 +421,12 @@ pub fn retention(
         let ratios: Vec<f64> = all
             .daily
             .iter()
-            .filter_map(|(&d, &n)| {
-                let p = period_index(bucket, d * MICROS_PER_DAY);
-                all.period_active
-                    .get(&p)
-                    .filter(|&&m| m > 0)
-                    .map(|&m| n as f64 / m as f64)
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .filter_map(|(d, &n)| {
+                let p = period_index(bucket, (d0 + d as i64) * MICROS_PER_DAY);
+                let m = all.period_active[(p - p0) as usize];
+                (m > 0).then(|| n as f64 / m as f64)
             })
             .collect();
         Stickiness {

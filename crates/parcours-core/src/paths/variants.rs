@@ -27,10 +27,40 @@ pub struct Variants {
     pub variants: Vec<Variant>,
 }
 
+/// SplitMix64's finaliser: a bijection on 64 bits with full avalanche.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A 128-bit fingerprint of a sequence, two lanes with different seeds, each element
+/// mixed in with full avalanche: two distinct sequences among a million share one with a
+/// probability near 10⁻²⁶, so variants are counted by fingerprint without keeping the
+/// sequences.
+fn fingerprint(key: &[u32]) -> u128 {
+    let (mut a, mut b) = (0x243F_6A88_85A3_08D3u64, 0x1319_8A2E_0370_7344u64);
+    for &x in key {
+        a = mix(a ^ u64::from(x));
+        b = mix(b.wrapping_add(0x9E37_79B9_7F4A_7C15) ^ u64::from(x).rotate_left(32));
+    }
+    a = mix(a ^ key.len() as u64);
+    ((a as u128) << 64) | u128::from(b)
+}
+
 /// The `top` most frequent complete sequences of the kept actors.
 pub fn variants(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -> Variants {
     let by = walk.by;
-    type Counts = HashMap<Box<[u32]>, (u64, usize), FxBuild>;
+    // Per fingerprint: actors, and one actor having the sequence (to read it back).
+    type Counts = HashMap<u128, (u64, u32), FxBuild>;
+    let key_of = |a: usize, buf: &mut Vec<Visit>, key: &mut Vec<u32>| {
+        visits(frame, walk, a, buf);
+        key.clear();
+        key.extend(buf.iter().take(MAX_VARIANT).map(|v| v.node));
+        if buf.len() > MAX_VARIANT {
+            key.push(u32::MAX);
+        }
+    };
     let parts = par_actors(frame, 0, keep, |actors| {
         let mut counts: Counts = HashMap::default();
         let mut buf = Vec::new();
@@ -40,22 +70,12 @@ pub fn variants(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -
             if keep.is_some_and(|k| !k[a]) {
                 continue;
             }
-            visits(frame, walk, a, &mut buf);
-            if buf.is_empty() {
+            key_of(a, &mut buf, &mut key);
+            if key.is_empty() {
                 continue;
             }
             n += 1;
-            key.clear();
-            key.extend(buf.iter().take(MAX_VARIANT).map(|v| v.node));
-            if buf.len() > MAX_VARIANT {
-                key.push(u32::MAX);
-            }
-            match counts.get_mut(key.as_slice()) {
-                Some(e) => e.0 += 1,
-                None => {
-                    counts.insert(key.as_slice().into(), (1, buf.len()));
-                }
-            }
+            counts.entry(fingerprint(&key)).or_insert((0, a as u32)).0 += 1;
         }
         (counts, n)
     });
@@ -63,10 +83,12 @@ pub fn variants(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -
     let mut actors = 0;
     for (part, n) in parts {
         actors += n;
-        for (k, (c, len)) in part {
-            let e = counts.entry(k).or_insert((0, len));
-            e.0 += c;
-            e.1 = e.1.max(len);
+        if counts.is_empty() {
+            counts = part;
+            continue;
+        }
+        for (k, (c, a)) in part {
+            counts.entry(k).or_insert((0, a)).0 += c;
         }
     }
     let distinct = counts.len() as u64;
@@ -80,35 +102,37 @@ pub fn variants(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -
             &labels[id as usize]
         }
     };
-    let mut list: Vec<(Box<[u32]>, u64, usize)> = counts
+    // The most frequent first; ties by the sequence's names. Only the entries that can
+    // be in the top are read back.
+    let mut list: Vec<(u64, u32)> = counts.into_values().collect();
+    list.sort_unstable_by_key(|e| std::cmp::Reverse(e.0));
+    if let Some(&(cut, _)) = list.get(top.saturating_sub(1)) {
+        let end = list.partition_point(|e| e.0 >= cut);
+        list.truncate(end);
+    }
+    let (mut buf, mut key) = (Vec::new(), Vec::new());
+    let mut rows: Vec<(Vec<u32>, u64, usize)> = list
         .into_iter()
-        .map(|(k, (c, len))| (k, c, len))
+        .map(|(c, a)| {
+            key_of(a as usize, &mut buf, &mut key);
+            (key.clone(), c, buf.len())
+        })
         .collect();
-    // The most frequent first; ties by the sequence's names (compared without copies).
-    let order = |a: &(Box<[u32]>, u64, usize), b: &(Box<[u32]>, u64, usize)| {
+    rows.sort_by(|a, b| {
         b.1.cmp(&a.1).then_with(|| {
             a.0.iter()
                 .map(|&id| label(id))
                 .cmp(b.0.iter().map(|&id| label(id)))
         })
-    };
-    if list.len() > top && top > 0 {
-        list.select_nth_unstable_by(top - 1, order);
-    }
-    list.truncate(top);
-    list.sort_by(order);
-    let names = |k: &[u32]| {
-        k.iter()
-            .map(|&id| label(id).to_string())
-            .collect::<Vec<_>>()
-    };
+    });
+    rows.truncate(top);
     Variants {
         actors,
         distinct,
-        variants: list
+        variants: rows
             .into_iter()
             .map(|(k, c, len)| Variant {
-                sequence: names(&k),
+                sequence: k.iter().map(|&id| label(id).to_string()).collect(),
                 actors: c,
                 share: if actors > 0 {
                     c as f64 / actors as f64
