@@ -189,9 +189,9 @@ impl Part {
 /// `i` is a start or a return (activity) event, `value(i)` its value.
 pub fn retention(
     frame: &Frame,
-    is_start: &(dyn Fn(usize) -> bool + Sync),
-    is_return: &(dyn Fn(usize) -> bool + Sync),
-    value: &(dyn Fn(usize) -> f64 + Sync),
+    is_start: impl Fn(usize) -> bool + Sync,
+    is_return: impl Fn(usize) -> bool + Sync,
+    value: impl Fn(usize) -> f64 + Sync,
     keep: Option<&[bool]>,
     options: &RetentionOptions,
 ) -> RetentionReport {

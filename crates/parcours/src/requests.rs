@@ -1202,9 +1202,9 @@ impl RetentionPlan {
         let value = |i: usize| values.as_ref().map_or(0.0, |(c, v)| v[c[i] as usize]);
         Ok(parcours_core::retention::retention(
             frame,
-            &|i| is(start, i),
-            &|i| is(back, i),
-            &value,
+            |i| is(start, i),
+            |i| is(back, i),
+            value,
             keep.as_deref(),
             &self.options,
         ))

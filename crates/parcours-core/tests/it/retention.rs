@@ -69,9 +69,9 @@ fn retention_fixtures() {
             };
             let report = retention(
                 &frame,
-                &|i| is(start, i),
-                &|i| is(ret, i),
-                &value,
+                |i| is(start, i),
+                |i| is(ret, i),
+                value,
                 None,
                 &options,
             );

@@ -42,9 +42,9 @@ proptest! {
         let period = [Bucket::Day, Bucket::Week, Bucket::Month][period];
         let run = |on_or_after| retention(
             &f,
-            &|i| Some(names[i]) == start,
-            &|i| Some(names[i]) == back,
-            &|_| 0.0,
+            |i| Some(names[i]) == start,
+            |i| Some(names[i]) == back,
+            |_| 0.0,
             None,
             &RetentionOptions { period, periods, recurring, on_or_after, ..RetentionOptions::default() },
         );
