@@ -222,14 +222,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
     let value = |i: usize| revenue_by_id[revenue_col[i] as usize];
     let (retention_ms, ret) = timed(args.repeat, || {
-        retention(
-            &frame,
-            &|_| true,
-            &|_| true,
-            &value,
-            None,
-            &retention_options,
-        )
+        retention(&frame, |_| true, |_| true, value, None, &retention_options)
     });
     println!(
         "retention (weekly cohorts of first-seen actors, any event, 8 weeks, lifecycle, value, stickiness): {retention_ms:.1} ms; {} cohorts",

@@ -176,15 +176,24 @@ fn back_and_forth(buf: &[Visit], mut f: impl FnMut(u32, u32)) {
 /// The `top` back-and-forth pairs (A → B → A) by actors, among the kept actors (repeats
 /// always collapsed: a loop is between visits).
 pub fn loops(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -> Loops {
+    loops_with(frame, walk, keep, top, walk.by.count(frame) <= 128)
+}
+
+/// `small`: count "visited both" from per-actor bit sets (at most 128 nodes) rather than
+/// by walking every actor again.
+fn loops_with(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize, small: bool) -> Loops {
     let walk = Walk {
         collapse: true,
         ..*walk
     };
     let by = walk.by;
     type Pairs = HashMap<(u32, u32), (u64, u64), FxBuild>;
+    // With few nodes, each actor's set of visited nodes is kept as a bit set, so that the
+    // actors who visited both nodes of a pair are counted without a second walk.
     let parts = par_actors(frame, 0, keep, |actors| {
         let mut pairs: Pairs = HashMap::default();
         let mut seen: Vec<(u32, u32)> = Vec::new();
+        let mut sets: Vec<u128> = Vec::new();
         let mut buf = Vec::new();
         let (mut n, mut looping) = (0u64, 0u64);
         for a in actors {
@@ -196,6 +205,9 @@ pub fn loops(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -> L
                 continue;
             }
             n += 1;
+            if small {
+                sets.push(buf.iter().fold(0u128, |m, v| m | 1 << v.node));
+            }
             seen.clear();
             back_and_forth(&buf, |x, y| {
                 pairs.entry((x, y)).or_default().0 += 1;
@@ -208,13 +220,15 @@ pub fn loops(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -> L
                 pairs.entry(*p).or_default().1 += 1;
             }
         }
-        (pairs, n, looping)
+        (pairs, n, looping, sets)
     });
     let mut pairs: Pairs = HashMap::default();
     let (mut actors, mut looping) = (0, 0);
-    for (p, n, l) in parts {
+    let mut sets: Vec<Vec<u128>> = Vec::new();
+    for (p, n, l, s) in parts {
         actors += n;
         looping += l;
+        sets.push(s);
         for (k, (o, a)) in p {
             let e = pairs.entry(k).or_default();
             e.0 += o;
@@ -232,27 +246,42 @@ pub fn loops(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -> L
     list.truncate(top);
     // Actors who visited both nodes of each listed pair.
     let wanted: Vec<(u32, u32)> = list.iter().map(|(k, _)| *k).collect();
-    let both_parts = par_actors(frame, 0, keep, |actors| {
-        let mut both = vec![0u64; wanted.len()];
-        let mut buf = Vec::new();
-        let mut nodes: Vec<u32> = Vec::new();
-        for a in actors {
-            if keep.is_some_and(|k| !k[a]) {
-                continue;
-            }
-            visits(frame, &walk, a, &mut buf);
-            nodes.clear();
-            nodes.extend(buf.iter().map(|v| v.node));
-            nodes.sort_unstable();
-            nodes.dedup();
-            for (j, (x, y)) in wanted.iter().enumerate() {
-                if nodes.binary_search(x).is_ok() && nodes.binary_search(y).is_ok() {
-                    both[j] += 1;
+    let both_parts: Vec<Vec<u64>> = if small {
+        sets.iter()
+            .map(|part| {
+                let masks: Vec<u128> = wanted.iter().map(|&(x, y)| 1 << x | 1 << y).collect();
+                let mut both = vec![0u64; wanted.len()];
+                for set in part {
+                    for (b, m) in both.iter_mut().zip(&masks) {
+                        *b += u64::from(set & m == *m);
+                    }
+                }
+                both
+            })
+            .collect()
+    } else {
+        par_actors(frame, 0, keep, |actors| {
+            let mut both = vec![0u64; wanted.len()];
+            let mut buf = Vec::new();
+            let mut nodes: Vec<u32> = Vec::new();
+            for a in actors {
+                if keep.is_some_and(|k| !k[a]) {
+                    continue;
+                }
+                visits(frame, &walk, a, &mut buf);
+                nodes.clear();
+                nodes.extend(buf.iter().map(|v| v.node));
+                nodes.sort_unstable();
+                nodes.dedup();
+                for (j, (x, y)) in wanted.iter().enumerate() {
+                    if nodes.binary_search(x).is_ok() && nodes.binary_search(y).is_ok() {
+                        both[j] += 1;
+                    }
                 }
             }
-        }
-        both
-    });
+            both
+        })
+    };
     let mut both = vec![0u64; wanted.len()];
     for p in both_parts {
         both.iter_mut().zip(p).for_each(|(a, b)| *a += b);
@@ -271,5 +300,40 @@ pub fn loops(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize) -> L
                 share_of_both: if b > 0 { act as f64 / b as f64 } else { 0.0 },
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+    use crate::frame::{FrameBuilder, FrameRow};
+
+    #[test]
+    fn bit_sets_and_walks_count_the_same_loops() {
+        let mut b = FrameBuilder::new(vec![]);
+        let names = ["a", "b", "c", "d"];
+        let mut x = 7u64;
+        for i in 0..600i64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            b.push(&FrameRow {
+                actor: &format!("p{}", (x >> 33) % 40),
+                ts: i * 1_000_000,
+                kind: EventKind::Track,
+                name: names[((x >> 20) % 4) as usize],
+                channel: "web",
+                campaign: None,
+                touchpoint: "t",
+                properties: &[],
+            });
+        }
+        let frame = b.finish();
+        let walk = Walk::default();
+        let sets = loops_with(&frame, &walk, None, 20, true);
+        let walks = loops_with(&frame, &walk, None, 20, false);
+        assert!(!sets.pairs.is_empty());
+        assert_eq!(sets, walks);
     }
 }
