@@ -28,6 +28,7 @@ pub mod error;
 pub mod event;
 pub mod frame;
 pub mod journey;
+pub mod kpi;
 pub mod normalize;
 pub mod paths;
 pub mod payload;

@@ -88,6 +88,11 @@ pub enum Command {
     /// Attribution: which channels, campaigns or touchpoints deserve the credit for the
     /// conversions, by rule-based, Markov-chain and Shapley models.
     Attribution(Box<crate::attribution_cmd::AttributionArgs>),
+    /// The KPI catalog: built-in stage KPIs and catalog files, by period, against targets.
+    Kpi {
+        #[command(subcommand)]
+        command: Box<crate::kpi_cmd::KpiCommand>,
+    },
     /// Retention: cohort matrices, lifetime value by cohort, lifecycle (new, returning,
     /// resurrecting, dormant), churn and stickiness.
     Retention(Box<crate::retention_cmd::RetentionArgs>),
@@ -237,6 +242,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Attribution(args) => crate::attribution_cmd::run(*args),
         Command::Paths { command } => crate::paths_cmd::run(*command),
         Command::Retention(args) => crate::retention_cmd::run(*args),
+        Command::Kpi { command } => crate::kpi_cmd::run(*command),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

@@ -12,6 +12,7 @@ pub mod demo;
 pub mod frame_cache;
 pub mod import;
 pub mod journey_cmd;
+pub mod kpi_cmd;
 pub mod logging;
 pub mod paths_cmd;
 pub mod requests;

@@ -1210,3 +1210,97 @@ impl RetentionPlan {
         ))
     }
 }
+
+/// The built-in KPI catalog (`src/kpis.toml`).
+pub fn builtin_kpis() -> parcours_core::kpi::Catalog {
+    parcours_core::kpi::Catalog::from_toml(include_str!("kpis.toml"))
+        .expect("the built-in catalog is valid (a test checks it)")
+}
+
+/// A KPI run as the CLI and the API ask for it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KpiRequest {
+    /// `day`, `week` (default) or `month`.
+    pub period: Option<String>,
+    /// Events at or after this time.
+    pub from: Option<String>,
+    /// Events before this time.
+    pub to: Option<String>,
+    /// Only the KPIs of this stage.
+    pub stage: Option<String>,
+    /// Only these KPIs (ids, comma-separated).
+    pub only: Option<String>,
+}
+
+/// A validated KPI run.
+#[derive(Debug, Clone)]
+pub struct KpiPlan {
+    pub spec: FrameSpec,
+    pub catalog: parcours_core::kpi::Catalog,
+    options: parcours_core::kpi::KpiOptions,
+}
+
+impl KpiRequest {
+    /// The KPIs of `catalog` this request selects, and what their frame needs.
+    pub fn plan(&self, catalog: parcours_core::kpi::Catalog) -> Result<KpiPlan, RequestError> {
+        let period =
+            parcours_core::journey::Bucket::parse(self.period.as_deref().unwrap_or("week"))
+                .map_err(request_error("period"))?;
+        let from = time(&self.from, "from")?;
+        let to = time(&self.to, "to")?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f >= t {
+                return Err(request_error("to")("must be after `from`".into()));
+            }
+        }
+        let only = self.only.as_deref().map(names);
+        if let Some(ids) = &only {
+            if let Some(missing) = ids
+                .iter()
+                .find(|id| !catalog.kpis.iter().any(|k| &k.id == *id))
+            {
+                return Err(request_error("only")(format!(
+                    "no KPI `{missing}` in the catalog"
+                )));
+            }
+        }
+        let kpis: Vec<_> = catalog
+            .kpis
+            .into_iter()
+            .filter(|k| self.stage.as_ref().is_none_or(|s| &k.stage == s))
+            .filter(|k| only.as_ref().is_none_or(|ids| ids.contains(&k.id)))
+            .collect();
+        if kpis.is_empty() {
+            return Err(request_error("stage")(
+                "no KPI of the catalog matches".into(),
+            ));
+        }
+        let mut properties: Vec<String> = kpis.iter().flat_map(|k| k.properties()).collect();
+        properties.sort();
+        properties.dedup();
+        Ok(KpiPlan {
+            spec: FrameSpec {
+                actor: ActorKind::Person,
+                properties,
+                traits: Vec::new(),
+            },
+            catalog: parcours_core::kpi::Catalog { kpis },
+            options: parcours_core::kpi::KpiOptions { period, from, to },
+        })
+    }
+}
+
+impl KpiPlan {
+    pub fn execute(
+        &self,
+        frame: &Frame,
+    ) -> Result<Vec<parcours_core::kpi::KpiResult>, RequestError> {
+        parcours_core::kpi::evaluate_catalog(frame, &self.catalog, &self.options).map_err(|e| {
+            RequestError {
+                field: "catalog",
+                message: e.to_string(),
+            }
+        })
+    }
+}

@@ -4,6 +4,7 @@ mod attribution;
 mod attribution_props;
 mod journey_props;
 mod journeys;
+mod kpis;
 mod normalize;
 mod paths;
 mod paths_props;

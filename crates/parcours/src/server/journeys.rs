@@ -38,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/attribution", get(attribution))
         .route("/api/v1/paths/{analysis}", get(paths))
         .route("/api/v1/retention", get(retention))
+        .route("/api/v1/kpis", get(kpis_builtin).post(kpis_adhoc))
+        .route("/api/v1/kpis/catalog", get(kpi_catalog))
 }
 
 impl From<DefinitionError> for ApiError {
@@ -490,6 +492,91 @@ async fn retention(
 ) -> Result<Json<parcours_core::retention::RetentionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
         let plan = request.plan()?;
+        let frame = state
+            .frames
+            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
+            .map_err(ApiError::internal)?;
+        Ok(Json(plan.execute(&frame)?))
+    })
+    .await
+}
+
+/// `GET /api/v1/kpis/catalog`: the built-in KPI definitions.
+async fn kpi_catalog(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<parcours_core::kpi::Catalog>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |_, _| {
+        Ok(Json(crate::requests::builtin_kpis()))
+    })
+    .await
+}
+
+/// `GET /api/v1/kpis?period=&from=&to=&stage=&only=`: the built-in KPIs.
+async fn kpis_builtin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(request): Query<crate::requests::KpiRequest>,
+) -> Result<Json<Vec<parcours_core::kpi::KpiResult>>, ApiError> {
+    run_kpis(&state, &headers, request, crate::requests::builtin_kpis()).await
+}
+
+/// `POST /api/v1/kpis` with `{"kpis": [definitions…], "builtins": true|false, options…}`:
+/// the definitions (replacing built-ins of the same id, unless `builtins` is false).
+async fn kpis_adhoc(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Vec<parcours_core::kpi::KpiResult>>, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        kpis: Vec<parcours_core::kpi::KpiDef>,
+        #[serde(default = "yes")]
+        builtins: bool,
+        period: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        stage: Option<String>,
+        only: Option<String>,
+    }
+    fn yes() -> bool {
+        true
+    }
+    let body: Body = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request(
+            "malformed_json",
+            "body",
+            format!("expected {{\"kpis\": [{{…}}], options…}}: {e}"),
+        )
+    })?;
+    let given = parcours_core::kpi::Catalog { kpis: body.kpis };
+    given
+        .validate()
+        .map_err(|e| ApiError::bad_request("invalid_definition", &e.field, e.message))?;
+    let catalog = if body.builtins {
+        crate::requests::builtin_kpis().merged(given)
+    } else {
+        given
+    };
+    let request = crate::requests::KpiRequest {
+        period: body.period,
+        from: body.from,
+        to: body.to,
+        stage: body.stage,
+        only: body.only,
+    };
+    run_kpis(&state, &headers, request, catalog).await
+}
+
+async fn run_kpis(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: crate::requests::KpiRequest,
+    catalog: parcours_core::kpi::Catalog,
+) -> Result<Json<Vec<parcours_core::kpi::KpiResult>>, ApiError> {
+    blocking(state, headers, Scope::Read, move |state, key| {
+        let plan = request.plan(catalog)?;
         let frame = state
             .frames
             .get(state.store.as_ref(), key.workspace_id, &plan.spec)

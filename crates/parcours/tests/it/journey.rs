@@ -361,3 +361,75 @@ fn retention_runs_offline_on_a_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn kpis_list_and_run_offline() {
+    let (ok, stdout, stderr) = parcours(&["kpi", "list"]);
+    assert!(ok, "{stderr}");
+    for id in [
+        "click_through_rate",
+        "cart_abandonment_rate",
+        "first_contact_resolution",
+        "nps",
+        "lifetime_value",
+    ] {
+        assert!(
+            stdout.contains(id),
+            "{id} missing from the built-in catalog:\n{stdout}"
+        );
+    }
+    let input = testdata("events.jsonl");
+    let results = run_json(&[
+        "kpi",
+        "run",
+        "--input",
+        input.to_str().unwrap(),
+        "--period",
+        "month",
+        "--stage",
+        "purchase",
+        "--format",
+        "json",
+    ]);
+    let revenue = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == "revenue")
+        .unwrap();
+    assert_eq!(revenue["value"], 9120.0);
+    // A catalog file replaces a built-in by id.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kpis.toml");
+    std::fs::write(
+        &file,
+        "[[kpis]]\nid = \"revenue\"\nname = \"Pro revenue\"\nstage = \"purchase\"\nunit = \"currency\"\n\
+         measure = { kind = \"sum\", event = \"Order Completed\", property = \"$revenue\", where = { segment = \"pro\" } }\n",
+    )
+    .unwrap();
+    let results = run_json(&[
+        "kpi",
+        "run",
+        "--input",
+        input.to_str().unwrap(),
+        "--catalog",
+        file.to_str().unwrap(),
+        "--only",
+        "revenue",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(results[0]["name"], "Pro revenue");
+    assert_eq!(results[0]["value"], 9000.0);
+    std::fs::write(
+        &file,
+        "[[kpis]]\nid = \"x\"\nname = \"x\"\nstage = \"s\"\nmeasure = { kind = \"median\" }\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = parcours(&["kpi", "list", "--catalog", file.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("kpis[0].measure.kind: `median`: expected count"),
+        "{stderr}"
+    );
+}

@@ -694,3 +694,94 @@ async fn retention_over_http() {
         (400, Some("periods"))
     );
 }
+
+#[tokio::test]
+async fn kpis_built_in_and_ad_hoc() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/kpis?period=month&only=revenue,conversion_rate",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let revenue = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == "revenue")
+        .unwrap();
+    // u1's 120 and u5's 9000 in March; a3's order in April had no revenue.
+    assert_eq!(revenue["value"], 9120.0, "{body}");
+    assert_eq!(revenue["series"][0]["period"], "2026-03-01");
+    assert_eq!(revenue["series"][1]["value"], 0.0);
+    assert_eq!(revenue["series"][1]["change"], -9120.0);
+    let (status, catalog, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/kpis/catalog",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(catalog["kpis"].as_array().unwrap().len() >= 20, "{catalog}");
+
+    // An ad hoc definition, alone.
+    let adhoc = json!({
+        "builtins": false,
+        "period": "month",
+        "kpis": [{"id": "homes", "name": "Home views", "stage": "awareness",
+                  "measure": {"kind": "unique", "event": "home", "event_kind": "page"}}]
+    });
+    let (status, body, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/kpis",
+            &h.read,
+            "application/json",
+            adhoc.to_string(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    assert_eq!(
+        body[0]["value"], 3.0,
+        "u1, u2 and a3 viewed the home page: {body}"
+    );
+
+    let bad =
+        json!({"kpis": [{"id": "x", "name": "x", "stage": "s", "measure": {"kind": "ratio"}}]});
+    let (status, body, _) = h
+        .send(req(
+            "POST",
+            "/api/v1/kpis",
+            &h.read,
+            "application/json",
+            bad.to_string(),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("kpis[0].measure.numerator")),
+        "{body}"
+    );
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/kpis?only=nope",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("only"))
+    );
+}
