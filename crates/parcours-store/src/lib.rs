@@ -141,6 +141,17 @@ pub trait Store: Send + Sync {
     fn journey(&self, workspace: WorkspaceId, id: i64) -> Result<Option<JourneyRecord>>;
     /// `false` when no such journey exists.
     fn delete_journey(&self, workspace: WorkspaceId, id: i64) -> Result<bool>;
+    /// Creates or replaces the workspace's KPI definition `id` (JSON).
+    fn save_kpi(
+        &self,
+        workspace: WorkspaceId,
+        id: &str,
+        definition: &serde_json::Value,
+    ) -> Result<()>;
+    /// The workspace's KPI definitions, by id.
+    fn kpis(&self, workspace: WorkspaceId) -> Result<Vec<serde_json::Value>>;
+    /// `false` when no such KPI definition exists.
+    fn delete_kpi(&self, workspace: WorkspaceId, id: &str) -> Result<bool>;
 
     // Costs.
     /// Inserts or replaces ad costs (keyed by day, campaign, channel, source).

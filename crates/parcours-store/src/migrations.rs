@@ -10,6 +10,7 @@ use crate::{Result, StoreError};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_journeys.sql"),
+    include_str!("../migrations/0003_kpis.sql"),
 ];
 
 /// The schema version this build writes.

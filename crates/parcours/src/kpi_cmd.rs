@@ -7,8 +7,10 @@ use clap::{Args, Subcommand};
 use parcours_core::kpi::Catalog;
 use parcours_core::stats::human;
 
+use crate::cli::{load_config, open_store, workspace};
 use crate::journey_cmd::{FrameSource, OutputFormat};
 use crate::requests::{builtin_kpis, KpiRequest};
+use parcours_store::Store;
 
 #[derive(Subcommand, Debug)]
 pub enum KpiCommand {
@@ -111,9 +113,33 @@ pub fn run(command: KpiCommand) -> anyhow::Result<()> {
                 stage: args.stage.clone(),
                 only: args.only.clone(),
             };
-            let plan = request
-                .plan(catalog(&args.list)?)
-                .map_err(|e| anyhow!("--{e}"))?;
+            // A data directory's workspace adds its own definitions (saved through the
+            // API) over the built-ins; a catalog file comes last.
+            let mut full = if args.list.no_builtins {
+                Catalog::default()
+            } else {
+                builtin_kpis()
+            };
+            if args.source.input.is_none() {
+                let config = load_config(&args.source.common, None)?;
+                let store = open_store(&config)?;
+                let ws = workspace(&store, &args.source.workspace, false)?;
+                let kpis = store
+                    .kpis(ws.id)?
+                    .into_iter()
+                    .map(serde_json::from_value)
+                    .collect::<Result<Vec<parcours_core::kpi::KpiDef>, _>>()?;
+                store.close();
+                full = full.merged(Catalog { kpis });
+            }
+            if let Some(f) = &args.list.catalog {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading {}", f.display()))?;
+                let file =
+                    Catalog::from_toml(&text).map_err(|e| anyhow!("{}: {e}", f.display()))?;
+                full = full.merged(file);
+            }
+            let plan = request.plan(full).map_err(|e| anyhow!("--{e}"))?;
             let frame = args.source.frame(&plan.spec)?;
             let results = plan.execute(&frame).map_err(|e| anyhow!("{e}"))?;
             match args.format {

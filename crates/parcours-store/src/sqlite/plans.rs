@@ -27,6 +27,8 @@ const WHOLE_WORKSPACE: &[&str] = &[
     // Counting a workspace's merges and erasures (analysis caches compare them).
     "SELECT count(*) FROM person_merges INDEXED BY person_merges_from WHERE workspace_id = ?1",
     "SELECT count(*) FROM erasures WHERE workspace_id = ?1",
+    // A workspace's KPI definitions, listed by id (the primary key's order).
+    "SELECT definition FROM kpi_definitions WHERE workspace_id = ?1 ORDER BY id",
     // Costs and keys of a workspace are small tables read whole.
     "FROM ad_costs",
     "FROM api_keys WHERE workspace_id = ?1 ORDER BY id",

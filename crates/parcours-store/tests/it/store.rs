@@ -318,7 +318,30 @@ fn a_version_1_data_directory_upgrades_and_keeps_its_data() {
         .save_journey(ws, None, "shop", &def)
         .unwrap()
         .is_some());
+    // Version 3: KPI definitions.
+    let kpi = json!({"id": "orders", "name": "Orders", "stage": "purchase",
+                     "measure": {"kind": "count", "event": "Order Completed"}});
+    store.save_kpi(ws, "orders", &kpi).unwrap();
+    assert_eq!(store.kpis(ws).unwrap(), vec![kpi]);
     store.close();
     drop(store);
-    assert_eq!(version(tmp.path()), 2);
+    assert_eq!(version(tmp.path()), 3);
+}
+
+#[test]
+fn kpi_definitions_are_replaced_by_id_and_kept_per_workspace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let a = store.create_workspace("a").unwrap().id;
+    let b = store.create_workspace("b").unwrap().id;
+    let v1 = json!({"id": "x", "name": "one"});
+    let v2 = json!({"id": "x", "name": "two"});
+    store.save_kpi(a, "x", &v1).unwrap();
+    store.save_kpi(a, "x", &v2).unwrap();
+    store.save_kpi(a, "w", &json!({"id": "w"})).unwrap();
+    assert_eq!(store.kpis(a).unwrap(), vec![json!({"id": "w"}), v2]);
+    assert!(store.kpis(b).unwrap().is_empty());
+    assert!(!store.delete_kpi(b, "x").unwrap());
+    assert!(store.delete_kpi(a, "x").unwrap());
+    assert_eq!(store.kpis(a).unwrap().len(), 1);
 }

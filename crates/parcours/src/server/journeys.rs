@@ -40,6 +40,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/retention", get(retention))
         .route("/api/v1/kpis", get(kpis_builtin).post(kpis_adhoc))
         .route("/api/v1/kpis/catalog", get(kpi_catalog))
+        .route("/api/v1/kpis/definitions", get(kpi_definitions))
+        .route(
+            "/api/v1/kpis/definitions/{id}",
+            axum::routing::put(kpi_save).delete(kpi_delete),
+        )
 }
 
 impl From<DefinitionError> for ApiError {
@@ -501,24 +506,106 @@ async fn retention(
     .await
 }
 
-/// `GET /api/v1/kpis/catalog`: the built-in KPI definitions.
+/// The built-in KPIs with the workspace's own definitions (replacing by id).
+fn workspace_catalog(
+    state: &AppState,
+    ws: parcours_store::WorkspaceId,
+) -> Result<parcours_core::kpi::Catalog, ApiError> {
+    Ok(crate::requests::builtin_kpis().merged(stored_kpis(state, ws)?))
+}
+
+fn stored_kpis(
+    state: &AppState,
+    ws: parcours_store::WorkspaceId,
+) -> Result<parcours_core::kpi::Catalog, ApiError> {
+    let kpis = state
+        .store
+        .kpis(ws)?
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<Vec<parcours_core::kpi::KpiDef>, _>>()
+        .map_err(ApiError::internal)?;
+    Ok(parcours_core::kpi::Catalog { kpis })
+}
+
+/// `GET /api/v1/kpis/catalog`: the built-in KPI definitions with the workspace's own.
 async fn kpi_catalog(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<parcours_core::kpi::Catalog>, ApiError> {
-    blocking(&state, &headers, Scope::Read, move |_, _| {
-        Ok(Json(crate::requests::builtin_kpis()))
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        Ok(Json(workspace_catalog(state, key.workspace_id)?))
     })
     .await
 }
 
-/// `GET /api/v1/kpis?period=&from=&to=&stage=&only=`: the built-in KPIs.
+/// `GET /api/v1/kpis/definitions`: the workspace's own KPI definitions.
+async fn kpi_definitions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<parcours_core::kpi::Catalog>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        Ok(Json(stored_kpis(state, key.workspace_id)?))
+    })
+    .await
+}
+
+/// `PUT /api/v1/kpis/definitions/{id}`: creates or replaces a KPI definition (JSON).
+async fn kpi_save(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<parcours_core::kpi::KpiDef>, ApiError> {
+    let mut value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("malformed_json", "body", e.to_string()))?;
+    match value.get("id") {
+        None => value["id"] = json!(id),
+        Some(v) if v == &json!(id) => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_definition",
+                "id",
+                format!("the body's id differs from the path's `{id}`"),
+            ))
+        }
+    }
+    let def: parcours_core::kpi::KpiDef = serde_json::from_value(value)
+        .map_err(|e| ApiError::bad_request("invalid_definition", "body", e.to_string()))?;
+    def.validate()
+        .map_err(|e| ApiError::bad_request("invalid_definition", &e.field, e.message))?;
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let stored = serde_json::to_value(&def).map_err(ApiError::internal)?;
+        state.store.save_kpi(key.workspace_id, &def.id, &stored)?;
+        Ok(Json(def))
+    })
+    .await
+}
+
+/// `DELETE /api/v1/kpis/definitions/{id}`.
+async fn kpi_delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        if state.store.delete_kpi(key.workspace_id, &id)? {
+            Ok(StatusCode::NO_CONTENT)
+        } else {
+            Err(ApiError::not_found(format!("no KPI definition `{id}`")))
+        }
+    })
+    .await
+}
+
+/// `GET /api/v1/kpis?period=&from=&to=&stage=&only=`: the built-in KPIs and the
+/// workspace's own.
 async fn kpis_builtin(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(request): Query<crate::requests::KpiRequest>,
 ) -> Result<Json<Vec<parcours_core::kpi::KpiResult>>, ApiError> {
-    run_kpis(&state, &headers, request, crate::requests::builtin_kpis()).await
+    run_kpis(&state, &headers, request, None).await
 }
 
 /// `POST /api/v1/kpis` with `{"kpis": [definitions…], "builtins": true|false, options…}`:
@@ -554,11 +641,7 @@ async fn kpis_adhoc(
     given
         .validate()
         .map_err(|e| ApiError::bad_request("invalid_definition", &e.field, e.message))?;
-    let catalog = if body.builtins {
-        crate::requests::builtin_kpis().merged(given)
-    } else {
-        given
-    };
+    let catalog = (given, body.builtins);
     let request = crate::requests::KpiRequest {
         period: body.period,
         from: body.from,
@@ -566,16 +649,23 @@ async fn kpis_adhoc(
         stage: body.stage,
         only: body.only,
     };
-    run_kpis(&state, &headers, request, catalog).await
+    run_kpis(&state, &headers, request, Some(catalog)).await
 }
 
+/// Runs the workspace's catalog, or `given` (with the workspace's catalog under it when
+/// its flag is set).
 async fn run_kpis(
     state: &AppState,
     headers: &HeaderMap,
     request: crate::requests::KpiRequest,
-    catalog: parcours_core::kpi::Catalog,
+    given: Option<(parcours_core::kpi::Catalog, bool)>,
 ) -> Result<Json<Vec<parcours_core::kpi::KpiResult>>, ApiError> {
     blocking(state, headers, Scope::Read, move |state, key| {
+        let catalog = match given {
+            None => workspace_catalog(state, key.workspace_id)?,
+            Some((given, true)) => workspace_catalog(state, key.workspace_id)?.merged(given),
+            Some((given, false)) => given,
+        };
         let plan = request.plan(catalog)?;
         let frame = state
             .frames

@@ -785,3 +785,109 @@ async fn kpis_built_in_and_ad_hoc() {
         (400, Some("only"))
     );
 }
+
+#[tokio::test]
+async fn kpi_definitions_are_saved_per_workspace() {
+    let h = Harness::new();
+    ingest_fixture(&h).await;
+    let def = json!({"name": "Pro revenue", "stage": "purchase", "unit": "currency",
+                     "measure": {"kind": "sum", "event": "Order Completed", "property": "$revenue",
+                                 "where": {"segment": "pro"}}});
+    let (status, body, _) = h
+        .send(req(
+            "PUT",
+            "/api/v1/kpis/definitions/revenue",
+            &h.read,
+            "application/json",
+            def.to_string(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], "revenue");
+    // The saved definition replaces the built-in `revenue` in the workspace's runs.
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/kpis?only=revenue",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body[0]["name"].as_str(), body[0]["value"].as_f64()),
+        (Some("Pro revenue"), Some(9000.0))
+    );
+    let (_, list, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/kpis/definitions",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(list["kpis"].as_array().unwrap().len(), 1);
+    // A bad definition names its field and is not saved.
+    let bad =
+        json!({"name": "x", "stage": "s", "measure": {"kind": "duration", "from": {"event": "a"}}});
+    let (status, body, _) = h
+        .send(req(
+            "PUT",
+            "/api/v1/kpis/definitions/x",
+            &h.read,
+            "application/json",
+            bad.to_string(),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("measure.to")),
+        "{body}"
+    );
+    let (status, body, _) = h
+        .send(req(
+            "PUT",
+            "/api/v1/kpis/definitions/y",
+            &h.read,
+            "application/json",
+            json!({"id": "z"}).to_string(),
+        ))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("id")),
+        "{body}"
+    );
+    let (status, _, _) = h
+        .send(req(
+            "DELETE",
+            "/api/v1/kpis/definitions/revenue",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _, _) = h
+        .send(req(
+            "DELETE",
+            "/api/v1/kpis/definitions/revenue",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 404);
+    let (_, body, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/kpis?only=revenue",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(body[0]["value"], 9120.0, "the built-in again: {body}");
+}
