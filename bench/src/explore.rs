@@ -16,6 +16,8 @@
 //! - retention: weekly cohorts of first-seen actors, any event as a return, 8 weeks, with
 //!   the lifecycle, the value per actor and stickiness.
 //!
+//! `EXPLORE_ONLY_RETENTION=1` times retention alone (for profiling with `perf`).
+//!
 //! `--export` writes the frame's events (actor, time, name, channel, revenue; no
 //! bookkeeping messages) for the peers, `--json` the figures and results for
 //! `explore_peers.py`, which checks the peers' answers against these.
@@ -112,6 +114,19 @@ fn main() -> anyhow::Result<()> {
         t.elapsed().as_secs_f64() * 1e3
     );
 
+    if std::env::var_os("EXPLORE_ONLY_RETENTION").is_some() {
+        let revenue_col = frame.property("$revenue").context("revenue column")?;
+        let revenue_by_id: Vec<f64> = (0..frame.values().len() as u32)
+            .map(|v| frame.values().value(v).as_f64().unwrap_or(0.0))
+            .collect();
+        let value = |i: usize| revenue_by_id[revenue_col[i] as usize];
+        let options = RetentionOptions::default();
+        let (ms, _) = timed(args.repeat, || {
+            retention(&frame, |_| true, |_| true, value, None, &options)
+        });
+        println!("retention alone: {ms:.1} ms");
+        return Ok(());
+    }
     let graph_options = TransitionOptions {
         by: NodeBy::Name,
         collapse_repeats: false,

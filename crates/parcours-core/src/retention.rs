@@ -12,8 +12,14 @@ const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// The index of the calendar period holding `ts`: days since 1970-01-01, Monday-based
 /// weeks, or months since year 0.
+#[inline]
 pub fn period_index(bucket: Bucket, ts: Micros) -> i64 {
-    let day = ts.div_euclid(MICROS_PER_DAY);
+    period_of_day(bucket, ts.div_euclid(MICROS_PER_DAY))
+}
+
+/// The index of the calendar period holding day `day` (days since 1970-01-01).
+#[inline]
+fn period_of_day(bucket: Bucket, day: i64) -> i64 {
     match bucket {
         Bucket::Day => day,
         // 1970-01-01 was a Thursday: Monday-based weeks start 3 days earlier.
@@ -245,11 +251,17 @@ pub fn retention(
             values.clear();
             days.clear();
             let mut seen_start = false;
+            // Events come in time order: the period only changes with the day.
+            let (mut last_day, mut p) = (i64::MIN, 0);
             for i in frame.actor_range(a) {
                 if is_bookkeeping(kinds[i]) {
                     continue;
                 }
-                let p = period_index(bucket, ts[i]);
+                let day = ts[i].div_euclid(MICROS_PER_DAY);
+                if day != last_day {
+                    last_day = day;
+                    p = period_of_day(bucket, day);
+                }
                 if is_start(i) {
                     // First-time cohorts take the first start ever (kept only when it is in
                     // range); recurring ones every period with a start in range.
@@ -271,11 +283,8 @@ pub fn retention(
                         Some(last) if last.0 == p => last.1 = ts[i],
                         _ => returns.push((p, ts[i])),
                     }
-                    if in_range(ts[i]) {
-                        let day = ts[i].div_euclid(MICROS_PER_DAY);
-                        if days.last() != Some(&day) {
-                            days.push(day);
-                        }
+                    if in_range(ts[i]) && days.last() != Some(&day) {
+                        days.push(day);
                     }
                 }
                 let v = value(i);
@@ -341,9 +350,9 @@ pub fn retention(
             // Stickiness: distinct active days per period.
             let mut k = 0;
             while k < days.len() {
-                let p = period_index(bucket, days[k] * MICROS_PER_DAY);
+                let p = period_of_day(bucket, days[k]);
                 let mut n = 0;
-                while k < days.len() && period_index(bucket, days[k] * MICROS_PER_DAY) == p {
+                while k < days.len() && period_of_day(bucket, days[k]) == p {
                     part.daily[(days[k] - d0) as usize] += 1;
                     n += 1;
                     k += 1;
