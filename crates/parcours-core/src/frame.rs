@@ -212,6 +212,17 @@ impl ValueDict {
         }
     }
 
+    /// The number a value holds: a JSON number, or a string that parses as one (a CSV
+    /// import or a client may send `"42.5"`); infinite and NaN values are none.
+    pub fn number(&self, id: u32) -> Option<f64> {
+        match self.value(id) {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+        .filter(|x: &f64| x.is_finite())
+    }
+
     /// `f(value)` for every entry, as a mask indexed by value id (id 0 gets `f(Null)`).
     pub fn mask(&self, f: impl Fn(&Value) -> bool) -> Vec<bool> {
         self.values.iter().map(f).collect()

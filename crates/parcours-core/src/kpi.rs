@@ -445,12 +445,7 @@ impl Periods {
 type Slots = Vec<(Option<f64>, u64, u64)>;
 
 fn number(frame: &Frame, col: &[u32], i: usize) -> Option<f64> {
-    match frame.values().value(col[i]) {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|x: &f64| x.is_finite())
+    frame.values().number(col[i])
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {

@@ -48,6 +48,20 @@ fn time(text: &Option<String>, field: &'static str) -> Result<Option<i64>, Reque
         .map_err(request_error(field))
 }
 
+/// `from` and `to` options, `to` after `from` when both are given.
+fn range(
+    from: &Option<String>,
+    to: &Option<String>,
+) -> Result<(Option<i64>, Option<i64>), RequestError> {
+    let (from, to) = (time(from, "from")?, time(to, "to")?);
+    if let (Some(f), Some(t)) = (from, to) {
+        if f >= t {
+            return Err(request_error("to")("must be after `from`".into()));
+        }
+    }
+    Ok((from, to))
+}
+
 fn request_error(field: &'static str) -> impl Fn(String) -> RequestError {
     move |message| RequestError { field, message }
 }
@@ -94,13 +108,7 @@ pub fn actors_csv(def: &JourneyDef, rows: &[parcours_core::journey::ActorRow]) -
 impl RunRequest {
     pub fn plan(&self, def: JourneyDef) -> Result<RunPlan, RequestError> {
         use parcours_core::journey::{ActorSelection, Bucket, ReportOptions};
-        let from = time(&self.from, "from")?;
-        let to = time(&self.to, "to")?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if f >= t {
-                return Err(request_error("to")("must be after `from`".into()));
-            }
-        }
+        let (from, to) = range(&self.from, &self.to)?;
         let breakdown = self
             .breakdown
             .as_deref()
@@ -489,13 +497,7 @@ impl AttributionRequest {
         }
         let touch = TouchBy::parse(self.touch.as_deref().unwrap_or("channel"))
             .map_err(request_error("touch"))?;
-        let from = time(&self.from, "from")?;
-        let to = time(&self.to, "to")?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if f >= t {
-                return Err(request_error("to")("must be after `from`".into()));
-            }
-        }
+        let (from, to) = range(&self.from, &self.to)?;
         let (conversion, milestones) = match (&self.stage, &def, &self.conversion) {
             (Some(_), _, Some(_)) => {
                 return Err(request_error("stage")(
@@ -807,17 +809,13 @@ impl PathsRequest {
             Some(b) => NodeBy::parse(b).map_err(request_error("by"))?,
             None => NodeBy::Name,
         };
+        let (from, to) = range(&self.from, &self.to)?;
         let walk = parcours_core::paths::Walk {
             by,
             collapse: !self.keep_repeats.unwrap_or(false),
-            from: time(&self.from, "from")?,
-            to: time(&self.to, "to")?,
+            from,
+            to,
         };
-        if let (Some(f), Some(t)) = (walk.from, walk.to) {
-            if f >= t {
-                return Err(request_error("to")("must be after `from`".into()));
-            }
-        }
         if let Some(o) = &self.occurrence {
             parcours_core::paths::Occurrence::parse(o).map_err(request_error("occurrence"))?;
         }
@@ -1137,13 +1135,7 @@ impl RetentionRequest {
                 "must be at most 400, got {periods}"
             )));
         }
-        let from = time(&self.from, "from")?;
-        let to = time(&self.to, "to")?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if f >= t {
-                return Err(request_error("to")("must be after `from`".into()));
-            }
-        }
+        let (from, to) = range(&self.from, &self.to)?;
         let segment = key_value(&self.segment, "segment")?;
         let value = match self.value.as_deref() {
             None => Some("$revenue".to_string()),
@@ -1190,11 +1182,7 @@ impl RetentionPlan {
                     .property(k)
                     .ok_or_else(|| request_error("value")(format!("no property `{k}`")))?;
                 let by_id = (0..frame.values().len() as u32)
-                    .map(|v| match frame.values().value(v) {
-                        Value::Number(n) => n.as_f64().unwrap_or(0.0),
-                        Value::String(s) => s.trim().parse().unwrap_or(0.0),
-                        _ => 0.0,
-                    })
+                    .map(|v| frame.values().number(v).unwrap_or(0.0))
                     .collect();
                 Some((col, by_id))
             }
@@ -1247,13 +1235,7 @@ impl KpiRequest {
         let period =
             parcours_core::journey::Bucket::parse(self.period.as_deref().unwrap_or("week"))
                 .map_err(request_error("period"))?;
-        let from = time(&self.from, "from")?;
-        let to = time(&self.to, "to")?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if f >= t {
-                return Err(request_error("to")("must be after `from`".into()));
-            }
-        }
+        let (from, to) = range(&self.from, &self.to)?;
         let only = self.only.as_deref().map(names);
         if let Some(ids) = &only {
             if let Some(missing) = ids

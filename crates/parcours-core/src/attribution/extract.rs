@@ -2,8 +2,6 @@
 //! window since the previous conversion; for every actor whose last touches led to none,
 //! a non-converting path. The rules are in `docs/semantics.md` ("Attribution paths").
 
-use serde_json::Value;
-
 use std::collections::HashMap;
 
 use super::pathset::{PathSet, PathTouch};
@@ -84,16 +82,6 @@ struct Pending {
     milestone: bool,
 }
 
-/// The number in a property value: a JSON number or a numeric string.
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|x: &f64| x.is_finite())
-}
-
 /// The paths of `frame`. `is_conversion(i)` and `is_milestone(i)` say whether frame row
 /// `i` is a conversion or a milestone (for W-shaped); bookkeeping messages (identify,
 /// group, alias) are never either.
@@ -140,7 +128,7 @@ pub fn extract(
         Some(k) => {
             let col = frame.property(k).ok_or_else(|| missing(k))?;
             let by_id: Vec<Option<f64>> = (0..frame.values().len() as u32)
-                .map(|id| number(frame.values().value(id)))
+                .map(|id| frame.values().number(id))
                 .collect();
             Some((col, by_id))
         }

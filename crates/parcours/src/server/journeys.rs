@@ -97,6 +97,16 @@ fn stored(def: &JourneyDef) -> Value {
     serde_json::to_value(def).expect("definitions serialise")
 }
 
+/// A stored journey's definition, or 404.
+fn stored_journey(
+    state: &AppState,
+    ws: parcours_store::WorkspaceId,
+    id: i64,
+) -> Result<JourneyDef, ApiError> {
+    let record = state.store.journey(ws, id)?.ok_or_else(|| not_found(id))?;
+    JourneyDef::from_json(record.definition).map_err(ApiError::internal)
+}
+
 fn not_found(id: i64) -> ApiError {
     ApiError::not_found(format!("no journey {id} in this workspace"))
 }
@@ -341,11 +351,7 @@ async fn run_stored(
     request: RunRequest,
 ) -> Result<(JourneyDef, RunOutput), ApiError> {
     blocking(state, headers, Scope::Read, move |state, key| {
-        let record = state
-            .store
-            .journey(key.workspace_id, id)?
-            .ok_or_else(|| not_found(id))?;
-        let def = JourneyDef::from_json(record.definition).map_err(ApiError::internal)?;
+        let def = stored_journey(state, key.workspace_id, id)?;
         let plan = request.plan(def)?;
         let frame = state
             .frames
@@ -365,11 +371,7 @@ async fn lifecycle(
     Query(request): Query<LifecycleRequest>,
 ) -> Result<Json<LifecycleOutput>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
-        let record = state
-            .store
-            .journey(key.workspace_id, id)?
-            .ok_or_else(|| not_found(id))?;
-        let def = JourneyDef::from_json(record.definition).map_err(ApiError::internal)?;
+        let def = stored_journey(state, key.workspace_id, id)?;
         let spec = FrameSpec::for_journey(&def, None, &[], &[]);
         let frame = state
             .frames
@@ -425,13 +427,7 @@ async fn attribution(
 ) -> Result<Json<parcours_core::attribution::AttributionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
         let def = match request.journey {
-            Some(id) => {
-                let record = state
-                    .store
-                    .journey(key.workspace_id, id)?
-                    .ok_or_else(|| not_found(id))?;
-                Some(JourneyDef::from_json(record.definition).map_err(ApiError::internal)?)
-            }
+            Some(id) => Some(stored_journey(state, key.workspace_id, id)?),
             None => None,
         };
         let plan = request.plan(def)?;
@@ -470,13 +466,7 @@ async fn paths(
     };
     blocking(&state, &headers, Scope::Read, move |state, key| {
         let def = match request.journey {
-            Some(id) => {
-                let record = state
-                    .store
-                    .journey(key.workspace_id, id)?
-                    .ok_or_else(|| not_found(id))?;
-                Some(JourneyDef::from_json(record.definition).map_err(ApiError::internal)?)
-            }
+            Some(id) => Some(stored_journey(state, key.workspace_id, id)?),
             None => None,
         };
         let plan = request.plan(kind, def)?;

@@ -2,33 +2,15 @@
 //! data directory with imported ad costs, on a file of paths, and bad options.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
+
+use crate::journey::{parcours, run_json};
 
 fn testdata(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/attribution")
         .join(name)
-}
-
-fn parcours(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_parcours"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run parcours");
-    (
-        out.status.success(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn run_json(args: &[&str]) -> Value {
-    let (ok, stdout, stderr) = parcours(args);
-    assert!(ok, "{args:?} failed: {stderr}");
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
 fn credit(report: &Value, touch: &str, model: &str, what: &str) -> f64 {

@@ -12,7 +12,8 @@ fn testdata(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn parcours(args: &[&str]) -> (bool, String, String) {
+/// Runs the real binary: success, stdout, stderr.
+pub(crate) fn parcours(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_parcours"))
         .args(args)
         .env("RUST_LOG", "warn")
@@ -25,7 +26,8 @@ fn parcours(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn run_json(args: &[&str]) -> Value {
+/// Runs the real binary and parses its JSON output.
+pub(crate) fn run_json(args: &[&str]) -> Value {
     let (ok, stdout, stderr) = parcours(args);
     assert!(ok, "{args:?} failed: {stderr}");
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
