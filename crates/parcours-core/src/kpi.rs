@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::frame::{is_bookkeeping, kind_code, par_actors, Frame};
 use crate::journey::{Bucket, Names, Span};
-use crate::retention::{period_index, period_label, retention, RetentionOptions};
-use crate::time::Micros;
+use crate::retention::{retention, RetentionOptions};
+use crate::stats::quantile;
+use crate::time::{Micros, MICROS_PER_SECOND};
 
 /// A catalog file: `[[kpis]]` tables.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -115,8 +116,9 @@ struct Select {
     names: Vec<bool>,
     /// Accepted kind codes (all when empty).
     kinds: Vec<u8>,
-    /// Per filtered property: its column index and the accepted value ids.
-    filters: Vec<(usize, Vec<bool>)>,
+    /// Per filtered property: its column index (none when the frame lacks it) and the
+    /// accepted value ids.
+    filters: Vec<(Option<usize>, Vec<bool>)>,
 }
 
 impl Select {
@@ -126,7 +128,7 @@ impl Select {
             && self
                 .filters
                 .iter()
-                .all(|(col, ok)| ok[frame.property_by_index(*col)[i] as usize])
+                .all(|(col, ok)| col.is_some_and(|c| ok[frame.property_by_index(c)[i] as usize]))
     }
 }
 
@@ -183,15 +185,6 @@ impl MeasureDef {
         }
         let mut filters = Vec::new();
         for (key, want) in &self.filters {
-            let Some(col) = frame.property_keys().iter().position(|k| k == key) else {
-                if frame.is_empty() {
-                    continue;
-                }
-                return Err(err(
-                    &format!("{path}.where.{key}"),
-                    "the frame carries no such property",
-                ));
-            };
             // A number and the same number as text are the same value.
             let same = |v: &serde_json::Value| {
                 v == want
@@ -202,7 +195,13 @@ impl MeasureDef {
                         _ => false,
                     }
             };
-            filters.push((col, frame.values().mask(same)));
+            // A property the frame does not carry has no value: no event matches.
+            let col = frame.property_keys().iter().position(|k| k == key);
+            let ok = match col {
+                Some(_) => frame.values().mask(same),
+                None => Vec::new(),
+            };
+            filters.push((col, ok));
         }
         Ok(Select {
             names,
@@ -436,7 +435,7 @@ impl Periods {
         if self.whole {
             return Some(0);
         }
-        let k = period_index(self.bucket, t) - self.first;
+        let k = self.bucket.index(t) - self.first;
         (k >= 0 && (k as usize) < self.count).then_some(k as usize)
     }
 }
@@ -446,12 +445,6 @@ type Slots = Vec<(Option<f64>, u64, u64)>;
 
 fn number(frame: &Frame, col: &[u32], i: usize) -> Option<f64> {
     frame.values().number(col[i])
-}
-
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 /// Raw tallies per slot of the additive measures (count, unique, sum), cumulative or not.
@@ -475,7 +468,6 @@ fn tally(
     };
     let parts = par_actors(frame, 0, None, |actors| {
         let mut out = vec![0.0f64; n];
-        let mut counts = vec![0u32; n];
         for a in actors {
             match m {
                 Measure::Count(sel) | Measure::Sum(sel, _) => {
@@ -492,30 +484,26 @@ fn tally(
                     }
                 }
                 Measure::Unique(sel, at_least) => {
-                    counts.fill(0);
+                    // An actor's events come in time order, so their slots never go back:
+                    // one running count per slot, closed when the slot changes. Cumulative:
+                    // counted once, in the slot where the running total reaches the
+                    // threshold.
+                    let (mut slot, mut count, mut total) = (usize::MAX, 0u32, 0u32);
                     for i in frame.actor_range(a) {
-                        if !is_bookkeeping(kinds[i]) && sel.matches(frame, i) {
-                            if let Some(s) = periods.slot(ts[i]) {
-                                counts[s] += 1;
-                            }
+                        if is_bookkeeping(kinds[i]) || !sel.matches(frame, i) {
+                            continue;
                         }
-                    }
-                    if cumulative {
-                        // Counted once, from the period where the running count reaches
-                        // the threshold.
-                        let mut run = 0;
-                        for (s, c) in counts.iter().enumerate() {
-                            run += c;
-                            if run >= *at_least {
-                                out[s] += 1.0;
-                                break;
-                            }
+                        let Some(s) = periods.slot(ts[i]) else {
+                            continue;
+                        };
+                        if s != slot {
+                            (slot, count) = (s, 0);
                         }
-                    } else {
-                        for (s, c) in counts.iter().enumerate() {
-                            if *c >= *at_least {
-                                out[s] += 1.0;
-                            }
+                        count += 1;
+                        total += 1;
+                        let reached = if cumulative { total } else { count };
+                        if reached == *at_least {
+                            out[s] += 1.0;
                         }
                     }
                 }
@@ -561,10 +549,11 @@ fn evaluate(frame: &Frame, m: &Measure, periods: &Periods) -> Result<Slots, KpiE
             let parts = par_actors(frame, 0, None, |actors| {
                 let (mut started, mut converted) = (vec![0u64; n], vec![0u64; n]);
                 let mut tos: Vec<usize> = Vec::new();
-                let mut seen = vec![false; n];
                 for a in actors {
                     tos.clear();
-                    seen.fill(false);
+                    // Slots never go back within an actor: the first `from` of a slot is
+                    // the first one after a slot change.
+                    let mut last_slot = usize::MAX;
                     let range = frame.actor_range(a);
                     tos.extend(
                         range
@@ -578,10 +567,10 @@ fn evaluate(frame: &Frame, m: &Measure, periods: &Periods) -> Result<Slots, KpiE
                         let Some(s) = periods.slot(ts[i]) else {
                             continue;
                         };
-                        if seen[s] {
+                        if s == last_slot {
                             continue;
                         }
-                        seen[s] = true;
+                        last_slot = s;
                         started[s] += 1;
                         let k = tos.partition_point(|&j| j <= i);
                         if tos.get(k).is_some_and(|&j| ts[j] - ts[i] <= *within) {
@@ -615,7 +604,7 @@ fn evaluate(frame: &Frame, m: &Measure, periods: &Periods) -> Result<Slots, KpiE
         }
         Measure::Duration(from, to, stat) => {
             let parts = par_actors(frame, 0, None, |actors| {
-                let mut out: Vec<Vec<f64>> = vec![Vec::new(); n];
+                let mut out: Vec<Vec<Micros>> = vec![Vec::new(); n];
                 for a in actors {
                     let range = frame.actor_range(a);
                     let Some(start) = range
@@ -630,12 +619,12 @@ fn evaluate(frame: &Frame, m: &Measure, periods: &Periods) -> Result<Slots, KpiE
                         continue;
                     };
                     if let Some(s) = periods.slot(ts[end]) {
-                        out[s].push((ts[end] - ts[start]) as f64 / 1e6);
+                        out[s].push(ts[end] - ts[start]);
                     }
                 }
                 out
             });
-            let mut all: Vec<Vec<f64>> = vec![Vec::new(); n];
+            let mut all: Vec<Vec<Micros>> = vec![Vec::new(); n];
             for p in parts {
                 for (a, b) in all.iter_mut().zip(p) {
                     a.extend(b);
@@ -646,12 +635,14 @@ fn evaluate(frame: &Frame, m: &Measure, periods: &Periods) -> Result<Slots, KpiE
                     if d.is_empty() {
                         return (None, 0, 0);
                     }
-                    d.sort_by(f64::total_cmp);
+                    d.sort_unstable();
                     let v = match stat {
                         Statistic::Median => quantile(&d, 0.5),
                         Statistic::P90 => quantile(&d, 0.9),
-                        Statistic::Mean => d.iter().sum::<f64>() / d.len() as f64,
-                    };
+                        Statistic::Mean => {
+                            d.iter().map(|&x| x as f64).sum::<f64>() / d.len() as f64
+                        }
+                    } / MICROS_PER_SECOND as f64;
                     (Some(v), d.len() as u64, 0)
                 })
                 .collect()
@@ -727,15 +718,12 @@ pub fn evaluate_catalog(
 ) -> Result<Vec<KpiResult>, KpiError> {
     let ts = frame.ts();
     let (t_min, t_max) = (ts.iter().min().copied(), ts.iter().max().copied());
-    let first = options
-        .from
-        .or(t_min)
-        .map(|t| period_index(options.period, t));
+    let first = options.from.or(t_min).map(|t| options.period.index(t));
     let last = options
         .to
         .map(|t| t - 1)
         .or(t_max)
-        .map(|t| period_index(options.period, t));
+        .map(|t| options.period.index(t));
     let (first, count) = match (first, last) {
         (Some(f), Some(l)) if l >= f => (f, (l - f + 1) as usize),
         _ => (0, 0),
@@ -795,7 +783,7 @@ pub fn evaluate_catalog(
                     .map(|s| {
                         (
                             by_label
-                                .get(&period_label(options.period, first + s as i64))
+                                .get(&options.period.label_of(first + s as i64))
                                 .copied()
                                 .flatten(),
                             0,
@@ -819,7 +807,7 @@ pub fn evaluate_catalog(
         for (s, (v, _, _)) in series.iter().enumerate() {
             let change = v.zip(prev).map(|(a, b)| a - b);
             points.push(Point {
-                period: period_label(options.period, first + s as i64),
+                period: options.period.label_of(first + s as i64),
                 value: *v,
                 change,
                 change_rate: change

@@ -9,68 +9,6 @@ use crate::journey::Bucket;
 use crate::time::{format_rfc3339, Micros};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
-
-/// The index of the calendar period holding `ts`: days since 1970-01-01, Monday-based
-/// weeks, or months since year 0.
-#[inline]
-pub fn period_index(bucket: Bucket, ts: Micros) -> i64 {
-    period_of_day(bucket, ts.div_euclid(MICROS_PER_DAY))
-}
-
-/// The index of the calendar period holding day `day` (days since 1970-01-01).
-#[inline]
-fn period_of_day(bucket: Bucket, day: i64) -> i64 {
-    match bucket {
-        Bucket::Day => day,
-        // 1970-01-01 was a Thursday: Monday-based weeks start 3 days earlier.
-        Bucket::Week => (day + 3).div_euclid(7),
-        Bucket::Month => {
-            let (y, m, _) = civil_from_days(day);
-            y * 12 + (m as i64 - 1)
-        }
-    }
-}
-
-/// The first day (days since 1970-01-01) of period `index`.
-fn period_start_day(bucket: Bucket, index: i64) -> i64 {
-    match bucket {
-        Bucket::Day => index,
-        Bucket::Week => index * 7 - 3,
-        Bucket::Month => {
-            days_from_civil(index.div_euclid(12), (index.rem_euclid(12) + 1) as u32, 1)
-        }
-    }
-}
-
-/// The start of period `index` as `YYYY-MM-DD`.
-pub fn period_label(bucket: Bucket, index: i64) -> String {
-    format_rfc3339(period_start_day(bucket, index) * MICROS_PER_DAY)[..10].to_string()
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (H. Hinnant's method).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[derive(Debug, Clone)]
 pub struct RetentionOptions {
     pub period: Bucket,
@@ -213,19 +151,19 @@ pub fn retention(
         (t_min, t_max)
     };
     let as_of = options.as_of.unwrap_or(t_max);
-    let last_period = period_index(bucket, as_of);
+    let last_period = bucket.index(as_of);
     let width = options.periods + 1;
     let in_range =
         |t: Micros| options.from.is_none_or(|f| t >= f) && options.to.is_none_or(|e| t < e);
     // Dense offsets: every period of the data, one more for the dormant after the last.
-    let p0 = period_index(bucket, t_min);
-    let np = (period_index(bucket, t_max) - p0 + 2) as usize;
+    let p0 = bucket.index(t_min);
+    let np = (bucket.index(t_max) - p0 + 2) as usize;
     let d0 = t_min.div_euclid(MICROS_PER_DAY);
     let nd = (t_max.div_euclid(MICROS_PER_DAY) - d0 + 1) as usize;
-    let lo = options.from.map_or(i64::MIN, |f| period_index(bucket, f));
+    let lo = options.from.map_or(i64::MIN, |f| bucket.index(f));
     let range_last = options
         .to
-        .map(|t| period_index(bucket, t - 1))
+        .map(|t| bucket.index(t - 1))
         .unwrap_or(last_period)
         .min(last_period);
     let sticky_days = match bucket {
@@ -260,7 +198,7 @@ pub fn retention(
                 let day = ts[i].div_euclid(MICROS_PER_DAY);
                 if day != last_day {
                     last_day = day;
-                    p = period_of_day(bucket, day);
+                    p = bucket.index_of_day(day);
                 }
                 if is_start(i) {
                     // First-time cohorts take the first start ever (kept only when it is in
@@ -350,9 +288,9 @@ pub fn retention(
             // Stickiness: distinct active days per period.
             let mut k = 0;
             while k < days.len() {
-                let p = period_of_day(bucket, days[k]);
+                let p = bucket.index_of_day(days[k]);
                 let mut n = 0;
-                while k < days.len() && period_of_day(bucket, days[k]) == p {
+                while k < days.len() && bucket.index_of_day(days[k]) == p {
                     part.daily[(days[k] - d0) as usize] += 1;
                     n += 1;
                     k += 1;
@@ -387,7 +325,7 @@ pub fn retention(
                 }
             }
             Cohort {
-                start: period_label(bucket, c),
+                start: bucket.label_of(c),
                 size,
                 rates: retained
                     .iter()
@@ -416,7 +354,7 @@ pub fn retention(
             let [active, new, returning, resurrecting, dormant] = all.life[at];
             let before = at.checked_sub(1).map_or(0, |b| all.life[b][0]);
             LifecyclePeriod {
-                start: period_label(bucket, p0 + at as i64),
+                start: bucket.label_of(p0 + at as i64),
                 active,
                 new,
                 returning,
@@ -433,7 +371,7 @@ pub fn retention(
             .enumerate()
             .filter(|(_, &n)| n > 0)
             .filter_map(|(d, &n)| {
-                let p = period_index(bucket, (d0 + d as i64) * MICROS_PER_DAY);
+                let p = bucket.index((d0 + d as i64) * MICROS_PER_DAY);
                 let m = all.period_active[(p - p0) as usize];
                 (m > 0).then(|| n as f64 / m as f64)
             })
@@ -466,24 +404,13 @@ mod tests {
 
     #[test]
     fn calendar_periods() {
+        use crate::time::{civil_from_days, days_from_civil};
         let t = crate::time::parse_rfc3339("2026-03-04T10:00:00Z").unwrap(); // a Wednesday
-        assert_eq!(
-            period_label(Bucket::Day, period_index(Bucket::Day, t)),
-            "2026-03-04"
-        );
-        assert_eq!(
-            period_label(Bucket::Week, period_index(Bucket::Week, t)),
-            "2026-03-02"
-        );
-        assert_eq!(
-            period_label(Bucket::Month, period_index(Bucket::Month, t)),
-            "2026-03-01"
-        );
+        assert_eq!(Bucket::Day.label(t), "2026-03-04");
+        assert_eq!(Bucket::Week.label(t), "2026-03-02");
+        assert_eq!(Bucket::Month.label(t), "2026-03-01");
         let feb = crate::time::parse_rfc3339("2024-02-29T23:59:59Z").unwrap();
-        assert_eq!(
-            period_index(Bucket::Month, feb) + 1,
-            period_index(Bucket::Month, t) - 24
-        );
+        assert_eq!(Bucket::Month.index(feb) + 1, Bucket::Month.index(t) - 24);
         for day in [-800_000i64, -1, 0, 59, 60, 365, 11_016, 20_000, 800_000] {
             let (y, m, d) = civil_from_days(day);
             assert_eq!(days_from_civil(y, m, d), day);

@@ -6,11 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use parcours_core::attribution::{attribute, AttributionReport, PathSet, PathTouch};
-use parcours_core::journey::JourneyDef;
 
-use crate::cli::{load_config, open_store, workspace};
 use crate::journey_cmd::{FrameSource, OutputFormat};
-use crate::requests::{AttributionPlan, AttributionRequest};
+use crate::requests::AttributionRequest;
 use parcours_store::Store;
 
 #[derive(Args, Debug)]
@@ -112,15 +110,17 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<()> {
             let def = args
                 .journey
                 .as_deref()
-                .map(|f| {
-                    let text = std::fs::read_to_string(f)
-                        .with_context(|| format!("reading {}", f.display()))?;
-                    JourneyDef::from_toml(&text).map_err(|e| anyhow!("{}: {e}", f.display()))
-                })
+                .map(crate::journey_cmd::read_definition)
                 .transpose()?;
             let plan = args.request().plan(def).map_err(|e| anyhow!("--{e}"))?;
             let frame = args.source.frame(&plan.spec)?;
-            let costs = costs(&args.source, &plan)?;
+            let costs = if plan.uses_costs() {
+                args.source
+                    .read_store(|store, ws| Ok(store.costs(ws)?))?
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             plan.execute(&frame, &costs).map_err(|e| anyhow!("--{e}"))?
         }
     };
@@ -130,22 +130,6 @@ pub fn run(args: AttributionArgs) -> anyhow::Result<()> {
         OutputFormat::Table => print_table(&report),
     }
     Ok(())
-}
-
-/// The imported ad costs of the workspace (none for an events file).
-fn costs(
-    source: &FrameSource,
-    plan: &AttributionPlan,
-) -> anyhow::Result<Vec<parcours_store::AdCost>> {
-    if source.input.is_some() || !plan.uses_costs() {
-        return Ok(Vec::new());
-    }
-    let config = load_config(&source.common, None)?;
-    let store = open_store(&config)?;
-    let ws = workspace(&store, &source.workspace, false)?;
-    let rows = store.costs(ws.id)?;
-    store.close();
-    Ok(rows)
 }
 
 /// Reads a file of paths in ChannelAttribution's format.

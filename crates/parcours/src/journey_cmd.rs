@@ -70,6 +70,23 @@ pub struct FrameSource {
 }
 
 impl FrameSource {
+    /// Runs `read` on the data directory's store and workspace; `None` for an events
+    /// file (which has no store: no costs, no saved definitions).
+    pub fn read_store<T>(
+        &self,
+        read: impl FnOnce(&SqliteStore, parcours_store::WorkspaceId) -> anyhow::Result<T>,
+    ) -> anyhow::Result<Option<T>> {
+        if self.input.is_some() {
+            return Ok(None);
+        }
+        let config = load_config(&self.common, None)?;
+        let store = open_store(&config)?;
+        let ws = workspace(&store, &self.workspace, false)?;
+        let out = read(&store, ws.id);
+        store.close();
+        out.map(Some)
+    }
+
     /// The frame `spec` asks for, through the data directory's frame cache.
     pub fn frame(&self, spec: &FrameSpec) -> anyhow::Result<Frame> {
         if let Some(input) = &self.input {

@@ -7,10 +7,8 @@ use clap::{Args, Subcommand};
 use parcours_core::kpi::Catalog;
 use parcours_core::stats::human;
 
-use crate::cli::{load_config, open_store, workspace};
 use crate::journey_cmd::{FrameSource, OutputFormat};
-use crate::requests::{builtin_kpis, KpiRequest};
-use parcours_store::Store;
+use crate::requests::{builtin_kpis, stored_kpis, KpiRequest};
 
 #[derive(Subcommand, Debug)]
 pub enum KpiCommand {
@@ -55,20 +53,23 @@ pub struct RunArgs {
     pub format: OutputFormat,
 }
 
-fn catalog(args: &ListArgs) -> anyhow::Result<Catalog> {
-    let base = if args.no_builtins {
+/// The catalog in force: the built-ins (unless `--no-builtins`), then the workspace's
+/// saved definitions, then the catalog file, each replacing the previous by id.
+fn catalog(args: &ListArgs, saved: Option<Catalog>) -> anyhow::Result<Catalog> {
+    let mut full = if args.no_builtins {
         Catalog::default()
     } else {
         builtin_kpis()
     };
-    Ok(match &args.catalog {
-        None => base,
-        Some(f) => {
-            let text =
-                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-            base.merged(Catalog::from_toml(&text).map_err(|e| anyhow!("{}: {e}", f.display()))?)
-        }
-    })
+    if let Some(saved) = saved {
+        full = full.merged(saved);
+    }
+    if let Some(f) = &args.catalog {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        full = full.merged(Catalog::from_toml(&text).map_err(|e| anyhow!("{}: {e}", f.display()))?);
+    }
+    Ok(full)
 }
 
 /// A value in its unit.
@@ -88,7 +89,7 @@ pub fn show(unit: &str, v: Option<f64>) -> String {
 pub fn run(command: KpiCommand) -> anyhow::Result<()> {
     match command {
         KpiCommand::List(args) => {
-            let c = catalog(&args)?;
+            let c = catalog(&args, None)?;
             println!(
                 "{:<26} {:<14} {:<9} {:>8}  name",
                 "id", "stage", "unit", "target"
@@ -113,32 +114,8 @@ pub fn run(command: KpiCommand) -> anyhow::Result<()> {
                 stage: args.stage.clone(),
                 only: args.only.clone(),
             };
-            // A data directory's workspace adds its own definitions (saved through the
-            // API) over the built-ins; a catalog file comes last.
-            let mut full = if args.list.no_builtins {
-                Catalog::default()
-            } else {
-                builtin_kpis()
-            };
-            if args.source.input.is_none() {
-                let config = load_config(&args.source.common, None)?;
-                let store = open_store(&config)?;
-                let ws = workspace(&store, &args.source.workspace, false)?;
-                let kpis = store
-                    .kpis(ws.id)?
-                    .into_iter()
-                    .map(serde_json::from_value)
-                    .collect::<Result<Vec<parcours_core::kpi::KpiDef>, _>>()?;
-                store.close();
-                full = full.merged(Catalog { kpis });
-            }
-            if let Some(f) = &args.list.catalog {
-                let text = std::fs::read_to_string(f)
-                    .with_context(|| format!("reading {}", f.display()))?;
-                let file =
-                    Catalog::from_toml(&text).map_err(|e| anyhow!("{}: {e}", f.display()))?;
-                full = full.merged(file);
-            }
+            let saved = args.source.read_store(|store, ws| stored_kpis(store, ws))?;
+            let full = catalog(&args.list, saved)?;
             let plan = request.plan(full).map_err(|e| anyhow!("--{e}"))?;
             let frame = args.source.frame(&plan.spec)?;
             let results = plan.execute(&frame).map_err(|e| anyhow!("{e}"))?;

@@ -2,9 +2,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use clap::{Args, Subcommand};
-use parcours_core::journey::JourneyDef;
 use parcours_core::stats::human;
 
 use crate::journey_cmd::{FrameSource, OutputFormat};
@@ -191,11 +190,7 @@ pub fn run(command: PathsCommand) -> anyhow::Result<()> {
     };
     let def = journey
         .as_deref()
-        .map(|f| {
-            let text =
-                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-            JourneyDef::from_toml(&text).map_err(|e| anyhow!("{}: {e}", f.display()))
-        })
+        .map(crate::journey_cmd::read_definition)
         .transpose()?;
     let plan = request.plan(kind, def).map_err(|e| anyhow!("--{e}"))?;
     let frame = common.source.frame(&plan.spec)?;

@@ -1045,8 +1045,6 @@ impl PathsPlan {
                 let engine = parcours_core::journey::Engine::new(def, frame)
                     .map_err(|e| request_error("journey")(e.to_string()))?;
                 let out = engine.run(&parcours_core::journey::RunOptions::default());
-                let rows =
-                    parcours_core::attribution::extract::stage_rows(frame, &out, &[*k]).remove(0);
                 let mut anchor = vec![NO_ANCHOR; frame.actor_count()];
                 // Per actor, the attempt that went furthest (the earliest among equals).
                 let mut best: Vec<Option<(i16, usize)>> = vec![None; frame.actor_count()];
@@ -1059,19 +1057,10 @@ impl PathsPlan {
                 let dropped = matches!(self.anchor, Anchor::Dropped(_));
                 for (a, b) in best.iter().enumerate() {
                     let Some((reached, j)) = *b else { continue };
-                    let Some(done) = out.stage_time(j, *k) else {
-                        continue;
-                    };
-                    if dropped && reached as usize != *k {
+                    if dropped && i64::from(reached) != *k as i64 {
                         continue;
                     }
-                    // The row completing stage k in that attempt.
-                    if let Some(&row) = out
-                        .steps_of(j)
-                        .iter()
-                        .rev()
-                        .find(|&&i| frame.ts()[i as usize] <= done && rows[i as usize])
-                    {
+                    if let Some(row) = out.stage_row(j, *k, frame.ts()) {
                         anchor[a] = row;
                     }
                 }
@@ -1203,6 +1192,19 @@ impl RetentionPlan {
 pub fn builtin_kpis() -> parcours_core::kpi::Catalog {
     parcours_core::kpi::Catalog::from_toml(include_str!("kpis.toml"))
         .expect("the built-in catalog is valid (a test checks it)")
+}
+
+/// A workspace's own KPI definitions (saved through the API).
+pub fn stored_kpis(
+    store: &dyn parcours_store::Store,
+    ws: parcours_store::WorkspaceId,
+) -> anyhow::Result<parcours_core::kpi::Catalog> {
+    let kpis = store
+        .kpis(ws)?
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<Vec<parcours_core::kpi::KpiDef>, _>>()?;
+    Ok(parcours_core::kpi::Catalog { kpis })
 }
 
 /// A KPI run as the CLI and the API ask for it.

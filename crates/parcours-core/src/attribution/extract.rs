@@ -285,12 +285,8 @@ pub fn stage_rows(
     let ts = frame.ts();
     let mut rows = vec![vec![false; frame.len()]; stages.len()];
     for k in 0..outcomes.len() {
-        let steps = outcomes.steps_of(k);
         for (mask, &stage) in rows.iter_mut().zip(stages) {
-            let Some(done) = outcomes.stage_time(k, stage) else {
-                continue;
-            };
-            if let Some(&row) = steps.iter().rev().find(|&&i| ts[i as usize] <= done) {
+            if let Some(row) = outcomes.stage_row(k, stage, ts) {
                 mask[row as usize] = true;
             }
         }

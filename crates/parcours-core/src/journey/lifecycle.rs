@@ -11,7 +11,7 @@ use super::engine::Outcomes;
 use super::report::Bucket;
 use crate::frame::Frame;
 use crate::stats::quantile;
-use crate::time::{format_rfc3339, Micros, MICROS_PER_DAY, MICROS_PER_SECOND};
+use crate::time::{format_rfc3339, Micros, MICROS_PER_SECOND};
 
 /// Where an actor's latest attempt stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -222,25 +222,7 @@ pub fn lifecycle(
 
 /// The start of the period after the one holding `ts`.
 fn next_period(p: Bucket, ts: Micros) -> Micros {
-    let start = crate::time::parse_rfc3339(&format!("{}T00:00:00Z", p.label(ts)))
-        .expect("period labels are dates");
-    match p {
-        Bucket::Day => start + MICROS_PER_DAY,
-        Bucket::Week => start + 7 * MICROS_PER_DAY,
-        Bucket::Month => {
-            let date = jiff::Timestamp::from_microsecond(start)
-                .expect("in range")
-                .to_zoned(jiff::tz::TimeZone::UTC)
-                .date();
-            let next = date
-                .checked_add(jiff::Span::new().months(1))
-                .expect("in range");
-            next.to_zoned(jiff::tz::TimeZone::UTC)
-                .expect("in range")
-                .timestamp()
-                .as_microsecond()
-        }
-    }
+    p.start(p.index(ts) + 1)
 }
 
 fn distribution_over_time(

@@ -106,22 +106,49 @@ impl Bucket {
         }
     }
 
-    /// The start of the period holding `ts`, as `YYYY-MM-DD` (weeks start on Monday).
-    pub fn label(self, ts: Micros) -> String {
-        let day = ts.div_euclid(MICROS_PER_DAY);
-        let start = match self {
+    /// The index of the calendar period holding `ts` (UTC): days since 1970-01-01,
+    /// Monday-based weeks, or months since year 0.
+    #[inline]
+    pub fn index(self, ts: Micros) -> i64 {
+        self.index_of_day(ts.div_euclid(MICROS_PER_DAY))
+    }
+
+    /// The index of the period holding day `day` (days since 1970-01-01).
+    #[inline]
+    pub fn index_of_day(self, day: i64) -> i64 {
+        match self {
             Bucket::Day => day,
             // 1970-01-01 was a Thursday: Monday-based weeks start 3 days earlier.
-            Bucket::Week => day - (day + 3).rem_euclid(7),
+            Bucket::Week => (day + 3).div_euclid(7),
             Bucket::Month => {
-                let date = jiff::Timestamp::from_microsecond(ts)
-                    .expect("event times are in range")
-                    .to_zoned(jiff::tz::TimeZone::UTC)
-                    .date();
-                return format!("{:04}-{:02}-01", date.year(), date.month());
+                let (y, m, _) = crate::time::civil_from_days(day);
+                y * 12 + (m as i64 - 1)
             }
+        }
+    }
+
+    /// The first microsecond of period `index`.
+    pub fn start(self, index: i64) -> Micros {
+        let day = match self {
+            Bucket::Day => index,
+            Bucket::Week => index * 7 - 3,
+            Bucket::Month => crate::time::days_from_civil(
+                index.div_euclid(12),
+                (index.rem_euclid(12) + 1) as u32,
+                1,
+            ),
         };
-        format_rfc3339(start * MICROS_PER_DAY)[..10].to_string()
+        day * MICROS_PER_DAY
+    }
+
+    /// The first day of period `index`, as `YYYY-MM-DD`.
+    pub fn label_of(self, index: i64) -> String {
+        format_rfc3339(self.start(index))[..10].to_string()
+    }
+
+    /// The start of the period holding `ts`, as `YYYY-MM-DD` (weeks start on Monday).
+    pub fn label(self, ts: Micros) -> String {
+        self.label_of(self.index(ts))
     }
 }
 

@@ -77,24 +77,32 @@ pub struct FlowLink {
 }
 
 /// The visits of actor `a` from its anchor, in step order (at most `steps + 1`).
+/// Writes into `path` the visits of actor `a` from its anchor, in step order (at most
+/// `steps + 1`); `false` when the actor has no anchor. `buf` and `path` are reused from
+/// actor to actor.
 fn walk(
     frame: &Frame,
     options: &FlowOptions,
     anchor: u32,
     a: usize,
     buf: &mut Vec<Visit>,
-) -> Option<Vec<Visit>> {
+    path: &mut Vec<Visit>,
+) -> bool {
+    path.clear();
     if anchor == NO_ANCHOR {
-        return None;
+        return false;
     }
     visits(frame, &options.walk, a, buf);
     let row = anchor as usize;
-    let at = buf.iter().position(|v| v.first <= row && row <= v.last)?;
+    let Some(at) = buf.iter().position(|v| v.first <= row && row <= v.last) else {
+        return false;
+    };
     let n = options.steps + 1;
-    Some(match options.direction {
-        Direction::Forward => buf[at..].iter().take(n).copied().collect(),
-        Direction::Backward => buf[..=at].iter().rev().take(n).copied().collect(),
-    })
+    match options.direction {
+        Direction::Forward => path.extend(buf[at..].iter().take(n)),
+        Direction::Backward => path.extend(buf[..=at].iter().rev().take(n)),
+    }
+    true
 }
 
 /// The flow of the actors with an anchor (`anchors[a]`, a frame row, or [`NO_ANCHOR`]).
@@ -107,9 +115,9 @@ pub fn flow(frame: &Frame, anchors: &[u32], options: &FlowOptions) -> Flow {
     // Pass 1: actors per node and step, to keep the top nodes of each step.
     let counts = par_actors(frame, 0, None, |actors| {
         let mut counts: Vec<HashMap<u32, u64, FxBuild>> = vec![HashMap::default(); steps + 1];
-        let mut buf = Vec::new();
+        let (mut buf, mut path) = (Vec::new(), Vec::new());
         for a in actors {
-            if let Some(path) = walk(frame, &options, anchors[a], a, &mut buf) {
+            if walk(frame, &options, anchors[a], a, &mut buf, &mut path) {
                 for (k, v) in path.iter().enumerate() {
                     *counts[k].entry(v.node).or_default() += 1;
                 }
@@ -159,12 +167,12 @@ pub fn flow(frame: &Frame, anchors: &[u32], options: &FlowOptions) -> Flow {
         let mut nodes: Nodes = HashMap::default();
         let mut links: Links = HashMap::default();
         let mut actors_in = 0u64;
-        let mut buf = Vec::new();
+        let (mut buf, mut path) = (Vec::new(), Vec::new());
         let ts = frame.ts();
         for a in actors {
-            let Some(path) = walk(frame, &options, anchors[a], a, &mut buf) else {
+            if !walk(frame, &options, anchors[a], a, &mut buf, &mut path) {
                 continue;
-            };
+            }
             actors_in += 1;
             // A path shorter than the horizon ended at its last visit; one that reaches
             // the last step may go on beyond it.

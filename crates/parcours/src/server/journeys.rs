@@ -334,10 +334,7 @@ async fn adhoc_report(
     })?;
     let plan = request.plan(def)?;
     let output = blocking(&state, &headers, Scope::Read, move |state, key| {
-        let frame = state
-            .frames
-            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
-            .map_err(ApiError::internal)?;
+        let frame = state.frame(key.workspace_id, &plan.spec)?;
         plan.execute(&frame, 0).map_err(ApiError::internal)
     })
     .await?;
@@ -353,10 +350,7 @@ async fn run_stored(
     blocking(state, headers, Scope::Read, move |state, key| {
         let def = stored_journey(state, key.workspace_id, id)?;
         let plan = request.plan(def)?;
-        let frame = state
-            .frames
-            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
-            .map_err(ApiError::internal)?;
+        let frame = state.frame(key.workspace_id, &plan.spec)?;
         let output = plan.execute(&frame, 0).map_err(ApiError::internal)?;
         Ok((plan.def, output))
     })
@@ -373,10 +367,7 @@ async fn lifecycle(
     blocking(&state, &headers, Scope::Read, move |state, key| {
         let def = stored_journey(state, key.workspace_id, id)?;
         let spec = FrameSpec::for_journey(&def, None, &[], &[]);
-        let frame = state
-            .frames
-            .get(state.store.as_ref(), key.workspace_id, &spec)
-            .map_err(ApiError::internal)?;
+        let frame = state.frame(key.workspace_id, &spec)?;
         Ok(Json(request.run(&def, &frame, super::now_micros(), 0)?))
     })
     .await
@@ -390,10 +381,7 @@ async fn sessions(
 ) -> Result<Json<parcours_core::sessions::SessionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
         let spec = crate::requests::SessionRequest::spec();
-        let frame = state
-            .frames
-            .get(state.store.as_ref(), key.workspace_id, &spec)
-            .map_err(ApiError::internal)?;
+        let frame = state.frame(key.workspace_id, &spec)?;
         Ok(Json(request.run(&frame)?))
     })
     .await
@@ -406,14 +394,7 @@ async fn transitions(
     Query(request): Query<crate::requests::TransitionRequest>,
 ) -> Result<Json<parcours_core::transitions::TransitionGraph>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
-        let frame = state
-            .frames
-            .get(
-                state.store.as_ref(),
-                key.workspace_id,
-                &FrameSpec::default(),
-            )
-            .map_err(ApiError::internal)?;
+        let frame = state.frame(key.workspace_id, &FrameSpec::default())?;
         Ok(Json(request.run(&frame)?))
     })
     .await
@@ -431,10 +412,7 @@ async fn attribution(
             None => None,
         };
         let plan = request.plan(def)?;
-        let frame = state
-            .frames
-            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
-            .map_err(ApiError::internal)?;
+        let frame = state.frame(key.workspace_id, &plan.spec)?;
         let costs = if plan.uses_costs() {
             state.store.costs(key.workspace_id)?
         } else {
@@ -470,10 +448,7 @@ async fn paths(
             None => None,
         };
         let plan = request.plan(kind, def)?;
-        let frame = state
-            .frames
-            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
-            .map_err(ApiError::internal)?;
+        let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
     })
     .await
@@ -487,10 +462,7 @@ async fn retention(
 ) -> Result<Json<parcours_core::retention::RetentionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
         let plan = request.plan()?;
-        let frame = state
-            .frames
-            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
-            .map_err(ApiError::internal)?;
+        let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
     })
     .await
@@ -508,14 +480,7 @@ fn stored_kpis(
     state: &AppState,
     ws: parcours_store::WorkspaceId,
 ) -> Result<parcours_core::kpi::Catalog, ApiError> {
-    let kpis = state
-        .store
-        .kpis(ws)?
-        .into_iter()
-        .map(serde_json::from_value)
-        .collect::<Result<Vec<parcours_core::kpi::KpiDef>, _>>()
-        .map_err(ApiError::internal)?;
-    Ok(parcours_core::kpi::Catalog { kpis })
+    crate::requests::stored_kpis(state.store.as_ref(), ws).map_err(ApiError::internal)
 }
 
 /// `GET /api/v1/kpis/catalog`: the built-in KPI definitions with the workspace's own.
@@ -657,10 +622,7 @@ async fn run_kpis(
             Some((given, false)) => given,
         };
         let plan = request.plan(catalog)?;
-        let frame = state
-            .frames
-            .get(state.store.as_ref(), key.workspace_id, &plan.spec)
-            .map_err(ApiError::internal)?;
+        let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
     })
     .await

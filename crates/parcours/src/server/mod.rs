@@ -46,6 +46,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The frame `spec` asks for in workspace `ws`, reused while its data is unchanged.
+    pub fn frame(
+        &self,
+        ws: parcours_store::WorkspaceId,
+        spec: &crate::analysis::FrameSpec,
+    ) -> Result<Arc<parcours_core::frame::Frame>, error::ApiError> {
+        self.frames
+            .get(self.store.as_ref(), ws, spec)
+            .map_err(error::ApiError::internal)
+    }
+
     pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
         let limiter = RateLimiter::new(
             config.ingest.rate_limit_events_per_second,

@@ -55,6 +55,17 @@ impl Outcomes {
         &self.steps[self.steps_at[k] as usize..self.steps_at[k + 1] as usize]
     }
 
+    /// The frame row that completed `stage` in attempt `k`: its last step at or before the
+    /// stage's completion time (`ts` are the frame's times).
+    pub fn stage_row(&self, k: usize, stage: usize, ts: &[Micros]) -> Option<u32> {
+        let done = self.stage_time(k, stage)?;
+        self.steps_of(k)
+            .iter()
+            .rev()
+            .find(|&&i| ts[i as usize] <= done)
+            .copied()
+    }
+
     pub(super) fn append(&mut self, other: Outcomes) {
         let base = self.steps.len() as u32;
         self.actor.extend(other.actor);
