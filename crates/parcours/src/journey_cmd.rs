@@ -169,17 +169,9 @@ pub fn read_definition(path: &Path) -> anyhow::Result<JourneyDef> {
     JourneyDef::from_toml(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
-/// `KEY=VALUE` with the value read as JSON when it is a number or a boolean.
+/// `KEY=VALUE` (see [`crate::requests::name_value`]), the error naming the flag.
 fn key_value(text: &str, flag: &str) -> anyhow::Result<(String, Value)> {
-    let (k, v) = text
-        .split_once('=')
-        .filter(|(k, _)| !k.is_empty())
-        .ok_or_else(|| anyhow!("--{flag} `{text}`: expected NAME=VALUE"))?;
-    let value = match serde_json::from_str::<Value>(v) {
-        Ok(n @ (Value::Number(_) | Value::Bool(_))) => n,
-        _ => Value::String(v.to_string()),
-    };
-    Ok((k.to_string(), value))
+    crate::requests::name_value(text).map_err(|e| anyhow!("--{flag} {e}"))
 }
 
 fn run_journey(args: RunArgs) -> anyhow::Result<()> {

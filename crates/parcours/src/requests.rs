@@ -744,8 +744,8 @@ pub struct PathsPlan {
     walk: parcours_core::paths::Walk,
     def: Option<JourneyDef>,
     anchor: Anchor,
-    segment: Option<(String, String)>,
-    compare: Option<(String, String)>,
+    segment: Option<(String, Value)>,
+    compare: Option<Compare>,
 }
 
 #[derive(Debug, Clone)]
@@ -775,26 +775,36 @@ pub struct SegmentVariants {
     pub variants: parcours_core::paths::variants::Variants,
 }
 
-fn key_value(
-    text: &Option<String>,
-    field: &'static str,
-) -> Result<Option<(String, String)>, RequestError> {
-    text.as_deref()
-        .map(|t| match t.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Ok((k.trim().to_string(), v.trim().to_string()))
-            }
-            _ => Err(request_error(field)(format!("`{t}`: expected KEY=VALUE"))),
-        })
-        .transpose()
+/// `NAME=VALUE`, the value read as JSON when it is a number or a boolean (as `--where`
+/// and `--segment` of journey runs); the error says what was expected.
+pub fn name_value(text: &str) -> Result<(String, Value), String> {
+    let (k, v) = text
+        .split_once('=')
+        .filter(|(k, _)| !k.trim().is_empty())
+        .ok_or_else(|| format!("`{text}`: expected NAME=VALUE"))?;
+    let value = match serde_json::from_str::<Value>(v) {
+        Ok(n @ (Value::Number(_) | Value::Bool(_))) => n,
+        _ => Value::String(v.to_string()),
+    };
+    Ok((k.trim().to_string(), value))
 }
 
-/// Actors whose trait `key`, as text, is `value`.
-fn trait_mask(frame: &Frame, (key, value): &(String, String)) -> Vec<bool> {
-    let col = frame.actor_trait(key);
-    (0..frame.actor_count())
-        .map(|a| col.is_some_and(|c| c[a] != 0 && frame.values().label(c[a]) == *value))
-        .collect()
+fn segment_option(
+    text: &Option<String>,
+    field: &'static str,
+) -> Result<Option<(String, Value)>, RequestError> {
+    text.as_deref()
+        .map(name_value)
+        .transpose()
+        .map_err(request_error(field))
+}
+
+/// The other side of a step-matrix difference.
+#[derive(Debug, Clone)]
+enum Compare {
+    /// Every actor outside the segment.
+    Rest,
+    Segment((String, Value)),
 }
 
 impl PathsRequest {
@@ -864,20 +874,18 @@ impl PathsRequest {
         if self.center_occurrence == Some(0) {
             return Err(request_error("center_occurrence")("counts from 1".into()));
         }
-        let segment = key_value(&self.segment, "segment")?;
+        let segment = segment_option(&self.segment, "segment")?;
         let compare = match self.compare.as_deref() {
-            Some("rest") => Some(("".to_string(), "".to_string())),
-            _ => key_value(&self.compare, "compare")?,
+            Some("rest") => Some(Compare::Rest),
+            _ => segment_option(&self.compare, "compare")?.map(Compare::Segment),
         };
         if compare.is_some() && segment.is_none() {
             return Err(request_error("compare")("compares with a `segment`".into()));
         }
-        let mut traits: Vec<String> = segment
-            .iter()
-            .chain(&compare)
-            .map(|(k, _)| k.clone())
-            .filter(|k| !k.is_empty())
-            .collect();
+        let mut traits: Vec<String> = segment.iter().map(|(k, _)| k.clone()).collect();
+        if let Some(Compare::Segment((k, _))) = &compare {
+            traits.push(k.clone());
+        }
         traits.extend(self.per.clone());
         traits.sort();
         traits.dedup();
@@ -912,7 +920,10 @@ impl PathsRequest {
 impl PathsPlan {
     pub fn execute(&self, frame: &Frame) -> Result<PathsOutput, RequestError> {
         use parcours_core::paths::{flow, matrix, variants};
-        let keep = self.segment.as_ref().map(|s| trait_mask(frame, s));
+        let keep = self
+            .segment
+            .as_ref()
+            .and_then(|s| segment_mask(frame, std::slice::from_ref(s)));
         let r = &self.request;
         Ok(match self.kind {
             PathsKind::Flow => {
@@ -953,10 +964,11 @@ impl PathsPlan {
                 };
                 match (&keep, &self.compare) {
                     (Some(a), Some(other)) => {
-                        let b: Vec<bool> = if other.0.is_empty() {
-                            a.iter().map(|x| !x).collect()
-                        } else {
-                            trait_mask(frame, other)
+                        let b: Vec<bool> = match other {
+                            Compare::Rest => a.iter().map(|x| !x).collect(),
+                            Compare::Segment(s) => {
+                                segment_mask(frame, std::slice::from_ref(s)).unwrap_or_default()
+                            }
                         };
                         PathsOutput::Matrix(matrix::step_matrix_difference(frame, a, &b, &options))
                     }
@@ -1109,7 +1121,7 @@ pub struct RetentionPlan {
     pub spec: FrameSpec,
     request: RetentionRequest,
     options: parcours_core::retention::RetentionOptions,
-    segment: Option<(String, String)>,
+    segment: Option<(String, Value)>,
     value: Option<String>,
 }
 
@@ -1125,7 +1137,7 @@ impl RetentionRequest {
             )));
         }
         let (from, to) = range(&self.from, &self.to)?;
-        let segment = key_value(&self.segment, "segment")?;
+        let segment = segment_option(&self.segment, "segment")?;
         let value = match self.value.as_deref() {
             None => Some("$revenue".to_string()),
             Some("none") | Some("") => None,
@@ -1158,7 +1170,10 @@ impl RetentionPlan {
         &self,
         frame: &Frame,
     ) -> Result<parcours_core::retention::RetentionReport, RequestError> {
-        let keep = self.segment.as_ref().map(|s| trait_mask(frame, s));
+        let keep = self
+            .segment
+            .as_ref()
+            .and_then(|s| segment_mask(frame, std::slice::from_ref(s)));
         let names = frame.name();
         // A name absent from the data matches nothing (not everything).
         let id = |n: &Option<String>| n.as_ref().map(|n| frame.names().get(n));

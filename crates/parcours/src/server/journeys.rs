@@ -220,20 +220,10 @@ struct ReportQuery {
 }
 
 fn pair(text: Option<String>, field: &'static str) -> Result<Vec<(String, Value)>, ApiError> {
-    let Some(text) = text else {
-        return Ok(Vec::new());
-    };
-    let (k, v) = text
-        .split_once('=')
-        .filter(|(k, _)| !k.is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_value",
-                field,
-                format!("expected NAME=VALUE, not `{text}`"),
-            )
-        })?;
-    Ok(vec![(k.to_string(), Value::String(v.to_string()))])
+    text.map(|t| crate::requests::name_value(&t))
+        .transpose()
+        .map(|p| p.into_iter().collect())
+        .map_err(|e| ApiError::bad_request("invalid_value", field, e))
 }
 
 async fn report_get(
