@@ -39,6 +39,10 @@ use parcours_core::transitions::{transition_graph, NodeBy, TransitionOptions};
 use parcours_store::{SqliteStore, Store, StoreOptions};
 use serde_json::json;
 
+#[path = "timing.rs"]
+mod timing;
+use timing::{peak_rss_mb, timed};
+
 struct Args {
     data_dir: PathBuf,
     workspace: String,
@@ -73,19 +77,6 @@ fn args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
-/// The median wall time of `repeat` runs of `f`, in milliseconds, and its last result.
-fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut times = Vec::new();
-    let mut last = None;
-    for _ in 0..repeat.max(1) {
-        let t = Instant::now();
-        last = Some(f());
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    (times[times.len() / 2], last.expect("ran once"))
-}
-
 fn credits(report: &AttributionReport, model: &str) -> serde_json::Value {
     report
         .rows
@@ -114,12 +105,13 @@ fn main() -> anyhow::Result<()> {
         t.elapsed().as_secs_f64() * 1e3
     );
 
+    // Each event's revenue (0 without one), for retention's value per actor.
+    let revenue_col = frame.property("$revenue").context("revenue column")?;
+    let revenue_by_id: Vec<f64> = (0..frame.values().len() as u32)
+        .map(|v| frame.values().number(v).unwrap_or(0.0))
+        .collect();
+    let value = |i: usize| revenue_by_id[revenue_col[i] as usize];
     if std::env::var_os("EXPLORE_ONLY_RETENTION").is_some() {
-        let revenue_col = frame.property("$revenue").context("revenue column")?;
-        let revenue_by_id: Vec<f64> = (0..frame.values().len() as u32)
-            .map(|v| frame.values().value(v).as_f64().unwrap_or(0.0))
-            .collect();
-        let value = |i: usize| revenue_by_id[revenue_col[i] as usize];
         let options = RetentionOptions::default();
         let (ms, _) = timed(args.repeat, || {
             retention(&frame, |_| true, |_| true, value, None, &options)
@@ -231,11 +223,6 @@ fn main() -> anyhow::Result<()> {
     // Retention: first seen by week, any event as a return, 8 weeks, with lifecycle,
     // value per actor and stickiness.
     let retention_options = RetentionOptions::default();
-    let revenue_col = frame.property("$revenue").context("revenue column")?;
-    let revenue_by_id: Vec<f64> = (0..frame.values().len() as u32)
-        .map(|v| frame.values().value(v).as_f64().unwrap_or(0.0))
-        .collect();
-    let value = |i: usize| revenue_by_id[revenue_col[i] as usize];
     let (retention_ms, ret) = timed(args.repeat, || {
         retention(&frame, |_| true, |_| true, value, None, &retention_options)
     });
@@ -243,6 +230,8 @@ fn main() -> anyhow::Result<()> {
         "retention (weekly cohorts of first-seen actors, any event, 8 weeks, lifecycle, value, stickiness): {retention_ms:.1} ms; {} cohorts",
         ret.cohorts.len()
     );
+
+    println!("peak RSS: {:.0} MB", peak_rss_mb());
 
     if let Some(path) = &args.export {
         export(&frame, path)?;

@@ -25,6 +25,10 @@ use parcours_core::paths::top_paths_after;
 use parcours_store::{SqliteStore, Store, StoreOptions};
 use serde_json::json;
 
+#[path = "timing.rs"]
+mod timing;
+use timing::{peak_rss_mb, timed};
+
 /// The funnel every engine runs: five steps, ordered, 30-day window, strict ties.
 pub const FUNNEL: &str = r#"
 name = "bench funnel"
@@ -88,29 +92,6 @@ fn args() -> anyhow::Result<Args> {
         bail!("--data-dir is required");
     }
     Ok(a)
-}
-
-/// The median wall time of `repeat` runs of `f`, in milliseconds, and its last result.
-fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
-    let mut times = Vec::new();
-    let mut last = None;
-    for _ in 0..repeat.max(1) {
-        let t = Instant::now();
-        last = Some(f());
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    (times[times.len() / 2], last.expect("ran once"))
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn main() -> anyhow::Result<()> {
