@@ -2,7 +2,8 @@
 # Every test of parcours, from a fresh clone: formatting and lints, the Rust test suites
 # (unit, fixtures, property, the SIGKILL test with the real binary), then the real
 # Segment and RudderStack client libraries against a server on 127.0.0.1, the journey
-# engine against ClickHouse's windowFunnel (chDB), attribution against ChannelAttribution.
+# engine against ClickHouse's windowFunnel (chDB), attribution against ChannelAttribution,
+# and the sentiment scorer's evaluation (accuracy at least 80% per language).
 # Needs: cargo, node + npm, python3 (all on the project's machines); fetches the client
 # libraries from npm and PyPI on first run.
 set -euo pipefail
@@ -17,8 +18,12 @@ cargo test --workspace
 
 bin="${CARGO_TARGET_DIR:-target}/debug/parcours"
 
-echo "== real client libraries"
 cargo build --quiet --bin parcours
+
+echo "== sentiment evaluation (accuracy and macro-F1 per language; fails below 80%)"
+"$bin" sentiment eval --min-accuracy 0.8
+
+echo "== real client libraries"
 tests/clients/run.sh "$bin"
 
 echo "== conformance: journeys vs ClickHouse windowFunnel (chDB), attribution vs ChannelAttribution"

@@ -35,6 +35,7 @@ pub mod payload;
 pub mod retention;
 pub mod sessions;
 pub mod stats;
+pub mod text;
 pub mod time;
 pub mod transitions;
 

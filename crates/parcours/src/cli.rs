@@ -102,6 +102,11 @@ pub enum Command {
         #[command(subcommand)]
         command: Box<crate::paths_cmd::PathsCommand>,
     },
+    /// Sentiment of French and English texts, and the scorer's evaluation.
+    Sentiment {
+        #[command(subcommand)]
+        command: crate::sentiment_cmd::SentimentCommand,
+    },
     /// Configuration helpers.
     Config {
         #[command(subcommand)]
@@ -243,6 +248,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Paths { command } => crate::paths_cmd::run(*command),
         Command::Retention(args) => crate::retention_cmd::run(*args),
         Command::Kpi { command } => crate::kpi_cmd::run(*command),
+        Command::Sentiment { command } => crate::sentiment_cmd::run(command),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

@@ -17,6 +17,7 @@ pub mod logging;
 pub mod paths_cmd;
 pub mod requests;
 pub mod retention_cmd;
+pub mod sentiment_cmd;
 pub mod server;
 pub mod sessions_cmd;
 pub mod transitions_cmd;

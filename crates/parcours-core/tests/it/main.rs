@@ -10,5 +10,6 @@ mod paths;
 mod paths_props;
 mod retention;
 mod retention_props;
+mod sentiment_props;
 mod sessions;
 mod transitions;
