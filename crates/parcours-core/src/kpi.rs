@@ -9,6 +9,7 @@ use crate::journey::{Bucket, Names, Span};
 use crate::retention::{retention, RetentionOptions};
 use crate::stats::quantile;
 use crate::time::{Micros, MICROS_PER_SECOND};
+use crate::voice::scores::{Scale, Tally};
 
 /// A catalog file: `[[kpis]]` tables.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -139,11 +140,12 @@ enum Statistic {
     P90,
 }
 
+/// A survey KPI: the scale, and for CES whether the share of 5–7 is wanted instead of
+/// the mean.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Scale {
-    Nps,
-    Csat,
-    Ces { share_high: bool },
+struct SurveyScale {
+    scale: Scale,
+    share_high: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -154,7 +156,7 @@ enum Measure {
     Ratio(Box<Measure>, Box<Measure>, bool),
     Conversion(Select, Select, Micros, bool),
     Duration(Select, Select, Statistic),
-    Survey(Select, String, Scale),
+    Survey(Select, String, SurveyScale),
     Retention(Select),
     Churn(Select),
 }
@@ -274,13 +276,17 @@ impl MeasureDef {
                 self.property
                     .clone()
                     .ok_or_else(|| err(&format!("{path}.property"), "name the score property"))?,
-                match self.scale.as_deref() {
-                    Some("nps") => Scale::Nps,
-                    Some("csat") => Scale::Csat,
-                    Some("ces") => Scale::Ces {
-                        share_high: self.share_high.unwrap_or(false),
-                    },
-                    _ => return Err(err(&format!("{path}.scale"), "expected nps, csat or ces")),
+                SurveyScale {
+                    scale: self
+                        .scale
+                        .as_deref()
+                        .map(Scale::parse)
+                        .transpose()
+                        .map_err(|e| err(&format!("{path}.scale"), e))?
+                        .ok_or_else(|| {
+                            err(&format!("{path}.scale"), "expected nps, csat, ces or rating:MIN-MAX")
+                        })?,
+                    share_high: self.share_high.unwrap_or(false),
                 },
             ),
             "retention" => Measure::Retention(self.select(frame, path)?),
@@ -654,13 +660,7 @@ fn evaluate(frame: &Frame, m: &Measure, periods: &Periods) -> Result<Slots, KpiE
                     format!("the frame carries no property `{prop}`"),
                 )
             })?;
-            let (lo, hi) = match scale {
-                Scale::Nps => (0.0, 10.0),
-                Scale::Csat => (1.0, 5.0),
-                Scale::Ces { .. } => (1.0, 7.0),
-            };
-            // Per slot: responses, out of scale, sum, high (promoters / 4–5 / 5–7), low.
-            let mut acc = vec![(0u64, 0u64, 0.0f64, 0u64, 0u64); n];
+            let mut acc = vec![Tally::default(); n];
             for a in 0..frame.actor_count() {
                 for i in frame.actor_range(a) {
                     if is_bookkeeping(kinds[i]) || !sel.matches(frame, i) {
@@ -669,38 +669,19 @@ fn evaluate(frame: &Frame, m: &Measure, periods: &Periods) -> Result<Slots, KpiE
                     let Some(s) = periods.slot(ts[i]) else {
                         continue;
                     };
-                    let Some(x) = number(frame, col, i) else {
-                        continue;
-                    };
-                    if x < lo || x > hi {
-                        acc[s].1 += 1;
-                        continue;
-                    }
-                    let e = &mut acc[s];
-                    e.0 += 1;
-                    e.2 += x;
-                    match scale {
-                        Scale::Nps => {
-                            e.3 += u64::from(x >= 9.0);
-                            e.4 += u64::from(x <= 6.0);
-                        }
-                        Scale::Csat => e.3 += u64::from(x >= 4.0),
-                        Scale::Ces { .. } => e.3 += u64::from(x >= 5.0),
+                    if let Some(x) = number(frame, col, i) {
+                        acc[s].add(scale.scale, x);
                     }
                 }
             }
             acc.into_iter()
-                .map(|(r, out, sum, high, low)| {
-                    let v = (r > 0).then(|| {
-                        let r = r as f64;
-                        match scale {
-                            Scale::Nps => 100.0 * (high as f64 - low as f64) / r,
-                            Scale::Csat => 100.0 * high as f64 / r,
-                            Scale::Ces { share_high: true } => 100.0 * high as f64 / r,
-                            Scale::Ces { share_high: false } => sum / r,
-                        }
-                    });
-                    (v, r, out)
+                .map(|t| {
+                    let summary = t.summary(scale.scale);
+                    let v = match (scale.scale, scale.share_high) {
+                        (Scale::Ces, true) => summary.groups.map(|g| g.high),
+                        _ => summary.score,
+                    };
+                    (v, t.responses, t.out_of_scale)
                 })
                 .collect()
         }

@@ -64,7 +64,7 @@ id = "x"
 name = "x"
 stage = "s"
 measure = { kind = "survey", event = "s", property = "score", scale = "stars" }"#,
-            "kpis[0].measure.scale: expected nps, csat or ces",
+            "kpis[0].measure.scale: `stars`: expected nps, csat, ces or rating:MIN-MAX",
         ),
         (
             r#"[[kpis]]

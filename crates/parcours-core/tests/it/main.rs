@@ -12,4 +12,5 @@ mod retention;
 mod retention_props;
 mod sentiment_props;
 mod sessions;
+mod surveys;
 mod transitions;

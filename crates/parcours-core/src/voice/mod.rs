@@ -1,0 +1,5 @@
+//! Voice of the customer: survey scores, and (with [`crate::text`]) how customers feel
+//! at each touchpoint and stage.
+
+pub mod scores;
+pub mod surveys;
