@@ -102,6 +102,9 @@ pub enum Command {
         #[command(subcommand)]
         command: Box<crate::paths_cmd::PathsCommand>,
     },
+    /// Survey scores (NPS, CSAT, CES, ratings) with margins of error, by touchpoint,
+    /// stage, channel or segment, and over time.
+    Surveys(Box<crate::surveys_cmd::SurveysArgs>),
     /// Sentiment of French and English texts, and the scorer's evaluation.
     Sentiment {
         #[command(subcommand)]
@@ -249,6 +252,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Retention(args) => crate::retention_cmd::run(*args),
         Command::Kpi { command } => crate::kpi_cmd::run(*command),
         Command::Sentiment { command } => crate::sentiment_cmd::run(command),
+        Command::Surveys(args) => crate::surveys_cmd::run(*args),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

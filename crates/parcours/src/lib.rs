@@ -20,4 +20,5 @@ pub mod retention_cmd;
 pub mod sentiment_cmd;
 pub mod server;
 pub mod sessions_cmd;
+pub mod surveys_cmd;
 pub mod transitions_cmd;

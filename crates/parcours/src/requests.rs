@@ -1303,3 +1303,123 @@ impl KpiPlan {
         })
     }
 }
+
+/// Survey scores: what the CLI and `GET /api/v1/surveys/scores` take.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyScoresRequest {
+    /// The survey-response event (`Survey Responded` when absent).
+    pub event: Option<String>,
+    /// Breakdowns, comma-separated: `touchpoint`, `stage`, `channel`, `trait:KEY`,
+    /// `property:KEY`.
+    pub by: Option<String>,
+    /// Scales of custom surveys, comma-separated `ID=SCALE` (`stars=rating:1-5`).
+    pub scales: Option<String>,
+    /// Only this survey (its id: `nps`, `csat`, …).
+    pub survey: Option<String>,
+    /// `day`, `week` (default) or `month`, for the trend.
+    pub period: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Only actors whose trait has this value: `KEY=VALUE`.
+    pub segment: Option<String>,
+}
+
+/// A validated survey-score run.
+#[derive(Debug, Clone)]
+pub struct SurveyScoresPlan {
+    pub spec: FrameSpec,
+    options: parcours_core::voice::surveys::SurveyOptions,
+    survey: Option<String>,
+    segment: Option<(String, Value)>,
+}
+
+impl SurveyScoresRequest {
+    pub fn plan(&self) -> Result<SurveyScoresPlan, RequestError> {
+        use parcours_core::journey::Bucket;
+        use parcours_core::voice::scores::Scale;
+        use parcours_core::voice::surveys::{Dimension, SurveyFields, SurveyOptions};
+        let list = |s: &Option<String>| -> Vec<String> {
+            s.as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let by = list(&self.by)
+            .iter()
+            .map(|d| Dimension::parse(d))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(request_error("by"))?;
+        let scales = list(&self.scales)
+            .iter()
+            .map(|s| {
+                let (id, scale) = s
+                    .split_once('=')
+                    .ok_or_else(|| format!("`{s}`: expected ID=SCALE, e.g. stars=rating:1-5"))?;
+                Ok((id.trim().to_string(), Scale::parse(scale)?))
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(request_error("scales"))?;
+        let period = Bucket::parse(self.period.as_deref().unwrap_or("week"))
+            .map_err(request_error("period"))?;
+        let (from, to) = range(&self.from, &self.to)?;
+        let segment = segment_option(&self.segment, "segment")?;
+        let mut fields = SurveyFields::default();
+        if let Some(e) = self.event.as_deref().filter(|e| !e.trim().is_empty()) {
+            fields.event = e.to_string();
+        }
+        let mut properties = fields.properties();
+        let mut traits: Vec<String> = segment.iter().map(|(k, _)| k.clone()).collect();
+        for d in &by {
+            match d {
+                Dimension::Property(k) => properties.push(k.clone()),
+                Dimension::Trait(k) => traits.push(k.clone()),
+                _ => {}
+            }
+        }
+        properties.sort();
+        properties.dedup();
+        traits.sort();
+        traits.dedup();
+        Ok(SurveyScoresPlan {
+            spec: FrameSpec {
+                actor: ActorKind::Person,
+                properties,
+                traits,
+            },
+            options: SurveyOptions {
+                fields,
+                scales,
+                by,
+                period,
+                from,
+                to,
+            },
+            survey: self.survey.clone().filter(|s| !s.trim().is_empty()),
+            segment,
+        })
+    }
+}
+
+impl SurveyScoresPlan {
+    pub fn execute(
+        &self,
+        frame: &Frame,
+    ) -> Result<parcours_core::voice::surveys::SurveyReport, RequestError> {
+        let keep = self
+            .segment
+            .as_ref()
+            .and_then(|s| segment_mask(frame, std::slice::from_ref(s)));
+        let mut report =
+            parcours_core::voice::surveys::survey_report(frame, &self.options, keep.as_deref())
+                .map_err(request_error("by"))?;
+        if let Some(id) = &self.survey {
+            report.surveys.retain(|s| &s.survey == id);
+            report.skipped.retain(|s| &s.survey == id);
+        }
+        Ok(report)
+    }
+}

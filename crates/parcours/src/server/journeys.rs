@@ -38,6 +38,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/attribution", get(attribution))
         .route("/api/v1/paths/{analysis}", get(paths))
         .route("/api/v1/retention", get(retention))
+        .route("/api/v1/surveys/scores", get(survey_scores))
+        .route("/api/v1/sentiment", post(sentiment))
         .route("/api/v1/kpis", get(kpis_builtin).post(kpis_adhoc))
         .route("/api/v1/kpis/catalog", get(kpi_catalog))
         .route("/api/v1/kpis/definitions", get(kpi_definitions))
@@ -454,6 +456,69 @@ async fn retention(
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
+    })
+    .await
+}
+
+/// `GET /api/v1/surveys/scores?by=&scales=&survey=&period=&from=&to=&segment=&event=`.
+async fn survey_scores(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(request): Query<crate::requests::SurveyScoresRequest>,
+) -> Result<Json<parcours_core::voice::surveys::SurveyReport>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let plan = request.plan()?;
+        let frame = state.frame(key.workspace_id, &plan.spec)?;
+        Ok(Json(plan.execute(&frame)?))
+    })
+    .await
+}
+
+/// The most texts one sentiment request may score.
+const SENTIMENT_MAX_TEXTS: usize = 1000;
+
+/// `POST /api/v1/sentiment` with `{"texts": [...], "language"?: "en"|"fr"}`.
+async fn sentiment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        texts: Vec<String>,
+        language: Option<String>,
+    }
+    let body: Body = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("malformed_json", "body", e.to_string()))?;
+    if body.texts.len() > SENTIMENT_MAX_TEXTS {
+        return Err(ApiError::bad_request(
+            "invalid_value",
+            "texts",
+            format!(
+                "{} texts: at most {SENTIMENT_MAX_TEXTS} per request",
+                body.texts.len()
+            ),
+        ));
+    }
+    let language = match body.language.as_deref() {
+        None => None,
+        Some(l) => Some(parcours_core::text::Lang::parse(l).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_value",
+                "language",
+                format!("{l:?} is not en or fr"),
+            )
+        })?),
+    };
+    blocking(&state, &headers, Scope::Read, move |_, _| {
+        let scorer = parcours_core::text::Scorer::new();
+        let scores: Vec<_> = body
+            .texts
+            .iter()
+            .map(|t| scorer.score(t, language))
+            .collect();
+        Ok(Json(json!({ "scores": scores })))
     })
     .await
 }

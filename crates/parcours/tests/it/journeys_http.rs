@@ -13,7 +13,7 @@ fn testdata(name: &str) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
-fn req(
+pub(crate) fn req(
     method: &str,
     uri: &str,
     key: &str,

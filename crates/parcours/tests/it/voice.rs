@@ -96,3 +96,229 @@ fn sentiment_score_from_arguments_and_stdin() {
     let (ok, _, stderr) = parcours(&["sentiment", "score", "--lang", "de", "gut"]);
     assert!(!ok && stderr.contains("--lang"), "{stderr}");
 }
+
+#[test]
+fn survey_scores_offline_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("responses.jsonl");
+    let lines = [
+        r#"{"type":"track","userId":"a","event":"Survey Responded","timestamp":"2026-03-02T10:00:00Z","properties":{"survey":"nps","score":10}}"#,
+        r#"{"type":"track","userId":"b","event":"Survey Responded","timestamp":"2026-03-02T11:00:00Z","properties":{"survey":"nps","score":3}}"#,
+        r#"{"type":"track","userId":"c","event":"Survey Responded","timestamp":"2026-03-09T11:00:00Z","properties":{"survey":"nps","score":9}}"#,
+        r#"{"type":"track","userId":"c","event":"Survey Responded","timestamp":"2026-03-09T12:00:00Z","properties":{"survey":"nps","score":12}}"#,
+        r#"{"type":"track","userId":"d","event":"Survey Responded","timestamp":"2026-03-09T12:00:00Z","properties":{"survey":"effort","score":2}}"#,
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let input = file.to_str().unwrap();
+    let report = run_json(&["surveys", "--input", input, "--format", "json"]);
+    let nps = &report["surveys"][0];
+    // Two promoters and a detractor of three: NPS 33.3; the 12 is out of scale.
+    assert!((nps["overall"]["score"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9);
+    assert_eq!(nps["overall"]["out_of_scale"], 1);
+    assert_eq!(nps["trend"].as_array().unwrap().len(), 2, "two weeks");
+    assert_eq!(report["skipped"][0]["survey"], "effort");
+
+    let report = run_json(&[
+        "surveys",
+        "--input",
+        input,
+        "--scales",
+        "effort=ces",
+        "--survey",
+        "effort",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(report["surveys"][0]["overall"]["mean"], 2.0, "{report}");
+
+    let (ok, stdout, _) = parcours(&["surveys", "--input", input]);
+    assert!(ok);
+    assert!(stdout.contains("33.3 ± "), "{stdout}");
+    assert!(stdout.contains("left out: 1 out of scale"), "{stdout}");
+    assert!(stdout.contains("skipped: effort (1 responses)"), "{stdout}");
+
+    let (ok, _, stderr) = parcours(&["surveys", "--input", input, "--by", "mood"]);
+    assert!(!ok && stderr.contains("--by"), "{stderr}");
+}
+
+mod http {
+    use axum::body::Body;
+    use axum::http::Request;
+    use serde_json::{json, Value};
+
+    use crate::journeys_http::req;
+    use crate::Harness;
+
+    fn response(user: &str, at: &str, survey: &str, score: Value, extra: Value) -> Value {
+        let mut props = json!({ "survey": survey, "score": score });
+        props
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({ "type": "track", "userId": user, "event": "Survey Responded",
+                "timestamp": at, "properties": props })
+    }
+
+    async fn ingest(h: &Harness, batch: Vec<Value>) {
+        let (status, body, _) = h
+            .send(
+                Request::post("/v1/batch")
+                    .header("authorization", crate::basic(&h.write))
+                    .body(Body::from(json!({ "batch": batch }).to_string()))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    #[tokio::test]
+    async fn survey_scores_over_http() {
+        let h = Harness::new();
+        ingest(
+            &h,
+            vec![
+                json!({"type": "identify", "userId": "u1", "traits": {"plan": "pro"},
+                       "timestamp": "2026-03-01T09:00:00Z"}),
+                json!({"type": "track", "userId": "u1", "event": "Call Completed",
+                       "timestamp": "2026-03-01T10:00:00Z", "properties": {"channel": "phone"}}),
+                response(
+                    "u1",
+                    "2026-03-01T10:05:00Z",
+                    "csat",
+                    json!(5),
+                    json!({"stage": "service"}),
+                ),
+                response(
+                    "u2",
+                    "2026-03-02T10:05:00Z",
+                    "csat",
+                    json!(2),
+                    json!({"stage": "service"}),
+                ),
+                response("u1", "2026-03-03T10:00:00Z", "nps", json!(9), json!({})),
+                response("u2", "2026-03-03T10:00:00Z", "nps", json!(0), json!({})),
+                response("u3", "2026-03-04T10:00:00Z", "nps", json!(8), json!({})),
+                response("u3", "2026-03-04T11:00:00Z", "stars", json!(4.5), json!({})),
+            ],
+        )
+        .await;
+        let get = |uri: &str| req("GET", uri, &h.read, "", Body::empty());
+        let (status, body, _) = h
+            .send(get(
+                "/api/v1/surveys/scores?by=channel,stage&scales=stars=rating:1-5&period=month",
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let survey = |id: &str| {
+            body["surveys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["survey"] == id)
+                .unwrap_or_else(|| panic!("no {id}: {body}"))
+                .clone()
+        };
+        // NPS: one promoter, one detractor, one passive of three.
+        let nps = survey("nps");
+        assert_eq!(nps["overall"]["responses"], 3);
+        assert!(
+            nps["overall"]["score"].as_f64().unwrap().abs() < 1e-9,
+            "{nps}"
+        );
+        // CSAT: u1's 5 after a phone call, u2's 2 with nothing before.
+        let csat = survey("csat");
+        assert_eq!(csat["overall"]["score"], 50.0);
+        let by_channel = &csat["breakdowns"][0];
+        assert_eq!(by_channel["by"], "channel");
+        assert_eq!(
+            by_channel["rows"].as_array().unwrap().len(),
+            2,
+            "phone and (none)"
+        );
+        let phone = by_channel["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["value"] == "phone")
+            .unwrap();
+        assert_eq!(phone["score"], 100.0, "{by_channel}");
+        assert_eq!(survey("stars")["overall"]["mean"], 4.5);
+        assert_eq!(nps["trend"][0]["period"], "2026-03-01");
+
+        // A segment, and one survey only.
+        let (_, body, _) = h
+            .send(get("/api/v1/surveys/scores?segment=plan=pro&survey=nps"))
+            .await;
+        assert_eq!(body["surveys"].as_array().unwrap().len(), 1, "{body}");
+        assert_eq!(body["surveys"][0]["overall"]["score"], 100.0, "{body}");
+
+        // Errors name the parameter.
+        for (uri, field) in [
+            ("/api/v1/surveys/scores?by=colour", "by"),
+            ("/api/v1/surveys/scores?scales=stars", "scales"),
+            ("/api/v1/surveys/scores?scales=stars=rating:5-1", "scales"),
+            ("/api/v1/surveys/scores?period=year", "period"),
+        ] {
+            let (status, body, _) = h.send(get(uri)).await;
+            assert_eq!(
+                (status, body["error"]["field"].as_str()),
+                (400, Some(field)),
+                "{uri}: {body}"
+            );
+        }
+        // Without a read key: 401.
+        let (status, _, _) = h
+            .send(req(
+                "GET",
+                "/api/v1/surveys/scores",
+                &h.write,
+                "",
+                Body::empty(),
+            ))
+            .await;
+        assert_eq!(status, 401);
+    }
+
+    #[tokio::test]
+    async fn sentiment_over_http() {
+        let h = Harness::new();
+        let post = |body: Value| {
+            req(
+                "POST",
+                "/api/v1/sentiment",
+                &h.read,
+                "application/json",
+                body.to_string(),
+            )
+        };
+        let (status, body, _) = h
+            .send(post(
+                json!({"texts": ["Livraison en retard, très déçu.", "Great support!"]}),
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["scores"][0]["language"], "fr");
+        assert_eq!(body["scores"][0]["polarity"], "negative");
+        assert_eq!(body["scores"][1]["polarity"], "positive");
+        assert!(body["scores"][1]["sentences"][0]["terms"].is_array());
+
+        let (status, body, _) = h
+            .send(post(json!({"texts": ["x"], "language": "de"})))
+            .await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some("language"))
+        );
+        let many: Vec<&str> = vec!["ok"; 1001];
+        let (status, body, _) = h.send(post(json!({ "texts": many }))).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some("texts"))
+        );
+        let (status, body, _) = h.send(post(json!({"text": "x"}))).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("malformed_json"))
+        );
+    }
+}

@@ -1,0 +1,196 @@
+//! `parcours surveys`: NPS, CSAT, CES and rating scores with their margins of error,
+//! overall, by touchpoint, stage, channel or segment, and over time.
+
+use anyhow::anyhow;
+use clap::Args;
+use parcours_core::voice::scores::{Scale, Summary};
+use parcours_core::voice::surveys::SurveyReport;
+
+use crate::journey_cmd::{FrameSource, OutputFormat};
+use crate::requests::SurveyScoresRequest;
+
+#[derive(Args, Debug)]
+pub struct SurveysArgs {
+    #[command(flatten)]
+    pub source: FrameSource,
+    /// The survey-response event.
+    #[arg(long, default_value = "Survey Responded")]
+    pub event: String,
+    /// Breakdowns, comma-separated: touchpoint, stage, channel, trait:KEY, property:KEY.
+    #[arg(long)]
+    pub by: Option<String>,
+    /// Scales of custom surveys, comma-separated ID=SCALE (e.g. stars=rating:1-5).
+    #[arg(long)]
+    pub scales: Option<String>,
+    /// Only this survey (nps, csat, ces or a custom id).
+    #[arg(long)]
+    pub survey: Option<String>,
+    /// `day`, `week` or `month`, for the trend.
+    #[arg(long, default_value = "week")]
+    pub period: String,
+    /// Responses at or after this time.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Responses before this time.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only actors whose trait has this value.
+    #[arg(long, value_name = "TRAIT=VALUE")]
+    pub segment: Option<String>,
+    /// Print the trend by period too (table format).
+    #[arg(long)]
+    pub trend: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+pub fn run(args: SurveysArgs) -> anyhow::Result<()> {
+    let request = SurveyScoresRequest {
+        event: Some(args.event.clone()),
+        by: args.by.clone(),
+        scales: args.scales.clone(),
+        survey: args.survey.clone(),
+        period: Some(args.period.clone()),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        segment: args.segment.clone(),
+    };
+    let plan = request.plan().map_err(|e| anyhow!("--{e}"))?;
+    let frame = args.source.frame(&plan.spec)?;
+    let report = plan.execute(&frame).map_err(|e| anyhow!("--{e}"))?;
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Csv => print_csv(&report)?,
+        OutputFormat::Table => print_table(&report, args.trend),
+    }
+    Ok(())
+}
+
+/// "42.0 ± 5.1", in the scale's unit.
+pub fn figure(scale: Scale, s: &Summary) -> String {
+    let Some(score) = s.score else {
+        return "-".into();
+    };
+    let unit = if matches!(scale, Scale::Csat) {
+        "%"
+    } else {
+        ""
+    };
+    let digits = if matches!(scale, Scale::Nps | Scale::Csat) {
+        1
+    } else {
+        2
+    };
+    match s.margin {
+        Some(m) => format!("{score:.digits$}{unit} ± {m:.digits$}"),
+        None => format!("{score:.digits$}{unit}"),
+    }
+}
+
+fn row(label: &str, scale: Scale, s: &Summary) -> String {
+    let groups = match (&s.groups, scale) {
+        (Some(g), Scale::Nps) => format!(
+            "promoters {:.0}%  passives {:.0}%  detractors {:.0}%",
+            g.high,
+            g.middle.unwrap_or(0.0),
+            g.low.unwrap_or(0.0)
+        ),
+        (Some(g), Scale::Ces) => format!("easy (5–7) {:.0}% ± {:.0}", g.high, g.high_margin),
+        _ => String::new(),
+    };
+    format!(
+        "  {:<28} {:>8} {:>18}  {}{}",
+        label,
+        s.responses,
+        figure(scale, s),
+        groups,
+        if s.small_sample && s.responses > 0 {
+            "  (few responses)"
+        } else {
+            ""
+        }
+    )
+}
+
+fn print_table(report: &SurveyReport, trend: bool) {
+    if report.surveys.is_empty() {
+        println!("No survey responses.");
+    }
+    for (k, s) in report.surveys.iter().enumerate() {
+        if k > 0 {
+            println!();
+        }
+        let name = match s.scale {
+            Scale::Rating { min, max } => format!("rating {min}–{max}"),
+            other => other.name().to_string(),
+        };
+        println!("{} ({name})", s.survey);
+        println!("  {:<28} {:>8} {:>18}", "", "answers", "score ± 95%");
+        println!("{}", row("overall", s.scale, &s.overall));
+        if s.overall.out_of_scale > 0 || s.missing_score > 0 {
+            println!(
+                "  left out: {} out of scale, {} without a score",
+                s.overall.out_of_scale, s.missing_score
+            );
+        }
+        for b in &s.breakdowns {
+            println!("  by {}", b.by);
+            for r in &b.rows {
+                println!("{}", row(&format!("  {}", r.value), s.scale, &r.summary));
+            }
+        }
+        if trend {
+            println!("  trend");
+            for p in &s.trend {
+                println!("{}", row(&format!("  {}", p.period), s.scale, &p.summary));
+            }
+        }
+    }
+    for s in &report.skipped {
+        println!();
+        println!(
+            "skipped: {} ({} responses): {}",
+            s.survey, s.responses, s.reason
+        );
+    }
+}
+
+fn print_csv(report: &SurveyReport) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(std::io::stdout());
+    w.write_record([
+        "survey",
+        "by",
+        "value",
+        "responses",
+        "score",
+        "margin",
+        "low",
+        "high",
+    ])?;
+    let num = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.4}"));
+    for s in &report.surveys {
+        let mut rec = |by: &str, value: &str, m: &Summary| {
+            w.write_record([
+                s.survey.as_str(),
+                by,
+                value,
+                &m.responses.to_string(),
+                &num(m.score),
+                &num(m.margin),
+                &num(m.low),
+                &num(m.high),
+            ])
+        };
+        rec("", "overall", &s.overall)?;
+        for b in &s.breakdowns {
+            for r in &b.rows {
+                rec(&b.by, &r.value, &r.summary)?;
+            }
+        }
+        for p in &s.trend {
+            rec("period", &p.period, &p.summary)?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
