@@ -105,6 +105,9 @@ pub enum Command {
     /// Survey scores (NPS, CSAT, CES, ratings) with margins of error, by touchpoint,
     /// stage, channel or segment, and over time.
     Surveys(Box<crate::surveys_cmd::SurveysArgs>),
+    /// How customers feel at each stage and touchpoint (−1…+1), from survey scores,
+    /// ratings and the sentiment of their texts, with the evidence.
+    Emotion(Box<crate::emotion_cmd::EmotionArgs>),
     /// Sentiment of French and English texts, and the scorer's evaluation.
     Sentiment {
         #[command(subcommand)]
@@ -253,6 +256,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Kpi { command } => crate::kpi_cmd::run(*command),
         Command::Sentiment { command } => crate::sentiment_cmd::run(command),
         Command::Surveys(args) => crate::surveys_cmd::run(*args),
+        Command::Emotion(args) => crate::emotion_cmd::run(*args),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

@@ -9,6 +9,7 @@ pub mod attribution_cmd;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod emotion_cmd;
 pub mod frame_cache;
 pub mod import;
 pub mod journey_cmd;

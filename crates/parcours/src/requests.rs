@@ -1337,32 +1337,13 @@ pub struct SurveyScoresPlan {
 impl SurveyScoresRequest {
     pub fn plan(&self) -> Result<SurveyScoresPlan, RequestError> {
         use parcours_core::journey::Bucket;
-        use parcours_core::voice::scores::Scale;
         use parcours_core::voice::surveys::{Dimension, SurveyFields, SurveyOptions};
-        let list = |s: &Option<String>| -> Vec<String> {
-            s.as_deref()
-                .unwrap_or("")
-                .split(',')
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .map(String::from)
-                .collect()
-        };
         let by = list(&self.by)
             .iter()
             .map(|d| Dimension::parse(d))
             .collect::<Result<Vec<_>, _>>()
             .map_err(request_error("by"))?;
-        let scales = list(&self.scales)
-            .iter()
-            .map(|s| {
-                let (id, scale) = s
-                    .split_once('=')
-                    .ok_or_else(|| format!("`{s}`: expected ID=SCALE, e.g. stars=rating:1-5"))?;
-                Ok((id.trim().to_string(), Scale::parse(scale)?))
-            })
-            .collect::<Result<Vec<_>, String>>()
-            .map_err(request_error("scales"))?;
+        let scales = survey_scales(&self.scales)?;
         let period = Bucket::parse(self.period.as_deref().unwrap_or("week"))
             .map_err(request_error("period"))?;
         let (from, to) = range(&self.from, &self.to)?;
@@ -1421,5 +1402,133 @@ impl SurveyScoresPlan {
             report.skipped.retain(|s| &s.survey == id);
         }
         Ok(report)
+    }
+}
+
+/// A comma-separated option as its trimmed, non-empty items.
+fn list(s: &Option<String>) -> Vec<String> {
+    s.as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// `ID=SCALE,…`: the scales of custom surveys.
+fn survey_scales(
+    text: &Option<String>,
+) -> Result<Vec<(String, parcours_core::voice::scores::Scale)>, RequestError> {
+    list(text)
+        .iter()
+        .map(|s| {
+            let (id, scale) = s
+                .split_once('=')
+                .ok_or_else(|| format!("`{s}`: expected ID=SCALE, e.g. stars=rating:1-5"))?;
+            Ok((
+                id.trim().to_string(),
+                parcours_core::voice::scores::Scale::parse(scale)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(request_error("scales"))
+}
+
+/// The emotion per stage and touchpoint: what the CLI and `GET /api/v1/emotion` take.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmotionRequest {
+    /// The survey-response event (`Survey Responded` when absent).
+    pub event: Option<String>,
+    /// Scales of custom surveys, comma-separated `ID=SCALE`.
+    pub scales: Option<String>,
+    /// `PROPERTY=SCALE` for ratings on any event (`rating=rating:1-5` when absent), or
+    /// `none`.
+    pub rating: Option<String>,
+    /// Properties holding free text, comma-separated (`comment,text,note` when absent).
+    pub text: Option<String>,
+    /// Stages of events without a `stage` property, comma-separated `EVENT=STAGE`.
+    pub stage_of: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Only actors whose trait has this value: `KEY=VALUE`.
+    pub segment: Option<String>,
+}
+
+/// A validated emotion run.
+#[derive(Debug, Clone)]
+pub struct EmotionPlan {
+    pub spec: FrameSpec,
+    options: parcours_core::voice::emotion::EmotionOptions,
+    segment: Option<(String, Value)>,
+}
+
+impl EmotionRequest {
+    pub fn plan(&self) -> Result<EmotionPlan, RequestError> {
+        use parcours_core::voice::emotion::EmotionOptions;
+        let mut options = EmotionOptions {
+            scales: survey_scales(&self.scales)?,
+            ..EmotionOptions::default()
+        };
+        if let Some(e) = self.event.as_deref().filter(|e| !e.trim().is_empty()) {
+            options.fields.event = e.to_string();
+        }
+        match self.rating.as_deref().map(str::trim) {
+            None | Some("") => {}
+            Some("none") => options.rating = None,
+            Some(r) => {
+                let (k, scale) = r
+                    .split_once('=')
+                    .ok_or_else(|| format!("`{r}`: expected PROPERTY=SCALE or none"))
+                    .and_then(|(k, s)| {
+                        Ok((
+                            k.trim().to_string(),
+                            parcours_core::voice::scores::Scale::parse(s)?,
+                        ))
+                    })
+                    .map_err(request_error("rating"))?;
+                options.rating = Some((k, scale));
+            }
+        }
+        let text = list(&self.text);
+        if !text.is_empty() {
+            options.text_fields = text;
+        }
+        options.stage_of = list(&self.stage_of)
+            .iter()
+            .map(|x| {
+                x.split_once('=')
+                    .map(|(e, s)| (e.trim().to_string(), s.trim().to_string()))
+                    .filter(|(e, s)| !e.is_empty() && !s.is_empty())
+                    .ok_or_else(|| format!("`{x}`: expected EVENT=STAGE"))
+            })
+            .collect::<Result<_, _>>()
+            .map_err(request_error("stage_of"))?;
+        (options.from, options.to) = range(&self.from, &self.to)?;
+        let segment = segment_option(&self.segment, "segment")?;
+        Ok(EmotionPlan {
+            spec: FrameSpec {
+                actor: ActorKind::Person,
+                properties: options.properties(),
+                traits: segment.iter().map(|(k, _)| k.clone()).collect(),
+            },
+            options,
+            segment,
+        })
+    }
+}
+
+impl EmotionPlan {
+    pub fn execute(
+        &self,
+        frame: &Frame,
+    ) -> Result<parcours_core::voice::emotion::EmotionReport, RequestError> {
+        let keep = self
+            .segment
+            .as_ref()
+            .and_then(|s| segment_mask(frame, std::slice::from_ref(s)));
+        parcours_core::voice::emotion::emotion_report(frame, &self.options, keep.as_deref())
+            .map_err(request_error("text"))
     }
 }

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/retention", get(retention))
         .route("/api/v1/surveys/scores", get(survey_scores))
         .route("/api/v1/sentiment", post(sentiment))
+        .route("/api/v1/emotion", get(emotion))
         .route("/api/v1/kpis", get(kpis_builtin).post(kpis_adhoc))
         .route("/api/v1/kpis/catalog", get(kpi_catalog))
         .route("/api/v1/kpis/definitions", get(kpi_definitions))
@@ -466,6 +467,20 @@ async fn survey_scores(
     headers: HeaderMap,
     Query(request): Query<crate::requests::SurveyScoresRequest>,
 ) -> Result<Json<parcours_core::voice::surveys::SurveyReport>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let plan = request.plan()?;
+        let frame = state.frame(key.workspace_id, &plan.spec)?;
+        Ok(Json(plan.execute(&frame)?))
+    })
+    .await
+}
+
+/// `GET /api/v1/emotion?stage_of=&text=&rating=&scales=&from=&to=&segment=&event=`.
+async fn emotion(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(request): Query<crate::requests::EmotionRequest>,
+) -> Result<Json<parcours_core::voice::emotion::EmotionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;

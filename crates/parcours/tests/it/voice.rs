@@ -280,6 +280,78 @@ mod http {
     }
 
     #[tokio::test]
+    async fn emotion_over_http() {
+        let h = Harness::new();
+        ingest(
+            &h,
+            vec![
+                response(
+                    "u1",
+                    "2026-03-01T10:05:00Z",
+                    "csat",
+                    json!(5),
+                    json!({"stage": "service"}),
+                ),
+                response(
+                    "u2",
+                    "2026-03-01T10:05:00Z",
+                    "csat",
+                    json!(1),
+                    json!({"stage": "service", "comment": "Never again, awful support."}),
+                ),
+                json!({"type": "track", "userId": "u3", "event": "Review Submitted",
+                       "timestamp": "2026-03-02T10:00:00Z",
+                       "properties": {"stars": 5, "text": "Superbe lampe !", "language": "fr"}}),
+            ],
+        )
+        .await;
+        let get = |uri: &str| req("GET", uri, &h.read, "", Body::empty());
+        let (status, body, _) = h
+            .send(get(
+                "/api/v1/emotion?stage_of=Review%20Submitted=advocacy&rating=stars=rating:1-5",
+            ))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let stage = |name: &str| {
+            body["stages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["value"] == name)
+                .unwrap_or_else(|| panic!("{name}: {body}"))
+                .clone()
+        };
+        // Service: +1 (CSAT 5) and the mean of −1 (CSAT 1) and a negative comment.
+        let service = stage("service");
+        assert_eq!(service["evidence"], 2);
+        assert_eq!(service["texts"], 1);
+        let comment = parcours_core::text::Scorer::new()
+            .score("Never again, awful support.", None)
+            .compound;
+        let expected = (1.0 + (-1.0 + comment) / 2.0) / 2.0;
+        assert!(
+            (service["emotion"].as_f64().unwrap() - expected).abs() < 1e-12,
+            "{service}"
+        );
+        let advocacy = stage("advocacy");
+        assert_eq!(advocacy["label"], "delighted", "{advocacy}");
+        assert_eq!(body["overall"]["evidence"], 3);
+
+        for (uri, field) in [
+            ("/api/v1/emotion?stage_of=Review", "stage_of"),
+            ("/api/v1/emotion?rating=stars", "rating"),
+            ("/api/v1/emotion?from=yesterday", "from"),
+        ] {
+            let (status, body, _) = h.send(get(uri)).await;
+            assert_eq!(
+                (status, body["error"]["field"].as_str()),
+                (400, Some(field)),
+                "{uri}: {body}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn sentiment_over_http() {
         let h = Harness::new();
         let post = |body: Value| {
