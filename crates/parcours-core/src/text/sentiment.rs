@@ -534,6 +534,16 @@ pub fn inflections(word: &str, lang: Lang) -> Vec<String> {
 
 fn is_negator(rules: &Rules, t: &[Token], i: usize) -> bool {
     let w = t[i].text.as_str();
+    // French "personne" is "nobody" before "ne" or at the head of a clause ("Personne
+    // pour nous aider"), and "a person" otherwise ("une personne très aimable").
+    if w == "personne" {
+        let head = i == 0 || t[i - 1].clause != t[i].clause;
+        let before_ne = t[i + 1..]
+            .iter()
+            .take(2)
+            .any(|x| x.text == "ne" || x.text == "n'");
+        return head || before_ne;
+    }
     if rules.negators.contains(&w) || w.ends_with("n't") {
         return true;
     }
@@ -600,6 +610,15 @@ mod tests {
         assert_eq!(p("Le lien ne fonctionne pas."), Polarity::Negative);
         assert_eq!(p("Ça marche pas."), Polarity::Negative);
         assert_eq!(p("Jamais eu de problème avec eux."), Polarity::Positive);
+        // "personne" is "nobody" only as a subject of a negation.
+        assert_eq!(
+            p("Une personne très aimable au téléphone."),
+            Polarity::Positive
+        );
+        assert_eq!(
+            p("Personne pour nous aider, inadmissible."),
+            Polarity::Negative
+        );
         // "plus" negates only after "ne".
         assert_eq!(p("Il ne fonctionne plus."), Polarity::Negative);
         assert!(c("Livraison plus rapide que prévu.") > 0.0);
