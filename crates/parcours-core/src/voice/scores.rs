@@ -357,12 +357,12 @@ mod tests {
             s.margin.unwrap(),
             100.0 * 1.96 * (0.75f64 * 0.25 / 4.0).sqrt()
         ));
-        // CES: mean 4.5, sample sd of (7, 6, 3, 2) = √(26/3); share of 5–7 = 50%.
+        // CES: mean 4.5, sample sd of (7, 6, 3, 2) = √(17/3); share of 5–7 = 50%.
         let s = tally(Scale::Ces, &[7., 6., 3., 2.]).summary(Scale::Ces);
         assert!(close(s.score.unwrap(), 4.5));
         assert!(close(
             s.margin.unwrap(),
-            1.96 * (26.0f64 / 3.0).sqrt() / 2.0
+            1.96 * (17.0f64 / 3.0).sqrt() / 2.0
         ));
         assert!(close(s.groups.unwrap().high, 50.0));
     }
