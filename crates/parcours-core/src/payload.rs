@@ -297,6 +297,10 @@ fn parse_message(
             return Err(wrong_type("integrations", "an object"));
         }
     }
+    if kind == EventKind::Track && name == crate::voice::surveys::SURVEY_EVENT {
+        crate::voice::surveys::check_answer(&properties)
+            .map_err(|message| invalid("properties.score", message))?;
+    }
     let touch = normalize(kind, &name, &properties, &context);
     Ok(Event {
         message_id,

@@ -5,19 +5,14 @@ use anyhow::anyhow;
 use clap::Args;
 use parcours_core::voice::emotion::EmotionRow;
 
-use crate::journey_cmd::{FrameSource, OutputFormat};
+use crate::journey_cmd::OutputFormat;
 use crate::requests::EmotionRequest;
+use crate::surveys_cmd::FeedbackArgs;
 
 #[derive(Args, Debug)]
 pub struct EmotionArgs {
     #[command(flatten)]
-    pub source: FrameSource,
-    /// The survey-response event.
-    #[arg(long, default_value = "Survey Responded")]
-    pub event: String,
-    /// Scales of custom surveys, comma-separated ID=SCALE.
-    #[arg(long)]
-    pub scales: Option<String>,
+    pub feedback: FeedbackArgs,
     /// PROPERTY=SCALE for ratings on any event, or `none`.
     #[arg(long, default_value = "rating=rating:1-5")]
     pub rating: String,
@@ -28,30 +23,24 @@ pub struct EmotionArgs {
     /// (e.g. "Review Submitted=advocacy,Ticket Opened=service").
     #[arg(long)]
     pub stage_of: Option<String>,
-    #[arg(long)]
-    pub from: Option<String>,
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Only actors whose trait has this value.
-    #[arg(long, value_name = "TRAIT=VALUE")]
-    pub segment: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }
 
 pub fn run(args: EmotionArgs) -> anyhow::Result<()> {
+    let f = args.feedback;
     let request = EmotionRequest {
-        event: Some(args.event.clone()),
-        scales: args.scales.clone(),
-        rating: Some(args.rating.clone()),
-        text: Some(args.text.clone()),
-        stage_of: args.stage_of.clone(),
-        from: args.from.clone(),
-        to: args.to.clone(),
-        segment: args.segment.clone(),
+        event: Some(f.event),
+        scales: f.scales,
+        rating: Some(args.rating),
+        text: Some(args.text),
+        stage_of: args.stage_of,
+        from: f.from,
+        to: f.to,
+        segment: f.segment,
     };
     let plan = request.plan().map_err(|e| anyhow!("--{e}"))?;
-    let frame = args.source.frame(&plan.spec)?;
+    let frame = f.source.frame(&plan.spec)?;
     let report = plan.execute(&frame).map_err(|e| anyhow!("--{e}"))?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -920,10 +920,7 @@ impl PathsRequest {
 impl PathsPlan {
     pub fn execute(&self, frame: &Frame) -> Result<PathsOutput, RequestError> {
         use parcours_core::paths::{flow, matrix, variants};
-        let keep = self
-            .segment
-            .as_ref()
-            .and_then(|s| segment_mask(frame, std::slice::from_ref(s)));
+        let keep = segment_mask(frame, self.segment.as_slice());
         let r = &self.request;
         Ok(match self.kind {
             PathsKind::Flow => {
@@ -1170,10 +1167,7 @@ impl RetentionPlan {
         &self,
         frame: &Frame,
     ) -> Result<parcours_core::retention::RetentionReport, RequestError> {
-        let keep = self
-            .segment
-            .as_ref()
-            .and_then(|s| segment_mask(frame, std::slice::from_ref(s)));
+        let keep = segment_mask(frame, self.segment.as_slice());
         let names = frame.name();
         // A name absent from the data matches nothing (not everything).
         let id = |n: &Option<String>| n.as_ref().map(|n| frame.names().get(n));
@@ -1338,7 +1332,7 @@ impl SurveyScoresRequest {
     pub fn plan(&self) -> Result<SurveyScoresPlan, RequestError> {
         use parcours_core::journey::Bucket;
         use parcours_core::voice::surveys::{Dimension, SurveyFields, SurveyOptions};
-        let by = list(&self.by)
+        let by = names(self.by.as_deref().unwrap_or(""))
             .iter()
             .map(|d| Dimension::parse(d))
             .collect::<Result<Vec<_>, _>>()
@@ -1390,10 +1384,7 @@ impl SurveyScoresPlan {
         &self,
         frame: &Frame,
     ) -> Result<parcours_core::voice::surveys::SurveyReport, RequestError> {
-        let keep = self
-            .segment
-            .as_ref()
-            .and_then(|s| segment_mask(frame, std::slice::from_ref(s)));
+        let keep = segment_mask(frame, self.segment.as_slice());
         let mut report =
             parcours_core::voice::surveys::survey_report(frame, &self.options, keep.as_deref())
                 .map_err(request_error("by"))?;
@@ -1405,22 +1396,11 @@ impl SurveyScoresPlan {
     }
 }
 
-/// A comma-separated option as its trimmed, non-empty items.
-fn list(s: &Option<String>) -> Vec<String> {
-    s.as_deref()
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(String::from)
-        .collect()
-}
-
 /// `ID=SCALE,…`: the scales of custom surveys.
 fn survey_scales(
     text: &Option<String>,
 ) -> Result<Vec<(String, parcours_core::voice::scores::Scale)>, RequestError> {
-    list(text)
+    names(text.as_deref().unwrap_or(""))
         .iter()
         .map(|s| {
             let (id, scale) = s
@@ -1491,11 +1471,11 @@ impl EmotionRequest {
                 options.rating = Some((k, scale));
             }
         }
-        let text = list(&self.text);
+        let text = names(self.text.as_deref().unwrap_or(""));
         if !text.is_empty() {
             options.text_fields = text;
         }
-        options.stage_of = list(&self.stage_of)
+        options.stage_of = names(self.stage_of.as_deref().unwrap_or(""))
             .iter()
             .map(|x| {
                 x.split_once('=')
@@ -1524,10 +1504,7 @@ impl EmotionPlan {
         &self,
         frame: &Frame,
     ) -> Result<parcours_core::voice::emotion::EmotionReport, RequestError> {
-        let keep = self
-            .segment
-            .as_ref()
-            .and_then(|s| segment_mask(frame, std::slice::from_ref(s)));
+        let keep = segment_mask(frame, self.segment.as_slice());
         parcours_core::voice::emotion::emotion_report(frame, &self.options, keep.as_deref())
             .map_err(request_error("text"))
     }

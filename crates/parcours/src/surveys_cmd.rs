@@ -9,34 +9,41 @@ use parcours_core::voice::surveys::SurveyReport;
 use crate::journey_cmd::{FrameSource, OutputFormat};
 use crate::requests::SurveyScoresRequest;
 
+/// The options the voice-of-the-customer commands share.
 #[derive(Args, Debug)]
-pub struct SurveysArgs {
+pub struct FeedbackArgs {
     #[command(flatten)]
     pub source: FrameSource,
     /// The survey-response event.
     #[arg(long, default_value = "Survey Responded")]
     pub event: String,
-    /// Breakdowns, comma-separated: touchpoint, stage, channel, trait:KEY, property:KEY.
-    #[arg(long)]
-    pub by: Option<String>,
     /// Scales of custom surveys, comma-separated ID=SCALE (e.g. stars=rating:1-5).
     #[arg(long)]
     pub scales: Option<String>,
+    /// Feedback at or after this time.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Feedback before this time.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only actors whose trait has this value.
+    #[arg(long, value_name = "TRAIT=VALUE")]
+    pub segment: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SurveysArgs {
+    #[command(flatten)]
+    pub feedback: FeedbackArgs,
+    /// Breakdowns, comma-separated: touchpoint, stage, channel, trait:KEY, property:KEY.
+    #[arg(long)]
+    pub by: Option<String>,
     /// Only this survey (nps, csat, ces or a custom id).
     #[arg(long)]
     pub survey: Option<String>,
     /// `day`, `week` or `month`, for the trend.
     #[arg(long, default_value = "week")]
     pub period: String,
-    /// Responses at or after this time.
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Responses before this time.
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Only actors whose trait has this value.
-    #[arg(long, value_name = "TRAIT=VALUE")]
-    pub segment: Option<String>,
     /// Print the trend by period too (table format).
     #[arg(long)]
     pub trend: bool,
@@ -45,18 +52,19 @@ pub struct SurveysArgs {
 }
 
 pub fn run(args: SurveysArgs) -> anyhow::Result<()> {
+    let f = args.feedback;
     let request = SurveyScoresRequest {
-        event: Some(args.event.clone()),
-        by: args.by.clone(),
-        scales: args.scales.clone(),
-        survey: args.survey.clone(),
-        period: Some(args.period.clone()),
-        from: args.from.clone(),
-        to: args.to.clone(),
-        segment: args.segment.clone(),
+        event: Some(f.event),
+        by: args.by,
+        scales: f.scales,
+        survey: args.survey,
+        period: Some(args.period),
+        from: f.from,
+        to: f.to,
+        segment: f.segment,
     };
     let plan = request.plan().map_err(|e| anyhow!("--{e}"))?;
-    let frame = args.source.frame(&plan.spec)?;
+    let frame = f.source.frame(&plan.spec)?;
     let report = plan.execute(&frame).map_err(|e| anyhow!("--{e}"))?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -97,7 +97,7 @@ fn push_sentence(
     }
     let exclamations = chars.iter().filter(|&&c| c == '!').count() as u32;
     let questions = chars.iter().filter(|&&c| c == '?').count() as u32;
-    let tokens = tokenize(trimmed, lang, is_emoticon);
+    let tokens = tokenize_normalised(trimmed, lang, is_emoticon);
     let has_word = tokens.iter().any(|t| t.kind == Kind::Word);
     match out.last_mut() {
         Some(prev) if !has_word => {
@@ -122,7 +122,11 @@ fn push_sentence(
 
 /// The tokens of one sentence.
 pub fn tokenize(text: &str, lang: Lang, is_emoticon: &dyn Fn(&str) -> bool) -> Vec<Token> {
-    let text = normalise_apostrophes(text);
+    tokenize_normalised(&normalise_apostrophes(text), lang, is_emoticon)
+}
+
+/// [`tokenize`] on text whose apostrophes are already straight.
+fn tokenize_normalised(text: &str, lang: Lang, is_emoticon: &dyn Fn(&str) -> bool) -> Vec<Token> {
     let mut tokens = Vec::new();
     let mut clause: u16 = 0;
     for chunk in text.split_whitespace() {

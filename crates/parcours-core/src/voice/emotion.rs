@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::scores::{Scale, Z95};
-use super::surveys::SurveyFields;
+use super::surveys::{rated_touchpoint, ScaleLookup, SurveyFields};
 use crate::frame::{is_bookkeeping, Frame};
 use crate::text::{Lang, Scorer};
 use crate::time::Micros;
@@ -172,7 +172,7 @@ pub fn emotion_report(
     let scorer = Scorer::new();
     // Each distinct text is scored once (texts are dictionary-encoded).
     let mut text_scores: HashMap<(u32, Option<Lang>), Option<f64>> = HashMap::new();
-    let mut scale_of: HashMap<u32, Option<Scale>> = HashMap::new();
+    let mut scale_of = ScaleLookup::new(&opts.scales);
     let (names, ts, kinds, touchpoint) =
         (frame.name(), frame.ts(), frame.kind(), frame.touchpoint());
     let mut overall = Acc::default();
@@ -193,14 +193,7 @@ pub fn emotion_report(
             let mut explicit = None;
             if is_survey {
                 if let (Some(sc), Some(vc)) = (survey_col, score_col) {
-                    let scale = *scale_of.entry(sc[i]).or_insert_with(|| {
-                        let id = values.label(sc[i]);
-                        opts.scales
-                            .iter()
-                            .find(|(k, _)| *k == id)
-                            .map(|(_, s)| *s)
-                            .or_else(|| Scale::of_survey(&id))
-                    });
+                    let scale = scale_of.get(values, sc[i]);
                     explicit = scale
                         .zip(values.number(vc[i]))
                         .and_then(|(s, x)| s.accepts(x).then(|| s.position(x)));
@@ -249,12 +242,7 @@ pub fn emotion_report(
                 .or_else(|| stage_of.get(&names[i]).map(|s| s.to_string()))
                 .unwrap_or_else(|| "(none)".into());
             let tp = if is_survey {
-                match touch_col.map(|c| c[i]) {
-                    Some(id) if !values.value(id).is_null() => values.label(id),
-                    _ => last.map_or("(unknown)".into(), |j| {
-                        frame.touchpoints().name(touchpoint[j]).to_string()
-                    }),
-                }
+                rated_touchpoint(frame, touch_col, i, last)
             } else {
                 frame.touchpoints().name(touchpoint[i]).to_string()
             };

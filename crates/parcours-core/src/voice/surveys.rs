@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::scores::{Scale, Summary, Tally};
-use crate::frame::{is_bookkeeping, Frame};
+use crate::frame::{is_bookkeeping, Frame, ValueDict};
 use crate::journey::Bucket;
 use crate::time::Micros;
 
@@ -65,6 +65,31 @@ impl Dimension {
     }
 }
 
+/// The event of a survey answer, by default and for validation at ingestion.
+pub const SURVEY_EVENT: &str = "Survey Responded";
+
+/// Checks a survey answer's `score` at ingestion, for the standard surveys (`survey`:
+/// `nps`, `csat`, `ces`): a number (or a numeric string) valid on the scale. Answers of
+/// other surveys, and answers without a score (an open question), pass.
+pub fn check_answer(properties: &serde_json::Map<String, serde_json::Value>) -> Result<(), String> {
+    use serde_json::Value;
+    let scale = match properties.get("survey") {
+        Some(Value::String(id)) => Scale::of_survey(id),
+        _ => None,
+    };
+    let (Some(scale), Some(score)) = (scale, properties.get("score")) else {
+        return Ok(());
+    };
+    let x = match score {
+        Value::Null => return Ok(()),
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| format!("{score} is not a number ({} answer)", scale.name()))?;
+    scale.check(x)
+}
+
 /// Where responses are and how to read them.
 #[derive(Debug, Clone)]
 pub struct SurveyFields {
@@ -78,7 +103,7 @@ pub struct SurveyFields {
 impl Default for SurveyFields {
     fn default() -> Self {
         SurveyFields {
-            event: "Survey Responded".into(),
+            event: SURVEY_EVENT.into(),
             survey: "survey".into(),
             score: "score".into(),
             touchpoint: "touchpoint_surveyed".into(),
@@ -159,6 +184,52 @@ pub struct SurveyReport {
     pub skipped: Vec<Skipped>,
 }
 
+/// The scale of each survey met, by its value id: the scales given first, then the
+/// standard ids (`nps`, `csat`, `ces`); `None` for a survey with no known scale.
+pub(crate) struct ScaleLookup<'a> {
+    scales: &'a [(String, Scale)],
+    cache: HashMap<u32, Option<Scale>>,
+}
+
+impl<'a> ScaleLookup<'a> {
+    pub(crate) fn new(scales: &'a [(String, Scale)]) -> ScaleLookup<'a> {
+        ScaleLookup {
+            scales,
+            cache: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn get(&mut self, values: &ValueDict, id: u32) -> Option<Scale> {
+        let scales = self.scales;
+        *self.cache.entry(id).or_insert_with(|| {
+            let name = values.label(id);
+            scales
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, s)| *s)
+                .or_else(|| Scale::of_survey(&name))
+        })
+    }
+}
+
+/// The touchpoint a survey answer at row `i` rates: its `touchpoint_surveyed` (column
+/// `col`), else the touchpoint of the actor's last interaction before it (`last`), else
+/// `(unknown)`.
+pub(crate) fn rated_touchpoint(
+    frame: &Frame,
+    col: Option<&[u32]>,
+    i: usize,
+    last: Option<usize>,
+) -> String {
+    let values = frame.values();
+    match col.map(|c| c[i]) {
+        Some(v) if !values.value(v).is_null() => values.label(v),
+        _ => last.map_or("(unknown)".into(), |j| {
+            frame.touchpoints().name(frame.touchpoint()[j]).to_string()
+        }),
+    }
+}
+
 /// One survey's accumulators.
 #[derive(Default)]
 struct Acc {
@@ -209,17 +280,10 @@ pub fn survey_report(
             ))
         })
         .collect::<Result<_, String>>()?;
-    // The scale of each survey id, by value id.
-    let mut scale_of: HashMap<u32, Option<Scale>> = HashMap::new();
+    let mut scale_of = ScaleLookup::new(&opts.scales);
     let mut accs: HashMap<u32, Acc> = HashMap::new();
     let mut skipped: HashMap<u32, u64> = HashMap::new();
-    let (names, ts, channel, touchpoint, kinds) = (
-        frame.name(),
-        frame.ts(),
-        frame.channel(),
-        frame.touchpoint(),
-        frame.kind(),
-    );
+    let (names, ts, channel, kinds) = (frame.name(), frame.ts(), frame.channel(), frame.kind());
     for a in 0..frame.actor_count() {
         if keep.is_some_and(|k| !k[a]) {
             continue;
@@ -238,15 +302,7 @@ pub fn survey_report(
                 continue;
             }
             let sid = survey_col[i];
-            let scale = *scale_of.entry(sid).or_insert_with(|| {
-                let id = values.label(sid);
-                opts.scales
-                    .iter()
-                    .find(|(k, _)| *k == id)
-                    .map(|(_, s)| *s)
-                    .or_else(|| Scale::of_survey(&id))
-            });
-            let Some(scale) = scale else {
+            let Some(scale) = scale_of.get(values, sid) else {
                 *skipped.entry(sid).or_default() += 1;
                 continue;
             };
@@ -265,12 +321,7 @@ pub fn survey_report(
                 .add(scale, x);
             for (k, (dim, col)) in dims.iter().enumerate() {
                 let label = match dim {
-                    Dimension::Touchpoint => match touch_col.map(|c| c[i]) {
-                        Some(v) if !values.value(v).is_null() => values.label(v),
-                        _ => last.map_or("(unknown)".into(), |j| {
-                            frame.touchpoints().name(touchpoint[j]).to_string()
-                        }),
-                    },
+                    Dimension::Touchpoint => rated_touchpoint(frame, touch_col, i, last),
                     Dimension::Stage => stage_col.map_or("(none)".into(), |c| values.label(c[i])),
                     Dimension::Channel => last.map_or("(none)".into(), |j| {
                         frame.channels().name(channel[j] as u32).to_string()
@@ -285,7 +336,9 @@ pub fn survey_report(
     let mut surveys: Vec<SurveyResult> = accs
         .into_iter()
         .map(|(sid, acc)| {
-            let scale = scale_of[&sid].expect("scored surveys have a scale");
+            let scale = scale_of
+                .get(values, sid)
+                .expect("scored surveys have a scale");
             let breakdowns = dims
                 .iter()
                 .zip(acc.by)

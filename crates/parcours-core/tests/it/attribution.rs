@@ -9,7 +9,7 @@ use parcours_core::time::Micros;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::journeys::{assert_subset, frame_of, time_of, FixtureEvent};
+use crate::journeys::{assert_subset, fixtures, frame_of, time_of, FixtureEvent};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,13 +57,8 @@ fn span(text: &Option<String>, default: Micros) -> Micros {
 
 #[test]
 fn attribution_fixtures() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/attribution");
     let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let fx: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+    for (name, fx) in fixtures::<Fixture>("attribution") {
         let q = &fx.question;
         let touch = TouchBy::parse(&q.touch).unwrap();
         let mut keys = vec!["$revenue".to_string()];

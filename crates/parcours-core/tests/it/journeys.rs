@@ -140,6 +140,28 @@ pub fn frame_of(
 
 /// `expected` is a subset of `actual`: objects by key, arrays element by element,
 /// numbers within 1e-9.
+/// Every fixture of `testdata/{dir}`, with its file name, in name order; a fixture that
+/// does not read fails the test naming its file.
+pub fn fixtures<T: serde::de::DeserializeOwned>(dir: &str) -> Vec<(String, T)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(dir);
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let file = path.file_name().unwrap().to_string_lossy().to_string();
+            let fx = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            (file, fx)
+        })
+        .collect()
+}
+
 pub fn assert_subset(expected: &Value, actual: &Value, path: &str) {
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {

@@ -6,7 +6,7 @@ use parcours_core::kpi::{evaluate_catalog, Catalog, KpiOptions};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::journeys::{assert_subset, frame_of, FixtureEvent};
+use crate::journeys::{assert_subset, fixtures, frame_of, FixtureEvent};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,13 +20,8 @@ struct Fixture {
 
 #[test]
 fn kpi_fixtures() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/kpis");
     let mut seen = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let file = path.file_name().unwrap().to_string_lossy().to_string();
-        let fx: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+    for (file, fx) in fixtures::<Fixture>("kpis") {
         let catalog: Catalog =
             serde_json::from_value(serde_json::json!({ "kpis": fx.kpis })).unwrap();
         catalog.validate().unwrap();

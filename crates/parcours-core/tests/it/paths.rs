@@ -10,7 +10,7 @@ use parcours_core::transitions::NodeBy;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::journeys::{assert_subset, frame_of, time_of, FixtureEvent};
+use crate::journeys::{assert_subset, fixtures, frame_of, time_of, FixtureEvent};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,13 +58,8 @@ struct CenterOptions {
 
 #[test]
 fn path_fixtures() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/paths");
     let mut cases = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let file = path.file_name().unwrap().to_string_lossy().to_string();
-        let fx: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+    for (file, fx) in fixtures::<Fixture>("paths") {
         let frame = frame_of(&fx.events, vec![], &Default::default());
         for case in &fx.cases {
             let o = &case.options;

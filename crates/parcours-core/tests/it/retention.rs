@@ -7,7 +7,7 @@ use parcours_core::retention::{retention, RetentionOptions};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::journeys::{assert_subset, frame_of, time_of, FixtureEvent};
+use crate::journeys::{assert_subset, fixtures, frame_of, time_of, FixtureEvent};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,13 +42,8 @@ struct Options {
 
 #[test]
 fn retention_fixtures() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/retention");
     let mut cases = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let file = path.file_name().unwrap().to_string_lossy().to_string();
-        let fx: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+    for (file, fx) in fixtures::<Fixture>("retention") {
         let frame = frame_of(&fx.events, vec!["$revenue".into()], &Default::default());
         let names = frame.name();
         let revenue = frame.property("$revenue").unwrap();

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use parcours_core::journey::Span;
 
-use crate::journeys::{assert_subset, frame_of, time_of, FixtureEvent};
+use crate::journeys::{assert_subset, fixtures, frame_of, time_of, FixtureEvent};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,11 +30,8 @@ struct Options {
 
 #[test]
 fn session_fixtures() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sessions");
     let mut n = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let fx: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (file, fx) in fixtures::<Fixture>("sessions") {
         let frame = frame_of(&fx.events, vec!["$source".into()], &Default::default());
         let o = &fx.options;
         let defaults = SessionOptions::default();
@@ -50,11 +47,7 @@ fn session_fixtures() {
         };
         let report = session_report(&frame, frame.property("$source"), &options);
         let got = serde_json::to_value(report).unwrap();
-        assert_subset(
-            &fx.expect,
-            &got,
-            &path.file_name().unwrap().to_string_lossy(),
-        );
+        assert_subset(&fx.expect, &got, &file);
         n += 1;
     }
     assert!(n >= 1);

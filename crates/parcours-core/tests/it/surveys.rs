@@ -9,7 +9,7 @@ use parcours_core::voice::surveys::{survey_report, Dimension, SurveyFields, Surv
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::journeys::{assert_subset, frame_of, time_of, FixtureEvent};
+use crate::journeys::{assert_subset, fixtures, frame_of, time_of, FixtureEvent};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,13 +43,8 @@ struct Options {
 
 #[test]
 fn survey_fixtures() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/surveys");
     let mut cases = 0;
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let file = path.file_name().unwrap().to_string_lossy().to_string();
-        let fx: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
+    for (file, fx) in fixtures::<Fixture>("surveys") {
         let fields = SurveyFields::default();
         let frame = frame_of(&fx.events, fields.properties(), &fx.traits);
         for case in &fx.cases {

@@ -5,7 +5,7 @@ use parcours_core::transitions::{transition_graph, TransitionOptions};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::journeys::{assert_subset, frame_of, FixtureEvent};
+use crate::journeys::{assert_subset, fixtures, frame_of, FixtureEvent};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,12 +18,8 @@ struct Fixture {
 
 #[test]
 fn transition_fixtures() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/transitions");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let fx: Fixture = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (name, fx) in fixtures::<Fixture>("transitions") {
         let frame = frame_of(&fx.events, vec![], &Default::default());
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
         for (key, collapse) in [("collapsed", true), ("kept", false)] {
             let options = TransitionOptions {
                 collapse_repeats: collapse,

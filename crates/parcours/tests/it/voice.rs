@@ -107,14 +107,25 @@ fn survey_scores_offline_from_a_file() {
         r#"{"type":"track","userId":"c","event":"Survey Responded","timestamp":"2026-03-09T11:00:00Z","properties":{"survey":"nps","score":9}}"#,
         r#"{"type":"track","userId":"c","event":"Survey Responded","timestamp":"2026-03-09T12:00:00Z","properties":{"survey":"nps","score":12}}"#,
         r#"{"type":"track","userId":"d","event":"Survey Responded","timestamp":"2026-03-09T12:00:00Z","properties":{"survey":"effort","score":2}}"#,
+        r#"{"type":"track","userId":"e","event":"Survey Responded","timestamp":"2026-03-09T13:00:00Z","properties":{"survey":"effort","score":9}}"#,
     ];
     std::fs::write(&file, lines.join("\n")).unwrap();
     let input = file.to_str().unwrap();
-    let report = run_json(&["surveys", "--input", input, "--format", "json"]);
+    // The NPS of 12 is refused when the file is read, naming its line and field; the
+    // other lines are kept.
+    let (ok, stdout, stderr) = parcours(&["surveys", "--input", input, "--format", "json"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains(
+            "were rejected, the first at line 4: 12 is not a whole number from 0 to 10 (NPS)"
+        ),
+        "{stderr}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let nps = &report["surveys"][0];
-    // Two promoters and a detractor of three: NPS 33.3; the 12 is out of scale.
+    // Two promoters and a detractor of three: NPS 33.3.
     assert!((nps["overall"]["score"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9);
-    assert_eq!(nps["overall"]["out_of_scale"], 1);
+    assert_eq!(nps["overall"]["out_of_scale"], 0);
     assert_eq!(nps["trend"].as_array().unwrap().len(), 2, "two weeks");
     assert_eq!(report["skipped"][0]["survey"], "effort");
 
@@ -129,13 +140,20 @@ fn survey_scores_offline_from_a_file() {
         "--format",
         "json",
     ]);
+    // A custom survey is not checked at ingestion: its 9 is out of scale at analysis.
     assert_eq!(report["surveys"][0]["overall"]["mean"], 2.0, "{report}");
+    assert_eq!(
+        report["surveys"][0]["overall"]["out_of_scale"], 1,
+        "{report}"
+    );
 
     let (ok, stdout, _) = parcours(&["surveys", "--input", input]);
     assert!(ok);
     assert!(stdout.contains("33.3 ± "), "{stdout}");
+    assert!(stdout.contains("skipped: effort (2 responses)"), "{stdout}");
+    let (ok, stdout, _) = parcours(&["surveys", "--input", input, "--scales", "effort=ces"]);
+    assert!(ok);
     assert!(stdout.contains("left out: 1 out of scale"), "{stdout}");
-    assert!(stdout.contains("skipped: effort (1 responses)"), "{stdout}");
 
     let (ok, _, stderr) = parcours(&["surveys", "--input", input, "--by", "mood"]);
     assert!(!ok && stderr.contains("--by"), "{stderr}");
@@ -148,6 +166,15 @@ mod http {
 
     use crate::journeys_http::req;
     use crate::Harness;
+
+    /// The item of `list` whose `key` is `value`.
+    fn find<'a>(list: &'a Value, key: &str, value: &str) -> &'a Value {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x[key] == value)
+            .unwrap_or_else(|| panic!("no {key} = {value} in {list}"))
+    }
 
     fn response(user: &str, at: &str, survey: &str, score: Value, extra: Value) -> Value {
         let mut props = json!({ "survey": survey, "score": score });
@@ -209,15 +236,7 @@ mod http {
             ))
             .await;
         assert_eq!(status, 200, "{body}");
-        let survey = |id: &str| {
-            body["surveys"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["survey"] == id)
-                .unwrap_or_else(|| panic!("no {id}: {body}"))
-                .clone()
-        };
+        let survey = |id: &str| find(&body["surveys"], "survey", id).clone();
         // NPS: one promoter, one detractor, one passive of three.
         let nps = survey("nps");
         assert_eq!(nps["overall"]["responses"], 3);
@@ -235,12 +254,7 @@ mod http {
             2,
             "phone and (none)"
         );
-        let phone = by_channel["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["value"] == "phone")
-            .unwrap();
+        let phone = find(&by_channel["rows"], "value", "phone");
         assert_eq!(phone["score"], 100.0, "{by_channel}");
         assert_eq!(survey("stars")["overall"]["mean"], 4.5);
         assert_eq!(nps["trend"][0]["period"], "2026-03-01");
@@ -266,6 +280,40 @@ mod http {
                 "{uri}: {body}"
             );
         }
+        // Answers of the standard surveys are checked at ingestion: in a batch the bad
+        // ones are refused with their index and field, the good ones kept.
+        let (status, body, _) = h
+            .send(
+                Request::post("/v1/batch")
+                    .header("authorization", crate::basic(&h.write))
+                    .body(Body::from(
+                        json!({ "batch": [
+                            response("u4", "2026-03-05T10:00:00Z", "nps", json!(11), json!({})),
+                            response("u4", "2026-03-05T10:01:00Z", "csat", json!("great"), json!({})),
+                            response("u4", "2026-03-05T10:02:00Z", "nps", json!("10"), json!({})),
+                        ]})
+                        .to_string(),
+                    ))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            body["error"]["field"], "batch[0].properties.score",
+            "{body}"
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a whole number from 0 to 10"),
+            "{body}"
+        );
+        let (_, body, _) = h.send(get("/api/v1/surveys/scores?survey=nps")).await;
+        assert_eq!(
+            body["surveys"][0]["overall"]["responses"], 4,
+            "the \"10\" was kept: {body}"
+        );
         // Without a read key: 401.
         let (status, _, _) = h
             .send(req(
@@ -312,15 +360,7 @@ mod http {
             ))
             .await;
         assert_eq!(status, 200, "{body}");
-        let stage = |name: &str| {
-            body["stages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["value"] == name)
-                .unwrap_or_else(|| panic!("{name}: {body}"))
-                .clone()
-        };
+        let stage = |name: &str| find(&body["stages"], "value", name).clone();
         // Service: +1 (CSAT 5) and the mean of −1 (CSAT 1) and a negative comment.
         let service = stage("service");
         assert_eq!(service["evidence"], 2);
