@@ -108,6 +108,9 @@ pub enum Command {
     /// How customers feel at each stage and touchpoint (−1…+1), from survey scores,
     /// ratings and the sentiment of their texts, with the evidence.
     Emotion(Box<crate::emotion_cmd::EmotionArgs>),
+    /// The recurring topics of customers' texts (French and English): mentions,
+    /// sentiment, key phrases, quotes, trend, stages and touchpoints.
+    Themes(Box<crate::themes_cmd::ThemesArgs>),
     /// Sentiment of French and English texts, and the scorer's evaluation.
     Sentiment {
         #[command(subcommand)]
@@ -257,6 +260,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Sentiment { command } => crate::sentiment_cmd::run(command),
         Command::Surveys(args) => crate::surveys_cmd::run(*args),
         Command::Emotion(args) => crate::emotion_cmd::run(*args),
+        Command::Themes(args) => crate::themes_cmd::run(*args),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

@@ -22,4 +22,5 @@ pub mod sentiment_cmd;
 pub mod server;
 pub mod sessions_cmd;
 pub mod surveys_cmd;
+pub mod themes_cmd;
 pub mod transitions_cmd;

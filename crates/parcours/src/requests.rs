@@ -1446,56 +1446,88 @@ pub struct EmotionPlan {
 
 impl EmotionRequest {
     pub fn plan(&self) -> Result<EmotionPlan, RequestError> {
-        use parcours_core::voice::emotion::EmotionOptions;
-        let mut options = EmotionOptions {
-            scales: survey_scales(&self.scales)?,
-            ..EmotionOptions::default()
-        };
-        if let Some(e) = self.event.as_deref().filter(|e| !e.trim().is_empty()) {
-            options.fields.event = e.to_string();
-        }
-        match self.rating.as_deref().map(str::trim) {
-            None | Some("") => {}
-            Some("none") => options.rating = None,
-            Some(r) => {
-                let (k, scale) = r
-                    .split_once('=')
-                    .ok_or_else(|| format!("`{r}`: expected PROPERTY=SCALE or none"))
-                    .and_then(|(k, s)| {
-                        Ok((
-                            k.trim().to_string(),
-                            parcours_core::voice::scores::Scale::parse(s)?,
-                        ))
-                    })
-                    .map_err(request_error("rating"))?;
-                options.rating = Some((k, scale));
-            }
-        }
-        let text = names(self.text.as_deref().unwrap_or(""));
-        if !text.is_empty() {
-            options.text_fields = text;
-        }
-        options.stage_of = names(self.stage_of.as_deref().unwrap_or(""))
-            .iter()
-            .map(|x| {
-                x.split_once('=')
-                    .map(|(e, s)| (e.trim().to_string(), s.trim().to_string()))
-                    .filter(|(e, s)| !e.is_empty() && !s.is_empty())
-                    .ok_or_else(|| format!("`{x}`: expected EVENT=STAGE"))
-            })
-            .collect::<Result<_, _>>()
-            .map_err(request_error("stage_of"))?;
-        (options.from, options.to) = range(&self.from, &self.to)?;
+        let options = feedback_options(FeedbackFields {
+            event: &self.event,
+            scales: &self.scales,
+            rating: &self.rating,
+            text: &self.text,
+            stage_of: &self.stage_of,
+            from: &self.from,
+            to: &self.to,
+        })?;
         let segment = segment_option(&self.segment, "segment")?;
         Ok(EmotionPlan {
-            spec: FrameSpec {
-                actor: ActorKind::Person,
-                properties: options.properties(),
-                traits: segment.iter().map(|(k, _)| k.clone()).collect(),
-            },
+            spec: feedback_spec(&options, &segment),
             options,
             segment,
         })
+    }
+}
+
+/// The request fields every voice-of-the-customer report reads feedback with.
+struct FeedbackFields<'a> {
+    event: &'a Option<String>,
+    scales: &'a Option<String>,
+    rating: &'a Option<String>,
+    text: &'a Option<String>,
+    stage_of: &'a Option<String>,
+    from: &'a Option<String>,
+    to: &'a Option<String>,
+}
+
+fn feedback_options(
+    f: FeedbackFields,
+) -> Result<parcours_core::voice::feedback::FeedbackOptions, RequestError> {
+    let mut options = parcours_core::voice::feedback::FeedbackOptions {
+        scales: survey_scales(f.scales)?,
+        ..Default::default()
+    };
+    if let Some(e) = f.event.as_deref().filter(|e| !e.trim().is_empty()) {
+        options.fields.event = e.to_string();
+    }
+    match f.rating.as_deref().map(str::trim) {
+        None | Some("") => {}
+        Some("none") => options.rating = None,
+        Some(r) => {
+            let (k, scale) = r
+                .split_once('=')
+                .ok_or_else(|| format!("`{r}`: expected PROPERTY=SCALE or none"))
+                .and_then(|(k, s)| {
+                    Ok((
+                        k.trim().to_string(),
+                        parcours_core::voice::scores::Scale::parse(s)?,
+                    ))
+                })
+                .map_err(request_error("rating"))?;
+            options.rating = Some((k, scale));
+        }
+    }
+    let text = names(f.text.as_deref().unwrap_or(""));
+    if !text.is_empty() {
+        options.text_fields = text;
+    }
+    options.stage_of = names(f.stage_of.as_deref().unwrap_or(""))
+        .iter()
+        .map(|x| {
+            x.split_once('=')
+                .map(|(e, s)| (e.trim().to_string(), s.trim().to_string()))
+                .filter(|(e, s)| !e.is_empty() && !s.is_empty())
+                .ok_or_else(|| format!("`{x}`: expected EVENT=STAGE"))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(request_error("stage_of"))?;
+    (options.from, options.to) = range(f.from, f.to)?;
+    Ok(options)
+}
+
+fn feedback_spec(
+    options: &parcours_core::voice::feedback::FeedbackOptions,
+    segment: &Option<(String, Value)>,
+) -> FrameSpec {
+    FrameSpec {
+        actor: ActorKind::Person,
+        properties: options.properties(),
+        traits: segment.iter().map(|(k, _)| k.clone()).collect(),
     }
 }
 
@@ -1507,5 +1539,99 @@ impl EmotionPlan {
         let keep = segment_mask(frame, self.segment.as_slice());
         parcours_core::voice::emotion::emotion_report(frame, &self.options, keep.as_deref())
             .map_err(request_error("text"))
+    }
+}
+
+/// The themes of the feedback texts: what the CLI and `GET /api/v1/themes` take.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemesRequest {
+    /// The survey-response event (`Survey Responded` when absent).
+    pub event: Option<String>,
+    /// Properties holding free text, comma-separated (`comment,text,note` when absent).
+    pub text: Option<String>,
+    /// Stages of events without a `stage` property, comma-separated `EVENT=STAGE`.
+    pub stage_of: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Only actors whose trait has this value: `KEY=VALUE`.
+    pub segment: Option<String>,
+    /// `day`, `week` or `month` (the default), for the trend.
+    pub period: Option<String>,
+    /// Texts a key word needs to count (5 when absent).
+    pub min_mentions: Option<u64>,
+    /// Themes reported (20 when absent, at most 200).
+    pub limit: Option<usize>,
+    /// Share of a key word's texts that must mention a theme for it to join (0.6).
+    pub merge: Option<f64>,
+    /// Example quotes per theme (3 when absent, at most 50).
+    pub quotes: Option<usize>,
+    /// Actor keys listed per theme (none when absent, at most 10000).
+    pub actors: Option<usize>,
+    /// Only this theme: its id or one of its words.
+    pub theme: Option<String>,
+}
+
+/// A validated themes run.
+#[derive(Debug, Clone)]
+pub struct ThemesPlan {
+    pub spec: FrameSpec,
+    options: parcours_core::voice::themes::ThemeOptions,
+    segment: Option<(String, Value)>,
+}
+
+impl ThemesRequest {
+    pub fn plan(&self) -> Result<ThemesPlan, RequestError> {
+        use parcours_core::voice::themes::ThemeOptions;
+        let feedback = feedback_options(FeedbackFields {
+            event: &self.event,
+            scales: &None,
+            rating: &Some("none".into()),
+            text: &self.text,
+            stage_of: &self.stage_of,
+            from: &self.from,
+            to: &self.to,
+        })?;
+        let defaults = ThemeOptions::default();
+        let bounded = |v: Option<usize>, default: usize, max: usize, field: &'static str| {
+            let v = v.unwrap_or(default);
+            if v > max {
+                return Err(request_error(field)(format!("{v} is more than {max}")));
+            }
+            Ok(v)
+        };
+        let merge = self.merge.unwrap_or(defaults.merge);
+        if !(merge > 0.0 && merge <= 1.0) {
+            return Err(request_error("merge")(format!(
+                "{merge} is not a share in (0, 1]"
+            )));
+        }
+        let period = match self.period.as_deref() {
+            None | Some("") => defaults.period,
+            Some(p) => parcours_core::journey::Bucket::parse(p).map_err(request_error("period"))?,
+        };
+        let options = ThemeOptions {
+            period,
+            min_mentions: self.min_mentions.unwrap_or(defaults.min_mentions).max(1),
+            limit: bounded(self.limit, defaults.limit, 200, "limit")?,
+            merge,
+            quotes: bounded(self.quotes, defaults.quotes, 50, "quotes")?,
+            actors: bounded(self.actors, 0, 10_000, "actors")?,
+            theme: self.theme.clone().filter(|t| !t.trim().is_empty()),
+            feedback,
+        };
+        let segment = segment_option(&self.segment, "segment")?;
+        Ok(ThemesPlan {
+            spec: feedback_spec(&options.feedback, &segment),
+            options,
+            segment,
+        })
+    }
+}
+
+impl ThemesPlan {
+    pub fn execute(&self, frame: &Frame) -> parcours_core::voice::themes::ThemeReport {
+        let keep = segment_mask(frame, self.segment.as_slice());
+        parcours_core::voice::themes::theme_report(frame, &self.options, keep.as_deref())
     }
 }

@@ -13,4 +13,5 @@ mod retention_props;
 mod sentiment_props;
 mod sessions;
 mod surveys;
+mod themes;
 mod transitions;

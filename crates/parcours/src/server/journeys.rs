@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/surveys/scores", get(survey_scores))
         .route("/api/v1/sentiment", post(sentiment))
         .route("/api/v1/emotion", get(emotion))
+        .route("/api/v1/themes", get(themes))
         .route("/api/v1/kpis", get(kpis_builtin).post(kpis_adhoc))
         .route("/api/v1/kpis/catalog", get(kpi_catalog))
         .route("/api/v1/kpis/definitions", get(kpi_definitions))
@@ -485,6 +486,20 @@ async fn emotion(
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
+    })
+    .await
+}
+
+/// `GET /api/v1/themes?text=&stage_of=&period=&min_mentions=&limit=&merge=&quotes=&actors=&theme=&from=&to=&segment=&event=`.
+async fn themes(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(request): Query<crate::requests::ThemesRequest>,
+) -> Result<Json<parcours_core::voice::themes::ThemeReport>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        let plan = request.plan()?;
+        let frame = state.frame(key.workspace_id, &plan.spec)?;
+        Ok(Json(plan.execute(&frame)))
     })
     .await
 }

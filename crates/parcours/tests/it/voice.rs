@@ -159,6 +159,75 @@ fn survey_scores_offline_from_a_file() {
     assert!(!ok && stderr.contains("--by"), "{stderr}");
 }
 
+#[test]
+fn themes_offline_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("reviews.jsonl");
+    let texts = [
+        ("a", "Livraison en retard, colis abîmé."),
+        ("b", "Retard de livraison inadmissible."),
+        ("c", "Late delivery, again."),
+        ("d", "Fast delivery, thanks!"),
+        ("e", "Le remboursement est très lent."),
+        ("f", "Refund still not received after a month."),
+    ];
+    let lines: Vec<String> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, (user, text))| {
+            serde_json::json!({"type": "track", "userId": user, "event": "Review Submitted",
+                "timestamp": format!("2026-03-0{}T10:00:00Z", i + 1),
+                "properties": {"text": text}})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let input = file.to_str().unwrap();
+    let report = run_json(&[
+        "themes",
+        "--input",
+        input,
+        "--min-mentions",
+        "2",
+        "--stage-of",
+        "Review Submitted=advocacy",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(report["texts"], 6, "{report}");
+    let themes = report["themes"].as_array().unwrap();
+    let ids: Vec<&str> = themes.iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["delivery", "refund"], "{report}");
+    assert_eq!(themes[0]["mentions"], 4);
+    assert_eq!(
+        themes[0]["phrases"][0]["label"],
+        "livraison en retard / late delivery"
+    );
+    assert_eq!(themes[0]["stages"][0]["value"], "advocacy");
+
+    let (ok, stdout, stderr) = parcours(&[
+        "themes",
+        "--input",
+        input,
+        "--min-mentions",
+        "2",
+        "--theme",
+        "refund",
+        "--actors",
+        "5",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("refund / remboursement  — 2 mentions by 2 actors"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("actors: e, f"), "{stdout}");
+    assert!(!stdout.contains("livraison"), "{stdout}");
+
+    let (ok, _, stderr) = parcours(&["themes", "--input", input, "--merge", "1.5"]);
+    assert!(!ok && stderr.contains("--merge"), "{stderr}");
+}
+
 mod http {
     use axum::body::Body;
     use axum::http::Request;
@@ -389,6 +458,61 @@ mod http {
                 "{uri}: {body}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn themes_over_http() {
+        let h = Harness::new();
+        let batch = (0..6)
+            .map(|i| {
+                let (text, stage) = if i < 4 {
+                    ("Colis livré en retard.", "post-purchase")
+                } else {
+                    ("Great support team!", "service")
+                };
+                response(
+                    &format!("u{i}"),
+                    &format!("2026-03-0{}T10:00:00Z", i + 1),
+                    "csat",
+                    json!(3),
+                    json!({"stage": stage, "comment": text}),
+                )
+            })
+            .collect();
+        ingest(&h, batch).await;
+        let get = |uri: &str| req("GET", uri, &h.read, "", Body::empty());
+        let (status, body, _) = h
+            .send(get("/api/v1/themes?min_mentions=2&period=week&actors=10"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["texts"], 6);
+        // "colis", "livré" and "retard" are in the same four texts: the first by name
+        // heads the theme, the others join it.
+        let parcel = find(&body["themes"], "id", "delivery");
+        assert_eq!(parcel["keywords"].as_array().unwrap().len(), 3, "{parcel}");
+        assert_eq!(parcel["mentions"], 4, "{body}");
+        assert_eq!(parcel["sentiment"]["polarity"], "negative", "{parcel}");
+        assert_eq!(parcel["stages"][0]["value"], "post-purchase");
+        assert_eq!(parcel["actor_keys"].as_array().unwrap().len(), 4);
+        let support = find(&body["themes"], "id", "customer service");
+        assert_eq!(support["sentiment"]["polarity"], "positive", "{support}");
+
+        for (uri, field) in [
+            ("/api/v1/themes?period=year", "period"),
+            ("/api/v1/themes?limit=100000", "limit"),
+            ("/api/v1/themes?merge=0", "merge"),
+            ("/api/v1/themes?mood=1", "query"),
+        ] {
+            let (status, body, _) = h.send(get(uri)).await;
+            assert_eq!(status, 400, "{uri}: {body}");
+            if field != "query" {
+                assert_eq!(body["error"]["field"], field, "{uri}: {body}");
+            }
+        }
+        let (status, _, _) = h
+            .send(req("GET", "/api/v1/themes", &h.write, "", Body::empty()))
+            .await;
+        assert_eq!(status, 401);
     }
 
     #[tokio::test]
