@@ -111,6 +111,9 @@ pub enum Command {
     /// The recurring topics of customers' texts (French and English): mentions,
     /// sentiment, key phrases, quotes, trend, stages and touchpoints.
     Themes(Box<crate::themes_cmd::ThemesArgs>),
+    /// What gets in customers' way (abandonment, repeat contacts, high effort, slow
+    /// resolution, negative themes), ranked by the revenue at stake, with the evidence.
+    Frictions(Box<crate::frictions_cmd::FrictionsArgs>),
     /// Sentiment of French and English texts, and the scorer's evaluation.
     Sentiment {
         #[command(subcommand)]
@@ -261,6 +264,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Surveys(args) => crate::surveys_cmd::run(*args),
         Command::Emotion(args) => crate::emotion_cmd::run(*args),
         Command::Themes(args) => crate::themes_cmd::run(*args),
+        Command::Frictions(args) => crate::frictions_cmd::run(*args),
         Command::Keys { action } => keys(action),
         Command::Workspaces { action } => match action {
             WorkspacesAction::Create { name, common } => {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod emotion_cmd;
 pub mod frame_cache;
+pub mod frictions_cmd;
 pub mod import;
 pub mod journey_cmd;
 pub mod kpi_cmd;

@@ -1629,6 +1629,199 @@ impl ThemesRequest {
     }
 }
 
+/// The frictions, ranked: what the CLI and `GET /api/v1/frictions` take.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrictionsRequest {
+    /// The survey-response event (`Survey Responded` when absent).
+    pub event: Option<String>,
+    /// Scales of custom surveys, comma-separated `ID=SCALE`.
+    pub scales: Option<String>,
+    /// Properties holding free text, comma-separated (`comment,text,note` when absent).
+    pub text: Option<String>,
+    /// Stages of events, comma-separated `EVENT=STAGE`.
+    pub stage_of: Option<String>,
+    /// A stored journey whose stages place the events (HTTP).
+    pub journey: Option<i64>,
+    /// Stages of events from a journey definition (the CLI's `--journey FILE`, the
+    /// server's `journey`); `stage_of` comes first.
+    #[serde(skip)]
+    pub journey_stages: Vec<(String, String)>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Only actors whose trait has this value: `KEY=VALUE`.
+    pub segment: Option<String>,
+    /// The property splitting abandonment into segments (`context.device.type`).
+    pub segment_by: Option<String>,
+    /// Abandonment rates above which checkouts (carts) are a friction as a whole.
+    pub checkout_target: Option<f64>,
+    pub cart_target: Option<f64>,
+    /// Events that are support contacts, comma-separated (`Ticket Opened,Call
+    /// Completed,Chat Started`).
+    pub contact_events: Option<String>,
+    /// Repeat contacts: this many (2) within this span (`7d`).
+    pub min_contacts: Option<usize>,
+    pub contact_window: Option<String>,
+    /// Cases, comma-separated `OPEN>CLOSE` (`Ticket Opened>Ticket Resolved,Return
+    /// Requested>Refund Issued`), and the target time to resolve (`3d`).
+    pub resolutions: Option<String>,
+    pub resolution_target: Option<String>,
+    /// Share of hard CES / dissatisfied CSAT answers from which a touchpoint is a
+    /// friction (0.4).
+    pub low_score_share: Option<f64>,
+    /// A theme is a friction from this mean sentiment down (−0.2) or this negative share
+    /// up (0.5).
+    pub negative_sentiment: Option<f64>,
+    pub negative_share: Option<f64>,
+    /// Event properties that label evidence, comma-separated (`reason,category,carrier`).
+    pub evidence: Option<String>,
+    /// Frictions affecting fewer actors are left out (5).
+    pub min_actors: Option<u64>,
+    /// `day`, `week` or `month` (the default), for the trend.
+    pub period: Option<String>,
+    /// Actor keys listed per friction (20, at most 10000) and quotes (3, at most 50).
+    pub actors: Option<usize>,
+    pub quotes: Option<usize>,
+    /// Frictions listed, highest revenue at stake first (all when absent).
+    pub limit: Option<usize>,
+}
+
+/// A validated frictions run.
+#[derive(Debug, Clone)]
+pub struct FrictionsPlan {
+    pub spec: FrameSpec,
+    options: parcours_core::voice::frictions::FrictionOptions,
+    segment: Option<(String, Value)>,
+    limit: Option<usize>,
+}
+
+impl FrictionsRequest {
+    pub fn plan(&self) -> Result<FrictionsPlan, RequestError> {
+        use parcours_core::journey::Span;
+        use parcours_core::voice::frictions::FrictionOptions;
+        let mut feedback = feedback_options(FeedbackFields {
+            event: &self.event,
+            scales: &self.scales,
+            rating: &None,
+            text: &self.text,
+            stage_of: &self.stage_of,
+            from: &self.from,
+            to: &self.to,
+        })?;
+        for (e, st) in &self.journey_stages {
+            if !feedback.stage_of.iter().any(|(x, _)| x == e) {
+                feedback.stage_of.push((e.clone(), st.clone()));
+            }
+        }
+        let mut o = FrictionOptions {
+            feedback,
+            ..FrictionOptions::default()
+        };
+        let share = |v: Option<f64>, default: f64, field: &'static str| match v {
+            None => Ok(default),
+            Some(x) if (0.0..=1.0).contains(&x) => Ok(x),
+            Some(x) => Err(request_error(field)(format!(
+                "{x} is not a share in [0, 1]"
+            ))),
+        };
+        let span = |v: &Option<String>, default: i64, field: &'static str| match v.as_deref() {
+            None | Some("") => Ok(default),
+            Some(t) => Span::parse(t)
+                .map(|s| s.micros())
+                .map_err(request_error(field)),
+        };
+        let bounded = |v: Option<usize>, default: usize, max: usize, field: &'static str| {
+            let v = v.unwrap_or(default);
+            if v > max {
+                return Err(request_error(field)(format!("{v} is more than {max}")));
+            }
+            Ok(v)
+        };
+        if let Some(k) = self.segment_by.as_deref().filter(|k| !k.trim().is_empty()) {
+            o.segment_by = k.trim().to_string();
+        }
+        for rule in &mut o.abandonment {
+            let (target, field) = if rule.name == "checkout" {
+                (self.checkout_target, "checkout_target")
+            } else {
+                (self.cart_target, "cart_target")
+            };
+            rule.target = target.map(|t| share(Some(t), 0.0, field)).transpose()?;
+        }
+        let contacts = names(self.contact_events.as_deref().unwrap_or(""));
+        if !contacts.is_empty() {
+            o.contact_events = contacts;
+        }
+        o.min_contacts = self.min_contacts.unwrap_or(o.min_contacts);
+        if o.min_contacts < 2 {
+            return Err(request_error("min_contacts")(
+                "a repeat contact needs at least 2 contacts".into(),
+            ));
+        }
+        o.contact_window = span(&self.contact_window, o.contact_window, "contact_window")?;
+        if let Some(r) = self.resolutions.as_deref().filter(|r| !r.trim().is_empty()) {
+            o.resolutions = names(r)
+                .iter()
+                .map(|x| {
+                    x.split_once('>')
+                        .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                        .ok_or_else(|| format!("`{x}`: expected OPEN>CLOSE"))
+                })
+                .collect::<Result<_, _>>()
+                .map_err(request_error("resolutions"))?;
+        }
+        o.resolution_target = span(
+            &self.resolution_target,
+            o.resolution_target,
+            "resolution_target",
+        )?;
+        o.low_score_share = share(self.low_score_share, o.low_score_share, "low_score_share")?;
+        o.negative_share = share(self.negative_share, o.negative_share, "negative_share")?;
+        o.negative_sentiment = match self.negative_sentiment {
+            None => o.negative_sentiment,
+            Some(x) if (-1.0..=1.0).contains(&x) => x,
+            Some(x) => {
+                return Err(request_error("negative_sentiment")(format!(
+                    "{x} is not a sentiment in [-1, 1]"
+                )))
+            }
+        };
+        let evidence = names(self.evidence.as_deref().unwrap_or(""));
+        if !evidence.is_empty() {
+            o.evidence_properties = evidence;
+        }
+        o.min_actors = self.min_actors.unwrap_or(o.min_actors);
+        o.period = match self.period.as_deref() {
+            None | Some("") => o.period,
+            Some(p) => parcours_core::journey::Bucket::parse(p).map_err(request_error("period"))?,
+        };
+        o.actors = bounded(self.actors, o.actors, 10_000, "actors")?;
+        o.quotes = bounded(self.quotes, o.quotes, 50, "quotes")?;
+        let segment = segment_option(&self.segment, "segment")?;
+        let mut spec = feedback_spec(&o.feedback, &segment);
+        spec.properties = o.properties();
+        Ok(FrictionsPlan {
+            spec,
+            options: o,
+            segment,
+            limit: self.limit,
+        })
+    }
+}
+
+impl FrictionsPlan {
+    pub fn execute(&self, frame: &Frame) -> parcours_core::voice::frictions::FrictionReport {
+        let keep = segment_mask(frame, self.segment.as_slice());
+        let mut report =
+            parcours_core::voice::frictions::friction_report(frame, &self.options, keep.as_deref());
+        if let Some(n) = self.limit {
+            report.frictions.truncate(n);
+        }
+        report
+    }
+}
+
 impl ThemesPlan {
     pub fn execute(&self, frame: &Frame) -> parcours_core::voice::themes::ThemeReport {
         let keep = segment_mask(frame, self.segment.as_slice());

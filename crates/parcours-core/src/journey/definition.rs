@@ -203,6 +203,27 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> DefinitionEr
 }
 
 impl JourneyDef {
+    /// The stage of each event name its steps match (branches included; `*` apart), the
+    /// first stage winning: how feedback and frictions place events that carry no
+    /// `stage` property.
+    pub fn stage_of_events(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for stage in &self.stages {
+            let steps = stage
+                .steps
+                .iter()
+                .chain(stage.branches.iter().flat_map(|b| b.steps.iter()));
+            for step in steps {
+                for name in step.event.as_slice() {
+                    if name != "*" && !out.iter().any(|(e, _)| e == name) {
+                        out.push((name.clone(), stage.name.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Parses a TOML journey file; syntax errors name the line.
     pub fn from_toml(text: &str) -> Result<JourneyDef, DefinitionError> {
         let def: JourneyDef = toml::from_str(text).map_err(|e| {

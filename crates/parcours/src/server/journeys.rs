@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/sentiment", post(sentiment))
         .route("/api/v1/emotion", get(emotion))
         .route("/api/v1/themes", get(themes))
+        .route("/api/v1/frictions", get(frictions))
         .route("/api/v1/kpis", get(kpis_builtin).post(kpis_adhoc))
         .route("/api/v1/kpis/catalog", get(kpi_catalog))
         .route("/api/v1/kpis/definitions", get(kpi_definitions))
@@ -497,6 +498,23 @@ async fn themes(
     Query(request): Query<crate::requests::ThemesRequest>,
 ) -> Result<Json<parcours_core::voice::themes::ThemeReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
+        let plan = request.plan()?;
+        let frame = state.frame(key.workspace_id, &plan.spec)?;
+        Ok(Json(plan.execute(&frame)))
+    })
+    .await
+}
+
+/// `GET /api/v1/frictions?journey=&stage_of=&segment_by=&resolution_target=&…`.
+async fn frictions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(mut request): Query<crate::requests::FrictionsRequest>,
+) -> Result<Json<parcours_core::voice::frictions::FrictionReport>, ApiError> {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
+        if let Some(id) = request.journey {
+            request.journey_stages = stored_journey(state, key.workspace_id, id)?.stage_of_events();
+        }
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)))
