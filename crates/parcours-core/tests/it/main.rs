@@ -2,6 +2,7 @@
 
 mod attribution;
 mod attribution_props;
+mod frictions;
 mod journey_props;
 mod journeys;
 mod kpis;

@@ -228,6 +228,94 @@ fn themes_offline_from_a_file() {
     assert!(!ok && stderr.contains("--merge"), "{stderr}");
 }
 
+/// The three frictions the demo generator plants (docs/demo.md) — mobile checkout, late
+/// deliveries by ColisExpress, returns — are what ranks first, each recognised by its
+/// own evidence.
+#[test]
+fn planted_demo_frictions_rank_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = parcours::demo::Demo {
+        seed: 42,
+        customers: 2000,
+    };
+    let store =
+        parcours_store::SqliteStore::open(dir.path(), parcours_store::StoreOptions::default())
+            .unwrap();
+    parcours::demo::build(&store, &demo, dir.path(), false).unwrap();
+    drop(store);
+    let journey = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/journeys/ecommerce.toml"
+    );
+    let report = run_json(&[
+        "frictions",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--workspace",
+        parcours::demo::WORKSPACE,
+        "--journey",
+        journey,
+        "--format",
+        "json",
+    ]);
+    let frictions = report["frictions"].as_array().unwrap();
+    let planted = |f: &serde_json::Value| -> Option<&str> {
+        let text = |k: &str| f[k].as_str().unwrap_or("").to_lowercase();
+        let (title, touchpoint) = (text("title"), text("touchpoint"));
+        let evidence = f["details"].to_string().to_lowercase();
+        if title.contains("mobile") || touchpoint.contains("paiement") || evidence.contains("3ds") {
+            Some("mobile checkout")
+        } else if touchpoint.contains("delivery")
+            || title.contains("delivery")
+            || evidence.contains("colisexpress")
+        {
+            Some("late delivery")
+        } else if title.contains("return")
+            || title.contains("retour")
+            || touchpoint == "phone inbound"
+        {
+            Some("returns")
+        } else {
+            None
+        }
+    };
+    for f in frictions.iter().take(10) {
+        assert!(
+            planted(f).is_some(),
+            "not a planted friction in the top 10: {f}"
+        );
+    }
+    for name in ["mobile checkout", "late delivery", "returns"] {
+        let rank = frictions
+            .iter()
+            .position(|f| planted(f) == Some(name))
+            .unwrap_or_else(|| panic!("{name} not found"));
+        assert!(rank < 6, "{name} first ranks {}", rank + 1);
+    }
+    // The mobile abandonment's evidence names the failure; the repeat contacts' names
+    // the carrier.
+    let mobile = frictions
+        .iter()
+        .find(|f| f["kind"] == "abandonment")
+        .unwrap();
+    assert!(mobile["details"][0]["label"]
+        .as_str()
+        .unwrap()
+        .contains("reason=3ds_timeout"));
+    let contacts = frictions
+        .iter()
+        .find(|f| f["kind"] == "repeat_contact")
+        .unwrap();
+    assert!(
+        contacts["details"][0]["label"]
+            .as_str()
+            .unwrap()
+            .contains("carrier=ColisExpress"),
+        "{contacts}"
+    );
+    assert!(mobile["revenue_at_stake"].as_f64().unwrap() > 0.0);
+}
+
 mod http {
     use axum::body::Body;
     use axum::http::Request;
@@ -513,6 +601,54 @@ mod http {
             .send(req("GET", "/api/v1/themes", &h.write, "", Body::empty()))
             .await;
         assert_eq!(status, 401);
+    }
+
+    #[tokio::test]
+    async fn frictions_over_http() {
+        let h = Harness::new();
+        let mut batch = Vec::new();
+        for i in 0..6 {
+            let user = format!("u{i}");
+            let at = |m: u32| format!("2026-03-02T10:{m:02}:00Z");
+            for (m, event, props) in [
+                (
+                    0,
+                    "Ticket Opened",
+                    json!({"channel": "support", "category": "delivery"}),
+                ),
+                (
+                    5,
+                    "Call Completed",
+                    json!({"channel": "phone", "direction": "inbound"}),
+                ),
+            ] {
+                batch.push(json!({"type": "track", "userId": user, "event": event,
+                                  "timestamp": at(m), "properties": props}));
+            }
+        }
+        ingest(&h, batch).await;
+        let get = |uri: &str| req("GET", uri, &h.read, "", Body::empty());
+        let (status, body, _) = h.send(get("/api/v1/frictions?actors=3")).await;
+        assert_eq!(status, 200, "{body}");
+        let f = &body["frictions"][0];
+        assert_eq!(f["kind"], "repeat_contact", "{body}");
+        assert_eq!(f["actors"], 6);
+        assert_eq!(f["actor_keys"].as_array().unwrap().len(), 3);
+        for (uri, field) in [
+            ("/api/v1/frictions?contact_window=soon", "contact_window"),
+            ("/api/v1/frictions?min_contacts=1", "min_contacts"),
+            ("/api/v1/frictions?low_score_share=2", "low_score_share"),
+            ("/api/v1/frictions?resolutions=Opened", "resolutions"),
+        ] {
+            let (status, body, _) = h.send(get(uri)).await;
+            assert_eq!(
+                (status, body["error"]["field"].as_str()),
+                (400, Some(field)),
+                "{uri}: {body}"
+            );
+        }
+        let (status, _, _) = h.send(get("/api/v1/frictions?journey=999")).await;
+        assert_eq!(status, 404);
     }
 
     #[tokio::test]
