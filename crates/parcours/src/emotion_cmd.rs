@@ -23,6 +23,10 @@ pub struct EmotionArgs {
     /// (e.g. "Review Submitted=advocacy,Ticket Opened=service").
     #[arg(long)]
     pub stage_of: Option<String>,
+    /// A journey definition whose stages place events without a `stage` property
+    /// (after --stage-of).
+    #[arg(long)]
+    pub journey: Option<std::path::PathBuf>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }
@@ -35,6 +39,11 @@ pub fn run(args: EmotionArgs) -> anyhow::Result<()> {
         rating: Some(args.rating),
         text: Some(args.text),
         stage_of: args.stage_of,
+        journey: None,
+        journey_stages: match &args.journey {
+            Some(path) => crate::journey_cmd::read_definition(path)?.stage_of_events(),
+            None => Vec::new(),
+        },
         from: f.from,
         to: f.to,
         segment: f.segment,

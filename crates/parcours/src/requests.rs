@@ -1430,6 +1430,12 @@ pub struct EmotionRequest {
     pub text: Option<String>,
     /// Stages of events without a `stage` property, comma-separated `EVENT=STAGE`.
     pub stage_of: Option<String>,
+    /// A stored journey whose stages place the events (HTTP).
+    pub journey: Option<i64>,
+    /// Stages of events from a journey definition (the CLI's `--journey FILE`, the
+    /// server's `journey`); `stage_of` comes first.
+    #[serde(skip)]
+    pub journey_stages: Vec<(String, String)>,
     pub from: Option<String>,
     pub to: Option<String>,
     /// Only actors whose trait has this value: `KEY=VALUE`.
@@ -1452,6 +1458,7 @@ impl EmotionRequest {
             rating: &self.rating,
             text: &self.text,
             stage_of: &self.stage_of,
+            journey_stages: &self.journey_stages,
             from: &self.from,
             to: &self.to,
         })?;
@@ -1471,6 +1478,7 @@ struct FeedbackFields<'a> {
     rating: &'a Option<String>,
     text: &'a Option<String>,
     stage_of: &'a Option<String>,
+    journey_stages: &'a [(String, String)],
     from: &'a Option<String>,
     to: &'a Option<String>,
 }
@@ -1516,6 +1524,11 @@ fn feedback_options(
         })
         .collect::<Result<_, _>>()
         .map_err(request_error("stage_of"))?;
+    for (e, st) in f.journey_stages {
+        if !options.stage_of.iter().any(|(x, _)| x == e) {
+            options.stage_of.push((e.clone(), st.clone()));
+        }
+    }
     (options.from, options.to) = range(f.from, f.to)?;
     Ok(options)
 }
@@ -1570,6 +1583,11 @@ pub struct ThemesRequest {
     pub actors: Option<usize>,
     /// Only this theme: its id or one of its words.
     pub theme: Option<String>,
+    /// A stored journey whose stages place the events (HTTP).
+    pub journey: Option<i64>,
+    /// Stages of events from a journey definition; `stage_of` comes first.
+    #[serde(skip)]
+    pub journey_stages: Vec<(String, String)>,
 }
 
 /// A validated themes run.
@@ -1589,6 +1607,7 @@ impl ThemesRequest {
             rating: &Some("none".into()),
             text: &self.text,
             stage_of: &self.stage_of,
+            journey_stages: &self.journey_stages,
             from: &self.from,
             to: &self.to,
         })?;
@@ -1699,20 +1718,16 @@ impl FrictionsRequest {
     pub fn plan(&self) -> Result<FrictionsPlan, RequestError> {
         use parcours_core::journey::Span;
         use parcours_core::voice::frictions::FrictionOptions;
-        let mut feedback = feedback_options(FeedbackFields {
+        let feedback = feedback_options(FeedbackFields {
             event: &self.event,
             scales: &self.scales,
             rating: &None,
             text: &self.text,
             stage_of: &self.stage_of,
+            journey_stages: &self.journey_stages,
             from: &self.from,
             to: &self.to,
         })?;
-        for (e, st) in &self.journey_stages {
-            if !feedback.stage_of.iter().any(|(x, _)| x == e) {
-                feedback.stage_of.push((e.clone(), st.clone()));
-            }
-        }
         let mut o = FrictionOptions {
             feedback,
             ..FrictionOptions::default()

@@ -20,6 +20,10 @@ pub struct ThemesArgs {
     /// Stages of events without a `stage` property, comma-separated EVENT=STAGE.
     #[arg(long)]
     pub stage_of: Option<String>,
+    /// A journey definition whose stages place events without a `stage` property
+    /// (after --stage-of).
+    #[arg(long)]
+    pub journey: Option<std::path::PathBuf>,
     /// Texts at or after this time.
     #[arg(long)]
     pub from: Option<String>,
@@ -72,6 +76,11 @@ pub fn run(args: ThemesArgs) -> anyhow::Result<()> {
         quotes: Some(args.quotes),
         actors: args.actors,
         theme: args.theme,
+        journey: None,
+        journey_stages: match &args.journey {
+            Some(path) => crate::journey_cmd::read_definition(path)?.stage_of_events(),
+            None => Vec::new(),
+        },
     };
     let plan = request.plan().map_err(|e| anyhow!("--{e}"))?;
     let frame = args.source.frame(&plan.spec)?;

@@ -282,6 +282,41 @@ fn journey_fixtures() {
 }
 
 #[test]
+fn stages_of_events_come_from_steps_and_branches_first_stage_winning() {
+    let def = JourneyDef::from_toml(
+        r#"
+name = "b2b"
+[[stages]]
+name = "research"
+steps = [{ event = ["Ad Clicked", "*"] }, { event = "Catalogue Downloaded", optional = true }]
+[[stages]]
+name = "evaluation"
+[[stages.branches]]
+name = "demo"
+steps = [{ event = "Demo Requested" }, { event = "Ad Clicked" }]
+[[stages.branches]]
+name = "trial"
+steps = [{ event = "Trial Started" }]
+"#,
+    )
+    .unwrap();
+    let stages = def.stage_of_events();
+    let got: Vec<(&str, &str)> = stages
+        .iter()
+        .map(|(e, s)| (e.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("Ad Clicked", "research"),
+            ("Catalogue Downloaded", "research"),
+            ("Demo Requested", "evaluation"),
+            ("Trial Started", "evaluation"),
+        ]
+    );
+}
+
+#[test]
 fn definitions_round_trip_between_toml_and_json() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/journeys");
     let mut n = 0;

@@ -481,9 +481,12 @@ async fn survey_scores(
 async fn emotion(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(request): Query<crate::requests::EmotionRequest>,
+    Query(mut request): Query<crate::requests::EmotionRequest>,
 ) -> Result<Json<parcours_core::voice::emotion::EmotionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
+        if let Some(id) = request.journey {
+            request.journey_stages = stored_journey(state, key.workspace_id, id)?.stage_of_events();
+        }
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
@@ -495,9 +498,12 @@ async fn emotion(
 async fn themes(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(request): Query<crate::requests::ThemesRequest>,
+    Query(mut request): Query<crate::requests::ThemesRequest>,
 ) -> Result<Json<parcours_core::voice::themes::ThemeReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
+        if let Some(id) = request.journey {
+            request.journey_stages = stored_journey(state, key.workspace_id, id)?.stage_of_events();
+        }
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)))

@@ -224,6 +224,29 @@ fn themes_offline_from_a_file() {
     assert!(stdout.contains("actors: e, f"), "{stdout}");
     assert!(!stdout.contains("livraison"), "{stdout}");
 
+    // Stages from a journey definition, for events that carry none.
+    let journey = dir.path().join("journey.toml");
+    std::fs::write(
+        &journey,
+        "name = \"j\"\n[[stages]]\nname = \"said so\"\nsteps = [{ event = [\"Review Submitted\"] }]\n",
+    )
+    .unwrap();
+    let journey = journey.to_str().unwrap();
+    for command in ["themes", "emotion"] {
+        let mut args = vec![command, "--input", input, "--journey", journey];
+        if command == "themes" {
+            args.extend(["--min-mentions", "2"]);
+        }
+        args.extend(["--format", "json"]);
+        let report = run_json(&args);
+        let stage = if command == "themes" {
+            &report["themes"][0]["stages"][0]["value"]
+        } else {
+            &report["stages"][0]["value"]
+        };
+        assert_eq!(stage, "said so", "{command}: {report}");
+    }
+
     let (ok, _, stderr) = parcours(&["themes", "--input", input, "--merge", "1.5"]);
     assert!(!ok && stderr.contains("--merge"), "{stderr}");
 }
