@@ -7,7 +7,7 @@ use parcours_core::voice::emotion::EmotionRow;
 
 use crate::journey_cmd::OutputFormat;
 use crate::requests::EmotionRequest;
-use crate::surveys_cmd::FeedbackArgs;
+use crate::surveys_cmd::{FeedbackArgs, StageArgs};
 
 #[derive(Args, Debug)]
 pub struct EmotionArgs {
@@ -19,14 +19,8 @@ pub struct EmotionArgs {
     /// Properties holding free text, comma-separated.
     #[arg(long, default_value = "comment,text,note")]
     pub text: String,
-    /// Stages of events without a `stage` property, comma-separated EVENT=STAGE
-    /// (e.g. "Review Submitted=advocacy,Ticket Opened=service").
-    #[arg(long)]
-    pub stage_of: Option<String>,
-    /// A journey definition whose stages place events without a `stage` property
-    /// (after --stage-of).
-    #[arg(long)]
-    pub journey: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub stages: StageArgs,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }
@@ -38,12 +32,9 @@ pub fn run(args: EmotionArgs) -> anyhow::Result<()> {
         scales: f.scales,
         rating: Some(args.rating),
         text: Some(args.text),
-        stage_of: args.stage_of,
+        journey_stages: args.stages.journey_stages()?,
+        stage_of: args.stages.stage_of,
         journey: None,
-        journey_stages: match &args.journey {
-            Some(path) => crate::journey_cmd::read_definition(path)?.stage_of_events(),
-            None => Vec::new(),
-        },
         from: f.from,
         to: f.to,
         segment: f.segment,

@@ -2,34 +2,19 @@
 //! high effort, slow resolution, negative themes — ranked by the revenue at stake, with
 //! the evidence.
 
-use std::path::PathBuf;
-
 use anyhow::anyhow;
 use clap::Args;
 
-use crate::journey_cmd::{FrameSource, OutputFormat};
+use crate::journey_cmd::OutputFormat;
 use crate::requests::FrictionsRequest;
+use crate::surveys_cmd::{FeedbackArgs, StageArgs};
 
 #[derive(Args, Debug)]
 pub struct FrictionsArgs {
     #[command(flatten)]
-    pub source: FrameSource,
-    /// A journey definition whose stages place the events (e.g.
-    /// examples/journeys/ecommerce.toml).
-    #[arg(long)]
-    pub journey: Option<PathBuf>,
-    /// Stages of events, comma-separated EVENT=STAGE (before the journey's).
-    #[arg(long)]
-    pub stage_of: Option<String>,
-    /// Events at or after this time.
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Events before this time.
-    #[arg(long)]
-    pub to: Option<String>,
-    /// Only actors whose trait has this value.
-    #[arg(long, value_name = "TRAIT=VALUE")]
-    pub segment: Option<String>,
+    pub feedback: FeedbackArgs,
+    #[command(flatten)]
+    pub stages: StageArgs,
     /// The property splitting abandonment into segments.
     #[arg(long, default_value = "context.device.type")]
     pub segment_by: String,
@@ -80,16 +65,15 @@ pub struct FrictionsArgs {
 }
 
 pub fn run(args: FrictionsArgs) -> anyhow::Result<()> {
-    let journey_stages = match &args.journey {
-        Some(path) => crate::journey_cmd::read_definition(path)?.stage_of_events(),
-        None => Vec::new(),
-    };
+    let f = args.feedback;
     let request = FrictionsRequest {
-        stage_of: args.stage_of,
-        journey_stages,
-        from: args.from,
-        to: args.to,
-        segment: args.segment,
+        event: Some(f.event),
+        scales: f.scales,
+        journey_stages: args.stages.journey_stages()?,
+        stage_of: args.stages.stage_of,
+        from: f.from,
+        to: f.to,
+        segment: f.segment,
         segment_by: Some(args.segment_by),
         checkout_target: args.checkout_target,
         cart_target: args.cart_target,
@@ -106,7 +90,7 @@ pub fn run(args: FrictionsArgs) -> anyhow::Result<()> {
         ..FrictionsRequest::default()
     };
     let plan = request.plan().map_err(|e| anyhow!("--{e}"))?;
-    let frame = args.source.frame(&plan.spec)?;
+    let frame = f.source.frame(&plan.spec)?;
     let report = plan.execute(&frame);
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -1125,8 +1125,7 @@ pub struct RetentionPlan {
 impl RetentionRequest {
     pub fn plan(&self) -> Result<RetentionPlan, RequestError> {
         use parcours_core::journey::Bucket;
-        let period = Bucket::parse(self.period.as_deref().unwrap_or("week"))
-            .map_err(request_error("period"))?;
+        let period = period_or(&self.period, Bucket::Week)?;
         let periods = self.periods.unwrap_or(8);
         if periods > 400 {
             return Err(request_error("periods")(format!(
@@ -1243,9 +1242,7 @@ pub struct KpiPlan {
 impl KpiRequest {
     /// The KPIs of `catalog` this request selects, and what their frame needs.
     pub fn plan(&self, catalog: parcours_core::kpi::Catalog) -> Result<KpiPlan, RequestError> {
-        let period =
-            parcours_core::journey::Bucket::parse(self.period.as_deref().unwrap_or("week"))
-                .map_err(request_error("period"))?;
+        let period = period_or(&self.period, parcours_core::journey::Bucket::Week)?;
         let (from, to) = range(&self.from, &self.to)?;
         let only = self.only.as_deref().map(names);
         if let Some(ids) = &only {
@@ -1338,8 +1335,7 @@ impl SurveyScoresRequest {
             .collect::<Result<Vec<_>, _>>()
             .map_err(request_error("by"))?;
         let scales = survey_scales(&self.scales)?;
-        let period = Bucket::parse(self.period.as_deref().unwrap_or("week"))
-            .map_err(request_error("period"))?;
+        let period = period_or(&self.period, Bucket::Week)?;
         let (from, to) = range(&self.from, &self.to)?;
         let segment = segment_option(&self.segment, "segment")?;
         let mut fields = SurveyFields::default();
@@ -1514,16 +1510,7 @@ fn feedback_options(
     if !text.is_empty() {
         options.text_fields = text;
     }
-    options.stage_of = names(f.stage_of.as_deref().unwrap_or(""))
-        .iter()
-        .map(|x| {
-            x.split_once('=')
-                .map(|(e, s)| (e.trim().to_string(), s.trim().to_string()))
-                .filter(|(e, s)| !e.is_empty() && !s.is_empty())
-                .ok_or_else(|| format!("`{x}`: expected EVENT=STAGE"))
-        })
-        .collect::<Result<_, _>>()
-        .map_err(request_error("stage_of"))?;
+    options.stage_of = pairs(f.stage_of, '=', "EVENT=STAGE", "stage_of")?;
     for (e, st) in f.journey_stages {
         if !options.stage_of.iter().any(|(x, _)| x == e) {
             options.stage_of.push((e.clone(), st.clone()));
@@ -1531,6 +1518,51 @@ fn feedback_options(
     }
     (options.from, options.to) = range(f.from, f.to)?;
     Ok(options)
+}
+
+/// A comma-separated list of `A<sep>B` pairs (`EVENT=STAGE`, `OPEN>CLOSE`), both sides
+/// required.
+fn pairs(
+    text: &Option<String>,
+    sep: char,
+    shape: &str,
+    field: &'static str,
+) -> Result<Vec<(String, String)>, RequestError> {
+    names(text.as_deref().unwrap_or(""))
+        .iter()
+        .map(|x| {
+            x.split_once(sep)
+                .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+                .ok_or_else(|| format!("`{x}`: expected {shape}"))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(request_error(field))
+}
+
+/// A count option, `default` when absent, refused above `max`.
+fn bounded(
+    v: Option<usize>,
+    default: usize,
+    max: usize,
+    field: &'static str,
+) -> Result<usize, RequestError> {
+    let v = v.unwrap_or(default);
+    if v > max {
+        return Err(request_error(field)(format!("{v} is more than {max}")));
+    }
+    Ok(v)
+}
+
+/// A `day` / `week` / `month` option, `default` when absent or empty.
+fn period_or(
+    text: &Option<String>,
+    default: parcours_core::journey::Bucket,
+) -> Result<parcours_core::journey::Bucket, RequestError> {
+    match text.as_deref() {
+        None | Some("") => Ok(default),
+        Some(p) => parcours_core::journey::Bucket::parse(p).map_err(request_error("period")),
+    }
 }
 
 fn feedback_spec(
@@ -1612,23 +1644,13 @@ impl ThemesRequest {
             to: &self.to,
         })?;
         let defaults = ThemeOptions::default();
-        let bounded = |v: Option<usize>, default: usize, max: usize, field: &'static str| {
-            let v = v.unwrap_or(default);
-            if v > max {
-                return Err(request_error(field)(format!("{v} is more than {max}")));
-            }
-            Ok(v)
-        };
         let merge = self.merge.unwrap_or(defaults.merge);
         if !(merge > 0.0 && merge <= 1.0) {
             return Err(request_error("merge")(format!(
                 "{merge} is not a share in (0, 1]"
             )));
         }
-        let period = match self.period.as_deref() {
-            None | Some("") => defaults.period,
-            Some(p) => parcours_core::journey::Bucket::parse(p).map_err(request_error("period"))?,
-        };
+        let period = period_or(&self.period, defaults.period)?;
         let options = ThemeOptions {
             period,
             min_mentions: self.min_mentions.unwrap_or(defaults.min_mentions).max(1),
@@ -1745,13 +1767,6 @@ impl FrictionsRequest {
                 .map(|s| s.micros())
                 .map_err(request_error(field)),
         };
-        let bounded = |v: Option<usize>, default: usize, max: usize, field: &'static str| {
-            let v = v.unwrap_or(default);
-            if v > max {
-                return Err(request_error(field)(format!("{v} is more than {max}")));
-            }
-            Ok(v)
-        };
         if let Some(k) = self.segment_by.as_deref().filter(|k| !k.trim().is_empty()) {
             o.segment_by = k.trim().to_string();
         }
@@ -1774,17 +1789,9 @@ impl FrictionsRequest {
             ));
         }
         o.contact_window = span(&self.contact_window, o.contact_window, "contact_window")?;
-        if let Some(r) = self.resolutions.as_deref().filter(|r| !r.trim().is_empty()) {
-            o.resolutions = names(r)
-                .iter()
-                .map(|x| {
-                    x.split_once('>')
-                        .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
-                        .filter(|(a, b)| !a.is_empty() && !b.is_empty())
-                        .ok_or_else(|| format!("`{x}`: expected OPEN>CLOSE"))
-                })
-                .collect::<Result<_, _>>()
-                .map_err(request_error("resolutions"))?;
+        let resolutions = pairs(&self.resolutions, '>', "OPEN>CLOSE", "resolutions")?;
+        if !resolutions.is_empty() {
+            o.resolutions = resolutions;
         }
         o.resolution_target = span(
             &self.resolution_target,
@@ -1807,17 +1814,15 @@ impl FrictionsRequest {
             o.evidence_properties = evidence;
         }
         o.min_actors = self.min_actors.unwrap_or(o.min_actors);
-        o.period = match self.period.as_deref() {
-            None | Some("") => o.period,
-            Some(p) => parcours_core::journey::Bucket::parse(p).map_err(request_error("period"))?,
-        };
+        o.period = period_or(&self.period, o.period)?;
         o.actors = bounded(self.actors, o.actors, 10_000, "actors")?;
         o.quotes = bounded(self.quotes, o.quotes, 50, "quotes")?;
         let segment = segment_option(&self.segment, "segment")?;
-        let mut spec = feedback_spec(&o.feedback, &segment);
-        spec.properties = o.properties();
         Ok(FrictionsPlan {
-            spec,
+            spec: FrameSpec {
+                properties: o.properties(),
+                ..feedback_spec(&o.feedback, &segment)
+            },
             options: o,
             segment,
             limit: self.limit,

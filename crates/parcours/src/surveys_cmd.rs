@@ -31,6 +31,29 @@ pub struct FeedbackArgs {
     pub segment: Option<String>,
 }
 
+/// Where events without a `stage` property sit in the journey.
+#[derive(Args, Debug)]
+pub struct StageArgs {
+    /// Stages of events, comma-separated EVENT=STAGE (e.g.
+    /// "Review Submitted=advocacy,Ticket Opened=service").
+    #[arg(long)]
+    pub stage_of: Option<String>,
+    /// A journey definition whose stages place the events (after --stage-of), e.g.
+    /// examples/journeys/ecommerce.toml.
+    #[arg(long)]
+    pub journey: Option<std::path::PathBuf>,
+}
+
+impl StageArgs {
+    /// The stages the journey file gives its events (none without one).
+    pub fn journey_stages(&self) -> anyhow::Result<Vec<(String, String)>> {
+        Ok(match &self.journey {
+            Some(path) => crate::journey_cmd::read_definition(path)?.stage_of_events(),
+            None => Vec::new(),
+        })
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct SurveysArgs {
     #[command(flatten)]

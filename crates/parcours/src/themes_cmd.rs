@@ -6,6 +6,7 @@ use clap::Args;
 
 use crate::journey_cmd::{FrameSource, OutputFormat};
 use crate::requests::ThemesRequest;
+use crate::surveys_cmd::StageArgs;
 
 #[derive(Args, Debug)]
 pub struct ThemesArgs {
@@ -17,13 +18,8 @@ pub struct ThemesArgs {
     /// Properties holding free text, comma-separated.
     #[arg(long, default_value = "comment,text,note")]
     pub text: String,
-    /// Stages of events without a `stage` property, comma-separated EVENT=STAGE.
-    #[arg(long)]
-    pub stage_of: Option<String>,
-    /// A journey definition whose stages place events without a `stage` property
-    /// (after --stage-of).
-    #[arg(long)]
-    pub journey: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub stages: StageArgs,
     /// Texts at or after this time.
     #[arg(long)]
     pub from: Option<String>,
@@ -65,7 +61,7 @@ pub fn run(args: ThemesArgs) -> anyhow::Result<()> {
     let request = ThemesRequest {
         event: Some(args.event),
         text: Some(args.text),
-        stage_of: args.stage_of,
+        stage_of: args.stages.stage_of.clone(),
         from: args.from,
         to: args.to,
         segment: args.segment,
@@ -77,10 +73,7 @@ pub fn run(args: ThemesArgs) -> anyhow::Result<()> {
         actors: args.actors,
         theme: args.theme,
         journey: None,
-        journey_stages: match &args.journey {
-            Some(path) => crate::journey_cmd::read_definition(path)?.stage_of_events(),
-            None => Vec::new(),
-        },
+        journey_stages: args.stages.journey_stages()?,
     };
     let plan = request.plan().map_err(|e| anyhow!("--{e}"))?;
     let frame = args.source.frame(&plan.spec)?;

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::feedback::{FeedbackOptions, Walker};
-use super::scores::Z95;
+use super::scores::Moments;
 use crate::frame::Frame;
 use crate::text::{Lang, Scorer};
 
@@ -64,9 +64,7 @@ pub struct EmotionReport {
 
 #[derive(Default, Clone)]
 struct Acc {
-    n: u64,
-    sum: f64,
-    sum_sq: f64,
+    moments: Moments,
     scores: u64,
     texts: u64,
     negative: u64,
@@ -74,30 +72,23 @@ struct Acc {
 
 impl Acc {
     fn add(&mut self, v: f64, score: bool, text: bool) {
-        self.n += 1;
-        self.sum += v;
-        self.sum_sq += v * v;
+        self.moments.add(v);
         self.scores += u64::from(score);
         self.texts += u64::from(text);
         self.negative += u64::from(v < -0.1);
     }
 
     fn row(&self, value: String) -> EmotionRow {
-        let n = self.n as f64;
-        let mean = self.sum / n;
-        let margin = (self.n > 1).then(|| {
-            let var = ((self.sum_sq - n * mean * mean) / (n - 1.0)).max(0.0);
-            Z95 * (var / n).sqrt()
-        });
+        let mean = self.moments.mean();
         EmotionRow {
             value,
             emotion: mean,
             label: label(mean),
-            margin,
-            evidence: self.n,
+            margin: self.moments.margin(),
+            evidence: self.moments.n,
             scores: self.scores,
             texts: self.texts,
-            negative_share: self.negative as f64 / n,
+            negative_share: self.negative as f64 / self.moments.n as f64,
         }
     }
 }
@@ -153,7 +144,7 @@ pub fn emotion_report(
         rows
     };
     Ok(EmotionReport {
-        overall: (overall.n > 0).then(|| overall.row("overall".into())),
+        overall: (overall.moments.n > 0).then(|| overall.row("overall".into())),
         stages: rows(stages),
         touchpoints: rows(touchpoints),
     })

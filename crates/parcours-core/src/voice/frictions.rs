@@ -16,7 +16,8 @@
 //! stake with the method used, a trend, and its evidence: the actors, the quotes, and
 //! the figures that make it abnormal.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -236,7 +237,12 @@ struct Ctx<'a> {
     orders: (u64, f64),
     /// The evidence properties the frame carries, with their columns.
     evidence: Vec<(&'a str, &'a [u32])>,
+    /// The negative sentences (text, compound) of each distinct text scored so far:
+    /// frictions share the actors, so quotes score a text once for all of them.
+    negative_sentences: RefCell<HashMap<(u32, Option<Lang>), NegativeSentences>>,
 }
+
+type NegativeSentences = Vec<(String, f64)>;
 
 impl<'a> Ctx<'a> {
     fn kept(&self, a: usize) -> bool {
@@ -287,11 +293,37 @@ impl<'a> Ctx<'a> {
         s
     }
 
+    /// Each actor's revenue in the period, and the orders (count, sum) it comes from.
+    fn revenue_by_actor(&self) -> (Vec<f64>, (u64, f64)) {
+        let frame = self.frame;
+        let mut revenue = vec![0.0; frame.actor_count()];
+        let mut orders = (0, 0.0);
+        let Some(col) = frame.property(&self.opts.revenue) else {
+            return (revenue, orders);
+        };
+        let (values, ts) = (frame.values(), frame.ts());
+        for (a, r) in revenue.iter_mut().enumerate() {
+            if !self.kept(a) {
+                continue;
+            }
+            for i in self.rows(a).filter(|&i| self.in_range(ts[i])) {
+                if let Some(x) = values.number(col[i]) {
+                    *r += x;
+                    orders.0 += 1;
+                    orders.1 += x;
+                }
+            }
+        }
+        (revenue, orders)
+    }
+
     fn mean_order_value(&self) -> Option<f64> {
         (self.orders.0 > 0).then(|| self.orders.1 / self.orders.0 as f64)
     }
 
-    fn exposed(&self, actors: &HashSet<usize>) -> f64 {
+    /// Summed in actor order, so that equal sets give bit-equal sums (ties rank the
+    /// same way on every run).
+    fn exposed(&self, actors: &BTreeSet<usize>) -> f64 {
         actors.iter().map(|&a| self.revenue[a]).sum()
     }
 }
@@ -304,6 +336,14 @@ const QUOTE_HORIZON: Micros = 30 * MICROS_PER_DAY;
 
 const EXPOSED: &str =
     "revenue of the affected actors over the period: what is exposed if they leave";
+
+/// The most frequent of counted values (ties: the first by name), `(none)` for none.
+fn most_frequent<K: AsRef<str>>(counts: HashMap<K, u64>) -> String {
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.as_ref().cmp(a.0.as_ref())))
+        .map_or_else(|| "(none)".to_string(), |(k, _)| k.as_ref().to_string())
+}
 
 /// Counts of labels, most frequent first, as details of `total` cases.
 fn details(counts: HashMap<String, u64>, total: u64, top: usize) -> Vec<Detail> {
@@ -326,7 +366,6 @@ pub fn friction_report(
     opts: &FrictionOptions,
     keep: Option<&[bool]>,
 ) -> FrictionReport {
-    let values = frame.values();
     let stage_of = opts
         .feedback
         .stage_of
@@ -338,30 +377,16 @@ pub fn friction_report(
         opts,
         keep,
         stage_of,
-        revenue: vec![0.0; frame.actor_count()],
+        revenue: Vec::new(),
         orders: (0, 0.0),
+        negative_sentences: RefCell::new(HashMap::new()),
         evidence: opts
             .evidence_properties
             .iter()
             .filter_map(|k| frame.property(k).map(|c| (k.as_str(), c)))
             .collect(),
     };
-    if let Some(col) = frame.property(&opts.revenue) {
-        let ts = frame.ts();
-        for a in 0..frame.actor_count() {
-            if !ctx.kept(a) {
-                continue;
-            }
-            let rows: Vec<usize> = ctx.rows(a).collect();
-            for i in rows {
-                if let Some(x) = values.number(col[i]).filter(|_| ctx.in_range(ts[i])) {
-                    ctx.revenue[a] += x;
-                    ctx.orders.0 += 1;
-                    ctx.orders.1 += x;
-                }
-            }
-        }
-    }
+    (ctx.revenue, ctx.orders) = ctx.revenue_by_actor();
     let mut found = Vec::new();
     for rule in &opts.abandonment {
         abandonment(&ctx, rule, &mut found);
@@ -391,7 +416,7 @@ pub fn friction_report(
 /// Actors, trend, revenue and quotes of a friction found.
 fn finish(ctx: &Ctx, f: Found) -> Option<Friction> {
     let frame = ctx.frame;
-    let actors: HashSet<usize> = f.cases.iter().map(|&(a, _)| a).collect();
+    let actors: BTreeSet<usize> = f.cases.iter().map(|&(a, _)| a).collect();
     if (actors.len() as u64) < ctx.opts.min_actors.max(1) {
         return None;
     }
@@ -461,9 +486,7 @@ fn quotes_of(ctx: &Ctx, cases: &[(usize, usize)], n: usize) -> Vec<Quote> {
         .map(|a| since.contains_key(&a))
         .collect();
     let scorer = Scorer::new();
-    // Negative sentences (text, compound) of each distinct text.
-    type Sentences = Vec<(String, f64)>;
-    let mut scored: HashMap<(u32, Option<Lang>), Sentences> = HashMap::new();
+    let mut scored = ctx.negative_sentences.borrow_mut();
     // Sentence → (written at a case itself, quote).
     let mut best: HashMap<String, (bool, Quote)> = HashMap::new();
     Walker::new(frame, &ctx.opts.feedback).walk(Some(&keep), |fb| {
@@ -539,7 +562,8 @@ fn abandonment(ctx: &Ctx, rule: &Abandonment, out: &mut Vec<Found>) {
         abandoned: Vec<(usize, usize, usize)>,
         value: (f64, u64),
     }
-    let mut segs: HashMap<u32, Seg> = HashMap::new();
+    // Ordered, so that sums over segments are the same on every run.
+    let mut segs: BTreeMap<u32, Seg> = BTreeMap::new();
     for a in 0..frame.actor_count() {
         if !ctx.kept(a) {
             continue;
@@ -617,10 +641,7 @@ fn abandonment(ctx: &Ctx, rule: &Abandonment, out: &mut Vec<Found>) {
         for &(_, _, last) in cases {
             *counts.entry(ctx.touchpoint(last)).or_default() += 1;
         }
-        counts
-            .into_iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-            .map_or_else(String::new, |(t, _)| t.to_string())
+        most_frequent(counts)
     };
     let rate = abandoned as f64 / total as f64;
     // The whole rule against its target.
@@ -806,16 +827,12 @@ fn repeat_contacts(ctx: &Ctx, out: &mut Vec<Found>) {
                 .then(a.label.cmp(&b.label))
         });
         before.truncate(5);
-        let (a0, first0, _) = bursts[0];
         let touchpoint = frame.touchpoints().name(tp).to_string();
         let mut stages: HashMap<String, u64> = HashMap::new();
         for &(a, i, _) in &bursts {
             *stages.entry(ctx.stage_at(a, i)).or_default() += 1;
         }
-        let stage = stages
-            .into_iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map_or_else(|| ctx.stage_at(a0, first0), |(s, _)| s);
+        let stage = most_frequent(stages);
         out.push(Found {
             kind: "repeat_contact",
             title: format!(
@@ -890,10 +907,7 @@ fn low_scores(ctx: &Ctx, out: &mut Vec<Found>) {
         }
         let (tn, tl) = totals[kind];
         let baseline = (tn > n).then(|| (tl - cases.len() as u64) as f64 / (tn - n) as f64);
-        let stage = stages
-            .into_iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map_or_else(|| "(none)".to_string(), |(s, _)| s);
+        let stage = most_frequent(stages);
         let (what, answers) = if kind == "high_effort" {
             ("hard CES answers (1–3 of 7)", "CES")
         } else {
@@ -971,11 +985,6 @@ fn slow_resolution(ctx: &Ctx, out: &mut Vec<Found>) {
         if share < 0.1 {
             continue;
         }
-        let top = |m: HashMap<String, u64>| {
-            m.into_iter()
-                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-                .map_or_else(|| "(none)".to_string(), |(s, _)| s)
-        };
         let target_s = (target / MICROS_PER_SECOND) as f64;
         let d = details(labels, slow.len() as u64, 5);
         out.push(Found {
@@ -988,8 +997,8 @@ fn slow_resolution(ctx: &Ctx, out: &mut Vec<Found>) {
                 human(median),
                 human(p90)
             ),
-            stage: top(stages),
-            touchpoint: top(touchpoints),
+            stage: most_frequent(stages),
+            touchpoint: most_frequent(touchpoints),
             cases: slow,
             revenue_at_stake: None,
             method: String::new(),

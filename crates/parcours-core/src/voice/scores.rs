@@ -21,6 +21,36 @@ pub const Z95: f64 = 1.96;
 /// Below this many responses the normal approximation is flagged as rough.
 pub const SMALL_SAMPLE: u64 = 30;
 
+/// A running mean with its 95% margin (`1.96·s/√n`, none below two values): the
+/// emotion of a group, the sentiment of a theme.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Moments {
+    pub n: u64,
+    sum: f64,
+    sum_sq: f64,
+}
+
+impl Moments {
+    pub fn add(&mut self, v: f64) {
+        self.n += 1;
+        self.sum += v;
+        self.sum_sq += v * v;
+    }
+
+    /// The mean; 0 with no value.
+    pub fn mean(&self) -> f64 {
+        self.sum / self.n.max(1) as f64
+    }
+
+    pub fn margin(&self) -> Option<f64> {
+        (self.n > 1).then(|| {
+            let (n, mean) = (self.n as f64, self.mean());
+            let var = ((self.sum_sq - n * mean * mean) / (n - 1.0)).max(0.0);
+            Z95 * (var / n).sqrt()
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Scale {

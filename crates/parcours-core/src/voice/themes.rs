@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::feedback::{Feedback, FeedbackOptions, Walker};
-use super::scores::Z95;
+use super::scores::Moments;
 use crate::frame::Frame;
 use crate::journey::Bucket;
 use crate::text::keyphrases::extractor;
@@ -210,20 +210,17 @@ impl Interner {
     }
 }
 
+/// Sentiments of mentions: their mean and margin, and how many were positive, negative.
 #[derive(Default, Clone)]
-struct Moments {
-    n: u64,
-    sum: f64,
-    sum_sq: f64,
+struct Tone {
+    moments: Moments,
     positive: u64,
     negative: u64,
 }
 
-impl Moments {
+impl Tone {
     fn add(&mut self, v: f64) {
-        self.n += 1;
-        self.sum += v;
-        self.sum_sq += v * v;
+        self.moments.add(v);
         match Polarity::of(v) {
             Polarity::Positive => self.positive += 1,
             Polarity::Negative => self.negative += 1,
@@ -232,16 +229,12 @@ impl Moments {
     }
 
     fn sentiment(&self) -> Sentiment {
-        let n = self.n.max(1) as f64;
-        let mean = self.sum / n;
-        let margin = (self.n > 1).then(|| {
-            let var = ((self.sum_sq - n * mean * mean) / (n - 1.0)).max(0.0);
-            Z95 * (var / n).sqrt()
-        });
+        let n = self.moments.n.max(1) as f64;
+        let mean = self.moments.mean();
         Sentiment {
             mean,
             polarity: Polarity::of(mean),
-            margin,
+            margin: self.moments.margin(),
             positive_share: self.positive as f64 / n,
             negative_share: self.negative as f64 / n,
         }
@@ -447,7 +440,7 @@ pub fn theme_report(frame: &Frame, opts: &ThemeOptions, keep: Option<&[bool]>) -
 
     // Per theme: mentions, sentiment, where, when, who, quotes.
     struct Acc {
-        moments: Moments,
+        tone: Tone,
         actors: HashSet<usize>,
         stages: HashMap<u32, u64>,
         touchpoints: HashMap<u32, u64>,
@@ -458,7 +451,7 @@ pub fn theme_report(frame: &Frame, opts: &ThemeOptions, keep: Option<&[bool]>) -
     }
     let mut accs: Vec<Acc> = (0..heads.len())
         .map(|_| Acc {
-            moments: Moments::default(),
+            tone: Tone::default(),
             actors: HashSet::new(),
             stages: HashMap::new(),
             touchpoints: HashMap::new(),
@@ -498,7 +491,7 @@ pub fn theme_report(frame: &Frame, opts: &ThemeOptions, keep: Option<&[bool]>) -
             let acc = &mut accs[t];
             for &e in &info.events {
                 let ev = &events[e as usize];
-                acc.moments.add(v);
+                acc.tone.add(v);
                 acc.actors.insert(ev.actor);
                 *acc.stages.entry(ev.stage).or_default() += 1;
                 *acc.touchpoints.entry(ev.touchpoint).or_default() += 1;
@@ -551,7 +544,7 @@ pub fn theme_report(frame: &Frame, opts: &ThemeOptions, keep: Option<&[bool]>) -
                     }
                 })
                 .collect();
-            let sentiment = acc.moments.sentiment();
+            let sentiment = acc.tone.sentiment();
             let mut phrases: Vec<(Phrase, &Vec<u32>)> = pairs
                 .iter()
                 .enumerate()
@@ -567,7 +560,7 @@ pub fn theme_report(frame: &Frame, opts: &ThemeOptions, keep: Option<&[bool]>) -
                     owner == Some(t)
                 })
                 .map(|(pid, p)| {
-                    let mut m = Moments::default();
+                    let mut m = Tone::default();
                     for &ti in &p.texts {
                         let info = &texts[ti as usize];
                         let (_, sents) = info
@@ -666,7 +659,7 @@ pub fn theme_report(frame: &Frame, opts: &ThemeOptions, keep: Option<&[bool]>) -
                         } else {
                             mentions as f64 / n as f64
                         },
-                        sentiment: m.map(|m| m.sum / m.n as f64),
+                        sentiment: m.map(Moments::mean),
                     }
                 })
                 .collect();
@@ -680,7 +673,7 @@ pub fn theme_report(frame: &Frame, opts: &ThemeOptions, keep: Option<&[bool]>) -
                 keys.truncate(opts.actors);
                 keys
             });
-            let mentions = acc.moments.n;
+            let mentions = acc.tone.moments.n;
             let theme = Theme {
                 id: keywords[0].concept.clone(),
                 label: keywords[0].label.clone(),

@@ -112,6 +112,18 @@ fn stored_journey(
     JourneyDef::from_json(record.definition).map_err(ApiError::internal)
 }
 
+/// The stages of the events of a stored journey, for voice reports taking `journey=ID`;
+/// none without one.
+fn journey_stages(
+    state: &AppState,
+    ws: parcours_store::WorkspaceId,
+    id: Option<i64>,
+) -> Result<Vec<(String, String)>, ApiError> {
+    id.map_or(Ok(Vec::new()), |id| {
+        Ok(stored_journey(state, ws, id)?.stage_of_events())
+    })
+}
+
 fn not_found(id: i64) -> ApiError {
     ApiError::not_found(format!("no journey {id} in this workspace"))
 }
@@ -484,9 +496,7 @@ async fn emotion(
     Query(mut request): Query<crate::requests::EmotionRequest>,
 ) -> Result<Json<parcours_core::voice::emotion::EmotionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
-        if let Some(id) = request.journey {
-            request.journey_stages = stored_journey(state, key.workspace_id, id)?.stage_of_events();
-        }
+        request.journey_stages = journey_stages(state, key.workspace_id, request.journey)?;
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
@@ -501,9 +511,7 @@ async fn themes(
     Query(mut request): Query<crate::requests::ThemesRequest>,
 ) -> Result<Json<parcours_core::voice::themes::ThemeReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
-        if let Some(id) = request.journey {
-            request.journey_stages = stored_journey(state, key.workspace_id, id)?.stage_of_events();
-        }
+        request.journey_stages = journey_stages(state, key.workspace_id, request.journey)?;
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)))
@@ -518,9 +526,7 @@ async fn frictions(
     Query(mut request): Query<crate::requests::FrictionsRequest>,
 ) -> Result<Json<parcours_core::voice::frictions::FrictionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
-        if let Some(id) = request.journey {
-            request.journey_stages = stored_journey(state, key.workspace_id, id)?.stage_of_events();
-        }
+        request.journey_stages = journey_stages(state, key.workspace_id, request.journey)?;
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)))
