@@ -1,6 +1,6 @@
 //! `parcours frictions`: what gets in customers' way — abandonment, repeat contacts,
-//! high effort, slow resolution, negative themes — ranked by the revenue at stake, with
-//! the evidence.
+//! high effort, slow resolution, negative themes, and with a journey drop-off and long
+//! dwell between its stages, loops — ranked by the revenue at stake, with the evidence.
 
 use anyhow::anyhow;
 use clap::Args;
@@ -45,6 +45,10 @@ pub struct FrictionsArgs {
     /// Event properties that label evidence, comma-separated.
     #[arg(long, default_value = "reason,category,carrier")]
     pub evidence: String,
+    /// The event that is a conversion, for loops (those who go back and forth convert
+    /// less).
+    #[arg(long, default_value = "Order Completed")]
+    pub conversion: String,
     /// Frictions affecting fewer actors are left out.
     #[arg(long, default_value_t = 5)]
     pub min_actors: u64,
@@ -69,7 +73,8 @@ pub fn run(args: FrictionsArgs) -> anyhow::Result<()> {
     let request = FrictionsRequest {
         event: Some(f.event),
         scales: f.scales,
-        journey_stages: args.stages.journey_stages()?,
+        journey_def: args.stages.definition()?,
+        conversion: Some(args.conversion),
         stage_of: args.stages.stage_of,
         from: f.from,
         to: f.to,
@@ -92,6 +97,9 @@ pub fn run(args: FrictionsArgs) -> anyhow::Result<()> {
     let plan = request.plan().map_err(|e| anyhow!("--{e}"))?;
     let frame = f.source.frame(&plan.spec)?;
     let report = plan.execute(&frame);
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Csv => {
@@ -169,7 +177,7 @@ pub fn run(args: FrictionsArgs) -> anyhow::Result<()> {
                 }
             }
             println!(
-                "Revenue at stake: lost order value for abandonment, otherwise the revenue of the affected actors (see --format json, `method`)."
+                "Revenue at stake: lost order value for abandonment, drop-off and loops, otherwise the revenue of the affected actors (see --format json, `method`)."
             );
         }
     }

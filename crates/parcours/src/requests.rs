@@ -1684,10 +1684,13 @@ pub struct FrictionsRequest {
     pub stage_of: Option<String>,
     /// A stored journey whose stages place the events (HTTP).
     pub journey: Option<i64>,
-    /// Stages of events from a journey definition (the CLI's `--journey FILE`, the
-    /// server's `journey`); `stage_of` comes first.
+    /// The journey (the CLI's `--journey FILE`, the server's `journey`): its stages place
+    /// events after `stage_of`, its ways between stages are checked for drop-off and
+    /// dwell, and its actor (person, account, deal) is the one counted.
     #[serde(skip)]
-    pub journey_stages: Vec<(String, String)>,
+    pub journey_def: Option<parcours_core::journey::JourneyDef>,
+    /// The event that is a conversion, for loops (`Order Completed`).
+    pub conversion: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
     /// Only actors whose trait has this value: `KEY=VALUE`.
@@ -1740,13 +1743,18 @@ impl FrictionsRequest {
     pub fn plan(&self) -> Result<FrictionsPlan, RequestError> {
         use parcours_core::journey::Span;
         use parcours_core::voice::frictions::FrictionOptions;
+        let journey_stages = self
+            .journey_def
+            .as_ref()
+            .map(|d| d.stage_of_events())
+            .unwrap_or_default();
         let feedback = feedback_options(FeedbackFields {
             event: &self.event,
             scales: &self.scales,
             rating: &None,
             text: &self.text,
             stage_of: &self.stage_of,
-            journey_stages: &self.journey_stages,
+            journey_stages: &journey_stages,
             from: &self.from,
             to: &self.to,
         })?;
@@ -1817,12 +1825,21 @@ impl FrictionsRequest {
         o.period = period_or(&self.period, o.period)?;
         o.actors = bounded(self.actors, o.actors, 10_000, "actors")?;
         o.quotes = bounded(self.quotes, o.quotes, 50, "quotes")?;
+        if let Some(c) = self.conversion.as_deref().filter(|c| !c.trim().is_empty()) {
+            o.conversion = c.trim().to_string();
+        }
+        o.journey = self.journey_def.clone();
         let segment = segment_option(&self.segment, "segment")?;
-        Ok(FrictionsPlan {
-            spec: FrameSpec {
+        let traits = feedback_spec(&o.feedback, &segment).traits;
+        let spec = match &o.journey {
+            Some(def) => FrameSpec::for_journey(def, None, &o.properties(), &traits),
+            None => FrameSpec {
                 properties: o.properties(),
                 ..feedback_spec(&o.feedback, &segment)
             },
+        };
+        Ok(FrictionsPlan {
+            spec,
             options: o,
             segment,
             limit: self.limit,

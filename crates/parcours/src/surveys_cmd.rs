@@ -47,10 +47,17 @@ pub struct StageArgs {
 impl StageArgs {
     /// The stages the journey file gives its events (none without one).
     pub fn journey_stages(&self) -> anyhow::Result<Vec<(String, String)>> {
-        Ok(match &self.journey {
-            Some(path) => crate::journey_cmd::read_definition(path)?.stage_of_events(),
-            None => Vec::new(),
-        })
+        Ok(self
+            .definition()?
+            .map(|d| d.stage_of_events())
+            .unwrap_or_default())
+    }
+
+    pub fn definition(&self) -> anyhow::Result<Option<parcours_core::journey::JourneyDef>> {
+        self.journey
+            .as_ref()
+            .map(|path| crate::journey_cmd::read_definition(path))
+            .transpose()
     }
 }
 

@@ -89,6 +89,13 @@ pub struct StageDef {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub optional: bool,
+    /// The designed intent, against which frictions are found: the share of actors of
+    /// the previous required stage expected to reach this one (0–1]…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_conversion: Option<f64>,
+    /// …and the longest expected time from the previous required stage to this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_time: Option<Span>,
     /// A stage with a single branch may list its steps directly.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepDef>,
@@ -330,6 +337,27 @@ impl JourneyDef {
                 return Err(invalid(
                     format!("{at}.name"),
                     format!("stage `{}` is defined twice", stage.name),
+                ));
+            }
+            if let Some(t) = stage.target_conversion {
+                if !(t > 0.0 && t <= 1.0) {
+                    return Err(invalid(
+                        format!("{at}.target_conversion"),
+                        format!("{t} is not a share in (0, 1]"),
+                    ));
+                }
+            }
+            if (stage.target_conversion.is_some() || stage.target_time.is_some())
+                && (stage.optional || (0..i).all(|p| self.stages[p].optional))
+            {
+                let which = if stage.target_conversion.is_some() {
+                    "target_conversion"
+                } else {
+                    "target_time"
+                };
+                return Err(invalid(
+                    format!("{at}.{which}"),
+                    "targets go on a required stage after the first required one: they measure the way from the previous required stage",
                 ));
             }
             match (stage.steps.is_empty(), stage.branches.is_empty()) {

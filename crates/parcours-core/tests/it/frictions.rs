@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use parcours_core::journey::JourneyDef;
 use parcours_core::voice::feedback::FeedbackOptions;
 use parcours_core::voice::frictions::{friction_report, FrictionOptions};
 use serde::Deserialize;
@@ -41,6 +42,7 @@ struct Options {
     stage_of: BTreeMap<String, String>,
     checkout_target: Option<f64>,
     min_actors: Option<u64>,
+    journey: Option<JourneyDef>,
 }
 
 #[test]
@@ -65,6 +67,11 @@ fn friction_fixtures() {
             }
             opts.abandonment[0].target = o.checkout_target;
             opts.min_actors = o.min_actors.unwrap_or(opts.min_actors);
+            if let Some(def) = &o.journey {
+                // As the CLI and the server do: the journey places events after stage_of.
+                opts.feedback.stage_of.extend(def.stage_of_events());
+                opts.journey = Some(def.clone());
+            }
             let frame = frame_of(&fx.events, opts.properties(), &BTreeMap::new());
             let report = friction_report(&frame, &opts, None);
             let got = serde_json::to_value(&report).unwrap();
@@ -89,5 +96,5 @@ fn friction_fixtures() {
             cases += 1;
         }
     }
-    assert!(cases >= 2);
+    assert!(cases >= 4);
 }

@@ -83,6 +83,8 @@ fn journey() -> impl Strategy<Value = JourneyDef> {
                     name: format!("s{i}"),
                     description: None,
                     optional: false,
+                    target_conversion: None,
+                    target_time: None,
                     steps: if i == 1 {
                         vec![step(extra), step(n)]
                     } else {

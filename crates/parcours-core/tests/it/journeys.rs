@@ -347,6 +347,25 @@ fn invalid_definitions_name_the_field() {
     let cases = [
         (
             r#"name = "x"
+[[stages]]
+name = "a"
+steps = [{ event = "e" }]
+[[stages]]
+name = "b"
+target_conversion = 1.5
+steps = [{ event = "f" }]"#,
+            "stages[1].target_conversion",
+        ),
+        (
+            r#"name = "x"
+[[stages]]
+name = "a"
+target_time = "2d"
+steps = [{ event = "e" }]"#,
+            "stages[0].target_time",
+        ),
+        (
+            r#"name = "x"
 stages = []"#,
             "stages",
         ),

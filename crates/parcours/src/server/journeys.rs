@@ -526,7 +526,10 @@ async fn frictions(
     Query(mut request): Query<crate::requests::FrictionsRequest>,
 ) -> Result<Json<parcours_core::voice::frictions::FrictionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
-        request.journey_stages = journey_stages(state, key.workspace_id, request.journey)?;
+        request.journey_def = request
+            .journey
+            .map(|id| stored_journey(state, key.workspace_id, id))
+            .transpose()?;
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)))

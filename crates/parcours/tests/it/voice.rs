@@ -674,6 +674,52 @@ mod http {
         .await;
         let (status, _, _) = h.send(get("/api/v1/frictions?journey=999")).await;
         assert_eq!(status, 404);
+
+        // With a journey: its stages place the contacts, and a way that misses its target
+        // is a drop-off.
+        let carts = (0..6)
+            .map(|i| {
+                json!({"type": "track", "userId": format!("u{i}"), "event": "Product Added",
+                       "timestamp": "2026-03-02T09:00:00Z"})
+            })
+            .collect();
+        ingest(&h, carts).await;
+        let journey = json!({"name": "shop", "stages": [
+            {"name": "cart", "steps": [{"event": "Product Added"}]},
+            {"name": "purchase", "target_conversion": 0.5,
+             "steps": [{"event": "Order Completed"}]}]});
+        let (status, created, _) = h
+            .send(req(
+                "POST",
+                "/api/v1/journeys",
+                &h.read,
+                "application/json",
+                journey.to_string(),
+            ))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        let (status, body, _) = h
+            .send(get(&format!("/api/v1/frictions?journey={id}")))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let of = |kind: &str| {
+            body["frictions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["kind"] == kind)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {kind} in {body}"))
+        };
+        let drop = of("drop_off");
+        assert_eq!(
+            drop["title"],
+            "cart → purchase: 0% of 6 progress, target 50%"
+        );
+        assert_eq!(drop["actors"], 6);
+        assert_eq!(of("repeat_contact")["stage"], "cart");
+        assert_eq!(body["warnings"], json!([]));
     }
 
     #[tokio::test]

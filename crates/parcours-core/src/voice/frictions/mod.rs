@@ -10,7 +10,11 @@
 //! - **high effort / low satisfaction** — touchpoints whose CES (or CSAT) answers are
 //!   mostly hard (dissatisfied);
 //! - **slow resolution** — a ticket (a return) resolved later than the target;
-//! - **negative theme** — a theme of customers' texts that is mostly negative.
+//! - **negative theme** — a theme of customers' texts that is mostly negative;
+//! - **drop-off** and **long dwell** between two stages of a journey, against the
+//!   journey's own history or its targets ([`stages`]);
+//! - **loop** — going back and forth between two touchpoints, when those who do it
+//!   convert less than those who visit both without ([`loops`]).
 //!
 //! Each friction names its stage and touchpoint, the actors affected, the revenue at
 //! stake with the method used, a trend, and its evidence: the actors, the quotes, and
@@ -26,10 +30,13 @@ use super::scores::Scale;
 use super::surveys::ScaleLookup;
 use super::themes::{theme_report, ThemeOptions};
 use crate::frame::{is_bookkeeping, Frame};
-use crate::journey::Bucket;
+use crate::journey::{Bucket, JourneyDef};
 use crate::stats::{human, quantile};
 use crate::text::{Lang, Scorer};
 use crate::time::{Micros, MICROS_PER_DAY, MICROS_PER_SECOND};
+
+mod loops;
+mod stages;
 
 /// "Start, then a success within the window": a checkout or a cart.
 #[derive(Debug, Clone)]
@@ -69,6 +76,10 @@ pub struct FrictionOptions {
     pub negative_share: f64,
     /// Event properties that label evidence ("Order Shipped · carrier=ColisExpress").
     pub evidence_properties: Vec<String>,
+    /// The journey whose stages are checked for abnormal drop-off and long dwell.
+    pub journey: Option<JourneyDef>,
+    /// The event that is a conversion, for loops (those who loop convert less).
+    pub conversion: String,
     /// Frictions affecting fewer actors are left out.
     pub min_actors: u64,
     pub period: Bucket,
@@ -115,6 +126,8 @@ impl Default for FrictionOptions {
             negative_sentiment: -0.2,
             negative_share: 0.5,
             evidence_properties: vec!["reason".into(), "category".into(), "carrier".into()],
+            journey: None,
+            conversion: "Order Completed".into(),
             min_actors: 5,
             period: Bucket::Month,
             actors: 20,
@@ -134,6 +147,9 @@ impl FrictionOptions {
             "value".into(),
         ]);
         p.extend(self.evidence_properties.iter().cloned());
+        if let Some(def) = &self.journey {
+            p.extend(def.properties());
+        }
         p.sort();
         p.dedup();
         p
@@ -183,7 +199,7 @@ pub struct FrictionPeriod {
 pub struct Friction {
     pub rank: usize,
     /// `abandonment`, `repeat_contact`, `high_effort`, `low_satisfaction`,
-    /// `slow_resolution`, `negative_theme`.
+    /// `slow_resolution`, `negative_theme`, `drop_off`, `long_dwell`, `loop`.
     pub kind: &'static str,
     pub title: String,
     pub stage: String,
@@ -210,6 +226,8 @@ pub struct FrictionReport {
     /// Mean revenue of an order, used where a lost order has no value of its own.
     pub mean_order_value: Option<f64>,
     pub frictions: Vec<Friction>,
+    /// What could not be checked, and why (a journey that does not fit the data…).
+    pub warnings: Vec<String>,
 }
 
 /// A friction before ranking: its cases as (actor, row) pairs.
@@ -334,6 +352,9 @@ const SESSION_GAP: Micros = 30 * 60 * MICROS_PER_SECOND;
 /// How long after a case what an affected actor writes is quoted as evidence.
 const QUOTE_HORIZON: Micros = 30 * MICROS_PER_DAY;
 
+/// Cases slower than their target are a friction from this share of them up.
+const SLOW_SHARE: f64 = 0.1;
+
 const EXPOSED: &str =
     "revenue of the affected actors over the period: what is exposed if they leave";
 
@@ -344,6 +365,22 @@ fn most_frequent<K: AsRef<str>>(counts: HashMap<K, u64>) -> String {
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.as_ref().cmp(a.0.as_ref())))
         .map_or_else(|| "(none)".to_string(), |(k, _)| k.as_ref().to_string())
 }
+
+/// How many standard errors the first proportion (`x1` of `n1`) lies above the second,
+/// by the pooled two-proportion z-test; `None` when either group is empty or nothing
+/// varies.
+fn z_above(x1: f64, n1: f64, x2: f64, n2: f64) -> Option<f64> {
+    if n1 < 1.0 || n2 < 1.0 {
+        return None;
+    }
+    let p = (x1 + x2) / (n1 + n2);
+    let se = (p * (1.0 - p) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    (se > 0.0).then(|| (x1 / n1 - x2 / n2) / se)
+}
+
+/// A difference from this many standard errors up is abnormal (p < 0.0015, one-sided):
+/// strict, because many comparisons are made.
+const Z_ABNORMAL: f64 = 3.0;
 
 /// Counts of labels, most frequent first, as details of `total` cases.
 fn details(counts: HashMap<String, u64>, total: u64, top: usize) -> Vec<Detail> {
@@ -395,6 +432,11 @@ pub fn friction_report(
     low_scores(&ctx, &mut found);
     slow_resolution(&ctx, &mut found);
     negative_themes(&ctx, &mut found);
+    let mut warnings = Vec::new();
+    if let Some(def) = &opts.journey {
+        stages::journey_frictions(&ctx, def, &mut found, &mut warnings);
+    }
+    loops::loops(&ctx, &mut found);
 
     let mut frictions: Vec<Friction> = found.into_iter().filter_map(|f| finish(&ctx, f)).collect();
     frictions.sort_by(|a, b| {
@@ -410,6 +452,7 @@ pub fn friction_report(
         revenue: ctx.revenue.iter().sum(),
         mean_order_value: ctx.mean_order_value(),
         frictions,
+        warnings,
     }
 }
 
@@ -688,15 +731,10 @@ fn abandonment(ctx: &Ctx, rule: &Abandonment, out: &mut Vec<Found>) {
     for (&seg, s) in &segs {
         let (n1, x1) = (s.attempts as f64, s.abandoned.len() as f64);
         let (n2, x2) = ((total - s.attempts) as f64, (abandoned as f64) - x1);
-        if n1 < 1.0 || n2 < 1.0 {
+        if z_above(x1, n1, x2, n2).is_none_or(|z| z < Z_ABNORMAL) {
             continue;
         }
         let (p1, p2) = (x1 / n1, x2 / n2);
-        let p = (x1 + x2) / (n1 + n2);
-        let se = (p * (1.0 - p) * (1.0 / n1 + 1.0 / n2)).sqrt();
-        if se <= 0.0 || (p1 - p2) / se < 3.0 {
-            continue;
-        }
         let excess = x1 - n1 * p2;
         let label = values.label(seg);
         out.push(Found {
@@ -982,7 +1020,7 @@ fn slow_resolution(ctx: &Ctx, out: &mut Vec<Found>) {
         let p90 = quantile(&durations, 0.9) / MICROS_PER_SECOND as f64;
         let median = quantile(&durations, 0.5) / MICROS_PER_SECOND as f64;
         let share = slow.len() as f64 / durations.len() as f64;
-        if share < 0.1 {
+        if share < SLOW_SHARE {
             continue;
         }
         let target_s = (target / MICROS_PER_SECOND) as f64;
