@@ -153,6 +153,23 @@ pub trait Store: Send + Sync {
     /// `false` when no such KPI definition exists.
     fn delete_kpi(&self, workspace: WorkspaceId, id: &str) -> Result<bool>;
 
+    // Survey definitions.
+    /// Creates or replaces the workspace's survey definition `id` (JSON).
+    fn save_survey(
+        &self,
+        workspace: WorkspaceId,
+        id: &str,
+        definition: &serde_json::Value,
+    ) -> Result<()>;
+    /// The workspace's survey definitions, by id.
+    fn surveys(&self, workspace: WorkspaceId) -> Result<Vec<serde_json::Value>>;
+    /// `false` when no such survey definition exists.
+    fn delete_survey(&self, workspace: WorkspaceId, id: &str) -> Result<bool>;
+
+    /// The server secret called `name` (32 random bytes), created on first use and kept
+    /// with the data.
+    fn secret(&self, name: &str) -> Result<Vec<u8>>;
+
     // Costs.
     /// Inserts or replaces ad costs (keyed by day, campaign, channel, source).
     fn upsert_costs(&self, workspace: WorkspaceId, rows: Vec<AdCost>) -> Result<usize>;

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_journeys.sql"),
     include_str!("../migrations/0003_kpis.sql"),
+    include_str!("../migrations/0004_surveys.sql"),
 ];
 
 /// The schema version this build writes.

@@ -2,6 +2,7 @@
 //! at each touchpoint and stage, what they write about ([`themes`]), and what gets in their way
 //! ([`frictions`]).
 
+pub mod definitions;
 pub mod emotion;
 pub mod feedback;
 pub mod frictions;

@@ -614,6 +614,66 @@ impl Store for SqliteStore {
         })
     }
 
+    fn save_survey(
+        &self,
+        workspace: WorkspaceId,
+        id: &str,
+        definition: &serde_json::Value,
+    ) -> Result<()> {
+        let id = id.to_string();
+        let text = definition.to_string();
+        self.on_writer(move |tx, _| {
+            tx.execute(
+                "INSERT INTO survey_definitions (workspace_id, id, definition, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (workspace_id, id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
+                rusqlite::params![workspace, id, text, now_micros()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn surveys(&self, workspace: WorkspaceId) -> Result<Vec<serde_json::Value>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT definition FROM survey_definitions WHERE workspace_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![workspace], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for text in rows {
+                out.push(serde_json::from_str(&text?).unwrap_or(serde_json::Value::Null));
+            }
+            Ok(out)
+        })
+    }
+
+    fn delete_survey(&self, workspace: WorkspaceId, id: &str) -> Result<bool> {
+        let id = id.to_string();
+        self.on_writer(move |tx, _| {
+            Ok(tx.execute(
+                "DELETE FROM survey_definitions WHERE workspace_id = ?1 AND id = ?2",
+                rusqlite::params![workspace, id],
+            )? > 0)
+        })
+    }
+
+    fn secret(&self, name: &str) -> Result<Vec<u8>> {
+        let name = name.to_string();
+        // Created by the writer, so that two first uses at once agree on one value.
+        self.on_writer(move |tx, _| {
+            let mut fresh = [0u8; 32];
+            getrandom::fill(&mut fresh).expect("the operating system's random source failed");
+            tx.execute(
+                "INSERT INTO secrets (name, value, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
+                rusqlite::params![name, fresh.to_vec(), now_micros()],
+            )?;
+            Ok(tx.query_row(
+                "SELECT value FROM secrets WHERE name = ?1",
+                rusqlite::params![name],
+                |r| r.get::<_, Vec<u8>>(0),
+            )?)
+        })
+    }
+
     fn costs(&self, workspace: WorkspaceId) -> Result<Vec<AdCost>> {
         self.with_reader(|c| {
             let mut stmt = c.prepare(

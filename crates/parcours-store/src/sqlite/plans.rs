@@ -29,6 +29,8 @@ const WHOLE_WORKSPACE: &[&str] = &[
     "SELECT count(*) FROM erasures WHERE workspace_id = ?1",
     // A workspace's KPI definitions, listed by id (the primary key's order).
     "SELECT definition FROM kpi_definitions WHERE workspace_id = ?1 ORDER BY id",
+    // … and its survey definitions.
+    "SELECT definition FROM survey_definitions WHERE workspace_id = ?1 ORDER BY id",
     // Costs and keys of a workspace are small tables read whole.
     "FROM ad_costs",
     "FROM api_keys WHERE workspace_id = ?1 ORDER BY id",

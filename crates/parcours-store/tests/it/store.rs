@@ -323,9 +323,46 @@ fn a_version_1_data_directory_upgrades_and_keeps_its_data() {
                      "measure": {"kind": "count", "event": "Order Completed"}});
     store.save_kpi(ws, "orders", &kpi).unwrap();
     assert_eq!(store.kpis(ws).unwrap(), vec![kpi]);
+    // Version 4: survey definitions and secrets.
+    let survey = json!({"id": "nps", "kind": "nps", "question": "Would you recommend us?"});
+    store.save_survey(ws, "nps", &survey).unwrap();
+    assert_eq!(store.surveys(ws).unwrap(), vec![survey]);
     store.close();
     drop(store);
-    assert_eq!(version(tmp.path()), 3);
+    assert_eq!(version(tmp.path()), 4);
+}
+
+#[test]
+fn survey_definitions_are_kept_per_workspace_and_secrets_are_stable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let a = store.create_workspace("a").unwrap().id;
+    let b = store.create_workspace("b").unwrap().id;
+    store
+        .save_survey(a, "x", &json!({"id": "x", "question": "one"}))
+        .unwrap();
+    store
+        .save_survey(a, "x", &json!({"id": "x", "question": "two"}))
+        .unwrap();
+    assert_eq!(
+        store.surveys(a).unwrap(),
+        vec![json!({"id": "x", "question": "two"})]
+    );
+    assert!(store.surveys(b).unwrap().is_empty());
+    assert!(!store.delete_survey(b, "x").unwrap());
+    assert!(store.delete_survey(a, "x").unwrap());
+    assert!(store.surveys(a).unwrap().is_empty());
+    let s = store.secret("survey-links").unwrap();
+    assert_eq!(s.len(), 32);
+    assert_ne!(store.secret("other").unwrap(), s);
+    store.close();
+    drop(store);
+    let store = crate::open(tmp.path());
+    assert_eq!(
+        store.secret("survey-links").unwrap(),
+        s,
+        "kept across a restart"
+    );
 }
 
 #[test]
