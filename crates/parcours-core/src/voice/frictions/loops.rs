@@ -4,29 +4,45 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::{most_frequent, z_above, Ctx, Detail, Found, Measure, Z_ABNORMAL};
+use super::{abnormally_below, most_frequent, Ctx, Detail, Found, Measure};
+use crate::frame::{is_bookkeeping, par_actors, Frame};
 use crate::paths::{visits, Visit, Walk};
+use crate::time::Micros;
 use crate::transitions::NodeBy;
 
 /// Pairs checked, the most looped first: the rest are too rare to be abnormal.
 const CANDIDATES: usize = 50;
 
-/// One actor's touchpoint visits before its first conversion, and whether it converted.
-fn walk_actor(ctx: &Ctx, conversion: u32, a: usize, buf: &mut Vec<Visit>) -> bool {
-    let frame = ctx.frame;
-    let (names, ts) = (frame.name(), frame.ts());
-    let first = ctx
-        .rows(a)
-        .find(|&i| names[i] == conversion && ctx.in_range(ts[i]));
-    let f = &ctx.opts.feedback;
-    let walk = Walk {
-        by: NodeBy::Touchpoint,
-        collapse: true,
-        from: f.from,
-        to: first.map(|i| ts[i]).or(f.to),
-    };
-    visits(frame, &walk, a, buf);
-    first.is_some()
+/// What a walk needs, shareable between threads.
+#[derive(Clone, Copy)]
+struct Walker<'f> {
+    frame: &'f Frame,
+    conversion: u32,
+    from: Option<Micros>,
+    to: Option<Micros>,
+}
+
+impl Walker<'_> {
+    /// Actor `a`'s touchpoint visits before its first conversion in the period, and
+    /// whether it converted.
+    fn walk(&self, a: usize, buf: &mut Vec<Visit>) -> bool {
+        let frame = self.frame;
+        let (names, ts, kinds) = (frame.name(), frame.ts(), frame.kind());
+        let first = frame.actor_range(a).find(|&i| {
+            names[i] == self.conversion
+                && !is_bookkeeping(kinds[i])
+                && self.from.is_none_or(|f| ts[i] >= f)
+                && self.to.is_none_or(|t| ts[i] < t)
+        });
+        let walk = Walk {
+            by: NodeBy::Touchpoint,
+            collapse: true,
+            from: self.from,
+            to: first.map(|i| ts[i]).or(self.to),
+        };
+        visits(frame, &walk, a, buf);
+        first.is_some()
+    }
 }
 
 pub(super) fn loops(ctx: &Ctx, out: &mut Vec<Found>) {
@@ -34,29 +50,51 @@ pub(super) fn loops(ctx: &Ctx, out: &mut Vec<Found>) {
     let Some(conversion) = frame.names().get(&ctx.opts.conversion) else {
         return;
     };
+    let keep = ctx.keep;
+    let walker = Walker {
+        frame,
+        conversion,
+        from: ctx.opts.feedback.from,
+        to: ctx.opts.feedback.to,
+    };
     // Unordered pair → each looping actor once: (actor, row of its first return,
     // converted); and the loops by direction.
     type Loopers = Vec<(usize, usize, bool)>;
+    type Found1 = (HashMap<(u32, u32), Loopers>, HashMap<(u32, u32), u64>);
+    let parts: Vec<Found1> = par_actors(frame, 0, keep, |actors| {
+        let mut loopers: HashMap<(u32, u32), Loopers> = HashMap::new();
+        let mut directions: HashMap<(u32, u32), u64> = HashMap::new();
+        let mut buf = Vec::new();
+        let mut seen: HashSet<(u32, u32)> = HashSet::new();
+        for a in actors.filter(|&a| keep.is_none_or(|k| k[a])) {
+            let converted = walker.walk(a, &mut buf);
+            seen.clear();
+            for w in buf.windows(3) {
+                let (x, y) = (w[0].node, w[1].node);
+                if w[2].node != x || x == y {
+                    continue;
+                }
+                let pair = (x.min(y), x.max(y));
+                if seen.insert(pair) {
+                    loopers
+                        .entry(pair)
+                        .or_default()
+                        .push((a, w[2].first, converted));
+                    *directions.entry((x, y)).or_default() += 1;
+                }
+            }
+        }
+        (loopers, directions)
+    });
+    // Parts are in actor order, so each pair's loopers stay in actor order.
     let mut loopers: HashMap<(u32, u32), Loopers> = HashMap::new();
     let mut directions: HashMap<(u32, u32), u64> = HashMap::new();
-    let mut buf = Vec::new();
-    let mut seen: HashSet<(u32, u32)> = HashSet::new();
-    for a in (0..frame.actor_count()).filter(|&a| ctx.kept(a)) {
-        let converted = walk_actor(ctx, conversion, a, &mut buf);
-        seen.clear();
-        for w in buf.windows(3) {
-            let (x, y) = (w[0].node, w[1].node);
-            if w[2].node != x || x == y {
-                continue;
-            }
-            let pair = (x.min(y), x.max(y));
-            if seen.insert(pair) {
-                loopers
-                    .entry(pair)
-                    .or_default()
-                    .push((a, w[2].first, converted));
-                *directions.entry((x, y)).or_default() += 1;
-            }
+    for (l, d) in parts {
+        for (k, v) in l {
+            loopers.entry(k).or_default().extend(v);
+        }
+        for (k, v) in d {
+            *directions.entry(k).or_default() += v;
         }
     }
     let min = ctx.opts.min_actors.max(1) as usize;
@@ -85,25 +123,36 @@ pub(super) fn loops(ctx: &Ctx, out: &mut Vec<Found>) {
         .iter()
         .map(|(_, l)| l.iter().map(|&(a, _, _)| a).collect())
         .collect();
-    let mut others = vec![(0u64, 0u64); candidates.len()];
-    let mut nodes: Vec<u32> = Vec::new();
-    for a in (0..frame.actor_count()).filter(|&a| ctx.kept(a)) {
-        let converted = walk_actor(ctx, conversion, a, &mut buf);
-        nodes.clear();
-        nodes.extend(buf.iter().map(|v| v.node));
-        nodes.sort_unstable();
-        nodes.dedup();
-        if nodes.len() < 2 {
-            continue;
-        }
-        for (&(x, y), &j) in &index {
-            if nodes.binary_search(&x).is_ok()
-                && nodes.binary_search(&y).is_ok()
-                && !looping[j].contains(&a)
-            {
-                others[j].0 += 1;
-                others[j].1 += u64::from(converted);
+    let parts = par_actors(frame, 0, keep, |actors| {
+        let mut others = vec![(0u64, 0u64); index.len()];
+        let mut nodes: Vec<u32> = Vec::new();
+        let mut buf = Vec::new();
+        for a in actors.filter(|&a| keep.is_none_or(|k| k[a])) {
+            let converted = walker.walk(a, &mut buf);
+            nodes.clear();
+            nodes.extend(buf.iter().map(|v| v.node));
+            nodes.sort_unstable();
+            nodes.dedup();
+            if nodes.len() < 2 {
+                continue;
             }
+            for (&(x, y), &j) in &index {
+                if nodes.binary_search(&x).is_ok()
+                    && nodes.binary_search(&y).is_ok()
+                    && !looping[j].contains(&a)
+                {
+                    others[j].0 += 1;
+                    others[j].1 += u64::from(converted);
+                }
+            }
+        }
+        others
+    });
+    let mut others = vec![(0u64, 0u64); candidates.len()];
+    for p in parts {
+        for (o, q) in others.iter_mut().zip(p) {
+            o.0 += q.0;
+            o.1 += q.1;
         }
     }
     let mov = ctx.mean_order_value();
@@ -111,7 +160,7 @@ pub(super) fn loops(ctx: &Ctx, out: &mut Vec<Found>) {
         let n1 = l.len() as f64;
         let x1 = l.iter().filter(|c| c.2).count() as f64;
         let (n2, x2) = (n2 as f64, x2 as f64);
-        if n2 < min as f64 || z_above(x2, n2, x1, n1).is_none_or(|z| z < Z_ABNORMAL) {
+        if n2 < min as f64 || !abnormally_below(x1, n1, x2, n2) {
             continue;
         }
         let (p1, p2) = (x1 / n1, x2 / n2);

@@ -382,6 +382,24 @@ fn z_above(x1: f64, n1: f64, x2: f64, n2: f64) -> Option<f64> {
 /// strict, because many comparisons are made.
 const Z_ABNORMAL: f64 = 3.0;
 
+/// …and only when it matters: a rate at least 20% above (or below) the other, relative
+/// to it. On large data the z-test alone finds differences too small to act on.
+const MIN_EFFECT: f64 = 0.2;
+
+/// `x1` of `n1` is abnormally above `x2` of `n2`: z ≥ [`Z_ABNORMAL`] and the rate at
+/// least [`MIN_EFFECT`] higher.
+fn abnormally_above(x1: f64, n1: f64, x2: f64, n2: f64) -> bool {
+    z_above(x1, n1, x2, n2).is_some_and(|z| z >= Z_ABNORMAL)
+        && x1 / n1 >= (1.0 + MIN_EFFECT) * (x2 / n2)
+}
+
+/// `x1` of `n1` is abnormally below `x2` of `n2`: z ≥ [`Z_ABNORMAL`] and the rate at
+/// least [`MIN_EFFECT`] lower.
+fn abnormally_below(x1: f64, n1: f64, x2: f64, n2: f64) -> bool {
+    z_above(x2, n2, x1, n1).is_some_and(|z| z >= Z_ABNORMAL)
+        && x1 / n1 <= (1.0 - MIN_EFFECT) * (x2 / n2)
+}
+
 /// Counts of labels, most frequent first, as details of `total` cases.
 fn details(counts: HashMap<String, u64>, total: u64, top: usize) -> Vec<Detail> {
     let mut v: Vec<(String, u64)> = counts.into_iter().collect();
@@ -731,7 +749,7 @@ fn abandonment(ctx: &Ctx, rule: &Abandonment, out: &mut Vec<Found>) {
     for (&seg, s) in &segs {
         let (n1, x1) = (s.attempts as f64, s.abandoned.len() as f64);
         let (n2, x2) = ((total - s.attempts) as f64, (abandoned as f64) - x1);
-        if z_above(x1, n1, x2, n2).is_none_or(|z| z < Z_ABNORMAL) {
+        if !abnormally_above(x1, n1, x2, n2) {
             continue;
         }
         let (p1, p2) = (x1 / n1, x2 / n2);

@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{
-    details, most_frequent, z_above, Ctx, Detail, Found, Measure, SESSION_GAP, SLOW_SHARE,
-    Z_ABNORMAL,
+    abnormally_above, abnormally_below, details, most_frequent, Ctx, Detail, Found, Measure,
+    SESSION_GAP, SLOW_SHARE,
 };
 use crate::journey::{Engine, JourneyDef, Outcomes, RunOptions};
 use crate::stats::{human, quantile};
@@ -316,7 +316,7 @@ fn drop_off_history(
     };
     let (n1, x1) = (now.len() as f64, progressed(&now));
     let (n2, x2) = (before.len() as f64, progressed(&before));
-    if z_above(x2, n2, x1, n1).is_none_or(|z| z < Z_ABNORMAL) {
+    if !abnormally_below(x1, n1, x2, n2) {
         return;
     }
     let (p1, p2) = (x1 / n1, x2 / n2);
@@ -410,7 +410,7 @@ fn dwell_history(ctx: &Ctx, way: &Way, o: &Outcomes, steps: &[Step], out: &mut V
     let (x1, n1) = (slow.len() as f64, now.len() as f64);
     let x2 = took.iter().filter(|&&t| above(t)).count() as f64;
     let n2 = took.len() as f64;
-    if z_above(x1, n1, x2, n2).is_none_or(|z| z < Z_ABNORMAL) {
+    if !abnormally_above(x1, n1, x2, n2) {
         return;
     }
     let what = format!(
