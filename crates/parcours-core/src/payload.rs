@@ -44,10 +44,43 @@ pub const MAX_NAME_CHARS: usize = 255;
 pub struct Parsed {
     /// The accepted events, in body order.
     pub events: Vec<Event>,
+    /// The batch index of each accepted event (none outside a batch).
+    pub indices: Vec<Option<usize>>,
     /// Each rejected message, with its batch index.
     pub rejected: Vec<PayloadError>,
     /// The `writeKey` found in the body (envelope or first message), if any.
     pub write_key: Option<String>,
+}
+
+impl Parsed {
+    /// Moves the accepted events that fail `check` (a check that needs the workspace,
+    /// known only once the key is) to the rejected ones, with their batch index; the
+    /// rejected stay in body order.
+    pub fn reject_failing(&mut self, mut check: impl FnMut(&Event) -> Result<(), PayloadError>) {
+        let mut kept = Vec::with_capacity(self.events.len());
+        let mut kept_indices = Vec::with_capacity(self.events.len());
+        let mut failed = false;
+        for (event, index) in self.events.drain(..).zip(self.indices.drain(..)) {
+            match check(&event) {
+                Ok(()) => {
+                    kept.push(event);
+                    kept_indices.push(index);
+                }
+                Err(e) => {
+                    failed = true;
+                    self.rejected.push(match index {
+                        Some(i) => e.in_batch(i),
+                        None => e,
+                    });
+                }
+            }
+        }
+        self.events = kept;
+        self.indices = kept_indices;
+        if failed {
+            self.rejected.sort_by_key(|e| e.index);
+        }
+    }
 }
 
 /// Where a body arrived: a single-message endpoint knows its type; `/v1/batch` and
@@ -100,7 +133,10 @@ pub fn parse_body(
                 limits,
                 new_message_id,
             ) {
-                Ok(event) => parsed.events.push(event),
+                Ok(event) => {
+                    parsed.events.push(event);
+                    parsed.indices.push(None);
+                }
                 Err(e) => parsed.rejected.push(e),
             }
         }
@@ -197,7 +233,10 @@ fn parse_batch(
             )),
         };
         match result {
-            Ok(event) => parsed.events.push(event),
+            Ok(event) => {
+                parsed.events.push(event);
+                parsed.indices.push(Some(index));
+            }
             Err(e) => parsed.rejected.push(e.in_batch(index)),
         }
     }

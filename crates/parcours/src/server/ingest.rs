@@ -156,7 +156,7 @@ fn process(
         .as_deref()
         .map(|k| auth::check(store, Some(k), Scope::Write))
         .transpose()?;
-    let parsed = parse_body(bytes, endpoint, now_micros(), &limits, &mut || {
+    let mut parsed = parse_body(bytes, endpoint, now_micros(), &limits, &mut || {
         uuid::Uuid::now_v7().to_string()
     })?;
     let key = match header_auth {
@@ -164,6 +164,11 @@ fn process(
         None => auth::check(store, parsed.write_key.as_deref(), Scope::Write)?,
     };
     let workspace = key.workspace_id;
+    // Responses of the workspace's own surveys must fit their definitions.
+    if super::surveys::has_responses(&parsed.events) {
+        let defs = state.survey_defs(workspace)?;
+        parsed.reject_failing(|e| super::surveys::check_response(&defs, e));
+    }
     let total = parsed.events.len() + parsed.rejected.len();
     if let Err(retry) = state.limiter.check(workspace, total) {
         state

@@ -16,6 +16,7 @@ mod ingest;
 mod journeys;
 mod metrics;
 mod ratelimit;
+mod surveys;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +44,8 @@ pub struct AppState {
     inflight: Arc<Semaphore>,
     /// Frames of recent analyses, reused while the data they were built from is unchanged.
     pub frames: Arc<crate::analysis::FrameMemo>,
+    /// Survey definitions by workspace, for ingestion.
+    surveys: Arc<surveys::SurveyCache>,
 }
 
 impl AppState {
@@ -70,6 +73,7 @@ impl AppState {
             limiter: Arc::new(limiter),
             inflight: Arc::new(inflight),
             frames: Arc::new(crate::analysis::FrameMemo::new(4)),
+            surveys: Arc::default(),
         }
     }
 }
@@ -102,6 +106,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(api::routes())
         .merge(journeys::routes())
+        .merge(surveys::routes())
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))

@@ -10,6 +10,7 @@ mod import;
 mod journey;
 mod journeys_http;
 mod openapi;
+mod surveys_http;
 mod voice;
 
 use std::sync::Arc;
