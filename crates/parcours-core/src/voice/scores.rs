@@ -71,8 +71,12 @@ impl Scale {
                 let range = other.strip_prefix("rating:").ok_or_else(|| {
                     format!("`{text}`: expected nps, csat, ces or rating:MIN-MAX")
                 })?;
+                // The separator is the first `-` after the first character: MIN may be
+                // negative (`rating:-2-2`).
                 let (lo, hi) = range
-                    .split_once('-')
+                    .get(1..)
+                    .and_then(|rest| rest.find('-'))
+                    .map(|i| (&range[..=i], &range[i + 2..]))
                     .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)))
                     .ok_or_else(|| format!("`{text}`: expected rating:MIN-MAX, e.g. rating:1-5"))?;
                 if !(f64::is_finite(lo) && f64::is_finite(hi) && lo < hi) {
@@ -433,6 +437,20 @@ mod tests {
             Ok(Scale::Rating { min: 1.0, max: 5.0 })
         );
         assert!(Scale::parse("rating:5-1").is_err());
+        assert_eq!(
+            Scale::parse("rating:-2-2"),
+            Ok(Scale::Rating {
+                min: -2.0,
+                max: 2.0
+            })
+        );
+        assert_eq!(
+            Scale::parse("rating:-5--1"),
+            Ok(Scale::Rating {
+                min: -5.0,
+                max: -1.0
+            })
+        );
         assert!(Scale::parse("stars")
             .unwrap_err()
             .contains("rating:MIN-MAX"));

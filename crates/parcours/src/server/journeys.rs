@@ -479,9 +479,11 @@ async fn retention(
 async fn survey_scores(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(request): Query<crate::requests::SurveyScoresRequest>,
+    Query(mut request): Query<crate::requests::SurveyScoresRequest>,
 ) -> Result<Json<parcours_core::voice::surveys::SurveyReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
+        request.scales =
+            super::surveys::with_defined_scales(state, key.workspace_id, &request.scales)?;
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
@@ -497,6 +499,8 @@ async fn emotion(
 ) -> Result<Json<parcours_core::voice::emotion::EmotionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
         request.journey_stages = journey_stages(state, key.workspace_id, request.journey)?;
+        request.scales =
+            super::surveys::with_defined_scales(state, key.workspace_id, &request.scales)?;
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
@@ -530,6 +534,8 @@ async fn frictions(
             .journey
             .map(|id| stored_journey(state, key.workspace_id, id))
             .transpose()?;
+        request.scales =
+            super::surveys::with_defined_scales(state, key.workspace_id, &request.scales)?;
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)))

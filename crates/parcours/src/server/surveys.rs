@@ -94,6 +94,40 @@ pub fn check_response(defs: &[SurveyDef], event: &Event) -> Result<(), PayloadEr
     }
 }
 
+/// A report's `scales` (`ID=SCALE,…`) with the workspace's defined surveys added: a
+/// survey defined once is scored without being named again. Scales given win.
+pub fn with_defined_scales(
+    state: &AppState,
+    ws: WorkspaceId,
+    scales: &Option<String>,
+) -> Result<Option<String>, ApiError> {
+    use parcours_core::voice::scores::Scale;
+    let given = scales.as_deref().unwrap_or("");
+    let named: Vec<&str> = given
+        .split(',')
+        .filter_map(|p| p.split_once('=').map(|(id, _)| id.trim()))
+        .collect();
+    let mut parts: Vec<String> = given
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    for def in state.survey_defs(ws)?.iter() {
+        if named.contains(&def.id.as_str()) || Scale::of_survey(&def.id).is_some() {
+            continue;
+        }
+        let spec = match def.scale() {
+            Some(Scale::Nps) => "nps".to_string(),
+            Some(Scale::Csat) => "csat".to_string(),
+            Some(Scale::Ces) => "ces".to_string(),
+            Some(Scale::Rating { min, max }) => format!("rating:{min}-{max}"),
+            None => continue,
+        };
+        parts.push(format!("{}={spec}", def.id));
+    }
+    Ok((!parts.is_empty()).then(|| parts.join(",")))
+}
+
 fn definition_error(e: parcours_core::voice::definitions::SurveyDefError) -> ApiError {
     ApiError::bad_request("invalid_definition", &e.field, e.message)
 }

@@ -195,6 +195,29 @@ async fn responses_to_defined_surveys_are_checked_at_ingestion() {
         (400, Some("properties.score")),
         "{body}"
     );
+    // The defined rating is scored without naming its scale; the undefined one is skipped.
+    let (status, body, _) = h
+        .send(req(
+            "GET",
+            "/api/v1/surveys/scores",
+            &h.read,
+            "",
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let stars = body["surveys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["survey"] == "stars")
+        .unwrap_or_else(|| panic!("{body}"));
+    assert_eq!(
+        stars["scale"],
+        json!({"kind": "rating", "min": 1.0, "max": 5.0})
+    );
+    assert_eq!(stars["overall"]["responses"], 1, "{body}");
+    assert_eq!(body["skipped"][0]["survey"], "unknown-survey", "{body}");
 }
 
 /// The body of an HTML response as text.
