@@ -33,8 +33,16 @@ pub fn routes() -> Router<AppState> {
             get(show).put(save).delete(delete),
         )
         .route("/api/v1/surveys/definitions/{id}/links", post(links))
-        .route("/s/{token}", get(page).post(answer))
+        .route(
+            "/s/{token}",
+            get(page)
+                .post(answer)
+                .layer(axum::extract::DefaultBodyLimit::max(FORM_LIMIT)),
+        )
 }
+
+/// The largest answer form accepted by the public survey page.
+const FORM_LIMIT: usize = 16 * 1024;
 
 /// Each workspace's survey definitions, read from the store once and dropped when they
 /// change: ingestion looks them up for every survey response.
@@ -514,11 +522,12 @@ async fn answer(
             Ok(x) => x,
             Err(r) => return r,
         };
+        // An open question has no score to keep.
         let score = match answer
             .score
             .as_deref()
             .map(str::trim)
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && def.scale().is_some())
         {
             None => None,
             Some(s) => match s.parse::<f64>() {

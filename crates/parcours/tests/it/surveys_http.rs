@@ -302,6 +302,14 @@ async fn the_hosted_page_records_one_answer_per_link() {
     let (_, t2, _) = h.send(timeline("u2")).await;
     assert_eq!(t2["events"][0]["properties"].get("comment"), None, "{t2}");
 
+    // The public form has a size limit.
+    let (status, _, _) = h
+        .send(form(
+            &other,
+            &format!("score=1&comment={}", "a".repeat(20_000)),
+        ))
+        .await;
+    assert_eq!(status, 413);
     // Forged, or tampered with: refused.
     let tampered = format!("{}x", &path);
     let (status, page, _) = h.send(get(&tampered)).await;
