@@ -58,6 +58,10 @@ pub(super) fn journey_frictions(
         ..RunOptions::default()
     });
     if outcomes.is_empty() {
+        warnings.push(format!(
+            "journey `{}`: nobody entered it in the period; drop-off and dwell were not checked",
+            def.name
+        ));
         return;
     }
     // The data end where the period does not: attempts are matured against it.
