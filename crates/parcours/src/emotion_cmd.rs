@@ -30,6 +30,7 @@ pub fn run(args: EmotionArgs) -> anyhow::Result<()> {
     let request = EmotionRequest {
         event: Some(f.event),
         scales: f.scales,
+        defined_scales: crate::surveys_cmd::defined_scales(&f.source)?,
         rating: Some(args.rating),
         text: Some(args.text),
         journey_stages: args.stages.journey_stages()?,

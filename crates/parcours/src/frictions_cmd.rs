@@ -73,6 +73,7 @@ pub fn run(args: FrictionsArgs) -> anyhow::Result<()> {
     let request = FrictionsRequest {
         event: Some(f.event),
         scales: f.scales,
+        defined_scales: crate::surveys_cmd::defined_scales(&f.source)?,
         journey_def: args.stages.definition()?,
         conversion: Some(args.conversion),
         stage_of: args.stages.stage_of,

@@ -4,6 +4,7 @@
 
 use parcours_core::frame::Frame;
 use parcours_core::journey::{ActorKind, Breakdown, JourneyDef};
+use parcours_core::voice::scores::Scale;
 use serde_json::Value;
 
 use crate::analysis::FrameSpec;
@@ -1306,6 +1307,10 @@ pub struct SurveyScoresRequest {
     pub by: Option<String>,
     /// Scales of custom surveys, comma-separated `ID=SCALE` (`stars=rating:1-5`).
     pub scales: Option<String>,
+    /// Scales of the workspace's survey definitions (set by the server), after `scales`:
+    /// a scale given in `scales` wins.
+    #[serde(skip)]
+    pub defined_scales: SurveyScales,
     /// Only this survey (its id: `nps`, `csat`, …).
     pub survey: Option<String>,
     /// `day`, `week` (default) or `month`, for the trend.
@@ -1334,7 +1339,8 @@ impl SurveyScoresRequest {
             .map(|d| Dimension::parse(d))
             .collect::<Result<Vec<_>, _>>()
             .map_err(request_error("by"))?;
-        let scales = survey_scales(&self.scales)?;
+        let mut scales = survey_scales(&self.scales)?;
+        scales.extend(self.defined_scales.iter().cloned());
         let period = period_or(&self.period, Bucket::Week)?;
         let (from, to) = range(&self.from, &self.to)?;
         let segment = segment_option(&self.segment, "segment")?;
@@ -1392,10 +1398,11 @@ impl SurveyScoresPlan {
     }
 }
 
+/// The scales of custom surveys, by survey id.
+pub type SurveyScales = Vec<(String, Scale)>;
+
 /// `ID=SCALE,…`: the scales of custom surveys.
-fn survey_scales(
-    text: &Option<String>,
-) -> Result<Vec<(String, parcours_core::voice::scores::Scale)>, RequestError> {
+fn survey_scales(text: &Option<String>) -> Result<SurveyScales, RequestError> {
     names(text.as_deref().unwrap_or(""))
         .iter()
         .map(|s| {
@@ -1419,6 +1426,10 @@ pub struct EmotionRequest {
     pub event: Option<String>,
     /// Scales of custom surveys, comma-separated `ID=SCALE`.
     pub scales: Option<String>,
+    /// Scales of the workspace's survey definitions (set by the server), after `scales`:
+    /// a scale given in `scales` wins.
+    #[serde(skip)]
+    pub defined_scales: SurveyScales,
     /// `PROPERTY=SCALE` for ratings on any event (`rating=rating:1-5` when absent), or
     /// `none`.
     pub rating: Option<String>,
@@ -1451,6 +1462,7 @@ impl EmotionRequest {
         let options = feedback_options(FeedbackFields {
             event: &self.event,
             scales: &self.scales,
+            defined_scales: &self.defined_scales,
             rating: &self.rating,
             text: &self.text,
             stage_of: &self.stage_of,
@@ -1471,6 +1483,7 @@ impl EmotionRequest {
 struct FeedbackFields<'a> {
     event: &'a Option<String>,
     scales: &'a Option<String>,
+    defined_scales: &'a [(String, Scale)],
     rating: &'a Option<String>,
     text: &'a Option<String>,
     stage_of: &'a Option<String>,
@@ -1483,7 +1496,11 @@ fn feedback_options(
     f: FeedbackFields,
 ) -> Result<parcours_core::voice::feedback::FeedbackOptions, RequestError> {
     let mut options = parcours_core::voice::feedback::FeedbackOptions {
-        scales: survey_scales(f.scales)?,
+        scales: {
+            let mut scales = survey_scales(f.scales)?;
+            scales.extend(f.defined_scales.iter().cloned());
+            scales
+        },
         ..Default::default()
     };
     if let Some(e) = f.event.as_deref().filter(|e| !e.trim().is_empty()) {
@@ -1636,6 +1653,7 @@ impl ThemesRequest {
         let feedback = feedback_options(FeedbackFields {
             event: &self.event,
             scales: &None,
+            defined_scales: &[],
             rating: &Some("none".into()),
             text: &self.text,
             stage_of: &self.stage_of,
@@ -1678,6 +1696,10 @@ pub struct FrictionsRequest {
     pub event: Option<String>,
     /// Scales of custom surveys, comma-separated `ID=SCALE`.
     pub scales: Option<String>,
+    /// Scales of the workspace's survey definitions (set by the server), after `scales`:
+    /// a scale given in `scales` wins.
+    #[serde(skip)]
+    pub defined_scales: SurveyScales,
     /// Properties holding free text, comma-separated (`comment,text,note` when absent).
     pub text: Option<String>,
     /// Stages of events, comma-separated `EVENT=STAGE`.
@@ -1751,6 +1773,7 @@ impl FrictionsRequest {
         let feedback = feedback_options(FeedbackFields {
             event: &self.event,
             scales: &self.scales,
+            defined_scales: &self.defined_scales,
             rating: &None,
             text: &self.text,
             stage_of: &self.stage_of,
@@ -1830,12 +1853,13 @@ impl FrictionsRequest {
         }
         o.journey = self.journey_def.clone();
         let segment = segment_option(&self.segment, "segment")?;
-        let traits = feedback_spec(&o.feedback, &segment).traits;
+        // The journey's actor and properties when there is one.
+        let base = feedback_spec(&o.feedback, &segment);
         let spec = match &o.journey {
-            Some(def) => FrameSpec::for_journey(def, None, &o.properties(), &traits),
+            Some(def) => FrameSpec::for_journey(def, None, &o.properties(), &base.traits),
             None => FrameSpec {
                 properties: o.properties(),
-                ..feedback_spec(&o.feedback, &segment)
+                ..base
             },
         };
         Ok(FrictionsPlan {

@@ -61,6 +61,17 @@ impl StageArgs {
     }
 }
 
+/// The scales of the data directory's survey definitions (none for an events file).
+pub fn defined_scales(
+    source: &crate::journey_cmd::FrameSource,
+) -> anyhow::Result<crate::requests::SurveyScales> {
+    use parcours_core::voice::definitions::{parse_stored, scales_of};
+    use parcours_store::Store;
+    Ok(source
+        .read_store(|store, ws| Ok(scales_of(&parse_stored(store.surveys(ws)?))))?
+        .unwrap_or_default())
+}
+
 #[derive(Args, Debug)]
 pub struct SurveysArgs {
     #[command(flatten)]
@@ -87,6 +98,7 @@ pub fn run(args: SurveysArgs) -> anyhow::Result<()> {
         event: Some(f.event),
         by: args.by,
         scales: f.scales,
+        defined_scales: defined_scales(&f.source)?,
         survey: args.survey,
         period: Some(args.period),
         from: f.from,

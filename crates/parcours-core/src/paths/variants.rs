@@ -165,10 +165,12 @@ pub struct LoopPair {
     pub share_of_both: f64,
 }
 
-fn back_and_forth(buf: &[Visit], mut f: impl FnMut(u32, u32)) {
+/// Calls `f(a, b, row)` for each back-and-forth A → B → A among consecutive visits, with
+/// the frame row of the return to A.
+pub(crate) fn back_and_forth(buf: &[Visit], mut f: impl FnMut(u32, u32, usize)) {
     for w in buf.windows(3) {
         if w[0].node == w[2].node && w[0].node != w[1].node {
-            f(w[0].node, w[1].node);
+            f(w[0].node, w[1].node, w[2].first);
         }
     }
 }
@@ -209,7 +211,7 @@ fn loops_with(frame: &Frame, walk: &Walk, keep: Option<&[bool]>, top: usize, sma
                 sets.push(buf.iter().fold(0u128, |m, v| m | 1 << v.node));
             }
             seen.clear();
-            back_and_forth(&buf, |x, y| {
+            back_and_forth(&buf, |x, y, _| {
                 pairs.entry((x, y)).or_default().0 += 1;
                 seen.push((x, y));
             });

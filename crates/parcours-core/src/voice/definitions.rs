@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::scores::Scale;
+use super::surveys::score_of;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -254,27 +255,40 @@ impl SurveyDef {
             };
         };
         let score = properties.get("score").unwrap_or(&Value::Null);
-        let x = match score {
-            Value::Null => {
+        let x = match score_of(score) {
+            Ok(Some(x)) => x,
+            Ok(None) => {
                 return Err(invalid(
                     "properties.score",
                     format!("a response to `{}` needs a score", self.id),
                 ))
             }
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse::<f64>().ok(),
-            _ => None,
-        }
-        .ok_or_else(|| {
-            invalid(
-                "properties.score",
-                format!("{score} is not a number (survey `{}`)", self.id),
-            )
-        })?;
+            Err(()) => {
+                return Err(invalid(
+                    "properties.score",
+                    format!("{score} is not a number (survey `{}`)", self.id),
+                ))
+            }
+        };
         scale
             .check(x)
             .map_err(|m| invalid("properties.score", format!("{m} (survey `{}`)", self.id)))
     }
+}
+
+/// Stored definitions (JSON) that still validate; others are left out.
+pub fn parse_stored(stored: Vec<Value>) -> Vec<SurveyDef> {
+    stored
+        .into_iter()
+        .filter_map(|v| SurveyDef::from_json(v).ok())
+        .collect()
+}
+
+/// The scales of definitions by survey id, for reports (open questions have none).
+pub fn scales_of(defs: &[SurveyDef]) -> Vec<(String, Scale)> {
+    defs.iter()
+        .filter_map(|d| d.scale().map(|s| (d.id.clone(), s)))
+        .collect()
 }
 
 /// The properties of a response event: the survey, the answer, and what the definition

@@ -80,14 +80,23 @@ pub fn check_answer(properties: &serde_json::Map<String, serde_json::Value>) -> 
     let (Some(scale), Some(score)) = (scale, properties.get("score")) else {
         return Ok(());
     };
-    let x = match score {
-        Value::Null => return Ok(()),
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
-        _ => None,
+    match score_of(score) {
+        Ok(None) => Ok(()),
+        Ok(Some(x)) => scale.check(x),
+        Err(()) => Err(format!("{score} is not a number ({} answer)", scale.name())),
     }
-    .ok_or_else(|| format!("{score} is not a number ({} answer)", scale.name()))?;
-    scale.check(x)
+}
+
+/// A response's `score` as a number: a JSON number or a numeric string; `None` for null;
+/// an error for anything else.
+pub(crate) fn score_of(score: &serde_json::Value) -> Result<Option<f64>, ()> {
+    use serde_json::Value;
+    match score {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_f64().map(Some).ok_or(()),
+        Value::String(s) => s.trim().parse::<f64>().map(Some).map_err(|_| ()),
+        _ => Err(()),
+    }
 }
 
 /// Where responses are and how to read them.

@@ -207,6 +207,92 @@ impl SqliteStore {
     }
 }
 
+/// The tables of JSON definitions a workspace keeps by id (the API's form).
+#[derive(Debug, Clone, Copy)]
+enum Definitions {
+    Kpi,
+    Survey,
+}
+
+impl Definitions {
+    fn upsert(self) -> &'static str {
+        match self {
+            Definitions::Kpi => "INSERT INTO kpi_definitions (workspace_id, id, definition, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (workspace_id, id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
+            Definitions::Survey => "INSERT INTO survey_definitions (workspace_id, id, definition, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (workspace_id, id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
+        }
+    }
+
+    fn list(self) -> &'static str {
+        match self {
+            Definitions::Kpi => {
+                "SELECT definition FROM kpi_definitions WHERE workspace_id = ?1 ORDER BY id"
+            }
+            Definitions::Survey => {
+                "SELECT definition FROM survey_definitions WHERE workspace_id = ?1 ORDER BY id"
+            }
+        }
+    }
+
+    fn delete(self) -> &'static str {
+        match self {
+            Definitions::Kpi => "DELETE FROM kpi_definitions WHERE workspace_id = ?1 AND id = ?2",
+            Definitions::Survey => {
+                "DELETE FROM survey_definitions WHERE workspace_id = ?1 AND id = ?2"
+            }
+        }
+    }
+}
+
+impl SqliteStore {
+    fn save_definition(
+        &self,
+        table: Definitions,
+        workspace: WorkspaceId,
+        id: &str,
+        definition: &serde_json::Value,
+    ) -> Result<()> {
+        let id = id.to_string();
+        let text = definition.to_string();
+        self.on_writer(move |tx, _| {
+            tx.execute(
+                table.upsert(),
+                rusqlite::params![workspace, id, text, now_micros()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn definitions(
+        &self,
+        table: Definitions,
+        workspace: WorkspaceId,
+    ) -> Result<Vec<serde_json::Value>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(table.list())?;
+            let rows = stmt.query_map(rusqlite::params![workspace], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for text in rows {
+                out.push(serde_json::from_str(&text?).unwrap_or(serde_json::Value::Null));
+            }
+            Ok(out)
+        })
+    }
+
+    fn delete_definition(
+        &self,
+        table: Definitions,
+        workspace: WorkspaceId,
+        id: &str,
+    ) -> Result<bool> {
+        let id = id.to_string();
+        self.on_writer(move |tx, _| {
+            Ok(tx.execute(table.delete(), rusqlite::params![workspace, id])? > 0)
+        })
+    }
+}
+
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.close();
@@ -578,40 +664,15 @@ impl Store for SqliteStore {
         id: &str,
         definition: &serde_json::Value,
     ) -> Result<()> {
-        let id = id.to_string();
-        let text = definition.to_string();
-        self.on_writer(move |tx, _| {
-            tx.execute(
-                "INSERT INTO kpi_definitions (workspace_id, id, definition, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (workspace_id, id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
-                rusqlite::params![workspace, id, text, now_micros()],
-            )?;
-            Ok(())
-        })
+        self.save_definition(Definitions::Kpi, workspace, id, definition)
     }
 
     fn kpis(&self, workspace: WorkspaceId) -> Result<Vec<serde_json::Value>> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT definition FROM kpi_definitions WHERE workspace_id = ?1 ORDER BY id",
-            )?;
-            let rows = stmt.query_map(rusqlite::params![workspace], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for text in rows {
-                out.push(serde_json::from_str(&text?).unwrap_or(serde_json::Value::Null));
-            }
-            Ok(out)
-        })
+        self.definitions(Definitions::Kpi, workspace)
     }
 
     fn delete_kpi(&self, workspace: WorkspaceId, id: &str) -> Result<bool> {
-        let id = id.to_string();
-        self.on_writer(move |tx, _| {
-            Ok(tx.execute(
-                "DELETE FROM kpi_definitions WHERE workspace_id = ?1 AND id = ?2",
-                rusqlite::params![workspace, id],
-            )? > 0)
-        })
+        self.delete_definition(Definitions::Kpi, workspace, id)
     }
 
     fn save_survey(
@@ -620,40 +681,15 @@ impl Store for SqliteStore {
         id: &str,
         definition: &serde_json::Value,
     ) -> Result<()> {
-        let id = id.to_string();
-        let text = definition.to_string();
-        self.on_writer(move |tx, _| {
-            tx.execute(
-                "INSERT INTO survey_definitions (workspace_id, id, definition, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (workspace_id, id) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at",
-                rusqlite::params![workspace, id, text, now_micros()],
-            )?;
-            Ok(())
-        })
+        self.save_definition(Definitions::Survey, workspace, id, definition)
     }
 
     fn surveys(&self, workspace: WorkspaceId) -> Result<Vec<serde_json::Value>> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT definition FROM survey_definitions WHERE workspace_id = ?1 ORDER BY id",
-            )?;
-            let rows = stmt.query_map(rusqlite::params![workspace], |r| r.get::<_, String>(0))?;
-            let mut out = Vec::new();
-            for text in rows {
-                out.push(serde_json::from_str(&text?).unwrap_or(serde_json::Value::Null));
-            }
-            Ok(out)
-        })
+        self.definitions(Definitions::Survey, workspace)
     }
 
     fn delete_survey(&self, workspace: WorkspaceId, id: &str) -> Result<bool> {
-        let id = id.to_string();
-        self.on_writer(move |tx, _| {
-            Ok(tx.execute(
-                "DELETE FROM survey_definitions WHERE workspace_id = ?1 AND id = ?2",
-                rusqlite::params![workspace, id],
-            )? > 0)
-        })
+        self.delete_definition(Definitions::Survey, workspace, id)
     }
 
     fn secret(&self, name: &str) -> Result<Vec<u8>> {

@@ -15,9 +15,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use parcours_core::payload::{parse_body, Endpoint, Limits};
+use parcours_core::payload::{parse_body, Endpoint, Limits, Parsed};
 use parcours_core::{ErrorCode, EventKind, PayloadError};
-use parcours_store::Scope;
+use parcours_store::{AppendOutcome, Scope, WorkspaceId};
 use serde_json::json;
 
 use super::error::ApiError;
@@ -156,14 +156,44 @@ fn process(
         .as_deref()
         .map(|k| auth::check(store, Some(k), Scope::Write))
         .transpose()?;
-    let mut parsed = parse_body(bytes, endpoint, now_micros(), &limits, &mut || {
+    let parsed = parse_body(bytes, endpoint, now_micros(), &limits, &mut || {
         uuid::Uuid::now_v7().to_string()
     })?;
     let key = match header_auth {
         Some(k) => k,
         None => auth::check(store, parsed.write_key.as_deref(), Scope::Write)?,
     };
-    let workspace = key.workspace_id;
+    let total = parsed.events.len() + parsed.rejected.len();
+    let (outcome, rejected) = commit(state, key.workspace_id, parsed)?;
+    let accepted = outcome.inserted + outcome.duplicates;
+    let Some(first) = rejected.first().cloned() else {
+        return Ok(Json(
+            json!({ "success": true, "accepted": accepted, "duplicates": outcome.duplicates }),
+        )
+        .into_response());
+    };
+    let mut error = ApiError::from(first);
+    if endpoint == Endpoint::Batch {
+        error.message = format!(
+            "{} of {total} events rejected (the other {accepted} were stored): {}",
+            rejected.len(),
+            error.message
+        );
+        error.extra = Some(
+            json!({ "accepted": accepted, "duplicates": outcome.duplicates, "rejected": rejected }),
+        );
+    }
+    Err(error)
+}
+
+/// Everything between a parsed body and the store, whichever way events come in (the
+/// ingestion endpoints, the survey page): the checks that need the workspace, the rate
+/// limit, the commit and the metrics. Returns what was stored and what was rejected.
+pub(super) fn commit(
+    state: &AppState,
+    workspace: WorkspaceId,
+    mut parsed: Parsed,
+) -> Result<(AppendOutcome, Vec<PayloadError>), ApiError> {
     // Responses of the workspace's own surveys must fit their definitions.
     if super::surveys::has_responses(&parsed.events) {
         let defs = state.survey_defs(workspace)?;
@@ -186,7 +216,7 @@ fn process(
         ));
     }
     let started = Instant::now();
-    let outcome = store.append(workspace, parsed.events)?;
+    let outcome = state.store.append(workspace, parsed.events)?;
     state.metrics.commit_latency.observe(started.elapsed());
     let relaxed = std::sync::atomic::Ordering::Relaxed;
     state
@@ -201,23 +231,5 @@ fn process(
         .metrics
         .events_rejected
         .fetch_add(parsed.rejected.len() as u64, relaxed);
-    let accepted = outcome.inserted + outcome.duplicates;
-    let Some(first) = parsed.rejected.first().cloned() else {
-        return Ok(Json(
-            json!({ "success": true, "accepted": accepted, "duplicates": outcome.duplicates }),
-        )
-        .into_response());
-    };
-    let rejected = parsed.rejected.len();
-    let mut error = ApiError::from(first);
-    if endpoint == Endpoint::Batch {
-        error.message = format!(
-            "{rejected} of {total} events rejected (the other {accepted} were stored): {}",
-            error.message
-        );
-        error.extra = Some(
-            json!({ "accepted": accepted, "duplicates": outcome.duplicates, "rejected": parsed.rejected }),
-        );
-    }
-    Err(error)
+    Ok((outcome, parsed.rejected))
 }

@@ -482,8 +482,7 @@ async fn survey_scores(
     Query(mut request): Query<crate::requests::SurveyScoresRequest>,
 ) -> Result<Json<parcours_core::voice::surveys::SurveyReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
-        request.scales =
-            super::surveys::with_defined_scales(state, key.workspace_id, &request.scales)?;
+        request.defined_scales = super::surveys::defined_scales(state, key.workspace_id)?;
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
@@ -499,8 +498,7 @@ async fn emotion(
 ) -> Result<Json<parcours_core::voice::emotion::EmotionReport>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
         request.journey_stages = journey_stages(state, key.workspace_id, request.journey)?;
-        request.scales =
-            super::surveys::with_defined_scales(state, key.workspace_id, &request.scales)?;
+        request.defined_scales = super::surveys::defined_scales(state, key.workspace_id)?;
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)?))
@@ -534,8 +532,7 @@ async fn frictions(
             .journey
             .map(|id| stored_journey(state, key.workspace_id, id))
             .transpose()?;
-        request.scales =
-            super::surveys::with_defined_scales(state, key.workspace_id, &request.scales)?;
+        request.defined_scales = super::surveys::defined_scales(state, key.workspace_id)?;
         let plan = request.plan()?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         Ok(Json(plan.execute(&frame)))
@@ -629,6 +626,22 @@ async fn kpi_definitions(
     .await
 }
 
+/// A definition saved under a path's id: the body's `id` is that id, or absent (then set).
+pub(super) fn id_from_path(value: &mut Value, id: &str) -> Result<(), ApiError> {
+    match value.get("id") {
+        None => {
+            value["id"] = json!(id);
+            Ok(())
+        }
+        Some(v) if v == &json!(id) => Ok(()),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_definition",
+            "id",
+            format!("the body's id differs from the path's `{id}`"),
+        )),
+    }
+}
+
 /// `PUT /api/v1/kpis/definitions/{id}`: creates or replaces a KPI definition (JSON).
 async fn kpi_save(
     State(state): State<AppState>,
@@ -638,17 +651,7 @@ async fn kpi_save(
 ) -> Result<Json<parcours_core::kpi::KpiDef>, ApiError> {
     let mut value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("malformed_json", "body", e.to_string()))?;
-    match value.get("id") {
-        None => value["id"] = json!(id),
-        Some(v) if v == &json!(id) => {}
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_definition",
-                "id",
-                format!("the body's id differs from the path's `{id}`"),
-            ))
-        }
-    }
+    id_from_path(&mut value, &id)?;
     let def: parcours_core::kpi::KpiDef = serde_json::from_value(value)
         .map_err(|e| ApiError::bad_request("invalid_definition", "body", e.to_string()))?;
     def.validate()

@@ -14,7 +14,7 @@ use base64::Engine;
 use parcours_core::error::{ErrorCode, PayloadError};
 use parcours_core::event::{Event, EventKind};
 use parcours_core::journey::Span;
-use parcours_core::voice::definitions::{response_properties, SurveyDef};
+use parcours_core::voice::definitions::{parse_stored, response_properties, scales_of, SurveyDef};
 use parcours_core::voice::surveys::SURVEY_EVENT;
 use parcours_store::{Scope, WorkspaceId};
 use serde::Deserialize;
@@ -54,13 +54,7 @@ impl AppState {
         if let Some(d) = self.surveys.0.lock().expect("survey cache").get(&ws) {
             return Ok(d.clone());
         }
-        let defs: Vec<SurveyDef> = self
-            .store
-            .surveys(ws)?
-            .into_iter()
-            .filter_map(|v| SurveyDef::from_json(v).ok())
-            .collect();
-        let defs = Arc::new(defs);
+        let defs = Arc::new(parse_stored(self.store.surveys(ws)?));
         self.surveys
             .0
             .lock()
@@ -102,38 +96,13 @@ pub fn check_response(defs: &[SurveyDef], event: &Event) -> Result<(), PayloadEr
     }
 }
 
-/// A report's `scales` (`ID=SCALE,…`) with the workspace's defined surveys added: a
-/// survey defined once is scored without being named again. Scales given win.
-pub fn with_defined_scales(
+/// The scales of the workspace's defined surveys, for reports: a survey defined once is
+/// scored without being named in `scales`.
+pub fn defined_scales(
     state: &AppState,
     ws: WorkspaceId,
-    scales: &Option<String>,
-) -> Result<Option<String>, ApiError> {
-    use parcours_core::voice::scores::Scale;
-    let given = scales.as_deref().unwrap_or("");
-    let named: Vec<&str> = given
-        .split(',')
-        .filter_map(|p| p.split_once('=').map(|(id, _)| id.trim()))
-        .collect();
-    let mut parts: Vec<String> = given
-        .split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(str::to_string)
-        .collect();
-    for def in state.survey_defs(ws)?.iter() {
-        if named.contains(&def.id.as_str()) || Scale::of_survey(&def.id).is_some() {
-            continue;
-        }
-        let spec = match def.scale() {
-            Some(Scale::Nps) => "nps".to_string(),
-            Some(Scale::Csat) => "csat".to_string(),
-            Some(Scale::Ces) => "ces".to_string(),
-            Some(Scale::Rating { min, max }) => format!("rating:{min}-{max}"),
-            None => continue,
-        };
-        parts.push(format!("{}={spec}", def.id));
-    }
-    Ok((!parts.is_empty()).then(|| parts.join(",")))
+) -> Result<crate::requests::SurveyScales, ApiError> {
+    Ok(scales_of(&state.survey_defs(ws)?))
 }
 
 fn definition_error(e: parcours_core::voice::definitions::SurveyDefError) -> ApiError {
@@ -191,17 +160,7 @@ async fn save(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request("malformed_json", "body", e.to_string()))?
     };
-    match value.get("id") {
-        None => value["id"] = json!(id),
-        Some(v) if v == &json!(id) => {}
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_definition",
-                "id",
-                format!("the body's id differs from the path's `{id}`"),
-            ))
-        }
-    }
+    super::journeys::id_from_path(&mut value, &id)?;
     let def = SurveyDef::from_json(value).map_err(definition_error)?;
     blocking(&state, &headers, Scope::Read, move |state, key| {
         let stored = serde_json::to_value(&def).map_err(ApiError::internal)?;
@@ -578,10 +537,11 @@ async fn answer(
                 &parcours_core::payload::Limits::default(),
                 &mut || uuid::Uuid::now_v7().to_string(),
             )?;
-            if let Some(e) = parsed.rejected.first() {
-                return Err(ApiError::from(e.clone()));
+            let (outcome, rejected) = super::ingest::commit(&state, claims.w, parsed)?;
+            match rejected.into_iter().next() {
+                Some(e) => Err(ApiError::from(e)),
+                None => Ok(outcome.duplicates),
             }
-            Ok(state.store.append(claims.w, parsed.events)?.duplicates)
         })();
         match stored {
             Ok(0) => message_page(

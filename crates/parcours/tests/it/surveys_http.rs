@@ -5,24 +5,8 @@ use axum::body::Body;
 use axum::http::Request;
 use serde_json::{json, Value};
 
+use crate::journeys_http::req;
 use crate::Harness;
-
-fn req(
-    method: &str,
-    uri: &str,
-    key: &str,
-    content_type: &str,
-    body: impl Into<Body>,
-) -> Request<Body> {
-    let mut r = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {key}"));
-    if !content_type.is_empty() {
-        r = r.header("content-type", content_type);
-    }
-    r.body(body.into()).unwrap()
-}
 
 async fn put_survey(h: &Harness, id: &str, def: Value) -> (u16, Value) {
     let (s, b, _) = h

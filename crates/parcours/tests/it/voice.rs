@@ -251,6 +251,60 @@ fn themes_offline_from_a_file() {
     assert!(!ok && stderr.contains("--merge"), "{stderr}");
 }
 
+/// With a data directory, the CLI knows the scale of every stored survey definition:
+/// `--scales` is needed only for surveys without one.
+#[test]
+fn the_cli_scores_stored_survey_definitions() {
+    use parcours_store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        parcours_store::SqliteStore::open(dir.path(), parcours_store::StoreOptions::default())
+            .unwrap();
+    let ws = store.create_workspace("shop").unwrap().id;
+    store
+        .save_survey(
+            ws,
+            "stars",
+            &serde_json::json!({"id": "stars", "kind": "rating", "question": "?", "min": 1, "max": 5}),
+        )
+        .unwrap();
+    let answers: Vec<parcours_core::event::Event> = [("u1", 4), ("u2", 2)]
+        .iter()
+        .map(|(u, x)| {
+            let body = serde_json::json!({"userId": u, "event": "Survey Responded",
+                "timestamp": "2026-03-02T10:00:00Z",
+                "properties": {"survey": "stars", "score": x}});
+            parcours_core::payload::parse_body(
+                body.to_string().as_bytes(),
+                parcours_core::payload::Endpoint::Single(parcours_core::EventKind::Track),
+                0,
+                &Default::default(),
+                &mut || uuid::Uuid::now_v7().to_string(),
+            )
+            .unwrap()
+            .events
+            .remove(0)
+        })
+        .collect();
+    store.append(ws, answers).unwrap();
+    store.close();
+    drop(store);
+    let report = run_json(&[
+        "surveys",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--workspace",
+        "shop",
+        "--format",
+        "json",
+    ]);
+    let stars = &report["surveys"][0];
+    assert_eq!(stars["survey"], "stars", "{report}");
+    assert_eq!(stars["overall"]["responses"], 2, "{report}");
+    assert_eq!(stars["overall"]["score"], 3.0, "{report}");
+    assert_eq!(report["skipped"], serde_json::json!([]), "{report}");
+}
+
 /// The three frictions the demo generator plants (docs/demo.md) — mobile checkout, late
 /// deliveries by ColisExpress, returns — are what ranks first, each recognised by its
 /// own evidence.

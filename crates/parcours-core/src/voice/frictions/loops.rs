@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{abnormally_below, most_frequent, Ctx, Detail, Found, Measure};
 use crate::frame::{is_bookkeeping, par_actors, Frame};
+use crate::paths::variants::back_and_forth;
 use crate::paths::{visits, Visit, Walk};
 use crate::time::Micros;
 use crate::transitions::NodeBy;
@@ -69,20 +70,13 @@ pub(super) fn loops(ctx: &Ctx, out: &mut Vec<Found>) {
         for a in actors.filter(|&a| keep.is_none_or(|k| k[a])) {
             let converted = walker.walk(a, &mut buf);
             seen.clear();
-            for w in buf.windows(3) {
-                let (x, y) = (w[0].node, w[1].node);
-                if w[2].node != x || x == y {
-                    continue;
-                }
+            back_and_forth(&buf, |x, y, row| {
                 let pair = (x.min(y), x.max(y));
                 if seen.insert(pair) {
-                    loopers
-                        .entry(pair)
-                        .or_default()
-                        .push((a, w[2].first, converted));
+                    loopers.entry(pair).or_default().push((a, row, converted));
                     *directions.entry((x, y)).or_default() += 1;
                 }
-            }
+            });
         }
         (loopers, directions)
     });

@@ -311,6 +311,25 @@ impl<'a> Ctx<'a> {
         s
     }
 
+    /// Where an actor left after row `at`: the last of the rows `after` (in order) in the
+    /// session `at` is in (events at most 30 minutes apart) — not a reminder sent later.
+    /// Answering a survey is not where one leaves: survey answers are skipped.
+    fn left_at(&self, at: usize, after: impl IntoIterator<Item = usize>) -> usize {
+        let (names, ts) = (self.frame.name(), self.frame.ts());
+        let survey = self.frame.names().get(&self.opts.feedback.fields.event);
+        let mut last = at;
+        for j in after {
+            if Some(names[j]) == survey {
+                continue;
+            }
+            if ts[j] - ts[last] > SESSION_GAP {
+                break;
+            }
+            last = j;
+        }
+        last
+    }
+
     /// Each actor's revenue in the period, and the orders (count, sum) it comes from.
     fn revenue_by_actor(&self) -> (Vec<f64>, (u64, f64)) {
         let frame = self.frame;
@@ -612,7 +631,6 @@ fn abandonment(ctx: &Ctx, rule: &Abandonment, out: &mut Vec<Found>) {
     let values = frame.values();
     let seg_col = frame.property(&ctx.opts.segment_by);
     let value_col = frame.property("value");
-    let survey = frame.names().get(&ctx.opts.feedback.fields.event);
     let revenue_col = frame.property(&ctx.opts.revenue);
     let (names, ts) = (frame.name(), frame.ts());
     // Per segment value id: attempts, abandoned cases (actor, start row, last row), value
@@ -637,30 +655,18 @@ fn abandonment(ctx: &Ctx, rule: &Abandonment, out: &mut Vec<Found>) {
             let seg = seg_col.map_or(0, |c| c[i]);
             let s = segs.entry(seg).or_default();
             s.attempts += 1;
-            // The attempt ends at the next start, the window's end, or a success. Where
-            // the customer left: the last event of the session it started in (events at
-            // most 30 minutes apart), not a reminder sent later.
-            let mut last = i;
-            let mut in_session = true;
-            let mut converted = false;
-            for &j in &rows[k + 1..] {
-                if names[j] == start || ts[j] > ts[i] + rule.window {
-                    break;
-                }
-                if names[j] == success {
-                    converted = true;
-                    break;
-                }
-                // Answering a survey is not where one leaves.
-                if Some(names[j]) == survey {
-                    continue;
-                }
-                in_session &= ts[j] - ts[last] <= SESSION_GAP;
-                if in_session {
-                    last = j;
-                }
-            }
+            // The attempt ends at the next start, the window's end, or a success.
+            let rest = &rows[k + 1..];
+            let within = |j: usize| ts[j] <= ts[i] + rule.window;
+            let end = rest
+                .iter()
+                .position(|&j| names[j] == start || names[j] == success || !within(j))
+                .unwrap_or(rest.len());
+            let converted = rest
+                .get(end)
+                .is_some_and(|&j| names[j] == success && within(j));
             if !converted {
+                let last = ctx.left_at(i, rest[..end].iter().copied());
                 s.abandoned.push((a, i, last));
                 let v = value_col
                     .and_then(|c| values.number(c[i]))

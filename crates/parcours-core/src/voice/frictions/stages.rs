@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{
     abnormally_above, abnormally_below, details, most_frequent, Ctx, Detail, Found, Measure,
-    SESSION_GAP, SLOW_SHARE,
+    SLOW_SHARE,
 };
 use crate::journey::{Engine, JourneyDef, Outcomes, RunOptions};
 use crate::stats::{human, quantile};
@@ -203,10 +203,7 @@ fn where_they_left(
     o: &Outcomes,
     dropped: &[&Step],
 ) -> (Vec<(usize, usize)>, Vec<Detail>, String) {
-    let frame = ctx.frame;
-    let ts = frame.ts();
-    let names = frame.name();
-    let survey = frame.names().get(&ctx.opts.feedback.fields.event);
+    let ts = ctx.frame.ts();
     let mut cases = Vec::with_capacity(dropped.len());
     let mut labels: HashMap<String, u64> = HashMap::new();
     let mut touchpoints: HashMap<&str, u64> = HashMap::new();
@@ -216,15 +213,11 @@ fn where_they_left(
             continue;
         };
         let at = at as usize;
-        let mut last = at;
-        for j in ctx.rows(a).filter(|&j| j > at) {
-            if ts[j] > o.end[s.k] || ts[j] - ts[last] > SESSION_GAP {
-                break;
-            }
-            if Some(names[j]) != survey {
-                last = j;
-            }
-        }
+        let in_attempt = ctx
+            .rows(a)
+            .filter(|&j| j > at)
+            .take_while(|&j| ts[j] <= o.end[s.k]);
+        let last = ctx.left_at(at, in_attempt);
         cases.push((a, at));
         *labels
             .entry(format!("last: {}", ctx.evidence_label(last)))
