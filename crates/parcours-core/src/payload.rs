@@ -56,12 +56,15 @@ impl Parsed {
     /// Moves the accepted events that fail `check` (a check that needs the workspace,
     /// known only once the key is) to the rejected ones, with their batch index; the
     /// rejected stay in body order.
-    pub fn reject_failing(&mut self, mut check: impl FnMut(&Event) -> Result<(), PayloadError>) {
+    pub fn reject_failing(
+        &mut self,
+        mut check: impl FnMut(&mut Event) -> Result<(), PayloadError>,
+    ) {
         let mut kept = Vec::with_capacity(self.events.len());
         let mut kept_indices = Vec::with_capacity(self.events.len());
         let mut failed = false;
-        for (event, index) in self.events.drain(..).zip(self.indices.drain(..)) {
-            match check(&event) {
+        for (mut event, index) in self.events.drain(..).zip(self.indices.drain(..)) {
+            match check(&mut event) {
                 Ok(()) => {
                     kept.push(event);
                     kept_indices.push(index);

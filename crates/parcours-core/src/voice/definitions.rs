@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::scores::Scale;
-use super::surveys::score_of;
+use super::surveys::{score_of, SURVEY_EVENT};
+use crate::event::{Event, EventKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -306,13 +307,53 @@ pub fn response_properties(
     if let Some(c) = comment.map(str::trim).filter(|c| !c.is_empty()) {
         p.insert("comment".into(), Value::String(c.to_string()));
     }
-    if let Some(t) = &def.touchpoint {
-        p.insert("touchpoint_surveyed".into(), Value::String(t.clone()));
-    }
-    if let Some(s) = &def.stage {
-        p.insert("stage".into(), Value::String(s.clone()));
-    }
+    def.complete(&mut p);
     p
+}
+
+impl SurveyDef {
+    /// Fills in what the definition says a response rates — `touchpoint_surveyed` and
+    /// `stage` — where the response does not say it itself.
+    pub fn complete(&self, properties: &mut Map<String, Value>) {
+        for (key, value) in [
+            ("touchpoint_surveyed", &self.touchpoint),
+            ("stage", &self.stage),
+        ] {
+            if let Some(v) = value {
+                properties
+                    .entry(key)
+                    .or_insert_with(|| Value::String(v.clone()));
+            }
+        }
+    }
+}
+
+/// The survey a response event answers, when it is a `Survey Responded` track event with
+/// a `survey` property.
+pub fn answered(event: &Event) -> Option<&str> {
+    if event.kind != EventKind::Track || event.name != SURVEY_EVENT {
+        return None;
+    }
+    event.properties.get("survey")?.as_str()
+}
+
+/// Whether any event is a survey response (the definitions are then worth looking up).
+pub fn has_responses(events: &[Event]) -> bool {
+    events.iter().any(|e| answered(e).is_some())
+}
+
+/// What every way in (the ingestion API, the survey page, the widget, CSV import) applies
+/// to a response of a defined survey: it must fit the definition (error naming the
+/// property), and it gets the definition's touchpoint and stage when it lacks them.
+/// Other events, and responses of surveys not defined, pass unchanged (the standard
+/// `nps`, `csat` and `ces` are checked by the parser already).
+pub fn admit_response(defs: &[SurveyDef], event: &mut Event) -> Result<(), SurveyDefError> {
+    let Some(def) = answered(event).and_then(|id| defs.iter().find(|d| d.id == id)) else {
+        return Ok(());
+    };
+    def.check_response(&event.properties)?;
+    def.complete(&mut event.properties);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -194,10 +194,11 @@ pub(super) fn commit(
     workspace: WorkspaceId,
     mut parsed: Parsed,
 ) -> Result<(AppendOutcome, Vec<PayloadError>), ApiError> {
-    // Responses of the workspace's own surveys must fit their definitions.
-    if super::surveys::has_responses(&parsed.events) {
+    // Responses of the workspace's own surveys must fit their definitions, and get the
+    // touchpoint and stage they rate.
+    if parcours_core::voice::definitions::has_responses(&parsed.events) {
         let defs = state.survey_defs(workspace)?;
-        parsed.reject_failing(|e| super::surveys::check_response(&defs, e));
+        parsed.reject_failing(|e| super::surveys::admit(&defs, e));
     }
     let total = parsed.events.len() + parsed.rejected.len();
     if let Err(retry) = state.limiter.check(workspace, total) {

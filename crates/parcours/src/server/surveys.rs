@@ -14,7 +14,9 @@ use base64::Engine;
 use parcours_core::error::{ErrorCode, PayloadError};
 use parcours_core::event::{Event, EventKind};
 use parcours_core::journey::Span;
-use parcours_core::voice::definitions::{parse_stored, response_properties, scales_of, SurveyDef};
+use parcours_core::voice::definitions::{
+    admit_response, parse_stored, response_properties, scales_of, SurveyDef,
+};
 use parcours_core::voice::surveys::SURVEY_EVENT;
 use parcours_store::{Scope, WorkspaceId};
 use serde::Deserialize;
@@ -33,6 +35,8 @@ pub fn routes() -> Router<AppState> {
             get(show).put(save).delete(delete),
         )
         .route("/api/v1/surveys/definitions/{id}/links", post(links))
+        .route("/v1/surveys/{id}", get(public))
+        .route("/widget.js", get(widget))
         .route(
             "/s/{token}",
             get(page)
@@ -68,32 +72,10 @@ impl AppState {
     }
 }
 
-/// The survey a response event answers, when it is a `Survey Responded` track event with
-/// a `survey` property.
-fn answered(event: &Event) -> Option<&str> {
-    if event.kind != EventKind::Track || event.name != SURVEY_EVENT {
-        return None;
-    }
-    event.properties.get("survey")?.as_str()
-}
-
-/// Whether any event is a survey response (the definitions are then looked up).
-pub fn has_responses(events: &[Event]) -> bool {
-    events.iter().any(|e| answered(e).is_some())
-}
-
-/// The check ingestion applies: a response of a defined survey must fit its definition
-/// (the standard `nps`, `csat`, `ces` are checked by the parser already).
-pub fn check_response(defs: &[SurveyDef], event: &Event) -> Result<(), PayloadError> {
-    let Some(id) = answered(event) else {
-        return Ok(());
-    };
-    match defs.iter().find(|d| d.id == id) {
-        None => Ok(()),
-        Some(def) => def
-            .check_response(&event.properties)
-            .map_err(|e| PayloadError::new(ErrorCode::InvalidValue, Some(e.field), e.message)),
-    }
+/// The ingestion's check of survey responses (`admit_response`), as a payload error.
+pub fn admit(defs: &[SurveyDef], event: &mut Event) -> Result<(), PayloadError> {
+    admit_response(defs, event)
+        .map_err(|e| PayloadError::new(ErrorCode::InvalidValue, Some(e.field), e.message))
 }
 
 /// The scales of the workspace's defined surveys, for reports: a survey defined once is
@@ -136,6 +118,38 @@ fn find(state: &AppState, ws: WorkspaceId, id: &str) -> Result<SurveyDef, ApiErr
         .find(|d| d.id == id)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("no survey `{id}` in this workspace")))
+}
+
+/// `GET /v1/surveys/{id}` with the write key: what the web widget needs to ask a survey
+/// (the definition, and the scores to offer).
+async fn public(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    blocking(&state, &headers, Scope::Write, move |state, key| {
+        let def = find(state, key.workspace_id, &id)?;
+        let mut value = serde_json::to_value(&def).map_err(ApiError::internal)?;
+        value["choices"] = json!(def.choices());
+        Ok(Json(value))
+    })
+    .await
+}
+
+/// The web widget's script (`widget.js`, beside this file; guide in `docs/voice.md`).
+const WIDGET: &str = include_str!("widget.js");
+
+/// `GET /widget.js`: the embeddable survey widget.
+async fn widget() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        WIDGET,
+    )
+        .into_response()
 }
 
 /// `PUT /api/v1/surveys/definitions/{id}`: creates or replaces a definition (JSON, or

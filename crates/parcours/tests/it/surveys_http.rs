@@ -312,3 +312,95 @@ async fn the_hosted_page_records_one_answer_per_link() {
     assert_eq!(status, 404);
     assert!(text(&page).contains("closed"));
 }
+
+#[tokio::test]
+async fn the_widget_reads_definitions_with_the_write_key() {
+    let h = Harness::new();
+    let def = json!({"kind": "csat", "question": "Were you satisfied with checkout?",
+        "touchpoint": "web /checkout", "stage": "purchase",
+        "follow_up": {"question": "What was missing?", "max": 3}});
+    assert_eq!(put_survey(&h, "csat-checkout", def).await.0, 200);
+
+    // The script itself, served with a JavaScript type.
+    let (status, _, headers) = h
+        .send(Request::get("/widget.js").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, 200);
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+
+    let get = |key: &str, uri: &str| {
+        Request::get(uri)
+            .header("authorization", crate::basic(key))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, body, _) = h.send(get(&h.write, "/v1/surveys/csat-checkout")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["question"], "Were you satisfied with checkout?");
+    assert_eq!(body["choices"], json!([1, 2, 3, 4, 5]));
+    assert_eq!(body["follow_up"]["max"], 3.0);
+    // Another workspace's write key does not see it; a read key is the wrong scope.
+    let (status, _, _) = h
+        .send(get(&h.other_write, "/v1/surveys/csat-checkout"))
+        .await;
+    assert_eq!(status, 404);
+    let (status, body, _) = h.send(get(&h.read, "/v1/surveys/csat-checkout")).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("wrong_scope"))
+    );
+    // A browser on another site may ask (CORS preflight for the Authorization header).
+    let (status, _, headers) = h
+        .send(
+            Request::options("/v1/surveys/csat-checkout")
+                .header("origin", "https://shop.example")
+                .header("access-control-request-method", "GET")
+                .header("access-control-request-headers", "authorization")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["access-control-allow-origin"], "*");
+
+    // What the widget sends: the answer alone. The definition adds what it rates, unless
+    // the response says otherwise.
+    for (user, extra) in [("w1", json!({})), ("w2", json!({"stage": "post-purchase"}))] {
+        let mut properties = json!({"survey": "csat-checkout", "score": 2, "comment": "no PayPal"});
+        properties
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (status, body, _) = h
+            .send(
+                Request::post("/v1/track")
+                    .header("authorization", crate::basic(&h.write))
+                    .body(Body::from(
+                        json!({"userId": user, "event": "Survey Responded",
+                               "properties": properties})
+                        .to_string(),
+                    ))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for (user, stage) in [("w1", "purchase"), ("w2", "post-purchase")] {
+        let (_, t, _) = h
+            .send(req(
+                "GET",
+                &format!("/api/v1/persons/{user}/timeline"),
+                &h.read,
+                "",
+                Body::empty(),
+            ))
+            .await;
+        let p = &t["events"][0]["properties"];
+        assert_eq!(p["touchpoint_surveyed"], "web /checkout", "{t}");
+        assert_eq!(p["stage"], stage, "{t}");
+        assert_eq!(p["comment"], "no PayPal", "{t}");
+    }
+}
