@@ -22,7 +22,8 @@ use clap::Args;
 use indicatif::ProgressBar;
 use parcours_core::payload::{parse_message_value, Limits};
 use parcours_core::time::{format_rfc3339, parse_lenient};
-use parcours_core::{Event, PayloadError};
+use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
+use parcours_core::{ErrorCode, Event, PayloadError};
 use parcours_store::{AdCost, Store, WorkspaceId};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -302,9 +303,11 @@ pub fn import_file(
         options.progress,
         "{spinner} {bytes}/{total_bytes} {bar:30} {percent}% {per_sec} eta {eta}",
     );
+    // Answers of the workspace's defined surveys are checked and completed as over HTTP.
+    let defs = parse_stored(store.surveys(ws)?);
     let summary = match format {
-        Format::Csv => import_csv(store, ws, path, mapping, options, &bar)?,
-        _ => import_jsonl(store, ws, path, mapping, &bar)?,
+        Format::Csv => import_csv(store, ws, path, mapping, &defs, options, &bar)?,
+        _ => import_jsonl(store, ws, path, mapping, &defs, &bar)?,
     };
     bar.finish_and_clear();
     Ok(summary)
@@ -381,15 +384,22 @@ fn pipeline(
     })
 }
 
-/// Adds a parsed row to the chunk (handing full chunks on) or records its rejection.
+/// Adds a parsed row to the chunk (handing full chunks on) or records its rejection; an
+/// answer of a defined survey must fit its definition.
 fn keep(
     parsed: Result<Event, PayloadError>,
+    defs: &[SurveyDef],
     line: u64,
     chunk: &mut Chunk,
     rejected: &mut Vec<Rejection>,
     emit: &mut dyn FnMut(Chunk),
 ) {
-    match parsed {
+    let admitted = parsed.and_then(|mut e| {
+        admit_response(defs, &mut e)
+            .map_err(|x| PayloadError::new(ErrorCode::InvalidValue, Some(x.field), x.message))?;
+        Ok(e)
+    });
+    match admitted {
         Ok(e) => chunk.push((line, e)),
         Err(e) => rejected.push(reject(line, e)),
     }
@@ -412,6 +422,7 @@ fn import_jsonl(
     ws: WorkspaceId,
     path: &Path,
     mapping: &Mapping,
+    defs: &[SurveyDef],
     bar: &ProgressBar,
 ) -> anyhow::Result<Summary> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -454,6 +465,7 @@ fn import_jsonl(
             };
             keep(
                 to_event(message, text.as_bytes(), received),
+                defs,
                 line_no,
                 &mut chunk,
                 rejected,
@@ -523,6 +535,7 @@ fn import_csv(
     ws: WorkspaceId,
     path: &Path,
     mapping: &Mapping,
+    defs: &[SurveyDef],
     options: &Options,
     bar: &ProgressBar,
 ) -> anyhow::Result<Summary> {
@@ -543,7 +556,7 @@ fn import_csv(
     }
     let received = crate::server::now_micros();
     pipeline(store, ws, move |emit, rejected| {
-        read_csv_events(reader, &fields, mapping, received, emit, rejected)
+        read_csv_events(reader, &fields, mapping, defs, received, emit, rejected)
     })
 }
 
@@ -553,6 +566,7 @@ fn read_csv_events<R: Read>(
     mut reader: csv::Reader<R>,
     fields: &[String],
     mapping: &Mapping,
+    defs: &[SurveyDef],
     received: i64,
     emit: &mut dyn FnMut(Chunk),
     rejected: &mut Vec<Rejection>,
@@ -591,6 +605,7 @@ fn read_csv_events<R: Read>(
         let content = record.iter().collect::<Vec<_>>().join("\u{1f}");
         keep(
             to_event(message, content.as_bytes(), received),
+            defs,
             line,
             &mut chunk,
             rejected,
@@ -619,6 +634,7 @@ pub fn parse_csv_file(
         reader,
         &fields,
         mapping,
+        &[],
         crate::server::now_micros(),
         &mut |chunk| f(chunk.into_iter().map(|(_, e)| e).collect()),
         &mut rejected,

@@ -22,6 +22,8 @@ pub mod retention_cmd;
 pub mod sentiment_cmd;
 pub mod server;
 pub mod sessions_cmd;
+pub mod survey_import;
+pub mod survey_links;
 pub mod surveys_cmd;
 pub mod themes_cmd;
 pub mod transitions_cmd;

@@ -1,7 +1,7 @@
 //! `parcours surveys`: NPS, CSAT, CES and rating scores with their margins of error,
 //! overall, by touchpoint, stage, channel or segment, and over time.
 
-use anyhow::anyhow;
+use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use parcours_core::voice::scores::{Scale, Summary};
 use parcours_core::voice::surveys::SurveyReport;
@@ -72,8 +72,13 @@ pub fn defined_scales(
         .unwrap_or_default())
 }
 
+/// `parcours surveys` alone prints the scores; its subcommands manage the workspace's
+/// survey definitions, links and imports.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct SurveysArgs {
+    #[command(subcommand)]
+    pub command: Option<SurveysCommand>,
     #[command(flatten)]
     pub feedback: FeedbackArgs,
     /// Breakdowns, comma-separated: touchpoint, stage, channel, trait:KEY, property:KEY.
@@ -92,7 +97,57 @@ pub struct SurveysArgs {
     pub format: OutputFormat,
 }
 
+#[derive(clap::Subcommand, Debug)]
+pub enum SurveysCommand {
+    /// Create or replace a survey definition from a TOML (or JSON) file.
+    Define {
+        file: std::path::PathBuf,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+    /// List the workspace's survey definitions.
+    List {
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Print the definitions as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a survey definition (its responses stay).
+    Delete {
+        id: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+    },
+    /// Signed links to the hosted survey page, one per person: prints `userId<TAB>URL`.
+    Link {
+        /// The survey's id.
+        id: String,
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// A person to ask, by userId (repeatable).
+        #[arg(long = "user", value_name = "USER_ID")]
+        users: Vec<String>,
+        /// A file of userIds, one per line.
+        #[arg(long)]
+        users_file: Option<std::path::PathBuf>,
+        /// How long the links stay valid.
+        #[arg(long, default_value = crate::survey_links::DEFAULT_TTL)]
+        expires_in: String,
+        /// Where respondents reach the server, e.g. https://parcours.example.com (without
+        /// it, the links are printed as paths, /s/TOKEN).
+        #[arg(long)]
+        base_url: Option<String>,
+    },
+    /// Import a survey tool's CSV export (Typeform, SurveyMonkey, Qualtrics, Google Forms,
+    /// Delighted…) as responses of one survey.
+    Import(Box<crate::survey_import::SurveyImportArgs>),
+}
+
 pub fn run(args: SurveysArgs) -> anyhow::Result<()> {
+    if let Some(command) = args.command {
+        return manage(command, &args.feedback.source.common);
+    }
     let f = args.feedback;
     let request = SurveyScoresRequest {
         event: Some(f.event),
@@ -243,4 +298,139 @@ fn print_csv(report: &SurveyReport) -> anyhow::Result<()> {
     }
     w.flush()?;
     Ok(())
+}
+
+/// The subcommands that manage definitions, links and imports.
+fn manage(command: SurveysCommand, common: &crate::cli::Common) -> anyhow::Result<()> {
+    use crate::cli::{load_config, open_store, workspace};
+    use parcours_core::voice::definitions::{parse_stored, SurveyDef};
+    use parcours_store::Store;
+    let config = load_config(common, None)?;
+    let store = open_store(&config)?;
+    let result = (|| -> anyhow::Result<()> {
+        match command {
+            SurveysCommand::Define {
+                file,
+                workspace: ws,
+            } => {
+                let ws = workspace(&store, &ws, true)?;
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let is_json = file.extension().is_some_and(|e| e == "json");
+                let def = if is_json {
+                    serde_json::from_str(&text)
+                        .map_err(|e| anyhow!("{}: {e}", file.display()))
+                        .and_then(|v| {
+                            SurveyDef::from_json(v).map_err(|e| anyhow!("{}: {e}", file.display()))
+                        })?
+                } else {
+                    SurveyDef::from_toml(&text).map_err(|e| anyhow!("{}: {e}", file.display()))?
+                };
+                store.save_survey(ws.id, &def.id, &serde_json::to_value(&def)?)?;
+                println!("{}", def.id);
+            }
+            SurveysCommand::List {
+                workspace: ws,
+                json,
+            } => {
+                let ws = workspace(&store, &ws, false)?;
+                let defs = parse_stored(store.surveys(ws.id)?);
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&defs)?);
+                } else {
+                    for d in defs {
+                        let kind = serde_json::to_value(d.kind)?;
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            d.id,
+                            kind.as_str().unwrap_or_default(),
+                            d.stage.as_deref().unwrap_or("-"),
+                            d.touchpoint.as_deref().unwrap_or("-"),
+                            d.question
+                        );
+                    }
+                }
+            }
+            SurveysCommand::Delete { id, workspace: ws } => {
+                let ws = workspace(&store, &ws, false)?;
+                if !store.delete_survey(ws.id, &id)? {
+                    bail!("no survey `{id}` in workspace `{}`", ws.name);
+                }
+            }
+            SurveysCommand::Link {
+                id,
+                workspace: ws,
+                mut users,
+                users_file,
+                expires_in,
+                base_url,
+            } => {
+                let ws = workspace(&store, &ws, false)?;
+                if !parse_stored(store.surveys(ws.id)?)
+                    .iter()
+                    .any(|d| d.id == id)
+                {
+                    bail!(
+                        "no survey `{id}` in workspace `{}`: define it first",
+                        ws.name
+                    );
+                }
+                if let Some(path) = users_file {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    users.extend(
+                        text.lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .map(str::to_string),
+                    );
+                }
+                if users.is_empty() {
+                    bail!("no one to ask: give --user USER_ID or --users-file FILE");
+                }
+                let ttl = parcours_core::journey::Span::parse(&expires_in)
+                    .map_err(|e| anyhow!("--expires-in: {e}"))?
+                    .micros();
+                let base = base_url
+                    .map(|b| b.trim_end_matches('/').to_string())
+                    .unwrap_or_default();
+                let secret = store.secret(crate::survey_links::LINK_SECRET)?;
+                let expires = crate::server::now_micros().saturating_add(ttl);
+                for u in users {
+                    let token = crate::survey_links::sign(
+                        &secret,
+                        &crate::survey_links::Claims {
+                            w: ws.id,
+                            s: id.clone(),
+                            u: u.clone(),
+                            e: expires,
+                        },
+                    );
+                    println!("{u}\t{base}{}", crate::survey_links::path(&token));
+                }
+            }
+            SurveysCommand::Import(args) => {
+                let ws = workspace(&store, &args.workspace, true)?;
+                let (headers, columns, report) =
+                    crate::survey_import::import(&store, ws.id, &args)?;
+                if args.json {
+                    let mut out = serde_json::to_value(&report)?;
+                    out["columns"] = crate::survey_import::columns_json(&headers, &columns);
+                    out["dry_run"] = args.dry_run.into();
+                    println!("{}", serde_json::to_string_pretty(&out)?);
+                } else {
+                    crate::survey_import::print(
+                        &args.file,
+                        &headers,
+                        &columns,
+                        &report,
+                        args.dry_run,
+                    );
+                }
+            }
+        }
+        Ok(())
+    })();
+    store.close();
+    result
 }

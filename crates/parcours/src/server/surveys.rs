@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::api::blocking;
 use super::error::ApiError;
 use super::{now_micros, AppState};
+use crate::survey_links::{sign, verify, Claims, B64, LINK_SECRET};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -208,75 +209,8 @@ async fn delete(
 
 // --- Signed links -----------------------------------------------------------------------
 
-/// The name of the secret that signs survey links.
-const LINK_SECRET: &str = "survey-links";
-
 /// The most links one request may ask for.
 const MAX_LINKS: usize = 10_000;
-
-/// What a link carries: the workspace, the survey, the person (a userId) and until when.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-struct Claims {
-    w: WorkspaceId,
-    s: String,
-    u: String,
-    /// Expiry, microseconds since the epoch.
-    e: i64,
-}
-
-/// HMAC-SHA256 (RFC 2104).
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.map(|b| b ^ byte);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
-}
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-fn sign(secret: &[u8], claims: &Claims) -> String {
-    let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialise"));
-    let mac = B64.encode(hmac_sha256(secret, payload.as_bytes()));
-    format!("{payload}.{mac}")
-}
-
-/// The claims of a token whose signature holds and that has not expired.
-fn verify(secret: &[u8], token: &str, now: i64) -> Result<Claims, &'static str> {
-    let (payload, mac) = token.split_once('.').ok_or("this link is not valid")?;
-    let given = B64.decode(mac).map_err(|_| "this link is not valid")?;
-    let expected = hmac_sha256(secret, payload.as_bytes());
-    // Compared in constant time: a forger learns nothing from how long it took.
-    let same = given.len() == expected.len()
-        && given
-            .iter()
-            .zip(expected)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !same {
-        return Err("this link is not valid");
-    }
-    let claims: Claims = B64
-        .decode(payload)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or("this link is not valid")?;
-    if claims.e < now {
-        return Err("this link has expired");
-    }
-    Ok(claims)
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -334,7 +268,7 @@ async fn links(
                         e: expires,
                     },
                 );
-                json!({ "user": u, "path": format!("/s/{token}"), "token": token })
+                json!({ "user": u, "path": crate::survey_links::path(&token), "token": token })
             })
             .collect();
         Ok(Json(
@@ -573,59 +507,4 @@ async fn answer(
     });
     job.await
         .unwrap_or_else(|e| ApiError::internal(e).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        // Test cases 1 and 2 of RFC 4231, and case 6 (a key longer than a block).
-        assert_eq!(
-            hex(&hmac_sha256(&[0x0b; 20], b"Hi There")),
-            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
-        );
-        assert_eq!(
-            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        assert_eq!(
-            hex(&hmac_sha256(
-                &[0xaa; 131],
-                b"Test Using Larger Than Block-Size Key - Hash Key First"
-            )),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
-    }
-
-    #[test]
-    fn tokens_are_refused_when_forged_or_expired() {
-        let secret = [7u8; 32];
-        let claims = Claims {
-            w: 1,
-            s: "nps".into(),
-            u: "u1".into(),
-            e: 1_000,
-        };
-        let token = sign(&secret, &claims);
-        assert_eq!(verify(&secret, &token, 999), Ok(claims.clone()));
-        assert_eq!(verify(&secret, &token, 1_001), Err("this link has expired"));
-        assert!(verify(&[8u8; 32], &token, 0).is_err(), "another secret");
-        // Someone else's userId under the same signature.
-        let (_, mac) = token.split_once('.').unwrap();
-        let forged = B64.encode(
-            serde_json::to_vec(&Claims {
-                u: "u2".into(),
-                ..claims
-            })
-            .unwrap(),
-        );
-        assert!(verify(&secret, &format!("{forged}.{mac}"), 0).is_err());
-        assert!(verify(&secret, "garbage", 0).is_err());
-    }
 }

@@ -10,6 +10,7 @@ mod import;
 mod journey;
 mod journeys_http;
 mod openapi;
+mod survey_import;
 mod surveys_http;
 mod voice;
 
