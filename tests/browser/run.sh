@@ -11,18 +11,9 @@ cd "$here"
 if [ ! -d node_modules/playwright-core ]; then
   npm install --no-audit --no-fund --no-save --loglevel=error
 fi
-data="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-host="http://127.0.0.1:$port"
-write="$("$bin" keys create --data-dir "$data" --workspace browser --scope write)"
-read_key="$("$bin" keys create --data-dir "$data" --workspace browser --scope read)"
-PARCOURS_LOG_LEVEL=warn "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "$host/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+# shellcheck source=../start-server.sh
+source "$here/../start-server.sh"
+start_parcours "$bin" browser
 define() {
   curl -fsS -X PUT "$host/api/v1/surveys/definitions/$1" -H "authorization: Bearer $read_key" \
     -H 'content-type: application/json' --data "$2" >/dev/null

@@ -18,18 +18,9 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import segment.analyt
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r requirements.txt
 fi
-data="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-host="http://127.0.0.1:$port"
-write="$("$bin" keys create --data-dir "$data" --workspace clients --scope write)"
-read_key="$("$bin" keys create --data-dir "$data" --workspace clients --scope read)"
-PARCOURS_LOG_LEVEL=warn "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "$host/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+# shellcheck source=../start-server.sh
+source "$here/../start-server.sh"
+start_parcours "$bin" clients
 node segment_node.mjs "$host" "$write" segnode
 node rudder_node.mjs "$host" "$write" rudnode
 "$venv/bin/python" python_clients.py segment "$host" "$write" segpy

@@ -9,7 +9,7 @@ use axum::http::Request;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::journey::{parcours, run_json};
+use crate::journey::parcours;
 
 fn export(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -76,22 +76,24 @@ impl Dir {
         p
     }
 
-    fn import(&self, file: &str, survey: &str, extra: &[&str]) -> Value {
+    /// Runs the binary on the test's workspace and data directory.
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
         let data = format!("{}/data", self.path());
-        let mut args = vec![
-            "surveys",
-            "import",
-            file,
-            "--survey",
-            survey,
-            "--workspace",
-            "shop",
-            "--data-dir",
-            &data,
-            "--json",
-        ];
+        let mut all = args.to_vec();
+        all.extend(["--workspace", "shop", "--data-dir", &data]);
+        parcours(&all)
+    }
+
+    fn run_json(&self, args: &[&str]) -> Value {
+        let (ok, out, err) = self.run(args);
+        assert!(ok, "{args:?} failed: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    }
+
+    fn import(&self, file: &str, survey: &str, extra: &[&str]) -> Value {
+        let mut args = vec!["surveys", "import", file, "--survey", survey, "--json"];
         args.extend(extra);
-        run_json(&args)
+        self.run_json(&args)
     }
 }
 
@@ -99,18 +101,9 @@ fn setup() -> Dir {
     let dir = Dir {
         tmp: tempfile::tempdir().unwrap(),
     };
-    let data = format!("{}/data", dir.path());
     for (name, text) in DEFINITIONS {
         let file = dir.file(name, text);
-        let (ok, _, err) = parcours(&[
-            "surveys",
-            "define",
-            file.to_str().unwrap(),
-            "--workspace",
-            "shop",
-            "--data-dir",
-            &data,
-        ]);
+        let (ok, _, err) = dir.run(&["surveys", "define", file.to_str().unwrap()]);
         assert!(ok, "{err}");
     }
     // Claire is known to parcours by her email before the surveys come in.
@@ -118,15 +111,7 @@ fn setup() -> Dir {
         "known.jsonl",
         r#"{"type":"identify","userId":"u-claire","traits":{"email":"claire@example.com"},"timestamp":"2026-01-01T00:00:00Z"}"#,
     );
-    let (ok, _, err) = parcours(&[
-        "import",
-        known.to_str().unwrap(),
-        "--workspace",
-        "shop",
-        "--data-dir",
-        &data,
-        "--no-progress",
-    ]);
+    let (ok, _, err) = dir.run(&["import", known.to_str().unwrap(), "--no-progress"]);
     assert!(ok, "{err}");
     dir
 }
@@ -148,17 +133,8 @@ fn lines(report: &Value) -> Vec<(u64, String)> {
 #[test]
 fn survey_tool_exports_are_recognised_and_imported() {
     let dir = setup();
-    let data = format!("{}/data", dir.path());
 
-    let list = run_json(&[
-        "surveys",
-        "list",
-        "--json",
-        "--workspace",
-        "shop",
-        "--data-dir",
-        &data,
-    ]);
+    let list = dir.run_json(&["surveys", "list", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 4, "{list}");
 
     // Typeform: the questions are the headers; `#` is the response id.
@@ -222,15 +198,7 @@ fn survey_tool_exports_are_recognised_and_imported() {
     );
 
     // The scores, computed from what was imported.
-    let scores = run_json(&[
-        "surveys",
-        "--workspace",
-        "shop",
-        "--data-dir",
-        &data,
-        "--format",
-        "json",
-    ]);
+    let scores = dir.run_json(&["surveys", "--format", "json"]);
     let score = |id: &str| {
         let s = scores["surveys"]
             .as_array()
@@ -251,14 +219,7 @@ fn survey_tool_exports_are_recognised_and_imported() {
     assert_eq!(score("ces-support"), (2, 4.0), "6, 2");
 
     // Claire answered four surveys; each is hers, at the time the export gives.
-    let (ok, timeline, err) = parcours(&[
-        "timeline",
-        "claire@example.com",
-        "--workspace",
-        "shop",
-        "--data-dir",
-        &data,
-    ]);
+    let (ok, timeline, err) = dir.run(&["timeline", "claire@example.com"]);
     assert!(ok, "{err}");
     let mut answers: Vec<(String, i64, Value)> = timeline
         .lines()
@@ -292,12 +253,10 @@ fn survey_tool_exports_are_recognised_and_imported() {
 #[test]
 fn bad_exports_are_refused_with_the_reason() {
     let dir = setup();
-    let data = format!("{}/data", dir.path());
     let fail = |args: &[&str]| {
         let mut all = vec!["surveys", "import"];
         all.extend(args);
-        all.extend(["--workspace", "shop", "--data-dir", &data]);
-        let (ok, _, err) = parcours(&all);
+        let (ok, _, err) = dir.run(&all);
         assert!(!ok, "{args:?} should fail");
         err
     };
@@ -331,12 +290,8 @@ fn bad_exports_are_refused_with_the_reason() {
         (r["responses"].as_u64(), r["inserted"].as_u64()),
         (Some(4), Some(0))
     );
-    let scores = run_json(&[
+    let scores = dir.run_json(&[
         "surveys",
-        "--workspace",
-        "shop",
-        "--data-dir",
-        &data,
         "--format",
         "json",
         "--survey",
@@ -354,15 +309,7 @@ fn bad_exports_are_refused_with_the_reason() {
         "{\"userId\":\"u1\",\"event\":\"Survey Responded\",\"timestamp\":\"2026-03-02T10:00:00Z\",\"properties\":{\"survey\":\"stars\",\"score\":4}}\n\
          {\"userId\":\"u2\",\"event\":\"Survey Responded\",\"timestamp\":\"2026-03-02T10:00:00Z\",\"properties\":{\"survey\":\"stars\",\"score\":6}}\n",
     );
-    let (ok, out, err) = parcours(&[
-        "import",
-        file.to_str().unwrap(),
-        "--workspace",
-        "shop",
-        "--data-dir",
-        &data,
-        "--no-progress",
-    ]);
+    let (ok, out, err) = dir.run(&["import", file.to_str().unwrap(), "--no-progress"]);
     assert!(ok, "{err}");
     assert!(
         out.contains("1 stored") && out.contains("line 2: invalid_value (properties.score)"),
@@ -374,7 +321,7 @@ fn bad_exports_are_refused_with_the_reason() {
 fn a_cli_link_opens_the_survey_page() {
     let dir = setup();
     let data = format!("{}/data", dir.path());
-    let (ok, out, err) = parcours(&[
+    let (ok, out, err) = dir.run(&[
         "surveys",
         "link",
         "nps-relationship",
@@ -384,10 +331,6 @@ fn a_cli_link_opens_the_survey_page() {
         "u-marc",
         "--base-url",
         "https://survey.example/",
-        "--workspace",
-        "shop",
-        "--data-dir",
-        &data,
     ]);
     assert!(ok, "{err}");
     let links: Vec<(&str, &str)> = out.lines().map(|l| l.split_once('\t').unwrap()).collect();
@@ -395,18 +338,7 @@ fn a_cli_link_opens_the_survey_page() {
     assert_eq!(links[0].0, "u-claire");
     let path = links[0].1.strip_prefix("https://survey.example").unwrap();
     assert!(path.starts_with("/s/"), "{path}");
-    let err = parcours(&[
-        "surveys",
-        "link",
-        "nope",
-        "--user",
-        "u1",
-        "--workspace",
-        "shop",
-        "--data-dir",
-        &data,
-    ])
-    .2;
+    let err = dir.run(&["surveys", "link", "nope", "--user", "u1"]).2;
     assert!(err.contains("no survey `nope`"), "{err}");
 
     // The server over the same data directory opens it.
@@ -434,24 +366,8 @@ fn a_cli_link_opens_the_survey_page() {
     assert!(page.contains("How likely are you to recommend Maison Lumière to a friend?"));
 
     // Deleted, the survey no longer lists.
-    let (ok, _, err) = parcours(&[
-        "surveys",
-        "delete",
-        "stars",
-        "--workspace",
-        "shop",
-        "--data-dir",
-        &data,
-    ]);
+    let (ok, _, err) = dir.run(&["surveys", "delete", "stars"]);
     assert!(ok, "{err}");
-    let list = run_json(&[
-        "surveys",
-        "list",
-        "--json",
-        "--workspace",
-        "shop",
-        "--data-dir",
-        &data,
-    ]);
+    let list = dir.run_json(&["surveys", "list", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 3);
 }
