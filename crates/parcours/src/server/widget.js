@@ -66,7 +66,7 @@
     return own;
   }
 
-  var CSS =
+  var STYLE =
     ":host{all:initial}" +
     ".card{position:fixed;right:1rem;bottom:1rem;z-index:2147483647;box-sizing:border-box;width:min(26rem,calc(100vw - 2rem));" +
     "background:#fff;color:#222;font:15px/1.4 system-ui,sans-serif;border:1px solid #ccc;border-radius:.5rem;" +
@@ -92,7 +92,7 @@
   function render(def) {
     var holder = el("div", { "data-parcours-survey": def.id });
     var root = holder.attachShadow ? holder.attachShadow({ mode: "open" }) : holder;
-    root.appendChild(el("style", {}, CSS));
+    root.appendChild(el("style", {}, STYLE));
     var card = el("div", { class: "card", role: "dialog", "aria-label": def.question });
     root.appendChild(card);
     var close = el("button", { class: "close", type: "button", "aria-label": "Close" }, "\u00d7");
@@ -219,7 +219,7 @@
     if (id && id !== surveyId) return;
     if (stored("localStorage", doneKey) === "answered") return;
     if (!id && stored("sessionStorage", doneKey) === "closed") return;
-    if (document.querySelector('[data-parcours-survey="' + surveyId + '"]')) return;
+    if (document.querySelector('[data-parcours-survey="' + CSS.escape(surveyId) + '"]')) return;
     fetch(host + "/v1/surveys/" + encodeURIComponent(surveyId), { headers: { Authorization: auth } })
       .then(function (r) {
         if (!r.ok) throw new Error("HTTP " + r.status);
