@@ -435,3 +435,21 @@ fn kpis_list_and_run_offline() {
         "{stderr}"
     );
 }
+
+/// Output piped into a reader that has gone (`parcours … | head`) ends the command
+/// quietly, without a panic message.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parcours"))
+        .args(["config", "print-default"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run parcours");
+    // Close the reading end before the command has written anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
