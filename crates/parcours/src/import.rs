@@ -23,7 +23,7 @@ use indicatif::ProgressBar;
 use parcours_core::payload::{parse_message_value, Limits};
 use parcours_core::time::{format_rfc3339, parse_lenient};
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
-use parcours_core::{ErrorCode, Event, PayloadError};
+use parcours_core::{Event, PayloadError};
 use parcours_store::{AdCost, Store, WorkspaceId};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -394,9 +394,11 @@ fn keep(
     rejected: &mut Vec<Rejection>,
     emit: &mut dyn FnMut(Chunk),
 ) {
+    // Without definitions (the usual bulk import) nothing is looked at per row.
     let admitted = parsed.and_then(|mut e| {
-        admit_response(defs, &mut e)
-            .map_err(|x| PayloadError::new(ErrorCode::InvalidValue, Some(x.field), x.message))?;
+        if !defs.is_empty() {
+            admit_response(defs, &mut e)?;
+        }
         Ok(e)
     });
     match admitted {

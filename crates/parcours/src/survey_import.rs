@@ -17,7 +17,7 @@ use parcours_core::time::{format_rfc3339, parse_lenient, parse_rfc3339, Micros};
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
 use parcours_core::voice::scores::Scale;
 use parcours_core::voice::surveys::SURVEY_EVENT;
-use parcours_core::{ErrorCode, Event, PayloadError};
+use parcours_core::Event;
 use parcours_store::{IdentityKind, Store, WorkspaceId};
 use regex::Regex;
 use serde_json::{json, Map, Value};
@@ -966,9 +966,7 @@ pub fn import(
         );
         let parsed = parse_message_value(message, received, &Limits::default(), &mut || id.clone())
             .and_then(|mut e| {
-                admit_response(std::slice::from_ref(&def), &mut e).map_err(|e| {
-                    PayloadError::new(ErrorCode::InvalidValue, Some(e.field), e.message)
-                })?;
+                admit_response(std::slice::from_ref(&def), &mut e)?;
                 Ok(e)
             });
         match parsed {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 
 use super::scores::Scale;
 use super::surveys::{score_of, SURVEY_EVENT};
+use crate::error::{ErrorCode, PayloadError};
 use crate::event::{Event, EventKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,20 +83,29 @@ fn invalid(field: &str, message: impl Into<String>) -> SurveyDefError {
     }
 }
 
+/// A TOML error, naming its line.
+fn toml_error(text: &str, e: toml::de::Error) -> SurveyDefError {
+    let line = e
+        .span()
+        .map(|s| text[..s.start].lines().count().max(1))
+        .unwrap_or(1);
+    invalid(&format!("line {line}"), e.message())
+}
+
 /// The longest question or label, in characters.
 const MAX_TEXT: usize = 500;
 
 impl SurveyDef {
     pub fn from_toml(text: &str) -> Result<SurveyDef, SurveyDefError> {
-        let def: SurveyDef = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start].lines().count().max(1))
-                .unwrap_or(1);
-            invalid(&format!("line {line}"), e.message())
-        })?;
+        let def: SurveyDef = toml::from_str(text).map_err(|e| toml_error(text, e))?;
         def.validate()?;
         Ok(def)
+    }
+
+    /// A TOML definition as the JSON value `from_json` takes, unchecked: for callers that
+    /// complete it first (the HTTP API takes the id from the path).
+    pub fn toml_value(text: &str) -> Result<Value, SurveyDefError> {
+        toml::from_str(text).map_err(|e| toml_error(text, e))
     }
 
     pub fn from_json(value: Value) -> Result<SurveyDef, SurveyDefError> {
@@ -344,14 +354,16 @@ pub fn has_responses(events: &[Event]) -> bool {
 
 /// What every way in (the ingestion API, the survey page, the widget, CSV import) applies
 /// to a response of a defined survey: it must fit the definition (error naming the
-/// property), and it gets the definition's touchpoint and stage when it lacks them.
+/// property, as ingestion reports it), and it gets the definition's touchpoint and stage
+/// when it lacks them.
 /// Other events, and responses of surveys not defined, pass unchanged (the standard
 /// `nps`, `csat` and `ces` are checked by the parser already).
-pub fn admit_response(defs: &[SurveyDef], event: &mut Event) -> Result<(), SurveyDefError> {
+pub fn admit_response(defs: &[SurveyDef], event: &mut Event) -> Result<(), PayloadError> {
     let Some(def) = answered(event).and_then(|id| defs.iter().find(|d| d.id == id)) else {
         return Ok(());
     };
-    def.check_response(&event.properties)?;
+    def.check_response(&event.properties)
+        .map_err(|e| PayloadError::new(ErrorCode::InvalidValue, Some(e.field), e.message))?;
     def.complete(&mut event.properties);
     Ok(())
 }

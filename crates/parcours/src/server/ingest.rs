@@ -198,7 +198,7 @@ pub(super) fn commit(
     // touchpoint and stage they rate.
     if parcours_core::voice::definitions::has_responses(&parsed.events) {
         let defs = state.survey_defs(workspace)?;
-        parsed.reject_failing(|e| super::surveys::admit(&defs, e));
+        parsed.reject_failing(|e| parcours_core::voice::definitions::admit_response(&defs, e));
     }
     let total = parsed.events.len() + parsed.rejected.len();
     if let Err(retry) = state.limiter.check(workspace, total) {

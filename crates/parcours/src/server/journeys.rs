@@ -64,16 +64,27 @@ impl From<RequestError> for ApiError {
     }
 }
 
-/// A definition from a request body: JSON, or TOML when the Content-Type says so.
-fn parse_definition(headers: &HeaderMap, body: &[u8]) -> Result<JourneyDef, ApiError> {
-    let content_type = headers
+/// The text of a TOML request body (`Content-Type: application/toml`); `None` for any
+/// other content type.
+pub(super) fn toml_body<'a>(
+    headers: &HeaderMap,
+    body: &'a [u8],
+) -> Result<Option<&'a str>, ApiError> {
+    let is_toml = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type.contains("toml") {
-        let text = std::str::from_utf8(body).map_err(|_| {
-            ApiError::bad_request("invalid_value", "body", "a TOML body must be UTF-8")
-        })?;
+        .is_some_and(|c| c.contains("toml"));
+    if !is_toml {
+        return Ok(None);
+    }
+    std::str::from_utf8(body)
+        .map(Some)
+        .map_err(|_| ApiError::bad_request("invalid_value", "body", "a TOML body must be UTF-8"))
+}
+
+/// A definition from a request body: JSON, or TOML when the Content-Type says so.
+fn parse_definition(headers: &HeaderMap, body: &[u8]) -> Result<JourneyDef, ApiError> {
+    if let Some(text) = toml_body(headers, body)? {
         return Ok(JourneyDef::from_toml(text)?);
     }
     let value: Value = serde_json::from_slice(body).map_err(|e| {

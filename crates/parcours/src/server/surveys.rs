@@ -11,12 +11,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use base64::Engine;
-use parcours_core::error::{ErrorCode, PayloadError};
-use parcours_core::event::{Event, EventKind};
+use parcours_core::event::EventKind;
 use parcours_core::journey::Span;
-use parcours_core::voice::definitions::{
-    admit_response, parse_stored, response_properties, scales_of, SurveyDef,
-};
+use parcours_core::voice::definitions::{parse_stored, response_properties, scales_of, SurveyDef};
 use parcours_core::voice::surveys::SURVEY_EVENT;
 use parcours_store::{Scope, WorkspaceId};
 use serde::Deserialize;
@@ -71,12 +68,6 @@ impl AppState {
     fn forget_surveys(&self, ws: WorkspaceId) {
         self.surveys.0.lock().expect("survey cache").remove(&ws);
     }
-}
-
-/// The ingestion's check of survey responses (`admit_response`), as a payload error.
-pub fn admit(defs: &[SurveyDef], event: &mut Event) -> Result<(), PayloadError> {
-    admit_response(defs, event)
-        .map_err(|e| PayloadError::new(ErrorCode::InvalidValue, Some(e.field), e.message))
 }
 
 /// The scales of the workspace's defined surveys, for reports: a survey defined once is
@@ -161,19 +152,10 @@ async fn save(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<SurveyDef>, ApiError> {
-    let is_toml = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.contains("toml"));
-    let mut value: Value = if is_toml {
-        let text = std::str::from_utf8(&body).map_err(|_| {
-            ApiError::bad_request("invalid_value", "body", "a TOML body must be UTF-8")
-        })?;
-        let def = SurveyDef::from_toml(text).map_err(definition_error)?;
-        serde_json::to_value(def).map_err(ApiError::internal)?
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("malformed_json", "body", e.to_string()))?
+    let mut value: Value = match super::journeys::toml_body(&headers, &body)? {
+        Some(text) => SurveyDef::toml_value(text).map_err(definition_error)?,
+        None => serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request("malformed_json", "body", e.to_string()))?,
     };
     super::journeys::id_from_path(&mut value, &id)?;
     let def = SurveyDef::from_json(value).map_err(definition_error)?;
@@ -246,7 +228,9 @@ async fn links(
         ));
     }
     let ttl = match body.expires_in.as_deref() {
-        None => 30 * parcours_core::time::MICROS_PER_DAY,
+        None => Span::parse(crate::survey_links::DEFAULT_TTL)
+            .expect("the default link lifetime parses")
+            .micros(),
         Some(t) => Span::parse(t)
             .map_err(|e| ApiError::bad_request("invalid_value", "expires_in", e))?
             .micros(),

@@ -31,16 +31,6 @@ async fn ingest(h: &Harness, path: &str, body: Value) -> (u16, Value) {
     (s, b)
 }
 
-async fn get(h: &Harness, path: &str, key: &str) -> (u16, Value) {
-    let req = Request::builder()
-        .uri(path)
-        .header("authorization", format!("Bearer {key}"))
-        .body(Body::empty())
-        .unwrap();
-    let (s, b, _) = h.send(req).await;
-    (s, b)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_segment_call_lands_on_one_stitched_timeline() {
     let h = Harness::new();
@@ -76,12 +66,9 @@ async fn every_segment_call_lands_on_one_stitched_timeline() {
         assert_eq!(answer["success"], true);
     }
     for identifier in ["u-1", "anon-1", "ana@example.com", "crm-9"] {
-        let (status, body) = get(
-            &h,
-            &format!("/api/v1/persons/{identifier}/timeline"),
-            &h.read,
-        )
-        .await;
+        let (status, body) = h
+            .get(&format!("/api/v1/persons/{identifier}/timeline"), &h.read)
+            .await;
         assert_eq!(status, 200, "{identifier}: {body}");
         let names: Vec<&str> = body["events"]
             .as_array()
@@ -110,12 +97,9 @@ async fn every_segment_call_lands_on_one_stitched_timeline() {
         assert_eq!(body["person"]["traits"]["plan"], "pro");
         assert_eq!(body["person"]["groups"][0]["group_id"], "acme");
     }
-    let (_, desc) = get(
-        &h,
-        "/api/v1/persons/u-1/timeline?order=desc&limit=2",
-        &h.read,
-    )
-    .await;
+    let (_, desc) = h
+        .get("/api/v1/persons/u-1/timeline?order=desc&limit=2", &h.read)
+        .await;
     assert_eq!(desc["total"], 6);
     assert_eq!(desc["events"].as_array().unwrap().len(), 2);
     assert_eq!(desc["events"][0]["event"], "$alias");
@@ -157,7 +141,7 @@ async fn client_quirks_are_accepted() {
     let (status, body, _) = h.send(req).await;
     assert_eq!(status, 200, "{body}");
 
-    let (_, timeline) = get(&h, "/api/v1/persons/q/timeline", &h.read).await;
+    let (_, timeline) = h.get("/api/v1/persons/q/timeline", &h.read).await;
     let events = timeline["events"].as_array().unwrap();
     assert_eq!(events.len(), 3);
     // RudderStack's clock: sent 1 s after the event, so the event lands 1 s before receipt.
@@ -183,7 +167,7 @@ async fn resent_batches_do_not_double_count() {
         (json!(2), json!(0))
     );
     assert_eq!((status, again["duplicates"].clone()), (200, json!(2)));
-    let (_, timeline) = get(&h, "/api/v1/persons/d/timeline", &h.read).await;
+    let (_, timeline) = h.get("/api/v1/persons/d/timeline", &h.read).await;
     assert_eq!(timeline["total"], 2);
 }
 
@@ -213,7 +197,7 @@ async fn erasure_over_http_then_the_person_is_gone() {
     assert_eq!(report["events_deleted"], 2);
     for id in ["gdpr", "dev", "gdpr@example.com"] {
         assert_eq!(
-            get(&h, &format!("/api/v1/persons/{id}/timeline"), &h.read)
+            h.get(&format!("/api/v1/persons/{id}/timeline"), &h.read)
                 .await
                 .0,
             404
@@ -233,8 +217,8 @@ async fn keys_are_managed_over_http_and_shown_once() {
     let (status, created, _) = h.send(req).await;
     assert_eq!(status, 201, "{created}");
     let secret = created["key"].as_str().unwrap().to_string();
-    assert_eq!(get(&h, "/api/v1/workspace", &secret).await.0, 200);
-    let (_, listed) = get(&h, "/api/v1/keys", &h.admin).await;
+    assert_eq!(h.get("/api/v1/workspace", &secret).await.0, 200);
+    let (_, listed) = h.get("/api/v1/keys", &h.admin).await;
     assert!(
         !listed.to_string().contains(&secret),
         "listing must never show a key"
@@ -247,7 +231,7 @@ async fn keys_are_managed_over_http_and_shown_once() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(h.send(req).await.0, 204);
-    assert_eq!(get(&h, "/api/v1/workspace", &secret).await.0, 401);
+    assert_eq!(h.get("/api/v1/workspace", &secret).await.0, 401);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -328,6 +312,6 @@ async fn rate_limit_answers_429_with_retry_after_and_keeps_nothing() {
             .unwrap()
             >= 1
     );
-    let (_, timeline) = get(&h, "/api/v1/persons/rl/timeline", &h.read).await;
+    let (_, timeline) = h.get("/api/v1/persons/rl/timeline", &h.read).await;
     assert_eq!(timeline["total"], 4);
 }

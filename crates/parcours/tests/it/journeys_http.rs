@@ -236,14 +236,8 @@ async fn journey_errors_name_the_field_and_respect_workspaces() {
         ))
         .await;
     let id = created["id"].as_i64().unwrap();
-    let (status, _, _) = h
-        .send(req(
-            "GET",
-            &format!("/api/v1/journeys/{id}/report"),
-            &h.other_read,
-            "",
-            Body::empty(),
-        ))
+    let (status, _) = h
+        .get(&format!("/api/v1/journeys/{id}/report"), &h.other_read)
         .await;
     assert_eq!(status, 404);
 
@@ -336,22 +330,14 @@ async fn lifecycle_says_where_actors_stand() {
     // `visit`, stalled past a fixed 2 days.
     let uri =
         format!("/api/v1/journeys/{id}/lifecycle?as_of=2026-03-10&stall_after=2d&period=week");
-    let (status, body, _) = h.send(req("GET", &uri, &h.read, "", Body::empty())).await;
+    let (status, body) = h.get(&uri, &h.read).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["actors"], 3);
     assert_eq!(body["converted"], 1);
     assert_eq!(body["stages"][0]["in_stage"], 2);
     assert_eq!(body["stages"][0]["stalled"], 2);
     assert!(!body["over_time"].as_array().unwrap().is_empty());
-    let (_, stalled, _) = h
-        .send(req(
-            "GET",
-            &format!("{uri}&actors=stalled"),
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (_, stalled) = h.get(&format!("{uri}&actors=stalled"), &h.read).await;
     let names: Vec<&str> = stalled
         .as_array()
         .unwrap()
@@ -359,14 +345,11 @@ async fn lifecycle_says_where_actors_stand() {
         .map(|a| a["actor"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["a3", "u2"]);
-    let (status, body, _) = h
-        .send(req(
-            "GET",
+    let (status, body) = h
+        .get(
             &format!("/api/v1/journeys/{id}/lifecycle?stall_after=soon"),
             &h.read,
-            "",
-            Body::empty(),
-        ))
+        )
         .await;
     assert_eq!(
         (status, body["error"]["field"].as_str()),
@@ -388,8 +371,8 @@ async fn reports_follow_new_events() {
         ))
         .await;
     let uri = format!("/api/v1/journeys/{}/report", created["id"]);
-    let (_, before, _) = h.send(req("GET", &uri, &h.read, "", Body::empty())).await;
-    let (_, again, _) = h.send(req("GET", &uri, &h.read, "", Body::empty())).await;
+    let (_, before) = h.get(&uri, &h.read).await;
+    let (_, again) = h.get(&uri, &h.read).await;
     assert_eq!(before, again);
     assert_eq!(entered(&before), [3, 1]);
     // u2 buys: the next report must see it (the reused frame is dropped).
@@ -404,7 +387,7 @@ async fn reports_follow_new_events() {
         )
         .await;
     assert_eq!(status, 200);
-    let (_, after, _) = h.send(req("GET", &uri, &h.read, "", Body::empty())).await;
+    let (_, after) = h.get(&uri, &h.read).await;
     assert_eq!(entered(&after), [3, 2]);
 }
 
@@ -414,29 +397,13 @@ async fn sessions_report_web_kpis() {
     ingest_fixture(&h).await;
     // Page views: a1 (home, then stitched to u1), u2 (home), a3 (home): three one-page
     // sessions of three visitors.
-    let (status, body, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/sessions?timeout=30m&top=5",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (status, body) = h.get("/api/v1/sessions?timeout=30m&top=5", &h.read).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["sessions"], 3);
     assert_eq!(body["visitors"], 3);
     assert_eq!(body["bounce_rate"], 1.0);
     assert_eq!(body["entry_pages"][0]["sessions"], 3);
-    let (status, body, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/sessions?timeout=forever",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (status, body) = h.get("/api/v1/sessions?timeout=forever", &h.read).await;
     assert_eq!(
         (status, body["error"]["field"].as_str()),
         (400, Some("timeout"))
@@ -449,15 +416,7 @@ async fn transitions_show_what_follows_what() {
     ingest_fixture(&h).await;
     // a1's home view (stitched to u1) is followed by u1's order; u4's catalogue download
     // by the deal's quote.
-    let (status, body, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/transitions?by=name&top=100",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (status, body) = h.get("/api/v1/transitions?by=name&top=100", &h.read).await;
     assert_eq!(status, 200, "{body}");
     let edges = body["edges"].as_array().unwrap();
     let edge = |from: &str, to: &str| {
@@ -472,15 +431,7 @@ async fn transitions_show_what_follows_what() {
         edge("Catalogue Downloaded", "Quote Sent").is_some(),
         "{body}"
     );
-    let (status, body, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/transitions?by=colour",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (status, body) = h.get("/api/v1/transitions?by=colour", &h.read).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("by")));
 }
 
@@ -699,14 +650,11 @@ async fn retention_over_http() {
 async fn kpis_built_in_and_ad_hoc() {
     let h = Harness::new();
     ingest_fixture(&h).await;
-    let (status, body, _) = h
-        .send(req(
-            "GET",
+    let (status, body) = h
+        .get(
             "/api/v1/kpis?period=month&only=revenue,conversion_rate",
             &h.read,
-            "",
-            Body::empty(),
-        ))
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let revenue = body
@@ -720,15 +668,7 @@ async fn kpis_built_in_and_ad_hoc() {
     assert_eq!(revenue["series"][0]["period"], "2026-03-01");
     assert_eq!(revenue["series"][1]["value"], 0.0);
     assert_eq!(revenue["series"][1]["change"], -9120.0);
-    let (status, catalog, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/kpis/catalog",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (status, catalog) = h.get("/api/v1/kpis/catalog", &h.read).await;
     assert_eq!(status, 200);
     assert!(catalog["kpis"].as_array().unwrap().len() >= 20, "{catalog}");
 
@@ -771,15 +711,7 @@ async fn kpis_built_in_and_ad_hoc() {
         (400, Some("kpis[0].measure.numerator")),
         "{body}"
     );
-    let (status, body, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/kpis?only=nope",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (status, body) = h.get("/api/v1/kpis?only=nope", &h.read).await;
     assert_eq!(
         (status, body["error"]["field"].as_str()),
         (400, Some("only"))
@@ -805,29 +737,13 @@ async fn kpi_definitions_are_saved_per_workspace() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["id"], "revenue");
     // The saved definition replaces the built-in `revenue` in the workspace's runs.
-    let (status, body, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/kpis?only=revenue",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (status, body) = h.get("/api/v1/kpis?only=revenue", &h.read).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (body[0]["name"].as_str(), body[0]["value"].as_f64()),
         (Some("Pro revenue"), Some(9000.0))
     );
-    let (_, list, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/kpis/definitions",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (_, list) = h.get("/api/v1/kpis/definitions", &h.read).await;
     assert_eq!(list["kpis"].as_array().unwrap().len(), 1);
     // A bad definition names its field and is not saved.
     let bad =
@@ -880,14 +796,6 @@ async fn kpi_definitions_are_saved_per_workspace() {
         ))
         .await;
     assert_eq!(status, 404);
-    let (_, body, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/kpis?only=revenue",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (_, body) = h.get("/api/v1/kpis?only=revenue", &h.read).await;
     assert_eq!(body[0]["value"], 9120.0, "the built-in again: {body}");
 }

@@ -85,6 +85,17 @@ impl Harness {
         }
     }
 
+    /// `GET path` with `Authorization: Bearer key`: the status and the JSON body.
+    pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        let request = Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, body, _) = self.send(request).await;
+        (status, body)
+    }
+
     /// Sends a request through the router without a socket.
     pub async fn send(&self, request: Request<Body>) -> (u16, Value, axum::http::HeaderMap) {
         let response = app(self.state.clone()).oneshot(request).await.unwrap();

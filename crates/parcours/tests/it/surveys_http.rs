@@ -69,19 +69,11 @@ async fn definitions_are_validated_and_stored() {
             "/api/v1/surveys/definitions/why",
             &h.read,
             "application/toml",
-            "kind = \"open\"\nid = \"why\"\nquestion = \"Why did you choose us?\"\n",
+            "kind = \"open\"\nquestion = \"Why did you choose us?\"\n",
         ))
         .await;
     assert_eq!(status, 200, "{body}");
-    let (status, list, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/surveys/definitions",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (status, list) = h.get("/api/v1/surveys/definitions", &h.read).await;
     assert_eq!(status, 200);
     let ids: Vec<&str> = list["surveys"]
         .as_array()
@@ -91,15 +83,7 @@ async fn definitions_are_validated_and_stored() {
         .collect();
     assert_eq!(ids, ["stars", "why"]);
     // Another workspace sees none of them.
-    let (_, other, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/surveys/definitions",
-            &h.other_read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (_, other) = h.get("/api/v1/surveys/definitions", &h.other_read).await;
     assert_eq!(other["surveys"], json!([]));
     let (status, _, _) = h
         .send(req(
@@ -111,15 +95,7 @@ async fn definitions_are_validated_and_stored() {
         ))
         .await;
     assert_eq!(status, 204);
-    let (status, _, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/surveys/definitions/why",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (status, _) = h.get("/api/v1/surveys/definitions/why", &h.read).await;
     assert_eq!(status, 404);
 }
 
@@ -180,15 +156,7 @@ async fn responses_to_defined_surveys_are_checked_at_ingestion() {
         "{body}"
     );
     // The defined rating is scored without naming its scale; the undefined one is skipped.
-    let (status, body, _) = h
-        .send(req(
-            "GET",
-            "/api/v1/surveys/scores",
-            &h.read,
-            "",
-            Body::empty(),
-        ))
-        .await;
+    let (status, body) = h.get("/api/v1/surveys/scores", &h.read).await;
     assert_eq!(status, 200, "{body}");
     let stars = body["surveys"]
         .as_array()
@@ -265,16 +233,8 @@ async fn the_hosted_page_records_one_answer_per_link() {
     let (status, _, _) = h.send(form(&other, "score=9&comment=hidden")).await;
     assert_eq!(status, 200);
 
-    let timeline = |user: &'static str| {
-        req(
-            "GET",
-            &format!("/api/v1/persons/{user}/timeline"),
-            &h.read,
-            "",
-            Body::empty(),
-        )
-    };
-    let (_, t1, _) = h.send(timeline("u1")).await;
+    let timeline = |user: &str| format!("/api/v1/persons/{user}/timeline");
+    let (_, t1) = h.get(&timeline("u1"), &h.read).await;
     let events = t1["events"].as_array().unwrap();
     assert_eq!(events.len(), 1, "{t1}");
     let p = &events[0]["properties"];
@@ -283,7 +243,7 @@ async fn the_hosted_page_records_one_answer_per_link() {
     assert_eq!(p["comment"], "Livraison en retard");
     assert_eq!(p["touchpoint_surveyed"], "email nps");
     assert_eq!(p["stage"], "advocacy");
-    let (_, t2, _) = h.send(timeline("u2")).await;
+    let (_, t2) = h.get(&timeline("u2"), &h.read).await;
     assert_eq!(t2["events"][0]["properties"].get("comment"), None, "{t2}");
 
     // The public form has a size limit.
@@ -389,14 +349,8 @@ async fn the_widget_reads_definitions_with_the_write_key() {
         assert_eq!(status, 200, "{body}");
     }
     for (user, stage) in [("w1", "purchase"), ("w2", "post-purchase")] {
-        let (_, t, _) = h
-            .send(req(
-                "GET",
-                &format!("/api/v1/persons/{user}/timeline"),
-                &h.read,
-                "",
-                Body::empty(),
-            ))
+        let (_, t) = h
+            .get(&format!("/api/v1/persons/{user}/timeline"), &h.read)
             .await;
         let p = &t["events"][0]["properties"];
         assert_eq!(p["touchpoint_surveyed"], "web /checkout", "{t}");

@@ -423,7 +423,7 @@ mod http {
     /// Each GET is refused with a 400 naming the field.
     async fn refused(h: &Harness, cases: &[(&str, &str)]) {
         for &(uri, field) in cases {
-            let (status, body, _) = h.send(req("GET", uri, &h.read, "", Body::empty())).await;
+            let (status, body) = h.get(uri, &h.read).await;
             assert_eq!(
                 (status, body["error"]["field"].as_str()),
                 (400, Some(field)),
@@ -475,11 +475,11 @@ mod http {
             ],
         )
         .await;
-        let get = |uri: &str| req("GET", uri, &h.read, "", Body::empty());
-        let (status, body, _) = h
-            .send(get(
+        let (status, body) = h
+            .get(
                 "/api/v1/surveys/scores?by=channel,stage&scales=stars=rating:1-5&period=month",
-            ))
+                &h.read,
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         let survey = |id: &str| find(&body["surveys"], "survey", id).clone();
@@ -506,8 +506,11 @@ mod http {
         assert_eq!(nps["trend"][0]["period"], "2026-03-01");
 
         // A segment, and one survey only.
-        let (_, body, _) = h
-            .send(get("/api/v1/surveys/scores?segment=plan=pro&survey=nps"))
+        let (_, body) = h
+            .get(
+                "/api/v1/surveys/scores?segment=plan=pro&survey=nps",
+                &h.read,
+            )
             .await;
         assert_eq!(body["surveys"].as_array().unwrap().len(), 1, "{body}");
         assert_eq!(body["surveys"][0]["overall"]["score"], 100.0, "{body}");
@@ -552,21 +555,13 @@ mod http {
                 .contains("not a whole number from 0 to 10"),
             "{body}"
         );
-        let (_, body, _) = h.send(get("/api/v1/surveys/scores?survey=nps")).await;
+        let (_, body) = h.get("/api/v1/surveys/scores?survey=nps", &h.read).await;
         assert_eq!(
             body["surveys"][0]["overall"]["responses"], 4,
             "the \"10\" was kept: {body}"
         );
         // Without a read key: 401.
-        let (status, _, _) = h
-            .send(req(
-                "GET",
-                "/api/v1/surveys/scores",
-                &h.write,
-                "",
-                Body::empty(),
-            ))
-            .await;
+        let (status, _) = h.get("/api/v1/surveys/scores", &h.write).await;
         assert_eq!(status, 401);
     }
 
@@ -596,11 +591,11 @@ mod http {
             ],
         )
         .await;
-        let get = |uri: &str| req("GET", uri, &h.read, "", Body::empty());
-        let (status, body, _) = h
-            .send(get(
+        let (status, body) = h
+            .get(
                 "/api/v1/emotion?stage_of=Review%20Submitted=advocacy&rating=stars=rating:1-5",
-            ))
+                &h.read,
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         let stage = |name: &str| find(&body["stages"], "value", name).clone();
@@ -651,9 +646,11 @@ mod http {
             })
             .collect();
         ingest(&h, batch).await;
-        let get = |uri: &str| req("GET", uri, &h.read, "", Body::empty());
-        let (status, body, _) = h
-            .send(get("/api/v1/themes?min_mentions=2&period=week&actors=10"))
+        let (status, body) = h
+            .get(
+                "/api/v1/themes?min_mentions=2&period=week&actors=10",
+                &h.read,
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["texts"], 6);
@@ -677,11 +674,9 @@ mod http {
             ],
         )
         .await;
-        let (status, body, _) = h.send(get("/api/v1/themes?mood=1")).await;
+        let (status, body) = h.get("/api/v1/themes?mood=1", &h.read).await;
         assert_eq!(status, 400, "an unknown parameter: {body}");
-        let (status, _, _) = h
-            .send(req("GET", "/api/v1/themes", &h.write, "", Body::empty()))
-            .await;
+        let (status, _) = h.get("/api/v1/themes", &h.write).await;
         assert_eq!(status, 401);
     }
 
@@ -709,8 +704,7 @@ mod http {
             }
         }
         ingest(&h, batch).await;
-        let get = |uri: &str| req("GET", uri, &h.read, "", Body::empty());
-        let (status, body, _) = h.send(get("/api/v1/frictions?actors=3")).await;
+        let (status, body) = h.get("/api/v1/frictions?actors=3", &h.read).await;
         assert_eq!(status, 200, "{body}");
         let f = &body["frictions"][0];
         assert_eq!(f["kind"], "repeat_contact", "{body}");
@@ -726,7 +720,7 @@ mod http {
             ],
         )
         .await;
-        let (status, _, _) = h.send(get("/api/v1/frictions?journey=999")).await;
+        let (status, _) = h.get("/api/v1/frictions?journey=999", &h.read).await;
         assert_eq!(status, 404);
 
         // With a journey: its stages place the contacts, and a way that misses its target
@@ -753,8 +747,8 @@ mod http {
             .await;
         assert_eq!(status, 201, "{created}");
         let id = created["id"].as_i64().unwrap();
-        let (status, body, _) = h
-            .send(get(&format!("/api/v1/frictions?journey={id}")))
+        let (status, body) = h
+            .get(&format!("/api/v1/frictions?journey={id}"), &h.read)
             .await;
         assert_eq!(status, 200, "{body}");
         let of = |kind: &str| {

@@ -377,6 +377,42 @@ const SLOW_SHARE: f64 = 0.1;
 const EXPOSED: &str =
     "revenue of the affected actors over the period: what is exposed if they leave";
 
+/// What sets a group apart: each label counted in at least a fifth of the group's `n`
+/// cases, with its share and its lift over the share among `base_n` others (`None` when
+/// the others never had it: the most telling, ranked first); then by count and label.
+/// The five first, each label prefixed (`before: …`, `on the way: …`).
+fn lifted(
+    prefix: &str,
+    counts: impl IntoIterator<Item = (String, u64)>,
+    n: u64,
+    base: &HashMap<String, u64>,
+    base_n: u64,
+) -> Vec<Detail> {
+    let mut out: Vec<Detail> = counts
+        .into_iter()
+        .map(|(label, count)| {
+            let share = count as f64 / n.max(1) as f64;
+            let others = base.get(&label).copied().unwrap_or(0) as f64 / base_n.max(1) as f64;
+            Detail {
+                label: format!("{prefix}: {label}"),
+                count,
+                share,
+                lift: (others > 0.0).then(|| share / others),
+            }
+        })
+        .filter(|d| d.share >= 0.2)
+        .collect();
+    out.sort_by(|a, b| {
+        b.lift
+            .unwrap_or(f64::INFINITY)
+            .total_cmp(&a.lift.unwrap_or(f64::INFINITY))
+            .then(b.count.cmp(&a.count))
+            .then(a.label.cmp(&b.label))
+    });
+    out.truncate(5);
+    out
+}
+
 /// The most frequent of counted values (ties: the first by name), `(none)` for none.
 fn most_frequent<K: AsRef<str>>(counts: HashMap<K, u64>) -> String {
     counts
@@ -866,29 +902,13 @@ fn repeat_contacts(ctx: &Ctx, out: &mut Vec<Found>) {
     for (tp, bursts) in groups {
         let total = bursts.len() as u64;
         let contacts: u64 = bursts.iter().map(|b| b.2 as u64).sum();
-        let mut before: Vec<Detail> = preceded
-            .remove(&tp)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(label, count)| {
-                let share = count as f64 / total as f64;
-                let base = everyone.get(&label).copied().unwrap_or(0) as f64 / actors_seen as f64;
-                Detail {
-                    label: format!("before: {label}"),
-                    count,
-                    share,
-                    lift: (base > 0.0).then(|| share / base),
-                }
-            })
-            .filter(|d| d.share >= 0.2)
-            .collect();
-        before.sort_by(|a, b| {
-            b.lift
-                .unwrap_or(0.0)
-                .total_cmp(&a.lift.unwrap_or(0.0))
-                .then(a.label.cmp(&b.label))
-        });
-        before.truncate(5);
+        let before = lifted(
+            "before",
+            preceded.remove(&tp).unwrap_or_default(),
+            total,
+            &everyone,
+            actors_seen,
+        );
         let touchpoint = frame.touchpoints().name(tp).to_string();
         let mut stages: HashMap<String, u64> = HashMap::new();
         for &(a, i, _) in &bursts {

@@ -238,6 +238,64 @@ fn revenue_of(excess: f64, value: &Option<(f64, String)>, what: &str) -> (Option
     }
 }
 
+/// A drop-off found between two stages, by either rule.
+struct DropOff<'a> {
+    title: String,
+    /// The attempts compared: their drop-offs are the cases.
+    attempts: &'a [&'a Step],
+    /// The attempts whose entry cohorts' rates are shown.
+    cohorts: &'a [&'a Step],
+    share: f64,
+    baseline: Option<f64>,
+    target: Option<f64>,
+    /// Progressions missing, and what they are missing against.
+    excess: f64,
+    against: &'static str,
+}
+
+/// The friction of a drop-off: where those who dropped left, the entry cohorts' rates,
+/// and the value of the missing progressions.
+fn push_drop_off(
+    ctx: &Ctx,
+    way: &Way,
+    o: &Outcomes,
+    d: DropOff,
+    value: &Option<(f64, String)>,
+    out: &mut Vec<Found>,
+) {
+    let dropped: Vec<&Step> = d
+        .attempts
+        .iter()
+        .copied()
+        .filter(|s| s.took.is_none())
+        .collect();
+    let (cases, mut last, touchpoint) = where_they_left(ctx, way, o, &dropped);
+    let (revenue_at_stake, method) = revenue_of(d.excess, value, d.against);
+    let mut details = cohort_rates(ctx, d.cohorts);
+    details.append(&mut last);
+    out.push(Found {
+        kind: "drop_off",
+        title: d.title,
+        stage: way.from_name.to_string(),
+        touchpoint,
+        cases,
+        revenue_at_stake,
+        method,
+        measure: Measure {
+            name: format!(
+                "share progressing from {} to {}",
+                way.from_name, way.to_name
+            ),
+            value: d.share,
+            baseline: d.baseline,
+            target: d.target,
+            unit: "share",
+        },
+        details,
+        quotes: Vec::new(),
+    });
+}
+
 /// The share progressing against the stage's target, over the matured attempts.
 fn drop_off_target(
     ctx: &Ctx,
@@ -257,45 +315,25 @@ fn drop_off_target(
     if matured.is_empty() || p >= target {
         return;
     }
-    let dropped: Vec<&Step> = matured
-        .iter()
-        .copied()
-        .filter(|s| s.took.is_none())
-        .collect();
-    let (cases, mut last, touchpoint) = where_they_left(ctx, way, o, &dropped);
-    let excess = n * (target - p);
-    let (revenue_at_stake, method) =
-        revenue_of(excess, &value, "progressions missing to reach the target");
-    let mut d = cohort_rates(ctx, &matured);
-    d.append(&mut last);
-    out.push(Found {
-        kind: "drop_off",
-        title: format!(
-            "{} → {}: {:.0}% of {} progress, target {:.0}%",
-            way.from_name,
-            way.to_name,
-            100.0 * p,
-            matured.len(),
-            100.0 * target
-        ),
-        stage: way.from_name.to_string(),
-        touchpoint,
-        cases,
-        revenue_at_stake,
-        method,
-        measure: Measure {
-            name: format!(
-                "share progressing from {} to {}",
-                way.from_name, way.to_name
-            ),
-            value: p,
-            baseline: None,
-            target: Some(target),
-            unit: "share",
-        },
-        details: d,
-        quotes: Vec::new(),
-    });
+    let title = format!(
+        "{} → {}: {:.0}% of {} progress, target {:.0}%",
+        way.from_name,
+        way.to_name,
+        100.0 * p,
+        matured.len(),
+        100.0 * target
+    );
+    let d = DropOff {
+        title,
+        attempts: &matured,
+        cohorts: &matured,
+        share: p,
+        baseline: None,
+        target: Some(target),
+        excess: n * (target - p),
+        against: "progressions missing to reach the target",
+    };
+    push_drop_off(ctx, way, o, d, &value, out);
 }
 
 /// The latest matured entry cohort progressing less than the earlier ones (two-proportion
@@ -317,45 +355,26 @@ fn drop_off_history(
         return;
     }
     let (p1, p2) = (x1 / n1, x2 / n2);
-    let dropped: Vec<&Step> = now.iter().copied().filter(|s| s.took.is_none()).collect();
-    let (cases, mut last, touchpoint) = where_they_left(ctx, way, o, &dropped);
-    let excess = n1 * (p2 - p1);
-    let (revenue_at_stake, method) = revenue_of(
-        excess,
-        &value,
-        "drop-offs in excess of the earlier cohorts' rate",
+    let title = format!(
+        "{} → {}: {:.0}% of those entering in {} progress, {:.0}% before",
+        way.from_name,
+        way.to_name,
+        100.0 * p1,
+        ctx.opts.period.label_of(latest),
+        100.0 * p2
     );
     let all: Vec<&Step> = before.iter().chain(&now).copied().collect();
-    let mut d = cohort_rates(ctx, &all);
-    d.append(&mut last);
-    out.push(Found {
-        kind: "drop_off",
-        title: format!(
-            "{} → {}: {:.0}% of those entering in {} progress, {:.0}% before",
-            way.from_name,
-            way.to_name,
-            100.0 * p1,
-            ctx.opts.period.label_of(latest),
-            100.0 * p2
-        ),
-        stage: way.from_name.to_string(),
-        touchpoint,
-        cases,
-        revenue_at_stake,
-        method,
-        measure: Measure {
-            name: format!(
-                "share progressing from {} to {}",
-                way.from_name, way.to_name
-            ),
-            value: p1,
-            baseline: Some(p2),
-            target: None,
-            unit: "share",
-        },
-        details: d,
-        quotes: Vec::new(),
-    });
+    let d = DropOff {
+        title,
+        attempts: &now,
+        cohorts: &all,
+        share: p1,
+        baseline: Some(p2),
+        target: None,
+        excess: n1 * (p2 - p1),
+        against: "drop-offs in excess of the earlier cohorts' rate",
+    };
+    push_drop_off(ctx, way, o, d, &value, out);
 }
 
 /// Progressions slower than the target: a friction from [`SLOW_SHARE`] of them up.
@@ -484,28 +503,7 @@ fn dwell(
     if cases.is_empty() {
         return;
     }
-    let mut on_the_way: Vec<Detail> = in_slow
-        .into_iter()
-        .map(|(label, count)| {
-            let share = count as f64 / n_slow as f64;
-            let base = in_fast.get(&label).copied().unwrap_or(0) as f64 / n_fast.max(1) as f64;
-            Detail {
-                label: format!("on the way: {label}"),
-                count,
-                share,
-                lift: (base > 0.0).then(|| share / base),
-            }
-        })
-        .filter(|d| d.share >= 0.2)
-        .collect();
-    on_the_way.sort_by(|a, b| {
-        b.lift
-            .unwrap_or(f64::INFINITY)
-            .total_cmp(&a.lift.unwrap_or(f64::INFINITY))
-            .then(b.count.cmp(&a.count))
-            .then(a.label.cmp(&b.label))
-    });
-    on_the_way.truncate(5);
+    let on_the_way = super::lifted("on the way", in_slow, n_slow, &in_fast, n_fast);
     let touchpoint = if touchpoints.is_empty() {
         "(none)".to_string()
     } else {
