@@ -573,6 +573,21 @@ impl Frame {
         self.actor_start[a] as usize..self.actor_start[a + 1] as usize
     }
 
+    /// The earliest and latest event times, from each actor's first and last event (the
+    /// events of an actor are in time order), without reading every time; `None` when the
+    /// frame is empty.
+    pub fn time_bounds(&self) -> Option<(Micros, Micros)> {
+        let mut bounds: Option<(Micros, Micros)> = None;
+        for w in self.actor_start.windows(2) {
+            let (start, end) = (w[0] as usize, w[1] as usize);
+            if start < end {
+                let (lo, hi) = (self.ts[start], self.ts[end - 1]);
+                bounds = Some(bounds.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+            }
+        }
+        bounds
+    }
+
     pub fn actor_key(&self, a: usize) -> &str {
         self.actors.name(a as u32)
     }

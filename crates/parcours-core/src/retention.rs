@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::frame::{is_bookkeeping, par_actors, Frame};
-use crate::journey::Bucket;
+use crate::journey::{Bucket, NONE};
 use crate::time::{format_rfc3339, Micros};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -113,6 +113,16 @@ impl Part {
         }
     }
 
+    /// Stickiness: an actor had `days` active days (in range) in the period at `offset`.
+    fn count_days(&mut self, offset: i64, days: usize, sticky_days: usize) {
+        if days > 0 {
+            self.period_active[offset as usize] += 1;
+            if sticky_days > 0 {
+                self.sticky[(days - 1).min(sticky_days - 1)] += 1;
+            }
+        }
+    }
+
     fn add(&mut self, other: Part) {
         fn sum<T: std::ops::AddAssign + Copy>(a: &mut [T], b: &[T]) {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += *y);
@@ -142,19 +152,16 @@ pub fn retention(
     let bucket = options.period;
     let ts = frame.ts();
     let kinds = frame.kind();
-    let (t_min, t_max) = ts
-        .iter()
-        .fold((i64::MAX, i64::MIN), |(lo, hi), &t| (lo.min(t), hi.max(t)));
-    let (t_min, t_max) = if ts.is_empty() {
-        (0, 0)
-    } else {
-        (t_min, t_max)
-    };
+    let (t_min, t_max) = frame.time_bounds().unwrap_or((0, 0));
     let as_of = options.as_of.unwrap_or(t_max);
     let last_period = bucket.index(as_of);
     let width = options.periods + 1;
-    let in_range =
-        |t: Micros| options.from.is_none_or(|f| t >= f) && options.to.is_none_or(|e| t < e);
+    let (from, to) = (
+        options.from.unwrap_or(Micros::MIN),
+        options.to.unwrap_or(Micros::MAX),
+    );
+    let in_range = |t: Micros| t >= from && t < to;
+    let recurring = options.recurring;
     // Dense offsets: every period of the data, one more for the dormant after the last.
     let p0 = bucket.index(t_min);
     let np = (bucket.index(t_max) - p0 + 2) as usize;
@@ -177,7 +184,6 @@ pub fn retention(
         let mut starts: Vec<(i64, Micros)> = Vec::new();
         let mut returns: Vec<(i64, Micros)> = Vec::new();
         let mut values: Vec<(i64, f64)> = Vec::new();
-        let mut days: Vec<i64> = Vec::new();
         let mut active: Vec<i64> = Vec::new();
         let mut hit = vec![false; width];
         for a in actors {
@@ -187,52 +193,79 @@ pub fn retention(
             starts.clear();
             returns.clear();
             values.clear();
-            days.clear();
             let mut seen_start = false;
-            // Events come in time order: the period only changes with the day.
-            let (mut last_day, mut p) = (i64::MIN, 0);
-            for i in frame.actor_range(a) {
-                if is_bookkeeping(kinds[i]) {
-                    continue;
-                }
+            // The current period, its end, and its active days in range (stickiness).
+            let (mut p, mut period_end, mut period_days) = (0, Micros::MIN, 0);
+            // Events come in time order: walk them one day at a time, keeping what the
+            // day holds in registers (its first counted start, its last return, its
+            // value), and fold each day into the per-period lists once.
+            let range = frame.actor_range(a);
+            let mut i = range.start;
+            while i < range.end {
                 let day = ts[i].div_euclid(MICROS_PER_DAY);
-                if day != last_day {
-                    last_day = day;
+                let day_end = (day + 1) * MICROS_PER_DAY;
+                if ts[i] >= period_end {
+                    part.count_days(p - p0, period_days, sticky_days);
                     p = bucket.index_of_day(day);
+                    period_end = bucket.start(p + 1);
+                    period_days = 0;
                 }
-                if is_start(i) {
-                    // First-time cohorts take the first start ever (kept only when it is in
-                    // range); recurring ones every period with a start in range.
-                    if options.recurring {
-                        if in_range(ts[i]) && starts.last().is_none_or(|s| s.0 != p) {
-                            starts.push((p, ts[i]));
+                let (mut start_ts, mut return_ts, mut return_in_range) = (NONE, NONE, false);
+                let mut day_value = 0.0;
+                while i < range.end && ts[i] < day_end {
+                    let t = ts[i];
+                    if !is_bookkeeping(kinds[i]) {
+                        if is_start(i) {
+                            // First-time cohorts take the first start ever (kept only when
+                            // it is in range); recurring ones every period with a start in
+                            // range.
+                            if recurring {
+                                if start_ts == NONE && in_range(t) {
+                                    start_ts = t;
+                                }
+                            } else if !seen_start {
+                                seen_start = true;
+                                if in_range(t) {
+                                    start_ts = t;
+                                }
+                            }
                         }
-                    } else if !seen_start {
-                        seen_start = true;
-                        if in_range(ts[i]) {
-                            starts.push((p, ts[i]));
+                        if is_return(i) {
+                            return_ts = t;
+                            return_in_range |= in_range(t);
+                        }
+                        // Most events have no value: a branch, rather than a chain of
+                        // additions of zero.
+                        let v = value(i);
+                        if v != 0.0 {
+                            day_value += v;
                         }
                     }
+                    i += 1;
                 }
-                if is_return(i) {
+                if start_ts != NONE && starts.last().is_none_or(|s| s.0 != p) {
+                    starts.push((p, start_ts));
+                }
+                if return_ts != NONE {
                     // Per period, the last return: a return at or after a start in the
                     // same period exists exactly when the last one is.
                     match returns.last_mut() {
-                        Some(last) if last.0 == p => last.1 = ts[i],
-                        _ => returns.push((p, ts[i])),
+                        Some(last) if last.0 == p => last.1 = return_ts,
+                        _ => returns.push((p, return_ts)),
                     }
-                    if in_range(ts[i]) && days.last() != Some(&day) {
-                        days.push(day);
+                    if return_in_range {
+                        part.daily[(day - d0) as usize] += 1;
+                        period_days += 1;
                     }
                 }
-                let v = value(i);
-                if v != 0.0 {
+                if day_value != 0.0 {
                     match values.last_mut() {
-                        Some(last) if last.0 == p => last.1 += v,
-                        _ => values.push((p, v)),
+                        Some(last) if last.0 == p => last.1 += day_value,
+                        _ => values.push((p, day_value)),
                     }
                 }
             }
+            part.count_days(p - p0, period_days, sticky_days);
             for &(c, start_ts) in &starts {
                 let at = (c - p0) as usize;
                 part.size[at] += 1;
@@ -283,21 +316,6 @@ pub fn retention(
                 let next = active.get(j + 1).copied();
                 if next != Some(p + 1) && p + 1 >= lo && p < range_last {
                     part.life[(p + 1 - p0) as usize][4] += 1;
-                }
-            }
-            // Stickiness: distinct active days per period.
-            let mut k = 0;
-            while k < days.len() {
-                let p = bucket.index_of_day(days[k]);
-                let mut n = 0;
-                while k < days.len() && bucket.index_of_day(days[k]) == p {
-                    part.daily[(days[k] - d0) as usize] += 1;
-                    n += 1;
-                    k += 1;
-                }
-                part.period_active[(p - p0) as usize] += 1;
-                if sticky_days > 0 {
-                    part.sticky[(n - 1).min(sticky_days - 1)] += 1;
                 }
             }
         }
