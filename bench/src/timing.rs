@@ -1,6 +1,11 @@
-//! What the benchmark binaries share: timing runs and reading the process's peak memory.
+//! What the benchmark binaries share: the product's allocator, timing runs and reading
+//! the process's peak memory.
 
 use std::time::Instant;
+
+// The analyses are measured with the allocator the `parcours` binary ships with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The median wall time of `repeat` runs of `f`, in milliseconds, and its last result.
 pub fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {

@@ -229,9 +229,34 @@ impl ValueDict {
     }
 }
 
-/// The bit of a name id in the per-actor name summaries (several names share a bit).
-pub fn name_bit(name: u32) -> u32 {
-    1 << (name % 32)
+/// The bit of each name id in the per-actor name summaries: the names seen by the most
+/// actors get a bit of their own, the others share the bits whose names are seen by the
+/// fewest actors so far (longest-processing-time scheduling over 32 bins). An actor is
+/// then scanned for a rare name only when it has that name or another rare one, and for a
+/// common name only when it has that name: the summary rules out far more actors than
+/// bits given by name id, where a common name may share its bit with another common one.
+fn summary_bits(name: &[u32], start: &[u32], names: usize) -> Vec<u32> {
+    // Actors per name: the last actor counted for each name avoids a set per actor.
+    let mut actors = vec![0u64; names];
+    let mut last = vec![u32::MAX; names];
+    for (a, w) in start.windows(2).enumerate() {
+        for &n in &name[w[0] as usize..w[1] as usize] {
+            if last[n as usize] != a as u32 {
+                last[n as usize] = a as u32;
+                actors[n as usize] += 1;
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..names).collect();
+    order.sort_by(|&x, &y| actors[y].cmp(&actors[x]).then(x.cmp(&y)));
+    let mut load = [0u64; 32];
+    let mut bits = vec![0u32; names];
+    for n in order {
+        let bit = (0..32).min_by_key(|&b| (load[b], b)).expect("32 bins");
+        load[bit] += actors[n];
+        bits[n] = 1 << bit;
+    }
+    bits
 }
 
 /// The byte code of an event kind in frames (its index in [`EventKind::ALL`]).
@@ -474,17 +499,19 @@ impl FrameBuilder {
             .iter()
             .map(|col| gather_u32(col, Some(&values)))
             .collect();
+        let name_bits = summary_bits(&name, &start, self.names.len());
         let actor_names = (0..actor_count)
             .map(|a| {
                 name[start[a] as usize..start[a + 1] as usize]
                     .iter()
-                    .fold(0u32, |bits, &n| bits | name_bit(n))
+                    .fold(0u32, |bits, &n| bits | name_bits[n as usize])
             })
             .collect();
         let mut frame = Frame {
             actors: self.actors,
             actor_start: start,
             actor_names,
+            name_bits,
             ts,
             name,
             touchpoint,
@@ -511,9 +538,11 @@ impl FrameBuilder {
 pub struct Frame {
     actors: Dict,
     actor_start: Vec<u32>,
-    /// Per actor, a 32-bit summary of the names of its events ([`name_bit`]): an actor
-    /// whose summary misses every bit of a query's names has none of them.
+    /// Per actor, a 32-bit summary of the names of its events ([`Frame::name_bit`]): an
+    /// actor whose summary misses every bit of a query's names has none of them.
     actor_names: Vec<u32>,
+    /// Per name id, its bit in the summaries.
+    name_bits: Vec<u32>,
     ts: Vec<Micros>,
     name: Vec<u32>,
     touchpoint: Vec<u32>,
@@ -658,9 +687,14 @@ impl Frame {
             + self.actor_names.len() * 4
     }
 
-    /// The summary of the names of actor `a`'s events (see [`name_bit`]).
+    /// The summary of the names of actor `a`'s events (see [`Frame::name_bit`]).
     pub fn actor_names(&self, a: usize) -> u32 {
         self.actor_names[a]
+    }
+
+    /// The bit of name id `name` in the per-actor summaries (several names share a bit).
+    pub fn name_bit(&self, name: u32) -> u32 {
+        self.name_bits[name as usize]
     }
 
     /// Bytes held by the dictionaries and actor keys.
@@ -680,6 +714,18 @@ impl Frame {
 /// shares.
 pub fn split_by_events(frame: &Frame, parts: usize, keep: Option<&[bool]>) -> Vec<usize> {
     let actors = frame.actor_count();
+    if keep.is_none() {
+        // Every actor kept: the offsets of the actors' first events say where to cut.
+        let total = frame.len();
+        let mut bounds: Vec<usize> = (0..parts)
+            .map(|p| {
+                let target = (total * p / parts) as u32;
+                frame.actor_start[..actors].partition_point(|&s| s < target)
+            })
+            .collect();
+        bounds.push(actors);
+        return bounds;
+    }
     let weight = |a: usize| {
         if keep.is_none_or(|k| k[a]) {
             frame.actor_range(a).len()
@@ -701,6 +747,85 @@ pub fn split_by_events(frame: &Frame, parts: usize, keep: Option<&[bool]>) -> Ve
     }
     bounds.push(actors);
     bounds
+}
+
+/// Asks the processor to start loading a slice's cache lines, so that the memory reads of
+/// the work that follows overlap instead of waiting one after the other.
+#[inline]
+pub fn prefetch<T>(slice: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let bytes = std::mem::size_of_val(slice);
+        let base = slice.as_ptr() as *const i8;
+        let mut offset = 0;
+        while offset < bytes {
+            // SAFETY: prefetching is a hint with no effect on memory; the address is
+            // inside the slice.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch(base.add(offset), std::arch::x86_64::_MM_HINT_T0)
+            };
+            offset += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slice;
+}
+
+/// The actors of a range that pass a filter, in order, with the names and times of the
+/// actors a few places ahead prefetched.
+///
+/// A query that skips most actors (by their name summary, say) jumps through the columns:
+/// every actor it keeps starts with a cache miss on its names and another on its times,
+/// and a walk over a few events cannot hide them. Asking for the next actors' lines while
+/// the current one is processed lets the misses overlap (on the demo's 12.5 M events, a
+/// funnel's walk over the 15% of actors that can enter spent over half its time waiting
+/// for those two loads).
+pub struct Prefetched<'f, F> {
+    frame: &'f Frame,
+    next: usize,
+    end: usize,
+    keep: F,
+    ring: [u32; AHEAD],
+    head: usize,
+    tail: usize,
+}
+
+const AHEAD: usize = 8;
+
+impl<'f, F: Fn(usize) -> bool> Prefetched<'f, F> {
+    pub fn new(frame: &'f Frame, actors: std::ops::Range<usize>, keep: F) -> Self {
+        Prefetched {
+            frame,
+            next: actors.start,
+            end: actors.end,
+            keep,
+            ring: [0; AHEAD],
+            head: 0,
+            tail: 0,
+        }
+    }
+}
+
+impl<F: Fn(usize) -> bool> Iterator for Prefetched<'_, F> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        while self.tail - self.head < AHEAD && self.next < self.end {
+            let a = self.next;
+            self.next += 1;
+            if (self.keep)(a) {
+                let range = self.frame.actor_range(a);
+                prefetch(&self.frame.name[range.clone()]);
+                prefetch(&self.frame.ts[range]);
+                self.ring[self.tail % AHEAD] = a as u32;
+                self.tail += 1;
+            }
+        }
+        (self.head < self.tail).then(|| {
+            self.head += 1;
+            self.ring[(self.head - 1) % AHEAD] as usize
+        })
+    }
 }
 
 /// `work` over contiguous ranges of actors of about equal events, one per thread

@@ -10,14 +10,16 @@
 
 use super::definition::{Counting, Entry, JourneyDef, Ordering, Ties};
 use super::matcher::{Matcher, MissingProperty};
-use crate::frame::Frame;
+use crate::frame::{Frame, Prefetched};
 use crate::time::Micros;
 
 mod bound;
+mod linear;
 mod outcomes;
 mod scan;
 
 use bound::{dp_plan, Dp};
+use linear::{Line, Linear};
 pub use outcomes::Outcomes;
 
 /// "No time": a stage not reached.
@@ -99,6 +101,8 @@ pub struct Engine<'f> {
     name_excl: Vec<u64>,
     checked_excl: u64,
     hold: Vec<&'f [u32]>,
+    /// A plain funnel: one line of required steps (see the `linear` module).
+    linear: bool,
 }
 
 /// Working memory of one worker, reused from actor to actor.
@@ -272,7 +276,17 @@ impl<'f> Engine<'f> {
             .zip(&name_excl)
             .map(|(s, x)| s | x != 0)
             .collect();
+        let linear = dp
+            .as_ref()
+            .is_some_and(|dp| dp.steps.iter().copied().eq(0..steps.len()))
+            && def.ordering == Ordering::Ordered
+            && def.ties == Ties::Strict
+            && def.counting == Counting::Unique
+            && excl.is_empty()
+            && hold.is_empty()
+            && steps.iter().all(|s| s.within.is_none());
         let mut engine = Engine {
+            linear,
             dp,
             interesting,
             entry_steps: 0,
@@ -299,7 +313,7 @@ impl<'f> Engine<'f> {
             .fold(0, |bits, j| bits | 1 << j);
         engine.entry_names = (0..engine.name_steps.len())
             .filter(|&n| engine.name_steps[n] & engine.entry_steps != 0)
-            .fold(0, |bits, n| bits | crate::frame::name_bit(n as u32));
+            .fold(0, |bits, n| bits | engine.frame.name_bit(n as u32));
         Ok(engine)
     }
 
@@ -319,15 +333,16 @@ impl<'f> Engine<'f> {
             options.actors.as_deref(),
             |actors| self.run_actors(actors, options),
         );
-        let mut all = Outcomes::new(self.stages.len());
-        for p in parts {
-            all.append(p);
-        }
-        all
+        Outcomes::concat(parts, self.stages.len())
     }
 
     fn run_actors(&self, actors: std::ops::Range<usize>, options: &RunOptions) -> Outcomes {
-        let mut out = Outcomes::new(self.stages.len());
+        // Counted by actor, an actor has at most one attempt.
+        let attempts = match self.counting {
+            Counting::Unique => actors.len(),
+            Counting::Attempts => 0,
+        };
+        let mut out = Outcomes::with_capacity(self.stages.len(), attempts);
         let mut evs = Vec::new();
         let mut candidates = Vec::new();
         let mut scratch = Scratch {
@@ -337,15 +352,23 @@ impl<'f> Engine<'f> {
             dp_start: Vec::new(),
             dp_updates: Vec::new(),
         };
-        for a in actors {
-            if let Some(keep) = &options.actors {
-                if !keep[a] {
-                    continue;
+        let linear = self.linear && !options.exhaustive && options.event_filter.is_none();
+        let mut line = Line::default();
+        // Actors without an event whose name can open an attempt need no scan.
+        let may_enter = |a: usize| {
+            options.actors.as_ref().is_none_or(|keep| keep[a])
+                && self.frame.actor_names(a) & self.entry_names != 0
+        };
+        for a in Prefetched::new(self.frame, actors, may_enter) {
+            if linear {
+                match self.linear_first(a, options, &mut line) {
+                    Linear::NoEntry => continue,
+                    Linear::Found => {
+                        self.push_line(a as u32, &line, &mut out);
+                        continue;
+                    }
+                    Linear::Undecided => {}
                 }
-            }
-            // Actors without an event whose name can open an attempt need no scan.
-            if self.frame.actor_names(a) & self.entry_names == 0 {
-                continue;
             }
             if !self.collect(a, options, &mut evs, &mut candidates) {
                 continue;

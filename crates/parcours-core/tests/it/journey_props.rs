@@ -229,6 +229,35 @@ proptest! {
     }
 
     #[test]
+    fn the_plain_funnel_path_gives_the_general_answer(
+        rows in rows(),
+        def in journey(),
+        from in prop::option::of(0i64..30),
+        to in prop::option::of(10i64..45),
+    ) {
+        // Plain funnels (ordered, strict ties, required steps, no limit or exclusion) take
+        // the one-pass path unless the search is exhaustive; the stage names repeat often
+        // (four names for up to five steps), which is where a first attempt can lose.
+        let mut def = def;
+        def.ordering = Ordering::Ordered;
+        def.ties = Ties::Strict;
+        let f = frame(&rows);
+        let engine = Engine::new(&def, &f).unwrap();
+        let report = |exhaustive| {
+            let out = engine.run(&RunOptions {
+                threads: 1,
+                exhaustive,
+                from: from.map(|m| BASE + m * MINUTE),
+                to: to.map(|m| BASE + m * MINUTE),
+                ..Default::default()
+            });
+            let options = ReportOptions { top_touchpoints: 5, ..Default::default() };
+            serde_json::to_value(build_report(&def, &f, &out, &options)).unwrap()
+        };
+        prop_assert_eq!(report(false), report(true));
+    }
+
+    #[test]
     fn results_do_not_depend_on_ingestion_order_or_threads(
         rows in rows(),
         def in journey(),

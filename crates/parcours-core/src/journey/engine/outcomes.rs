@@ -26,10 +26,24 @@ pub struct Outcomes {
 
 impl Outcomes {
     pub(super) fn new(stages: usize) -> Outcomes {
+        Outcomes::with_capacity(stages, 0)
+    }
+
+    /// Room for `attempts` attempts without growing (the memory is only touched as it is
+    /// filled).
+    pub(super) fn with_capacity(stages: usize, attempts: usize) -> Outcomes {
+        let mut steps_at = Vec::with_capacity(attempts + 1);
+        steps_at.push(0);
         Outcomes {
             stages,
-            steps_at: vec![0],
-            ..Outcomes::default()
+            actor: Vec::with_capacity(attempts),
+            entry_ts: Vec::with_capacity(attempts),
+            reached: Vec::with_capacity(attempts),
+            end: Vec::with_capacity(attempts),
+            stage_ts: Vec::with_capacity(attempts * stages),
+            stage_branch: Vec::with_capacity(attempts * stages),
+            steps: Vec::new(),
+            steps_at,
         }
     }
 
@@ -66,7 +80,32 @@ impl Outcomes {
             .copied()
     }
 
-    pub(super) fn append(&mut self, other: Outcomes) {
+    /// The parts one after the other, copying all but the first once (no growth on the
+    /// way: on a million actors the copies of a growing array cost as much as a funnel).
+    pub(super) fn concat(parts: Vec<Outcomes>, stages: usize) -> Outcomes {
+        let mut parts = parts.into_iter();
+        let Some(mut all) = parts.next() else {
+            return Outcomes::new(stages);
+        };
+        let rest: Vec<Outcomes> = parts.collect();
+        let (attempts, steps) = rest
+            .iter()
+            .fold((0, 0), |(a, s), p| (a + p.len(), s + p.steps.len()));
+        all.actor.reserve_exact(attempts);
+        all.entry_ts.reserve_exact(attempts);
+        all.reached.reserve_exact(attempts);
+        all.end.reserve_exact(attempts);
+        all.stage_ts.reserve_exact(attempts * stages);
+        all.stage_branch.reserve_exact(attempts * stages);
+        all.steps.reserve_exact(steps);
+        all.steps_at.reserve_exact(attempts);
+        for p in rest {
+            all.append(p);
+        }
+        all
+    }
+
+    fn append(&mut self, other: Outcomes) {
         let base = self.steps.len() as u32;
         self.actor.extend(other.actor);
         self.entry_ts.extend(other.entry_ts);

@@ -1,7 +1,7 @@
 //! The first pass over an actor's events: keep those that can matter to the journey.
 
 use super::{Engine, Ev, RunOptions};
-use crate::frame::is_bookkeeping;
+use crate::frame::{is_bookkeeping, prefetch};
 use crate::journey::definition::Ordering;
 use crate::journey::matcher::Matcher;
 
@@ -86,27 +86,4 @@ impl Engine<'_> {
         }
         keep
     }
-}
-
-/// Asks the processor to start loading a slice's cache lines: the times of an actor's
-/// events are read sparsely after its names are scanned, and each would otherwise wait
-/// for memory in turn.
-#[inline]
-pub(super) fn prefetch<T>(slice: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let bytes = std::mem::size_of_val(slice);
-        let base = slice.as_ptr() as *const i8;
-        let mut offset = 0;
-        while offset < bytes {
-            // SAFETY: prefetching is a hint with no effect on memory; the address is
-            // inside the slice.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch(base.add(offset), std::arch::x86_64::_MM_HINT_T0)
-            };
-            offset += 64;
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = slice;
 }
