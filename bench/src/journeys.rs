@@ -8,7 +8,7 @@
 //! Builds the frame from the store (timed, with its memory), then times on it: a
 //! five-step ordered funnel with a 30-day window, the median and p90 time to convert,
 //! and the top 20 four-event paths after each actor's first page view; then the funnel
-//! on growing shares of the actors, to show how time grows. `--export` writes the
+//! on frames of growing shares of the actors, to show how time grows. `--export` writes the
 //! frame's events (actor, time, kind, name) as CSV for the peers (DuckDB, chDB), so they
 //! run on exactly the same stitched data; `--json` writes the figures for the
 //! side-by-side script.
@@ -19,7 +19,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use parcours::analysis::{load_frame, load_frame_with, FrameSpec};
 use parcours_core::event::EventKind;
-use parcours_core::frame::Frame;
+use parcours_core::frame::{Frame, FrameBuilder, FrameRow};
 use parcours_core::journey::{build_report, Engine, JourneyDef, ReportOptions, RunOptions};
 use parcours_core::paths::top_paths_after;
 use parcours_store::{SqliteStore, Store, StoreOptions};
@@ -27,7 +27,7 @@ use serde_json::json;
 
 #[path = "timing.rs"]
 mod timing;
-use timing::{peak_rss_mb, timed};
+use timing::{peak_rss_mb, timed, timed_cold};
 
 /// The funnel every engine runs: five steps, ordered, 30-day window, strict ties.
 pub const FUNNEL: &str = r#"
@@ -186,21 +186,29 @@ fn main() -> anyhow::Result<()> {
         println!("  {:>8}  {}", p.actors, p.events.join(" → "));
     }
 
-    println!("funnel time by share of actors:");
+    // Growth: the same funnel on frames holding the first 10, 25, 50 and 100% of the
+    // actors (built apart, so each run walks only its own columns), with cold caches: a
+    // small frame's columns would otherwise stay in the processor's cache from one run to
+    // the next, and a large one's not.
+    println!("funnel time by frame size (the first N% of the actors), caches cold:");
     let mut scaling = Vec::new();
     for share in [10, 25, 50, 100] {
         let cut = frame.actor_count() * share / 100;
-        let keep: Vec<bool> = (0..frame.actor_count()).map(|a| a < cut).collect();
-        let events = frame.actor_range(cut.max(1) - 1).end;
-        let run = RunOptions {
-            threads: args.threads,
-            actors: Some(keep),
-            ..RunOptions::default()
+        let part = if share == 100 {
+            None
+        } else {
+            Some(first_actors(&frame, cut))
         };
-        let (ms, _) = timed(args.repeat, || engine.run(&run).len());
+        let part_frame = part.as_ref().unwrap_or(&frame);
+        let engine = Engine::new(&def, part_frame)?;
+        let (ms, report) = timed_cold(args.repeat, || {
+            build_report(&def, part_frame, &engine.run(&run), &counts_only)
+        });
+        let events = part_frame.len();
         println!(
-            "  {share:>3}% of actors, {events:>9} events: {ms:7.1} ms ({:.1} ns/event)",
-            ms * 1e6 / events.max(1) as f64
+            "  {share:>3}% of actors, {events:>9} events: {ms:7.1} ms ({:.2} ns/event), {} entered",
+            ms * 1e6 / events.max(1) as f64,
+            report.entered
         );
         scaling.push(json!({ "events": events, "ms": ms }));
     }
@@ -229,6 +237,30 @@ fn main() -> anyhow::Result<()> {
     }
     store.close();
     Ok(())
+}
+
+/// A frame of the first `cut` actors of `frame` (no property columns).
+fn first_actors(frame: &Frame, cut: usize) -> Frame {
+    let mut b = FrameBuilder::new(Vec::new());
+    let (ts, kinds, names) = (frame.ts(), frame.kind(), frame.name());
+    let (channels, campaigns, touchpoints) =
+        (frame.channel(), frame.campaign(), frame.touchpoint());
+    for a in 0..cut {
+        for i in frame.actor_range(a) {
+            let campaign = campaigns[i];
+            b.push(&FrameRow {
+                actor: frame.actor_key(a),
+                ts: ts[i],
+                kind: EventKind::ALL[kinds[i] as usize],
+                name: frame.names().name(names[i]),
+                channel: frame.channels().name(channels[i] as u32),
+                campaign: (campaign != 0).then(|| frame.campaigns().name(campaign)),
+                touchpoint: frame.touchpoints().name(touchpoints[i]),
+                properties: &[],
+            });
+        }
+    }
+    b.finish()
 }
 
 /// `actor,ts,kind,name` with the actor as its frame index and the time in microseconds.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::definition::{ActorKind, Counting, Entry, JourneyDef};
-use super::engine::{Engine, Outcomes, RunOptions};
+use super::engine::{Engine, Outcomes, RunOptions, NONE};
 use crate::frame::{is_bookkeeping, Frame, FxBuild};
 use crate::stats::{summarize, DurationSummary};
 use crate::time::{format_rfc3339, Micros, MICROS_PER_DAY};
@@ -271,14 +271,24 @@ pub fn build_report(
     for (s, stage) in def.stages.iter().enumerate() {
         branch_counts[s] = vec![0u64; stage.branches.len().max(1)];
     }
-    for k in 0..out.len() {
-        for s in 0..n_stages {
-            if out.stage_time(k, s).is_some() {
-                entered[s] += 1;
-                if let Some(b) = out.branch(k, s) {
-                    branch_counts[s][b] += 1;
-                }
+    // One sweep over the flat arrays (they hold a million attempts on large workspaces);
+    // branches are counted only where a stage has several.
+    let branched: Vec<usize> = (0..n_stages)
+        .filter(|&s| branch_counts[s].len() > 1)
+        .collect();
+    for (k, times) in out.stage_ts.chunks_exact(n_stages).enumerate() {
+        for (s, &t) in times.iter().enumerate() {
+            entered[s] += u64::from(t != NONE);
+        }
+        for &s in &branched {
+            if let (Some(_), Some(b)) = (out.stage_time(k, s), out.branch(k, s)) {
+                branch_counts[s][b] += 1;
             }
+        }
+    }
+    for (s, counts) in branch_counts.iter_mut().enumerate() {
+        if let [only] = counts.as_mut_slice() {
+            *only = entered[s];
         }
     }
     let first_required = (0..n_stages)
