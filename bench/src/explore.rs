@@ -14,9 +14,11 @@
 //! - paths of event names (repeats collapsed): the flow after each actor's first home
 //!   page (5 steps), the step matrix (10 columns), the top 10 variants, the loops;
 //! - retention: weekly cohorts of first-seen actors, any event as a return, 8 weeks, with
-//!   the lifecycle, the value per actor and stickiness.
+//!   the lifecycle, the value per actor and stickiness; and the same without the value
+//!   per actor, which the peers' query does not compute.
 //!
-//! `EXPLORE_ONLY_RETENTION=1` times retention alone (for profiling with `perf`).
+//! `EXPLORE_ONLY_RETENTION=1` times retention alone, printing the median and the fastest
+//! run (for profiling with `perf`, and for comparing two builds on a noisy machine).
 //!
 //! `--export` writes the frame's events (actor, time, name, channel, revenue; no
 //! bookkeeping messages) for the peers, `--json` the figures and results for
@@ -113,10 +115,19 @@ fn main() -> anyhow::Result<()> {
     let value = |i: usize| revenue_by_id[revenue_col[i] as usize];
     if std::env::var_os("EXPLORE_ONLY_RETENTION").is_some() {
         let options = RetentionOptions::default();
-        let (ms, _) = timed(args.repeat, || {
-            retention(&frame, |_| true, |_| true, value, None, &options)
-        });
-        println!("retention alone: {ms:.1} ms");
+        let mut times: Vec<f64> = (0..args.repeat.max(1))
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(retention(&frame, |_| true, |_| true, value, None, &options));
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "retention alone: median {:.1} ms, fastest {:.1} ms",
+            times[times.len() / 2],
+            times[0]
+        );
         return Ok(());
     }
     let graph_options = TransitionOptions {
@@ -226,6 +237,21 @@ fn main() -> anyhow::Result<()> {
     let (retention_ms, ret) = timed(args.repeat, || {
         retention(&frame, |_| true, |_| true, value, None, &retention_options)
     });
+    // The peers' question has no value per actor: the same pass without reading one (the
+    // lifecycle and stickiness are still computed).
+    let (retention_counts_ms, _) = timed(args.repeat, || {
+        retention(
+            &frame,
+            |_| true,
+            |_| true,
+            |_| 0.0,
+            None,
+            &retention_options,
+        )
+    });
+    println!(
+        "retention without value per actor (the peers' question, plus lifecycle and stickiness): {retention_counts_ms:.1} ms"
+    );
     println!(
         "retention (weekly cohorts of first-seen actors, any event, 8 weeks, lifecycle, value, stickiness): {retention_ms:.1} ms; {} cohorts",
         ret.cohorts.len()
@@ -266,6 +292,7 @@ fn main() -> anyhow::Result<()> {
             "variants": vs.variants.iter().map(|v| json!([v.sequence.join(">"), v.actors])).collect::<Vec<_>>(),
             "loops_ms": loops_ms,
             "retention_ms": retention_ms,
+            "retention_counts_ms": retention_counts_ms,
             "retention": ret.cohorts.iter().map(|c| json!([c.start, c.size, c.retained])).collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&figures)?)?;

@@ -269,10 +269,22 @@ pub fn kind_code(kind: EventKind) -> u8 {
 
 /// The kind of an event as one byte; bookkeeping kinds never count as touchpoints.
 pub fn is_bookkeeping(kind: u8) -> bool {
-    matches!(
-        EventKind::ALL[kind as usize],
-        EventKind::Identify | EventKind::Group | EventKind::Alias
-    )
+    // One bit per kind code: analyses ask this of every event.
+    const BOOKKEEPING: u32 = {
+        let mut mask = 0;
+        let mut code = 0;
+        while code < EventKind::ALL.len() {
+            if matches!(
+                EventKind::ALL[code],
+                EventKind::Identify | EventKind::Group | EventKind::Alias
+            ) {
+                mask |= 1 << code;
+            }
+            code += 1;
+        }
+        mask
+    };
+    (BOOKKEEPING >> (kind & 31)) & 1 != 0
 }
 
 /// One event as the builder takes it.
@@ -485,7 +497,7 @@ impl FrameBuilder {
         let name = gather_u32(&self.name, Some(&names));
         let touchpoint = gather_u32(&self.touchpoint, Some(&touchpoints));
         let campaign = gather_u32(&self.campaign, Some(&campaigns));
-        let ts = perm.iter().map(|&i| self.ts[i as usize]).collect();
+        let ts: Vec<Micros> = perm.iter().map(|&i| self.ts[i as usize]).collect();
         let channel = perm
             .iter()
             .map(|&i| {
@@ -507,11 +519,17 @@ impl FrameBuilder {
                     .fold(0u32, |bits, &n| bits | name_bits[n as usize])
             })
             .collect();
+        let time_bounds = start
+            .windows(2)
+            .filter(|w| w[0] < w[1])
+            .map(|w| (ts[w[0] as usize], ts[w[1] as usize - 1]))
+            .reduce(|(a, b), (lo, hi)| (a.min(lo), b.max(hi)));
         let mut frame = Frame {
             actors: self.actors,
             actor_start: start,
             actor_names,
             name_bits,
+            time_bounds,
             ts,
             name,
             touchpoint,
@@ -543,6 +561,7 @@ pub struct Frame {
     actor_names: Vec<u32>,
     /// Per name id, its bit in the summaries.
     name_bits: Vec<u32>,
+    time_bounds: Option<(Micros, Micros)>,
     ts: Vec<Micros>,
     name: Vec<u32>,
     touchpoint: Vec<u32>,
@@ -602,19 +621,10 @@ impl Frame {
         self.actor_start[a] as usize..self.actor_start[a + 1] as usize
     }
 
-    /// The earliest and latest event times, from each actor's first and last event (the
-    /// events of an actor are in time order), without reading every time; `None` when the
-    /// frame is empty.
+    /// The earliest and latest event times (found once, when the frame is built); `None`
+    /// when the frame is empty.
     pub fn time_bounds(&self) -> Option<(Micros, Micros)> {
-        let mut bounds: Option<(Micros, Micros)> = None;
-        for w in self.actor_start.windows(2) {
-            let (start, end) = (w[0] as usize, w[1] as usize);
-            if start < end {
-                let (lo, hi) = (self.ts[start], self.ts[end - 1]);
-                bounds = Some(bounds.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
-            }
-        }
-        bounds
+        self.time_bounds
     }
 
     pub fn actor_key(&self, a: usize) -> &str {

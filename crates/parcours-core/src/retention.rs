@@ -184,8 +184,6 @@ pub fn retention(
         let mut starts: Vec<(i64, Micros)> = Vec::new();
         let mut returns: Vec<(i64, Micros)> = Vec::new();
         let mut values: Vec<(i64, f64)> = Vec::new();
-        let mut active: Vec<i64> = Vec::new();
-        let mut hit = vec![false; width];
         for a in actors {
             if keep.is_some_and(|k| !k[a]) {
                 continue;
@@ -193,127 +191,133 @@ pub fn retention(
             starts.clear();
             returns.clear();
             values.clear();
+            let mut close_period = |p: i64, start: Micros, ret: Micros, value: f64| {
+                if start != NONE {
+                    starts.push((p, start));
+                }
+                if ret != NONE {
+                    returns.push((p, ret));
+                }
+                if value != 0.0 {
+                    values.push((p, value));
+                }
+            };
             let mut seen_start = false;
-            // The current period, its end, and its active days in range (stickiness).
+            // Events come in time order: the day and the period only change when their
+            // end is passed. What a period holds (its first counted start, its last
+            // return, its value) and what a day holds (a return in range, for
+            // stickiness) stay in registers until then.
+            let (mut day, mut day_end, mut day_active) = (0, Micros::MIN, false);
             let (mut p, mut period_end, mut period_days) = (0, Micros::MIN, 0);
-            // Events come in time order: walk them one day at a time, keeping what the
-            // day holds in registers (its first counted start, its last return, its
-            // value), and fold each day into the per-period lists once.
-            let range = frame.actor_range(a);
-            let mut i = range.start;
-            while i < range.end {
-                let day = ts[i].div_euclid(MICROS_PER_DAY);
-                let day_end = (day + 1) * MICROS_PER_DAY;
-                if ts[i] >= period_end {
-                    part.count_days(p - p0, period_days, sticky_days);
-                    p = bucket.index_of_day(day);
-                    period_end = bucket.start(p + 1);
-                    period_days = 0;
+            let (mut p_start, mut p_return, mut p_value) = (NONE, NONE, 0.0);
+            for i in frame.actor_range(a) {
+                if is_bookkeeping(kinds[i]) {
+                    continue;
                 }
-                let (mut start_ts, mut return_ts, mut return_in_range) = (NONE, NONE, false);
-                let mut day_value = 0.0;
-                while i < range.end && ts[i] < day_end {
-                    let t = ts[i];
-                    if !is_bookkeeping(kinds[i]) {
-                        if is_start(i) {
-                            // First-time cohorts take the first start ever (kept only when
-                            // it is in range); recurring ones every period with a start in
-                            // range.
-                            if recurring {
-                                if start_ts == NONE && in_range(t) {
-                                    start_ts = t;
-                                }
-                            } else if !seen_start {
-                                seen_start = true;
-                                if in_range(t) {
-                                    start_ts = t;
-                                }
-                            }
-                        }
-                        if is_return(i) {
-                            return_ts = t;
-                            return_in_range |= in_range(t);
-                        }
-                        // Most events have no value: a branch, rather than a chain of
-                        // additions of zero.
-                        let v = value(i);
-                        if v != 0.0 {
-                            day_value += v;
-                        }
-                    }
-                    i += 1;
-                }
-                if start_ts != NONE && starts.last().is_none_or(|s| s.0 != p) {
-                    starts.push((p, start_ts));
-                }
-                if return_ts != NONE {
-                    // Per period, the last return: a return at or after a start in the
-                    // same period exists exactly when the last one is.
-                    match returns.last_mut() {
-                        Some(last) if last.0 == p => last.1 = return_ts,
-                        _ => returns.push((p, return_ts)),
-                    }
-                    if return_in_range {
+                let t = ts[i];
+                if t >= day_end {
+                    if day_active {
                         part.daily[(day - d0) as usize] += 1;
                         period_days += 1;
+                        day_active = false;
+                    }
+                    day = t.div_euclid(MICROS_PER_DAY);
+                    day_end = (day + 1) * MICROS_PER_DAY;
+                    if t >= period_end {
+                        close_period(p, p_start, p_return, p_value);
+                        part.count_days(p - p0, period_days, sticky_days);
+                        p = bucket.index_of_day(day);
+                        period_end = bucket.start(p + 1);
+                        (p_start, p_return, p_value, period_days) = (NONE, NONE, 0.0, 0);
                     }
                 }
-                if day_value != 0.0 {
-                    match values.last_mut() {
-                        Some(last) if last.0 == p => last.1 += day_value,
-                        _ => values.push((p, day_value)),
+                if is_start(i) {
+                    // First-time cohorts take the first start ever (kept only when it is
+                    // in range); recurring ones the first start in range of each period.
+                    if recurring {
+                        if p_start == NONE && in_range(t) {
+                            p_start = t;
+                        }
+                    } else if !seen_start {
+                        seen_start = true;
+                        if in_range(t) {
+                            p_start = t;
+                        }
                     }
+                }
+                if is_return(i) {
+                    // The last return of a period: a return at or after a start in the
+                    // same period exists exactly when the last one is.
+                    p_return = t;
+                    day_active |= in_range(t);
+                }
+                // Most events have no value: a branch, rather than a chain of additions
+                // of zero.
+                let v = value(i);
+                if v != 0.0 {
+                    p_value += v;
                 }
             }
+            if day_active {
+                part.daily[(day - d0) as usize] += 1;
+                period_days += 1;
+            }
+            close_period(p, p_start, p_return, p_value);
             part.count_days(p - p0, period_days, sticky_days);
             for &(c, start_ts) in &starts {
                 let at = (c - p0) as usize;
                 part.size[at] += 1;
-                hit.fill(false);
-                for &(p, t) in &returns {
-                    let n = p - c;
-                    if n < 0 || (n == 0 && t < start_ts) {
+                let row = &mut part.retained[at * width..(at + 1) * width];
+                // The periods with a return, N after the cohort's (a return in the
+                // cohort's own period counts when it is at or after the start): one
+                // return per period, so each N is counted once; on or after N, every N up
+                // to the last one returned to.
+                let mut last_n = None;
+                for &(p, t) in returns.iter().skip_while(|r| r.0 < c) {
+                    let n = (p - c) as usize;
+                    if n >= width && !options.on_or_after {
+                        break;
+                    }
+                    if n == 0 && t < start_ts {
                         continue;
                     }
-                    if options.on_or_after {
-                        hit[..(n as usize + 1).min(width)].fill(true);
-                    } else if (n as usize) < width {
-                        hit[n as usize] = true;
+                    last_n = Some(n);
+                    if !options.on_or_after {
+                        row[n] += 1;
                     }
                 }
-                let row = at * width;
-                for (r, h) in part.retained[row..row + width].iter_mut().zip(&hit) {
-                    *r += u64::from(*h);
+                if let (true, Some(n)) = (options.on_or_after, last_n) {
+                    row[..(n + 1).min(width)].iter_mut().for_each(|r| *r += 1);
                 }
-                let mut cumulated = 0.0;
-                let mut k = values.partition_point(|v| v.0 < c);
-                for n in 0..width {
-                    while k < values.len() && values[k].0 == c + n as i64 {
-                        cumulated += values[k].1;
-                        k += 1;
+                if values.last().is_some_and(|v| v.0 >= c) {
+                    let values_row = &mut part.value[at * width..(at + 1) * width];
+                    let mut cumulated = 0.0;
+                    let mut k = values.partition_point(|v| v.0 < c);
+                    for (n, slot) in values_row.iter_mut().enumerate() {
+                        while k < values.len() && values[k].0 == c + n as i64 {
+                            cumulated += values[k].1;
+                            k += 1;
+                        }
+                        *slot += cumulated;
                     }
-                    part.value[row + n] += cumulated;
                 }
             }
-            // Lifecycle over the periods of the range.
-            active.clear();
-            active.extend(returns.iter().map(|r| r.0));
-            active.dedup();
-            let first_ever = active.first().copied();
-            for (j, &p) in active.iter().enumerate() {
-                let prev = j.checked_sub(1).map(|k| active[k]);
+            // Lifecycle over the periods of the range: the periods with a return, each
+            // once and in order.
+            let first_ever = returns.first().map(|r| r.0);
+            for (j, &(p, _)) in returns.iter().enumerate() {
                 if p >= lo && p <= range_last {
                     let l = &mut part.life[(p - p0) as usize];
                     l[0] += 1;
                     if Some(p) == first_ever {
                         l[1] += 1;
-                    } else if prev == Some(p - 1) {
+                    } else if j > 0 && returns[j - 1].0 == p - 1 {
                         l[2] += 1;
                     } else {
                         l[3] += 1;
                     }
                 }
-                let next = active.get(j + 1).copied();
+                let next = returns.get(j + 1).map(|r| r.0);
                 if next != Some(p + 1) && p + 1 >= lo && p < range_last {
                     part.life[(p + 1 - p0) as usize][4] += 1;
                 }
