@@ -46,6 +46,18 @@ pub const INVERSE_J: Positions = Positions {
     last: 0.2,
 };
 
+impl Rule {
+    /// Whether the weights depend on the sequence of touches alone (not on their ages,
+    /// channels or milestones): paths with the same touches then get the same weights,
+    /// and the model can run once per distinct sequence.
+    pub fn sequence_only(self) -> bool {
+        matches!(
+            self,
+            Rule::First | Rule::Last | Rule::Linear | Rule::Positions(_)
+        )
+    }
+}
+
 /// Writes the weights of `path` into `out` (cleared first). An empty path gets none.
 pub fn weights(rule: Rule, path: &PathView<'_>, out: &mut Vec<f64>) {
     out.clear();
@@ -55,15 +67,13 @@ pub fn weights(rule: Rule, path: &PathView<'_>, out: &mut Vec<f64>) {
     }
     out.resize(n, 0.0);
     match rule {
-        Rule::First => out[0] = 1.0,
-        Rule::Last => out[n - 1] = 1.0,
+        Rule::First | Rule::Last | Rule::Linear | Rule::Positions(_) => sequence(rule, out),
         Rule::LastNonDirect => {
             // The last touch that did not come direct; a path of direct touches only
             // credits its last one (as Google Analytics does).
             let k = (0..n).rev().find(|&i| !path.direct[i]).unwrap_or(n - 1);
             out[k] = 1.0;
         }
-        Rule::Linear => out.fill(1.0 / n as f64),
         Rule::TimeDecay { half_life_s } => {
             for (w, &age) in out.iter_mut().zip(path.age_s) {
                 *w = (-age.max(0.0) / half_life_s * std::f64::consts::LN_2).exp();
@@ -76,8 +86,19 @@ pub fn weights(rule: Rule, path: &PathView<'_>, out: &mut Vec<f64>) {
                 out.fill(1.0 / n as f64);
             }
         }
-        Rule::Positions(p) => positions(p, out),
         Rule::WShaped => w_shaped(path, out),
+    }
+}
+
+/// The weights of a sequence-only rule over `out.len()` touches (`out` zeroed, not empty).
+pub fn sequence(rule: Rule, out: &mut [f64]) {
+    let n = out.len();
+    match rule {
+        Rule::First => out[0] = 1.0,
+        Rule::Last => out[n - 1] = 1.0,
+        Rule::Linear => out.fill(1.0 / n as f64),
+        Rule::Positions(p) => positions(p, out),
+        _ => unreachable!("{rule:?} reads more than the sequence"),
     }
 }
 
@@ -102,17 +123,12 @@ fn positions(p: Positions, out: &mut [f64]) {
 
 fn w_shaped(path: &PathView<'_>, out: &mut [f64]) {
     let n = out.len();
-    let mut key = vec![false; n];
-    key[0] = true;
-    key[n - 1] = true;
-    for (k, &m) in key.iter_mut().zip(path.milestone) {
-        *k |= m;
-    }
-    let keys = key.iter().filter(|&&k| k).count();
+    let key = |i: usize| i == 0 || i == n - 1 || path.milestone[i];
+    let keys = (0..n).filter(|&i| key(i)).count();
     let others = n - keys;
     let (key_share, other_share) = if others == 0 { (1.0, 0.0) } else { (0.9, 0.1) };
-    for (w, &k) in out.iter_mut().zip(&key) {
-        *w = if k {
+    for (i, w) in out.iter_mut().enumerate() {
+        *w = if key(i) {
             key_share / keys as f64
         } else {
             other_share / others as f64

@@ -242,6 +242,29 @@ pub struct RemovalEffect {
     pub value: f64,
 }
 
+/// Conversions and value credited to each touch by each rule, over every converting path
+/// (one walk over the paths for all the rules).
+fn per_path_rules(paths: &PathSet, rules: &[Rule], n: usize) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let mut credits = vec![(vec![0.0; n], vec![0.0; n]); rules.len()];
+    if rules.is_empty() {
+        return credits;
+    }
+    let mut w = Vec::new();
+    for p in paths.iter() {
+        if p.conversions == 0.0 && p.value == 0.0 {
+            continue;
+        }
+        for (&rule, (c, v)) in rules.iter().zip(credits.iter_mut()) {
+            heuristic::weights(rule, &p, &mut w);
+            for (&t, &wt) in p.touches.iter().zip(&w) {
+                c[t as usize] += wt * p.conversions;
+                v[t as usize] += wt * p.value;
+            }
+        }
+    }
+    credits
+}
+
 /// Credits of every model over `paths`.
 pub fn attribute(
     paths: &PathSet,
@@ -285,21 +308,41 @@ pub fn attribute(
             .collect::<Vec<_>>()
             .join(" > ")
     };
+    // The rules that read ages, channels or milestones run path by path, all in one walk.
+    let per_path: Vec<Rule> = options
+        .models
+        .iter()
+        .filter_map(|m| match m {
+            Model::Rule { rule, .. } if !rule.sequence_only() => Some(*rule),
+            _ => None,
+        })
+        .collect();
+    let mut per_path_credits = per_path_rules(paths, &per_path, n).into_iter();
     for model in &options.models {
         match *model {
-            Model::Rule { name, rule } => {
+            Model::Rule { name, rule } if rule.sequence_only() => {
+                // Once per distinct sequence, with its conversions and value added up.
+                let m = merged_cache.get_or_insert_with(merged);
                 let (mut c, mut v) = (vec![0.0; n], vec![0.0; n]);
                 let mut w = Vec::new();
-                for p in paths.iter() {
-                    if p.conversions == 0.0 && p.value == 0.0 {
+                for (touches, conversions, value, _) in m.iter() {
+                    if touches.is_empty() || *conversions == 0.0 && *value == 0.0 {
                         continue;
                     }
-                    heuristic::weights(rule, &p, &mut w);
-                    for (&t, &wt) in p.touches.iter().zip(&w) {
-                        c[t as usize] += wt * p.conversions;
-                        v[t as usize] += wt * p.value;
+                    w.clear();
+                    w.resize(touches.len(), 0.0);
+                    heuristic::sequence(rule, &mut w);
+                    for (&t, &wt) in touches.iter().zip(&w) {
+                        c[t as usize] += wt * conversions;
+                        v[t as usize] += wt * value;
                     }
                 }
+                credits.push((name, c, v));
+            }
+            Model::Rule { name, .. } => {
+                let (c, v) = per_path_credits
+                    .next()
+                    .expect("one walk result per path-by-path rule");
                 credits.push((name, c, v));
             }
             Model::Markov => {
