@@ -116,29 +116,46 @@ impl NodeBy {
     }
 }
 
-/// Edge tallies indexed densely when the nodes are few (event names, channels), in a
-/// map otherwise (touchpoints).
-enum Tallies {
-    Dense { nodes: usize, cells: Vec<EdgeTally> },
-    Sparse(HashMap<(u32, u32), EdgeTally, FxBuild>),
+/// Edge tallies, compact, in the order edges were first met; found through a dense table
+/// of edge numbers when the nodes are few (event names, channels: 4 bytes per pair of
+/// nodes rather than a whole tally, so the table stays in cache), through a map otherwise
+/// (touchpoints).
+struct Tallies {
+    nodes: usize,
+    index: EdgeIndex,
+    edges: Vec<((u32, u32), EdgeTally)>,
+}
+
+enum EdgeIndex {
+    Dense(Vec<u32>),
+    Sparse(HashMap<(u32, u32), u32, FxBuild>),
 }
 
 impl Tallies {
     fn new(nodes: usize) -> Tallies {
-        if nodes <= 1024 {
-            let mut cells = Vec::new();
-            cells.resize_with(nodes * nodes, EdgeTally::default);
-            Tallies::Dense { nodes, cells }
+        let index = if nodes <= 1024 {
+            EdgeIndex::Dense(vec![u32::MAX; nodes * nodes])
         } else {
-            Tallies::Sparse(HashMap::default())
+            EdgeIndex::Sparse(HashMap::default())
+        };
+        Tallies {
+            nodes,
+            index,
+            edges: Vec::new(),
         }
     }
 
     fn get(&mut self, from: u32, to: u32) -> &mut EdgeTally {
-        match self {
-            Tallies::Dense { nodes, cells } => &mut cells[from as usize * *nodes + to as usize],
-            Tallies::Sparse(map) => map.entry((from, to)).or_default(),
+        let next = self.edges.len() as u32;
+        let slot = match &mut self.index {
+            EdgeIndex::Dense(cells) => &mut cells[from as usize * self.nodes + to as usize],
+            EdgeIndex::Sparse(map) => map.entry((from, to)).or_insert(u32::MAX),
+        };
+        if *slot == u32::MAX {
+            *slot = next;
+            self.edges.push(((from, to), EdgeTally::default()));
         }
+        &mut self.edges[*slot as usize].1
     }
 
     /// Adds the tallies of other actors.
@@ -152,15 +169,7 @@ impl Tallies {
     }
 
     fn into_edges(self) -> Vec<((u32, u32), EdgeTally)> {
-        match self {
-            Tallies::Dense { nodes, cells } => cells
-                .into_iter()
-                .enumerate()
-                .filter(|(_, e)| e.transitions > 0)
-                .map(|(i, e)| (((i / nodes) as u32, (i % nodes) as u32), e))
-                .collect(),
-            Tallies::Sparse(map) => map.into_iter().collect(),
-        }
+        self.edges
     }
 }
 
