@@ -17,6 +17,7 @@ mod bound;
 mod linear;
 mod outcomes;
 mod scan;
+mod strict;
 
 use bound::{dp_plan, Dp};
 use linear::{Line, Linear};
@@ -511,6 +512,9 @@ impl<'f> Engine<'f> {
 
     /// Runs one attempt entering at group `g` with the given held values.
     fn simulate(&self, evs: &[Ev], g: usize, held: &[u32], a: &mut Attempt, used: &mut Vec<bool>) {
+        if self.ordering == Ordering::Strict {
+            return self.search_strict(evs, g, held, a);
+        }
         a.reset();
         a.held.extend_from_slice(held);
         let mut start = g;
@@ -538,6 +542,8 @@ impl<'f> Engine<'f> {
         }
     }
 
+    /// One timestamp of a greedy attempt (ordered or any order; strict ordering is
+    /// searched, in the `strict` module).
     fn process_group(&self, group: &[Ev], ts: Micros, a: &mut Attempt, used: &mut Vec<bool>) {
         // Exclusions are judged against the state before this timestamp.
         let mut pending = 0u64;
@@ -549,7 +555,6 @@ impl<'f> Engine<'f> {
         }
         used.clear();
         used.resize(group.len(), false);
-        let mut took = false;
         loop {
             let mut pick: Option<(usize, usize)> = None;
             for (k, ev) in group.iter().enumerate() {
@@ -567,7 +572,6 @@ impl<'f> Engine<'f> {
             let Some((k, j)) = pick else { break };
             used[k] = true;
             self.take(j, group[k].i, ts, a);
-            took = true;
             if a.over || self.ties == Ties::Strict {
                 break;
             }
@@ -582,14 +586,6 @@ impl<'f> Engine<'f> {
                 a.end = ts;
                 return;
             }
-        }
-        if self.ordering == Ordering::Strict
-            && !took
-            && ts > a.last_step_ts
-            && group.iter().any(|e| e.behavioural)
-        {
-            a.over = true;
-            a.end = ts;
         }
     }
 

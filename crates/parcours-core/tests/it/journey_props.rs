@@ -166,12 +166,7 @@ proptest! {
 
     #[test]
     fn an_optional_step_never_lowers_the_final_conversion(rows in rows(), def in journey()) {
-        // Greedy matching in strict mode can lose a chain by skipping an optional step
-        // (docs/semantics.md, "Greedy matching and per-step limits").
-        let mut def = def;
-        if def.ordering == Ordering::Strict {
-            def.ordering = Ordering::Ordered;
-        }
+        // In every ordering mode, strict included (searched exactly, not greedily).
         let f = frame(&rows);
         let before = *entered(&def, &f).last().unwrap();
         let mut relaxed = def.clone();
