@@ -138,7 +138,7 @@ fn main() -> anyhow::Result<()> {
     };
     let (graph_ms, graph) = timed(args.repeat, || transition_graph(&frame, &graph_options));
     println!(
-        "transition graph (event names, repeats kept): {graph_ms:.1} ms; {} transitions, {} edges",
+        "transition graph (event names, repeats kept): {graph_ms}; {} transitions, {} edges",
         graph.transitions, graph.edges_total
     );
 
@@ -169,30 +169,30 @@ fn main() -> anyhow::Result<()> {
         let (ms, _) = timed(args.repeat, || {
             attribute(&paths, &options).expect("attribution")
         });
-        println!("  {m} alone on the cut paths: {ms:.1} ms");
+        println!("  {m} alone on the cut paths: {ms}");
     }
     let (heuristic_ms, heuristics) = run("first,last,linear", 1);
     let (markov_ms, markov) = run("markov", 1);
     let (markov2_ms, markov2) = run("markov", 2);
     let (all_ms, all) = run("all", 1);
     println!(
-        "attribution paths (Order Completed, channels, 30 days): {paths_ms:.1} ms; {} paths, {:.0} conversions",
+        "attribution paths (Order Completed, channels, 30 days): {paths_ms}; {} paths, {:.0} conversions",
         paths.len(),
         heuristics.conversions
     );
-    println!("attribution first + last + linear, paths included: {heuristic_ms:.1} ms");
+    println!("attribution first + last + linear, paths included: {heuristic_ms}");
     println!(
-        "attribution Markov order 1, paths included: {markov_ms:.1} ms ({} states, {})",
+        "attribution Markov order 1, paths included: {markov_ms} ({} states, {})",
         markov.markov.as_ref().map_or(0, |m| m.states),
         markov.markov.as_ref().map_or("", |m| m.solver.method)
     );
     println!(
-        "attribution Markov order 2, paths included: {markov2_ms:.1} ms ({} states, {})",
+        "attribution Markov order 2, paths included: {markov2_ms} ({} states, {})",
         markov2.markov.as_ref().map_or(0, |m| m.states),
         markov2.markov.as_ref().map_or("", |m| m.solver.method)
     );
     println!(
-        "attribution, all {} models (Shapley {}), paths included: {all_ms:.1} ms",
+        "attribution, all {} models (Shapley {}), paths included: {all_ms}",
         all.models.len(),
         all.shapley.as_ref().map_or("-", |s| s.method)
     );
@@ -209,25 +209,25 @@ fn main() -> anyhow::Result<()> {
         flow(&frame, &anchor, &flow_options)
     });
     println!(
-        "flow after the first home page (5 steps, names, repeats collapsed): {flow_ms:.1} ms; {} actors, {} links",
+        "flow after the first home page (5 steps, names, repeats collapsed): {flow_ms}; {} actors, {} links",
         fl.actors,
         fl.links.len()
     );
     let matrix_options = MatrixOptions::default();
     let (matrix_ms, matrix) = timed(args.repeat, || step_matrix(&frame, None, &matrix_options));
     println!(
-        "step matrix (10 steps): {matrix_ms:.1} ms; {} rows",
+        "step matrix (10 steps): {matrix_ms}; {} rows",
         matrix.rows.len()
     );
     let walk = Walk::default();
     let (variants_ms, vs) = timed(args.repeat, || variants(&frame, &walk, None, 10));
     println!(
-        "variants (names, top 10): {variants_ms:.1} ms; {} distinct among {} actors",
+        "variants (names, top 10): {variants_ms}; {} distinct among {} actors",
         vs.distinct, vs.actors
     );
     let (loops_ms, lp) = timed(args.repeat, || loops(&frame, &walk, None, 10));
     println!(
-        "loops (names, top 10): {loops_ms:.1} ms; {} actors go back and forth",
+        "loops (names, top 10): {loops_ms}; {} actors go back and forth",
         lp.actors_looping
     );
 
@@ -250,10 +250,10 @@ fn main() -> anyhow::Result<()> {
         )
     });
     println!(
-        "retention without value per actor (the peers' question, plus lifecycle and stickiness): {retention_counts_ms:.1} ms"
+        "retention without value per actor (the peers' question, plus lifecycle and stickiness): {retention_counts_ms}"
     );
     println!(
-        "retention (weekly cohorts of first-seen actors, any event, 8 weeks, lifecycle, value, stickiness): {retention_ms:.1} ms; {} cohorts",
+        "retention (weekly cohorts of first-seen actors, any event, 8 weeks, lifecycle, value, stickiness): {retention_ms}; {} cohorts",
         ret.cohorts.len()
     );
 
@@ -271,28 +271,28 @@ fn main() -> anyhow::Result<()> {
             .collect();
         let figures = json!({
             "events": frame.len(),
-            "transitions_ms": graph_ms,
+            "transitions_ms": graph_ms.json(),
             "transitions": graph.transitions,
             "edges": edges,
-            "attribution_paths_ms": paths_ms,
-            "attribution_heuristics_ms": heuristic_ms,
-            "markov_ms": markov_ms,
-            "markov2_ms": markov2_ms,
-            "all_models_ms": all_ms,
+            "attribution_paths_ms": paths_ms.json(),
+            "attribution_heuristics_ms": heuristic_ms.json(),
+            "markov_ms": markov_ms.json(),
+            "markov2_ms": markov2_ms.json(),
+            "all_models_ms": all_ms.json(),
             "conversions": heuristics.conversions,
             "first": credits(&heuristics, "first"),
             "last": credits(&heuristics, "last"),
             "linear": credits(&heuristics, "linear"),
-            "flow_ms": flow_ms,
+            "flow_ms": flow_ms.json(),
             "flow_nodes": fl.nodes.iter().map(|n| json!([n.step, n.name, n.actors])).collect::<Vec<_>>(),
             "flow_links": fl.links.iter().map(|l| json!([l.step, l.source, l.target, l.actors])).collect::<Vec<_>>(),
-            "matrix_ms": matrix_ms,
+            "matrix_ms": matrix_ms.json(),
             "matrix": matrix.rows.iter().map(|r| (r.name.clone(), json!(r.shares))).collect::<serde_json::Map<_, _>>(),
-            "variants_ms": variants_ms,
+            "variants_ms": variants_ms.json(),
             "variants": vs.variants.iter().map(|v| json!([v.sequence.join(">"), v.actors])).collect::<Vec<_>>(),
-            "loops_ms": loops_ms,
-            "retention_ms": retention_ms,
-            "retention_counts_ms": retention_counts_ms,
+            "loops_ms": loops_ms.json(),
+            "retention_ms": retention_ms.json(),
+            "retention_counts_ms": retention_counts_ms.json(),
             "retention": ret.cohorts.iter().map(|c| json!([c.start, c.size, c.retained])).collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&figures)?)?;

@@ -7,36 +7,63 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The median wall time of `repeat` runs of `f`, in milliseconds, and its last result.
-pub fn timed<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+/// Wall times of repeated runs, in milliseconds: the median, and the fastest run (on a
+/// shared machine the fastest is the least disturbed; both are printed).
+#[derive(Debug, Clone, Copy)]
+pub struct Ms {
+    pub median: f64,
+    pub fastest: f64,
+}
+
+impl std::fmt::Display for Ms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.1} ms (fastest {:.1})", self.median, self.fastest)
+    }
+}
+
+impl Ms {
+    /// `{ "median": …, "fastest": … }` for the figures file.
+    pub fn json(self) -> serde_json::Value {
+        serde_json::json!({ "median": self.median, "fastest": self.fastest })
+    }
+}
+
+fn runs<T>(repeat: usize, mut before: impl FnMut(usize), mut f: impl FnMut() -> T) -> (Ms, T) {
     let mut times = Vec::new();
     let mut last = None;
-    for _ in 0..repeat.max(1) {
+    for round in 0..repeat.max(1) {
+        before(round);
         let t = Instant::now();
         last = Some(f());
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(f64::total_cmp);
-    (times[times.len() / 2], last.expect("ran once"))
+    let ms = Ms {
+        median: times[times.len() / 2],
+        fastest: times[0],
+    };
+    (ms, last.expect("ran once"))
+}
+
+/// `repeat` runs of `f`: their times and the last result.
+pub fn timed<T>(repeat: usize, f: impl FnMut() -> T) -> (Ms, T) {
+    runs(repeat, |_| {}, f)
 }
 
 /// Like [`timed`], but each run starts with the processor's caches holding none of the
 /// data (64 MB, twice this machine's L3, are written first, off the clock): what one query
 /// costs on its own, rather than when the same query runs again and again.
 #[allow(dead_code)]
-pub fn timed_cold<T>(repeat: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+pub fn timed_cold<T>(repeat: usize, f: impl FnMut() -> T) -> (Ms, T) {
     let mut flush = vec![0u8; 64 << 20];
-    let mut times = Vec::new();
-    let mut last = None;
-    for round in 0..repeat.max(1) {
-        flush.fill(round as u8);
-        std::hint::black_box(&flush);
-        let t = Instant::now();
-        last = Some(f());
-        times.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    (times[times.len() / 2], last.expect("ran once"))
+    runs(
+        repeat,
+        |round| {
+            flush.fill(round as u8);
+            std::hint::black_box(&flush);
+        },
+        f,
+    )
 }
 
 /// This process's peak resident memory, in MB (`VmHWM`).
