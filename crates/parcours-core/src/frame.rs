@@ -43,6 +43,21 @@ impl Hasher for FxHasher {
         self.write(&[i]);
     }
 
+    // Integers in one round each (the byte path would take one per byte): slices of ids
+    // and pairs of ids are hashed on hot paths.
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(K);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+
     fn finish(&self) -> u64 {
         self.0
     }
