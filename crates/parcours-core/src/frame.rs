@@ -167,6 +167,8 @@ impl Dict {
 pub struct ValueDict {
     text: Dict,
     values: Vec<Value>,
+    /// [`ValueDict::number`] of every entry (NaN for none), made on first use.
+    numbers: std::sync::OnceLock<Vec<f64>>,
 }
 
 impl Default for ValueDict {
@@ -174,6 +176,7 @@ impl Default for ValueDict {
         ValueDict {
             text: Dict::with_none(),
             values: vec![Value::Null],
+            numbers: std::sync::OnceLock::new(),
         }
     }
 }
@@ -191,6 +194,7 @@ impl ValueDict {
         let id = self.text.intern(&key);
         if self.text.len() > before {
             self.values.push(v.clone());
+            self.numbers = std::sync::OnceLock::new();
         }
         id
     }
@@ -203,6 +207,7 @@ impl ValueDict {
             values[remap[old] as usize] = v;
         }
         self.values = values;
+        self.numbers = std::sync::OnceLock::new();
         remap
     }
 
@@ -236,6 +241,17 @@ impl ValueDict {
             _ => None,
         }
         .filter(|x: &f64| x.is_finite())
+    }
+
+    /// The number of every entry, indexed by value id, NaN where [`ValueDict::number`] is
+    /// none: for walks that read a numeric property of many events (parsed once per
+    /// frame, not once per event or per query).
+    pub fn numbers(&self) -> &[f64] {
+        self.numbers.get_or_init(|| {
+            (0..self.values.len() as u32)
+                .map(|id| self.number(id).unwrap_or(f64::NAN))
+                .collect()
+        })
     }
 
     /// `f(value)` for every entry, as a mask indexed by value id (id 0 gets `f(Null)`).

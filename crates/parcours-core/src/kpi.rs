@@ -450,7 +450,8 @@ impl Periods {
 type Slots = Vec<(Option<f64>, u64, u64)>;
 
 fn number(frame: &Frame, col: &[u32], i: usize) -> Option<f64> {
-    frame.values().number(col[i])
+    let x = frame.values().numbers()[col[i] as usize];
+    (!x.is_nan()).then_some(x)
 }
 
 /// Raw tallies per slot of the additive measures (count, unique, sum), cumulative or not.

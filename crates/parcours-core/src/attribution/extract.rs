@@ -123,21 +123,18 @@ pub fn extract(
         TouchBy::Property(_) => (0..labels.len()).map(|id| id == 0).collect(),
         _ => labels.iter().map(|l| l.is_empty()).collect(),
     };
-    let values: Option<(&[u32], Vec<Option<f64>>)> = match &options.value_property {
+    let values: Option<(&[u32], &[f64])> = match &options.value_property {
         None => None,
         Some(k) => {
             let col = frame.property(k).ok_or_else(|| missing(k))?;
-            let by_id: Vec<Option<f64>> = (0..frame.values().len() as u32)
-                .map(|id| frame.values().number(id))
-                .collect();
-            Some((col, by_id))
+            Some((col, frame.values().numbers()))
         }
     };
     let cut = Cut {
         frame,
         column,
         absent: &absent,
-        values: values.as_ref().map(|(c, v)| (*c, v.as_slice())),
+        values,
         direct: frame.channels().get("direct"),
         options,
     };
@@ -174,7 +171,7 @@ struct Cut<'a> {
     frame: &'a Frame,
     column: &'a [u32],
     absent: &'a [bool],
-    values: Option<(&'a [u32], &'a [Option<f64>])>,
+    values: Option<(&'a [u32], &'a [f64])>,
     direct: Option<u32>,
     options: &'a ExtractOptions,
 }
@@ -245,7 +242,8 @@ impl Cut<'_> {
                     if in_range(ts[i]) {
                         let value = self
                             .values
-                            .and_then(|(col, by_id)| by_id[col[i] as usize])
+                            .map(|(col, numbers)| numbers[col[i] as usize])
+                            .filter(|v| !v.is_nan())
                             .unwrap_or(0.0);
                         emit(&mut set, &mut path, &pending, ts[i], 1.0, value);
                     }
