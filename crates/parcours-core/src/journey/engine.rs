@@ -617,16 +617,21 @@ impl<'f> Engine<'f> {
         while rest != 0 {
             let j = rest.trailing_zeros() as usize;
             rest &= rest - 1;
-            let ok = if a.started {
-                self.takeable(j, ts, a)
-            } else {
-                self.entry_steps & (1 << j) != 0
-            };
-            if ok {
+            if self.can_take(j, ts, a) {
                 return Some(j);
             }
         }
         None
+    }
+
+    /// Whether the attempt can take step `j` at `ts`: as its entry when it has not
+    /// started, as its next step otherwise.
+    fn can_take(&self, j: usize, ts: Micros, a: &Attempt) -> bool {
+        if a.started {
+            self.takeable(j, ts, a)
+        } else {
+            self.entry_steps & (1 << j) != 0
+        }
     }
 
     fn takeable(&self, j: usize, ts: Micros, a: &Attempt) -> bool {

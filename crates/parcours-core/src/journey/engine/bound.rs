@@ -35,6 +35,32 @@ impl Engine<'_> {
         n
     }
 
+    /// The entry time of the chain that a step-`j` event at `ts` extends: its own time for
+    /// the first step (when an attempt may enter then), else the latest entry of a chain at
+    /// step `j − 1` still inside the window; [`NONE`] when it extends none.
+    pub(super) fn chain_entry(
+        &self,
+        j: usize,
+        ts: Micros,
+        start: &[Micros],
+        options: &RunOptions,
+    ) -> Micros {
+        if j == 0 {
+            return if self.entry_allowed(ts, options) {
+                ts
+            } else {
+                NONE
+            };
+        }
+        let prev = start[j - 1];
+        let window = self.window.unwrap_or(Micros::MAX);
+        if prev != NONE && ts.saturating_sub(prev) <= window {
+            prev
+        } else {
+            NONE
+        }
+    }
+
     /// The furthest stage any attempt could reach, by the one-pass method of ClickHouse's
     /// `windowFunnel` over the required steps: for each step, the latest entry time of a
     /// chain that took it so far. Exact for plain ordered journeys; an upper bound when
@@ -50,7 +76,6 @@ impl Engine<'_> {
         let (start, updates) = (&mut scratch.dp_start, &mut scratch.dp_updates);
         start.clear();
         start.resize(m, NONE);
-        let window = self.window.unwrap_or(Micros::MAX);
         let allow = self.ties == Ties::Allow;
         let mut furthest: i64 = -1;
         let mut g = 0;
@@ -70,20 +95,7 @@ impl Engine<'_> {
                         if ev.steps & (1 << flat) == 0 {
                             continue;
                         }
-                        let candidate = if j == 0 {
-                            if self.entry_allowed(ts, options) {
-                                ts
-                            } else {
-                                NONE
-                            }
-                        } else {
-                            let prev = start[j - 1];
-                            if prev != NONE && ts.saturating_sub(prev) <= window {
-                                prev
-                            } else {
-                                NONE
-                            }
-                        };
+                        let candidate = self.chain_entry(j, ts, start, options);
                         if candidate > start[j] {
                             if allow {
                                 start[j] = candidate;

@@ -175,26 +175,12 @@ impl Engine<'_> {
         start: &mut [Micros],
         options: &RunOptions,
     ) -> i64 {
-        let window = self.window.unwrap_or(Micros::MAX);
         let mut furthest = -1;
         let mut rest = bits;
         while rest != 0 {
             let j = 63 - rest.leading_zeros() as usize;
             rest &= !(1 << j);
-            let candidate = if j == 0 {
-                if self.entry_allowed(ts, options) {
-                    ts
-                } else {
-                    NONE
-                }
-            } else {
-                let prev = start[j - 1];
-                if prev != NONE && ts.saturating_sub(prev) <= window {
-                    prev
-                } else {
-                    NONE
-                }
-            };
+            let candidate = self.chain_entry(j, ts, start, options);
             if candidate > start[j] {
                 start[j] = candidate;
                 furthest = furthest.max(j as i64);

@@ -144,12 +144,7 @@ impl Engine<'_> {
             while rest != 0 {
                 let j = rest.trailing_zeros() as usize;
                 rest &= rest - 1;
-                let ok = if a.started {
-                    self.takeable(j, ts, a)
-                } else {
-                    self.entry_steps & (1 << j) != 0
-                };
-                if ok {
+                if self.can_take(j, ts, a) {
                     choices.push((j, k));
                 }
             }
