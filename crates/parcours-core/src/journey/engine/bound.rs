@@ -38,6 +38,7 @@ impl Engine<'_> {
     /// The entry time of the chain that a step-`j` event at `ts` extends: its own time for
     /// the first step (when an attempt may enter then), else the latest entry of a chain at
     /// step `j − 1` still inside the window; [`NONE`] when it extends none.
+    #[inline]
     pub(super) fn chain_entry(
         &self,
         j: usize,
