@@ -12,8 +12,8 @@
 //! the window. The bound is `dp_bound`'s, applied timestamp by timestamp. When the first
 //! attempt reaches the bound it is the answer (the earliest attempt reaching the furthest
 //! stage); otherwise the caller runs the general search, which gives the same result
-//! for every journey. A property test (`stopping_at_the_bound_changes_nothing`) compares
-//! both with the exhaustive search.
+//! for every journey. A property test (`the_plain_funnel_path_gives_the_general_answer`)
+//! compares the reports with the exhaustive search's.
 
 use super::{Engine, Outcomes, RunOptions, NONE};
 use crate::time::Micros;
