@@ -126,7 +126,8 @@ impl Engine<'_> {
 
     /// Every non-empty way of taking steps with the unused events of one timestamp: one
     /// step with strict ties; with ties allowed, further steps after it (the longest ways
-    /// first, as the greedy rule goes on while it can).
+    /// first, as the greedy rule goes on while it can). Each step is taken by the first
+    /// event (in the group's order) that can take it.
     fn take_ways(
         &self,
         group: &[Ev],
@@ -149,7 +150,11 @@ impl Engine<'_> {
                 }
             }
         }
+        // Which of several events takes a step changes nothing but the row recorded: the
+        // first in the group's order stands for all (as in the greedy rule), which keeps
+        // the ways at a timestamp to orders of steps, not of events.
         choices.sort_unstable();
+        choices.dedup_by_key(|c| c.0);
         for (j, k) in choices {
             let mut s = a.clone();
             self.take(j, group[k].i, ts, &mut s);
