@@ -104,6 +104,8 @@ pub struct Engine<'f> {
     hold: Vec<&'f [u32]>,
     /// A plain funnel: one line of required steps (see the `linear` module).
     linear: bool,
+    /// Per step, the summary bits of the names that can take it.
+    step_names: Vec<u32>,
 }
 
 /// Working memory of one worker, reused from actor to actor.
@@ -288,6 +290,7 @@ impl<'f> Engine<'f> {
             && steps.iter().all(|s| s.within.is_none());
         let mut engine = Engine {
             linear,
+            step_names: Vec::new(),
             dp,
             interesting,
             entry_steps: 0,
@@ -315,6 +318,13 @@ impl<'f> Engine<'f> {
         engine.entry_names = (0..engine.name_steps.len())
             .filter(|&n| engine.name_steps[n] & engine.entry_steps != 0)
             .fold(0, |bits, n| bits | engine.frame.name_bit(n as u32));
+        engine.step_names = (0..engine.steps.len())
+            .map(|j| {
+                (0..engine.name_steps.len())
+                    .filter(|&n| engine.name_steps[n] & (1 << j) != 0)
+                    .fold(0, |bits, n| bits | engine.frame.name_bit(n as u32))
+            })
+            .collect();
         Ok(engine)
     }
 

@@ -48,6 +48,14 @@ impl Engine<'_> {
         let names = &f.name()[range.clone()];
         let ts = &f.ts()[range.clone()];
         let n_steps = self.steps.len();
+        // The steps the actor can take at all: up to the first whose names its summary
+        // lacks. An attempt that took them all has gone as far as any attempt can.
+        let summary = f.actor_names(a);
+        let reachable = self
+            .step_names
+            .iter()
+            .take_while(|&&bits| summary & bits != 0)
+            .count();
         line.start.clear();
         line.start.resize(n_steps, NONE);
         line.step_ts.resize(n_steps, NONE);
@@ -103,8 +111,9 @@ impl Engine<'_> {
             line.rows[next] = (range.start + k) as u32;
             took = true;
             next += 1;
-            if next == n_steps {
-                // Every step taken: no attempt goes further, and this one is the first.
+            if next == reachable {
+                // Every step this actor can take is taken: no attempt goes further, and
+                // this one is the first.
                 line.taken = next;
                 return Linear::Found;
             }
