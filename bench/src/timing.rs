@@ -28,7 +28,10 @@ impl Ms {
     }
 }
 
+/// One run off the clock first (every engine's first run pays for allocating its working
+/// memory and warming its caches; the peers' scripts do the same), then `repeat` timed.
 fn runs<T>(repeat: usize, mut before: impl FnMut(usize), mut f: impl FnMut() -> T) -> (Ms, T) {
+    std::hint::black_box(f());
     let mut times = Vec::new();
     let mut last = None;
     for round in 0..repeat.max(1) {
