@@ -94,7 +94,7 @@ fn args() -> anyhow::Result<Args> {
     Ok(a)
 }
 
-pub fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let args = args()?;
     let store = SqliteStore::open(&args.data_dir, StoreOptions::default())?;
     let ws = store
