@@ -87,6 +87,184 @@ pub struct Stickiness {
     pub daily_over_period: f64,
 }
 
+/// The options as an actor's tally needs them (periods as offsets from the first one).
+struct Context {
+    width: usize,
+    recurring: bool,
+    on_or_after: bool,
+    /// The lifecycle's first and last periods.
+    lo: i64,
+    range_last: i64,
+}
+
+/// What one actor's walk carries from one of its periods to the next. Each period is
+/// tallied when it closes: first-time cohorts (one per actor) count the returns as they
+/// come; recurring cohorts (any number) keep every period's start, return and value for
+/// the end of the actor.
+struct Carry {
+    /// Recurring cohorts: (period, first start in range), (period, last return), (period,
+    /// value). First-time cohorts: `values` holds (N, value).
+    starts: Vec<(i64, Micros)>,
+    returns: Vec<(i64, Micros)>,
+    values: Vec<(i64, f64)>,
+    /// The first-time cohort's period (`i64::MIN`: none yet) and start.
+    cohort: i64,
+    cohort_start: Micros,
+    /// On or after: the last N returned to.
+    last_n: Option<usize>,
+    /// The last period with a return (lifecycle).
+    previous: Option<i64>,
+}
+
+impl Carry {
+    fn new() -> Carry {
+        Carry {
+            starts: Vec::new(),
+            returns: Vec::new(),
+            values: Vec::new(),
+            cohort: i64::MIN,
+            cohort_start: NONE,
+            last_n: None,
+            previous: None,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.starts.clear();
+        self.returns.clear();
+        self.values.clear();
+        self.cohort = i64::MIN;
+        self.last_n = None;
+        self.previous = None;
+    }
+
+    /// The actor's period `p` ends: its first counted start, its last return and its value
+    /// (`NONE`, `NONE`, 0 when it had none).
+    #[inline]
+    fn close(&mut self, part: &mut Part, cx: &Context, p: i64, start: Micros, ret: Micros, v: f64) {
+        if cx.recurring {
+            if start != NONE {
+                self.starts.push((p, start));
+            }
+            if ret != NONE {
+                self.returns.push((p, ret));
+            }
+            if v != 0.0 {
+                self.values.push((p, v));
+            }
+        } else {
+            if start != NONE {
+                self.cohort = p;
+                self.cohort_start = start;
+                part.size[p as usize] += 1;
+            }
+            if self.cohort != i64::MIN {
+                // A return N periods after the cohort's (in the cohort's own period, at or
+                // after the start): one per period, so each N is counted once.
+                let n = (p - self.cohort) as usize;
+                if ret != NONE && (n > 0 || ret >= self.cohort_start) {
+                    if cx.on_or_after {
+                        self.last_n = Some(n);
+                    } else if n < cx.width {
+                        part.retained[self.cohort as usize * cx.width + n] += 1;
+                    }
+                }
+                if v != 0.0 && n < cx.width {
+                    self.values.push((n as i64, v));
+                }
+            }
+        }
+        if ret != NONE {
+            // Lifecycle over the periods of the range: the periods with a return, in order.
+            if p >= cx.lo && p <= cx.range_last {
+                let l = &mut part.life[p as usize];
+                l[0] += 1;
+                match self.previous {
+                    None => l[1] += 1,
+                    Some(q) if q == p - 1 => l[2] += 1,
+                    Some(_) => l[3] += 1,
+                }
+            }
+            if let Some(q) = self.previous {
+                if q + 1 != p && q + 1 >= cx.lo && q < cx.range_last {
+                    part.life[q as usize + 1][4] += 1;
+                }
+            }
+            self.previous = Some(p);
+        }
+    }
+
+    /// The actor's last period is closed.
+    fn finish(&mut self, part: &mut Part, cx: &Context) {
+        let width = cx.width;
+        if let Some(q) = self.previous {
+            if q + 1 >= cx.lo && q < cx.range_last {
+                part.life[q as usize + 1][4] += 1;
+            }
+        }
+        if !cx.recurring {
+            if self.cohort == i64::MIN {
+                return;
+            }
+            let at = self.cohort as usize;
+            if let (true, Some(n)) = (cx.on_or_after, self.last_n) {
+                part.retained[at * width..at * width + (n + 1).min(width)]
+                    .iter_mut()
+                    .for_each(|r| *r += 1);
+            }
+            if !self.values.is_empty() {
+                // Cumulated value per N (every value of the cohort's period counts).
+                let row = &mut part.value[at * width..(at + 1) * width];
+                let (mut cumulated, mut k) = (0.0, 0);
+                for (n, slot) in row.iter_mut().enumerate() {
+                    while k < self.values.len() && self.values[k].0 == n as i64 {
+                        cumulated += self.values[k].1;
+                        k += 1;
+                    }
+                    *slot += cumulated;
+                }
+            }
+            return;
+        }
+        let (returns, values) = (&self.returns, &self.values);
+        for &(c, start_ts) in &self.starts {
+            let at = c as usize;
+            part.size[at] += 1;
+            let row = &mut part.retained[at * width..(at + 1) * width];
+            // As for first-time cohorts, N periods after each cohort's.
+            let mut last_n = None;
+            for &(p, t) in returns.iter().skip_while(|r| r.0 < c) {
+                let n = (p - c) as usize;
+                if n >= width && !cx.on_or_after {
+                    break;
+                }
+                if n == 0 && t < start_ts {
+                    continue;
+                }
+                last_n = Some(n);
+                if !cx.on_or_after {
+                    row[n] += 1;
+                }
+            }
+            if let (true, Some(n)) = (cx.on_or_after, last_n) {
+                row[..(n + 1).min(width)].iter_mut().for_each(|r| *r += 1);
+            }
+            if values.last().is_some_and(|v| v.0 >= c) {
+                let values_row = &mut part.value[at * width..(at + 1) * width];
+                let mut cumulated = 0.0;
+                let mut k = values.partition_point(|v| v.0 < c);
+                for (n, slot) in values_row.iter_mut().enumerate() {
+                    while k < values.len() && values[k].0 == c + n as i64 {
+                        cumulated += values[k].1;
+                        k += 1;
+                    }
+                    *slot += cumulated;
+                }
+            }
+        }
+    }
+}
+
 /// Tallies over dense period offsets (`period − first period`) and day offsets.
 struct Part {
     /// Cohort sizes; retained and cumulated value at `offset * width + n`.
@@ -178,35 +356,26 @@ pub fn retention(
         Bucket::Week => 7,
         Bucket::Month => 31,
     };
+    let context = Context {
+        width,
+        recurring,
+        on_or_after: options.on_or_after,
+        lo: lo.saturating_sub(p0),
+        range_last: range_last - p0,
+    };
     let parts = par_actors(frame, 0, keep, |actors| {
         let mut part = Part::new(np, width, nd, sticky_days);
-        // (period, first start time in it); (period, last return in it); value per period.
-        let mut starts: Vec<(i64, Micros)> = Vec::new();
-        let mut returns: Vec<(i64, Micros)> = Vec::new();
-        let mut values: Vec<(i64, f64)> = Vec::new();
+        let mut carry = Carry::new();
         for a in actors {
             if keep.is_some_and(|k| !k[a]) {
                 continue;
             }
-            starts.clear();
-            returns.clear();
-            values.clear();
-            let mut close_period = |p: i64, start: Micros, ret: Micros, value: f64| {
-                if start != NONE {
-                    starts.push((p, start));
-                }
-                if ret != NONE {
-                    returns.push((p, ret));
-                }
-                if value != 0.0 {
-                    values.push((p, value));
-                }
-            };
+            carry.reset();
             let mut seen_start = false;
             // Events come in time order: the day and the period only change when their
             // end is passed. What a period holds (its first counted start, its last
             // return, its value) and what a day holds (a return in range, for
-            // stickiness) stay in registers until then.
+            // stickiness) stay in registers until then. Periods are offsets from `p0`.
             let (mut day, mut day_end, mut day_active) = (0, Micros::MIN, false);
             let (mut p, mut period_end, mut period_days) = (0, Micros::MIN, 0);
             let (mut p_start, mut p_return, mut p_value) = (NONE, NONE, 0.0);
@@ -224,10 +393,14 @@ pub fn retention(
                     day = t.div_euclid(MICROS_PER_DAY);
                     day_end = (day + 1) * MICROS_PER_DAY;
                     if t >= period_end {
-                        close_period(p, p_start, p_return, p_value);
-                        part.count_days(p - p0, period_days, sticky_days);
-                        p = bucket.index_of_day(day);
-                        period_end = bucket.start(p + 1);
+                        // (Nothing to close before the actor's first period.)
+                        if period_end != Micros::MIN {
+                            carry.close(&mut part, &context, p, p_start, p_return, p_value);
+                        }
+                        part.count_days(p, period_days, sticky_days);
+                        let absolute = bucket.index_of_day(day);
+                        p = absolute - p0;
+                        period_end = bucket.start(absolute + 1);
                         (p_start, p_return, p_value, period_days) = (NONE, NONE, 0.0, 0);
                     }
                 }
@@ -262,66 +435,9 @@ pub fn retention(
                 part.daily[(day - d0) as usize] += 1;
                 period_days += 1;
             }
-            close_period(p, p_start, p_return, p_value);
-            part.count_days(p - p0, period_days, sticky_days);
-            for &(c, start_ts) in &starts {
-                let at = (c - p0) as usize;
-                part.size[at] += 1;
-                let row = &mut part.retained[at * width..(at + 1) * width];
-                // The periods with a return, N after the cohort's (a return in the
-                // cohort's own period counts when it is at or after the start): one
-                // return per period, so each N is counted once; on or after N, every N up
-                // to the last one returned to.
-                let mut last_n = None;
-                for &(p, t) in returns.iter().skip_while(|r| r.0 < c) {
-                    let n = (p - c) as usize;
-                    if n >= width && !options.on_or_after {
-                        break;
-                    }
-                    if n == 0 && t < start_ts {
-                        continue;
-                    }
-                    last_n = Some(n);
-                    if !options.on_or_after {
-                        row[n] += 1;
-                    }
-                }
-                if let (true, Some(n)) = (options.on_or_after, last_n) {
-                    row[..(n + 1).min(width)].iter_mut().for_each(|r| *r += 1);
-                }
-                if values.last().is_some_and(|v| v.0 >= c) {
-                    let values_row = &mut part.value[at * width..(at + 1) * width];
-                    let mut cumulated = 0.0;
-                    let mut k = values.partition_point(|v| v.0 < c);
-                    for (n, slot) in values_row.iter_mut().enumerate() {
-                        while k < values.len() && values[k].0 == c + n as i64 {
-                            cumulated += values[k].1;
-                            k += 1;
-                        }
-                        *slot += cumulated;
-                    }
-                }
-            }
-            // Lifecycle over the periods of the range: the periods with a return, each
-            // once and in order.
-            let first_ever = returns.first().map(|r| r.0);
-            for (j, &(p, _)) in returns.iter().enumerate() {
-                if p >= lo && p <= range_last {
-                    let l = &mut part.life[(p - p0) as usize];
-                    l[0] += 1;
-                    if Some(p) == first_ever {
-                        l[1] += 1;
-                    } else if j > 0 && returns[j - 1].0 == p - 1 {
-                        l[2] += 1;
-                    } else {
-                        l[3] += 1;
-                    }
-                }
-                let next = returns.get(j + 1).map(|r| r.0);
-                if next != Some(p + 1) && p + 1 >= lo && p < range_last {
-                    part.life[(p + 1 - p0) as usize][4] += 1;
-                }
-            }
+            carry.close(&mut part, &context, p, p_start, p_return, p_value);
+            part.count_days(p, period_days, sticky_days);
+            carry.finish(&mut part, &context);
         }
         part
     });
