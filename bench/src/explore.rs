@@ -107,12 +107,8 @@ fn main() -> anyhow::Result<()> {
         t.elapsed().as_secs_f64() * 1e3
     );
 
-    // Each event's revenue (0 without one), for retention's value per actor.
-    let revenue_col = frame.property("$revenue").context("revenue column")?;
-    let revenue_by_id: Vec<f64> = (0..frame.values().len() as u32)
-        .map(|v| frame.values().number(v).unwrap_or(0.0))
-        .collect();
-    let value = |i: usize| revenue_by_id[revenue_col[i] as usize];
+    // Each event's revenue, for retention's value per actor.
+    let value = Some(frame.property("$revenue").context("revenue column")?);
     if std::env::var_os("EXPLORE_ONLY_RETENTION").is_some() {
         let options = RetentionOptions::default();
         let mut times: Vec<f64> = (0..args.repeat.max(1))
@@ -240,14 +236,7 @@ fn main() -> anyhow::Result<()> {
     // The peers' question has no value per actor: the same pass without reading one (the
     // lifecycle and stickiness are still computed).
     let (retention_counts_ms, _) = timed(args.repeat, || {
-        retention(
-            &frame,
-            |_| true,
-            |_| true,
-            |_| 0.0,
-            None,
-            &retention_options,
-        )
+        retention(&frame, |_| true, |_| true, None, None, &retention_options)
     });
     println!(
         "retention without value per actor (the peers' question, plus lifecycle and stickiness): {retention_counts_ms}"

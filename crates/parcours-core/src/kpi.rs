@@ -735,7 +735,7 @@ pub fn evaluate_catalog(
                     frame,
                     |_| false,
                     |i| sel.matches(frame, i),
-                    |_| 0.0,
+                    None,
                     None,
                     &RetentionOptions {
                         period: options.period,

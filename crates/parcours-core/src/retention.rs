@@ -318,12 +318,13 @@ impl Part {
 }
 
 /// The retention of the kept actors: `is_start(i)` / `is_return(i)` say whether frame row
-/// `i` is a start or a return (activity) event, `value(i)` its value.
+/// `i` is a start or a return (activity) event; `value`, a property column of the frame,
+/// gives each event's value (its number; none when absent or not a number).
 pub fn retention(
     frame: &Frame,
     is_start: impl Fn(usize) -> bool + Sync,
     is_return: impl Fn(usize) -> bool + Sync,
-    value: impl Fn(usize) -> f64 + Sync,
+    value: Option<&[u32]>,
     keep: Option<&[bool]>,
     options: &RetentionOptions,
 ) -> RetentionReport {
@@ -351,6 +352,8 @@ pub fn retention(
         .map(|t| bucket.index(t - 1))
         .unwrap_or(last_period)
         .min(last_period);
+    // Each value id's number (NaN: none, as for id 0, "absent").
+    let numbers = frame.values().numbers();
     let sticky_days = match bucket {
         Bucket::Day => 0,
         Bucket::Week => 7,
@@ -424,11 +427,16 @@ pub fn retention(
                     p_return = t;
                     day_active |= in_range(t);
                 }
-                // Most events have no value: a branch, rather than a chain of additions
-                // of zero.
-                let v = value(i);
-                if v != 0.0 {
-                    p_value += v;
+                // Most events have no value: a branch on the value id, where a sum of
+                // selected numbers made each event wait for the previous one's addition.
+                if let Some(column) = value {
+                    let id = column[i];
+                    if id != 0 {
+                        let v = numbers[id as usize];
+                        if !v.is_nan() {
+                            p_value += v;
+                        }
+                    }
                 }
             }
             if day_active {

@@ -1173,19 +1173,14 @@ impl RetentionPlan {
         let id = |n: &Option<String>| n.as_ref().map(|n| frame.names().get(n));
         let (start, back) = (id(&self.request.start), id(&self.request.returns));
         let is = |want: Option<Option<u32>>, i: usize| want.is_none_or(|w| w == Some(names[i]));
-        let values: Option<(&[u32], Vec<f64>)> = match &self.value {
+        let value = match &self.value {
             None => None,
-            Some(k) => {
-                let col = frame
+            Some(k) => Some(
+                frame
                     .property(k)
-                    .ok_or_else(|| request_error("value")(format!("no property `{k}`")))?;
-                let by_id = (0..frame.values().len() as u32)
-                    .map(|v| frame.values().number(v).unwrap_or(0.0))
-                    .collect();
-                Some((col, by_id))
-            }
+                    .ok_or_else(|| request_error("value")(format!("no property `{k}`")))?,
+            ),
         };
-        let value = |i: usize| values.as_ref().map_or(0.0, |(c, v)| v[c[i] as usize]);
         Ok(parcours_core::retention::retention(
             frame,
             |i| is(start, i),

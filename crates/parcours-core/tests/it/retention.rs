@@ -52,7 +52,6 @@ fn retention_fixtures() {
             let id = |n: &Option<String>| n.as_ref().map(|n| frame.names().get(n));
             let (start, ret) = (id(&o.start), id(&o.returns));
             let is = |want: Option<Option<u32>>, i: usize| want.is_none_or(|w| w == Some(names[i]));
-            let value = |i: usize| frame.values().value(revenue[i]).as_f64().unwrap_or(0.0);
             let options = RetentionOptions {
                 period: Bucket::parse(o.period.as_deref().unwrap_or("week")).unwrap(),
                 periods: o.periods.unwrap_or(8),
@@ -66,7 +65,7 @@ fn retention_fixtures() {
                 &frame,
                 |i| is(start, i),
                 |i| is(ret, i),
-                value,
+                Some(revenue),
                 None,
                 &options,
             );

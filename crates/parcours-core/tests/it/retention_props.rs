@@ -16,9 +16,15 @@ const NAMES: [&str; 3] = ["start", "back", "other"];
 const BASE: i64 = 1_767_571_200_000_000; // 2026-01-05T00:00:00Z, a Monday
 const HOUR: i64 = 3_600_000_000;
 
+/// The events' value, property `v`: the hour of each "other" event.
 fn frame(rows: &[(u8, i64, usize)]) -> Frame {
-    let mut b = FrameBuilder::new(vec![]);
+    let mut b = FrameBuilder::new(vec!["v".into()]);
     for &(actor, hour, name) in rows {
+        let value = if NAMES[name] == "other" {
+            serde_json::json!(hour)
+        } else {
+            serde_json::Value::Null
+        };
         b.push(&FrameRow {
             actor: &format!("p{actor}"),
             ts: BASE + hour * HOUR,
@@ -27,7 +33,7 @@ fn frame(rows: &[(u8, i64, usize)]) -> Frame {
             channel: "web",
             campaign: None,
             touchpoint: NAMES[name],
-            properties: &[],
+            properties: &[value],
         });
     }
     b.finish()
@@ -50,7 +56,7 @@ proptest! {
             &f,
             |i| Some(names[i]) == start,
             |i| Some(names[i]) == back,
-            |_| 0.0,
+            None,
             None,
             &RetentionOptions { period, periods, recurring, on_or_after, ..RetentionOptions::default() },
         );
@@ -218,8 +224,7 @@ proptest! {
         let names = f.name();
         let start = f.names().get("start");
         let back = f.names().get("back");
-        let other = f.names().get("other");
-        let (ts, period) = (f.ts(), [Bucket::Day, Bucket::Week, Bucket::Month][period]);
+        let period = [Bucket::Day, Bucket::Week, Bucket::Month][period];
         let from_ts = from.map(|h| BASE + h * HOUR);
         let options = RetentionOptions {
             period,
@@ -234,7 +239,7 @@ proptest! {
             &f,
             |i| Some(names[i]) == start,
             |i| Some(names[i]) == back,
-            |i| if Some(names[i]) == other { ((ts[i] - BASE) / HOUR) as f64 } else { 0.0 },
+            f.property("v"),
             None,
             &options,
         );
