@@ -265,6 +265,91 @@ fn per_path_rules(paths: &PathSet, rules: &[Rule], n: usize) -> Vec<(Vec<f64>, V
     credits
 }
 
+/// Conversions and value credited to each touch by a rule that reads only the sequence,
+/// once per distinct sequence (with its conversions and value added up).
+fn sequence_rule(merged: &[MergedPath], rule: Rule, n: usize) -> (Vec<f64>, Vec<f64>) {
+    let (mut c, mut v) = (vec![0.0; n], vec![0.0; n]);
+    let mut w = Vec::new();
+    for (touches, conversions, value, _) in merged {
+        if touches.is_empty() || *conversions == 0.0 && *value == 0.0 {
+            continue;
+        }
+        w.clear();
+        w.resize(touches.len(), 0.0);
+        heuristic::sequence(rule, &mut w);
+        for (&t, &wt) in touches.iter().zip(&w) {
+            c[t as usize] += wt * conversions;
+            v[t as usize] += wt * value;
+        }
+    }
+    (c, v)
+}
+
+/// The Markov model's credits (conversions, value) and its output: removal effects over
+/// the chain of `merged` (the paths merged by sequence), shared out over `attributed`.
+fn markov_model(
+    paths: &PathSet,
+    merged: &[MergedPath],
+    options: &AttributionOptions,
+    attributed: (f64, f64),
+) -> ((Vec<f64>, Vec<f64>), MarkovOutput) {
+    let n = paths.labels.len();
+    let label = |s: &[u32]| {
+        s.iter()
+            .map(|&t| paths.labels[t as usize].as_str())
+            .collect::<Vec<_>>()
+            .join(" > ")
+    };
+    let chain = Chain::build(merged, options.markov_order);
+    let full = chain.absorb(&vec![true; chain.states.len()]);
+    let mut solver = full.solve;
+    let mut effects = Vec::with_capacity(n);
+    for t in 0..n as u32 {
+        let alive: Vec<bool> = chain.states.iter().map(|s| !s.contains(&t)).collect();
+        let without = chain.absorb(&alive);
+        if without.solve.residual > solver.residual {
+            solver = without.solve;
+        }
+        let effect = |with: f64, without: f64| {
+            if with > 0.0 {
+                (1.0 - without / with).max(0.0)
+            } else {
+                0.0
+            }
+        };
+        effects.push(RemovalEffect {
+            touch: paths.labels[t as usize].clone(),
+            conversion: effect(full.conversion, without.conversion),
+            value: effect(full.value, without.value),
+        });
+    }
+    let (sum_c, sum_v): (f64, f64) = effects
+        .iter()
+        .fold((0.0, 0.0), |(a, b), e| (a + e.conversion, b + e.value));
+    let share = |x: f64, sum: f64| if sum > 0.0 { x / sum } else { 0.0 };
+    let c = effects
+        .iter()
+        .map(|e| attributed.0 * share(e.conversion, sum_c))
+        .collect();
+    let v = effects
+        .iter()
+        .map(|e| attributed.1 * share(e.value, sum_v))
+        .collect();
+    let mut transitions = chain.transitions(label);
+    let transitions_total = transitions.len();
+    transitions.truncate(options.transitions_limit);
+    let output = MarkovOutput {
+        order: options.markov_order,
+        states: chain.states.len(),
+        conversion_probability: full.conversion,
+        removal_effects: effects,
+        transitions,
+        transitions_total,
+        solver,
+    };
+    ((c, v), output)
+}
+
 /// Credits of every model over `paths`.
 pub fn attribute(
     paths: &PathSet,
@@ -297,18 +382,11 @@ pub fn attribute(
         }
     }
     let mut credits: Vec<(&'static str, Vec<f64>, Vec<f64>)> = Vec::new();
-    let mut markov = None;
-    let mut shapley = None;
-    let merged = || paths.merged_sequences();
-    let mut merged_cache: Option<Vec<MergedPath>> = None;
     let attributed = (conversions - un_c, value - un_v);
-    let label = |s: &[u32]| {
-        s.iter()
-            .map(|&t| paths.labels[t as usize].as_str())
-            .collect::<Vec<_>>()
-            .join(" > ")
-    };
-    // The rules that read ages, channels or milestones run path by path, all in one walk.
+    // Two threads. This one walks the paths for the rules that read ages, channels or
+    // milestones (all in one walk); meanwhile the other merges the paths by sequence (what
+    // the other models read, and the summary counts), hands them over, and computes the
+    // Shapley values; this one then runs the Markov model and the sequence-only rules.
     let per_path: Vec<Rule> = options
         .models
         .iter()
@@ -317,89 +395,59 @@ pub fn attribute(
             _ => None,
         })
         .collect();
-    let mut per_path_credits = per_path_rules(paths, &per_path, n).into_iter();
+    let wants = |want: fn(&Model) -> bool| options.models.iter().any(want);
+    let wants_shapley = wants(|m| matches!(m, Model::Shapley));
+    let (per_path_credits, merged, sequence_credits, mut markov_result, mut shapley_result) =
+        std::thread::scope(|s| {
+            let (hand_over, merged_paths) = std::sync::mpsc::channel();
+            let other = s.spawn(move || {
+                let merged = std::sync::Arc::new(paths.merged_sequences());
+                // The receiver only goes away by a panic, which the join reports.
+                let _ = hand_over.send(std::sync::Arc::clone(&merged));
+                wants_shapley.then(|| {
+                    let chain = Chain::build(&merged, 1);
+                    shapley::shares(&chain, n, options.shapley_permutations)
+                })
+            });
+            let walked = per_path_rules(paths, &per_path, n);
+            let merged = merged_paths.recv().expect("the paths merged by sequence");
+            let markov = wants(|m| matches!(m, Model::Markov))
+                .then(|| markov_model(paths, &merged, options, attributed));
+            let sequence: Vec<_> = options
+                .models
+                .iter()
+                .filter_map(|m| match m {
+                    Model::Rule { rule, .. } if rule.sequence_only() => {
+                        Some(sequence_rule(&merged, *rule, n))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let shapley = other.join().expect("Shapley values");
+            (walked, merged, sequence, markov, shapley)
+        });
+    let mut per_path_credits = per_path_credits.into_iter();
+    let mut sequence_credits = sequence_credits.into_iter();
+    let mut markov = None;
+    let mut shapley = None;
     for model in &options.models {
         match *model {
-            Model::Rule { name, rule } if rule.sequence_only() => {
-                // Once per distinct sequence, with its conversions and value added up.
-                let m = merged_cache.get_or_insert_with(merged);
-                let (mut c, mut v) = (vec![0.0; n], vec![0.0; n]);
-                let mut w = Vec::new();
-                for (touches, conversions, value, _) in m.iter() {
-                    if touches.is_empty() || *conversions == 0.0 && *value == 0.0 {
-                        continue;
-                    }
-                    w.clear();
-                    w.resize(touches.len(), 0.0);
-                    heuristic::sequence(rule, &mut w);
-                    for (&t, &wt) in touches.iter().zip(&w) {
-                        c[t as usize] += wt * conversions;
-                        v[t as usize] += wt * value;
-                    }
+            Model::Rule { name, rule } => {
+                let (c, v) = if rule.sequence_only() {
+                    sequence_credits.next()
+                } else {
+                    per_path_credits.next()
                 }
-                credits.push((name, c, v));
-            }
-            Model::Rule { name, .. } => {
-                let (c, v) = per_path_credits
-                    .next()
-                    .expect("one walk result per path-by-path rule");
+                .expect("one result per rule");
                 credits.push((name, c, v));
             }
             Model::Markov => {
-                let m = merged_cache.get_or_insert_with(merged);
-                let chain = Chain::build(m, options.markov_order);
-                let full = chain.absorb(&vec![true; chain.states.len()]);
-                let mut solver = full.solve;
-                let mut effects = Vec::with_capacity(n);
-                for t in 0..n as u32 {
-                    let alive: Vec<bool> = chain.states.iter().map(|s| !s.contains(&t)).collect();
-                    let without = chain.absorb(&alive);
-                    if without.solve.residual > solver.residual {
-                        solver = without.solve;
-                    }
-                    let effect = |with: f64, without: f64| {
-                        if with > 0.0 {
-                            (1.0 - without / with).max(0.0)
-                        } else {
-                            0.0
-                        }
-                    };
-                    effects.push(RemovalEffect {
-                        touch: paths.labels[t as usize].clone(),
-                        conversion: effect(full.conversion, without.conversion),
-                        value: effect(full.value, without.value),
-                    });
-                }
-                let (sum_c, sum_v): (f64, f64) = effects
-                    .iter()
-                    .fold((0.0, 0.0), |(a, b), e| (a + e.conversion, b + e.value));
-                let share = |x: f64, sum: f64| if sum > 0.0 { x / sum } else { 0.0 };
-                let c = effects
-                    .iter()
-                    .map(|e| attributed.0 * share(e.conversion, sum_c))
-                    .collect();
-                let v = effects
-                    .iter()
-                    .map(|e| attributed.1 * share(e.value, sum_v))
-                    .collect();
+                let ((c, v), output) = markov_result.take().expect("the Markov model ran");
                 credits.push(("markov", c, v));
-                let mut transitions = chain.transitions(label);
-                let transitions_total = transitions.len();
-                transitions.truncate(options.transitions_limit);
-                markov = Some(MarkovOutput {
-                    order: options.markov_order,
-                    states: chain.states.len(),
-                    conversion_probability: full.conversion,
-                    removal_effects: effects,
-                    transitions,
-                    transitions_total,
-                    solver,
-                });
+                markov = Some(output);
             }
             Model::Shapley => {
-                let m = merged_cache.get_or_insert_with(merged);
-                let chain = Chain::build(m, 1);
-                let s = shapley::shares(&chain, n, options.shapley_permutations)?;
+                let s = shapley_result.take().expect("the Shapley values ran")?;
                 let c = s.conversion.iter().map(|x| attributed.0 * x).collect();
                 let v = s.value.iter().map(|x| attributed.1 * x).collect();
                 credits.push(("shapley", c, v));
@@ -469,7 +517,7 @@ pub fn attribute(
         paths: PathSummary {
             converting,
             non_converting,
-            distinct: merged_cache.map_or_else(|| paths.merged_sequences().len(), |m| m.len()),
+            distinct: merged.len(),
             mean_length: if converting > 0.0 {
                 length / converting
             } else {
