@@ -58,6 +58,58 @@ def attribution_sql(median_ok=True):
     FROM p GROUP BY channel ORDER BY channel"""
 
 
+# The whole retention report of parcours (weekly cohorts of first-seen actors, any event,
+# 8 weeks): cohort cells, revenue per cohort and N, the lifecycle (new, returning,
+# resurrecting, dormant) and stickiness, as tagged rows (tag, a, b, x).
+def duck_retention_full():
+    return f"""
+    WITH w AS (SELECT actor, floor(ts / {DAY_US})::BIGINT AS dy, (floor(ts / {DAY_US})::BIGINT + 3) // 7 AS wk,
+                      coalesce(revenue, 0) AS rev FROM e),
+         aw AS (SELECT actor, wk, count(DISTINCT dy) AS days, sum(rev) AS rev FROM w GROUP BY actor, wk),
+         l AS (SELECT actor, wk, days, rev, min(wk) OVER (PARTITION BY actor) AS c,
+                      lag(wk) OVER (PARTITION BY actor ORDER BY wk) AS prev,
+                      lead(wk) OVER (PARTITION BY actor ORDER BY wk) AS nxt FROM aw),
+         z AS (SELECT max(wk) AS z FROM aw),
+         d AS (SELECT dy, count(DISTINCT actor) AS n FROM w GROUP BY dy),
+         m AS (SELECT wk, count(*) AS m FROM aw GROUP BY wk)
+    SELECT 'cell', c, wk - c, count(*)::DOUBLE FROM l WHERE wk - c BETWEEN 0 AND 8 GROUP BY c, wk - c
+    UNION ALL SELECT 'value', c, wk - c, sum(rev) FROM l WHERE wk - c BETWEEN 0 AND 8 GROUP BY c, wk - c
+    UNION ALL SELECT 'active', wk, 0, count(*) FROM l GROUP BY wk
+    UNION ALL SELECT 'new', wk, 0, count(*) FROM l WHERE prev IS NULL GROUP BY wk
+    UNION ALL SELECT 'returning', wk, 0, count(*) FROM l WHERE prev = wk - 1 GROUP BY wk
+    UNION ALL SELECT 'resurrecting', wk, 0, count(*) FROM l WHERE prev < wk - 1 GROUP BY wk
+    UNION ALL SELECT 'dormant', wk + 1, 0, count(*) FROM l, z WHERE (nxt IS NULL OR nxt > wk + 1) AND wk < z.z
+              GROUP BY wk + 1
+    UNION ALL SELECT 'sticky', days, 0, count(*) FROM l GROUP BY days
+    UNION ALL SELECT 'daily', 0, 0, avg(n / m) FROM d JOIN m ON (d.dy + 3) // 7 = m.wk"""
+
+
+def chdb_retention_full():
+    return f"""
+    WITH w AS (SELECT actor, intDiv(ts, {DAY_US}) AS dy, intDiv(intDiv(ts, {DAY_US}) + 3, 7) AS wk,
+                      ifNull(revenue, 0) AS rev FROM x.e),
+         aw AS (SELECT actor, wk, uniqExact(dy) AS days, sum(rev) AS rev FROM w GROUP BY actor, wk),
+         l AS (SELECT actor, wk, days, rev, min(wk) OVER (PARTITION BY actor) AS c,
+                      lagInFrame(toNullable(wk)) OVER (PARTITION BY actor ORDER BY wk
+                          ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS prev,
+                      leadInFrame(toNullable(wk)) OVER (PARTITION BY actor ORDER BY wk
+                          ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS nxt FROM aw),
+         (SELECT max(wk) FROM aw) AS z,
+         d AS (SELECT dy, uniqExact(actor) AS n FROM w GROUP BY dy),
+         m AS (SELECT wk, count() AS m FROM aw GROUP BY wk)
+    SELECT 'cell', c, wk - c, toFloat64(count()) FROM l WHERE wk - c BETWEEN 0 AND 8 GROUP BY c, wk - c
+    UNION ALL SELECT 'value', c, wk - c, sum(rev) FROM l WHERE wk - c BETWEEN 0 AND 8 GROUP BY c, wk - c
+    UNION ALL SELECT 'active', wk, 0, toFloat64(count()) FROM l GROUP BY wk
+    UNION ALL SELECT 'new', wk, 0, toFloat64(count()) FROM l WHERE prev IS NULL GROUP BY wk
+    UNION ALL SELECT 'returning', wk, 0, toFloat64(count()) FROM l WHERE prev = wk - 1 GROUP BY wk
+    UNION ALL SELECT 'resurrecting', wk, 0, toFloat64(count()) FROM l WHERE prev < wk - 1 GROUP BY wk
+    UNION ALL SELECT 'dormant', wk + 1, 0, toFloat64(count()) FROM l
+              WHERE (nxt IS NULL OR nxt > wk + 1) AND wk < z GROUP BY wk + 1
+    UNION ALL SELECT 'sticky', days, 0, toFloat64(count()) FROM l GROUP BY days
+    UNION ALL SELECT 'daily', 0, 0, avg(n / m) FROM d JOIN m ON intDiv(d.dy + 3, 7) = m.wk
+    FORMAT JSONCompact"""
+
+
 VISITS_DUCK = """
     c AS (SELECT actor, seq, name, lag(name) OVER (PARTITION BY actor ORDER BY seq) AS prev FROM e),
     v AS (SELECT actor, seq, name, row_number() OVER (PARTITION BY actor ORDER BY seq) AS k
@@ -97,8 +149,10 @@ def duckdb_run(path, repeat):
              a AS (SELECT DISTINCT w.actor, w.wk - f.c AS n, f.c FROM w JOIN f ON w.actor = f.actor
                    WHERE w.wk - f.c BETWEEN 0 AND 8)
         SELECT c, n, count(*) FROM a GROUP BY c, n"""
+    full_sql = duck_retention_full()
     out = {"load_ms": load_ms}
     out["retention_ms"], out["retention"] = timed(repeat, lambda: con.execute(retention_sql).fetchall())
+    out["retention_full_ms"], out["retention_full"] = timed(repeat, lambda: con.execute(full_sql).fetchall())
     out["transitions_ms"], out["edges"] = timed(repeat, lambda: con.execute(graph_sql).fetchall())
     out["attribution_ms"], out["credits"] = timed(repeat, lambda: con.execute(attribution_sql()).fetchall())
     out["flow_ms"], out["flow"] = timed(repeat, lambda: con.execute(flow_sql).fetchall())
@@ -160,6 +214,8 @@ def chdb_run(path, repeat):
         SELECT c, n, count() FROM a GROUP BY c, n FORMAT JSONCompact"""
     out = {"load_ms": load_ms}
     out["retention_ms"], out["retention"] = timed(repeat, lambda: q(retention_sql))
+    full_sql = chdb_retention_full()
+    out["retention_full_ms"], out["retention_full"] = timed(repeat, lambda: q(full_sql))
     out["transitions_ms"], out["edges"] = timed(repeat, lambda: q(graph_sql))
     out["attribution_ms"], out["credits"] = timed(repeat, lambda: q(attr))
     out["flow_ms"], out["flow"] = timed(repeat, lambda: q(flow_sql))
@@ -230,6 +286,46 @@ def same_retention(ours, rows):
     return True
 
 
+def same_retention_full(ours, rows):
+    """The rest of the report: value per actor by cohort, lifecycle and stickiness."""
+    import datetime
+    epoch = datetime.date(1970, 1, 1)
+
+    def week(start):
+        return ((datetime.date.fromisoformat(start) - epoch).days + 3) // 7
+
+    def close(p, q):
+        return abs(p - q) <= 1e-9 * max(1.0, abs(p), abs(q))
+
+    t = {}
+    for tag, a, b, x in rows:
+        t.setdefault(tag, {})[(int(a), int(b))] = float(x)
+    for start, values in ours["retention_value"]:
+        c = week(start)
+        size, cumulated = t["cell"].get((c, 0), 0.0), 0.0
+        for n, v in enumerate(values):
+            cumulated += t["value"].get((c, n), 0.0)
+            if v is not None and not (size and close(v, cumulated / size)):
+                print(f"  differs: value per actor, cohort {start} N{n}: parcours {v}, peer {cumulated / size}")
+                return False
+    tags = ("active", "new", "returning", "resurrecting", "dormant")
+    for start, *counts in ours["lifecycle"]:
+        theirs = [int(t.get(tag, {}).get((week(start), 0), 0)) for tag in tags]
+        if theirs != counts:
+            print(f"  differs: lifecycle {start}: parcours {counts}, peer {theirs}")
+            return False
+    listed = {week(row[0]) for row in ours["lifecycle"]}
+    if any(w not in listed for tag in tags for (w, _) in t.get(tag, {})):
+        print("  differs: the peer has lifecycle periods parcours does not list")
+        return False
+    histogram, daily = ours["stickiness"]
+    theirs = [int(t["sticky"].get((k, 0), 0)) for k in range(1, len(histogram) + 1)]
+    if theirs != histogram or not close(daily, t["daily"][(0, 0)]):
+        print(f"  differs: stickiness: parcours {histogram} {daily}, peer {theirs} {t['daily']}")
+        return False
+    return True
+
+
 def same_variants(ours, rows):
     theirs = {s: int(n) for s, n in rows}
     last = ours["variants"][-1][1]
@@ -257,10 +353,11 @@ def main():
         print(ratio_row(label, 34, ours[ours_key], results["duckdb"][ours_key], results["chdb"][ours_key]))
     print(f"{'loops (ms)':34}{ours['loops_ms']:10.1f}")
     d, c = results["duckdb"]["retention_ms"], results["chdb"]["retention_ms"]
-    print(ratio_row("retention, 8 weeks (ms)", 34, ours["retention_ms"], d, c))
-    if "retention_counts_ms" in ours:
-        # The peers compute no value per actor: parcours's same pass without it.
-        print(ratio_row("  without value per actor (ms)", 34, ours["retention_counts_ms"], d, c))
+    # The peers' matrix query computes cohort cells only; parcours's pass without the value
+    # per actor still computes the lifecycle and stickiness.
+    print(ratio_row("retention matrix, 8 weeks (ms)", 34, ours["retention_counts_ms"], d, c))
+    d, c = results["duckdb"]["retention_full_ms"], results["chdb"]["retention_full_ms"]
+    print(ratio_row("retention, whole report (ms)", 34, ours["retention_ms"], d, c))
     print(f"{'Markov order 1 / 2 (ms)':34}{ours['markov_ms']:10.1f} / {ours['markov2_ms']:.1f}  (not expressible in SQL)")
     print(f"{'all 11 models (ms)':34}{ours['all_models_ms']:10.1f}")
     print(f"{'load (ms)':34}{'':10}{results['duckdb']['load_ms']:10.0f}{results['chdb']['load_ms']:10.0f}")
@@ -272,9 +369,10 @@ def main():
         mx = same_matrix(ours, r["matrix"])
         vs = same_variants(ours, r["variants"])
         rt = same_retention(ours, r["retention"])
-        ok &= edges and credits and fl and mx and vs and rt
+        rf = same_retention_full(ours, r["retention_full"])
+        ok &= edges and credits and fl and mx and vs and rt and rf
         print(f"{name}: identical transition graph {edges}, attribution credits {credits}, "
-              f"flow {fl}, step matrix {mx}, variants {vs}, retention {rt}")
+              f"flow {fl}, step matrix {mx}, variants {vs}, retention {rt}, whole retention report {rf}")
     if not ok:
         raise SystemExit("a peer disagrees with parcours")
 

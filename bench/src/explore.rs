@@ -14,8 +14,9 @@
 //! - paths of event names (repeats collapsed): the flow after each actor's first home
 //!   page (5 steps), the step matrix (10 columns), the top 10 variants, the loops;
 //! - retention: weekly cohorts of first-seen actors, any event as a return, 8 weeks, with
-//!   the lifecycle, the value per actor and stickiness; and the same without the value
-//!   per actor, which the peers' query does not compute.
+//!   the lifecycle, the value per actor and stickiness (the peers run the whole report,
+//!   and `explore_peers.py` checks every figure of it); and the same without the value
+//!   per actor, set beside the peers' cohort matrix alone.
 //!
 //! `EXPLORE_ONLY_RETENTION=1` times retention alone, printing the median and the fastest
 //! run (for profiling with `perf`, and for comparing two builds on a noisy machine).
@@ -283,6 +284,9 @@ fn main() -> anyhow::Result<()> {
             "retention_ms": retention_ms.json(),
             "retention_counts_ms": retention_counts_ms.json(),
             "retention": ret.cohorts.iter().map(|c| json!([c.start, c.size, c.retained])).collect::<Vec<_>>(),
+            "retention_value": ret.cohorts.iter().map(|c| json!([c.start, c.value_per_actor])).collect::<Vec<_>>(),
+            "lifecycle": ret.lifecycle.iter().map(|l| json!([l.start, l.active, l.new, l.returning, l.resurrecting, l.dormant])).collect::<Vec<_>>(),
+            "stickiness": ret.stickiness.as_ref().map(|s| json!([s.histogram, s.daily_over_period])),
         });
         std::fs::write(path, serde_json::to_string_pretty(&figures)?)?;
     }
