@@ -39,7 +39,6 @@ def chain_sql(asof):
     for k, name in enumerate(STEPS[1:], start=2):
         parts.append(f"p{k} AS (SELECT actor, ts FROM e WHERE name = '{name}')")
     prev = "s1"
-    cols = "a.actor, a.t1"
     for k in range(2, len(STEPS) + 1):
         keep = ", ".join(f"a.t{j}" for j in range(2, k))
         keep = (", " + keep) if keep else ""

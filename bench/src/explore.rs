@@ -112,19 +112,10 @@ fn main() -> anyhow::Result<()> {
     let value = Some(frame.property("$revenue").context("revenue column")?);
     if std::env::var_os("EXPLORE_ONLY_RETENTION").is_some() {
         let options = RetentionOptions::default();
-        let mut times: Vec<f64> = (0..args.repeat.max(1))
-            .map(|_| {
-                let t = Instant::now();
-                std::hint::black_box(retention(&frame, |_| true, |_| true, value, None, &options));
-                t.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        times.sort_by(f64::total_cmp);
-        println!(
-            "retention alone: median {:.1} ms, fastest {:.1} ms",
-            times[times.len() / 2],
-            times[0]
-        );
+        let (ms, _) = timed(args.repeat, || {
+            retention(&frame, |_| true, |_| true, value, None, &options)
+        });
+        println!("retention alone: {ms}");
         return Ok(());
     }
     let graph_options = TransitionOptions {

@@ -233,8 +233,15 @@ impl ValueDict {
     }
 
     /// The number a value holds: a JSON number, or a string that parses as one (a CSV
-    /// import or a client may send `"42.5"`); infinite and NaN values are none.
+    /// import or a client may send `"42.5"`); infinite and NaN values are none. Read from
+    /// [`ValueDict::numbers`]: each entry is parsed once per frame, however many events
+    /// ask.
     pub fn number(&self, id: u32) -> Option<f64> {
+        let x = self.numbers()[id as usize];
+        (!x.is_nan()).then_some(x)
+    }
+
+    fn parse_number(&self, id: u32) -> Option<f64> {
         match self.value(id) {
             Value::Number(n) => n.as_f64(),
             Value::String(s) => s.trim().parse().ok(),
@@ -244,12 +251,12 @@ impl ValueDict {
     }
 
     /// The number of every entry, indexed by value id, NaN where [`ValueDict::number`] is
-    /// none: for walks that read a numeric property of many events (parsed once per
-    /// frame, not once per event or per query).
+    /// none: for walks that read a numeric property of many events and test the id
+    /// themselves.
     pub fn numbers(&self) -> &[f64] {
         self.numbers.get_or_init(|| {
             (0..self.values.len() as u32)
-                .map(|id| self.number(id).unwrap_or(f64::NAN))
+                .map(|id| self.parse_number(id).unwrap_or(f64::NAN))
                 .collect()
         })
     }
@@ -831,7 +838,8 @@ pub struct Prefetched<'f, F> {
     tail: usize,
 }
 
-const AHEAD: usize = 8;
+/// How many actors ahead a walk prefetches their columns.
+pub(crate) const AHEAD: usize = 8;
 
 impl<'f, F: Fn(usize) -> bool> Prefetched<'f, F> {
     pub fn new(frame: &'f Frame, actors: std::ops::Range<usize>, keep: F) -> Self {

@@ -450,8 +450,7 @@ impl Periods {
 type Slots = Vec<(Option<f64>, u64, u64)>;
 
 fn number(frame: &Frame, col: &[u32], i: usize) -> Option<f64> {
-    let x = frame.values().numbers()[col[i] as usize];
-    (!x.is_nan()).then_some(x)
+    frame.values().number(col[i])
 }
 
 /// Raw tallies per slot of the additive measures (count, unique, sum), cumulative or not.

@@ -98,19 +98,18 @@ struct Context {
 }
 
 /// What one actor's walk carries from one of its periods to the next. Each period is
-/// tallied when it closes: first-time cohorts (one per actor) count the returns as they
-/// come; recurring cohorts (any number) keep every period's start, return and value for
-/// the end of the actor.
+/// tallied when it closes: a first-time cohort (one per actor) counts the returns as they
+/// come; recurring cohorts (any number) keep every period's start and return for the end
+/// of the actor.
 struct Carry {
-    /// Recurring cohorts: (period, first start in range), (period, last return), (period,
-    /// value). First-time cohorts: `values` holds (N, value).
+    /// Recurring cohorts: (period, first start in range), (period, last return).
     starts: Vec<(i64, Micros)>,
     returns: Vec<(i64, Micros)>,
+    /// (period, value) of the periods with a value, in order.
     values: Vec<(i64, f64)>,
-    /// The first-time cohort's period (`i64::MIN`: none yet) and start.
-    cohort: i64,
-    cohort_start: Micros,
-    /// On or after: the last N returned to.
+    /// The first-time cohort's period and start, once met.
+    cohort: Option<(i64, Micros)>,
+    /// On or after: the last N the first-time cohort returned to.
     last_n: Option<usize>,
     /// The last period with a return (lifecycle).
     previous: Option<i64>,
@@ -122,8 +121,7 @@ impl Carry {
             starts: Vec::new(),
             returns: Vec::new(),
             values: Vec::new(),
-            cohort: i64::MIN,
-            cohort_start: NONE,
+            cohort: None,
             last_n: None,
             previous: None,
         }
@@ -133,7 +131,7 @@ impl Carry {
         self.starts.clear();
         self.returns.clear();
         self.values.clear();
-        self.cohort = i64::MIN;
+        self.cohort = None;
         self.last_n = None;
         self.previous = None;
     }
@@ -142,6 +140,9 @@ impl Carry {
     /// (`NONE`, `NONE`, 0 when it had none).
     #[inline]
     fn close(&mut self, part: &mut Part, cx: &Context, p: i64, start: Micros, ret: Micros, v: f64) {
+        if v != 0.0 {
+            self.values.push((p, v));
+        }
         if cx.recurring {
             if start != NONE {
                 self.starts.push((p, start));
@@ -149,28 +150,21 @@ impl Carry {
             if ret != NONE {
                 self.returns.push((p, ret));
             }
-            if v != 0.0 {
-                self.values.push((p, v));
-            }
         } else {
             if start != NONE {
-                self.cohort = p;
-                self.cohort_start = start;
+                self.cohort = Some((p, start));
                 part.size[p as usize] += 1;
             }
-            if self.cohort != i64::MIN {
+            if let (Some((c, c_start)), true) = (self.cohort, ret != NONE) {
                 // A return N periods after the cohort's (in the cohort's own period, at or
                 // after the start): one per period, so each N is counted once.
-                let n = (p - self.cohort) as usize;
-                if ret != NONE && (n > 0 || ret >= self.cohort_start) {
+                let n = (p - c) as usize;
+                if n > 0 || ret >= c_start {
                     if cx.on_or_after {
                         self.last_n = Some(n);
                     } else if n < cx.width {
-                        part.retained[self.cohort as usize * cx.width + n] += 1;
+                        part.retained[c as usize * cx.width + n] += 1;
                     }
-                }
-                if v != 0.0 && n < cx.width {
-                    self.values.push((n as i64, v));
                 }
             }
         }
@@ -196,46 +190,24 @@ impl Carry {
 
     /// The actor's last period is closed.
     fn finish(&mut self, part: &mut Part, cx: &Context) {
-        let width = cx.width;
         if let Some(q) = self.previous {
             if q + 1 >= cx.lo && q < cx.range_last {
                 part.life[q as usize + 1][4] += 1;
             }
         }
         if !cx.recurring {
-            if self.cohort == i64::MIN {
-                return;
-            }
-            let at = self.cohort as usize;
-            if let (true, Some(n)) = (cx.on_or_after, self.last_n) {
-                part.retained[at * width..at * width + (n + 1).min(width)]
-                    .iter_mut()
-                    .for_each(|r| *r += 1);
-            }
-            if !self.values.is_empty() {
-                // Cumulated value per N (every value of the cohort's period counts).
-                let row = &mut part.value[at * width..(at + 1) * width];
-                let (mut cumulated, mut k) = (0.0, 0);
-                for (n, slot) in row.iter_mut().enumerate() {
-                    while k < self.values.len() && self.values[k].0 == n as i64 {
-                        cumulated += self.values[k].1;
-                        k += 1;
-                    }
-                    *slot += cumulated;
-                }
+            if let Some((c, _)) = self.cohort {
+                part.cohort_end(c, self.last_n, &self.values, cx);
             }
             return;
         }
-        let (returns, values) = (&self.returns, &self.values);
         for &(c, start_ts) in &self.starts {
-            let at = c as usize;
-            part.size[at] += 1;
-            let row = &mut part.retained[at * width..(at + 1) * width];
+            part.size[c as usize] += 1;
             // As for first-time cohorts, N periods after each cohort's.
             let mut last_n = None;
-            for &(p, t) in returns.iter().skip_while(|r| r.0 < c) {
+            for &(p, t) in self.returns.iter().skip_while(|r| r.0 < c) {
                 let n = (p - c) as usize;
-                if n >= width && !cx.on_or_after {
+                if n >= cx.width && !cx.on_or_after {
                     break;
                 }
                 if n == 0 && t < start_ts {
@@ -243,24 +215,10 @@ impl Carry {
                 }
                 last_n = Some(n);
                 if !cx.on_or_after {
-                    row[n] += 1;
+                    part.retained[c as usize * cx.width + n] += 1;
                 }
             }
-            if let (true, Some(n)) = (cx.on_or_after, last_n) {
-                row[..(n + 1).min(width)].iter_mut().for_each(|r| *r += 1);
-            }
-            if values.last().is_some_and(|v| v.0 >= c) {
-                let values_row = &mut part.value[at * width..(at + 1) * width];
-                let mut cumulated = 0.0;
-                let mut k = values.partition_point(|v| v.0 < c);
-                for (n, slot) in values_row.iter_mut().enumerate() {
-                    while k < values.len() && values[k].0 == c + n as i64 {
-                        cumulated += values[k].1;
-                        k += 1;
-                    }
-                    *slot += cumulated;
-                }
-            }
+            part.cohort_end(c, last_n, &self.values, cx);
         }
     }
 }
@@ -297,6 +255,29 @@ impl Part {
             self.period_active[offset as usize] += 1;
             if sticky_days > 0 {
                 self.sticky[(days - 1).min(sticky_days - 1)] += 1;
+            }
+        }
+    }
+
+    /// What one of an actor's cohorts (at period `c`) adds at the end of the actor: on or
+    /// after, retained at every N up to the last one returned to; the value of periods
+    /// `c ..= c + N`, cumulated (`values` in period order).
+    fn cohort_end(&mut self, c: i64, last_n: Option<usize>, values: &[(i64, f64)], cx: &Context) {
+        let row = c as usize * cx.width..(c as usize + 1) * cx.width;
+        if let (true, Some(n)) = (cx.on_or_after, last_n) {
+            self.retained[row.clone()][..(n + 1).min(cx.width)]
+                .iter_mut()
+                .for_each(|r| *r += 1);
+        }
+        if values.last().is_some_and(|v| v.0 >= c) {
+            let mut k = values.partition_point(|v| v.0 < c);
+            let mut cumulated = 0.0;
+            for (n, slot) in self.value[row].iter_mut().enumerate() {
+                while k < values.len() && values[k].0 == c + n as i64 {
+                    cumulated += values[k].1;
+                    k += 1;
+                }
+                *slot += cumulated;
             }
         }
     }

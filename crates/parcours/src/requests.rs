@@ -1173,14 +1173,15 @@ impl RetentionPlan {
         let id = |n: &Option<String>| n.as_ref().map(|n| frame.names().get(n));
         let (start, back) = (id(&self.request.start), id(&self.request.returns));
         let is = |want: Option<Option<u32>>, i: usize| want.is_none_or(|w| w == Some(names[i]));
-        let value = match &self.value {
-            None => None,
-            Some(k) => Some(
+        let value = self
+            .value
+            .as_deref()
+            .map(|k| {
                 frame
                     .property(k)
-                    .ok_or_else(|| request_error("value")(format!("no property `{k}`")))?,
-            ),
-        };
+                    .ok_or_else(|| request_error("value")(format!("no property `{k}`")))
+            })
+            .transpose()?;
         Ok(parcours_core::retention::retention(
             frame,
             |i| is(start, i),

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::pathset::{PathSet, PathTouch};
-use crate::frame::{is_bookkeeping, Frame, FxBuild};
+use crate::frame::{is_bookkeeping, Frame, FxBuild, AHEAD};
 use crate::time::{Micros, MICROS_PER_SECOND};
 
 /// What a touch is.
@@ -123,12 +123,9 @@ pub fn extract(
         TouchBy::Property(_) => (0..labels.len()).map(|id| id == 0).collect(),
         _ => labels.iter().map(|l| l.is_empty()).collect(),
     };
-    let values: Option<(&[u32], &[f64])> = match &options.value_property {
+    let values = match &options.value_property {
         None => None,
-        Some(k) => {
-            let col = frame.property(k).ok_or_else(|| missing(k))?;
-            Some((col, frame.values().numbers()))
-        }
+        Some(k) => Some(frame.property(k).ok_or_else(|| missing(k))?),
     };
     let cut = Cut {
         frame,
@@ -166,15 +163,13 @@ pub fn extract(
     Ok(set.compact())
 }
 
-/// How many actors ahead the value column is prefetched.
-const AHEAD: usize = 8;
-
 /// What every worker reads.
 struct Cut<'a> {
     frame: &'a Frame,
     column: &'a [u32],
     absent: &'a [bool],
-    values: Option<(&'a [u32], &'a [f64])>,
+    /// The value property's column.
+    values: Option<&'a [u32]>,
     direct: Option<u32>,
     options: &'a ExtractOptions,
 }
@@ -218,7 +213,7 @@ impl Cut<'_> {
             pending.clear();
             // The value is read at conversions only, far apart in its column: the
             // column's entries of the actors a few places ahead are fetched meanwhile.
-            if let (Some((col, _)), true) = (self.values, a + AHEAD < end) {
+            if let (Some(col), true) = (self.values, a + AHEAD < end) {
                 crate::frame::prefetch(&col[frame.actor_range(a + AHEAD)]);
             }
             for i in frame.actor_range(a) {
@@ -251,8 +246,7 @@ impl Cut<'_> {
                     if in_range(ts[i]) {
                         let value = self
                             .values
-                            .map(|(col, numbers)| numbers[col[i] as usize])
-                            .filter(|v| !v.is_nan())
+                            .and_then(|col| frame.values().number(col[i]))
                             .unwrap_or(0.0);
                         emit(&mut set, &mut path, &pending, ts[i], 1.0, value);
                     }

@@ -256,10 +256,7 @@ fn per_path_rules(paths: &PathSet, rules: &[Rule], n: usize) -> Vec<(Vec<f64>, V
         }
         for (&rule, (c, v)) in rules.iter().zip(credits.iter_mut()) {
             heuristic::weights(rule, &p, &mut w);
-            for (&t, &wt) in p.touches.iter().zip(&w) {
-                c[t as usize] += wt * p.conversions;
-                v[t as usize] += wt * p.value;
-            }
+            credit(c, v, p.touches, &w, p.conversions, p.value);
         }
     }
     credits
@@ -277,12 +274,17 @@ fn sequence_rule(merged: &[MergedPath], rule: Rule, n: usize) -> (Vec<f64>, Vec<
         w.clear();
         w.resize(touches.len(), 0.0);
         heuristic::sequence(rule, &mut w);
-        for (&t, &wt) in touches.iter().zip(&w) {
-            c[t as usize] += wt * conversions;
-            v[t as usize] += wt * value;
-        }
+        credit(&mut c, &mut v, touches, &w, *conversions, *value);
     }
     (c, v)
+}
+
+/// Adds a path's conversions and value to its touches' credits, `weights` apart.
+fn credit(c: &mut [f64], v: &mut [f64], touches: &[u32], weights: &[f64], conv: f64, value: f64) {
+    for (&t, &wt) in touches.iter().zip(weights) {
+        c[t as usize] += wt * conv;
+        v[t as usize] += wt * value;
+    }
 }
 
 /// The Markov model's credits (conversions, value) and its output: removal effects over

@@ -556,13 +556,7 @@ impl<'f> Engine<'f> {
     /// searched, in the `strict` module).
     fn process_group(&self, group: &[Ev], ts: Micros, a: &mut Attempt, used: &mut Vec<bool>) {
         // Exclusions are judged against the state before this timestamp.
-        let mut pending = 0u64;
-        if a.started {
-            for ev in group {
-                pending |= ev.excl;
-            }
-            pending = self.armed_exclusions(pending, ts, a);
-        }
+        let pending = self.pending_exclusions(group, ts, a);
         used.clear();
         used.resize(group.len(), false);
         loop {
@@ -586,7 +580,23 @@ impl<'f> Engine<'f> {
                 break;
             }
         }
+        self.apply_exclusions(pending, ts, a);
+    }
+
+    /// The exclusions the events of one timestamp arm against `a` as it stood before it
+    /// (none before the attempt starts).
+    fn pending_exclusions(&self, group: &[Ev], ts: Micros, a: &Attempt) -> u64 {
         if !a.started {
+            return 0;
+        }
+        let bits = group.iter().fold(0, |bits, ev| bits | ev.excl);
+        self.armed_exclusions(bits, ts, a)
+    }
+
+    /// Disqualifies a started attempt, ending it at `ts`, when a `pending` exclusion's
+    /// closing stage was not reached by the end of the timestamp.
+    fn apply_exclusions(&self, pending: u64, ts: Micros, a: &mut Attempt) {
+        if !a.started || a.disqualified {
             return;
         }
         for (x, (_, _, before)) in self.excl.iter().enumerate() {

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use parcours_core::event::EventKind;
 use parcours_core::frame::{Frame, FrameBuilder, FrameRow};
 use parcours_core::journey::Bucket;
-use parcours_core::retention::{retention, RetentionOptions};
+use parcours_core::retention::{retention, RetentionOptions, RetentionReport};
 use proptest::prelude::*;
 
 const NAMES: [&str; 3] = ["start", "back", "other"];
@@ -39,6 +39,21 @@ fn frame(rows: &[(u8, i64, usize)]) -> Frame {
     b.finish()
 }
 
+/// The retention of a generated frame: "start" events start, "back" events return; with
+/// `value`, property `v` gives each event's value.
+fn report(f: &Frame, value: bool, options: &RetentionOptions) -> RetentionReport {
+    let names = f.name();
+    let (start, back) = (f.names().get("start"), f.names().get("back"));
+    retention(
+        f,
+        |i| Some(names[i]) == start,
+        |i| Some(names[i]) == back,
+        if value { f.property("v") } else { None },
+        None,
+        options,
+    )
+}
+
 proptest! {
     #[test]
     fn retention_stays_within_bounds(
@@ -48,16 +63,10 @@ proptest! {
         recurring in any::<bool>(),
     ) {
         let f = frame(&rows);
-        let names = f.name();
-        let start = f.names().get("start");
-        let back = f.names().get("back");
         let period = [Bucket::Day, Bucket::Week, Bucket::Month][period];
-        let run = |on_or_after| retention(
+        let run = |on_or_after| report(
             &f,
-            |i| Some(names[i]) == start,
-            |i| Some(names[i]) == back,
-            None,
-            None,
+            false,
             &RetentionOptions { period, periods, recurring, on_or_after, ..RetentionOptions::default() },
         );
         let (on, after) = (run(false), run(true));
@@ -221,9 +230,6 @@ proptest! {
         span in prop::option::of(24i64..900),
     ) {
         let f = frame(&rows);
-        let names = f.name();
-        let start = f.names().get("start");
-        let back = f.names().get("back");
         let period = [Bucket::Day, Bucket::Week, Bucket::Month][period];
         let from_ts = from.map(|h| BASE + h * HOUR);
         let options = RetentionOptions {
@@ -235,14 +241,7 @@ proptest! {
             to: span.map(|s| from_ts.unwrap_or(BASE) + s * HOUR),
             as_of: None,
         };
-        let got = retention(
-            &f,
-            |i| Some(names[i]) == start,
-            |i| Some(names[i]) == back,
-            f.property("v"),
-            None,
-            &options,
-        );
+        let got = report(&f, true, &options);
         let (cohorts, lifecycle, sticky) = plain_retention(&rows, &options);
         let got_cohorts: Vec<_> = got
             .cohorts

@@ -14,7 +14,7 @@
 //! then the greedy rule's preference (earliest steps first): when the greedy chain is
 //! among the best, it is the one reported.
 
-use super::{group_end, Attempt, Engine, Ev, NONE};
+use super::{group_end, Attempt, Engine, Ev};
 use crate::journey::definition::Ties;
 use crate::time::Micros;
 
@@ -91,12 +91,7 @@ impl Engine<'_> {
     /// order of preference: each way of taking steps there (the earliest step first), then
     /// taking none when that does not break the chain. Exclusions are applied to each.
     fn successors(&self, group: &[Ev], ts: Micros, a: &Attempt) -> Vec<Attempt> {
-        let pending = if a.started {
-            let bits = group.iter().fold(0, |bits, ev| bits | ev.excl);
-            self.armed_exclusions(bits, ts, a)
-        } else {
-            0
-        };
+        let pending = self.pending_exclusions(group, ts, a);
         let mut out = Vec::new();
         let mut used = vec![false; group.len()];
         self.take_ways(group, ts, a, &mut used, &mut out);
@@ -110,16 +105,7 @@ impl Engine<'_> {
             out.push(s);
         }
         for s in &mut out {
-            if s.started && !s.disqualified {
-                for (x, (_, _, before)) in self.excl.iter().enumerate() {
-                    if pending & (1 << x) != 0 && s.stage_ts[*before] == NONE {
-                        s.disqualified = true;
-                        s.over = true;
-                        s.end = ts;
-                        break;
-                    }
-                }
-            }
+            self.apply_exclusions(pending, ts, s);
         }
         out
     }
