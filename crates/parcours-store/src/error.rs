@@ -17,6 +17,8 @@ pub enum StoreError {
     JourneyExists(String),
     #[error("the store is shutting down")]
     Closed,
+    #[error("the stored data is damaged: {0}")]
+    Corrupt(String),
     #[error("the commit failed: {0}")]
     CommitFailed(String),
 }

@@ -3,7 +3,12 @@
 //! The schema version is SQLite's `user_version`. Migration N brings the schema from N−1
 //! to N inside one transaction. A data directory from a newer parcours is refused.
 
+use std::collections::HashMap;
+
 use rusqlite::Connection;
+
+use crate::sqlite::blocks::{self, Row, MAX_EVENTS};
+use crate::types::WorkspaceId;
 
 use crate::{Result, StoreError};
 
@@ -12,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_journeys.sql"),
     include_str!("../migrations/0003_kpis.sql"),
     include_str!("../migrations/0004_surveys.sql"),
+    include_str!("../migrations/0005_event_blocks.sql"),
 ];
 
 /// The schema version this build writes.
@@ -29,9 +35,109 @@ pub fn apply(conn: &mut Connection) -> Result<i64> {
         let version = i as i64 + 1;
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if version == 5 {
+            events_into_blocks(&tx)?;
+        }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(version, "applied schema migration");
     }
     Ok(LATEST)
+}
+
+/// Migration 5's Rust step: moves the rows of the version-4 `events` table into blocks,
+/// in row id order (the id becomes the sequence number), then drops the table.
+fn events_into_blocks(c: &Connection) -> Result<()> {
+    /// The text columns, in the order of the query below (message id … context).
+    const TEXT: usize = 18;
+    struct Owned {
+        seq: i64,
+        text: [Option<String>; TEXT],
+        times: [Option<i64>; 4],
+        revenue: Option<f64>,
+        online: bool,
+    }
+    fn flush(c: &Connection, ws: WorkspaceId, batch: &mut Vec<Owned>) -> Result<()> {
+        let rows: Vec<Row> = batch
+            .iter()
+            .map(|o| {
+                let t = |i: usize| o.text[i].as_deref();
+                Row {
+                    seq: o.seq,
+                    hash: blocks::message_hash(ws, t(0).unwrap_or("")),
+                    message_id: t(0).unwrap_or(""),
+                    kind: t(1).unwrap_or("track"),
+                    name: t(2).unwrap_or(""),
+                    user_id: t(3),
+                    anonymous_id: t(4),
+                    group_id: t(5),
+                    previous_id: t(6),
+                    channel: t(7).unwrap_or(""),
+                    campaign: t(8),
+                    utm_source: t(9),
+                    utm_medium: t(10),
+                    utm_term: t(11),
+                    utm_content: t(12),
+                    touchpoint: t(13).unwrap_or(""),
+                    currency: t(14),
+                    properties: t(15),
+                    traits: t(16),
+                    context: t(17),
+                    ts: o.times[0].unwrap_or(0),
+                    original_ts: o.times[1],
+                    sent_at: o.times[2],
+                    received_at: o.times[3].unwrap_or(0),
+                    revenue: o.revenue,
+                    online: o.online,
+                }
+            })
+            .collect();
+        if !rows.is_empty() {
+            blocks::write_block(c, ws, None, &blocks::encode(&rows))?;
+        }
+        batch.clear();
+        Ok(())
+    }
+    let mut stmt = c.prepare(
+        "SELECT workspace_id, id, message_id, kind, name, user_id, anonymous_id, group_id, previous_id,
+         channel, campaign, utm_source, utm_medium, utm_term, utm_content, touchpoint, currency,
+         properties, traits, context, ts, original_ts, sent_at, received_at, revenue, online
+         FROM events ORDER BY id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut batches: HashMap<WorkspaceId, Vec<Owned>> = HashMap::new();
+    let mut moved = 0u64;
+    while let Some(r) = rows.next()? {
+        let ws: WorkspaceId = r.get(0)?;
+        let mut text: [Option<String>; TEXT] = Default::default();
+        for (i, slot) in text.iter_mut().enumerate() {
+            *slot = r.get(2 + i)?;
+        }
+        let mut times = [None; 4];
+        for (i, slot) in times.iter_mut().enumerate() {
+            *slot = r.get(2 + TEXT + i)?;
+        }
+        let batch = batches.entry(ws).or_default();
+        batch.push(Owned {
+            seq: r.get(1)?,
+            text,
+            times,
+            revenue: r.get(24)?,
+            online: r.get(25)?,
+        });
+        if batch.len() == MAX_EVENTS {
+            flush(c, ws, batch)?;
+        }
+        moved += 1;
+    }
+    let mut rest: Vec<_> = batches.into_iter().collect();
+    rest.sort_by_key(|(ws, _)| *ws);
+    for (ws, mut batch) in rest {
+        flush(c, ws, &mut batch)?;
+    }
+    drop(rows);
+    drop(stmt);
+    c.execute_batch("DROP TABLE events")?;
+    tracing::info!(events = moved, "moved the events into blocks");
+    Ok(())
 }

@@ -21,6 +21,8 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::blocks;
+use super::writer::Caches;
 use crate::types::{AppendOutcome, ErasureReport, IdentityKind, PersonId, WorkspaceId};
 use crate::Result;
 
@@ -382,11 +384,12 @@ fn apply_group(
     Ok(())
 }
 
-/// Deletes a person's events (by the same actor rule as the timeline), identities,
+/// Deletes a person's events (by the same actor rule as the timeline, rewriting the
+/// blocks that held them), identities,
 /// traits, history, memberships and merge records, then records the erasure.
 pub fn erase(
     tx: &Transaction,
-    cache: &mut Cache,
+    caches: &mut Caches,
     ws: WorkspaceId,
     person: PersonId,
     now: Micros,
@@ -398,20 +401,17 @@ pub fn erase(
         let rows = stmt.query_map(params![ws, person], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
-    let mut events_deleted = 0u64;
-    for (kind, value) in &identities {
-        cache.map.remove(&(ws, key(*kind, value)));
-        let anonymous = match IdentityKind::from_code(*kind) {
-            Some(IdentityKind::UserId) => false,
-            Some(IdentityKind::AnonymousId) => true,
+    let mut actors = HashSet::new();
+    for (kind, value) in identities {
+        caches.identities.map.remove(&(ws, key(kind, &value)));
+        match IdentityKind::from_code(kind) {
+            Some(IdentityKind::UserId) => actors.insert((false, value)),
+            Some(IdentityKind::AnonymousId) => actors.insert((true, value)),
             // Emails are look-up keys only: no event is keyed by them.
             _ => continue,
         };
-        events_deleted += tx.execute(
-            "DELETE FROM events WHERE workspace_id = ?1 AND (user_id IS NULL) = ?2 AND coalesce(user_id, anonymous_id) = ?3",
-            params![ws, anonymous, value],
-        )? as u64;
     }
+    let events_deleted = blocks::erase_actors(tx, &mut caches.messages, ws, &actors)?;
     let p = params![ws, person];
     let identities_deleted = tx.execute(
         "DELETE FROM identities INDEXED BY identities_person WHERE workspace_id = ?1 AND person_id = ?2",

@@ -6,6 +6,7 @@
 //! [`Synchronous::Normal`] it survives a crash of the process but the last commits may be
 //! lost on power loss, in exchange for fewer fsyncs.
 
+pub(crate) mod blocks;
 mod identity;
 #[cfg(test)]
 mod plans;
@@ -15,28 +16,29 @@ mod writer;
 
 pub(crate) mod ceiling {
     //! See [`crate::ceiling`].
-    use super::rows;
+    use super::blocks::{self, Messages, Row};
+    use super::rows::Encoded;
     use crate::types::WorkspaceId;
     use crate::Result;
     use parcours_core::Event;
 
-    /// Inserts `events` in one transaction with the store's INSERT statement.
+    /// Writes `events` in one transaction as the store writes them (encoded, in blocks),
+    /// without deduplication or identity stitching. `events` are encoded as the callers
+    /// of the store encode them (JSON columns, message hash); that is timed too.
     pub fn insert_plain(
         conn: &mut rusqlite::Connection,
         workspace: WorkspaceId,
         events: &[Event],
     ) -> Result<usize> {
+        let encoded: Vec<Encoded> = events
+            .iter()
+            .map(|e| Encoded::new(workspace, e.clone()))
+            .collect();
+        let mut rows: Vec<Row> = encoded.iter().map(Row::of).collect();
         let tx = conn.transaction()?;
-        let mut n = 0;
-        {
-            let mut stmt = tx.prepare_cached(rows::INSERT_EVENT)?;
-            for e in events {
-                n += rows::insert_event(&mut stmt, workspace, &rows::Encoded::new(e.clone()))?
-                    as usize;
-            }
-        }
+        blocks::append(&tx, &mut Messages::default(), workspace, &mut rows)?;
         tx.commit()?;
-        Ok(n)
+        Ok(rows.len())
     }
 }
 
@@ -176,7 +178,7 @@ impl SqliteStore {
     /// Runs `f` on the writer thread, inside its own transaction, and waits for it.
     fn on_writer<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&rusqlite::Transaction, &mut identity::Cache) -> Result<T> + Send + 'static,
+        f: impl FnOnce(&rusqlite::Transaction, &mut writer::Caches) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.send(Job::Run(Box::new(move |state| {
@@ -427,7 +429,7 @@ impl Store for SqliteStore {
             return Ok(AppendOutcome::default());
         }
         // Encoding happens here, on the caller's thread, not on the single writer.
-        let events = events.into_iter().map(rows::Encoded::new).collect();
+        let events = events.into_iter().map(|e| rows::Encoded::new(workspace, e)).collect();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.send(Job::Append {
             workspace,
@@ -450,7 +452,7 @@ impl Store for SqliteStore {
             if chunk.is_empty() {
                 continue;
             }
-            let events = chunk.into_iter().map(rows::Encoded::new).collect();
+            let events = chunk.into_iter().map(|e| rows::Encoded::new(workspace, e)).collect();
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             self.send(Job::Append {
                 workspace,
@@ -487,7 +489,7 @@ impl Store for SqliteStore {
     fn event_count(&self, workspace: WorkspaceId) -> Result<u64> {
         self.with_reader(|c| {
             Ok(c.query_row(
-                "SELECT count(*) FROM events WHERE workspace_id = ?1",
+                "SELECT coalesce(sum(events), 0) FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1",
                 [workspace],
                 |r| r.get::<_, i64>(0),
             )? as u64)
@@ -527,7 +529,7 @@ impl Store for SqliteStore {
                     .query_row([workspace], |r| r.get::<_, i64>(0))? as u64)
             };
             let last_seq: Option<i64> =
-                c.prepare_cached("SELECT max(id) FROM events")?.query_row([], |r| r.get(0))?;
+                c.prepare_cached("SELECT max(last_seq) FROM event_blocks WHERE workspace_id = ?1")?.query_row([workspace], |r| r.get(0))?;
             Ok(ChangeCounts {
                 last_seq: last_seq.unwrap_or(0),
                 merges: count("SELECT count(*) FROM person_merges INDEXED BY person_merges_from WHERE workspace_id = ?1")?,

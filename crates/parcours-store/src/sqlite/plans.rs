@@ -8,16 +8,19 @@
 
 use rusqlite::Connection;
 
-use super::rows::EVENT_COLUMNS;
-
 /// Statements that read a whole workspace on purpose.
 const WHOLE_WORKSPACE: &[&str] = &[
     // The writer's identity cache is loaded once per workspace.
     "SELECT kind, value, person_id FROM identities WHERE workspace_id = ?1",
     // The identity map handed to analyses.
     "SELECT kind, value, person_id, first_seen FROM identities WHERE workspace_id = ?1",
-    // Counting a workspace's events.
-    "SELECT count(*) FROM events WHERE workspace_id = ?1",
+    // A workspace's event blocks: counted (index only), their actor filters read for a
+    // timeline or an erasure, their message hashes loaded once by the writer, their times
+    // or sequence numbers compared for a scan.
+    "FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1",
+    // A workspace's last block (one index entry: the plan reads the same as a search).
+    "SELECT id, events FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1 ORDER BY last_seq DESC LIMIT 1",
+    "SELECT max(last_seq) FROM event_blocks WHERE workspace_id = ?1",
     // Analysis frames read a workspace's groups, memberships and one trait whole.
     "FROM groups WHERE workspace_id = ?1",
     "FROM memberships WHERE workspace_id = ?1",
@@ -53,7 +56,6 @@ fn statements(source: &str) -> Vec<String> {
         {
             out.push(
                 literal
-                    .replace("{EVENT_COLUMNS}", EVENT_COLUMNS)
                     .replace("{}", "id")
                     .replace("{props}", "")
                     .replace(
@@ -73,6 +75,7 @@ fn no_statement_scans_a_table_or_a_whole_workspace() {
     drop(super::SqliteStore::open(dir.path(), super::StoreOptions::default()).unwrap());
     let conn = Connection::open(dir.path().join("parcours.db")).unwrap();
     let sources = [
+        include_str!("blocks.rs"),
         include_str!("identity.rs"),
         include_str!("read.rs"),
         include_str!("rows.rs"),

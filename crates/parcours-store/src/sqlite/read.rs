@@ -4,7 +4,8 @@ use parcours_core::time::Micros;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
-use super::rows::{event_from_row, EVENT_COLUMNS};
+use super::blocks::{self, Row};
+use super::rows::stored_event;
 use crate::types::*;
 use crate::Result;
 
@@ -49,30 +50,51 @@ fn identity_from_row(r: &rusqlite::Row) -> rusqlite::Result<Option<Identity>> {
 }
 
 /// A person's events: those whose actor (userId, else anonymousId) is one of the
-/// person's user or anonymous identities.
+/// person's user or anonymous identities. Reads the actor filters of the workspace's
+/// blocks, then decodes the blocks that may hold the person.
 pub fn person_events(
     c: &Connection,
     ws: WorkspaceId,
     person: PersonId,
 ) -> Result<Vec<StoredEvent>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events
-         WHERE workspace_id = ?1 AND (user_id IS NULL) = ?2 AND coalesce(user_id, anonymous_id) = ?3"
-    ))?;
-    let mut events = Vec::new();
+    let mut actors = std::collections::HashSet::new();
     for identity in identities_of(c, ws, person)? {
-        let anonymous = match identity.kind {
-            IdentityKind::UserId => false,
-            IdentityKind::AnonymousId => true,
+        match identity.kind {
+            IdentityKind::UserId => actors.insert((false, identity.value)),
+            IdentityKind::AnonymousId => actors.insert((true, identity.value)),
             IdentityKind::Email => continue,
         };
-        let rows = stmt.query_map(params![ws, anonymous, identity.value], event_from_row)?;
-        for row in rows {
-            events.push(row?);
-        }
+    }
+    let keys: Vec<u64> = actors
+        .iter()
+        .map(|(a, v)| blocks::actor_hash(*a, v))
+        .collect();
+    let mut events = Vec::new();
+    for id in blocks::blocks_with_actors(c, ws, &keys)? {
+        for_each_row(c, id, |row| {
+            if let Some((a, v)) = row.actor() {
+                // Looked up without allocating: the set is small, the block large.
+                if actors.iter().any(|(pa, pv)| *pa == a && pv == v) {
+                    events.push(stored_event(id, row)?);
+                }
+            }
+            Ok(())
+        })?;
     }
     events.sort_by_key(|e| (e.event.timestamp, e.seq));
     Ok(events)
+}
+
+/// Calls `f` with every row of one block, in sequence order.
+fn for_each_row(c: &Connection, id: i64, mut f: impl FnMut(&Row) -> Result<()>) -> Result<()> {
+    let data: Vec<u8> = c
+        .prepare_cached("SELECT data FROM event_blocks WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    let raw = blocks::decompress(id, &data)?;
+    for row in blocks::rows(id, &raw, &[]) {
+        f(&row?)?;
+    }
+    Ok(())
 }
 
 pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Option<PersonRecord>> {
@@ -134,12 +156,10 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
     }))
 }
 
-/// Width of the time buckets of the `events_week` index, in microseconds.
-const WEEK: Micros = 7 * parcours_core::time::MICROS_PER_DAY;
-
-/// Events with `from <= ts < to`, in (ts, id) order: one indexed query per week of the
-/// range, each sorted on its own. Event times are never before 1990 nor after their
-/// receipt, which bounds the weeks to visit.
+/// Events with `from <= ts < to`, in (ts, seq) order: the blocks whose time span meets
+/// the range are decoded, their events in the range gathered and sorted. The range is
+/// held in memory (only tests and exports read whole workspaces this way; analyses read
+/// frames).
 pub fn scan_time_range(
     c: &Connection,
     ws: WorkspaceId,
@@ -147,25 +167,26 @@ pub fn scan_time_range(
     to: Micros,
     f: &mut dyn FnMut(StoredEvent),
 ) -> Result<()> {
-    let latest = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as Micros)
-        .unwrap_or(Micros::MAX)
-        .saturating_add(WEEK);
-    let from = from.max(parcours_core::time::EARLIEST_EVENT);
-    let to = to.min(latest);
     if from >= to {
         return Ok(());
     }
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {EVENT_COLUMNS} FROM events INDEXED BY events_week
-         WHERE workspace_id = ?1 AND ts / 604800000000 = ?2 AND ts >= ?3 AND ts < ?4 ORDER BY ts, id"
-    ))?;
-    for week in from / WEEK..=(to - 1) / WEEK {
-        for row in stmt.query_map(params![ws, week, from, to], event_from_row)? {
-            f(row?);
-        }
+    let ids: Vec<i64> = c
+        .prepare_cached(
+            "SELECT id FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1 AND min_ts < ?3 AND max_ts >= ?2 ORDER BY last_seq",
+        )?
+        .query_map(params![ws, from, to], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut events = Vec::new();
+    for id in ids {
+        for_each_row(c, id, |row| {
+            if from <= row.ts && row.ts < to {
+                events.push(stored_event(id, row)?);
+            }
+            Ok(())
+        })?;
     }
+    events.sort_by_key(|e| (e.event.timestamp, e.seq));
+    events.into_iter().for_each(f);
     Ok(())
 }
 
@@ -181,41 +202,39 @@ pub fn identity_map(c: &Connection, ws: WorkspaceId, f: &mut dyn FnMut(Identity)
     Ok(())
 }
 
-/// The JSON column and path a frame property reads: `context.x` and `traits.x` read
-/// those objects, anything else the properties; dots go down into objects.
-fn property_path(key: &str) -> (&'static str, String) {
-    let (column, rest) = match key.split_once('.') {
-        Some(("context", rest)) => ("context", rest),
-        Some(("traits", rest)) => ("traits", rest),
-        _ => ("properties", key),
-    };
-    let mut path = String::from("$");
-    for part in rest.split('.') {
-        path.push_str(".\"");
-        path.push_str(&part.replace('"', "\\\""));
-        path.push('"');
+/// Where a frame property is read: a normalised column, or a path into `context`,
+/// `traits` or (anything else) the properties; dots go down into objects.
+enum Source {
+    /// `$source`, `$medium`, `$term`, `$content` (the campaign's UTM fields),
+    /// `$currency`: text columns.
+    Text(for<'r> fn(&Row<'r>) -> Option<&'r str>),
+    /// `$revenue`.
+    Revenue,
+    /// (0 properties, 1 traits, 2 context; the keys of the path)
+    Json(usize, Vec<String>),
+}
+
+fn source(key: &str) -> Source {
+    match key {
+        "$source" => return Source::Text(|r| r.utm_source),
+        "$medium" => return Source::Text(|r| r.utm_medium),
+        "$term" => return Source::Text(|r| r.utm_term),
+        "$content" => return Source::Text(|r| r.utm_content),
+        "$currency" => return Source::Text(|r| r.currency),
+        "$revenue" => return Source::Revenue,
+        _ => {}
     }
-    (column, path)
+    let (column, rest) = match key.split_once('.') {
+        Some(("context", rest)) => (2, rest),
+        Some(("traits", rest)) => (1, rest),
+        _ => (0, key),
+    };
+    Source::Json(column, rest.split('.').map(str::to_string).collect())
 }
 
-/// The normalised columns analyses may read as properties: `$source`, `$medium`,
-/// `$term`, `$content` (the campaign's UTM fields), `$revenue`, `$currency`.
-fn normalised_column(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "$source" => "utm_source",
-        "$medium" => "utm_medium",
-        "$term" => "utm_term",
-        "$content" => "utm_content",
-        "$revenue" => "revenue",
-        "$currency" => "currency",
-        _ => return None,
-    })
-}
-
-/// Events after `after_seq`, in insertion order, with only what analysis frames keep.
-/// The walk follows the rowid (sequential pages, the fastest read SQLite has) and skips
-/// other workspaces' rows as it goes; the week index would add a sort of the whole
-/// workspace.
+/// Events after `after_seq`, in sequence order, with only what analysis frames keep:
+/// the workspace's blocks from the first that holds a later event, decoded one by one.
+/// A JSON column is parsed once per event, and only when a requested property is in it.
 pub fn scan_for_frame(
     c: &Connection,
     ws: WorkspaceId,
@@ -223,54 +242,54 @@ pub fn scan_for_frame(
     properties: &[String],
     f: &mut dyn FnMut(&FrameEvent),
 ) -> Result<()> {
-    let mut extra = String::new();
-    let mut paths = Vec::new();
-    for (i, key) in properties.iter().enumerate() {
-        if let Some(column) = normalised_column(key) {
-            // json_quote never answers NULL, so the parameter is only there to keep the
-            // numbering of the others.
-            extra.push_str(&format!(", coalesce(json_quote({column}), ?{})", i + 3));
-            paths.push(String::new());
-            continue;
-        }
-        let (column, path) = property_path(key);
-        extra.push_str(&format!(", {column} -> ?{}", i + 3));
-        paths.push(path);
-    }
-    let sql = "SELECT id, kind, name, user_id, anonymous_id, group_id, ts, channel, campaign, touchpoint{props} FROM events NOT INDEXED WHERE id > ?2 AND workspace_id = ?1 ORDER BY id";
-    let mut stmt = c.prepare(&sql.replace("{props}", &extra))?;
-    let mut params: Vec<&dyn rusqlite::ToSql> = vec![&ws, &after_seq];
-    params.extend(paths.iter().map(|p| p as &dyn rusqlite::ToSql));
-    let mut rows = stmt.query(params.as_slice())?;
+    let sources: Vec<Source> = properties.iter().map(|k| source(k)).collect();
+    let ids: Vec<i64> = c
+        .prepare_cached(
+            "SELECT id FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1 AND last_seq > ?2 ORDER BY last_seq",
+        )?
+        .query_map(params![ws, after_seq], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     let mut values = Vec::with_capacity(properties.len());
-    while let Some(r) = rows.next()? {
-        let text = |i: usize| -> Result<Option<&str>> {
-            Ok(r.get_ref(i)?
-                .as_str_or_null()
-                .map_err(rusqlite::Error::from)?)
-        };
-        values.clear();
-        for i in 0..properties.len() {
-            values.push(match text(10 + i)? {
-                Some(json) => serde_json::from_str(json).unwrap_or(Value::Null),
-                None => Value::Null,
+    for id in ids {
+        for_each_row(c, id, |r| {
+            if r.seq <= after_seq {
+                return Ok(());
+            }
+            let mut parsed: [Option<Value>; 3] = [None, None, None];
+            values.clear();
+            for source in &sources {
+                values.push(match source {
+                    Source::Text(column) => column(r).map_or(Value::Null, |t| Value::String(t.to_string())),
+                    Source::Revenue => r.revenue.map_or(Value::Null, Value::from),
+                    Source::Json(column, path) => {
+                        let json = parsed[*column].get_or_insert_with(|| {
+                            [r.properties, r.traits, r.context][*column]
+                                .and_then(|t| serde_json::from_str(t).ok())
+                                .unwrap_or(Value::Null)
+                        });
+                        path.iter()
+                            .try_fold(&*json, |v, k| v.get(k))
+                            .cloned()
+                            .unwrap_or(Value::Null)
+                    }
+                });
+            }
+            f(&FrameEvent {
+                seq: r.seq,
+                kind: parcours_core::EventKind::parse(r.kind)
+                    .unwrap_or(parcours_core::EventKind::Track),
+                name: r.name,
+                user_id: r.user_id,
+                anonymous_id: r.anonymous_id,
+                group_id: r.group_id,
+                ts: r.ts,
+                channel: r.channel,
+                campaign: r.campaign,
+                touchpoint: r.touchpoint,
+                properties: &values,
             });
-        }
-        let kind = text(1)?.and_then(parcours_core::EventKind::parse);
-        let event = FrameEvent {
-            seq: r.get(0)?,
-            kind: kind.unwrap_or(parcours_core::EventKind::Track),
-            name: text(2)?.unwrap_or(""),
-            user_id: text(3)?,
-            anonymous_id: text(4)?,
-            group_id: text(5)?,
-            ts: r.get(6)?,
-            channel: text(7)?.unwrap_or(""),
-            campaign: text(8)?,
-            touchpoint: text(9)?.unwrap_or(""),
-            properties: &values,
-        };
-        f(&event);
+            Ok(())
+        })?;
     }
     Ok(())
 }

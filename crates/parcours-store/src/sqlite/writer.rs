@@ -17,8 +17,9 @@ use std::thread::JoinHandle;
 
 use rusqlite::{Connection, Transaction};
 
+use super::blocks::{self, Messages, Row};
 use super::identity::{self, Cache};
-use super::rows::{self, Encoded};
+use super::rows::Encoded;
 use super::StoreOptions;
 use crate::types::{AppendOutcome, WorkspaceId};
 use crate::{Result, StoreError};
@@ -55,26 +56,30 @@ impl WriterHandle {
 
 pub(super) struct WriterState {
     conn: Connection,
-    cache: Cache,
+    caches: Caches,
+}
+
+/// What the writer keeps in memory between transactions.
+#[derive(Default)]
+pub(super) struct Caches {
+    pub identities: Cache,
+    pub messages: Messages,
 }
 
 impl WriterState {
     pub(super) fn in_transaction<T>(
         &mut self,
-        f: impl FnOnce(&Transaction, &mut Cache) -> Result<T>,
+        f: impl FnOnce(&Transaction, &mut Caches) -> Result<T>,
     ) -> Result<T> {
         let tx = self.conn.transaction()?;
-        match f(&tx, &mut self.cache) {
-            Ok(value) => {
-                tx.commit()?;
-                Ok(value)
-            }
-            Err(e) => {
-                // The cache may hold identities of the rolled-back transaction.
-                self.cache.clear();
-                Err(e)
-            }
+        let result = f(&tx, &mut self.caches).and_then(|value| Ok(tx.commit().map(|()| value)?));
+        if result.is_err() {
+            // The caches may hold identities, messages and sequence numbers of the
+            // rolled-back transaction: they are reloaded from the database.
+            self.caches.identities.clear();
+            self.caches.messages.clear();
         }
+        result
     }
 }
 
@@ -87,7 +92,7 @@ pub(super) fn spawn(
     let max_group = options.max_group_events.max(1);
     let state = WriterState {
         conn,
-        cache: Cache::default(),
+        caches: Caches::default(),
     };
     let thread_depth = depth.clone();
     let thread = std::thread::Builder::new()
@@ -150,10 +155,22 @@ fn run(mut state: WriterState, rx: Receiver<Job>, depth: Arc<AtomicUsize>, max_g
 
 fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Encoded>, Reply)>) {
     let started = std::time::Instant::now();
-    let result = state.in_transaction(|tx, cache| {
+    let result = state.in_transaction(|tx, caches| {
         let mut outcomes = Vec::with_capacity(group.len());
+        // The group's new events, by workspace, in queue order: one append each.
+        let mut rows: Vec<(WorkspaceId, Vec<Row>)> = Vec::new();
         for (workspace, events, _) in &group {
-            outcomes.push(append_events(tx, cache, *workspace, events)?);
+            let at = match rows.iter().position(|(w, _)| w == workspace) {
+                Some(at) => at,
+                None => {
+                    rows.push((*workspace, Vec::with_capacity(events.len())));
+                    rows.len() - 1
+                }
+            };
+            outcomes.push(accept(tx, caches, *workspace, events, &mut rows[at].1)?);
+        }
+        for (workspace, mut rows) in rows {
+            blocks::append(tx, &mut caches.messages, workspace, &mut rows)?;
         }
         Ok(outcomes)
     });
@@ -179,25 +196,27 @@ fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Encoded>, 
     }
 }
 
-fn append_events(
+/// Deduplicates and stitches one request's events, adding the new ones to `rows`.
+fn accept<'a>(
     tx: &Transaction,
-    cache: &mut Cache,
+    caches: &mut Caches,
     workspace: WorkspaceId,
-    events: &[Encoded],
+    events: &'a [Encoded],
+    rows: &mut Vec<Row<'a>>,
 ) -> Result<AppendOutcome> {
     let mut outcome = AppendOutcome::default();
-    let mut insert = tx.prepare_cached(rows::INSERT_EVENT)?;
     for row in events {
-        if rows::insert_event(&mut insert, workspace, row)? {
+        if caches.messages.insert(tx, workspace, row.hash)? {
             outcome.inserted += 1;
             identity::stitch(
                 tx,
-                cache,
+                &mut caches.identities,
                 workspace,
                 &row.event,
                 row.email.as_deref(),
                 &mut outcome,
             )?;
+            rows.push(Row::of(row));
         } else {
             outcome.duplicates += 1;
         }

@@ -1,0 +1,631 @@
+//! Events stored in blocks (see `docs/adr/0003-event-blocks.md` and `docs/storage.md`).
+//!
+//! A block is one row of `event_blocks`: up to [`MAX_EVENTS`] events of one workspace,
+//! in sequence order, encoded one after the other and compressed with LZ4. Beside the
+//! data, a block keeps its events' 128-bit message hashes (deduplication) and a Bloom
+//! filter of its actors (timelines and erasure skip the blocks that cannot hold a
+//! person). The table only grows at its end: an append inserts one row per block instead
+//! of one row and three random index entries per event.
+//!
+//! Encoding of one event, in this order: the sequence number as a signed varint delta
+//! from the previous event's (the first from 0); then message id, kind, name, user id,
+//! anonymous id, group id, previous id; ts, original ts, sent at, received at; channel,
+//! campaign name, source, medium, term, content, touchpoint; revenue, currency, online;
+//! properties, traits and context as JSON text. Strings are a varint length then UTF-8
+//! bytes; optional strings store length + 1 (0 for none); times are zigzag varints,
+//! optional ones behind a presence byte; revenue is a presence byte then 8 bytes.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::rows::Encoded;
+use crate::types::WorkspaceId;
+use crate::{Result, StoreError};
+
+/// Most events in one block.
+pub const MAX_EVENTS: usize = 4096;
+/// A workspace's last block with fewer events than this is extended by the next append
+/// (rewritten) rather than followed by a new block, so that small commits (an HTTP batch
+/// at a time) do not leave a trail of tiny blocks.
+const SMALL: usize = 512;
+/// The first byte of every block's decompressed data.
+const FORMAT: u8 = 1;
+/// Bloom filter: bits per distinct actor and probes per look-up (about 1% false
+/// positives).
+const BLOOM_BITS: usize = 10;
+const BLOOM_PROBES: u64 = 7;
+
+/// One event as a block holds it, borrowed from an [`Encoded`] event or a decoded block.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    pub seq: i64,
+    /// [`message_hash`] of the event's workspace and message id.
+    pub hash: u128,
+    pub message_id: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub user_id: Option<&'a str>,
+    pub anonymous_id: Option<&'a str>,
+    pub group_id: Option<&'a str>,
+    pub previous_id: Option<&'a str>,
+    pub ts: i64,
+    pub original_ts: Option<i64>,
+    pub sent_at: Option<i64>,
+    pub received_at: i64,
+    pub channel: &'a str,
+    pub campaign: Option<&'a str>,
+    pub utm_source: Option<&'a str>,
+    pub utm_medium: Option<&'a str>,
+    pub utm_term: Option<&'a str>,
+    pub utm_content: Option<&'a str>,
+    pub touchpoint: &'a str,
+    pub revenue: Option<f64>,
+    pub currency: Option<&'a str>,
+    pub online: bool,
+    pub properties: Option<&'a str>,
+    pub traits: Option<&'a str>,
+    pub context: Option<&'a str>,
+}
+
+impl<'a> Row<'a> {
+    /// The row of an event on its way in; its sequence number is given at append.
+    pub fn of(e: &'a Encoded) -> Row<'a> {
+        let ev = &e.event;
+        let c = &ev.touch.campaign;
+        Row {
+            seq: 0,
+            hash: e.hash,
+            message_id: &ev.message_id,
+            kind: ev.kind.as_str(),
+            name: &ev.name,
+            user_id: ev.user_id.as_deref(),
+            anonymous_id: ev.anonymous_id.as_deref(),
+            group_id: ev.group_id.as_deref(),
+            previous_id: ev.previous_id.as_deref(),
+            ts: ev.timestamp,
+            original_ts: ev.original_timestamp,
+            sent_at: ev.sent_at,
+            received_at: ev.received_at,
+            channel: &ev.touch.channel,
+            campaign: c.name.as_deref(),
+            utm_source: c.source.as_deref(),
+            utm_medium: c.medium.as_deref(),
+            utm_term: c.term.as_deref(),
+            utm_content: c.content.as_deref(),
+            touchpoint: &ev.touch.touchpoint,
+            revenue: ev.touch.revenue,
+            currency: ev.touch.currency.as_deref(),
+            online: ev.touch.online,
+            properties: e.properties.as_deref(),
+            traits: e.traits.as_deref(),
+            context: e.context.as_deref(),
+        }
+    }
+
+    /// The event's actor: its userId when it has one, else its anonymousId (`true` marks
+    /// an anonymous actor).
+    pub fn actor(&self) -> Option<(bool, &'a str)> {
+        match (self.user_id, self.anonymous_id) {
+            (Some(u), _) => Some((false, u)),
+            (None, Some(a)) => Some((true, a)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The deduplication key of a message: the first 128 bits of SHA-256 over the workspace
+/// id (8 bytes, little-endian) and the message id.
+pub fn message_hash(workspace: WorkspaceId, message_id: &str) -> u128 {
+    let mut h = Sha256::new();
+    h.update(workspace.to_le_bytes());
+    h.update(message_id.as_bytes());
+    u128::from_le_bytes(h.finalize()[..16].try_into().expect("16 bytes"))
+}
+
+/// The Bloom key of an actor: FNV-1a over a kind byte and the identifier, then the
+/// SplitMix64 finaliser. Stored in the data: it must never change.
+pub fn actor_hash(anonymous: bool, id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in std::iter::once(&(anonymous as u8)).chain(id.as_bytes()) {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+fn bloom_bits(filter: &[u8], h: u64) -> impl Iterator<Item = usize> {
+    let mask = (filter.len() as u64 * 8).wrapping_sub(1);
+    let (h1, h2) = (h & 0xffff_ffff, (h >> 32) | 1);
+    (0..BLOOM_PROBES).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) & mask) as usize)
+}
+
+fn bloom(mut actors: Vec<u64>) -> Vec<u8> {
+    actors.sort_unstable();
+    actors.dedup();
+    let bits = (actors.len() * BLOOM_BITS).next_power_of_two().max(64);
+    let mut filter = vec![0u8; bits / 8];
+    for h in actors {
+        for bit in bloom_bits(&filter, h).collect::<Vec<_>>() {
+            filter[bit / 8] |= 1 << (bit % 8);
+        }
+    }
+    filter
+}
+
+/// Whether a block's actor filter may hold an actor of this [`actor_hash`] (false
+/// positives about 1%, no false negatives).
+pub fn may_contain(filter: &[u8], h: u64) -> bool {
+    !filter.is_empty() && bloom_bits(filter, h).all(|bit| filter[bit / 8] & (1 << (bit % 8)) != 0)
+}
+
+/// A block ready to be written.
+pub struct Block {
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub events: i64,
+    pub min_ts: i64,
+    pub max_ts: i64,
+    pub actors: Vec<u8>,
+    pub hashes: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_i64(out: &mut Vec<u8>, v: i64) {
+    put_varint(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        None => out.push(0),
+        Some(s) => {
+            put_varint(out, s.len() as u64 + 1);
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
+fn put_opt_i64(out: &mut Vec<u8>, v: Option<i64>) {
+    match v {
+        None => out.push(0),
+        Some(v) => {
+            out.push(1);
+            put_i64(out, v);
+        }
+    }
+}
+
+/// Encodes rows (in sequence order) into one block.
+pub fn encode(rows: &[Row]) -> Block {
+    let mut raw = Vec::with_capacity(rows.len() * 400 + 1);
+    raw.push(FORMAT);
+    let mut hashes = Vec::with_capacity(rows.len() * 16);
+    let mut actors = Vec::with_capacity(rows.len());
+    let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
+    let mut prev = 0i64;
+    for r in rows {
+        put_i64(&mut raw, r.seq.wrapping_sub(prev));
+        prev = r.seq;
+        put_str(&mut raw, r.message_id);
+        put_str(&mut raw, r.kind);
+        put_str(&mut raw, r.name);
+        for s in [r.user_id, r.anonymous_id, r.group_id, r.previous_id] {
+            put_opt_str(&mut raw, s);
+        }
+        put_i64(&mut raw, r.ts);
+        put_opt_i64(&mut raw, r.original_ts);
+        put_opt_i64(&mut raw, r.sent_at);
+        put_i64(&mut raw, r.received_at);
+        put_str(&mut raw, r.channel);
+        for s in [r.campaign, r.utm_source, r.utm_medium, r.utm_term, r.utm_content] {
+            put_opt_str(&mut raw, s);
+        }
+        put_str(&mut raw, r.touchpoint);
+        match r.revenue {
+            None => raw.push(0),
+            Some(v) => {
+                raw.push(1);
+                raw.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        put_opt_str(&mut raw, r.currency);
+        raw.push(r.online as u8);
+        for s in [r.properties, r.traits, r.context] {
+            put_opt_str(&mut raw, s);
+        }
+        hashes.extend_from_slice(&r.hash.to_le_bytes());
+        if let Some((anonymous, id)) = r.actor() {
+            actors.push(actor_hash(anonymous, id));
+        }
+        min_ts = min_ts.min(r.ts);
+        max_ts = max_ts.max(r.ts);
+    }
+    Block {
+        first_seq: rows.first().map_or(0, |r| r.seq),
+        last_seq: rows.last().map_or(0, |r| r.seq),
+        events: rows.len() as i64,
+        min_ts,
+        max_ts,
+        actors: bloom(actors),
+        hashes,
+        data: lz4_flex::compress_prepend_size(&raw),
+    }
+}
+
+/// A block's data, decompressed.
+pub fn decompress(block: i64, data: &[u8]) -> Result<Vec<u8>> {
+    let raw = lz4_flex::decompress_size_prepended(data)
+        .map_err(|e| corrupt(block, &format!("cannot decompress: {e}")))?;
+    if raw.first() != Some(&FORMAT) {
+        return Err(corrupt(block, "unknown block format"));
+    }
+    Ok(raw)
+}
+
+fn corrupt(block: i64, what: &str) -> StoreError {
+    StoreError::Corrupt(format!("event block {block}: {what}"))
+}
+
+/// The rows of a decompressed block, in order. `hashes` is the block's hash column, or
+/// empty when the caller does not need the hashes (they then read 0).
+pub struct Rows<'a> {
+    block: i64,
+    raw: &'a [u8],
+    hashes: &'a [u8],
+    index: usize,
+    prev: i64,
+}
+
+pub fn rows<'a>(block: i64, raw: &'a [u8], hashes: &'a [u8]) -> Rows<'a> {
+    Rows {
+        block,
+        raw: &raw[1..],
+        hashes,
+        index: 0,
+        prev: 0,
+    }
+}
+
+impl<'a> Rows<'a> {
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = self.raw.split_first()?;
+            self.raw = rest;
+            v |= ((b & 0x7f) as u64) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn i64(&mut self) -> Option<i64> {
+        let v = self.varint()?;
+        Some((v >> 1) as i64 ^ -((v & 1) as i64))
+    }
+
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.raw.len() < n {
+            return None;
+        }
+        let (b, rest) = self.raw.split_at(n);
+        self.raw = rest;
+        Some(b)
+    }
+
+    fn str(&mut self) -> Option<&'a str> {
+        let n = self.varint()? as usize;
+        std::str::from_utf8(self.bytes(n)?).ok()
+    }
+
+    fn opt_str(&mut self) -> Option<Option<&'a str>> {
+        match self.varint()? {
+            0 => Some(None),
+            n => Some(Some(std::str::from_utf8(self.bytes(n as usize - 1)?).ok()?)),
+        }
+    }
+
+    fn byte(&mut self) -> Option<u8> {
+        Some(self.bytes(1)?[0])
+    }
+
+    fn opt_i64(&mut self) -> Option<Option<i64>> {
+        match self.byte()? {
+            0 => Some(None),
+            _ => Some(Some(self.i64()?)),
+        }
+    }
+
+    fn row(&mut self) -> Option<Row<'a>> {
+        let seq = self.prev.wrapping_add(self.i64()?);
+        self.prev = seq;
+        let hash = match self.hashes.get(self.index * 16..self.index * 16 + 16) {
+            Some(h) => u128::from_le_bytes(h.try_into().ok()?),
+            None => 0,
+        };
+        Some(Row {
+            seq,
+            hash,
+            message_id: self.str()?,
+            kind: self.str()?,
+            name: self.str()?,
+            user_id: self.opt_str()?,
+            anonymous_id: self.opt_str()?,
+            group_id: self.opt_str()?,
+            previous_id: self.opt_str()?,
+            ts: self.i64()?,
+            original_ts: self.opt_i64()?,
+            sent_at: self.opt_i64()?,
+            received_at: self.i64()?,
+            channel: self.str()?,
+            campaign: self.opt_str()?,
+            utm_source: self.opt_str()?,
+            utm_medium: self.opt_str()?,
+            utm_term: self.opt_str()?,
+            utm_content: self.opt_str()?,
+            touchpoint: self.str()?,
+            revenue: match self.byte()? {
+                0 => None,
+                _ => Some(f64::from_le_bytes(self.bytes(8)?.try_into().ok()?)),
+            },
+            currency: self.opt_str()?,
+            online: self.byte()? != 0,
+            properties: self.opt_str()?,
+            traits: self.opt_str()?,
+            context: self.opt_str()?,
+        })
+    }
+}
+
+impl<'a> Iterator for Rows<'a> {
+    type Item = Result<Row<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.raw.is_empty() {
+            return None;
+        }
+        let row = self.row();
+        let index = self.index;
+        self.index += 1;
+        match row {
+            Some(r) => Some(Ok(r)),
+            None => {
+                self.raw = &[];
+                Some(Err(corrupt(
+                    self.block,
+                    &format!("event {index} is truncated or not UTF-8"),
+                )))
+            }
+        }
+    }
+}
+
+/// Message hashes are SHA-256 prefixes already: the set uses their low bits as is.
+#[derive(Default)]
+pub struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
+
+type HashSet128 = HashSet<u128, BuildHasherDefault<PassThrough>>;
+
+/// The writer's state for events: the message hashes of each workspace it has appended
+/// to (loaded from the blocks on first use, 16 bytes an event) and the next sequence
+/// number. Cleared when a transaction fails, then reloaded.
+#[derive(Default)]
+pub struct Messages {
+    seen: HashMap<WorkspaceId, HashSet128>,
+    next_seq: Option<i64>,
+}
+
+impl Messages {
+    pub fn clear(&mut self) {
+        self.seen.clear();
+        self.next_seq = None;
+    }
+
+    fn seen(&mut self, c: &Connection, ws: WorkspaceId) -> Result<&mut HashSet128> {
+        if !self.seen.contains_key(&ws) {
+            let mut set = HashSet128::default();
+            let mut stmt = c.prepare_cached(
+                "SELECT hashes FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1",
+            )?;
+            let mut rows = stmt.query([ws])?;
+            while let Some(r) = rows.next()? {
+                let hashes = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                set.extend(
+                    hashes
+                        .chunks_exact(16)
+                        .map(|h| u128::from_le_bytes(h.try_into().expect("16 bytes"))),
+                );
+            }
+            self.seen.insert(ws, set);
+        }
+        Ok(self.seen.get_mut(&ws).expect("just loaded"))
+    }
+
+    /// Records a message; `false` when the workspace already holds it.
+    pub fn insert(&mut self, c: &Connection, ws: WorkspaceId, hash: u128) -> Result<bool> {
+        Ok(self.seen(c, ws)?.insert(hash))
+    }
+
+    fn forget(&mut self, ws: WorkspaceId, hash: u128) {
+        if let Some(set) = self.seen.get_mut(&ws) {
+            set.remove(&hash);
+        }
+    }
+
+    fn take_seqs(&mut self, c: &Connection, n: usize) -> Result<i64> {
+        let next = match self.next_seq {
+            Some(s) => s,
+            None => {
+                let last: Option<i64> = c
+                    .prepare_cached("SELECT max(last_seq) FROM event_blocks INDEXED BY event_blocks_seq")?
+                    .query_row([], |r| r.get(0))?;
+                last.unwrap_or(0) + 1
+            }
+        };
+        self.next_seq = Some(next + n as i64);
+        Ok(next)
+    }
+}
+
+pub fn write_block(c: &Connection, ws: WorkspaceId, id: Option<i64>, b: &Block) -> Result<()> {
+    match id {
+        Some(id) => c
+            .prepare_cached(
+                "UPDATE event_blocks SET first_seq = ?2, last_seq = ?3, events = ?4, min_ts = ?5, max_ts = ?6,
+                 actors = ?7, hashes = ?8, data = ?9 WHERE id = ?1",
+            )?
+            .execute(params![
+                id, b.first_seq, b.last_seq, b.events, b.min_ts, b.max_ts, b.actors, b.hashes,
+                b.data
+            ])?,
+        None => c
+            .prepare_cached(
+                "INSERT INTO event_blocks (workspace_id, first_seq, last_seq, events, min_ts, max_ts, actors, hashes, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                ws, b.first_seq, b.last_seq, b.events, b.min_ts, b.max_ts, b.actors, b.hashes,
+                b.data
+            ])?,
+    };
+    Ok(())
+}
+
+/// Appends rows (already deduplicated) to the workspace, giving them the next sequence
+/// numbers: the workspace's last block is extended while it is small, then new blocks of
+/// at most [`MAX_EVENTS`] follow.
+pub fn append(c: &Connection, messages: &mut Messages, ws: WorkspaceId, new: &mut [Row]) -> Result<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let first = messages.take_seqs(c, new.len())?;
+    for (i, r) in new.iter_mut().enumerate() {
+        r.seq = first + i as i64;
+    }
+    let tail: Option<(i64, i64)> = c
+        .prepare_cached(
+            "SELECT id, events FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1 ORDER BY last_seq DESC LIMIT 1",
+        )?
+        .query_row([ws], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let mut all: Vec<Row> = Vec::new();
+    let mut replace = None;
+    let (data, hashes, raw);
+    if let Some((id, events)) = tail.filter(|&(_, events)| (events as usize) < SMALL) {
+        (data, hashes) = block_data(c, id)?;
+        raw = decompress(id, &data)?;
+        all.reserve(events as usize + new.len());
+        for r in rows(id, &raw, &hashes) {
+            all.push(r?);
+        }
+        replace = Some(id);
+    }
+    all.extend_from_slice(new);
+    for chunk in all.chunks(MAX_EVENTS) {
+        write_block(c, ws, replace.take(), &encode(chunk))?;
+    }
+    Ok(())
+}
+
+/// A block's compressed data and its hashes.
+fn block_data(c: &Connection, id: i64) -> Result<(Vec<u8>, Vec<u8>)> {
+    Ok(c.prepare_cached("SELECT data, hashes FROM event_blocks WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+/// Removes the events of these actors (`(anonymous, id)`) from the workspace's blocks,
+/// rewriting each block that held some; their message hashes are forgotten, so a resent
+/// message is accepted again. Returns how many events were removed.
+pub fn erase_actors(
+    c: &Connection,
+    messages: &mut Messages,
+    ws: WorkspaceId,
+    actors: &HashSet<(bool, String)>,
+) -> Result<u64> {
+    let keys: Vec<u64> = actors.iter().map(|(a, id)| actor_hash(*a, id)).collect();
+    let candidates = blocks_with_actors(c, ws, &keys)?;
+    let mut removed = 0u64;
+    for id in candidates {
+        let (data, hashes) = block_data(c, id)?;
+        let raw = decompress(id, &data)?;
+        let mut kept = Vec::new();
+        let mut gone = Vec::new();
+        for r in rows(id, &raw, &hashes) {
+            let r = r?;
+            match r.actor() {
+                Some((a, v)) if actors.contains(&(a, v.to_string())) => gone.push(r.hash),
+                _ => kept.push(r),
+            }
+        }
+        if gone.is_empty() {
+            continue;
+        }
+        removed += gone.len() as u64;
+        for h in gone {
+            messages.forget(ws, h);
+        }
+        let (first_seq, last_seq): (i64, i64) = c
+            .prepare_cached("SELECT first_seq, last_seq FROM event_blocks WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let mut block = encode(&kept);
+        // The block keeps the range of sequence numbers it was given.
+        block.first_seq = first_seq;
+        block.last_seq = last_seq;
+        write_block(c, ws, Some(id), &block)?;
+    }
+    Ok(removed)
+}
+
+/// The ids of the workspace's blocks whose actor filter may hold one of these
+/// [`actor_hash`]es, in sequence order.
+pub fn blocks_with_actors(c: &Connection, ws: WorkspaceId, keys: &[u64]) -> Result<Vec<i64>> {
+    let mut out = Vec::new();
+    if keys.is_empty() {
+        return Ok(out);
+    }
+    let mut stmt = c.prepare_cached(
+        "SELECT id, actors FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1 ORDER BY last_seq",
+    )?;
+    let mut rows = stmt.query([ws])?;
+    while let Some(r) = rows.next()? {
+        let filter = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+        if keys.iter().any(|&k| may_contain(filter, k)) {
+            out.push(r.get(0)?);
+        }
+    }
+    Ok(out)
+}
