@@ -629,3 +629,154 @@ pub fn blocks_with_actors(c: &Connection, ws: WorkspaceId, keys: &[u64]) -> Resu
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The owned fields of a row, to generate and compare.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Fields {
+        seq: i64,
+        hash: u128,
+        texts: [String; 4],
+        opts: [Option<String>; 12],
+        times: (i64, Option<i64>, Option<i64>, i64),
+        revenue: Option<f64>,
+        online: bool,
+    }
+
+    fn row(f: &Fields) -> Row<'_> {
+        let o = |i: usize| f.opts[i].as_deref();
+        Row {
+            seq: f.seq,
+            hash: f.hash,
+            message_id: &f.texts[0],
+            kind: "track",
+            name: &f.texts[1],
+            user_id: o(0),
+            anonymous_id: o(1),
+            group_id: o(2),
+            previous_id: o(3),
+            ts: f.times.0,
+            original_ts: f.times.1,
+            sent_at: f.times.2,
+            received_at: f.times.3,
+            channel: &f.texts[2],
+            campaign: o(4),
+            utm_source: o(5),
+            utm_medium: o(6),
+            utm_term: o(7),
+            utm_content: o(8),
+            touchpoint: &f.texts[3],
+            revenue: f.revenue,
+            currency: o(9),
+            online: f.online,
+            properties: o(10),
+            traits: o(11),
+            context: None,
+        }
+    }
+
+    fn back(r: &Row) -> Fields {
+        let s = |t: Option<&str>| t.map(str::to_string);
+        assert_eq!(r.kind, "track");
+        assert_eq!(r.context, None);
+        Fields {
+            seq: r.seq,
+            hash: r.hash,
+            texts: [r.message_id, r.name, r.channel, r.touchpoint].map(str::to_string),
+            opts: [
+                r.user_id, r.anonymous_id, r.group_id, r.previous_id, r.campaign, r.utm_source,
+                r.utm_medium, r.utm_term, r.utm_content, r.currency, r.properties, r.traits,
+            ]
+            .map(s),
+            times: (r.ts, r.original_ts, r.sent_at, r.received_at),
+            revenue: r.revenue,
+            online: r.online,
+        }
+    }
+
+    fn fields() -> impl Strategy<Value = Fields> {
+        let text = "\\PC{0,12}";
+        (
+            any::<i64>(),
+            any::<u128>(),
+            proptest::array::uniform4(text),
+            proptest::array::uniform12(proptest::option::of(text)),
+            (any::<i64>(), any::<Option<i64>>(), any::<Option<i64>>(), any::<i64>()),
+            proptest::option::of(-1e12f64..1e12),
+            any::<bool>(),
+        )
+            .prop_map(|(seq, hash, texts, opts, times, revenue, online)| Fields {
+                seq,
+                hash,
+                texts,
+                opts,
+                times,
+                revenue,
+                online,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn a_block_decodes_to_the_rows_it_was_encoded_from(rows in proptest::collection::vec(fields(), 0..40)) {
+            let block = encode(&rows.iter().map(row).collect::<Vec<_>>());
+            prop_assert_eq!(block.events as usize, rows.len());
+            prop_assert_eq!(block.hashes.len(), 16 * rows.len());
+            let raw = decompress(7, &block.data).unwrap();
+            let decoded: Vec<Fields> = super::rows(7, &raw, &block.hashes)
+                .map(|r| back(&r.unwrap()))
+                .collect();
+            prop_assert_eq!(&decoded, &rows);
+            if let Some(first) = rows.first() {
+                prop_assert_eq!(block.min_ts, rows.iter().map(|r| r.times.0).min().unwrap());
+                prop_assert_eq!(block.max_ts, rows.iter().map(|r| r.times.0).max().unwrap());
+                prop_assert_eq!(block.first_seq, first.seq);
+                // Every actor of the block passes its filter.
+                for r in &rows {
+                    if let Some((a, id)) = row(r).actor() {
+                        prop_assert!(may_contain(&block.actors, actor_hash(a, id)));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_actor_filter_lets_about_one_percent_of_strangers_through() {
+        let members: Vec<u64> = (0..3000).map(|i| actor_hash(false, &format!("user-{i}"))).collect();
+        let filter = bloom(members.clone());
+        assert!(members.iter().all(|&h| may_contain(&filter, h)));
+        let strangers = (0..100_000)
+            .filter(|i| may_contain(&filter, actor_hash(true, &format!("user-{i}"))))
+            .count();
+        assert!(strangers < 2_000, "{strangers} false positives in 100,000");
+        assert!(!may_contain(&[], 1));
+    }
+
+    #[test]
+    fn a_damaged_block_is_an_error_naming_it() {
+        let f = Fields {
+            seq: 1,
+            hash: 2,
+            texts: ["m", "n", "web", "web /"].map(str::to_string),
+            opts: Default::default(),
+            times: (1, None, None, 1),
+            revenue: None,
+            online: true,
+        };
+        let block = encode(&[row(&f), row(&f)]);
+        let raw = decompress(3, &block.data).unwrap();
+        let cut = &raw[..raw.len() - 3];
+        let got: Vec<_> = super::rows(3, cut, &[]).collect();
+        assert!(got[0].is_ok());
+        let err = got[1].as_ref().unwrap_err().to_string();
+        assert!(err.contains("event block 3") && err.contains("event 1"), "{err}");
+        assert_eq!(got.len(), 2);
+        assert!(decompress(4, &block.data[..10]).unwrap_err().to_string().contains("event block 4"));
+        assert!(decompress(5, &lz4_flex::compress_prepend_size(&[9, 0])).is_err());
+    }
+}
