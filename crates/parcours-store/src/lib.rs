@@ -78,6 +78,14 @@ pub trait Store: Send + Sync {
         to: Micros,
         f: &mut dyn FnMut(StoredEvent),
     ) -> Result<()>;
+    /// Calls `f` for every event stored after `after_seq`, in sequence (storage) order, in
+    /// bounded memory: what exports read.
+    fn scan_events(
+        &self,
+        workspace: WorkspaceId,
+        after_seq: i64,
+        f: &mut dyn FnMut(StoredEvent),
+    ) -> Result<()>;
     /// The events of one person across all their identities, ordered by (timestamp, id).
     fn person_events(&self, workspace: WorkspaceId, person: PersonId) -> Result<Vec<StoredEvent>>;
     fn event_count(&self, workspace: WorkspaceId) -> Result<u64>;

@@ -1,6 +1,7 @@
 //! The command line: `serve`, `demo`, `import`, `keys`, `workspaces`, `erase`,
 //! `timeline`, `config`. Parsing is clap's; each command is a short function.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -72,6 +73,19 @@ pub enum Command {
         identifier: String,
         #[arg(long)]
         workspace: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print a workspace's events as JSON Lines, in the order they were stored.
+    Export {
+        #[arg(long)]
+        workspace: String,
+        /// Only events at or after this time (RFC 3339, a date, or epoch seconds/ms).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only events before this time.
+        #[arg(long)]
+        to: Option<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -303,6 +317,37 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             for e in store.person_events(w, person)? {
                 println!("{}", serde_json::to_string(&e)?);
             }
+            Ok(())
+        }
+        Command::Export {
+            workspace: ws,
+            from,
+            to,
+            common,
+        } => {
+            let time = |t: Option<String>, flag: &str, default: i64| -> anyhow::Result<i64> {
+                t.map_or(Ok(default), |t| {
+                    parcours_core::time::parse_lenient(&t)
+                        .map_err(|e| anyhow!("--{flag} `{t}`: {e}"))
+                })
+            };
+            let (from, to) = (time(from, "from", i64::MIN)?, time(to, "to", i64::MAX)?);
+            let store = open_store(&load_config(&common, None)?)?;
+            let w = workspace(&store, &ws, false)?.id;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut failed = None;
+            store.scan_events(w, 0, &mut |e| {
+                if failed.is_none() && from <= e.event.timestamp && e.event.timestamp < to {
+                    failed = serde_json::to_writer(&mut out, &e)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|()| Ok(writeln!(out)?))
+                        .err();
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            out.flush()?;
             Ok(())
         }
         Command::Config {

@@ -337,77 +337,141 @@ fn detect_format(path: &Path) -> anyhow::Result<Format> {
 /// The parsed events of a chunk of rows, with the line each came from.
 type Chunk = Vec<(u64, Event)>;
 
-/// Runs `produce` on a parser thread and streams its chunks to the store from this one,
-/// so parsing, encoding and committing overlap.
-fn pipeline(
-    store: &dyn Store,
-    ws: WorkspaceId,
-    produce: impl FnOnce(&mut dyn FnMut(Chunk), &mut Vec<Rejection>) -> anyhow::Result<u64> + Send,
-) -> anyhow::Result<Summary> {
-    let (tx, rx) = sync_channel::<Chunk>(4);
+/// Reads a file's rows, unparsed, in batches of [`BATCH`] with their line numbers; rows
+/// that cannot even be read are rejected there. Returns the number of rows.
+type ReadRows<'a, T> = Box<
+    dyn FnOnce(&mut dyn FnMut(Vec<(u64, T)>), &mut Vec<Rejection>) -> anyhow::Result<u64>
+        + Send
+        + 'a,
+>;
+
+/// Turns one raw row into an event (validation, normalisation, message id).
+type Convert<'a, T> = &'a (dyn Fn(T) -> Result<Event, PayloadError> + Sync);
+
+/// Reads rows on one thread, parses them on every core, and hands `consume` the chunks
+/// of valid events in file order. Returns what `consume` returned, the rows read and the
+/// rejected rows (by line).
+fn parse_parallel<T: Send, R>(
+    read: ReadRows<'_, T>,
+    convert: Convert<'_, T>,
+    defs: &[SurveyDef],
+    consume: impl FnOnce(&mut dyn Iterator<Item = Chunk>) -> R,
+) -> anyhow::Result<(R, u64, Vec<Rejection>)> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let (work_tx, work_rx) = sync_channel::<(usize, Vec<(u64, T)>)>(workers);
+    let work_rx = std::sync::Mutex::new(work_rx);
+    let (done_tx, done_rx) = sync_channel::<(usize, Chunk, Vec<Rejection>)>(workers * 2);
     std::thread::scope(|scope| {
-        let parser = scope.spawn(move || {
+        let reader = scope.spawn(move || {
             let mut rejected = Vec::new();
-            let rows = produce(
-                &mut |chunk| {
-                    let _ = tx.send(chunk);
+            let mut next = 0;
+            let rows = read(
+                &mut |batch| {
+                    let _ = work_tx.send((next, batch));
+                    next += 1;
                 },
                 &mut rejected,
             );
             rows.map(|r| (r, rejected))
         });
-        let mut summary = Summary::default();
-        let mut chunks = rx
-            .into_iter()
-            .map(|chunk| chunk.into_iter().map(|(_, e)| e).collect());
-        let failure = store
-            .append_stream(ws, &mut chunks, &mut |o| {
-                summary.inserted += o.inserted as u64;
-                summary.duplicates += o.duplicates as u64;
-            })
-            .err();
-        // After a failure, let the parser run out (its chunks are dropped) so it can be joined.
-        chunks.for_each(drop);
-        let (rows, mut rejected) = parser
-            .join()
-            .map_err(|_| anyhow!("the parser thread panicked"))??;
-        if let Some(e) = failure {
-            return Err(anyhow!(e).context(format!(
-                "storing rows (the {} rows stored before this are kept)",
-                summary.inserted
-            )));
+        for _ in 0..workers {
+            let (work_rx, done_tx) = (&work_rx, done_tx.clone());
+            scope.spawn(move || loop {
+                let job = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok((index, batch)) = job else { break };
+                let mut chunk = Vec::with_capacity(batch.len());
+                let mut rejected = Vec::new();
+                for (line, raw) in batch {
+                    match convert(raw).and_then(|e| admit(defs, e)) {
+                        Ok(e) => chunk.push((line, e)),
+                        Err(e) => rejected.push(reject(line, e)),
+                    }
+                }
+                if done_tx.send((index, chunk, rejected)).is_err() {
+                    break;
+                }
+            });
         }
+        drop(done_tx);
+        let mut ordered = InOrder {
+            rx: done_rx,
+            next: 0,
+            waiting: BTreeMap::new(),
+            rejected: Vec::new(),
+        };
+        let result = consume(&mut ordered);
+        // After an early stop, let the threads run out (their chunks are dropped).
+        ordered.by_ref().for_each(drop);
+        let (rows, mut rejected) = reader
+            .join()
+            .map_err(|_| anyhow!("the reader thread panicked"))??;
+        rejected.append(&mut ordered.rejected);
         rejected.sort_by_key(|r| r.line);
-        summary.rows = rows;
-        summary.rejected = rejected;
-        Ok(summary)
+        Ok((result, rows, rejected))
     })
 }
 
-/// Adds a parsed row to the chunk (handing full chunks on) or records its rejection; an
-/// answer of a defined survey must fit its definition.
-fn keep(
-    parsed: Result<Event, PayloadError>,
-    defs: &[SurveyDef],
-    line: u64,
-    chunk: &mut Chunk,
-    rejected: &mut Vec<Rejection>,
-    emit: &mut dyn FnMut(Chunk),
-) {
-    // Without definitions (the usual bulk import) nothing is looked at per row.
-    let admitted = parsed.and_then(|mut e| {
-        if !defs.is_empty() {
-            admit_response(defs, &mut e)?;
+/// The workers' chunks put back in file order.
+struct InOrder {
+    rx: std::sync::mpsc::Receiver<(usize, Chunk, Vec<Rejection>)>,
+    next: usize,
+    waiting: BTreeMap<usize, Chunk>,
+    rejected: Vec<Rejection>,
+}
+
+impl Iterator for InOrder {
+    type Item = Chunk;
+
+    fn next(&mut self) -> Option<Chunk> {
+        loop {
+            if let Some(chunk) = self.waiting.remove(&self.next) {
+                self.next += 1;
+                return Some(chunk);
+            }
+            let (index, chunk, mut rejected) = self.rx.recv().ok()?;
+            self.rejected.append(&mut rejected);
+            self.waiting.insert(index, chunk);
         }
-        Ok(e)
-    });
-    match admitted {
-        Ok(e) => chunk.push((line, e)),
-        Err(e) => rejected.push(reject(line, e)),
     }
-    if chunk.len() >= BATCH {
-        emit(std::mem::take(chunk));
+}
+
+/// Parses in parallel (see [`parse_parallel`]) and streams the events to the store, so
+/// reading, parsing, encoding and committing overlap.
+fn pipeline<T: Send>(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    defs: &[SurveyDef],
+    read: ReadRows<'_, T>,
+    convert: Convert<'_, T>,
+) -> anyhow::Result<Summary> {
+    let mut summary = Summary::default();
+    let (failure, rows, rejected) = parse_parallel(read, convert, defs, |chunks| {
+        let mut events = chunks.map(|chunk| chunk.into_iter().map(|(_, e)| e).collect());
+        store
+            .append_stream(ws, &mut events, &mut |o| {
+                summary.inserted += o.inserted as u64;
+                summary.duplicates += o.duplicates as u64;
+            })
+            .err()
+    })?;
+    if let Some(e) = failure {
+        return Err(anyhow!(e).context(format!(
+            "storing rows (the {} rows stored before this are kept)",
+            summary.inserted
+        )));
     }
+    summary.rows = rows;
+    summary.rejected = rejected;
+    Ok(summary)
+}
+
+/// An answer of a defined survey must fit its definition; without definitions (the
+/// usual bulk import) nothing is looked at.
+fn admit(defs: &[SurveyDef], mut e: Event) -> Result<Event, PayloadError> {
+    if !defs.is_empty() {
+        admit_response(defs, &mut e)?;
+    }
+    Ok(e)
 }
 
 fn reject(line: u64, e: PayloadError) -> Rejection {
@@ -429,59 +493,49 @@ fn import_jsonl(
 ) -> anyhow::Result<Summary> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let received = crate::server::now_micros();
-    pipeline(store, ws, |emit, rejected| {
+    let read: ReadRows<'_, String> = Box::new(|emit, _| {
         let mut reader = BufReader::with_capacity(1 << 20, bar.wrap_read(file));
-        let mut chunk = Vec::with_capacity(BATCH);
-        let (mut line_no, mut rows, mut buf) = (0u64, 0u64, String::new());
+        let mut batch = Vec::with_capacity(BATCH);
+        let (mut line_no, mut rows) = (0u64, 0u64);
         loop {
-            buf.clear();
+            let mut buf = String::new();
             if reader.read_line(&mut buf)? == 0 {
                 break;
             }
             line_no += 1;
-            let text = buf.trim();
-            if text.is_empty() {
+            if buf.trim().is_empty() {
                 continue;
             }
             rows += 1;
-            let message = match serde_json::from_str::<Value>(text) {
-                Ok(Value::Object(m)) => rename_keys(m, mapping),
-                Ok(_) => {
-                    rejected.push(Rejection {
-                        line: line_no,
-                        code: "invalid_type".into(),
-                        field: None,
-                        message: "each line must be a JSON object".into(),
-                    });
-                    continue;
-                }
-                Err(e) => {
-                    rejected.push(Rejection {
-                        line: line_no,
-                        code: "malformed_json".into(),
-                        field: None,
-                        message: format!("not valid JSON: {e}"),
-                    });
-                    continue;
-                }
-            };
-            keep(
-                to_event(message, text.as_bytes(), received),
-                defs,
-                line_no,
-                &mut chunk,
-                rejected,
-                emit,
-            );
+            batch.push((line_no, buf));
+            if batch.len() == BATCH {
+                emit(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            }
         }
-        if !chunk.is_empty() {
-            emit(chunk);
+        if !batch.is_empty() {
+            emit(batch);
         }
         Ok(rows)
-    })
+    });
+    let convert = |line: String| {
+        let text = line.trim();
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => to_event(rename_keys(m, mapping), text.as_bytes(), received),
+            Ok(_) => Err(PayloadError::new(
+                parcours_core::ErrorCode::InvalidType,
+                None,
+                "each line must be a JSON object",
+            )),
+            Err(e) => Err(PayloadError::new(
+                parcours_core::ErrorCode::MalformedJson,
+                None,
+                format!("not valid JSON: {e}"),
+            )),
+        }
+    };
+    pipeline(store, ws, defs, read, &convert)
 }
 
-/// JSON Lines rows are Segment messages already; the mapping renames top-level keys.
 fn rename_keys(mut m: Map<String, Value>, mapping: &Mapping) -> Map<String, Value> {
     for (from, to) in &mapping.columns {
         if let Some(v) = m.remove(from) {
@@ -557,72 +611,66 @@ fn import_csv(
         bail!("no timestamp column among {headers:?}: name one `timestamp` or map it with --map COLUMN=timestamp");
     }
     let received = crate::server::now_micros();
-    pipeline(store, ws, move |emit, rejected| {
-        read_csv_events(reader, &fields, mapping, defs, received, emit, rejected)
+    let convert = |record: csv::StringRecord| csv_event(&record, &fields, mapping, received);
+    pipeline(store, ws, defs, read_csv(reader), &convert)
+}
+
+/// Reads the rows of an event CSV, unparsed; unreadable rows are rejected.
+fn read_csv<'a, R: Read + Send + 'a>(
+    mut reader: csv::Reader<R>,
+) -> ReadRows<'a, csv::StringRecord> {
+    Box::new(move |emit, rejected| {
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut rows = 0u64;
+        loop {
+            let mut record = csv::StringRecord::new();
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    rows += 1;
+                    rejected.push(Rejection {
+                        line,
+                        code: "malformed_csv".into(),
+                        field: None,
+                        message: e.to_string(),
+                    });
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        return Err(e.into());
+                    }
+                    continue;
+                }
+            }
+            rows += 1;
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            batch.push((line, record));
+            if batch.len() == BATCH {
+                emit(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            }
+        }
+        if !batch.is_empty() {
+            emit(batch);
+        }
+        Ok(rows)
     })
 }
 
-/// Reads the rows of an event CSV into events, in chunks; rejected rows are collected.
-/// Returns the number of rows read.
-fn read_csv_events<R: Read>(
-    mut reader: csv::Reader<R>,
+/// The event of one CSV row.
+fn csv_event(
+    record: &csv::StringRecord,
     fields: &[String],
     mapping: &Mapping,
-    defs: &[SurveyDef],
     received: i64,
-    emit: &mut dyn FnMut(Chunk),
-    rejected: &mut Vec<Rejection>,
-) -> anyhow::Result<u64> {
-    let mut chunk = Vec::with_capacity(BATCH);
-    let mut rows = 0u64;
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                rows += 1;
-                rejected.push(Rejection {
-                    line,
-                    code: "malformed_csv".into(),
-                    field: None,
-                    message: e.to_string(),
-                });
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(e.into());
-                }
-                continue;
-            }
-        }
-        rows += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let message = match row_message(&record, fields, mapping) {
-            Ok(m) => m,
-            Err(e) => {
-                rejected.push(reject(line, e));
-                continue;
-            }
-        };
-        let content = record.iter().collect::<Vec<_>>().join("\u{1f}");
-        keep(
-            to_event(message, content.as_bytes(), received),
-            defs,
-            line,
-            &mut chunk,
-            rejected,
-            emit,
-        );
-    }
-    if !chunk.is_empty() {
-        emit(chunk);
-    }
-    Ok(rows)
+) -> Result<Event, PayloadError> {
+    let message = row_message(record, fields, mapping)?;
+    let content = record.iter().collect::<Vec<_>>().join("\u{1f}");
+    to_event(message, content.as_bytes(), received)
 }
 
 /// Parses an event CSV exactly as `import_file` does, handing each chunk of valid events
-/// to `f` without storing anything (the benchmarks use it to feed the same rows to other
-/// writers). Returns (rows read, rows rejected).
+/// to `f`, in file order, without storing anything (the benchmarks use it to feed the
+/// same rows to other writers). Returns (rows read, rows rejected).
 pub fn parse_csv_file(
     path: &Path,
     mapping: &Mapping,
@@ -631,16 +679,11 @@ pub fn parse_csv_file(
 ) -> anyhow::Result<(u64, usize)> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let (reader, _, fields) = open_csv(file, delimiter, mapping)?;
-    let mut rejected = Vec::new();
-    let rows = read_csv_events(
-        reader,
-        &fields,
-        mapping,
-        &[],
-        crate::server::now_micros(),
-        &mut |chunk| f(chunk.into_iter().map(|(_, e)| e).collect()),
-        &mut rejected,
-    )?;
+    let received = crate::server::now_micros();
+    let convert = |record: csv::StringRecord| csv_event(&record, &fields, mapping, received);
+    let ((), rows, rejected) = parse_parallel(read_csv(reader), &convert, &[], |chunks| {
+        chunks.for_each(|chunk| f(chunk.into_iter().map(|(_, e)| e).collect()))
+    })?;
     Ok((rows, rejected.len()))
 }
 

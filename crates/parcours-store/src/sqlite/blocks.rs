@@ -1,4 +1,4 @@
-//! Events stored in blocks (see `docs/adr/0003-event-blocks.md` and `docs/storage.md`).
+//! Events stored in blocks (see `docs/adr/0003-event-blocks.md`).
 //!
 //! A block is one row of `event_blocks`: up to [`MAX_EVENTS`] events of one workspace,
 //! in sequence order, encoded one after the other and compressed with LZ4. Beside the
@@ -15,6 +15,7 @@
 //! bytes; optional strings store length + 1 (0 for none); times are zigzag varints,
 //! optional ones behind a presence byte; revenue is a presence byte then 8 bytes.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -236,7 +237,13 @@ pub fn encode(rows: &[Row]) -> Block {
         put_opt_i64(&mut raw, r.sent_at);
         put_i64(&mut raw, r.received_at);
         put_str(&mut raw, r.channel);
-        for s in [r.campaign, r.utm_source, r.utm_medium, r.utm_term, r.utm_content] {
+        for s in [
+            r.campaign,
+            r.utm_source,
+            r.utm_medium,
+            r.utm_term,
+            r.utm_content,
+        ] {
             put_opt_str(&mut raw, s);
         }
         put_str(&mut raw, r.touchpoint);
@@ -456,23 +463,25 @@ impl Messages {
     }
 
     fn seen(&mut self, c: &Connection, ws: WorkspaceId) -> Result<&mut HashSet128> {
-        if !self.seen.contains_key(&ws) {
-            let mut set = HashSet128::default();
-            let mut stmt = c.prepare_cached(
-                "SELECT hashes FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1",
-            )?;
-            let mut rows = stmt.query([ws])?;
-            while let Some(r) = rows.next()? {
-                let hashes = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-                set.extend(
-                    hashes
-                        .chunks_exact(16)
-                        .map(|h| u128::from_le_bytes(h.try_into().expect("16 bytes"))),
-                );
+        match self.seen.entry(ws) {
+            Entry::Occupied(e) => Ok(e.into_mut()),
+            Entry::Vacant(e) => {
+                let mut set = HashSet128::default();
+                let mut stmt = c.prepare_cached(
+                    "SELECT hashes FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1",
+                )?;
+                let mut rows = stmt.query([ws])?;
+                while let Some(r) = rows.next()? {
+                    let hashes = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                    set.extend(
+                        hashes
+                            .chunks_exact(16)
+                            .map(|h| u128::from_le_bytes(h.try_into().expect("16 bytes"))),
+                    );
+                }
+                Ok(e.insert(set))
             }
-            self.seen.insert(ws, set);
         }
-        Ok(self.seen.get_mut(&ws).expect("just loaded"))
     }
 
     /// Records a message; `false` when the workspace already holds it.
@@ -491,7 +500,9 @@ impl Messages {
             Some(s) => s,
             None => {
                 let last: Option<i64> = c
-                    .prepare_cached("SELECT max(last_seq) FROM event_blocks INDEXED BY event_blocks_seq")?
+                    .prepare_cached(
+                        "SELECT max(last_seq) FROM event_blocks INDEXED BY event_blocks_seq",
+                    )?
                     .query_row([], |r| r.get(0))?;
                 last.unwrap_or(0) + 1
             }
@@ -528,7 +539,12 @@ pub fn write_block(c: &Connection, ws: WorkspaceId, id: Option<i64>, b: &Block) 
 /// Appends rows (already deduplicated) to the workspace, giving them the next sequence
 /// numbers: the workspace's last block is extended while it is small, then new blocks of
 /// at most [`MAX_EVENTS`] follow.
-pub fn append(c: &Connection, messages: &mut Messages, ws: WorkspaceId, new: &mut [Row]) -> Result<()> {
+pub fn append(
+    c: &Connection,
+    messages: &mut Messages,
+    ws: WorkspaceId,
+    new: &mut [Row],
+) -> Result<()> {
     if new.is_empty() {
         return Ok(());
     }
@@ -563,8 +579,10 @@ pub fn append(c: &Connection, messages: &mut Messages, ws: WorkspaceId, new: &mu
 
 /// A block's compressed data and its hashes.
 fn block_data(c: &Connection, id: i64) -> Result<(Vec<u8>, Vec<u8>)> {
-    Ok(c.prepare_cached("SELECT data, hashes FROM event_blocks WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    Ok(
+        c.prepare_cached("SELECT data, hashes FROM event_blocks WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?,
+    )
 }
 
 /// Removes the events of these actors (`(anonymous, id)`) from the workspace's blocks,
@@ -688,8 +706,18 @@ mod tests {
             hash: r.hash,
             texts: [r.message_id, r.name, r.channel, r.touchpoint].map(str::to_string),
             opts: [
-                r.user_id, r.anonymous_id, r.group_id, r.previous_id, r.campaign, r.utm_source,
-                r.utm_medium, r.utm_term, r.utm_content, r.currency, r.properties, r.traits,
+                r.user_id,
+                r.anonymous_id,
+                r.group_id,
+                r.previous_id,
+                r.campaign,
+                r.utm_source,
+                r.utm_medium,
+                r.utm_term,
+                r.utm_content,
+                r.currency,
+                r.properties,
+                r.traits,
             ]
             .map(s),
             times: (r.ts, r.original_ts, r.sent_at, r.received_at),
@@ -705,7 +733,12 @@ mod tests {
             any::<u128>(),
             proptest::array::uniform4(text),
             proptest::array::uniform12(proptest::option::of(text)),
-            (any::<i64>(), any::<Option<i64>>(), any::<Option<i64>>(), any::<i64>()),
+            (
+                any::<i64>(),
+                any::<Option<i64>>(),
+                any::<Option<i64>>(),
+                any::<i64>(),
+            ),
             proptest::option::of(-1e12f64..1e12),
             any::<bool>(),
         )
@@ -747,7 +780,9 @@ mod tests {
 
     #[test]
     fn the_actor_filter_lets_about_one_percent_of_strangers_through() {
-        let members: Vec<u64> = (0..3000).map(|i| actor_hash(false, &format!("user-{i}"))).collect();
+        let members: Vec<u64> = (0..3000)
+            .map(|i| actor_hash(false, &format!("user-{i}")))
+            .collect();
         let filter = bloom(members.clone());
         assert!(members.iter().all(|&h| may_contain(&filter, h)));
         let strangers = (0..100_000)
@@ -774,9 +809,15 @@ mod tests {
         let got: Vec<_> = super::rows(3, cut, &[]).collect();
         assert!(got[0].is_ok());
         let err = got[1].as_ref().unwrap_err().to_string();
-        assert!(err.contains("event block 3") && err.contains("event 1"), "{err}");
+        assert!(
+            err.contains("event block 3") && err.contains("event 1"),
+            "{err}"
+        );
         assert_eq!(got.len(), 2);
-        assert!(decompress(4, &block.data[..10]).unwrap_err().to_string().contains("event block 4"));
+        assert!(decompress(4, &block.data[..10])
+            .unwrap_err()
+            .to_string()
+            .contains("event block 4"));
         assert!(decompress(5, &lz4_flex::compress_prepend_size(&[9, 0])).is_err());
     }
 }

@@ -429,7 +429,10 @@ impl Store for SqliteStore {
             return Ok(AppendOutcome::default());
         }
         // Encoding happens here, on the caller's thread, not on the single writer.
-        let events = events.into_iter().map(|e| rows::Encoded::new(workspace, e)).collect();
+        let events = events
+            .into_iter()
+            .map(|e| rows::Encoded::new(workspace, e))
+            .collect();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.send(Job::Append {
             workspace,
@@ -452,7 +455,10 @@ impl Store for SqliteStore {
             if chunk.is_empty() {
                 continue;
             }
-            let events = chunk.into_iter().map(|e| rows::Encoded::new(workspace, e)).collect();
+            let events = chunk
+                .into_iter()
+                .map(|e| rows::Encoded::new(workspace, e))
+                .collect();
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             self.send(Job::Append {
                 workspace,
@@ -480,6 +486,15 @@ impl Store for SqliteStore {
         f: &mut dyn FnMut(StoredEvent),
     ) -> Result<()> {
         self.with_reader(|c| read::scan_time_range(c, workspace, from, to, f))
+    }
+
+    fn scan_events(
+        &self,
+        workspace: WorkspaceId,
+        after_seq: i64,
+        f: &mut dyn FnMut(StoredEvent),
+    ) -> Result<()> {
+        self.with_reader(|c| read::scan_events(c, workspace, after_seq, f))
     }
 
     fn person_events(&self, workspace: WorkspaceId, person: PersonId) -> Result<Vec<StoredEvent>> {

@@ -54,15 +54,10 @@ fn statements(source: &str) -> Vec<String> {
             .iter()
             .any(|k| head.starts_with(k))
         {
-            out.push(
-                literal
-                    .replace("{}", "id")
-                    .replace("{props}", "")
-                    .replace(
-                        "{JOURNEY_COLUMNS}",
-                        "id, name, definition, created_at, updated_at",
-                    ),
-            );
+            out.push(literal.replace("{}", "id").replace("{props}", "").replace(
+                "{JOURNEY_COLUMNS}",
+                "id, name, definition, created_at, updated_at",
+            ));
         }
         rest = &after[end + 1..];
     }

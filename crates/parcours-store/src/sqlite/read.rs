@@ -202,6 +202,33 @@ pub fn identity_map(c: &Connection, ws: WorkspaceId, f: &mut dyn FnMut(Identity)
     Ok(())
 }
 
+/// The workspace's blocks holding events after `after_seq`, in sequence order.
+fn blocks_after(c: &Connection, ws: WorkspaceId, after_seq: i64) -> Result<Vec<i64>> {
+    Ok(c.prepare_cached(
+        "SELECT id FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1 AND last_seq > ?2 ORDER BY last_seq",
+    )?
+    .query_map(params![ws, after_seq], |r| r.get(0))?
+    .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Events after `after_seq`, in sequence order, one block in memory at a time.
+pub fn scan_events(
+    c: &Connection,
+    ws: WorkspaceId,
+    after_seq: i64,
+    f: &mut dyn FnMut(StoredEvent),
+) -> Result<()> {
+    for id in blocks_after(c, ws, after_seq)? {
+        for_each_row(c, id, |r| {
+            if r.seq > after_seq {
+                f(stored_event(id, r)?);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
 /// Where a frame property is read: a normalised column, or a path into `context`,
 /// `traits` or (anything else) the properties; dots go down into objects.
 enum Source {
@@ -243,14 +270,8 @@ pub fn scan_for_frame(
     f: &mut dyn FnMut(&FrameEvent),
 ) -> Result<()> {
     let sources: Vec<Source> = properties.iter().map(|k| source(k)).collect();
-    let ids: Vec<i64> = c
-        .prepare_cached(
-            "SELECT id FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1 AND last_seq > ?2 ORDER BY last_seq",
-        )?
-        .query_map(params![ws, after_seq], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
     let mut values = Vec::with_capacity(properties.len());
-    for id in ids {
+    for id in blocks_after(c, ws, after_seq)? {
         for_each_row(c, id, |r| {
             if r.seq <= after_seq {
                 return Ok(());
@@ -259,7 +280,9 @@ pub fn scan_for_frame(
             values.clear();
             for source in &sources {
                 values.push(match source {
-                    Source::Text(column) => column(r).map_or(Value::Null, |t| Value::String(t.to_string())),
+                    Source::Text(column) => {
+                        column(r).map_or(Value::Null, |t| Value::String(t.to_string()))
+                    }
                     Source::Revenue => r.revenue.map_or(Value::Null, Value::from),
                     Source::Json(column, path) => {
                         let json = parsed[*column].get_or_insert_with(|| {

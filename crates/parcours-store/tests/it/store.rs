@@ -308,13 +308,26 @@ fn a_version_1_data_directory_upgrades_and_keeps_its_data() {
     };
     assert_eq!(version(tmp.path()), 1);
     // What the version-1 rows hold, read with SQL before the upgrade.
-    let before: Vec<(i64, String, String, i64, Option<String>, Option<String>)> = {
+    /// id, message id, name, ts, properties, context
+    type Row = (i64, String, String, i64, Option<String>, Option<String>);
+    let before: Vec<Row> = {
         let c = rusqlite::Connection::open(tmp.path().join("parcours.db")).unwrap();
         let mut stmt = c
-            .prepare("SELECT id, message_id, name, ts, properties, context FROM events ORDER BY ts, id")
+            .prepare(
+                "SELECT id, message_id, name, ts, properties, context FROM events ORDER BY ts, id",
+            )
             .unwrap();
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
             .unwrap();
         rows.collect::<rusqlite::Result<_>>().unwrap()
     };
@@ -331,16 +344,25 @@ fn a_version_1_data_directory_upgrades_and_keeps_its_data() {
     let text = |m: &serde_json::Map<String, serde_json::Value>| {
         (!m.is_empty()).then(|| serde_json::Value::Object(m.clone()))
     };
-    let json = |t: &Option<String>| t.as_ref().map(|t| serde_json::from_str::<serde_json::Value>(t).unwrap());
+    let json = |t: &Option<String>| {
+        t.as_ref()
+            .map(|t| serde_json::from_str::<serde_json::Value>(t).unwrap())
+    };
     assert_eq!(after.len(), before.len());
     for (b, a) in before.iter().zip(&after) {
-        assert_eq!((b.0, &b.1, &b.2, b.3), (a.seq, &a.event.message_id, &a.event.name, a.event.timestamp));
+        assert_eq!(
+            (b.0, &b.1, &b.2, b.3),
+            (a.seq, &a.event.message_id, &a.event.name, a.event.timestamp)
+        );
         assert_eq!(json(&b.4), text(&a.event.properties));
         assert_eq!(json(&b.5), text(&a.event.context));
     }
     let again = after[0].event.clone();
     assert_eq!(store.append(ws, vec![again]).unwrap().duplicates, 1);
-    assert_eq!(store.change_counts(ws).unwrap().last_seq, before.iter().map(|b| b.0).max().unwrap());
+    assert_eq!(
+        store.change_counts(ws).unwrap().last_seq,
+        before.iter().map(|b| b.0).max().unwrap()
+    );
     assert_eq!(store.keys(ws).unwrap().len(), 1);
     let person = store.resolve(ws, "a1").unwrap().unwrap();
     assert_eq!(store.resolve(ws, "u1").unwrap(), Some(person));
