@@ -103,7 +103,7 @@ fn main() -> anyhow::Result<()> {
     let def = JourneyDef::from_toml(FUNNEL)?;
 
     // The frame is read through the cache beside the store (`frames/`): the first read
-    // fills it from the events table, the next ones read it and the events stored since.
+    // fills it from the stored events, the next ones read it and the events stored since.
     let spec = FrameSpec::default();
     let cache = store.cache_dir();
     let t = Instant::now();
@@ -120,7 +120,7 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let cold = load_frame(&store, ws.id, &spec)?;
         println!(
-            "frame build without the cache (the events table alone): {:.0} ms",
+            "frame build without the cache (the stored events alone): {:.0} ms",
             t.elapsed().as_secs_f64() * 1e3
         );
         let engine = Engine::new(&def, &cold)?;

@@ -520,7 +520,11 @@ fn import_jsonl(
     let convert = |line: String| {
         let text = line.trim();
         match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(m)) => to_event(rename_keys(m, mapping), text.as_bytes(), received),
+            Ok(Value::Object(m)) => to_event(
+                rename_keys(m, mapping),
+                &mut |h| h.update(text.as_bytes()),
+                received,
+            ),
             Ok(_) => Err(PayloadError::new(
                 parcours_core::ErrorCode::InvalidType,
                 None,
@@ -551,11 +555,13 @@ fn rename_keys(mut m: Map<String, Value>, mapping: &Mapping) -> Map<String, Valu
     m
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
 /// Validates a message through the ingestion parser, after giving it a content-derived
 /// message id when it has none and making its timestamp RFC 3339.
 fn to_event(
     mut m: Map<String, Value>,
-    content: &[u8],
+    content: &mut dyn FnMut(&mut Sha256),
     received: i64,
 ) -> Result<Event, PayloadError> {
     let mut time = None;
@@ -580,9 +586,17 @@ fn to_event(
     // The id is a function of the row's content only, so a re-import is deduplicated. It
     // starts with the event time so that rows of a time-ordered export land in order in
     // the dedupe index instead of at random places.
-    let digest = Sha256::digest(content);
-    let derived: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    let mut id = || format!("imp-{:014x}-{derived}", time.unwrap_or(0).max(0));
+    let mut id = || {
+        let mut hasher = Sha256::new();
+        content(&mut hasher);
+        let digest = hasher.finalize();
+        let mut id = format!("imp-{:014x}-", time.unwrap_or(0).max(0));
+        for b in &digest[..12] {
+            id.push(HEX[(b >> 4) as usize] as char);
+            id.push(HEX[(b & 15) as usize] as char);
+        }
+        id
+    };
     parse_message_value(m, received, &Limits::default(), &mut id)
 }
 
@@ -664,8 +678,16 @@ fn csv_event(
     received: i64,
 ) -> Result<Event, PayloadError> {
     let message = row_message(record, fields, mapping)?;
-    let content = record.iter().collect::<Vec<_>>().join("\u{1f}");
-    to_event(message, content.as_bytes(), received)
+    // The content hashed is the row's cells joined by U+001F.
+    let content = &mut |h: &mut Sha256| {
+        for (i, cell) in record.iter().enumerate() {
+            if i > 0 {
+                h.update([0x1f]);
+            }
+            h.update(cell.as_bytes());
+        }
+    };
+    to_event(message, content, received)
 }
 
 /// Parses an event CSV exactly as `import_file` does, handing each chunk of valid events
