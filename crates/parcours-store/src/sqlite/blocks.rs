@@ -215,28 +215,38 @@ fn put_opt_i64(out: &mut Vec<u8>, v: Option<i64>) {
     }
 }
 
+thread_local! {
+    /// The encoder's buffers (events, compressed), kept between blocks: allocating 2 MB
+    /// afresh per block cost page faults on every block.
+    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// Encodes rows (in sequence order) into one block.
 pub fn encode(rows: &[Row]) -> Block {
-    let mut raw = Vec::with_capacity(rows.len() * 400 + 1);
+    SCRATCH.with_borrow_mut(|(raw, packed)| encode_with(rows, raw, packed))
+}
+
+fn encode_with(rows: &[Row], raw: &mut Vec<u8>, packed: &mut Vec<u8>) -> Block {
+    raw.clear();
     raw.push(FORMAT);
     let mut hashes = Vec::with_capacity(rows.len() * 16);
     let mut actors = Vec::with_capacity(rows.len());
     let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
     let mut prev = 0i64;
     for r in rows {
-        put_i64(&mut raw, r.seq.wrapping_sub(prev));
+        put_i64(raw, r.seq.wrapping_sub(prev));
         prev = r.seq;
-        put_str(&mut raw, r.message_id);
-        put_str(&mut raw, r.kind);
-        put_str(&mut raw, r.name);
+        put_str(raw, r.message_id);
+        put_str(raw, r.kind);
+        put_str(raw, r.name);
         for s in [r.user_id, r.anonymous_id, r.group_id, r.previous_id] {
-            put_opt_str(&mut raw, s);
+            put_opt_str(raw, s);
         }
-        put_i64(&mut raw, r.ts);
-        put_opt_i64(&mut raw, r.original_ts);
-        put_opt_i64(&mut raw, r.sent_at);
-        put_i64(&mut raw, r.received_at);
-        put_str(&mut raw, r.channel);
+        put_i64(raw, r.ts);
+        put_opt_i64(raw, r.original_ts);
+        put_opt_i64(raw, r.sent_at);
+        put_i64(raw, r.received_at);
+        put_str(raw, r.channel);
         for s in [
             r.campaign,
             r.utm_source,
@@ -244,9 +254,9 @@ pub fn encode(rows: &[Row]) -> Block {
             r.utm_term,
             r.utm_content,
         ] {
-            put_opt_str(&mut raw, s);
+            put_opt_str(raw, s);
         }
-        put_str(&mut raw, r.touchpoint);
+        put_str(raw, r.touchpoint);
         match r.revenue {
             None => raw.push(0),
             Some(v) => {
@@ -254,10 +264,10 @@ pub fn encode(rows: &[Row]) -> Block {
                 raw.extend_from_slice(&v.to_le_bytes());
             }
         }
-        put_opt_str(&mut raw, r.currency);
+        put_opt_str(raw, r.currency);
         raw.push(r.online as u8);
         for s in [r.properties, r.traits, r.context] {
-            put_opt_str(&mut raw, s);
+            put_opt_str(raw, s);
         }
         hashes.extend_from_slice(&r.hash.to_le_bytes());
         if let Some((anonymous, id)) = r.actor() {
@@ -274,18 +284,50 @@ pub fn encode(rows: &[Row]) -> Block {
         max_ts,
         actors: bloom(actors),
         hashes,
-        data: lz4_flex::compress_prepend_size(&raw),
+        data: {
+            // The format of `lz4_flex::compress_prepend_size`: the size, then the block.
+            packed.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+            let n = lz4_flex::block::compress_into(raw, packed)
+                .expect("the output holds the maximum compressed size");
+            let mut data = Vec::with_capacity(4 + n);
+            data.extend_from_slice(&(raw.len() as u32).to_le_bytes());
+            data.extend_from_slice(&packed[..n]);
+            data
+        },
     }
 }
 
 /// A block's data, decompressed.
 pub fn decompress(block: i64, data: &[u8]) -> Result<Vec<u8>> {
-    let raw = lz4_flex::decompress_size_prepended(data)
+    let mut raw = Vec::new();
+    decompress_into(block, data, &mut raw)?;
+    Ok(raw)
+}
+
+/// Largest decompressed block accepted (a damaged size prefix must not allocate more).
+const MAX_RAW: usize = 1 << 30;
+
+/// Decompresses a block's data into `raw`, whose allocation callers keep from block to
+/// block (a fresh 2 MB buffer per block costs page faults on every block).
+pub fn decompress_into(block: i64, data: &[u8], raw: &mut Vec<u8>) -> Result<()> {
+    let Some((size, body)) = data.split_first_chunk::<4>() else {
+        return Err(corrupt(block, "no size prefix"));
+    };
+    let size = u32::from_le_bytes(*size) as usize;
+    if size > MAX_RAW {
+        return Err(corrupt(block, "impossible size"));
+    }
+    raw.clear();
+    raw.resize(size, 0);
+    let n = lz4_flex::block::decompress_into(body, raw)
         .map_err(|e| corrupt(block, &format!("cannot decompress: {e}")))?;
+    if n != size {
+        return Err(corrupt(block, "shorter than its size prefix"));
+    }
     if raw.first() != Some(&FORMAT) {
         return Err(corrupt(block, "unknown block format"));
     }
-    Ok(raw)
+    Ok(())
 }
 
 fn corrupt(block: i64, what: &str) -> StoreError {

@@ -70,8 +70,9 @@ pub fn person_events(
         .map(|(a, v)| blocks::actor_hash(*a, v))
         .collect();
     let mut events = Vec::new();
+    let mut raw = Vec::new();
     for id in blocks::blocks_with_actors(c, ws, &keys)? {
-        for_each_row(c, id, |row| {
+        for_each_row(c, id, &mut raw, |row| {
             if let Some((a, v)) = row.actor() {
                 // Looked up without allocating: the set is small, the block large.
                 if actors.iter().any(|(pa, pv)| *pa == a && pv == v) {
@@ -85,13 +86,20 @@ pub fn person_events(
     Ok(events)
 }
 
-/// Calls `f` with every row of one block, in sequence order.
-fn for_each_row(c: &Connection, id: i64, mut f: impl FnMut(&Row) -> Result<()>) -> Result<()> {
-    let data: Vec<u8> = c
-        .prepare_cached("SELECT data FROM event_blocks WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))?;
-    let raw = blocks::decompress(id, &data)?;
-    for row in blocks::rows(id, &raw, &[]) {
+/// Calls `f` with every row of one block, in sequence order; `raw` is the caller's
+/// buffer, reused from block to block.
+fn for_each_row(
+    c: &Connection,
+    id: i64,
+    raw: &mut Vec<u8>,
+    mut f: impl FnMut(&Row) -> Result<()>,
+) -> Result<()> {
+    c.prepare_cached("SELECT data FROM event_blocks WHERE id = ?1")?
+        .query_row([id], |r| {
+            let data = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+            Ok(blocks::decompress_into(id, data, raw))
+        })??;
+    for row in blocks::rows(id, raw, &[]) {
         f(&row?)?;
     }
     Ok(())
@@ -177,8 +185,9 @@ pub fn scan_time_range(
         .query_map(params![ws, from, to], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut events = Vec::new();
+    let mut raw = Vec::new();
     for id in ids {
-        for_each_row(c, id, |row| {
+        for_each_row(c, id, &mut raw, |row| {
             if from <= row.ts && row.ts < to {
                 events.push(stored_event(id, row)?);
             }
@@ -218,8 +227,9 @@ pub fn scan_events(
     after_seq: i64,
     f: &mut dyn FnMut(StoredEvent),
 ) -> Result<()> {
+    let mut raw = Vec::new();
     for id in blocks_after(c, ws, after_seq)? {
-        for_each_row(c, id, |r| {
+        for_each_row(c, id, &mut raw, |r| {
             if r.seq > after_seq {
                 f(stored_event(id, r)?);
             }
@@ -271,8 +281,9 @@ pub fn scan_for_frame(
 ) -> Result<()> {
     let sources: Vec<Source> = properties.iter().map(|k| source(k)).collect();
     let mut values = Vec::with_capacity(properties.len());
+    let mut raw = Vec::new();
     for id in blocks_after(c, ws, after_seq)? {
-        for_each_row(c, id, |r| {
+        for_each_row(c, id, &mut raw, |r| {
             if r.seq <= after_seq {
                 return Ok(());
             }

@@ -279,10 +279,21 @@ fn large_files_are_parsed_in_parallel_but_stored_and_reported_in_file_order() {
             first.get_or_insert(e.event.message_id);
         })
         .unwrap();
-    let cells = ["track", "Visit", "u0", "", "2024-03-01T00:00:00Z", "0", &long];
+    let cells = [
+        "track",
+        "Visit",
+        "u0",
+        "",
+        "2024-03-01T00:00:00Z",
+        "0",
+        &long,
+    ];
     let digest = <sha2::Sha256 as sha2::Digest>::digest(cells.join("\u{1f}").as_bytes());
     let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(first.unwrap(), format!("imp-{:014x}-{hex}", 1_709_251_200_000_000i64));
+    assert_eq!(
+        first.unwrap(),
+        format!("imp-{:014x}-{hex}", 1_709_251_200_000_000i64)
+    );
 }
 
 #[test]
