@@ -26,7 +26,7 @@ struct Args {
     http_seconds: u64,
     ceiling_rows: u64,
     seed: u64,
-    /// Run one part only: `import`, `ceiling` or `http`.
+    /// Run one part only: `import`, `ceiling`, `ceiling-rows` or `http`.
     only: Option<String>,
 }
 
@@ -181,7 +181,9 @@ fn ceiling(a: &Args) -> anyhow::Result<Figure> {
     let mut failure = None;
     let limit = a.ceiling_rows;
     let stop = std::cell::Cell::new(false);
-    parse_csv_file(&a.csv, &Mapping::default(), b',', &mut |events| {
+    // One parsing thread: the parser works while the rows before are inserted, and more
+    // threads would take the core the timed inserts run on.
+    parse_csv_file(&a.csv, &Mapping::default(), b',', 1, &mut |events| {
         if stop.get() || failure.is_some() {
             return;
         }
@@ -200,6 +202,101 @@ fn ceiling(a: &Args) -> anyhow::Result<Figure> {
     }
     let rate = inserted as f64 / timed.as_secs_f64();
     Ok(Figure { rate, detail: format!("{inserted} rows in {:.1} s of INSERT = {rate:.0} rows/s (5,000 rows per transaction; parsing not timed)", timed.as_secs_f64()) })
+}
+
+/// 2b. For reference: the same inserts into the row-per-event schema of versions 1–4 (one
+/// row and three index entries per event), the store's shape before event blocks.
+fn ceiling_rows(a: &Args) -> anyhow::Result<Figure> {
+    let dir = fresh(&a.work.join("ceiling-rows"))?;
+    let mut conn = rusqlite::Connection::open(dir.join("rows.db"))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "cache_size", -65536)?;
+    // Version 1's schema is still the first migration; its events table is the old shape.
+    conn.execute_batch(include_str!(
+        "../../crates/parcours-store/migrations/0001_initial.sql"
+    ))?;
+    conn.execute(
+        "INSERT INTO workspaces (name, created_at) VALUES ('bench', 0)",
+        [],
+    )?;
+    let json = |m: &serde_json::Map<String, serde_json::Value>| {
+        (!m.is_empty()).then(|| serde_json::to_string(m).unwrap_or_default())
+    };
+    let mut inserted = 0u64;
+    let mut timed = Duration::ZERO;
+    let mut failure = None;
+    let stop = std::cell::Cell::new(false);
+    parse_csv_file(&a.csv, &Mapping::default(), b',', 1, &mut |events| {
+        if stop.get() || failure.is_some() {
+            return;
+        }
+        let started = Instant::now();
+        let result = (|| -> rusqlite::Result<u64> {
+            let tx = conn.transaction()?;
+            let mut n = 0;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO events (workspace_id, message_id, kind, name, user_id,
+                     anonymous_id, group_id, previous_id, ts, original_ts, sent_at, received_at,
+                     channel, campaign, utm_source, utm_medium, utm_term, utm_content, touchpoint,
+                     revenue, currency, online, properties, traits, context)
+                     VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                )?;
+                for e in &events {
+                    let c = &e.touch.campaign;
+                    n += stmt.execute(rusqlite::params![
+                        e.message_id,
+                        e.kind.as_str(),
+                        e.name,
+                        e.user_id,
+                        e.anonymous_id,
+                        e.group_id,
+                        e.previous_id,
+                        e.timestamp,
+                        e.original_timestamp,
+                        e.sent_at,
+                        e.received_at,
+                        e.touch.channel,
+                        c.name,
+                        c.source,
+                        c.medium,
+                        c.term,
+                        c.content,
+                        e.touch.touchpoint,
+                        e.touch.revenue,
+                        e.touch.currency,
+                        e.touch.online,
+                        json(&e.properties),
+                        json(&e.traits),
+                        json(&e.context),
+                    ])? as u64;
+                }
+            }
+            tx.commit()?;
+            Ok(n)
+        })();
+        match result {
+            Ok(n) => inserted += n,
+            Err(e) => failure = Some(e),
+        }
+        timed += started.elapsed();
+        if inserted >= a.ceiling_rows {
+            stop.set(true);
+        }
+    })?;
+    if let Some(e) = failure {
+        bail!("row-schema insert failed: {e}");
+    }
+    let rate = inserted as f64 / timed.as_secs_f64();
+    Ok(Figure {
+        rate,
+        detail: format!(
+            "{inserted} rows in {:.1} s of INSERT = {rate:.0} rows/s (the schema of versions 1–4: a row and three index entries per event; reference only)",
+            timed.as_secs_f64()
+        ),
+    })
 }
 
 /// 3. Sustained HTTP ingestion through /v1/batch.
@@ -411,12 +508,16 @@ fn main() -> anyhow::Result<()> {
     if let Some(f) = &ceil {
         println!("ceiling  : {}", f.detail);
     }
+    if run("ceiling-rows") {
+        println!("rows v4  : {}", ceiling_rows(&a)?.detail);
+    }
     let mut web = Vec::new();
     if run("http") {
         // Start from a quiet disk: the import and ceiling leave gigabytes of dirty pages
         // whose writeback would otherwise compete with the fsyncs being measured.
         let _ = std::fs::remove_dir_all(a.work.join("import"));
         let _ = std::fs::remove_dir_all(a.work.join("ceiling"));
+        let _ = std::fs::remove_dir_all(a.work.join("ceiling-rows"));
         for &clients in &a.clients {
             let _ = Command::new("sync").status();
             let figure = http(&a, clients)?;

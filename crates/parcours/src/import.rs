@@ -348,16 +348,21 @@ type ReadRows<'a, T> = Box<
 /// Turns one raw row into an event (validation, normalisation, message id).
 type Convert<'a, T> = &'a (dyn Fn(T) -> Result<Event, PayloadError> + Sync);
 
-/// Reads rows on one thread, parses them on every core, and hands `consume` the chunks
+/// Reads rows on one thread, parses them on `workers` threads (0: one per core, up to 8),
+/// and hands `consume` the chunks
 /// of valid events in file order. Returns what `consume` returned, the rows read and the
 /// rejected rows (by line).
 fn parse_parallel<T: Send, R>(
     read: ReadRows<'_, T>,
     convert: Convert<'_, T>,
     defs: &[SurveyDef],
+    workers: usize,
     consume: impl FnOnce(&mut dyn Iterator<Item = Chunk>) -> R,
 ) -> anyhow::Result<(R, u64, Vec<Rejection>)> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let workers = match workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8)),
+        n => n,
+    };
     let (work_tx, work_rx) = sync_channel::<(usize, Vec<(u64, T)>)>(workers);
     let work_rx = std::sync::Mutex::new(work_rx);
     let (done_tx, done_rx) = sync_channel::<(usize, Chunk, Vec<Rejection>)>(workers * 2);
@@ -445,7 +450,7 @@ fn pipeline<T: Send>(
     convert: Convert<'_, T>,
 ) -> anyhow::Result<Summary> {
     let mut summary = Summary::default();
-    let (failure, rows, rejected) = parse_parallel(read, convert, defs, |chunks| {
+    let (failure, rows, rejected) = parse_parallel(read, convert, defs, 0, |chunks| {
         let mut events = chunks.map(|chunk| chunk.into_iter().map(|(_, e)| e).collect());
         store
             .append_stream(ws, &mut events, &mut |o| {
@@ -690,22 +695,25 @@ fn csv_event(
     to_event(message, content, received)
 }
 
-/// Parses an event CSV exactly as `import_file` does, handing each chunk of valid events
-/// to `f`, in file order, without storing anything (the benchmarks use it to feed the
-/// same rows to other writers). Returns (rows read, rows rejected).
+/// Parses an event CSV exactly as `import_file` does, on `workers` threads (0: one per
+/// core), handing each chunk of valid events to `f`, in file order, without storing
+/// anything (the benchmarks use it to feed the same rows to other writers). Returns (rows
+/// read, rows rejected).
 pub fn parse_csv_file(
     path: &Path,
     mapping: &Mapping,
     delimiter: u8,
+    workers: usize,
     f: &mut dyn FnMut(Vec<Event>),
 ) -> anyhow::Result<(u64, usize)> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let (reader, _, fields) = open_csv(file, delimiter, mapping)?;
     let received = crate::server::now_micros();
     let convert = |record: csv::StringRecord| csv_event(&record, &fields, mapping, received);
-    let ((), rows, rejected) = parse_parallel(read_csv(reader), &convert, &[], |chunks| {
-        chunks.for_each(|chunk| f(chunk.into_iter().map(|(_, e)| e).collect()))
-    })?;
+    let ((), rows, rejected) =
+        parse_parallel(read_csv(reader), &convert, &[], workers, |chunks| {
+            chunks.for_each(|chunk| f(chunk.into_iter().map(|(_, e)| e).collect()))
+        })?;
     Ok((rows, rejected.len()))
 }
 
