@@ -435,3 +435,100 @@ fn kpi_definitions_are_replaced_by_id_and_kept_per_workspace() {
     assert!(store.delete_kpi(a, "x").unwrap());
     assert_eq!(store.kpis(a).unwrap().len(), 1);
 }
+
+#[test]
+fn blocks_grow_split_and_are_rewritten_by_erasure() {
+    // 5,000 events in one append (split at 4,096), then 5,000 in appends of 100 (like
+    // HTTP batches: the last block grows while it holds fewer than 512); erasing a
+    // person whose events are in every block rewrites them all and leaves the others'
+    // events as they were.
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let ws = store.create_workspace("w").unwrap().id;
+    let other = store.create_workspace("other").unwrap().id;
+    let message = |i: usize| {
+        let user = if i % 10 == 0 {
+            "gone".to_string()
+        } else {
+            format!("u{}", i % 7)
+        };
+        json!({"type": "track", "event": format!("E{}", i % 5), "userId": user,
+               "messageId": format!("m{i}"), "timestamp": "2024-05-01T00:00:00Z",
+               "properties": {"i": i}})
+    };
+    // (Parsed in two halves: a batch body holds at most 2,500 events.)
+    let half =
+        |r: std::ops::Range<usize>| crate::events(&json!(r.map(message).collect::<Vec<_>>()));
+    let mut first = half(0..2_500);
+    first.extend(half(2_500..5_000));
+    assert_eq!(store.append(ws, first).unwrap().inserted, 5_000);
+    for start in (5_000..10_000).step_by(100) {
+        let batch: Vec<_> = (start..start + 100).map(message).collect();
+        let outcome = store.append(ws, crate::events(&json!(batch))).unwrap();
+        assert_eq!(outcome.inserted, 100);
+        // Another workspace writes between them: its blocks are its own.
+        store
+            .append(other, crate::events(&json!([message(start)])))
+            .unwrap();
+    }
+    let sizes: Vec<i64> = {
+        let c = rusqlite::Connection::open(tmp.path().join("parcours.db")).unwrap();
+        let mut stmt = c
+            .prepare("SELECT events FROM event_blocks WHERE workspace_id = ?1 ORDER BY last_seq")
+            .unwrap();
+        let rows = stmt.query_map([ws], |r| r.get(0)).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    };
+    let mut expected = vec![4096, 904];
+    expected.extend([600; 8]);
+    expected.push(200);
+    assert_eq!(sizes, expected);
+    assert_eq!(store.event_count(other).unwrap(), 50);
+    // Resending everything adds nothing.
+    let again: Vec<_> = (0..100).map(message).collect();
+    assert_eq!(
+        store
+            .append(ws, crate::events(&json!(again)))
+            .unwrap()
+            .duplicates,
+        100
+    );
+
+    let before: Vec<u64> = {
+        let mut v = Vec::new();
+        store
+            .scan_events(ws, 0, &mut |e| {
+                v.push(e.event.properties["i"].as_u64().unwrap())
+            })
+            .unwrap();
+        v
+    };
+    assert_eq!(before, (0..10_000).collect::<Vec<u64>>());
+    let gone = store.resolve(ws, "gone").unwrap().unwrap();
+    assert_eq!(store.person_events(ws, gone).unwrap().len(), 1_000);
+    let report = store.erase_person(ws, gone).unwrap();
+    assert_eq!(report.events_deleted, 1_000);
+    let mut after = Vec::new();
+    store
+        .scan_events(ws, 0, &mut |e| {
+            assert_ne!(e.event.user_id.as_deref(), Some("gone"));
+            after.push((e.seq, e.event.properties["i"].as_u64().unwrap()));
+        })
+        .unwrap();
+    let kept: Vec<u64> = (0..10_000).filter(|i| i % 10 != 0).collect();
+    assert_eq!(after.iter().map(|a| a.1).collect::<Vec<_>>(), kept);
+    // Sequence numbers stay those the events were given.
+    assert!(after.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(store.event_count(ws).unwrap(), 9_000);
+    // The erased person's message ids are forgotten: a resent one is stored again.
+    let resent = store
+        .append(ws, crate::events(&json!([message(0)])))
+        .unwrap();
+    assert_eq!((resent.inserted, resent.duplicates), (1, 0));
+    // Time-range scans see the same events.
+    let mut in_range = 0;
+    store
+        .scan_time_range(ws, i64::MIN, i64::MAX, &mut |_| in_range += 1)
+        .unwrap();
+    assert_eq!(in_range, 9_001);
+}
