@@ -447,7 +447,7 @@ fn blocks_grow_split_and_are_rewritten_by_erasure() {
     let ws = store.create_workspace("w").unwrap().id;
     let other = store.create_workspace("other").unwrap().id;
     let message = |i: usize| {
-        let user = if i % 10 == 0 {
+        let user = if i.is_multiple_of(10) {
             "gone".to_string()
         } else {
             format!("u{}", i % 7)
