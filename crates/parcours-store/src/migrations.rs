@@ -35,13 +35,15 @@ pub fn apply(conn: &mut Connection) -> Result<i64> {
         let version = i as i64 + 1;
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        if version == 5 {
-            events_into_blocks(&tx)?;
-        }
+        let moved = if version == 5 {
+            events_into_blocks(&tx)?
+        } else {
+            0
+        };
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(version, "applied schema migration");
-        if version == 5 {
+        if moved > 0 {
             // The old rows left the file mostly free pages (546 bytes an event against
             // about 70 in blocks): give them back, and empty the WAL the move filled.
             conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
@@ -52,8 +54,9 @@ pub fn apply(conn: &mut Connection) -> Result<i64> {
 }
 
 /// Migration 5's Rust step: moves the rows of the version-4 `events` table into blocks,
-/// in row id order (the id becomes the sequence number), then drops the table.
-fn events_into_blocks(c: &Connection) -> Result<()> {
+/// in row id order (the id becomes the sequence number), then drops the table. Returns
+/// how many events moved.
+fn events_into_blocks(c: &Connection) -> Result<u64> {
     /// The text columns, in the order of the query below (message id … context).
     const TEXT: usize = 18;
     struct Owned {
@@ -144,6 +147,8 @@ fn events_into_blocks(c: &Connection) -> Result<()> {
     drop(rows);
     drop(stmt);
     c.execute_batch("DROP TABLE events")?;
-    tracing::info!(events = moved, "moved the events into blocks");
-    Ok(())
+    if moved > 0 {
+        tracing::info!(events = moved, "moved the events into blocks");
+    }
+    Ok(moved)
 }

@@ -304,9 +304,6 @@ pub fn decompress(block: i64, data: &[u8]) -> Result<Vec<u8>> {
     Ok(raw)
 }
 
-/// Largest decompressed block accepted (a damaged size prefix must not allocate more).
-const MAX_RAW: usize = 1 << 30;
-
 /// Decompresses a block's data into `raw`, whose allocation callers keep from block to
 /// block (a fresh 2 MB buffer per block costs page faults on every block).
 pub fn decompress_into(block: i64, data: &[u8], raw: &mut Vec<u8>) -> Result<()> {
@@ -314,7 +311,8 @@ pub fn decompress_into(block: i64, data: &[u8], raw: &mut Vec<u8>) -> Result<()>
         return Err(corrupt(block, "no size prefix"));
     };
     let size = u32::from_le_bytes(*size) as usize;
-    if size > MAX_RAW {
+    // LZ4 expands at most 255 times: a damaged size prefix must not allocate more.
+    if size > body.len().saturating_mul(255).saturating_add(16) {
         return Err(corrupt(block, "impossible size"));
     }
     raw.clear();
@@ -347,7 +345,7 @@ pub struct Rows<'a> {
 pub fn rows<'a>(block: i64, raw: &'a [u8], hashes: &'a [u8]) -> Rows<'a> {
     Rows {
         block,
-        raw: &raw[1..],
+        raw: raw.get(1..).unwrap_or_default(),
         hashes,
         index: 0,
         prev: 0,
@@ -817,6 +815,27 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn damaged_data_is_an_error_never_a_panic(
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+            raw in proptest::collection::vec(any::<u8>(), 0..300),
+            hashes in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let mut out = Vec::new();
+            let _ = decompress_into(1, &data, &mut out);
+            let mut with_size = (raw.len() as u32).to_le_bytes().to_vec();
+            with_size.extend_from_slice(&data);
+            let _ = decompress_into(1, &with_size, &mut out);
+            // Rows of arbitrary bytes: each is a row or an error, and the walk ends.
+            let mut raw = raw;
+            raw.insert(0, FORMAT);
+            let n = super::rows(1, &raw, &hashes).count();
+            prop_assert!(n <= raw.len());
+            prop_assert_eq!(super::rows(1, &[], &hashes).count(), 0);
         }
     }
 
