@@ -33,6 +33,12 @@ pub fn apply(conn: &mut Connection) -> Result<i64> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = i as i64 + 1;
+        if version == 5 {
+            // The rows dropped by this migration live on in the blocks, and the file is
+            // compacted after it: zeroing their pages (`secure_delete`, on for erasures)
+            // would only write the whole old table to the WAL once more.
+            conn.pragma_update(None, "secure_delete", "OFF")?;
+        }
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         let moved = if version == 5 {
@@ -43,6 +49,9 @@ pub fn apply(conn: &mut Connection) -> Result<i64> {
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(version, "applied schema migration");
+        if version == 5 {
+            conn.pragma_update(None, "secure_delete", "ON")?;
+        }
         if moved > 0 {
             // The old rows left the file mostly free pages (546 bytes an event against
             // about 70 in blocks): give them back, and empty the WAL the move filled.
