@@ -254,7 +254,12 @@ fn parse_message(
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<Event, PayloadError> {
-    let size = serialized_len(&m);
+    // Most events are far under the limit: a bound on their size (no serialisation)
+    // settles those; the exact size is computed only near the limit.
+    let size = match object_bound(&m) {
+        bound if bound <= limits.max_event_bytes => bound,
+        _ => serialized_len(&m),
+    };
     if size > limits.max_event_bytes {
         return Err(PayloadError::new(
             ErrorCode::EventTooLarge,
@@ -364,6 +369,28 @@ fn parse_message(
 }
 
 /// The length of a message serialised as JSON, counted without building the text.
+/// An upper bound of the length of `m` serialised as compact JSON, from the lengths of
+/// its strings (an escaped byte takes at most 6: `\u001f`) and at most 24 characters a
+/// number (`-1.2345678901234567e-308`), without serialising.
+fn object_bound(m: &Map<String, Value>) -> usize {
+    fn text(s: &str) -> usize {
+        2 + 6 * s.len()
+    }
+    fn value(v: &Value) -> usize {
+        match v {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 24,
+            Value::String(s) => text(s),
+            Value::Array(a) => 2 + a.iter().map(|v| value(v) + 1).sum::<usize>(),
+            Value::Object(o) => object_bound(o),
+        }
+    }
+    2 + m
+        .iter()
+        .map(|(k, v)| text(k) + 1 + value(v) + 1)
+        .sum::<usize>()
+}
+
 fn serialized_len(m: &Map<String, Value>) -> usize {
     struct Counter(usize);
     impl std::io::Write for Counter {
@@ -514,6 +541,49 @@ fn wrong_type(field: &str, expected: &str) -> PayloadError {
 mod tests {
     use super::*;
     use crate::time::parse_rfc3339;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "\\PC{0,20}".prop_map(Value::String),
+            "[\\x00-\\x1f\"\\\\é]{0,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                proptest::collection::btree_map("\\PC{0,8}", inner, 0..8)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_size_bound_is_never_under_the_serialised_size(
+            m in proptest::collection::btree_map("\\PC{0,8}", json_value(), 0..10)
+        ) {
+            let m: Map<String, Value> = m.into_iter().collect();
+            prop_assert!(object_bound(&m) >= serialized_len(&m));
+            prop_assert_eq!(serialized_len(&m), serde_json::to_vec(&m).unwrap().len());
+        }
+    }
+
+    #[test]
+    fn the_size_bound_holds_for_the_worst_strings_and_numbers() {
+        for m in [
+            serde_json::json!({ "k": "\u{1}".repeat(50) }),
+            serde_json::json!({ "\u{1f}\u{1f}": ["\"\\", i64::MIN, u64::MAX] }),
+            serde_json::json!({ "n": vec![-1.2345678901234567e-308_f64; 10] }),
+        ] {
+            let m = m.as_object().unwrap();
+            assert!(object_bound(m) >= serialized_len(m), "{m:?}");
+        }
+    }
 
     fn ids() -> impl FnMut() -> String {
         let mut n = 0;
