@@ -1,5 +1,6 @@
 //! The command line: `serve`, `demo`, `import`, `keys`, `workspaces`, `erase`,
-//! `timeline`, `config`. Parsing is clap's; each command is a short function.
+//! `timeline`, `export`, `config`, and the analyses. Parsing is clap's; each command is a
+//! short function.
 
 use std::io::Write;
 use std::path::PathBuf;

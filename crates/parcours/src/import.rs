@@ -349,9 +349,9 @@ type ReadRows<'a, T> = Box<
 type Convert<'a, T> = &'a (dyn Fn(T) -> Result<Event, PayloadError> + Sync);
 
 /// Reads rows on one thread, parses them on `workers` threads (0: one per core, up to 8),
-/// and hands `consume` the chunks
-/// of valid events in file order. Returns what `consume` returned, the rows read and the
-/// rejected rows (by line).
+/// and hands `consume` the chunks of valid events in file order. Returns what `consume`
+/// returned, the rows read and the rejected rows (by line). A worker that panics makes
+/// the whole call panic when the threads are joined: no chunk is skipped silently.
 fn parse_parallel<T: Send, R>(
     read: ReadRows<'_, T>,
     convert: Convert<'_, T>,
