@@ -166,8 +166,8 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
 
 /// Events with `from <= ts < to`, in (ts, seq) order: the blocks whose time span meets
 /// the range are decoded, their events in the range gathered and sorted. The range is
-/// held in memory (only tests and exports read whole workspaces this way; analyses read
-/// frames).
+/// held in memory (only tests read whole workspaces this way: exports stream with
+/// `scan_events`, analyses read frames).
 pub fn scan_time_range(
     c: &Connection,
     ws: WorkspaceId,
