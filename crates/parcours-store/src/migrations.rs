@@ -12,12 +12,38 @@ use crate::types::WorkspaceId;
 
 use crate::{Result, StoreError};
 
-const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/0001_initial.sql"),
-    include_str!("../migrations/0002_journeys.sql"),
-    include_str!("../migrations/0003_kpis.sql"),
-    include_str!("../migrations/0004_surveys.sql"),
-    include_str!("../migrations/0005_event_blocks.sql"),
+/// One migration: its SQL and, for migrations that move data, a Rust step run after it
+/// in the same transaction.
+struct Migration {
+    sql: &'static str,
+    /// Moves rows into a new shape and drops the old; returns how many it moved. The
+    /// dropped rows live on in the new shape, so their pages are not zeroed (that would
+    /// write the whole old table to the WAL once more), and the file is compacted after
+    /// a move (the old table leaves it mostly free pages).
+    moves: Option<fn(&Connection) -> Result<u64>>,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        sql: include_str!("../migrations/0001_initial.sql"),
+        moves: None,
+    },
+    Migration {
+        sql: include_str!("../migrations/0002_journeys.sql"),
+        moves: None,
+    },
+    Migration {
+        sql: include_str!("../migrations/0003_kpis.sql"),
+        moves: None,
+    },
+    Migration {
+        sql: include_str!("../migrations/0004_surveys.sql"),
+        moves: None,
+    },
+    Migration {
+        sql: include_str!("../migrations/0005_event_blocks.sql"),
+        moves: Some(events_into_blocks),
+    },
 ];
 
 /// The schema version this build writes.
@@ -31,32 +57,30 @@ pub fn apply(conn: &mut Connection) -> Result<i64> {
             known: LATEST,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let version = i as i64 + 1;
-        if version == 5 {
-            // The rows dropped by this migration live on in the blocks, and the file is
-            // compacted after it: zeroing their pages (`secure_delete`, on for erasures)
-            // would only write the whole old table to the WAL once more.
+        if m.moves.is_some() {
             conn.pragma_update(None, "secure_delete", "OFF")?;
         }
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        let moved = if version == 5 {
-            events_into_blocks(&tx)?
-        } else {
-            0
+        tx.execute_batch(m.sql)?;
+        let moved = match m.moves {
+            Some(step) => step(&tx)?,
+            None => 0,
         };
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(version, "applied schema migration");
-        if version == 5 {
+        if m.moves.is_some() {
             conn.pragma_update(None, "secure_delete", "ON")?;
         }
         if moved > 0 {
-            // The old rows left the file mostly free pages (546 bytes an event against
-            // about 70 in blocks): give them back, and empty the WAL the move filled.
             conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
-            tracing::info!("compacted the database after moving the events");
+            tracing::info!(
+                version,
+                rows = moved,
+                "compacted the database after the move"
+            );
         }
     }
     Ok(LATEST)

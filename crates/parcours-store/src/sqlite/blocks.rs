@@ -23,7 +23,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 use super::rows::Encoded;
-use crate::types::WorkspaceId;
+use crate::types::{IdentityKind, WorkspaceId};
 use crate::{Result, StoreError};
 
 /// Most events in one block.
@@ -141,8 +141,9 @@ pub fn actor_hash(anonymous: bool, id: &str) -> u64 {
     h ^ (h >> 31)
 }
 
-fn bloom_bits(filter: &[u8], h: u64) -> impl Iterator<Item = usize> {
-    let mask = (filter.len() as u64 * 8).wrapping_sub(1);
+/// The bits an actor sets in a filter of `bytes` bytes (a power of two).
+fn bloom_bits(bytes: usize, h: u64) -> impl Iterator<Item = usize> {
+    let mask = (bytes as u64 * 8).wrapping_sub(1);
     let (h1, h2) = (h & 0xffff_ffff, (h >> 32) | 1);
     (0..BLOOM_PROBES).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2)) & mask) as usize)
 }
@@ -153,7 +154,7 @@ fn bloom(mut actors: Vec<u64>) -> Vec<u8> {
     let bits = (actors.len() * BLOOM_BITS).next_power_of_two().max(64);
     let mut filter = vec![0u8; bits / 8];
     for h in actors {
-        for bit in bloom_bits(&filter, h).collect::<Vec<_>>() {
+        for bit in bloom_bits(filter.len(), h) {
             filter[bit / 8] |= 1 << (bit % 8);
         }
     }
@@ -163,7 +164,39 @@ fn bloom(mut actors: Vec<u64>) -> Vec<u8> {
 /// Whether a block's actor filter may hold an actor of this [`actor_hash`] (false
 /// positives about 1%, no false negatives).
 pub fn may_contain(filter: &[u8], h: u64) -> bool {
-    !filter.is_empty() && bloom_bits(filter, h).all(|bit| filter[bit / 8] & (1 << (bit % 8)) != 0)
+    !filter.is_empty()
+        && bloom_bits(filter.len(), h).all(|bit| filter[bit / 8] & (1 << (bit % 8)) != 0)
+}
+
+/// The actors of one person — its user ids and anonymous ids (emails key no event) —
+/// with their filter keys: what timelines and erasure look blocks up by.
+pub struct Actors {
+    ids: Vec<(bool, String)>,
+    keys: Vec<u64>,
+}
+
+impl Actors {
+    pub fn of(identities: impl IntoIterator<Item = (IdentityKind, String)>) -> Actors {
+        let mut ids: Vec<(bool, String)> = identities
+            .into_iter()
+            .filter_map(|(kind, value)| match kind {
+                IdentityKind::UserId => Some((false, value)),
+                IdentityKind::AnonymousId => Some((true, value)),
+                IdentityKind::Email => None,
+            })
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let keys = ids.iter().map(|(a, id)| actor_hash(*a, id)).collect();
+        Actors { ids, keys }
+    }
+
+    /// Whether the row's actor is one of these (without allocating: a person has few
+    /// identities, a block many rows).
+    pub fn holds(&self, row: &Row) -> bool {
+        row.actor()
+            .is_some_and(|(a, v)| self.ids.iter().any(|(pa, pv)| *pa == a && pv == v))
+    }
 }
 
 /// A block ready to be written.
@@ -600,12 +633,12 @@ pub fn append(
         .optional()?;
     let mut all: Vec<Row> = Vec::new();
     let mut replace = None;
-    let (data, hashes, raw);
+    let (block, raw);
     if let Some((id, events)) = tail.filter(|&(_, events)| (events as usize) < SMALL) {
-        (data, hashes) = block_data(c, id)?;
-        raw = decompress(id, &data)?;
+        block = stored(c, id)?;
+        raw = decompress(id, &block.data)?;
         all.reserve(events as usize + new.len());
-        for r in rows(id, &raw, &hashes) {
+        for r in rows(id, &raw, &block.hashes) {
             all.push(r?);
         }
         replace = Some(id);
@@ -617,36 +650,49 @@ pub fn append(
     Ok(())
 }
 
-/// A block's compressed data and its hashes.
-fn block_data(c: &Connection, id: i64) -> Result<(Vec<u8>, Vec<u8>)> {
-    Ok(
-        c.prepare_cached("SELECT data, hashes FROM event_blocks WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?,
-    )
+/// A stored block: its compressed data, its hashes and the sequence numbers it was given.
+struct Stored {
+    data: Vec<u8>,
+    hashes: Vec<u8>,
+    first_seq: i64,
+    last_seq: i64,
 }
 
-/// Removes the events of these actors (`(anonymous, id)`) from the workspace's blocks,
-/// rewriting each block that held some; their message hashes are forgotten, so a resent
-/// message is accepted again. Returns how many events were removed.
+fn stored(c: &Connection, id: i64) -> Result<Stored> {
+    Ok(c.prepare_cached(
+        "SELECT data, hashes, first_seq, last_seq FROM event_blocks WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        Ok(Stored {
+            data: r.get(0)?,
+            hashes: r.get(1)?,
+            first_seq: r.get(2)?,
+            last_seq: r.get(3)?,
+        })
+    })?)
+}
+
+/// Removes the events of these actors from the workspace's blocks, rewriting each block
+/// that held some; their message hashes are forgotten, so a resent message is accepted
+/// again. Returns how many events were removed.
 pub fn erase_actors(
     c: &Connection,
     messages: &mut Messages,
     ws: WorkspaceId,
-    actors: &HashSet<(bool, String)>,
+    actors: &Actors,
 ) -> Result<u64> {
-    let keys: Vec<u64> = actors.iter().map(|(a, id)| actor_hash(*a, id)).collect();
-    let candidates = blocks_with_actors(c, ws, &keys)?;
     let mut removed = 0u64;
-    for id in candidates {
-        let (data, hashes) = block_data(c, id)?;
-        let raw = decompress(id, &data)?;
+    for id in blocks_with_actors(c, ws, actors)? {
+        let block = stored(c, id)?;
+        let raw = decompress(id, &block.data)?;
         let mut kept = Vec::new();
         let mut gone = Vec::new();
-        for r in rows(id, &raw, &hashes) {
+        for r in rows(id, &raw, &block.hashes) {
             let r = r?;
-            match r.actor() {
-                Some((a, v)) if actors.contains(&(a, v.to_string())) => gone.push(r.hash),
-                _ => kept.push(r),
+            if actors.holds(&r) {
+                gone.push(r.hash);
+            } else {
+                kept.push(r);
             }
         }
         if gone.is_empty() {
@@ -656,22 +702,20 @@ pub fn erase_actors(
         for h in gone {
             messages.forget(ws, h);
         }
-        let (first_seq, last_seq): (i64, i64) = c
-            .prepare_cached("SELECT first_seq, last_seq FROM event_blocks WHERE id = ?1")?
-            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let mut block = encode(&kept);
+        let mut rewritten = encode(&kept);
         // The block keeps the range of sequence numbers it was given.
-        block.first_seq = first_seq;
-        block.last_seq = last_seq;
-        write_block(c, ws, Some(id), &block)?;
+        rewritten.first_seq = block.first_seq;
+        rewritten.last_seq = block.last_seq;
+        write_block(c, ws, Some(id), &rewritten)?;
     }
     Ok(removed)
 }
 
-/// The ids of the workspace's blocks whose actor filter may hold one of these
-/// [`actor_hash`]es, in sequence order.
-pub fn blocks_with_actors(c: &Connection, ws: WorkspaceId, keys: &[u64]) -> Result<Vec<i64>> {
+/// The ids of the workspace's blocks whose actor filter may hold one of these actors, in
+/// sequence order.
+pub fn blocks_with_actors(c: &Connection, ws: WorkspaceId, actors: &Actors) -> Result<Vec<i64>> {
     let mut out = Vec::new();
+    let keys = &actors.keys;
     if keys.is_empty() {
         return Ok(out);
     }

@@ -401,16 +401,14 @@ pub fn erase(
         let rows = stmt.query_map(params![ws, person], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
-    let mut actors = HashSet::new();
-    for (kind, value) in identities {
-        caches.identities.map.remove(&(ws, key(kind, &value)));
-        match IdentityKind::from_code(kind) {
-            Some(IdentityKind::UserId) => actors.insert((false, value)),
-            Some(IdentityKind::AnonymousId) => actors.insert((true, value)),
-            // Emails are look-up keys only: no event is keyed by them.
-            _ => continue,
-        };
+    for (kind, value) in &identities {
+        caches.identities.map.remove(&(ws, key(*kind, value)));
     }
+    let actors = blocks::Actors::of(
+        identities
+            .into_iter()
+            .filter_map(|(kind, value)| Some((IdentityKind::from_code(kind)?, value))),
+    );
     let events_deleted = blocks::erase_actors(tx, &mut caches.messages, ws, &actors)?;
     let p = params![ws, person];
     let identities_deleted = tx.execute(

@@ -57,27 +57,17 @@ pub fn person_events(
     ws: WorkspaceId,
     person: PersonId,
 ) -> Result<Vec<StoredEvent>> {
-    let mut actors = std::collections::HashSet::new();
-    for identity in identities_of(c, ws, person)? {
-        match identity.kind {
-            IdentityKind::UserId => actors.insert((false, identity.value)),
-            IdentityKind::AnonymousId => actors.insert((true, identity.value)),
-            IdentityKind::Email => continue,
-        };
-    }
-    let keys: Vec<u64> = actors
-        .iter()
-        .map(|(a, v)| blocks::actor_hash(*a, v))
-        .collect();
+    let actors = blocks::Actors::of(
+        identities_of(c, ws, person)?
+            .into_iter()
+            .map(|i| (i.kind, i.value)),
+    );
     let mut events = Vec::new();
     let mut raw = Vec::new();
-    for id in blocks::blocks_with_actors(c, ws, &keys)? {
+    for id in blocks::blocks_with_actors(c, ws, &actors)? {
         for_each_row(c, id, &mut raw, |row| {
-            if let Some((a, v)) = row.actor() {
-                // Looked up without allocating: the set is small, the block large.
-                if actors.iter().any(|(pa, pv)| *pa == a && pv == v) {
-                    events.push(stored_event(id, row)?);
-                }
+            if actors.holds(row) {
+                events.push(stored_event(id, row)?);
             }
             Ok(())
         })?;
