@@ -4,7 +4,9 @@
 //! and what the store keeps. It owns no identity resolution: it only carries the
 //! identifiers the client sent. Which person they belong to is the store's identity map.
 
-use serde::{Deserialize, Serialize};
+use std::ops::{Deref, DerefMut};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::time::Micros;
@@ -126,9 +128,9 @@ pub struct Event {
     pub original_timestamp: Option<Micros>,
     pub sent_at: Option<Micros>,
     pub received_at: Micros,
-    pub properties: Map<String, Value>,
-    pub traits: Map<String, Value>,
-    pub context: Map<String, Value>,
+    pub properties: JsonObject,
+    pub traits: JsonObject,
+    pub context: JsonObject,
     pub touch: Touch,
 }
 
@@ -147,5 +149,178 @@ impl Event {
             .or(from_context)
             .map(str::trim)
             .filter(|e| e.contains('@'))
+    }
+}
+
+/// A JSON object of an event (`properties`, `traits`, `context`), with the JSON text it
+/// was parsed from for as long as that text still says the same thing.
+///
+/// Reads go to the map (`Deref`). Any mutable access (`DerefMut`) forgets the text, so a
+/// stale text cannot outlive a change. The store asks for [`JsonObject::into_text`]: the
+/// kept text when there is one, so an imported cell is not serialised again, else the map
+/// serialised. The kept text need not be compact or in key order; it parses to the same
+/// map, which is all a reader sees.
+#[derive(Clone, Default)]
+pub struct JsonObject {
+    map: Map<String, Value>,
+    text: Option<Box<str>>,
+}
+
+impl JsonObject {
+    /// `map` with the text it was parsed from. `text` must parse to `map` exactly (debug
+    /// builds check it): pass the very text `map` came from, before any change.
+    pub fn with_text(map: Map<String, Value>, text: Box<str>) -> JsonObject {
+        debug_assert_eq!(
+            serde_json::from_str::<Map<String, Value>>(&text)
+                .ok()
+                .as_ref(),
+            Some(&map),
+            "the text of a JsonObject must parse to its map"
+        );
+        JsonObject {
+            map,
+            text: Some(text),
+        }
+    }
+
+    /// The text this object was parsed from, if it is still known.
+    pub fn source_text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
+    /// The map, without its text.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.map
+    }
+
+    /// The object as JSON text, `None` when it is empty: its source text if known, else
+    /// the map serialised (compact, keys in order).
+    pub fn to_text(&self) -> Option<String> {
+        match &self.text {
+            _ if self.map.is_empty() => None,
+            Some(text) => Some(text.to_string()),
+            None => serialize(&self.map),
+        }
+    }
+
+    /// [`JsonObject::to_text`], moving the source text out instead of copying it.
+    pub fn into_text(self) -> Option<String> {
+        match self.text {
+            Some(text) if !self.map.is_empty() => Some(text.into()),
+            _ => self.to_text(),
+        }
+    }
+}
+
+fn serialize(map: &Map<String, Value>) -> Option<String> {
+    // Sized for a typical object up front (growing from empty reallocates 5 or 6 times).
+    let mut text = Vec::with_capacity(256);
+    // Serialising a map cannot fail (string keys, JSON values), and its text is UTF-8.
+    serde_json::to_writer(&mut text, map).ok()?;
+    String::from_utf8(text).ok()
+}
+
+impl From<Map<String, Value>> for JsonObject {
+    fn from(map: Map<String, Value>) -> JsonObject {
+        JsonObject { map, text: None }
+    }
+}
+
+impl Deref for JsonObject {
+    type Target = Map<String, Value>;
+
+    fn deref(&self) -> &Map<String, Value> {
+        &self.map
+    }
+}
+
+impl DerefMut for JsonObject {
+    fn deref_mut(&mut self) -> &mut Map<String, Value> {
+        self.text = None;
+        &mut self.map
+    }
+}
+
+/// Equal when the maps are: the text is a cache of the map, not part of the value.
+impl PartialEq for JsonObject {
+    fn eq(&self, other: &JsonObject) -> bool {
+        self.map == other.map
+    }
+}
+
+impl std::fmt::Debug for JsonObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.map.fmt(f)
+    }
+}
+
+impl Serialize for JsonObject {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.map.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonObject {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<JsonObject, D::Error> {
+        Map::deserialize(deserializer).map(JsonObject::from)
+    }
+}
+
+impl<'a> IntoIterator for &'a JsonObject {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = serde_json::map::Iter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(text: &str) -> JsonObject {
+        let map: Map<String, Value> = serde_json::from_str(text).unwrap();
+        JsonObject::with_text(map, text.into())
+    }
+
+    #[test]
+    fn the_source_text_is_stored_until_the_object_changes() {
+        let text = r#"{ "b": [1, 2.50], "a": "é" }"#;
+        let kept = object(text);
+        assert_eq!(kept.source_text(), Some(text));
+        assert_eq!(kept.clone().into_text().as_deref(), Some(text));
+        assert_eq!(kept.to_text().as_deref(), Some(text));
+
+        let mut changed = kept.clone();
+        changed.insert("c".into(), Value::Bool(true));
+        assert_eq!(changed.source_text(), None);
+        assert_eq!(
+            changed.into_text().as_deref(),
+            Some(r#"{"a":"é","b":[1,2.5],"c":true}"#)
+        );
+        // Even a mutable access that changes nothing forgets the text.
+        let mut touched = kept.clone();
+        touched.entry("a");
+        assert_eq!(touched.source_text(), None);
+        assert_eq!(touched, kept, "equality is the maps'");
+    }
+
+    #[test]
+    fn empty_objects_have_no_text() {
+        assert_eq!(object("{ }").into_text(), None);
+        assert_eq!(JsonObject::default().to_text(), None);
+        let map: Map<String, Value> = serde_json::from_str(r#"{"k":null}"#).unwrap();
+        assert_eq!(
+            JsonObject::from(map).to_text().as_deref(),
+            Some(r#"{"k":null}"#)
+        );
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "must parse to its map")]
+    fn a_text_that_does_not_match_its_map_is_caught_in_debug_builds() {
+        JsonObject::with_text(Map::new(), r#"{"k":1}"#.into());
     }
 }

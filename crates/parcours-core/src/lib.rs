@@ -41,4 +41,4 @@ pub mod transitions;
 pub mod voice;
 
 pub use error::{ErrorCode, PayloadError};
-pub use event::{Campaign, Event, EventKind, Touch};
+pub use event::{Campaign, Event, EventKind, JsonObject, Touch};

@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, PayloadError};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, JsonObject};
 use crate::normalize::normalize;
 use crate::time::{corrected_timestamp, parse_rfc3339, Micros};
 
@@ -130,6 +130,7 @@ pub fn parse_body(
             let envelope = Envelope::default();
             match parse_message(
                 root,
+                SourceTexts::default(),
                 Some(kind),
                 &envelope,
                 received_at,
@@ -156,8 +157,37 @@ pub fn parse_message_value(
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<Event, PayloadError> {
+    parse_message_with_texts(
+        message,
+        SourceTexts::default(),
+        received_at,
+        limits,
+        new_message_id,
+    )
+}
+
+/// The JSON texts that a message's `properties`, `traits` and `context` objects were
+/// parsed from, when the caller has them (a CSV cell holding the whole object). Each must
+/// parse to the object the message holds under that key, unchanged since: the event keeps
+/// it so that storing it needs no serialisation (see [`JsonObject`]).
+#[derive(Debug, Default)]
+pub struct SourceTexts {
+    pub properties: Option<Box<str>>,
+    pub traits: Option<Box<str>>,
+    pub context: Option<Box<str>>,
+}
+
+/// [`parse_message_value`], keeping the source texts of the message's objects.
+pub fn parse_message_with_texts(
+    message: Map<String, Value>,
+    texts: SourceTexts,
+    received_at: Micros,
+    limits: &Limits,
+    new_message_id: &mut dyn FnMut() -> String,
+) -> Result<Event, PayloadError> {
     parse_message(
         message,
+        texts,
         None,
         &Envelope::default(),
         received_at,
@@ -222,6 +252,7 @@ fn parse_batch(
                 }
                 parse_message(
                     message,
+                    SourceTexts::default(),
                     None,
                     &envelope,
                     received_at,
@@ -248,6 +279,7 @@ fn parse_batch(
 
 fn parse_message(
     mut m: Map<String, Value>,
+    texts: SourceTexts,
     kind_from_path: Option<EventKind>,
     envelope: &Envelope,
     received_at: Micros,
@@ -272,13 +304,13 @@ fn parse_message(
     }
     let kind = message_kind(&m, kind_from_path)?;
     m.remove("writeKey");
-    let user_id = optional_id(&m, "userId")?;
-    let anonymous_id = optional_id(&m, "anonymousId")?;
+    let user_id = optional_id(&mut m, "userId")?;
+    let anonymous_id = optional_id(&mut m, "anonymousId")?;
     let mut group_id = None;
     let mut previous_id = None;
     match kind {
         EventKind::Alias => {
-            previous_id = Some(required_id(&m, "previousId")?);
+            previous_id = Some(required_id(&mut m, "previousId")?);
             if user_id.is_none() {
                 return Err(missing(
                     "userId",
@@ -286,7 +318,7 @@ fn parse_message(
                 ));
             }
         }
-        EventKind::Group => group_id = Some(required_id(&m, "groupId")?),
+        EventKind::Group => group_id = Some(required_id(&mut m, "groupId")?),
         // Other messages may name their account the Segment way, in `context.groupId`.
         _ => {
             group_id = match m.get("context").and_then(|c| c.get("groupId")) {
@@ -301,8 +333,8 @@ fn parse_message(
             "every message needs a `userId` or an `anonymousId`",
         ));
     }
-    let name = message_name(&m, kind)?;
-    let message_id = match m.get("messageId") {
+    let name = message_name(&mut m, kind)?;
+    let message_id = match m.remove("messageId") {
         None | Some(Value::Null) => new_message_id(),
         Some(Value::String(s)) if s.trim().is_empty() => new_message_id(),
         Some(Value::String(s)) if s.chars().count() > MAX_MESSAGE_ID_CHARS => {
@@ -311,7 +343,7 @@ fn parse_message(
                 format!("`messageId` may be at most {MAX_MESSAGE_ID_CHARS} characters"),
             ))
         }
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s,
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err(wrong_type("messageId", "a string")),
     };
@@ -321,9 +353,9 @@ fn parse_message(
     let client_time = original.or(explicit);
     let timestamp = corrected_timestamp(client_time, sent_at, received_at);
 
-    let properties = owned_object(&mut m, "properties")?;
-    let traits = owned_object(&mut m, "traits")?;
-    let mut context = owned_object(&mut m, "context")?;
+    let properties = owned_object(&mut m, "properties", texts.properties)?;
+    let traits = owned_object(&mut m, "traits", texts.traits)?;
+    let mut context = owned_object(&mut m, "context", texts.context)?;
     if let Some(shared) = &envelope.context {
         for (k, v) in shared {
             context.entry(k.clone()).or_insert_with(|| v.clone());
@@ -427,15 +459,15 @@ fn message_kind(
     }
 }
 
-fn message_name(m: &Map<String, Value>, kind: EventKind) -> Result<String, PayloadError> {
+fn message_name(m: &mut Map<String, Value>, kind: EventKind) -> Result<String, PayloadError> {
     let key = if kind == EventKind::Track {
         "event"
     } else {
         "name"
     };
-    let name = match m.get(key) {
+    let name = match m.remove(key) {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Some(Value::String(s)) => Some(trimmed(s)).filter(|s| !s.is_empty()),
         Some(_) => return Err(wrong_type(key, "a string")),
     };
     match name {
@@ -452,11 +484,12 @@ fn message_name(m: &Map<String, Value>, kind: EventKind) -> Result<String, Paylo
 }
 
 /// An identifier: a non-empty string (numbers are accepted and turned into strings, as
-/// several clients send numeric user ids); `null` or `""` mean absent.
-fn optional_id(m: &Map<String, Value>, key: &str) -> Result<Option<String>, PayloadError> {
-    let id = match m.get(key) {
+/// several clients send numeric user ids); `null` or `""` mean absent. Taken out of the
+/// message (each field is read once).
+fn optional_id(m: &mut Map<String, Value>, key: &str) -> Result<Option<String>, PayloadError> {
+    let id = match m.remove(key) {
         None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::String(s)) => trimmed(s),
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err(wrong_type(key, "a string")),
     };
@@ -472,7 +505,15 @@ fn optional_id(m: &Map<String, Value>, key: &str) -> Result<Option<String>, Payl
     Ok(Some(id))
 }
 
-fn required_id(m: &Map<String, Value>, key: &str) -> Result<String, PayloadError> {
+/// `s` without surrounding white space, reusing its buffer when there is none.
+fn trimmed(s: String) -> String {
+    match s.trim() {
+        t if t.len() == s.len() => s,
+        t => t.to_string(),
+    }
+}
+
+fn required_id(m: &mut Map<String, Value>, key: &str) -> Result<String, PayloadError> {
     optional_id(m, key)?
         .ok_or_else(|| missing(key, format!("`{key}` is required for this message type")))
 }
@@ -506,11 +547,17 @@ fn optional_object<'a>(
     }
 }
 
-fn owned_object(m: &mut Map<String, Value>, key: &str) -> Result<Map<String, Value>, PayloadError> {
-    match m.remove(key) {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(o)) => Ok(o),
-        Some(_) => Err(wrong_type(key, "an object")),
+/// The object under `key` (empty when absent or null), with its source text if given.
+fn owned_object(
+    m: &mut Map<String, Value>,
+    key: &str,
+    text: Option<Box<str>>,
+) -> Result<JsonObject, PayloadError> {
+    match (m.remove(key), text) {
+        (None | Some(Value::Null), _) => Ok(JsonObject::default()),
+        (Some(Value::Object(o)), Some(text)) => Ok(JsonObject::with_text(o, text)),
+        (Some(Value::Object(o)), None) => Ok(o.into()),
+        (Some(_), _) => Err(wrong_type(key, "an object")),
     }
 }
 

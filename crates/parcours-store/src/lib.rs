@@ -23,7 +23,7 @@ mod types;
 
 pub use error::StoreError;
 pub use keys::{hash_key, Scope};
-pub use sqlite::{SqliteStore, StoreOptions, Synchronous};
+pub use sqlite::{Prepared, SqliteStore, StoreOptions, Synchronous};
 pub use types::*;
 
 use parcours_core::time::Micros;
@@ -55,21 +55,21 @@ pub trait Store: Send + Sync {
     /// Appends events durably, deduplicating by message id within the workspace and
     /// stitching identities. Returns once the batch is committed.
     fn append(&self, workspace: WorkspaceId, events: Vec<Event>) -> Result<AppendOutcome>;
-    /// Appends a stream of chunks, in order, calling `done` with each chunk's outcome once
-    /// it is committed. Backends may keep several chunks in flight so that preparing the
-    /// next overlaps committing the previous; stops at the first error (chunks already
-    /// reported to `done` stay committed).
-    fn append_stream(
+    /// Makes events ready to append to `workspace`: the work that needs no database
+    /// (serialising, hashing), done on the caller's thread as `events` yields them. Bulk
+    /// loaders that parse on several threads prepare each event there as soon as it is
+    /// parsed: the memory of its parsed objects is then released by the thread that
+    /// allocated it while still in cache, which costs far less than on another thread.
+    fn prepare(&self, workspace: WorkspaceId, events: &mut dyn Iterator<Item = Event>) -> Prepared;
+    /// Appends a stream of prepared chunks, in order, calling `done` with each chunk's
+    /// outcome once it is committed. Backends may keep several chunks in flight so that
+    /// the next is received while the previous commits; stops at the first error (chunks
+    /// already reported to `done` stay committed).
+    fn append_prepared(
         &self,
-        workspace: WorkspaceId,
-        chunks: &mut dyn Iterator<Item = Vec<Event>>,
+        chunks: &mut dyn Iterator<Item = Prepared>,
         done: &mut dyn FnMut(AppendOutcome),
-    ) -> Result<()> {
-        for chunk in chunks {
-            done(self.append(workspace, chunk)?);
-        }
-        Ok(())
-    }
+    ) -> Result<()>;
     /// Calls `f` for every event with `from <= timestamp < to`, in (timestamp, id) order.
     fn scan_time_range(
         &self,
@@ -202,5 +202,5 @@ pub trait Store: Send + Sync {
 /// deduplication checks, identity stitching or the writer: the ceiling the benchmarks
 /// compare the real append path against. Not for production use.
 pub mod ceiling {
-    pub use crate::sqlite::ceiling::insert_plain;
+    pub use crate::sqlite::ceiling::{insert_plain, prepare};
 }

@@ -20,8 +20,8 @@ use std::sync::mpsc::sync_channel;
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use indicatif::ProgressBar;
-use parcours_core::payload::{parse_message_value, Limits};
-use parcours_core::time::{format_rfc3339, parse_lenient};
+use parcours_core::payload::{parse_message_with_texts, Limits, SourceTexts};
+use parcours_core::time::{format_rfc3339, parse_lenient, parse_rfc3339};
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
 use parcours_core::{Event, PayloadError};
 use parcours_store::{AdCost, Store, WorkspaceId};
@@ -334,9 +334,6 @@ fn detect_format(path: &Path) -> anyhow::Result<Format> {
     })
 }
 
-/// The parsed events of a chunk of rows, with the line each came from.
-type Chunk = Vec<(u64, Event)>;
-
 /// Reads a file's rows, unparsed, in batches of [`BATCH`] with their line numbers; rows
 /// that cannot even be read are rejected there. Returns the number of rows.
 type ReadRows<'a, T> = Box<
@@ -348,16 +345,21 @@ type ReadRows<'a, T> = Box<
 /// Turns one raw row into an event (validation, normalisation, message id).
 type Convert<'a, T> = &'a (dyn Fn(T) -> Result<Event, PayloadError> + Sync);
 
+/// Turns the valid events of a chunk, as they are parsed, into what the consumer takes.
+pub type Finish<'a, C> = &'a (dyn Fn(&mut dyn Iterator<Item = Event>) -> C + Sync);
+
 /// Reads rows on one thread, parses them on `workers` threads (0: one per core, up to 8),
-/// and hands `consume` the chunks of valid events in file order. Returns what `consume`
-/// returned, the rows read and the rejected rows (by line). A worker that panics makes
-/// the whole call panic when the threads are joined: no chunk is skipped silently.
-fn parse_parallel<T: Send, R>(
+/// where `finish` also turns each chunk's valid events into what `consume` takes (taking
+/// each event as soon as it is parsed), and hands `consume` the chunks in file order. Returns what `consume` returned, the rows
+/// read and the rejected rows (by line). A worker that panics makes the whole call panic
+/// when the threads are joined: no chunk is skipped silently.
+fn parse_parallel<T: Send, C: Send, R>(
     read: ReadRows<'_, T>,
     convert: Convert<'_, T>,
     defs: &[SurveyDef],
     workers: usize,
-    consume: impl FnOnce(&mut dyn Iterator<Item = Chunk>) -> R,
+    finish: Finish<'_, C>,
+    consume: impl FnOnce(&mut dyn Iterator<Item = C>) -> R,
 ) -> anyhow::Result<(R, u64, Vec<Rejection>)> {
     let workers = match workers {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8)),
@@ -365,7 +367,7 @@ fn parse_parallel<T: Send, R>(
     };
     let (work_tx, work_rx) = sync_channel::<(usize, Vec<(u64, T)>)>(workers);
     let work_rx = std::sync::Mutex::new(work_rx);
-    let (done_tx, done_rx) = sync_channel::<(usize, Chunk, Vec<Rejection>)>(workers * 2);
+    let (done_tx, done_rx) = sync_channel::<(usize, C, Vec<Rejection>)>(workers * 2);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut rejected = Vec::new();
@@ -384,14 +386,13 @@ fn parse_parallel<T: Send, R>(
             scope.spawn(move || loop {
                 let job = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                 let Ok((index, batch)) = job else { break };
-                let mut chunk = Vec::with_capacity(batch.len());
                 let mut rejected = Vec::new();
-                for (line, raw) in batch {
-                    match convert(raw).and_then(|e| admit(defs, e)) {
-                        Ok(e) => chunk.push((line, e)),
-                        Err(e) => rejected.push(reject(line, e)),
-                    }
-                }
+                let chunk = finish(&mut batch.into_iter().filter_map(|(line, raw)| {
+                    convert(raw)
+                        .and_then(|e| admit(defs, e))
+                        .map_err(|e| rejected.push(reject(line, e)))
+                        .ok()
+                }));
                 if done_tx.send((index, chunk, rejected)).is_err() {
                     break;
                 }
@@ -417,17 +418,17 @@ fn parse_parallel<T: Send, R>(
 }
 
 /// The workers' chunks put back in file order.
-struct InOrder {
-    rx: std::sync::mpsc::Receiver<(usize, Chunk, Vec<Rejection>)>,
+struct InOrder<C> {
+    rx: std::sync::mpsc::Receiver<(usize, C, Vec<Rejection>)>,
     next: usize,
-    waiting: BTreeMap<usize, Chunk>,
+    waiting: BTreeMap<usize, C>,
     rejected: Vec<Rejection>,
 }
 
-impl Iterator for InOrder {
-    type Item = Chunk;
+impl<C> Iterator for InOrder<C> {
+    type Item = C;
 
-    fn next(&mut self) -> Option<Chunk> {
+    fn next(&mut self) -> Option<C> {
         loop {
             if let Some(chunk) = self.waiting.remove(&self.next) {
                 self.next += 1;
@@ -440,8 +441,9 @@ impl Iterator for InOrder {
     }
 }
 
-/// Parses in parallel (see [`parse_parallel`]) and streams the events to the store, so
-/// reading, parsing, encoding and committing overlap.
+/// Parses in parallel (see [`parse_parallel`]), prepares the events for the store on the
+/// parsing threads (see `Store::prepare`) and streams them to the store, so reading,
+/// parsing, preparing and committing overlap.
 fn pipeline<T: Send>(
     store: &dyn Store,
     ws: WorkspaceId,
@@ -450,10 +452,10 @@ fn pipeline<T: Send>(
     convert: Convert<'_, T>,
 ) -> anyhow::Result<Summary> {
     let mut summary = Summary::default();
-    let (failure, rows, rejected) = parse_parallel(read, convert, defs, 0, |chunks| {
-        let mut events = chunks.map(|chunk| chunk.into_iter().map(|(_, e)| e).collect());
+    let prepare = |events: &mut dyn Iterator<Item = Event>| store.prepare(ws, events);
+    let (failure, rows, rejected) = parse_parallel(read, convert, defs, 0, &prepare, |chunks| {
         store
-            .append_stream(ws, &mut events, &mut |o| {
+            .append_prepared(chunks, &mut |o| {
                 summary.inserted += o.inserted as u64;
                 summary.duplicates += o.duplicates as u64;
             })
@@ -527,6 +529,7 @@ fn import_jsonl(
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(m)) => to_event(
                 rename_keys(m, mapping),
+                SourceTexts::default(),
                 &mut |h| h.update(text.as_bytes()),
                 received,
             ),
@@ -548,11 +551,16 @@ fn import_jsonl(
 fn rename_keys(mut m: Map<String, Value>, mapping: &Mapping) -> Map<String, Value> {
     for (from, to) in &mapping.columns {
         if let Some(v) = m.remove(from) {
-            set_field(&mut m, to, v);
+            set_field(&mut m, to, v, &mut SourceTexts::default());
         }
     }
     for (field, value) in &mapping.constants {
-        set_field(&mut m, field, Value::String(value.clone()));
+        set_field(
+            &mut m,
+            field,
+            Value::String(value.clone()),
+            &mut SourceTexts::default(),
+        );
     }
     if !m.contains_key("type") && m.contains_key("event") {
         m.insert("type".into(), Value::String("track".into()));
@@ -566,13 +574,17 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// message id when it has none and making its timestamp RFC 3339.
 fn to_event(
     mut m: Map<String, Value>,
+    texts: SourceTexts,
     content: &mut dyn FnMut(&mut Sha256),
     received: i64,
 ) -> Result<Event, PayloadError> {
     let mut time = None;
     for key in ["timestamp", "originalTimestamp"] {
         if let Some(Value::String(t)) = m.get(key) {
-            if let Ok(micros) = parse_lenient(t) {
+            if let Ok(micros) = parse_rfc3339(t) {
+                // Already what the message parser reads: left as it is.
+                time = time.or(Some(micros));
+            } else if let Ok(micros) = parse_lenient(t) {
                 m.insert(key.into(), Value::String(format_rfc3339(micros)));
                 time = time.or(Some(micros));
             }
@@ -602,7 +614,7 @@ fn to_event(
         }
         id
     };
-    parse_message_value(m, received, &Limits::default(), &mut id)
+    parse_message_with_texts(m, texts, received, &Limits::default(), &mut id)
 }
 
 fn import_csv(
@@ -682,7 +694,7 @@ fn csv_event(
     mapping: &Mapping,
     received: i64,
 ) -> Result<Event, PayloadError> {
-    let message = row_message(record, fields, mapping)?;
+    let (message, texts) = row_message(record, fields, mapping)?;
     // The content hashed is the row's cells joined by U+001F.
     let content = &mut |h: &mut Sha256| {
         for (i, cell) in record.iter().enumerate() {
@@ -692,27 +704,29 @@ fn csv_event(
             h.update(cell.as_bytes());
         }
     };
-    to_event(message, content, received)
+    to_event(message, texts, content, received)
 }
 
 /// Parses an event CSV exactly as `import_file` does, on `workers` threads (0: one per
-/// core), handing each chunk of valid events to `f`, in file order, without storing
-/// anything (the benchmarks use it to feed the same rows to other writers). Returns (rows
-/// read, rows rejected).
-pub fn parse_csv_file(
+/// core), where `finish` turns each chunk of valid events into what `f` takes (as
+/// `import_file` prepares them for the store there), and hands the chunks to `f` in file
+/// order, without storing anything (the benchmarks use it to feed the same rows to other
+/// writers). Returns (rows read, rows rejected).
+pub fn parse_csv_file<C: Send>(
     path: &Path,
     mapping: &Mapping,
     delimiter: u8,
     workers: usize,
-    f: &mut dyn FnMut(Vec<Event>),
+    finish: Finish<'_, C>,
+    f: &mut dyn FnMut(C),
 ) -> anyhow::Result<(u64, usize)> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let (reader, _, fields) = open_csv(file, delimiter, mapping)?;
     let received = crate::server::now_micros();
     let convert = |record: csv::StringRecord| csv_event(&record, &fields, mapping, received);
     let ((), rows, rejected) =
-        parse_parallel(read_csv(reader), &convert, &[], workers, |chunks| {
-            chunks.for_each(|chunk| f(chunk.into_iter().map(|(_, e)| e).collect()))
+        parse_parallel(read_csv(reader), &convert, &[], workers, finish, |chunks| {
+            chunks.for_each(f)
         })?;
     Ok((rows, rejected.len()))
 }
@@ -747,12 +761,15 @@ fn open_csv<R: Read>(
 }
 
 /// Builds the Segment message of one CSV row.
+/// A JSON cell that holds a whole object keeps its text (see `SourceTexts`), until another
+/// column or constant adds to that object.
 fn row_message(
     record: &csv::StringRecord,
     fields: &[String],
     mapping: &Mapping,
-) -> Result<Map<String, Value>, PayloadError> {
+) -> Result<(Map<String, Value>, SourceTexts), PayloadError> {
     let mut m = Map::new();
+    let mut texts = SourceTexts::default();
     for (field, cell) in fields.iter().zip(record.iter()) {
         let cell = cell.trim();
         if cell.is_empty() || field == "ignore" {
@@ -761,11 +778,17 @@ fn row_message(
         let value = match field.as_str() {
             "properties" | "traits" | "context" => match serde_json::from_str::<Value>(cell) {
                 Ok(Value::Object(o)) => {
-                    let target = m
-                        .entry(field.clone())
-                        .or_insert_with(|| Value::Object(Map::new()));
-                    if let Value::Object(t) = target {
-                        t.extend(o);
+                    // Usually the first piece of this object: taken whole, not rebuilt.
+                    match m.get_mut(field.as_str()) {
+                        Some(Value::Object(t)) => {
+                            t.extend(o);
+                            forget_text(&mut texts, field);
+                        }
+                        _ => {
+                            m.insert(field.clone(), Value::Object(o));
+                            *text_of(&mut texts, field).expect("an object field") =
+                                Some(cell.into());
+                        }
                     }
                     continue;
                 }
@@ -786,10 +809,10 @@ fn row_message(
             }
             _ => Value::String(cell.to_string()),
         };
-        set_field(&mut m, field, value);
+        set_field(&mut m, field, value, &mut texts);
     }
     for (field, value) in &mapping.constants {
-        set_field(&mut m, field, Value::String(value.clone()));
+        set_field(&mut m, field, Value::String(value.clone()), &mut texts);
     }
     if !m.contains_key("type") {
         let kind = if m.contains_key("event") {
@@ -799,7 +822,24 @@ fn row_message(
         };
         m.insert("type".into(), Value::String(kind.into()));
     }
-    Ok(m)
+    Ok((m, texts))
+}
+
+/// The source text slot of a message's object (`properties`, `traits`, `context`).
+fn text_of<'a>(texts: &'a mut SourceTexts, key: &str) -> Option<&'a mut Option<Box<str>>> {
+    match key {
+        "properties" => Some(&mut texts.properties),
+        "traits" => Some(&mut texts.traits),
+        "context" => Some(&mut texts.context),
+        _ => None,
+    }
+}
+
+/// Forgets the source text of the object a change under `key` touches.
+fn forget_text(texts: &mut SourceTexts, key: &str) {
+    if let Some(text) = text_of(texts, key) {
+        *text = None;
+    }
 }
 
 /// A cell as the JSON value it most likely is: numbers and booleans typed, identifiers
@@ -825,33 +865,46 @@ fn infer(cell: &str) -> Value {
 
 /// Places a value at a field of a Segment message (`user_id` → `userId`, `campaign` →
 /// `context.campaign.name`, `properties.x` → `properties.x`, …).
-fn set_field(m: &mut Map<String, Value>, field: &str, value: Value) {
-    let path: Vec<&str> = match field {
-        "user_id" => vec!["userId"],
-        "anonymous_id" => vec!["anonymousId"],
-        "previous_id" => vec!["previousId"],
-        "message_id" => vec!["messageId"],
+fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut SourceTexts) {
+    let mut set_at = |m: &mut Map<String, Value>, path: &[&str], value: Value| {
+        if let Some(key) = path.first() {
+            forget_text(texts, key);
+        }
+        set_at(m, path, value);
+    };
+    let split: [&str; 2];
+    let path: &[&str] = match field {
+        "user_id" => &["userId"],
+        "anonymous_id" => &["anonymousId"],
+        "previous_id" => &["previousId"],
+        "message_id" => &["messageId"],
         "group_id" => {
             // The group call's own id, and the account of any other event.
             set_at(m, &["context", "groupId"], value.clone());
-            vec!["groupId"]
+            &["groupId"]
         }
-        "channel" => vec!["properties", "channel"],
-        "touchpoint" => vec!["properties", "touchpoint"],
-        "revenue" => vec!["properties", "revenue"],
-        "currency" => vec!["properties", "currency"],
-        "campaign" => vec!["context", "campaign", "name"],
-        "utm_source" => vec!["context", "campaign", "source"],
-        "utm_medium" => vec!["context", "campaign", "medium"],
-        "utm_term" => vec!["context", "campaign", "term"],
-        "utm_content" => vec!["context", "campaign", "content"],
+        "channel" => &["properties", "channel"],
+        "touchpoint" => &["properties", "touchpoint"],
+        "revenue" => &["properties", "revenue"],
+        "currency" => &["properties", "currency"],
+        "campaign" => &["context", "campaign", "name"],
+        "utm_source" => &["context", "campaign", "source"],
+        "utm_medium" => &["context", "campaign", "medium"],
+        "utm_term" => &["context", "campaign", "term"],
+        "utm_content" => &["context", "campaign", "content"],
         "email" => {
             set_at(m, &["context", "traits", "email"], value.clone());
-            vec!["traits", "email"]
+            &["traits", "email"]
         }
-        other => other.splitn(2, '.').collect(),
+        other => match other.split_once('.') {
+            Some((object, key)) => {
+                split = [object, key];
+                &split
+            }
+            None => std::slice::from_ref(&field),
+        },
     };
-    set_at(m, &path, value);
+    set_at(m, path, value);
 }
 
 fn set_at(m: &mut Map<String, Value>, path: &[&str], value: Value) {
@@ -861,15 +914,18 @@ fn set_at(m: &mut Map<String, Value>, path: &[&str], value: Value) {
             m.insert(last.to_string(), value);
         }
         [first, rest @ ..] => {
-            let entry = m
-                .entry(first.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                *entry = Value::Object(Map::new());
-            }
-            if let Value::Object(inner) = entry {
-                set_at(inner, rest, value);
-            }
+            // Looked up first: the key is allocated only when the object is new.
+            let inner = match m.get_mut(*first) {
+                Some(Value::Object(inner)) => inner,
+                _ => {
+                    m.insert(first.to_string(), Value::Object(Map::new()));
+                    match m.get_mut(*first) {
+                        Some(Value::Object(inner)) => inner,
+                        _ => unreachable!("an object was just inserted"),
+                    }
+                }
+            };
+            set_at(inner, rest, value);
         }
     }
 }

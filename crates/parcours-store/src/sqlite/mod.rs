@@ -17,24 +17,22 @@ mod writer;
 pub(crate) mod ceiling {
     //! See [`crate::ceiling`].
     use super::blocks::{self, Messages, Row};
-    use super::rows::Encoded;
+    use super::Prepared;
     use crate::types::WorkspaceId;
     use crate::Result;
     use parcours_core::Event;
 
-    /// Writes `events` in one transaction as the store writes them (encoded, in blocks),
-    /// without deduplication or identity stitching. `events` are encoded as the callers
-    /// of the store encode them (JSON columns, message hash); that is timed too.
-    pub fn insert_plain(
-        conn: &mut rusqlite::Connection,
-        workspace: WorkspaceId,
-        events: &[Event],
-    ) -> Result<usize> {
-        let encoded: Vec<Encoded> = events
-            .iter()
-            .map(|e| Encoded::new(workspace, e.clone()))
-            .collect();
-        let mut rows: Vec<Row> = encoded.iter().map(Row::of).collect();
+    /// `Store::prepare` without a store.
+    pub fn prepare(workspace: WorkspaceId, events: &mut dyn Iterator<Item = Event>) -> Prepared {
+        Prepared::new(workspace, events)
+    }
+
+    /// Writes prepared events (see `Store::prepare`) in one transaction as the store
+    /// writes them, in blocks, without deduplication or identity stitching; they are
+    /// dropped before it returns, as the writer drops what it stored.
+    pub fn insert_plain(conn: &mut rusqlite::Connection, events: Prepared) -> Result<usize> {
+        let workspace = events.workspace;
+        let mut rows: Vec<Row> = events.events.iter().map(Row::of).collect();
         let tx = conn.transaction()?;
         blocks::append(&tx, &mut Messages::default(), workspace, &mut rows)?;
         tx.commit()?;
@@ -54,6 +52,28 @@ use crate::keys::{generate, hash_key, Scope};
 use crate::types::*;
 use crate::{migrations, Result, Store, StoreError};
 use writer::{Job, WriterHandle};
+
+/// Events made ready to append (see `Store::prepare`): their JSON columns as text, their
+/// message hashes, the emails they declare. Opaque outside the store.
+pub struct Prepared {
+    workspace: WorkspaceId,
+    events: Vec<rows::Encoded>,
+}
+
+impl Prepared {
+    fn new(workspace: WorkspaceId, events: &mut dyn Iterator<Item = Event>) -> Prepared {
+        let events = events.map(|e| rows::Encoded::new(workspace, e)).collect();
+        Prepared { workspace, events }
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
 
 /// How hard SQLite works to make a commit durable (`PRAGMA synchronous`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -429,10 +449,7 @@ impl Store for SqliteStore {
             return Ok(AppendOutcome::default());
         }
         // Encoding happens here, on the caller's thread, not on the single writer.
-        let events = events
-            .into_iter()
-            .map(|e| rows::Encoded::new(workspace, e))
-            .collect();
+        let Prepared { workspace, events } = Prepared::new(workspace, &mut events.into_iter());
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.send(Job::Append {
             workspace,
@@ -442,23 +459,22 @@ impl Store for SqliteStore {
         rx.recv().map_err(|_| StoreError::Closed)?
     }
 
-    fn append_stream(
+    fn prepare(&self, workspace: WorkspaceId, events: &mut dyn Iterator<Item = Event>) -> Prepared {
+        Prepared::new(workspace, events)
+    }
+
+    fn append_prepared(
         &self,
-        workspace: WorkspaceId,
-        chunks: &mut dyn Iterator<Item = Vec<Event>>,
+        chunks: &mut dyn Iterator<Item = Prepared>,
         done: &mut dyn FnMut(AppendOutcome),
     ) -> Result<()> {
-        // Two chunks in flight: while the writer commits one, this thread encodes the
-        // next. The writer takes jobs in queue order, so chunks commit in order.
+        // Two chunks in flight: while the writer commits one, the next is queued. The
+        // writer takes jobs in queue order, so chunks commit in order.
         let mut pending = std::collections::VecDeque::new();
-        for chunk in chunks {
-            if chunk.is_empty() {
+        for Prepared { workspace, events } in chunks {
+            if events.is_empty() {
                 continue;
             }
-            let events = chunk
-                .into_iter()
-                .map(|e| rows::Encoded::new(workspace, e))
-                .collect();
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             self.send(Job::Append {
                 workspace,

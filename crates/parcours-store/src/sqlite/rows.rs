@@ -1,8 +1,8 @@
 //! Encoding events and keys to rows and back.
 
-use parcours_core::{Campaign, Event, EventKind, Touch};
+use parcours_core::{Campaign, Event, EventKind, JsonObject, Touch};
 use rusqlite::Row as SqlRow;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::keys::Scope;
 use crate::types::{KeyInfo, StoredEvent, WorkspaceId};
@@ -28,11 +28,9 @@ pub struct Encoded {
 impl Encoded {
     pub fn new(workspace: WorkspaceId, mut event: Event) -> Encoded {
         let email = event.email().map(str::to_lowercase);
-        let properties = json_text(&event.properties);
-        let traits = json_text(&event.traits);
-        let context = json_text(&event.context);
-        event.properties = Map::new();
-        event.context = Map::new();
+        let properties = std::mem::take(&mut event.properties).into_text();
+        let traits = event.traits.to_text();
+        let context = std::mem::take(&mut event.context).into_text();
         Encoded {
             hash: blocks::message_hash(workspace, &event.message_id),
             event,
@@ -44,21 +42,10 @@ impl Encoded {
     }
 }
 
-fn json_text(map: &Map<String, Value>) -> Option<String> {
-    if map.is_empty() {
-        return None;
-    }
-    // Sized for a typical object up front (growing from empty reallocates 5 or 6 times).
-    let mut text = Vec::with_capacity(256);
-    // Serialising a map cannot fail (string keys, JSON values), and its text is UTF-8.
-    serde_json::to_writer(&mut text, map).ok()?;
-    String::from_utf8(text).ok()
-}
-
-fn json_map(block: i64, text: Option<&str>) -> Result<Map<String, Value>> {
+fn json_map(block: i64, text: Option<&str>) -> Result<JsonObject> {
     match text.map(serde_json::from_str) {
-        None => Ok(Map::new()),
-        Some(Ok(Value::Object(m))) => Ok(m),
+        None => Ok(JsonObject::default()),
+        Some(Ok(Value::Object(m))) => Ok(m.into()),
         Some(_) => Err(StoreError::Corrupt(format!(
             "event block {block}: a JSON column is not an object"
         ))),

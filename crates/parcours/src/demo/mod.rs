@@ -17,8 +17,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use parcours_core::payload::{parse_message_value, Limits};
-use parcours_core::Event;
-use parcours_store::{Scope, SqliteStore, Store, WorkspaceId};
+use parcours_store::{Prepared, Scope, SqliteStore, Store, WorkspaceId};
 use serde_json::Value;
 
 pub use generator::{Demo, CAMPAIGNS, PERSONAS};
@@ -140,10 +139,12 @@ fn ingest(
         progress,
         "{spinner} customers {pos}/{len} {bar:30} {per_sec} eta {eta}",
     );
-    let (tx, rx) = sync_channel::<Vec<Event>>(4);
+    // Prepared on the generating thread, which frees what it allocated (see
+    // `Store::prepare`).
+    let (tx, rx) = sync_channel::<Prepared>(4);
     let received = crate::server::now_micros();
     let demo = *demo;
-    let producer = std::thread::spawn(move || -> anyhow::Result<()> {
+    let generate = move || -> anyhow::Result<()> {
         let limits = Limits::default();
         let mut chunk = Vec::with_capacity(10_000);
         for i in 0..demo.customers {
@@ -155,25 +156,32 @@ fn ingest(
                 .map_err(|e| anyhow::anyhow!("demo customer {i}: {e} ({:?})", e.field))?;
                 chunk.push(event);
             }
-            if chunk.len() >= 10_000 && tx.send(std::mem::take(&mut chunk)).is_err() {
+            if chunk.len() >= 10_000
+                && tx
+                    .send(store.prepare(ws, &mut std::mem::take(&mut chunk).into_iter()))
+                    .is_err()
+            {
                 return Ok(()); // The store side stopped; its error is reported there.
             }
             bar.inc(1);
         }
         if !chunk.is_empty() {
-            let _ = tx.send(chunk);
+            let _ = tx.send(store.prepare(ws, &mut chunk.into_iter()));
         }
         bar.finish_and_clear();
         Ok(())
-    });
+    };
     let (mut inserted, mut duplicates) = (0u64, 0u64);
-    store.append_stream(ws, &mut rx.into_iter(), &mut |o| {
-        inserted += o.inserted as u64;
-        duplicates += o.duplicates as u64;
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(generate);
+        store.append_prepared(&mut rx.into_iter(), &mut |o| {
+            inserted += o.inserted as u64;
+            duplicates += o.duplicates as u64;
+        })?;
+        producer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the demo generator panicked"))?
     })?;
-    producer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the demo generator panicked"))??;
     Ok((inserted, duplicates))
 }
 

@@ -297,6 +297,57 @@ fn large_files_are_parsed_in_parallel_but_stored_and_reported_in_file_order() {
 }
 
 #[test]
+fn json_cells_and_the_columns_that_add_to_them_are_stored_together() {
+    // A JSON cell is stored as its own text while nothing adds to its object (row 2);
+    // a property column (`plan`), a utm or an email column that adds to it must not be
+    // lost to the cell's text (row 1).
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cells.csv");
+    std::fs::write(
+        &csv,
+        concat!(
+            "type,event,user_id,timestamp,properties,plan,context,utm_source,traits,email\n",
+            r#"track,Signed Up,u1,2024-03-01T10:00:00Z,"{ ""b"": 2, ""a"": 1 }",pro,"{""page"":{""path"":""/x""}}",news,"{""x"":1}",A@B.example"#,
+            "\n",
+            r#"track,Signed Up,u2,2024-03-01T11:00:00Z,"{ ""b"": 2, ""a"": 1 }",,"{""page"":{""path"":""/x""}}",,"{""x"":1}","#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let (_d, store, ws) = open();
+    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!((summary.inserted, summary.rejected.len()), (2, 0));
+    let mut stored = Vec::new();
+    store
+        .scan_events(ws, 0, &mut |e| {
+            let ev = e.event;
+            stored.push(serde_json::json!({
+                "properties": ev.properties, "context": ev.context, "traits": ev.traits,
+                "source": ev.touch.campaign.source,
+            }))
+        })
+        .unwrap();
+    assert_eq!(
+        stored,
+        vec![
+            serde_json::json!({
+                "properties": {"a": 1, "b": 2, "plan": "pro"},
+                "context": {"page": {"path": "/x"}, "campaign": {"source": "news"},
+                            "traits": {"email": "A@B.example"}},
+                "traits": {"x": 1, "email": "A@B.example"},
+                "source": "news",
+            }),
+            serde_json::json!({
+                "properties": {"a": 1, "b": 2},
+                "context": {"page": {"path": "/x"}},
+                "traits": {"x": 1},
+                "source": null,
+            }),
+        ]
+    );
+}
+
+#[test]
 fn export_prints_the_stored_events_as_json_lines_within_the_time_bounds() {
     let (dir, store, ws) = open();
     import(&store, ws, "events.jsonl");
