@@ -346,13 +346,16 @@ type ReadRows<'a, T> = Box<
 type Convert<'a, T> = &'a (dyn Fn(T) -> Result<Event, PayloadError> + Sync);
 
 /// Turns the valid events of a chunk, as they are parsed, into what the consumer takes.
+/// It must take every event the iterator yields: rows are parsed (and rejected rows
+/// recorded) as it pulls them.
 pub type Finish<'a, C> = &'a (dyn Fn(&mut dyn Iterator<Item = Event>) -> C + Sync);
 
 /// Reads rows on one thread, parses them on `workers` threads (0: one per core, up to 8),
 /// where `finish` also turns each chunk's valid events into what `consume` takes (taking
-/// each event as soon as it is parsed), and hands `consume` the chunks in file order. Returns what `consume` returned, the rows
-/// read and the rejected rows (by line). A worker that panics makes the whole call panic
-/// when the threads are joined: no chunk is skipped silently.
+/// each event as soon as it is parsed), and hands `consume` the chunks in file order.
+/// Returns what `consume` returned, the rows read and the rejected rows (by line). A
+/// worker that panics makes the whole call panic when the threads are joined: no chunk is
+/// skipped silently.
 fn parse_parallel<T: Send, C: Send, R>(
     read: ReadRows<'_, T>,
     convert: Convert<'_, T>,
