@@ -869,7 +869,8 @@ fn infer(cell: &str) -> Value {
 /// Places a value at a field of a Segment message (`user_id` → `userId`, `campaign` →
 /// `context.campaign.name`, `properties.x` → `properties.x`, …).
 fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut SourceTexts) {
-    let mut set_at = |m: &mut Map<String, Value>, path: &[&str], value: Value| {
+    // Every write goes through `put`, which forgets the text of the object it changes.
+    let mut put = |m: &mut Map<String, Value>, path: &[&str], value: Value| {
         if let Some(key) = path.first() {
             forget_text(texts, key);
         }
@@ -883,7 +884,7 @@ fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut 
         "message_id" => &["messageId"],
         "group_id" => {
             // The group call's own id, and the account of any other event.
-            set_at(m, &["context", "groupId"], value.clone());
+            put(m, &["context", "groupId"], value.clone());
             &["groupId"]
         }
         "channel" => &["properties", "channel"],
@@ -896,7 +897,7 @@ fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut 
         "utm_term" => &["context", "campaign", "term"],
         "utm_content" => &["context", "campaign", "content"],
         "email" => {
-            set_at(m, &["context", "traits", "email"], value.clone());
+            put(m, &["context", "traits", "email"], value.clone());
             &["traits", "email"]
         }
         other => match other.split_once('.') {
@@ -907,7 +908,7 @@ fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut 
             None => std::slice::from_ref(&field),
         },
     };
-    set_at(m, path, value);
+    put(m, path, value);
 }
 
 fn set_at(m: &mut Map<String, Value>, path: &[&str], value: Value) {
