@@ -3,9 +3,10 @@
 //! The schema version is SQLite's `user_version`. Migration N brings the schema from N−1
 //! to N inside one transaction. A data directory from a newer parcours is refused.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::Connection;
+use rusqlite::{params, Connection};
+use serde_json::{Map, Value};
 
 use crate::sqlite::blocks::{self, Row, MAX_EVENTS};
 use crate::types::WorkspaceId;
@@ -44,12 +45,22 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0005_event_blocks.sql"),
         moves: Some(events_into_blocks),
     },
+    Migration {
+        sql: include_str!("../migrations/0006_trait_documents.sql"),
+        moves: Some(traits_into_documents),
+    },
 ];
 
 /// The schema version this build writes.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
 
 pub fn apply(conn: &mut Connection) -> Result<i64> {
+    apply_to(conn, LATEST)
+}
+
+/// Brings the schema to version `target` (tests stop before the latest to write rows of an
+/// older shape).
+fn apply_to(conn: &mut Connection, target: i64) -> Result<i64> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > LATEST {
         return Err(StoreError::SchemaTooNew {
@@ -57,7 +68,12 @@ pub fn apply(conn: &mut Connection) -> Result<i64> {
             known: LATEST,
         });
     }
-    for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, m) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(current as usize)
+    {
         let version = i as i64 + 1;
         if m.moves.is_some() {
             conn.pragma_update(None, "secure_delete", "OFF")?;
@@ -83,7 +99,7 @@ pub fn apply(conn: &mut Connection) -> Result<i64> {
             );
         }
     }
-    Ok(LATEST)
+    Ok(target.max(current))
 }
 
 /// Migration 5's Rust step: moves the rows of the version-4 `events` table into blocks,
@@ -184,4 +200,184 @@ fn events_into_blocks(c: &Connection) -> Result<u64> {
         tracing::info!(events = moved, "moved the events into blocks");
     }
     Ok(moved)
+}
+
+/// Migration 6's Rust step: gathers the version-5 rows of `person_traits` (one per trait)
+/// into one JSON document per person, and those of `trait_history` (one per trait and
+/// time) into one change per person and time, then drops the old tables. Returns how many
+/// rows moved.
+fn traits_into_documents(c: &Connection) -> Result<u64> {
+    // Version 5 stored each value as JSON text; a text that is not JSON was read back as a
+    // string, and is moved as one.
+    let value = |text: String| serde_json::from_str(&text).unwrap_or(Value::String(text));
+    let mut moved = 0u64;
+    {
+        let mut insert = c.prepare(
+            "INSERT INTO person_traits (workspace_id, person_id, traits, updated_at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut flush = |owner: (WorkspaceId, i64),
+                         traits: &mut Map<String, Value>,
+                         updated: &mut BTreeMap<String, i64>|
+         -> Result<()> {
+            insert.execute(params![
+                owner.0,
+                owner.1,
+                Value::Object(std::mem::take(traits)).to_string(),
+                serde_json::to_string(&std::mem::take(updated)).unwrap_or_default()
+            ])?;
+            Ok(())
+        };
+        let mut stmt = c.prepare(
+            "SELECT workspace_id, person_id, key, value, updated_at FROM person_traits_v5
+             ORDER BY workspace_id, person_id, key",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut owner = None;
+        let (mut traits, mut updated) = (Map::new(), BTreeMap::new());
+        while let Some(r) = rows.next()? {
+            let this = (r.get(0)?, r.get(1)?);
+            if owner.is_some_and(|o| o != this) {
+                flush(owner.unwrap_or(this), &mut traits, &mut updated)?;
+            }
+            owner = Some(this);
+            let key: String = r.get(2)?;
+            traits.insert(key.clone(), value(r.get(3)?));
+            updated.insert(key, r.get::<_, i64>(4)?);
+            moved += 1;
+        }
+        if let Some(o) = owner {
+            flush(o, &mut traits, &mut updated)?;
+        }
+    }
+    {
+        let mut insert = c.prepare(
+            "INSERT INTO trait_history (workspace_id, person_id, observed_at, changes) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut flush = |owner: (WorkspaceId, i64),
+                         changes: &mut BTreeMap<i64, Vec<Map<String, Value>>>|
+         -> Result<()> {
+            for (at, at_once) in std::mem::take(changes) {
+                for change in at_once {
+                    insert.execute(params![
+                        owner.0,
+                        owner.1,
+                        at,
+                        Value::Object(change).to_string()
+                    ])?;
+                }
+            }
+            Ok(())
+        };
+        // In the old index's order (person, then trait, then time): a person's changes are
+        // gathered by time in memory.
+        let mut stmt = c.prepare(
+            "SELECT workspace_id, person_id, key, value, observed_at FROM trait_history_v5
+             INDEXED BY trait_history_person ORDER BY workspace_id, person_id, key, observed_at",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut owner = None;
+        let mut changes: BTreeMap<i64, Vec<Map<String, Value>>> = BTreeMap::new();
+        while let Some(r) = rows.next()? {
+            let this = (r.get(0)?, r.get(1)?);
+            if owner.is_some_and(|o| o != this) {
+                flush(owner.unwrap_or(this), &mut changes)?;
+            }
+            owner = Some(this);
+            let key: String = r.get(2)?;
+            let at: i64 = r.get(4)?;
+            // A trait that changed twice at one time gives two changes at that time.
+            let at_once = changes.entry(at).or_default();
+            if at_once.last().is_none_or(|c| c.contains_key(&key)) {
+                at_once.push(Map::new());
+            }
+            if let Some(change) = at_once.last_mut() {
+                change.insert(key, value(r.get(3)?));
+            }
+            moved += 1;
+        }
+        if let Some(o) = owner {
+            flush(o, &mut changes)?;
+        }
+    }
+    c.execute_batch("DROP TABLE person_traits_v5; DROP TABLE trait_history_v5;")?;
+    if moved > 0 {
+        tracing::info!(rows = moved, "gathered traits into one document per person");
+    }
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn version_6_gathers_each_persons_traits_and_changes_and_loses_no_value() {
+        let mut c = Connection::open_in_memory().unwrap();
+        assert_eq!(apply_to(&mut c, 5).unwrap(), 5);
+        c.execute_batch(
+            r#"INSERT INTO workspaces (id, name, created_at) VALUES (1, 'a', 0), (2, 'b', 0);
+            INSERT INTO person_traits VALUES
+                (1, 7, 'plan', '"pro"', 30), (1, 7, 'seats', '12', 20),
+                (1, 7, 'address', '{"city":"Lyon"}', 10),
+                (1, 8, 'plan', '"free"', 5), (2, 7, 'name', 'not json', 1);
+            INSERT INTO trait_history VALUES
+                (1, 7, 'plan', '"free"', 10), (1, 7, 'plan', '"pro"', 30),
+                (1, 7, 'seats', '12', 20), (1, 7, 'address', '{"city":"Lyon"}', 10),
+                (1, 7, 'seats', '10', 20),
+                (1, 8, 'plan', '"free"', 5), (2, 7, 'name', 'not json', 1);"#,
+        )
+        .unwrap();
+        assert_eq!(apply(&mut c).unwrap(), LATEST);
+        let rows = |sql: &str| -> Vec<(i64, i64, Value, Value)> {
+            let mut stmt = c.prepare(sql).unwrap();
+            let rows = stmt
+                .query_map([], |r| {
+                    let t = |i| -> rusqlite::Result<Value> {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        Ok(match v {
+                            rusqlite::types::Value::Text(t) => serde_json::from_str(&t).unwrap(),
+                            rusqlite::types::Value::Integer(n) => json!(n),
+                            other => panic!("unexpected {other:?}"),
+                        })
+                    };
+                    Ok((r.get(0)?, r.get(1)?, t(2)?, t(3)?))
+                })
+                .unwrap();
+            rows.collect::<rusqlite::Result<_>>().unwrap()
+        };
+        assert_eq!(
+            rows("SELECT workspace_id, person_id, traits, updated_at FROM person_traits ORDER BY 1, 2"),
+            vec![
+                (
+                    1,
+                    7,
+                    json!({"address": {"city": "Lyon"}, "plan": "pro", "seats": 12}),
+                    json!({"address": 10, "plan": 30, "seats": 20})
+                ),
+                (1, 8, json!({"plan": "free"}), json!({"plan": 5})),
+                (2, 7, json!({"name": "not json"}), json!({"name": 1})),
+            ]
+        );
+        // Two values of `seats` observed at one time stay two changes.
+        assert_eq!(
+            rows("SELECT workspace_id, person_id, observed_at, changes FROM trait_history ORDER BY 1, 2, 3, rowid"),
+            vec![
+                (1, 7, json!(10), json!({"address": {"city": "Lyon"}, "plan": "free"})),
+                (1, 7, json!(20), json!({"seats": 12})),
+                (1, 7, json!(20), json!({"seats": 10})),
+                (1, 7, json!(30), json!({"plan": "pro"})),
+                (1, 8, json!(5), json!({"plan": "free"})),
+                (2, 7, json!(1), json!({"name": "not json"})),
+            ]
+        );
+        let old: i64 = c
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%_v5'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0, "the version-5 tables are dropped");
+    }
 }

@@ -13,7 +13,7 @@
 //!   never a reason to merge;
 //! - traits merge with last-write-wins by event time; every change is kept in history.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use parcours_core::time::Micros;
 use parcours_core::{Event, EventKind};
@@ -22,9 +22,10 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::blocks;
+use super::rows::Encoded;
 use super::writer::Caches;
 use crate::types::{AppendOutcome, ErasureReport, IdentityKind, PersonId, WorkspaceId};
-use crate::Result;
+use crate::{Result, StoreError};
 
 /// Entries kept before the cache is emptied (and reloaded workspace by workspace).
 const CACHE_LIMIT: usize = 20_000_000;
@@ -132,10 +133,10 @@ pub fn stitch(
     tx: &Transaction,
     cache: &mut Cache,
     ws: WorkspaceId,
-    e: &Event,
-    email: Option<&str>,
+    row: &Encoded,
     out: &mut AppendOutcome,
 ) -> Result<()> {
+    let e = &row.event;
     let ts = e.timestamp;
     let person = actor_person(tx, cache, ws, e, out)?;
     if e.kind == EventKind::Alias {
@@ -151,13 +152,13 @@ pub fn stitch(
             }
         }
     }
-    if let Some(email) = email {
+    if let Some(email) = row.email.as_deref() {
         if lookup(tx, cache, ws, IdentityKind::Email, email)?.is_none() {
             link(tx, cache, ws, IdentityKind::Email, email, person, ts)?;
         }
     }
     if e.kind == EventKind::Identify && !e.traits.is_empty() {
-        apply_traits(tx, ws, person, &e.traits, ts)?;
+        apply_traits(tx, ws, person, &e.traits, row.traits.as_deref(), ts)?;
     }
     if let (EventKind::Group, Some(group)) = (e.kind, e.group_id.as_deref()) {
         apply_group(tx, ws, person, group, &e.traits, ts)?;
@@ -257,21 +258,24 @@ fn merge(
         "UPDATE identities INDEXED BY identities_person SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2",
         p,
     )?;
-    tx.execute(
-        "INSERT INTO person_traits (workspace_id, person_id, key, value, updated_at)
-         SELECT workspace_id, ?3, key, value, updated_at FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2
-         ON CONFLICT (workspace_id, person_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
-         WHERE excluded.updated_at > person_traits.updated_at",
-        p,
-    )?;
-    tx.execute(
-        "DELETE FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2",
-        params![ws, from],
-    )?;
-    tx.execute(
+    if let Some(moved) = Profile::load(tx, ws, from)? {
+        // Key by key, the later value wins; a tie keeps the surviving person's.
+        let mut profile = Profile::load(tx, ws, into)?.unwrap_or_default();
+        for (key, value) in moved.traits {
+            let at = moved.updated.get(&key).copied().unwrap_or(Micros::MIN);
+            if profile.updated.get(&key).is_none_or(|&mine| at > mine) {
+                profile.updated.insert(key.clone(), at);
+                profile.traits.insert(key, value);
+            }
+        }
+        profile.save(tx, ws, into)?;
+        tx.prepare_cached("DELETE FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2")?
+            .execute(params![ws, from])?;
+    }
+    tx.prepare_cached(
         "UPDATE trait_history SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2",
-        p,
-    )?;
+    )?
+    .execute(p)?;
     tx.execute(
         "INSERT OR IGNORE INTO memberships (workspace_id, group_id, person_id, since)
          SELECT workspace_id, group_id, ?3, since FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2",
@@ -292,37 +296,138 @@ fn merge(
     Ok(())
 }
 
-/// Last write wins by event time; every value that differs from the current one is kept
-/// in `trait_history`, whatever order the events arrived in.
+/// A person's current traits: one row of `person_traits`, which holds the values and,
+/// trait by trait, the event time each value was set at.
+#[derive(Default)]
+struct Profile {
+    traits: Map<String, Value>,
+    updated: BTreeMap<String, Micros>,
+}
+
+impl Profile {
+    fn load(tx: &Transaction, ws: WorkspaceId, person: PersonId) -> Result<Option<Profile>> {
+        let row: Option<(String, String)> = tx
+            .prepare_cached("SELECT traits, updated_at FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2")?
+            .query_row(params![ws, person], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((traits, updated)) = row else {
+            return Ok(None);
+        };
+        let damaged = |e: serde_json::Error| {
+            StoreError::Corrupt(format!("the traits of person {person}: {e}"))
+        };
+        Ok(Some(Profile {
+            traits: serde_json::from_str(&traits).map_err(damaged)?,
+            updated: serde_json::from_str(&updated).map_err(damaged)?,
+        }))
+    }
+
+    fn save(&self, tx: &Transaction, ws: WorkspaceId, person: PersonId) -> Result<()> {
+        save_profile(
+            tx,
+            ws,
+            person,
+            &object_text(&self.traits),
+            &times_text(self.updated.iter().map(|(k, at)| (k.as_str(), *at))),
+        )
+    }
+}
+
+fn save_profile(
+    tx: &Transaction,
+    ws: WorkspaceId,
+    person: PersonId,
+    traits: &str,
+    updated: &str,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO person_traits (workspace_id, person_id, traits, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (workspace_id, person_id) DO UPDATE SET traits = excluded.traits, updated_at = excluded.updated_at",
+    )?
+    .execute(params![ws, person, traits, updated])?;
+    Ok(())
+}
+
+fn object_text(map: &Map<String, Value>) -> String {
+    // Serialising a map of JSON values cannot fail: its keys are strings.
+    serde_json::to_string(map).expect("a JSON object serialises")
+}
+
+/// `{"trait": time, …}` as JSON text.
+fn times_text<'a>(times: impl Iterator<Item = (&'a str, Micros)>) -> String {
+    let mut out = String::from("{");
+    for (i, (key, at)) in times.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::from(key).to_string());
+        out.push(':');
+        out.push_str(&at.to_string());
+    }
+    out.push('}');
+    out
+}
+
+fn record_change(
+    tx: &Transaction,
+    ws: WorkspaceId,
+    person: PersonId,
+    ts: Micros,
+    changes: &str,
+) -> Result<()> {
+    tx.prepare_cached("INSERT INTO trait_history (workspace_id, person_id, observed_at, changes) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![ws, person, ts, changes])?;
+    Ok(())
+}
+
+/// Last write wins by event time, trait by trait; the values that differ from the current
+/// ones are kept in `trait_history`, whatever order the events arrived in. `text` is the
+/// traits' JSON text when known (a person's first traits are stored as sent).
 fn apply_traits(
     tx: &Transaction,
     ws: WorkspaceId,
     person: PersonId,
     traits: &Map<String, Value>,
+    text: Option<&str>,
     ts: Micros,
 ) -> Result<()> {
-    let current: HashMap<String, (String, Micros)> = {
-        let mut stmt = tx.prepare_cached("SELECT key, value, updated_at FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2")?;
-        let rows = stmt.query_map(params![ws, person], |r| {
-            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?)))
-        })?;
-        rows.collect::<rusqlite::Result<_>>()?
+    let Some(mut profile) = Profile::load(tx, ws, person)? else {
+        // The person's first traits: every value is new, and a change.
+        let text = match text {
+            Some(t) => t.to_string(),
+            None => object_text(traits),
+        };
+        save_profile(
+            tx,
+            ws,
+            person,
+            &text,
+            &times_text(traits.keys().map(|k| (k.as_str(), ts))),
+        )?;
+        return record_change(tx, ws, person, ts, &text);
     };
-    let mut history = tx.prepare_cached("INSERT INTO trait_history (workspace_id, person_id, key, value, observed_at) VALUES (?1, ?2, ?3, ?4, ?5)")?;
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO person_traits (workspace_id, person_id, key, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (workspace_id, person_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-    )?;
+    let mut changes = Map::new();
+    let mut newer_seen = false;
     for (key, value) in traits {
-        let text = value.to_string();
-        let existing = current.get(key);
-        if existing.is_none_or(|(v, _)| *v != text) {
-            history.execute(params![ws, person, key, text, ts])?;
+        let current = profile.traits.get(key);
+        if current != Some(value) {
+            changes.insert(key.clone(), value.clone());
         }
-        let newer = existing.is_none_or(|(v, at)| ts > *at || (ts == *at && *v != text));
+        let newer = match (current, profile.updated.get(key)) {
+            (Some(v), Some(&at)) => ts > at || (ts == at && v != value),
+            _ => true,
+        };
         if newer {
-            upsert.execute(params![ws, person, key, text, ts])?;
+            profile.traits.insert(key.clone(), value.clone());
+            profile.updated.insert(key.clone(), ts);
+            newer_seen = true;
         }
+    }
+    if newer_seen {
+        profile.save(tx, ws, person)?;
+    }
+    if !changes.is_empty() {
+        record_change(tx, ws, person, ts, &object_text(&changes))?;
     }
     Ok(())
 }

@@ -21,10 +21,10 @@ const WHOLE_WORKSPACE: &[&str] = &[
     // A workspace's last block (one index entry: the plan reads the same as a search).
     "SELECT id, events FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1 ORDER BY last_seq DESC LIMIT 1",
     "SELECT max(last_seq) FROM event_blocks WHERE workspace_id = ?1",
-    // Analysis frames read a workspace's groups, memberships and one trait whole.
+    // Analysis frames read a workspace's groups, memberships and traits whole.
     "FROM groups WHERE workspace_id = ?1",
     "FROM memberships WHERE workspace_id = ?1",
-    "FROM person_traits WHERE workspace_id = ?1 AND key = ?2",
+    "SELECT person_id, traits FROM person_traits WHERE workspace_id = ?1",
     // A workspace's journey definitions, listed by name.
     "FROM journeys INDEXED BY journeys_name WHERE workspace_id = ?1 ORDER BY name",
     // Counting a workspace's merges and erasures (analysis caches compare them).

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::blocks::{self, Row};
 use super::rows::stored_event;
 use crate::types::*;
-use crate::Result;
+use crate::{Result, StoreError};
 
 pub fn resolve(c: &Connection, ws: WorkspaceId, identifier: &str) -> Result<Option<PersonId>> {
     let mut stmt = c.prepare_cached(
@@ -103,27 +103,36 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
     if exists.is_none() {
         return Ok(None);
     }
-    let mut traits = Map::new();
-    let mut stmt = c.prepare_cached("SELECT key, value FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2 ORDER BY key")?;
-    for row in stmt.query_map(params![ws, person], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })? {
-        let (k, v) = row?;
-        traits.insert(k, serde_json::from_str(&v).unwrap_or(Value::String(v)));
-    }
+    let damaged =
+        |e: serde_json::Error| StoreError::Corrupt(format!("the traits of person {person}: {e}"));
+    let traits: Map<String, Value> = match c
+        .prepare_cached(
+            "SELECT traits FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2",
+        )?
+        .query_row(params![ws, person], |r| r.get::<_, String>(0))
+        .optional()?
+    {
+        Some(text) => serde_json::from_str(&text).map_err(damaged)?,
+        None => Map::new(),
+    };
+    let mut trait_history = Vec::new();
     let mut stmt = c.prepare_cached(
-        "SELECT key, value, observed_at FROM trait_history WHERE workspace_id = ?1 AND person_id = ?2 ORDER BY key, observed_at",
+        "SELECT observed_at, changes FROM trait_history WHERE workspace_id = ?1 AND person_id = ?2 ORDER BY observed_at",
     )?;
-    let trait_history = stmt
-        .query_map(params![ws, person], |r| {
-            let v: String = r.get(1)?;
-            Ok(TraitChange {
-                key: r.get(0)?,
-                value: serde_json::from_str(&v).unwrap_or(Value::String(v)),
-                observed_at: r.get(2)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut rows = stmt.query(params![ws, person])?;
+    while let Some(r) = rows.next()? {
+        let observed_at: Micros = r.get(0)?;
+        let changes: Map<String, Value> =
+            serde_json::from_str(r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?)
+                .map_err(damaged)?;
+        trait_history.extend(changes.into_iter().map(|(key, value)| TraitChange {
+            key,
+            value,
+            observed_at,
+        }));
+    }
+    // By trait, then time (the sort is stable: changes at one time keep their order).
+    trait_history.sort_by(|a, b| a.key.cmp(&b.key));
     let mut stmt = c.prepare_cached(
         "SELECT m.group_id, g.kind, g.parent_id, g.traits, m.since FROM memberships m INDEXED BY memberships_person
          LEFT JOIN groups g ON g.workspace_id = m.workspace_id AND g.group_id = m.group_id
@@ -353,24 +362,78 @@ pub fn memberships(
     Ok(())
 }
 
+/// Calls `f` with each person of the workspace that has trait `key`, and its value.
 pub fn trait_values(
     c: &Connection,
     ws: WorkspaceId,
     key: &str,
     f: &mut dyn FnMut(PersonId, Value),
 ) -> Result<()> {
-    let mut stmt = c.prepare_cached(
-        "SELECT person_id, value FROM person_traits WHERE workspace_id = ?1 AND key = ?2",
-    )?;
-    let mut rows = stmt.query(params![ws, key])?;
+    let mut stmt =
+        c.prepare_cached("SELECT person_id, traits FROM person_traits WHERE workspace_id = ?1")?;
+    let mut rows = stmt.query(params![ws])?;
     while let Some(r) = rows.next()? {
-        let v: String = r.get(1)?;
-        f(
-            r.get(0)?,
-            serde_json::from_str(&v).unwrap_or(Value::String(v)),
-        );
+        let person: PersonId = r.get(0)?;
+        let text = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+        let value = field(text, key)
+            .map_err(|e| StoreError::Corrupt(format!("the traits of person {person}: {e}")))?;
+        if let Some(value) = value {
+            f(person, value);
+        }
     }
     Ok(())
+}
+
+/// The value of `key` in the JSON object `text`, parsing only that value (the others are
+/// skipped, and no key is copied). A repeated key gives its last value, as a parsed map.
+fn field(text: &str, key: &str) -> serde_json::Result<Option<Value>> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    use std::fmt;
+
+    /// Deserialises a key to whether it is the one sought.
+    struct Is<'k>(&'k str);
+    impl<'de> DeserializeSeed<'de> for Is<'_> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<bool, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    impl Visitor<'_> for Is<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E>(self, v: &str) -> std::result::Result<bool, E> {
+            Ok(v == self.0)
+        }
+    }
+
+    struct Field<'k>(&'k str);
+    impl<'de> Visitor<'de> for Field<'_> {
+        type Value = Option<Value>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(wanted) = map.next_key_seed(Is(self.0))? {
+                if wanted {
+                    found = Some(map.next_value()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = (&mut de).deserialize_map(Field(key))?;
+    de.end()?;
+    Ok(value)
 }
 
 const JOURNEY_COLUMNS: &str = "id, name, definition, created_at, updated_at";

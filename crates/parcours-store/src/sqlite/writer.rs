@@ -208,14 +208,7 @@ fn accept<'a>(
     for row in events {
         if caches.messages.insert(tx, workspace, row.hash)? {
             outcome.inserted += 1;
-            identity::stitch(
-                tx,
-                &mut caches.identities,
-                workspace,
-                &row.event,
-                row.email.as_deref(),
-                &mut outcome,
-            )?;
+            identity::stitch(tx, &mut caches.identities, workspace, row, &mut outcome)?;
             rows.push(Row::of(row));
         } else {
             outcome.duplicates += 1;

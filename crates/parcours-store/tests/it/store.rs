@@ -1,7 +1,7 @@
 //! Store behaviour: dedupe, isolation, keys, groups, erasure, reopening.
 
 use parcours_store::{AdCost, IdentityKind, Scope, Store};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[test]
 fn resent_batches_are_deduplicated_per_workspace() {
@@ -84,6 +84,66 @@ fn groups_attach_people_to_accounts_and_deals() {
         vec![("acme", "account", None), ("deal-9", "deal", Some("acme"))]
     );
     assert_eq!(record.groups[0].traits["industry"], "retail");
+}
+
+#[test]
+fn traits_win_by_event_time_keep_every_change_and_follow_a_merge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let ws = store.create_workspace("w").unwrap().id;
+    let at = |day: u32| format!("2024-05-{day:02}T00:00:00Z");
+    let messages = json!([
+        {"type": "identify", "userId": "u1", "traits": {"plan": "free", "seats": 1}, "timestamp": at(10)},
+        {"type": "identify", "userId": "u1", "traits": {"plan": "pro"}, "timestamp": at(30)},
+        // Late: `trial` is older than `pro` and does not replace it, but it was observed.
+        {"type": "identify", "userId": "u1", "traits": {"plan": "trial", "seats": 1}, "timestamp": at(20)},
+        // A second, anonymous person with traits of their own ...
+        {"type": "identify", "anonymousId": "a2", "traits": {"company": "Acme", "plan": "old"}, "timestamp": at(5)},
+        {"type": "identify", "anonymousId": "a2", "traits": {"seats": 3}, "timestamp": at(25)},
+        // ... merged into u1: each trait keeps its latest value.
+        {"type": "alias", "userId": "u1", "previousId": "a2", "timestamp": at(28)}
+    ]);
+    // Appended one message at a time, so that each sees what the previous ones stored.
+    for e in crate::events(&messages) {
+        store.append(ws, vec![e]).unwrap();
+    }
+    let person = store.resolve(ws, "u1").unwrap().unwrap();
+    assert_eq!(store.resolve(ws, "a2").unwrap(), Some(person));
+    let record = store.person(ws, person).unwrap().unwrap();
+    assert_eq!(
+        Value::Object(record.traits),
+        json!({"company": "Acme", "plan": "pro", "seats": 3})
+    );
+    let day = |d: u32| parcours_core::time::parse_rfc3339(&at(d)).unwrap();
+    let history: Vec<(String, Value, i64)> = record
+        .trait_history
+        .into_iter()
+        .map(|c| (c.key, c.value, c.observed_at))
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            ("company".into(), json!("Acme"), day(5)),
+            ("plan".into(), json!("old"), day(5)),
+            ("plan".into(), json!("free"), day(10)),
+            ("plan".into(), json!("trial"), day(20)),
+            ("plan".into(), json!("pro"), day(30)),
+            ("seats".into(), json!(1), day(10)),
+            ("seats".into(), json!(3), day(25)),
+        ]
+    );
+    let values = |key: &str| {
+        let mut out = Vec::new();
+        store
+            .trait_values(ws, key, &mut |p, v| out.push((p, v)))
+            .unwrap();
+        out
+    };
+    assert_eq!(values("plan"), vec![(person, json!("pro"))]);
+    assert_eq!(values("seats"), vec![(person, json!(3))]);
+    assert!(values("missing").is_empty());
+    store.erase_person(ws, person).unwrap();
+    assert!(values("plan").is_empty());
 }
 
 #[test]
@@ -332,6 +392,23 @@ fn a_version_1_data_directory_upgrades_and_keeps_its_data() {
         rows.collect::<rusqlite::Result<_>>().unwrap()
     };
     assert_eq!(before.len(), 11);
+    /// person, key, value, time: of the current traits, then of their history
+    type Traits = Vec<(i64, String, String, i64)>;
+    let traits_before = |table: &str, time: &str| -> Traits {
+        let c = rusqlite::Connection::open(tmp.path().join("parcours.db")).unwrap();
+        let mut stmt = c
+            .prepare(&format!(
+                "SELECT person_id, key, value, {time} FROM {table} ORDER BY person_id, key, {time}"
+            ))
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    };
+    let current = traits_before("person_traits", "updated_at");
+    let history = traits_before("trait_history", "observed_at");
+    assert_eq!(current.len(), 2);
     let store = crate::open(tmp.path());
     let ws = store.workspace_by_name("shop").unwrap().unwrap().id;
     assert_eq!(store.event_count(ws).unwrap(), 11);
@@ -380,9 +457,34 @@ fn a_version_1_data_directory_upgrades_and_keeps_its_data() {
     let survey = json!({"id": "nps", "kind": "nps", "question": "Would you recommend us?"});
     store.save_survey(ws, "nps", &survey).unwrap();
     assert_eq!(store.surveys(ws).unwrap(), vec![survey]);
+    // Version 6: a person's traits and their changes are one document each; a person's
+    // record reads as it did.
+    let mut after_current = Vec::new();
+    let mut after_history = Vec::new();
+    for person in current.iter().map(|t| t.0) {
+        let record = store.person(ws, person).unwrap().unwrap();
+        for (key, value) in record.traits {
+            let at = current
+                .iter()
+                .find(|t| t.0 == person && t.1 == key)
+                .unwrap()
+                .3;
+            after_current.push((person, key, value.to_string(), at));
+        }
+        for change in record.trait_history {
+            after_history.push((
+                person,
+                change.key,
+                change.value.to_string(),
+                change.observed_at,
+            ));
+        }
+    }
+    assert_eq!(after_current, current);
+    assert_eq!(after_history, history);
     store.close();
     drop(store);
-    assert_eq!(version(tmp.path()), 5);
+    assert_eq!(version(tmp.path()), 6);
 }
 
 #[test]
