@@ -280,39 +280,58 @@ fn channel_from_source(source: &str) -> Option<&'static str> {
     }
 }
 
-/// Event names of the Segment specs and common offline logs that reveal their channel.
+/// Words of event names (Segment specs, common offline logs) that reveal their channel, in
+/// priority order: a name containing words of several channels gets the first one's.
+const NAME_WORDS: &[(&str, &[&str])] = &[
+    ("email", &["email", "e-mail", "newsletter"]),
+    ("sms", &["sms"]),
+    ("push", &["push notification", "push opened", "push sent"]),
+    ("phone", &["call", "phone"]),
+    ("chat", &["chat"]),
+    ("support", &["ticket", "support"]),
+    (
+        "store",
+        &[
+            "in-store",
+            "in store",
+            "store purchase",
+            "store visit",
+            "pos ",
+        ],
+    ),
+    (
+        "display",
+        &["ad impression", "ad clicked", "ad viewed", "banner"],
+    ),
+    (
+        "event",
+        &["webinar", "trade show", "event attended", "conference"],
+    ),
+    ("survey", &["survey", "nps", "csat"]),
+];
+
+/// The channel an event name reveals: the first entry of [`NAME_WORDS`] with a word the
+/// name contains, ignoring ASCII case. One pass over the name finds every word in it.
 fn channel_from_name(name: &str) -> Option<&'static str> {
-    let n = name.to_ascii_lowercase();
-    let has = |words: &[&str]| words.iter().any(|w| n.contains(w));
-    Some(if has(&["email", "e-mail", "newsletter"]) {
-        "email"
-    } else if has(&["sms"]) {
-        "sms"
-    } else if has(&["push notification", "push opened", "push sent"]) {
-        "push"
-    } else if has(&["call", "phone"]) {
-        "phone"
-    } else if has(&["chat"]) {
-        "chat"
-    } else if has(&["ticket", "support"]) {
-        "support"
-    } else if has(&[
-        "in-store",
-        "in store",
-        "store purchase",
-        "store visit",
-        "pos ",
-    ]) {
-        "store"
-    } else if has(&["ad impression", "ad clicked", "ad viewed", "banner"]) {
-        "display"
-    } else if has(&["webinar", "trade show", "event attended", "conference"]) {
-        "event"
-    } else if has(&["survey", "nps", "csat"]) {
-        "survey"
-    } else {
-        return None;
-    })
+    static WORDS: std::sync::LazyLock<(aho_corasick::AhoCorasick, Vec<usize>)> =
+        std::sync::LazyLock::new(|| {
+            let (mut words, mut entry) = (Vec::new(), Vec::new());
+            for (i, (_, ws)) in NAME_WORDS.iter().enumerate() {
+                words.extend(ws.iter().copied());
+                entry.extend(ws.iter().map(|_| i));
+            }
+            let matcher = aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(words)
+                .expect("the channel words build a matcher");
+            (matcher, entry)
+        });
+    let (matcher, entry) = &*WORDS;
+    matcher
+        .find_overlapping_iter(name)
+        .map(|m| entry[m.pattern().as_usize()])
+        .min()
+        .map(|i| NAME_WORDS[i].0)
 }
 
 fn channel_from_referrer(referrer: Option<&str>, url: Option<&str>) -> &'static str {
@@ -341,12 +360,17 @@ fn channel_from_referrer(referrer: Option<&str>, url: Option<&str>) -> &'static 
     }
 }
 
+/// A host or utm source naming a social network: the network's name alone, followed by a
+/// dot (`facebook.com`, `m.facebook.com`), after a dot (`www.t.co`) or before an
+/// underscore (`facebook_ads`).
 fn is_social(host_or_source: &str) -> bool {
+    let h = host_or_source;
     SOCIAL_NETWORKS.iter().any(|s| {
-        host_or_source == *s
-            || host_or_source.contains(&format!("{s}."))
-            || host_or_source.ends_with(&format!(".{s}"))
-            || host_or_source.starts_with(&format!("{s}_"))
+        h == *s
+            || h.match_indices(s)
+                .any(|(i, _)| h[i + s.len()..].starts_with('.'))
+            || h.strip_suffix(s).is_some_and(|rest| rest.ends_with('.'))
+            || h.strip_prefix(s).is_some_and(|rest| rest.starts_with('_'))
     })
 }
 
@@ -503,4 +527,83 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The rules as written before they were made fast: lower-case, then one `contains` per
+    /// word, entry by entry.
+    fn channel_from_name_plainly(name: &str) -> Option<&'static str> {
+        let n = name.to_ascii_lowercase();
+        NAME_WORDS
+            .iter()
+            .find(|(_, words)| words.iter().any(|w| n.contains(w)))
+            .map(|(channel, _)| *channel)
+    }
+
+    fn is_social_plainly(h: &str) -> bool {
+        SOCIAL_NETWORKS.iter().any(|s| {
+            h == *s
+                || h.contains(&format!("{s}."))
+                || h.ends_with(&format!(".{s}"))
+                || h.starts_with(&format!("{s}_"))
+        })
+    }
+
+    /// Strings made of the words the rules look for, their pieces, separators and other
+    /// text, in any case: where the two definitions could part.
+    fn text() -> impl Strategy<Value = String> {
+        let mut pieces: Vec<String> = NAME_WORDS
+            .iter()
+            .flat_map(|(_, ws)| ws.iter().map(|w| w.to_string()))
+            .chain(SOCIAL_NETWORKS.iter().map(|s| s.to_string()))
+            .collect();
+        let halves: Vec<String> = pieces
+            .iter()
+            .flat_map(|p| [p[..p.len() / 2].to_string(), p[p.len() / 2..].to_string()])
+            .collect();
+        pieces.extend(halves);
+        pieces.extend(
+            [".", "_", " ", "-", "www.", "Order ", "É", "m.", "com"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        prop::collection::vec((prop::sample::select(pieces), any::<bool>()), 0..6).prop_map(
+            |parts| {
+                parts
+                    .into_iter()
+                    .map(|(p, upper)| if upper { p.to_uppercase() } else { p })
+                    .collect()
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_name_matcher_agrees_with_the_plain_rules(name in text()) {
+            prop_assert_eq!(channel_from_name(&name), channel_from_name_plainly(&name));
+        }
+
+        #[test]
+        fn the_social_test_agrees_with_the_plain_rules(host in text()) {
+            let host = host.to_ascii_lowercase();
+            prop_assert_eq!(is_social(&host), is_social_plainly(&host));
+        }
+    }
+
+    #[test]
+    fn names_and_hosts_of_each_kind() {
+        assert_eq!(channel_from_name("Email Opened"), Some("email"));
+        assert_eq!(channel_from_name("Support call scheduled"), Some("phone"));
+        assert_eq!(channel_from_name("NPS Survey Sent by email"), Some("email"));
+        assert_eq!(channel_from_name("Product Viewed"), None);
+        assert!(is_social("m.facebook.com"));
+        assert!(is_social("www.t.co"));
+        assert!(is_social("facebook_ads"));
+        assert!(!is_social("notfacebook"));
+        assert!(!is_social("google.com"));
+    }
 }

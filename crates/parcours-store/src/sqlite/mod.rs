@@ -62,8 +62,14 @@ pub struct Prepared {
 
 impl Prepared {
     fn new(workspace: WorkspaceId, events: &mut dyn Iterator<Item = Event>) -> Prepared {
-        let events = events.map(|e| rows::Encoded::new(workspace, e)).collect();
-        Prepared { workspace, events }
+        // Sized up front for the events that may come (an import chunk says how many rows
+        // it holds), so the vector is not moved as it grows.
+        let mut prepared = Vec::with_capacity(events.size_hint().1.unwrap_or(0).min(1 << 16));
+        prepared.extend(events.map(|e| rows::Encoded::new(workspace, e)));
+        Prepared {
+            workspace,
+            events: prepared,
+        }
     }
 
     pub fn len(&self) -> usize {
