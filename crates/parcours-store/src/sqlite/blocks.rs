@@ -72,13 +72,18 @@ pub struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    /// The row of an event on its way in; its sequence number is given at append.
-    pub fn of(e: &'a Encoded) -> Row<'a> {
-        let ev = &e.event;
+    /// The row of an event, with its JSON columns as text; its sequence number and
+    /// message hash are given by the caller (`Encoded::new` encodes its body from it).
+    pub fn of_event(
+        ev: &'a parcours_core::Event,
+        properties: Option<&'a str>,
+        traits: Option<&'a str>,
+        context: Option<&'a str>,
+    ) -> Row<'a> {
         let c = &ev.touch.campaign;
         Row {
             seq: 0,
-            hash: e.hash,
+            hash: 0,
             message_id: &ev.message_id,
             kind: ev.kind.as_str(),
             name: &ev.name,
@@ -100,9 +105,9 @@ impl<'a> Row<'a> {
             revenue: ev.touch.revenue,
             currency: ev.touch.currency.as_deref(),
             online: ev.touch.online,
-            properties: e.properties.as_deref(),
-            traits: e.traits.as_deref(),
-            context: e.context.as_deref(),
+            properties,
+            traits,
+            context,
         }
     }
 
@@ -113,6 +118,24 @@ impl<'a> Row<'a> {
             (Some(u), _) => Some((false, u)),
             (None, Some(a)) => Some((true, a)),
             (None, None) => None,
+        }
+    }
+}
+
+/// An event as a block is built from: a row of a stored block (decoded), or an event on
+/// its way in, whose fields the caller's thread already encoded (`Encoded::body`) and which
+/// the append gives a sequence number.
+#[derive(Clone, Copy)]
+pub enum BlockEntry<'a> {
+    Row(&'a Row<'a>),
+    New { seq: i64, event: &'a Encoded },
+}
+
+impl BlockEntry<'_> {
+    fn seq(&self) -> i64 {
+        match self {
+            BlockEntry::Row(r) => r.seq,
+            BlockEntry::New { seq, .. } => *seq,
         }
     }
 }
@@ -256,63 +279,91 @@ thread_local! {
 
 /// Encodes rows (in sequence order) into one block.
 pub fn encode(rows: &[Row]) -> Block {
-    SCRATCH.with_borrow_mut(|(raw, packed)| encode_with(rows, raw, packed))
+    encode_entries(rows.iter().map(BlockEntry::Row))
 }
 
-fn encode_with(rows: &[Row], raw: &mut Vec<u8>, packed: &mut Vec<u8>) -> Block {
+/// Encodes entries (in sequence order) into one block.
+pub fn encode_entries<'a>(entries: impl Iterator<Item = BlockEntry<'a>>) -> Block {
+    SCRATCH.with_borrow_mut(|(raw, packed)| encode_with(entries, raw, packed))
+}
+
+/// Writes a row's fields after its sequence number (see the module's comment): what a
+/// block holds of each event. `Encoded::new` writes an incoming event's with it too.
+pub fn put_body(raw: &mut Vec<u8>, r: &Row) {
+    put_str(raw, r.message_id);
+    put_str(raw, r.kind);
+    put_str(raw, r.name);
+    for s in [r.user_id, r.anonymous_id, r.group_id, r.previous_id] {
+        put_opt_str(raw, s);
+    }
+    put_i64(raw, r.ts);
+    put_opt_i64(raw, r.original_ts);
+    put_opt_i64(raw, r.sent_at);
+    put_i64(raw, r.received_at);
+    put_str(raw, r.channel);
+    for s in [
+        r.campaign,
+        r.utm_source,
+        r.utm_medium,
+        r.utm_term,
+        r.utm_content,
+    ] {
+        put_opt_str(raw, s);
+    }
+    put_str(raw, r.touchpoint);
+    match r.revenue {
+        None => raw.push(0),
+        Some(v) => {
+            raw.push(1);
+            raw.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    put_opt_str(raw, r.currency);
+    raw.push(r.online as u8);
+    for s in [r.properties, r.traits, r.context] {
+        put_opt_str(raw, s);
+    }
+}
+
+fn encode_with<'a>(
+    entries: impl Iterator<Item = BlockEntry<'a>>,
+    raw: &mut Vec<u8>,
+    packed: &mut Vec<u8>,
+) -> Block {
     raw.clear();
     raw.push(FORMAT);
-    let mut hashes = Vec::with_capacity(rows.len() * 16);
-    let mut actors = Vec::with_capacity(rows.len());
+    let (lower, _) = entries.size_hint();
+    let mut hashes = Vec::with_capacity(lower * 16);
+    let mut actors = Vec::with_capacity(lower);
     let (mut min_ts, mut max_ts) = (i64::MAX, i64::MIN);
+    let (mut first_seq, mut last_seq, mut events) = (None, 0, 0);
     let mut prev = 0i64;
-    for r in rows {
-        put_i64(raw, r.seq.wrapping_sub(prev));
-        prev = r.seq;
-        put_str(raw, r.message_id);
-        put_str(raw, r.kind);
-        put_str(raw, r.name);
-        for s in [r.user_id, r.anonymous_id, r.group_id, r.previous_id] {
-            put_opt_str(raw, s);
-        }
-        put_i64(raw, r.ts);
-        put_opt_i64(raw, r.original_ts);
-        put_opt_i64(raw, r.sent_at);
-        put_i64(raw, r.received_at);
-        put_str(raw, r.channel);
-        for s in [
-            r.campaign,
-            r.utm_source,
-            r.utm_medium,
-            r.utm_term,
-            r.utm_content,
-        ] {
-            put_opt_str(raw, s);
-        }
-        put_str(raw, r.touchpoint);
-        match r.revenue {
-            None => raw.push(0),
-            Some(v) => {
-                raw.push(1);
-                raw.extend_from_slice(&v.to_le_bytes());
+    for entry in entries {
+        let seq = entry.seq();
+        put_i64(raw, seq.wrapping_sub(prev));
+        prev = seq;
+        first_seq.get_or_insert(seq);
+        last_seq = seq;
+        events += 1;
+        let (hash, ts, actor) = match entry {
+            BlockEntry::Row(r) => {
+                put_body(raw, r);
+                (r.hash, r.ts, r.actor().map(|(a, id)| actor_hash(a, id)))
             }
-        }
-        put_opt_str(raw, r.currency);
-        raw.push(r.online as u8);
-        for s in [r.properties, r.traits, r.context] {
-            put_opt_str(raw, s);
-        }
-        hashes.extend_from_slice(&r.hash.to_le_bytes());
-        if let Some((anonymous, id)) = r.actor() {
-            actors.push(actor_hash(anonymous, id));
-        }
-        min_ts = min_ts.min(r.ts);
-        max_ts = max_ts.max(r.ts);
+            BlockEntry::New { event, .. } => {
+                raw.extend_from_slice(&event.body);
+                (event.hash, event.timestamp, event.actor_key)
+            }
+        };
+        hashes.extend_from_slice(&hash.to_le_bytes());
+        actors.extend(actor);
+        min_ts = min_ts.min(ts);
+        max_ts = max_ts.max(ts);
     }
     Block {
-        first_seq: rows.first().map_or(0, |r| r.seq),
-        last_seq: rows.last().map_or(0, |r| r.seq),
-        events: rows.len() as i64,
+        first_seq: first_seq.unwrap_or(0),
+        last_seq,
+        events,
         min_ts,
         max_ts,
         actors: bloom(actors),
@@ -616,36 +667,42 @@ pub fn append(
     c: &Connection,
     messages: &mut Messages,
     ws: WorkspaceId,
-    new: &mut [Row],
+    new: &[&Encoded],
 ) -> Result<()> {
     if new.is_empty() {
         return Ok(());
     }
     let first = messages.take_seqs(c, new.len())?;
-    for (i, r) in new.iter_mut().enumerate() {
-        r.seq = first + i as i64;
-    }
+    let new = new.iter().enumerate().map(|(i, event)| BlockEntry::New {
+        seq: first + i as i64,
+        event,
+    });
     let tail: Option<(i64, i64)> = c
         .prepare_cached(
             "SELECT id, events FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1 ORDER BY last_seq DESC LIMIT 1",
         )?
         .query_row([ws], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let mut all: Vec<Row> = Vec::new();
     let mut replace = None;
+    let mut old = Vec::new();
     let (block, raw);
     if let Some((id, events)) = tail.filter(|&(_, events)| (events as usize) < SMALL) {
         block = stored(c, id)?;
         raw = decompress(id, &block.data)?;
-        all.reserve(events as usize + new.len());
+        old.reserve(events as usize);
         for r in rows(id, &raw, &block.hashes) {
-            all.push(r?);
+            old.push(r?);
         }
         replace = Some(id);
     }
-    all.extend_from_slice(new);
+    let all: Vec<BlockEntry> = old.iter().map(BlockEntry::Row).chain(new).collect();
     for chunk in all.chunks(MAX_EVENTS) {
-        write_block(c, ws, replace.take(), &encode(chunk))?;
+        write_block(
+            c,
+            ws,
+            replace.take(),
+            &encode_entries(chunk.iter().copied()),
+        )?;
     }
     Ok(())
 }
@@ -860,6 +917,116 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn incoming_events_encoded_on_their_thread_make_the_same_block_as_their_rows() {
+        use parcours_core::payload::{parse_body, Endpoint, Limits};
+        let messages = serde_json::json!({"batch": [
+            {"type": "track", "event": "Order Completed", "userId": "u1", "anonymousId": "a1",
+             "properties": {"revenue": 42.5, "currency": "eur", "items": [{"sku": "x"}]},
+             "context": {"campaign": {"source": "google", "medium": "cpc", "name": "spring"}},
+             "timestamp": "2024-05-01T10:00:00.123456Z", "sentAt": "2024-05-01T10:00:01Z"},
+            {"type": "identify", "userId": "u1", "anonymousId": "a1",
+             "traits": {"email": "Ana@Example.com", "plan": "pro"}},
+            {"type": "page", "anonymousId": "a2", "name": "Pricing",
+             "context": {"page": {"url": "https://shop.example/pricing?gclid=1", "referrer": "https://www.bing.com/"}}},
+            {"type": "group", "userId": "u1", "groupId": "acme", "traits": {"type": "account"}},
+            {"type": "alias", "userId": "u1", "previousId": "old-1"},
+            {"type": "screen", "userId": "u2", "name": "Home"},
+            {"type": "track", "event": "E", "anonymousId": "a3"}
+        ]});
+        let received = parcours_core::time::parse_rfc3339("2024-06-01T00:00:00Z").unwrap();
+        let mut n = 0;
+        let events = parse_body(
+            serde_json::to_vec(&messages).unwrap().as_slice(),
+            Endpoint::Batch,
+            received,
+            &Limits::default(),
+            &mut || {
+                n += 1;
+                format!("gen-{n}")
+            },
+        )
+        .unwrap()
+        .events;
+        assert_eq!(events.len(), 7);
+        let ws = 3;
+        let encoded: Vec<Encoded> = events.iter().map(|e| Encoded::new(ws, e.clone())).collect();
+        // The same events as rows, field by field, as blocks encoded them before.
+        let texts: Vec<[Option<String>; 3]> = events
+            .iter()
+            .map(|e| [&e.properties, &e.traits, &e.context].map(|o| o.to_text()))
+            .collect();
+        let rows: Vec<Row> = events
+            .iter()
+            .zip(&texts)
+            .enumerate()
+            .map(|(i, (e, [p, t, c]))| Row {
+                seq: 10 + i as i64,
+                hash: message_hash(ws, &e.message_id),
+                ..Row::of_event(e, p.as_deref(), t.as_deref(), c.as_deref())
+            })
+            .collect();
+        let reference = encode(&rows);
+        // A block made of stored rows then incoming events, as an append that extends
+        // a workspace's last block makes it.
+        let mixed = encode_entries(
+            rows[..3]
+                .iter()
+                .map(BlockEntry::Row)
+                .chain(
+                    encoded[3..]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, event)| BlockEntry::New {
+                            seq: 13 + i as i64,
+                            event,
+                        }),
+                ),
+        );
+        let incoming =
+            encode_entries(
+                encoded
+                    .iter()
+                    .enumerate()
+                    .map(|(i, event)| BlockEntry::New {
+                        seq: 10 + i as i64,
+                        event,
+                    }),
+            );
+        for block in [&mixed, &incoming] {
+            assert_eq!(block.data, reference.data);
+            assert_eq!(block.hashes, reference.hashes);
+            assert_eq!(block.actors, reference.actors);
+            assert_eq!(
+                (
+                    block.first_seq,
+                    block.last_seq,
+                    block.events,
+                    block.min_ts,
+                    block.max_ts
+                ),
+                (10, 16, 7, reference.min_ts, reference.max_ts)
+            );
+        }
+        // And the events come back out as they went in.
+        let raw = decompress(1, &incoming.data).unwrap();
+        for (r, e) in super::rows(1, &raw, &incoming.hashes).zip(&events) {
+            let stored = super::super::rows::stored_event(1, &r.unwrap()).unwrap();
+            assert_eq!(&stored.event, e);
+        }
+        // What stitching reads was kept, the rest dropped with the event.
+        let identify = &encoded[1];
+        assert_eq!(identify.email.as_deref(), Some("ana@example.com"));
+        assert_eq!(identify.traits["plan"], "pro");
+        assert!(encoded[0].traits.is_empty() && encoded[0].traits_text.is_none());
+        let ids = encoded[4].ids();
+        assert_eq!(ids.previous_as_anon.map(|i| i.value), Some("old-1"));
+        assert_eq!(
+            ids.user.map(|i| i.key),
+            Some(super::super::identity::Id::new(IdentityKind::UserId, "u1").key)
+        );
     }
 
     proptest! {

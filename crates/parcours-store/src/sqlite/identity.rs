@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use parcours_core::time::Micros;
-use parcours_core::{Event, EventKind};
+use parcours_core::EventKind;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -45,6 +45,25 @@ impl Cache {
     pub fn clear(&mut self) {
         self.map.clear();
         self.loaded.clear();
+    }
+}
+
+/// An identifier with its cache key, computed on the caller's thread for incoming events
+/// (`Encoded::ids`) so the writer does not hash.
+#[derive(Clone, Copy)]
+pub struct Id<'a> {
+    pub kind: IdentityKind,
+    pub value: &'a str,
+    pub key: u128,
+}
+
+impl<'a> Id<'a> {
+    pub fn new(kind: IdentityKind, value: &'a str) -> Id<'a> {
+        Id {
+            kind,
+            value,
+            key: key(kind.code(), value),
+        }
     }
 }
 
@@ -81,35 +100,33 @@ fn lookup(
     tx: &Transaction,
     cache: &mut Cache,
     ws: WorkspaceId,
-    kind: IdentityKind,
-    value: &str,
+    id: Id,
 ) -> Result<Option<PersonId>> {
     ensure_loaded(tx, cache, ws)?;
-    Ok(cache.map.get(&(ws, key(kind.code(), value))).copied())
+    Ok(cache.map.get(&(ws, id.key)).copied())
 }
 
-fn remember(cache: &mut Cache, ws: WorkspaceId, kind: i64, value: &str, person: PersonId) {
+fn remember(cache: &mut Cache, ws: WorkspaceId, key: u128, person: PersonId) {
     if cache.map.len() >= CACHE_LIMIT {
         // Forget everything; the next look-up reloads its workspace from the database,
         // which (inside the same transaction) already holds this identity.
         cache.clear();
         return;
     }
-    cache.map.insert((ws, key(kind, value)), person);
+    cache.map.insert((ws, key), person);
 }
 
 fn link(
     tx: &Transaction,
     cache: &mut Cache,
     ws: WorkspaceId,
-    kind: IdentityKind,
-    value: &str,
+    id: Id,
     person: PersonId,
     ts: Micros,
 ) -> Result<()> {
     tx.prepare_cached("INSERT INTO identities (workspace_id, kind, value, person_id, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![ws, kind.code(), value, person, ts])?;
-    remember(cache, ws, kind.code(), value, person);
+        .execute(params![ws, id.kind.code(), id.value, person, ts])?;
+    remember(cache, ws, id.key, person);
     Ok(())
 }
 
@@ -136,32 +153,32 @@ pub fn stitch(
     row: &Encoded,
     out: &mut AppendOutcome,
 ) -> Result<()> {
-    let e = &row.event;
-    let ts = e.timestamp;
-    let person = actor_person(tx, cache, ws, e, out)?;
-    if e.kind == EventKind::Alias {
-        if let Some(prev) = e.previous_id.as_deref() {
-            let existing = match lookup(tx, cache, ws, IdentityKind::UserId, prev)? {
+    let ts = row.timestamp;
+    let person = actor_person(tx, cache, ws, row, out)?;
+    let ids = row.ids();
+    if row.kind == EventKind::Alias {
+        if let (Some(as_user), Some(as_anon)) = (ids.previous_as_user, ids.previous_as_anon) {
+            let existing = match lookup(tx, cache, ws, as_user)? {
                 Some(p) => Some(p),
-                None => lookup(tx, cache, ws, IdentityKind::AnonymousId, prev)?,
+                None => lookup(tx, cache, ws, as_anon)?,
             };
             match existing {
-                None => link(tx, cache, ws, IdentityKind::AnonymousId, prev, person, ts)?,
+                None => link(tx, cache, ws, as_anon, person, ts)?,
                 Some(q) if q != person => merge(tx, cache, ws, q, person, "alias", ts)?,
                 Some(_) => {}
             }
         }
     }
-    if let Some(email) = row.email.as_deref() {
-        if lookup(tx, cache, ws, IdentityKind::Email, email)?.is_none() {
-            link(tx, cache, ws, IdentityKind::Email, email, person, ts)?;
+    if let Some(email) = ids.email {
+        if lookup(tx, cache, ws, email)?.is_none() {
+            link(tx, cache, ws, email, person, ts)?;
         }
     }
-    if e.kind == EventKind::Identify && !e.traits.is_empty() {
-        apply_traits(tx, ws, person, &e.traits, row.traits.as_deref(), ts)?;
+    if row.kind == EventKind::Identify && !row.traits.is_empty() {
+        apply_traits(tx, ws, person, &row.traits, row.traits_text.as_deref(), ts)?;
     }
-    if let (EventKind::Group, Some(group)) = (e.kind, e.group_id.as_deref()) {
-        apply_group(tx, ws, person, group, &e.traits, ts)?;
+    if let (EventKind::Group, Some(group)) = (row.kind, row.group_id.as_deref()) {
+        apply_group(tx, ws, person, group, &row.traits, ts)?;
     }
     Ok(())
 }
@@ -171,36 +188,38 @@ fn actor_person(
     tx: &Transaction,
     cache: &mut Cache,
     ws: WorkspaceId,
-    e: &Event,
+    e: &Encoded,
     out: &mut AppendOutcome,
 ) -> Result<PersonId> {
     let ts = e.timestamp;
-    let user = e.user_id.as_deref();
-    let anon = e.anonymous_id.as_deref();
-    let by_user = match user {
-        Some(u) => lookup(tx, cache, ws, IdentityKind::UserId, u)?,
+    let ids = e.ids();
+    let by_user = match ids.user {
+        Some(u) => lookup(tx, cache, ws, u)?,
         None => None,
     };
-    let by_anon = match anon {
-        Some(a) => lookup(tx, cache, ws, IdentityKind::AnonymousId, a)?,
+    let by_anon = match ids.anonymous {
+        Some(a) => lookup(tx, cache, ws, a)?,
         None => None,
     };
-    let Some(user) = user else {
+    let Some(user) = ids.user else {
         // Validation guarantees an anonymousId when there is no userId.
-        let anon = anon.unwrap_or_default();
+        let anon = ids
+            .anonymous
+            .unwrap_or_else(|| Id::new(IdentityKind::AnonymousId, ""));
         return match by_anon {
             Some(p) => Ok(p),
             None => {
                 let p = new_person(tx, ws, ts)?;
-                link(tx, cache, ws, IdentityKind::AnonymousId, anon, p, ts)?;
+                link(tx, cache, ws, anon, p, ts)?;
                 Ok(p)
             }
         };
     };
+    let anon = ids.anonymous;
     let person = match (by_user, anon, by_anon) {
         (Some(p), None, _) => p,
         (Some(p), Some(a), None) => {
-            link(tx, cache, ws, IdentityKind::AnonymousId, a, p, ts)?;
+            link(tx, cache, ws, a, p, ts)?;
             p
         }
         (Some(p), Some(_), Some(q)) if p == q => p,
@@ -213,7 +232,7 @@ fn actor_person(
             p
         }
         (None, Some(_), Some(q)) if !is_identified(tx, ws, q)? => {
-            link(tx, cache, ws, IdentityKind::UserId, user, q, ts)?;
+            link(tx, cache, ws, user, q, ts)?;
             q
         }
         (None, anon, by_anon) => {
@@ -221,9 +240,9 @@ fn actor_person(
                 out.shared_device_conflicts += 1;
             }
             let p = new_person(tx, ws, ts)?;
-            link(tx, cache, ws, IdentityKind::UserId, user, p, ts)?;
+            link(tx, cache, ws, user, p, ts)?;
             if let (Some(a), None) = (anon, by_anon) {
-                link(tx, cache, ws, IdentityKind::AnonymousId, a, p, ts)?;
+                link(tx, cache, ws, a, p, ts)?;
             }
             p
         }
@@ -250,14 +269,11 @@ fn merge(
         })?;
         for row in moved {
             let (kind, value) = row?;
-            remember(cache, ws, kind, &value, into);
+            remember(cache, ws, key(kind, &value), into);
         }
     }
     let p = params![ws, from, into];
-    tx.execute(
-        "UPDATE identities INDEXED BY identities_person SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2",
-        p,
-    )?;
+    tx.prepare_cached("UPDATE identities INDEXED BY identities_person SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2")?.execute(p)?;
     if let Some(moved) = Profile::load(tx, ws, from)? {
         // Key by key, the later value wins; a tie keeps the surviving person's.
         let mut profile = Profile::load(tx, ws, into)?.unwrap_or_default();
@@ -276,23 +292,12 @@ fn merge(
         "UPDATE trait_history SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2",
     )?
     .execute(p)?;
-    tx.execute(
-        "INSERT OR IGNORE INTO memberships (workspace_id, group_id, person_id, since)
-         SELECT workspace_id, group_id, ?3, since FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2",
-        p,
-    )?;
-    tx.execute(
-        "DELETE FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2",
-        params![ws, from],
-    )?;
-    tx.execute(
-        "DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2",
-        params![ws, from],
-    )?;
-    tx.execute(
-        "INSERT INTO person_merges (workspace_id, from_person, into_person, reason, merged_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![ws, from, into, reason, ts],
-    )?;
+    tx.prepare_cached("INSERT OR IGNORE INTO memberships (workspace_id, group_id, person_id, since)
+         SELECT workspace_id, group_id, ?3, since FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2")?.execute(p)?;
+    tx.prepare_cached("DELETE FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2")?.execute(params![ws, from])?;
+    tx.prepare_cached("DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2")?
+        .execute(params![ws, from])?;
+    tx.prepare_cached("INSERT INTO person_merges (workspace_id, from_person, into_person, reason, merged_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![ws, from, into, reason, ts])?;
     Ok(())
 }
 
@@ -360,7 +365,8 @@ fn times_text<'a>(times: impl Iterator<Item = (&'a str, Micros)>) -> String {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&Value::from(key).to_string());
+        // A key serialises as a JSON string; writing to a String cannot fail.
+        out.push_str(&serde_json::to_string(key).unwrap_or_default());
         out.push(':');
         out.push_str(&at.to_string());
     }

@@ -16,8 +16,8 @@ mod writer;
 
 pub(crate) mod ceiling {
     //! See [`crate::ceiling`].
-    use super::blocks::{self, Messages, Row};
-    use super::Prepared;
+    use super::blocks::{self, Messages};
+    use super::{rows, Prepared};
     use crate::types::WorkspaceId;
     use crate::Result;
     use parcours_core::Event;
@@ -32,9 +32,9 @@ pub(crate) mod ceiling {
     /// dropped before it returns, as the writer drops what it stored.
     pub fn insert_plain(conn: &mut rusqlite::Connection, events: Prepared) -> Result<usize> {
         let workspace = events.workspace;
-        let mut rows: Vec<Row> = events.events.iter().map(Row::of).collect();
+        let rows: Vec<&rows::Encoded> = events.events.iter().collect();
         let tx = conn.transaction()?;
-        blocks::append(&tx, &mut Messages::default(), workspace, &mut rows)?;
+        blocks::append(&tx, &mut Messages::default(), workspace, &rows)?;
         tx.commit()?;
         Ok(rows.len())
     }
@@ -130,6 +130,9 @@ pub struct SqliteStore {
     max_readers: usize,
 }
 
+/// Prepared statements each connection keeps (more than any one of them runs).
+const STATEMENT_CACHE: usize = 128;
+
 /// The database file inside a data directory.
 pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("parcours.db")
@@ -159,6 +162,9 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", -((options.cache_mb * 1024) as i64))?;
         conn.pragma_update(None, "mmap_size", (options.mmap_mb * 1024 * 1024) as i64)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // The writer runs a few dozen distinct statements (stitching, merges, blocks,
+        // keys): rusqlite's default cache of 16 would evict and re-parse them per event.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         migrations::apply(&mut conn)?;
         let (handle, thread) = writer::spawn(conn, &options)?;
         Ok(SqliteStore {
@@ -223,6 +229,7 @@ impl SqliteStore {
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
                 c.busy_timeout(std::time::Duration::from_secs(30))?;
+                c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
                 c
             }
         };

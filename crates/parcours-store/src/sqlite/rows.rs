@@ -1,45 +1,121 @@
 //! Encoding events and keys to rows and back.
 
+use parcours_core::time::Micros;
 use parcours_core::{Campaign, Event, EventKind, JsonObject, Touch};
 use rusqlite::Row as SqlRow;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::keys::Scope;
-use crate::types::{KeyInfo, StoredEvent, WorkspaceId};
+use crate::types::{IdentityKind, KeyInfo, StoredEvent, WorkspaceId};
 use crate::{Result, StoreError};
 
 use super::blocks::{self, Row};
+use super::identity::Id;
 
-/// An event ready for the writer: its JSON columns are serialised, its message hashed and
-/// its large maps dropped on the caller's thread, so the single writer only encodes.
+/// An event ready for the writer, made on the caller's thread: its fields encoded as a
+/// block holds them, its message hashed, and of the rest only what identity stitching
+/// reads. The event itself is dropped where it was made, so the single writer neither
+/// encodes it field by field nor frees its many strings.
 pub struct Encoded {
-    /// The event, with `properties` and `context` emptied (their text is below); `traits`
-    /// is kept for identity stitching.
-    pub event: Event,
-    /// The lower-cased email the event declares, if any (see `Event::email`).
-    pub email: Option<String>,
     /// See [`blocks::message_hash`].
     pub hash: u128,
-    pub(super) properties: Option<String>,
-    pub(super) traits: Option<String>,
-    pub(super) context: Option<String>,
+    /// The lower-cased email the event declares, if any (see `Event::email`).
+    pub email: Option<String>,
+    pub kind: EventKind,
+    pub timestamp: Micros,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub group_id: Option<String>,
+    pub previous_id: Option<String>,
+    /// The traits of an identify or group call (what stitching applies), with their JSON
+    /// text; empty for other calls.
+    pub traits: Map<String, Value>,
+    pub traits_text: Option<String>,
+    /// [`blocks::actor_hash`] of the event's actor, for the block's filter.
+    pub(super) actor_key: Option<u64>,
+    /// The identity cache keys of the identifiers above, in the order of [`Ids`].
+    keys: [u128; 5],
+    /// The event's fields after its sequence number (see [`blocks::put_body`]).
+    pub(super) body: Vec<u8>,
 }
 
 impl Encoded {
     pub fn new(workspace: WorkspaceId, mut event: Event) -> Encoded {
         let email = event.email().map(str::to_lowercase);
+        let stitched = matches!(event.kind, EventKind::Identify | EventKind::Group);
         let properties = std::mem::take(&mut event.properties).into_text();
-        let traits = event.traits.to_text();
         let context = std::mem::take(&mut event.context).into_text();
+        let (traits, traits_text) = if stitched {
+            let text = event.traits.to_text();
+            (std::mem::take(&mut event.traits).into_map(), text)
+        } else {
+            (Map::new(), std::mem::take(&mut event.traits).into_text())
+        };
+        let mut body = Vec::with_capacity(
+            256 + properties.as_ref().map_or(0, String::len)
+                + context.as_ref().map_or(0, String::len)
+                + traits_text.as_ref().map_or(0, String::len),
+        );
+        let row = Row::of_event(
+            &event,
+            properties.as_deref(),
+            traits_text.as_deref(),
+            context.as_deref(),
+        );
+        blocks::put_body(&mut body, &row);
+        let actor_key = row
+            .actor()
+            .map(|(anonymous, id)| blocks::actor_hash(anonymous, id));
+        let key =
+            |kind: IdentityKind, value: Option<&str>| value.map_or(0, |v| Id::new(kind, v).key);
+        let previous = event.previous_id.as_deref();
+        let keys = [
+            key(IdentityKind::UserId, event.user_id.as_deref()),
+            key(IdentityKind::AnonymousId, event.anonymous_id.as_deref()),
+            key(IdentityKind::Email, email.as_deref()),
+            key(IdentityKind::UserId, previous),
+            key(IdentityKind::AnonymousId, previous),
+        ];
         Encoded {
             hash: blocks::message_hash(workspace, &event.message_id),
-            event,
             email,
-            properties,
+            kind: event.kind,
+            timestamp: event.timestamp,
+            user_id: event.user_id.take(),
+            anonymous_id: event.anonymous_id.take(),
+            group_id: event.group_id.take(),
+            previous_id: event.previous_id.take(),
             traits,
-            context,
+            traits_text: if stitched { traits_text } else { None },
+            actor_key,
+            keys,
+            body,
         }
     }
+
+    /// The event's identifiers, with their identity cache keys.
+    pub fn ids(&self) -> Ids<'_> {
+        fn id(kind: IdentityKind, value: &Option<String>, key: u128) -> Option<Id<'_>> {
+            value.as_deref().map(|value| Id { kind, value, key })
+        }
+        Ids {
+            user: id(IdentityKind::UserId, &self.user_id, self.keys[0]),
+            anonymous: id(IdentityKind::AnonymousId, &self.anonymous_id, self.keys[1]),
+            email: id(IdentityKind::Email, &self.email, self.keys[2]),
+            previous_as_user: id(IdentityKind::UserId, &self.previous_id, self.keys[3]),
+            previous_as_anon: id(IdentityKind::AnonymousId, &self.previous_id, self.keys[4]),
+        }
+    }
+}
+
+/// What identity stitching looks an event up by.
+pub struct Ids<'a> {
+    pub user: Option<Id<'a>>,
+    pub anonymous: Option<Id<'a>>,
+    pub email: Option<Id<'a>>,
+    /// An alias's previousId, as a userId and as an anonymousId.
+    pub previous_as_user: Option<Id<'a>>,
+    pub previous_as_anon: Option<Id<'a>>,
 }
 
 fn json_map(block: i64, text: Option<&str>) -> Result<JsonObject> {

@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 
 use rusqlite::{Connection, Transaction};
 
-use super::blocks::{self, Messages, Row};
+use super::blocks::{self, Messages};
 use super::identity::{self, Cache};
 use super::rows::Encoded;
 use super::StoreOptions;
@@ -158,7 +158,7 @@ fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Encoded>, 
     let result = state.in_transaction(|tx, caches| {
         let mut outcomes = Vec::with_capacity(group.len());
         // The group's new events, by workspace, in queue order: one append each.
-        let mut rows: Vec<(WorkspaceId, Vec<Row>)> = Vec::new();
+        let mut rows: Vec<(WorkspaceId, Vec<&Encoded>)> = Vec::new();
         for (workspace, events, _) in &group {
             let at = match rows.iter().position(|(w, _)| w == workspace) {
                 Some(at) => at,
@@ -169,8 +169,8 @@ fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Encoded>, 
             };
             outcomes.push(accept(tx, caches, *workspace, events, &mut rows[at].1)?);
         }
-        for (workspace, mut rows) in rows {
-            blocks::append(tx, &mut caches.messages, workspace, &mut rows)?;
+        for (workspace, rows) in rows {
+            blocks::append(tx, &mut caches.messages, workspace, &rows)?;
         }
         Ok(outcomes)
     });
@@ -202,14 +202,14 @@ fn accept<'a>(
     caches: &mut Caches,
     workspace: WorkspaceId,
     events: &'a [Encoded],
-    rows: &mut Vec<Row<'a>>,
+    rows: &mut Vec<&'a Encoded>,
 ) -> Result<AppendOutcome> {
     let mut outcome = AppendOutcome::default();
     for row in events {
         if caches.messages.insert(tx, workspace, row.hash)? {
             outcome.inserted += 1;
             identity::stitch(tx, &mut caches.identities, workspace, row, &mut outcome)?;
-            rows.push(Row::of(row));
+            rows.push(row);
         } else {
             outcome.duplicates += 1;
         }
