@@ -3,7 +3,9 @@
 # row-schema parcours (commit a88c2f1) in a scratch worktree, imports the demo CSV with it,
 # opens a copy with this build (the migration runs), then compares, old against new:
 # every event field by field (old rows read with SQL, new ones through `parcours export`),
-# person timelines, and the JSON of retention, attribution, sessions and transitions.
+# every person's current traits and trait history (a row per trait in the old schema, a
+# JSON document per person since version 6), person timelines, and the JSON of
+# retention, attribution, sessions and transitions.
 # CUSTOMERS=100000 (default: 1.25 M events) SEED=42, or CSV=FILE. Prints the migration's time.
 # REIMPORT=1: instead of migrating, import the same CSV with this build and compare the
 # same way (the time of receipt, which is the time of each import, is left out), so that
@@ -72,7 +74,24 @@ for r, line in zip(rows, export.stdout):
             print("differs:", [(g, w) for g, w in zip(got, want) if g != w][:3])
 rest = sum(1 for _ in export.stdout) + sum(1 for _ in rows)
 print(f"events compared: {n}, differing: {bad}, unmatched: {rest}")
-sys.exit(1 if bad or rest or n == 0 else 0)
+# Traits: a row per trait in the row schema, a document per person since version 6.
+newdb = sqlite3.connect(f"file:{work}/blocks/parcours.db?mode=ro", uri=True)
+def listed(rows):
+    return sorted((p, k, json.dumps(v, sort_keys=True), t) for p, k, v, t in rows)
+old_traits = listed((p, k, json.loads(v), t) for p, k, v, t in
+                    old.execute("SELECT person_id, key, value, updated_at FROM person_traits"))
+new_traits = listed((p, k, v, json.loads(u)[k]) for p, d, u in
+                    newdb.execute("SELECT person_id, traits, updated_at FROM person_traits")
+                    for k, v in json.loads(d).items())
+old_history = listed((p, k, json.loads(v), t) for p, k, v, t in
+                     old.execute("SELECT person_id, key, value, observed_at FROM trait_history"))
+new_history = listed((p, k, v, t) for p, t, d in
+                     newdb.execute("SELECT person_id, observed_at, changes FROM trait_history")
+                     for k, v in json.loads(d).items())
+traits_ok = old_traits == new_traits and old_history == new_history
+print(f"traits compared: {len(old_traits)} current, {len(old_history)} in history: "
+      + ("same" if traits_ok else f"DIFFERENT ({len(new_traits)} and {len(new_history)} here)"))
+sys.exit(1 if bad or rest or n == 0 or not traits_ok else 0)
 PY
 same() { if cmp -s "$1" "$2"; then echo "$3: same"; else echo "$3: DIFFERENT"; exit 1; fi; }
 for id in cust-0000007 cust-0000500 anon-0000007-0; do
