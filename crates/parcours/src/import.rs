@@ -165,8 +165,17 @@ fn check_field(field: &str) -> anyhow::Result<()> {
     }
 }
 
-/// The field a header maps to by convention.
+/// The field a header maps to by convention. A header that already names a field path
+/// (`properties.plan`, `context.campaign.source`, `traits.company`, as flattened JSON
+/// exports write them) maps to that path as written.
 fn conventional_field(header: &str) -> String {
+    let path = header.trim();
+    if ["properties.", "traits.", "context."]
+        .iter()
+        .any(|p| path.strip_prefix(p).is_some_and(|rest| !rest.is_empty()))
+    {
+        return path.to_string();
+    }
     let h: String = header
         .trim()
         .to_lowercase()
@@ -867,7 +876,8 @@ fn infer(cell: &str) -> Value {
 }
 
 /// Places a value at a field of a Segment message (`user_id` → `userId`, `campaign` →
-/// `context.campaign.name`, `properties.x` → `properties.x`, …).
+/// `context.campaign.name`, `properties.x` → `properties.x`, `context.page.path` → the
+/// `path` of `context.page`, …).
 fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut SourceTexts) {
     // Every write goes through `put`, which forgets the text of the object it changes.
     let mut put = |m: &mut Map<String, Value>, path: &[&str], value: Value| {
@@ -877,6 +887,7 @@ fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut 
         set_at(m, path, value);
     };
     let split: [&str; 2];
+    let nested: Vec<&str>;
     let path: &[&str] = match field {
         "user_id" => &["userId"],
         "anonymous_id" => &["anonymousId"],
@@ -901,9 +912,14 @@ fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut 
             &["traits", "email"]
         }
         other => match other.split_once('.') {
-            Some((object, key)) => {
+            Some((object, key)) if !key.contains('.') => {
                 split = [object, key];
                 &split
+            }
+            // A dotted path nests: `context.campaign.source`.
+            Some(_) => {
+                nested = other.split('.').collect();
+                &nested
             }
             None => std::slice::from_ref(&field),
         },

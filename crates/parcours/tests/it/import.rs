@@ -348,6 +348,39 @@ fn json_cells_and_the_columns_that_add_to_them_are_stored_together() {
 }
 
 #[test]
+fn headers_naming_a_field_path_map_to_it_as_written() {
+    // Flattened JSON exports name their columns by path; the path is kept, not nested
+    // under `properties.` again. Other headers still become properties.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("flat.csv");
+    std::fs::write(
+        &csv,
+        concat!(
+            "event,user_id,timestamp,properties.plan,context.campaign.source,context.campaign.medium,traits.company,Seats\n",
+            "Trial Started,u1,2024-03-01T10:00:00Z,pro,google,cpc,Acme,12\n",
+        ),
+    )
+    .unwrap();
+    let (_d, store, ws) = open();
+    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!((summary.inserted, summary.rejected.len()), (1, 0));
+    let mut stored = Vec::new();
+    store
+        .scan_events(ws, 0, &mut |e| stored.push(e.event))
+        .unwrap();
+    let ev = &stored[0];
+    assert_eq!(
+        serde_json::json!({"properties": ev.properties, "context": ev.context, "traits": ev.traits}),
+        serde_json::json!({
+            "properties": {"plan": "pro", "Seats": 12},
+            "context": {"campaign": {"source": "google", "medium": "cpc"}},
+            "traits": {"company": "Acme"},
+        })
+    );
+    assert_eq!(ev.touch.channel, "paid_search");
+}
+
+#[test]
 fn export_prints_the_stored_events_as_json_lines_within_the_time_bounds() {
     let (dir, store, ws) = open();
     import(&store, ws, "events.jsonl");
