@@ -5,11 +5,13 @@
 //! identifiers the client sent. Which person they belong to is the store's identity map.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::time::Micros;
+use crate::view::{Shallow, View};
 
 /// The six message types of the Segment tracking spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -136,19 +138,29 @@ pub struct Event {
 
 impl Event {
     /// The email this event declares for its person, if any (`traits.email`, or
-    /// `context.traits.email`).
-    pub fn email(&self) -> Option<&str> {
-        let from_context = self
-            .context
-            .get("traits")
-            .and_then(|t| t.get("email"))
-            .and_then(Value::as_str);
-        self.traits
-            .get("email")
-            .and_then(Value::as_str)
-            .or(from_context)
-            .map(str::trim)
+    /// `context.traits.email`), lower-cased. Read without building the maps of objects
+    /// kept as text.
+    pub fn email(&self) -> Option<String> {
+        // `traits.email` when it is a string, else `context.traits.email`; then checked.
+        let declared = self
+            .traits
+            .view(|t| t.str_at("email").map(str::to_string))
+            .or_else(|| {
+                // Most contexts say nothing of traits: their text tells without a parse
+                // (a key spelled with escapes is read the long way).
+                let text = self.context.source_text();
+                if text.is_some_and(|t| !t.contains("traits") && !t.contains('\\')) {
+                    return None;
+                }
+                self.context.view(|c| {
+                    c.object_at("traits")
+                        .and_then(|t| t.str_at("email"))
+                        .map(str::to_string)
+                })
+            })?;
+        Some(declared.trim())
             .filter(|e| e.contains('@'))
+            .map(str::to_lowercase)
     }
 }
 
@@ -160,9 +172,13 @@ impl Event {
 /// kept text when there is one, so an imported cell is not serialised again, else the map
 /// serialised. The kept text need not be compact or in key order; it parses to the same
 /// map, which is all a reader sees.
+///
+/// An object made from its text alone ([`JsonObject::from_text`], an imported cell) builds
+/// its map only when something reads it as a map; [`JsonObject::view`] reads fields
+/// without building it.
 #[derive(Clone, Default)]
 pub struct JsonObject {
-    map: Map<String, Value>,
+    map: OnceLock<Map<String, Value>>,
     text: Option<Box<str>>,
 }
 
@@ -178,8 +194,50 @@ impl JsonObject {
             "the text of a JsonObject must parse to its map"
         );
         JsonObject {
-            map,
+            map: OnceLock::from(map),
             text: Some(text),
+        }
+    }
+
+    /// The object a JSON text holds, without building its map; an error when the text is
+    /// not a JSON object (the text is checked whole, as a parse into a map would).
+    pub fn from_text(text: Box<str>) -> serde_json::Result<JsonObject> {
+        if !Shallow::check(&text)? {
+            return Ok(JsonObject::default());
+        }
+        Ok(JsonObject {
+            map: OnceLock::new(),
+            text: Some(text),
+        })
+    }
+
+    fn map(&self) -> &Map<String, Value> {
+        self.map.get_or_init(|| {
+            // Only a text checked by `from_text` is left unparsed: it parses.
+            self.text
+                .as_deref()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Reads fields without building the map when it is not built yet: see
+    /// [`crate::view`]. `with` gets the view.
+    pub fn view<R>(&self, with: impl FnOnce(View) -> R) -> R {
+        match (self.map.get(), self.text.as_deref()) {
+            (None, Some(text)) => {
+                let shallow = Shallow::parse(text).unwrap_or_default();
+                with(shallow.view())
+            }
+            _ => with(View::Map(self.map())),
+        }
+    }
+
+    /// Whether the object has no field (an object made from a text has some).
+    pub fn is_empty(&self) -> bool {
+        match self.map.get() {
+            Some(map) => map.is_empty(),
+            None => self.text.is_none(),
         }
     }
 
@@ -189,24 +247,26 @@ impl JsonObject {
     }
 
     /// The map, without its text.
-    pub fn into_map(self) -> Map<String, Value> {
-        self.map
+    pub fn into_map(mut self) -> Map<String, Value> {
+        self.map();
+        self.map.take().unwrap_or_default()
     }
 
     /// The object as JSON text, `None` when it is empty: its source text if known, else
     /// the map serialised (compact, keys in order).
     pub fn to_text(&self) -> Option<String> {
         match &self.text {
-            _ if self.map.is_empty() => None,
+            _ if self.is_empty() => None,
             Some(text) => Some(text.to_string()),
-            None => serialize(&self.map),
+            None => serialize(self.map()),
         }
     }
 
     /// [`JsonObject::to_text`], moving the source text out instead of copying it.
     pub fn into_text(self) -> Option<String> {
+        let empty = self.is_empty();
         match self.text {
-            Some(text) if !self.map.is_empty() => Some(text.into()),
+            Some(text) if !empty => Some(text.into()),
             _ => self.to_text(),
         }
     }
@@ -222,7 +282,10 @@ fn serialize(map: &Map<String, Value>) -> Option<String> {
 
 impl From<Map<String, Value>> for JsonObject {
     fn from(map: Map<String, Value>) -> JsonObject {
-        JsonObject { map, text: None }
+        JsonObject {
+            map: OnceLock::from(map),
+            text: None,
+        }
     }
 }
 
@@ -230,33 +293,34 @@ impl Deref for JsonObject {
     type Target = Map<String, Value>;
 
     fn deref(&self) -> &Map<String, Value> {
-        &self.map
+        self.map()
     }
 }
 
 impl DerefMut for JsonObject {
     fn deref_mut(&mut self) -> &mut Map<String, Value> {
+        self.map();
         self.text = None;
-        &mut self.map
+        self.map.get_mut().expect("the map was just built")
     }
 }
 
 /// Equal when the maps are: the text is a cache of the map, not part of the value.
 impl PartialEq for JsonObject {
     fn eq(&self, other: &JsonObject) -> bool {
-        self.map == other.map
+        self.map() == other.map()
     }
 }
 
 impl std::fmt::Debug for JsonObject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.map.fmt(f)
+        self.map().fmt(f)
     }
 }
 
 impl Serialize for JsonObject {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.map.serialize(serializer)
+        self.map().serialize(serializer)
     }
 }
 
@@ -271,7 +335,7 @@ impl<'a> IntoIterator for &'a JsonObject {
     type IntoIter = serde_json::map::Iter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.map.iter()
+        self.map().iter()
     }
 }
 
@@ -282,6 +346,35 @@ mod tests {
     fn object(text: &str) -> JsonObject {
         let map: Map<String, Value> = serde_json::from_str(text).unwrap();
         JsonObject::with_text(map, text.into())
+    }
+
+    #[test]
+    fn an_object_made_from_its_text_builds_its_map_only_when_read_as_one() {
+        let text = r#"{"page": {"url": "/x"}, "n": 2}"#;
+        let o = JsonObject::from_text(text.into()).unwrap();
+        assert!(!o.is_empty());
+        assert_eq!(
+            o.view(|v| v
+                .object_at("page")
+                .and_then(|p| p.str_at("url"))
+                .map(str::to_string)),
+            Some("/x".into())
+        );
+        assert!(o.map.get().is_none(), "a view builds no map");
+        assert_eq!(o.clone().into_text().as_deref(), Some(text));
+        assert_eq!(o["n"], 2);
+        assert!(o.map.get().is_some());
+        assert_eq!(o.source_text(), Some(text), "reading keeps the text");
+        let mut changed = o.clone();
+        changed.insert("m".into(), Value::Null);
+        assert_eq!(changed.source_text(), None);
+        assert_eq!(changed.len(), 3);
+        // Not an object, not JSON, or empty.
+        for bad in ["[1]", "{\"a\":}", "{} {}", ""] {
+            assert!(JsonObject::from_text(bad.into()).is_err(), "{bad}");
+        }
+        let empty = JsonObject::from_text(" {} ".into()).unwrap();
+        assert!(empty.is_empty() && empty.into_text().is_none());
     }
 
     #[test]

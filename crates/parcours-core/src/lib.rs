@@ -38,6 +38,7 @@ pub mod stats;
 pub mod text;
 pub mod time;
 pub mod transitions;
+pub mod view;
 pub mod voice;
 
 pub use error::{ErrorCode, PayloadError};

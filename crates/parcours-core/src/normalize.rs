@@ -10,9 +10,8 @@
 //! 5. for page views, the referrer (search engine, social network, other site; none → direct);
 //! 6. the library: browser → web, mobile and `screen` → app; else `other`.
 
-use serde_json::{Map, Value};
-
 use crate::event::{Campaign, EventKind, Touch};
+use crate::view::{Field, View};
 
 /// The canonical channels. Explicit channels outside this list are kept as given.
 pub const CHANNELS: &[&str] = &[
@@ -74,25 +73,23 @@ const SOCIAL_NETWORKS: &[&str] = &[
 ];
 
 /// Derives the [`Touch`] of a message.
-pub fn normalize(
-    kind: EventKind,
-    name: &str,
-    properties: &Map<String, Value>,
-    context: &Map<String, Value>,
-) -> Touch {
-    let page = context.get("page").and_then(Value::as_object);
-    let url = str_at(properties, "url").or_else(|| page.and_then(|p| str_at(p, "url")));
-    let referrer =
-        str_at(properties, "referrer").or_else(|| page.and_then(|p| str_at(p, "referrer")));
+pub fn normalize(kind: EventKind, name: &str, properties: View, context: View) -> Touch {
+    let page = context.object_at("page");
+    let url = properties
+        .str_at("url")
+        .or_else(|| page.and_then(|p| p.str_at("url")));
+    let referrer = properties
+        .str_at("referrer")
+        .or_else(|| page.and_then(|p| p.str_at("referrer")));
     let campaign = campaign(properties, context, url);
     let channel = channel(kind, name, properties, context, &campaign, url, referrer);
     let touchpoint = touchpoint(kind, name, properties, page, url, &channel, &campaign);
     let revenue = revenue(properties);
-    let currency = match str_at(properties, "currency") {
+    let currency = match properties.str_at("currency") {
         Some(c) if !c.trim().is_empty() => Some(c.trim().to_uppercase()),
         _ => revenue.map(|_| "USD".to_string()),
     };
-    let online = match properties.get("online").and_then(Value::as_bool) {
+    let online = match properties.bool_at("online") {
         Some(b) => b,
         None => !OFFLINE_CHANNELS.contains(&channel.as_str()),
     };
@@ -106,15 +103,10 @@ pub fn normalize(
     }
 }
 
-fn campaign(
-    properties: &Map<String, Value>,
-    context: &Map<String, Value>,
-    url: Option<&str>,
-) -> Campaign {
-    let from =
-        |o: &Map<String, Value>, keys: &[&str]| keys.iter().find_map(|k| str_at(o, k)).map(clean);
+fn campaign(properties: View, context: View, url: Option<&str>) -> Campaign {
+    let from = |o: View, keys: &[&str]| keys.iter().find_map(|k| o.str_at(k)).map(clean);
     let mut c = Campaign::default();
-    if let Some(ctx) = context.get("campaign").and_then(Value::as_object) {
+    if let Some(ctx) = context.object_at("campaign") {
         c.name = from(ctx, &["name", "utm_campaign"]);
         c.source = from(ctx, &["source", "utm_source"]);
         c.medium = from(ctx, &["medium", "utm_medium"]);
@@ -143,13 +135,14 @@ fn campaign(
 fn channel(
     kind: EventKind,
     name: &str,
-    properties: &Map<String, Value>,
-    context: &Map<String, Value>,
+    properties: View,
+    context: View,
     campaign: &Campaign,
     url: Option<&str>,
     referrer: Option<&str>,
 ) -> String {
-    if let Some(explicit) = str_at(properties, "channel")
+    if let Some(explicit) = properties
+        .str_at("channel")
         .map(slug)
         .filter(|s| !s.is_empty())
     {
@@ -179,9 +172,8 @@ fn channel(
         return c.to_string();
     }
     let library = context
-        .get("library")
-        .and_then(|l| l.get("name"))
-        .and_then(Value::as_str)
+        .object_at("library")
+        .and_then(|l| l.str_at("name"))
         .unwrap_or("")
         .to_ascii_lowercase();
     let mobile = [
@@ -203,7 +195,7 @@ fn channel(
     let browser = library.contains("analytics.js")
         || library.contains("analytics-next")
         || library.contains("rudder-js");
-    if browser || context.get("page").is_some() || context.get("userAgent").is_some() {
+    if browser || context.has("page") || context.has("userAgent") {
         return "web".into();
     }
     "other".into()
@@ -383,13 +375,14 @@ fn registrable(host: &str) -> String {
 fn touchpoint(
     kind: EventKind,
     name: &str,
-    properties: &Map<String, Value>,
-    page: Option<&Map<String, Value>>,
+    properties: View,
+    page: Option<View>,
     url: Option<&str>,
     channel: &str,
     campaign: &Campaign,
 ) -> String {
-    if let Some(t) = str_at(properties, "touchpoint")
+    if let Some(t) = properties
+        .str_at("touchpoint")
         .map(str::trim)
         .filter(|t| !t.is_empty())
     {
@@ -397,8 +390,9 @@ fn touchpoint(
     }
     match kind {
         EventKind::Page => {
-            let path = str_at(properties, "path")
-                .or_else(|| page.and_then(|p| str_at(p, "path")))
+            let path = properties
+                .str_at("path")
+                .or_else(|| page.and_then(|p| p.str_at("path")))
                 .map(str::to_string)
                 .or_else(|| url.map(|u| split_url(u).1.to_string()))
                 .filter(|p| !p.is_empty());
@@ -409,7 +403,7 @@ fn touchpoint(
     }
     let detail = |keys: &[&str]| {
         keys.iter()
-            .find_map(|k| str_at(properties, k))
+            .find_map(|k| properties.str_at(k))
             .map(str::to_string)
     };
     let label = match channel {
@@ -437,19 +431,15 @@ fn touchpoint(
 
 /// Revenue in the Segment e-commerce spec: `revenue`, else `total`, else `value`; numbers
 /// or numeric strings. Non-finite values are ignored.
-fn revenue(properties: &Map<String, Value>) -> Option<f64> {
+fn revenue(properties: View) -> Option<f64> {
     ["revenue", "total", "value"]
         .iter()
-        .find_map(|k| match properties.get(*k) {
-            Some(Value::Number(n)) => n.as_f64(),
-            Some(Value::String(s)) => s.trim().replace(',', ".").parse::<f64>().ok(),
+        .find_map(|k| match properties.get(k) {
+            Some(Field::Number(n)) => Some(n),
+            Some(Field::Str(s)) => s.trim().replace(',', ".").parse::<f64>().ok(),
             _ => None,
         })
         .filter(|v| v.is_finite())
-}
-
-fn str_at<'a>(o: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    o.get(key).and_then(Value::as_str)
 }
 
 fn clean(s: &str) -> String {
@@ -581,7 +571,89 @@ mod tests {
         )
     }
 
+    /// Objects with the fields normalisation reads, in the shapes clients send.
+    fn message_object() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::json;
+        let word = prop::sample::select(vec![
+            "",
+            "google",
+            "cpc",
+            "Email",
+            "newsletter",
+            "facebook_ads",
+            "https://www.bing.com/x",
+            "https://shop.example/p?utm_source=fb&gclid=1",
+            "m.facebook.com",
+            "12.5",
+            "1,5",
+            "\"été\\\n",
+            "store",
+            "Call",
+            "/pricing",
+            "analytics.js",
+            "ios",
+        ]);
+        let keys = prop::sample::select(vec![
+            "url",
+            "referrer",
+            "channel",
+            "currency",
+            "online",
+            "touchpoint",
+            "path",
+            "revenue",
+            "total",
+            "value",
+            "campaign",
+            "utm_source",
+            "source",
+            "medium",
+            "name",
+            "term",
+            "content",
+            "email_name",
+            "subject",
+            "store",
+            "topic",
+            "network",
+            "page",
+            "library",
+            "userAgent",
+            "utm_medium",
+            "keyword",
+        ]);
+        let leaf = prop_oneof![
+            word.clone().prop_map(|w| json!(w)),
+            (-1e6f64..1e6).prop_map(|n| json!(n)),
+            any::<bool>().prop_map(|b| json!(b)),
+            Just(serde_json::Value::Null),
+        ];
+        let inner =
+            prop::collection::btree_map(keys.clone(), leaf.clone(), 0..5).prop_map(|m| json!(m));
+        prop::collection::btree_map(keys, prop_oneof![leaf, inner], 0..8).prop_map(|m| json!(m))
+    }
+
     proptest! {
+        /// Normalising from a shallow parse of the texts gives what normalising from the
+        /// parsed maps gives (the import reads the first, HTTP the second).
+        #[test]
+        fn a_view_of_the_text_normalises_as_the_map(
+            properties in message_object(),
+            context in message_object(),
+            kind in prop::sample::select(vec![EventKind::Track, EventKind::Page, EventKind::Screen]),
+            name in "(Email Opened|Order Completed|Call|Home|)",
+        ) {
+            let (p_text, c_text) = (properties.to_string(), context.to_string());
+            let p_map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&p_text).unwrap();
+            let c_map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&c_text).unwrap();
+            let p_view = crate::view::Shallow::parse(&p_text).unwrap();
+            let c_view = crate::view::Shallow::parse(&c_text).unwrap();
+            prop_assert_eq!(
+                normalize(kind, &name, p_view.view(), c_view.view()),
+                normalize(kind, &name, View::Map(&p_map), View::Map(&c_map))
+            );
+        }
+
         #[test]
         fn the_name_matcher_agrees_with_the_plain_rules(name in text()) {
             prop_assert_eq!(channel_from_name(&name), channel_from_name_plainly(&name));

@@ -13,6 +13,7 @@ use crate::error::{ErrorCode, PayloadError};
 use crate::event::{Event, EventKind, JsonObject};
 use crate::normalize::normalize;
 use crate::time::{corrected_timestamp, parse_rfc3339, Micros};
+use crate::view::View;
 
 /// Limits applied while parsing.
 #[derive(Debug, Clone, Copy)]
@@ -166,15 +167,30 @@ pub fn parse_message_value(
     )
 }
 
-/// The JSON texts that a message's `properties`, `traits` and `context` objects were
-/// parsed from, when the caller has them (a CSV cell holding the whole object). Each must
-/// parse to the object the message holds under that key, unchanged since: the event keeps
-/// it so that storing it needs no serialisation (see [`JsonObject`]).
+/// A message's `properties`, `traits` and `context` objects given apart from its map, as
+/// JSON texts (a CSV cell holding the whole object, [`JsonObject::from_text`]): the event
+/// keeps them as text, so that storing them needs no serialisation and normalising them
+/// builds no map. An object given here should not also be in the message's map (if it
+/// is, the map's fields are added to it).
 #[derive(Debug, Default)]
 pub struct SourceTexts {
-    pub properties: Option<Box<str>>,
-    pub traits: Option<Box<str>>,
-    pub context: Option<Box<str>>,
+    pub properties: Option<JsonObject>,
+    pub traits: Option<JsonObject>,
+    pub context: Option<JsonObject>,
+}
+
+impl SourceTexts {
+    /// What the objects add to the size of the event: their texts and keys.
+    fn size(&self) -> usize {
+        [
+            ("properties", &self.properties),
+            ("traits", &self.traits),
+            ("context", &self.context),
+        ]
+        .iter()
+        .filter_map(|(key, o)| Some(key.len() + 4 + o.as_ref()?.source_text()?.len()))
+        .sum()
+    }
 }
 
 /// [`parse_message_value`], keeping the source texts of the message's objects.
@@ -288,9 +304,9 @@ fn parse_message(
 ) -> Result<Event, PayloadError> {
     // Most events are far under the limit: a bound on their size (no serialisation)
     // settles those; the exact size is computed only near the limit.
-    let size = match object_bound(&m) {
+    let size = match object_bound(&m) + texts.size() {
         bound if bound <= limits.max_event_bytes => bound,
-        _ => serialized_len(&m),
+        _ => serialized_len(&m).saturating_add(texts.size()),
     };
     if size > limits.max_event_bytes {
         return Err(PayloadError::new(
@@ -321,10 +337,21 @@ fn parse_message(
         EventKind::Group => group_id = Some(required_id(&mut m, "groupId")?),
         // Other messages may name their account the Segment way, in `context.groupId`.
         _ => {
-            group_id = match m.get("context").and_then(|c| c.get("groupId")) {
-                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            let given = |o: View| o.str_at("groupId").map(str::to_string);
+            group_id = match (m.get("context"), &texts.context) {
+                (Some(Value::Object(c)), _) => given(View::Map(c)),
+                // Most contexts do not name a group: their text tells without a parse (a
+                // key spelled with escapes is read the long way).
+                (None, Some(c))
+                    if c.source_text()
+                        .is_none_or(|t| t.contains("groupId") || t.contains('\\')) =>
+                {
+                    c.view(given)
+                }
                 _ => None,
             }
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         }
     }
     if user_id.is_none() && anonymous_id.is_none() {
@@ -380,7 +407,7 @@ fn parse_message(
         crate::voice::surveys::check_answer(&properties)
             .map_err(|message| invalid("properties.score", message))?;
     }
-    let touch = normalize(kind, &name, &properties, &context);
+    let touch = properties.view(|p| context.view(|c| normalize(kind, &name, p, c)));
     Ok(Event {
         message_id,
         kind,
@@ -547,16 +574,21 @@ fn optional_object<'a>(
     }
 }
 
-/// The object under `key` (empty when absent or null), with its source text if given.
+/// The object under `key` (empty when absent or null), or the one given apart (see
+/// [`SourceTexts`]).
 fn owned_object(
     m: &mut Map<String, Value>,
     key: &str,
-    text: Option<Box<str>>,
+    given: Option<JsonObject>,
 ) -> Result<JsonObject, PayloadError> {
-    match (m.remove(key), text) {
-        (None | Some(Value::Null), _) => Ok(JsonObject::default()),
-        (Some(Value::Object(o)), Some(text)) => Ok(JsonObject::with_text(o, text)),
+    match (m.remove(key), given) {
+        (None | Some(Value::Null), given) => Ok(given.unwrap_or_default()),
         (Some(Value::Object(o)), None) => Ok(o.into()),
+        (Some(Value::Object(o)), Some(given)) => {
+            let mut merged = given.into_map();
+            merged.extend(o);
+            Ok(merged.into())
+        }
         (Some(_), _) => Err(wrong_type(key, "an object")),
     }
 }

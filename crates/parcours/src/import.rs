@@ -23,7 +23,7 @@ use indicatif::ProgressBar;
 use parcours_core::payload::{parse_message_with_texts, Limits, SourceTexts};
 use parcours_core::time::{format_rfc3339, parse_lenient, parse_rfc3339};
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
-use parcours_core::{Event, PayloadError};
+use parcours_core::{Event, JsonObject, PayloadError};
 use parcours_store::{AdCost, Store, WorkspaceId};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -773,7 +773,7 @@ fn open_csv<R: Read>(
 }
 
 /// Builds the Segment message of one CSV row.
-/// A JSON cell that holds a whole object keeps its text (see `SourceTexts`), until another
+/// A JSON cell that holds a whole object is kept as its text (see `SourceTexts`), until another
 /// column or constant adds to that object.
 fn row_message(
     record: &csv::StringRecord,
@@ -788,30 +788,33 @@ fn row_message(
             continue;
         }
         let value = match field.as_str() {
-            "properties" | "traits" | "context" => match serde_json::from_str::<Value>(cell) {
-                Ok(Value::Object(o)) => {
-                    // Usually the first piece of this object: taken whole, not rebuilt.
-                    match m.get_mut(field.as_str()) {
-                        Some(Value::Object(t)) => {
-                            t.extend(o);
-                            forget_text(&mut texts, field);
-                        }
-                        _ => {
-                            m.insert(field.clone(), Value::Object(o));
-                            *text_of(&mut texts, field).expect("an object field") =
-                                Some(cell.into());
-                        }
-                    }
-                    continue;
-                }
-                _ => {
-                    return Err(PayloadError::new(
+            "properties" | "traits" | "context" => {
+                let object = JsonObject::from_text(cell.into()).map_err(|_| {
+                    PayloadError::new(
                         parcours_core::ErrorCode::InvalidType,
                         field.clone(),
                         format!("the {field} column must hold a JSON object"),
-                    ))
+                    )
+                })?;
+                if object.is_empty() {
+                    continue;
                 }
-            },
+                let slot = text_of(&mut texts, field).expect("an object field");
+                match (m.get_mut(field.as_str()), slot.take()) {
+                    // Usually the whole object: kept as its text, no map built.
+                    (None, None) => *slot = Some(object),
+                    // Added to what came before it (columns, or another cell): as maps.
+                    (existing, earlier) => {
+                        let mut merged = match existing {
+                            Some(Value::Object(t)) => std::mem::take(t),
+                            _ => earlier.map(JsonObject::into_map).unwrap_or_default(),
+                        };
+                        merged.extend(object.into_map());
+                        m.insert(field.clone(), Value::Object(merged));
+                    }
+                }
+                continue;
+            }
             f if f.starts_with("properties.")
                 || f.starts_with("traits.")
                 || f.starts_with("context.")
@@ -838,7 +841,7 @@ fn row_message(
 }
 
 /// The source text slot of a message's object (`properties`, `traits`, `context`).
-fn text_of<'a>(texts: &'a mut SourceTexts, key: &str) -> Option<&'a mut Option<Box<str>>> {
+fn text_of<'a>(texts: &'a mut SourceTexts, key: &str) -> Option<&'a mut Option<JsonObject>> {
     match key {
         "properties" => Some(&mut texts.properties),
         "traits" => Some(&mut texts.traits),
@@ -847,10 +850,11 @@ fn text_of<'a>(texts: &'a mut SourceTexts, key: &str) -> Option<&'a mut Option<B
     }
 }
 
-/// Forgets the source text of the object a change under `key` touches.
-fn forget_text(texts: &mut SourceTexts, key: &str) {
-    if let Some(text) = text_of(texts, key) {
-        *text = None;
+/// Moves the object a change under `key` touches, if it was kept as text, into the
+/// message's map, where the change is made.
+fn materialise(m: &mut Map<String, Value>, texts: &mut SourceTexts, key: &str) {
+    if let Some(object) = text_of(texts, key).and_then(Option::take) {
+        m.insert(key.to_string(), Value::Object(object.into_map()));
     }
 }
 
@@ -879,10 +883,11 @@ fn infer(cell: &str) -> Value {
 /// `context.campaign.name`, `properties.x` → `properties.x`, `context.page.path` → the
 /// `path` of `context.page`, …).
 fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut SourceTexts) {
-    // Every write goes through `put`, which forgets the text of the object it changes.
+    // Every write goes through `put`, which first moves the object it changes, if it was
+    // kept as text, into the map.
     let mut put = |m: &mut Map<String, Value>, path: &[&str], value: Value| {
         if let Some(key) = path.first() {
-            forget_text(texts, key);
+            materialise(m, texts, key);
         }
         set_at(m, path, value);
     };

@@ -41,7 +41,7 @@ pub struct Encoded {
 
 impl Encoded {
     pub fn new(workspace: WorkspaceId, mut event: Event) -> Encoded {
-        let email = event.email().map(str::to_lowercase);
+        let email = event.email();
         let stitched = matches!(event.kind, EventKind::Identify | EventKind::Group);
         let properties = std::mem::take(&mut event.properties).into_text();
         let context = std::mem::take(&mut event.context).into_text();
