@@ -180,7 +180,8 @@ pub struct SourceTexts {
 }
 
 impl SourceTexts {
-    /// What the objects add to the size of the event: their texts and keys.
+    /// What the objects add to the size of the event: their texts (or, for an object
+    /// given without one, a bound of its serialised size) and keys.
     fn size(&self) -> usize {
         [
             ("properties", &self.properties),
@@ -188,7 +189,10 @@ impl SourceTexts {
             ("context", &self.context),
         ]
         .iter()
-        .filter_map(|(key, o)| Some(key.len() + 4 + o.as_ref()?.source_text()?.len()))
+        .filter_map(|(key, o)| {
+            let o = o.as_ref()?;
+            Some(key.len() + 4 + o.source_text().map_or_else(|| object_bound(o), str::len))
+        })
         .sum()
     }
 }
@@ -775,6 +779,56 @@ mod tests {
                 .field
                 .as_deref(),
             Some("batch")
+        );
+    }
+
+    #[test]
+    fn objects_given_as_text_count_in_the_event_size_and_are_read_as_text() {
+        let limits = Limits::default();
+        let message = |texts: SourceTexts| {
+            let m: Map<String, Value> = serde_json::from_value(
+                serde_json::json!({"type": "track", "event": "E", "userId": "u"}),
+            )
+            .unwrap();
+            parse_message_with_texts(m, texts, 1_700_000_000_000_000, &limits, &mut || {
+                "id".into()
+            })
+        };
+        let text = |t: String| Some(JsonObject::from_text(t.into()).unwrap());
+        let big = format!("{{\"b\":\"{}\"}}", "x".repeat(limits.max_event_bytes));
+        let err = message(SourceTexts {
+            properties: text(big.clone()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::EventTooLarge);
+        // The same object given as a map, without its text, is counted too.
+        let map = text(big).unwrap().into_map();
+        let err = message(SourceTexts {
+            context: Some(map.into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.code, ErrorCode::EventTooLarge);
+        // Read without a map: normalisation, the group, and the text kept.
+        let e = message(SourceTexts {
+            properties: text(r#"{"channel": "Call Center", "revenue": "12,5"}"#.into()),
+            context: text(r#"{"groupId": " acme ", "campaign": {"source": "google"}}"#.into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            (
+                e.touch.channel.as_str(),
+                e.touch.revenue,
+                e.group_id.as_deref()
+            ),
+            ("phone", Some(12.5), Some("acme"))
+        );
+        assert_eq!(e.touch.campaign.source.as_deref(), Some("google"));
+        assert_eq!(
+            e.context.source_text(),
+            Some(r#"{"groupId": " acme ", "campaign": {"source": "google"}}"#)
         );
     }
 
