@@ -131,7 +131,7 @@ pub fn parse_body(
             let envelope = Envelope::default();
             match parse_message(
                 root,
-                SourceTexts::default(),
+                TextObjects::default(),
                 Some(kind),
                 &envelope,
                 received_at,
@@ -160,7 +160,7 @@ pub fn parse_message_value(
 ) -> Result<Event, PayloadError> {
     parse_message_with_texts(
         message,
-        SourceTexts::default(),
+        TextObjects::default(),
         received_at,
         limits,
         new_message_id,
@@ -173,13 +173,13 @@ pub fn parse_message_value(
 /// builds no map. An object given here should not also be in the message's map (if it
 /// is, the map's fields are added to it).
 #[derive(Debug, Default)]
-pub struct SourceTexts {
+pub struct TextObjects {
     pub properties: Option<JsonObject>,
     pub traits: Option<JsonObject>,
     pub context: Option<JsonObject>,
 }
 
-impl SourceTexts {
+impl TextObjects {
     /// What the objects add to the size of the event: their texts (or, for an object
     /// given without one, a bound of its serialised size) and keys.
     fn size(&self) -> usize {
@@ -200,7 +200,7 @@ impl SourceTexts {
 /// [`parse_message_value`], keeping the source texts of the message's objects.
 pub fn parse_message_with_texts(
     message: Map<String, Value>,
-    texts: SourceTexts,
+    texts: TextObjects,
     received_at: Micros,
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
@@ -272,7 +272,7 @@ fn parse_batch(
                 }
                 parse_message(
                     message,
-                    SourceTexts::default(),
+                    TextObjects::default(),
                     None,
                     &envelope,
                     received_at,
@@ -299,7 +299,7 @@ fn parse_batch(
 
 fn parse_message(
     mut m: Map<String, Value>,
-    texts: SourceTexts,
+    texts: TextObjects,
     kind_from_path: Option<EventKind>,
     envelope: &Envelope,
     received_at: Micros,
@@ -344,14 +344,8 @@ fn parse_message(
             let given = |o: View| o.str_at("groupId").map(str::to_string);
             group_id = match (m.get("context"), &texts.context) {
                 (Some(Value::Object(c)), _) => given(View::Map(c)),
-                // Most contexts do not name a group: their text tells without a parse (a
-                // key spelled with escapes is read the long way).
-                (None, Some(c))
-                    if c.source_text()
-                        .is_none_or(|t| t.contains("groupId") || t.contains('\\')) =>
-                {
-                    c.view(given)
-                }
+                // Most contexts do not name a group, and their text tells without a parse.
+                (None, Some(c)) if c.may_name("groupId") => c.view(given),
                 _ => None,
             }
             .map(|s| s.trim().to_string())
@@ -579,7 +573,7 @@ fn optional_object<'a>(
 }
 
 /// The object under `key` (empty when absent or null), or the one given apart (see
-/// [`SourceTexts`]).
+/// [`TextObjects`]).
 fn owned_object(
     m: &mut Map<String, Value>,
     key: &str,
@@ -785,7 +779,7 @@ mod tests {
     #[test]
     fn objects_given_as_text_count_in_the_event_size_and_are_read_as_text() {
         let limits = Limits::default();
-        let message = |texts: SourceTexts| {
+        let message = |texts: TextObjects| {
             let m: Map<String, Value> = serde_json::from_value(
                 serde_json::json!({"type": "track", "event": "E", "userId": "u"}),
             )
@@ -796,7 +790,7 @@ mod tests {
         };
         let text = |t: String| Some(JsonObject::from_text(t.into()).unwrap());
         let big = format!("{{\"b\":\"{}\"}}", "x".repeat(limits.max_event_bytes));
-        let err = message(SourceTexts {
+        let err = message(TextObjects {
             properties: text(big.clone()),
             ..Default::default()
         })
@@ -804,14 +798,14 @@ mod tests {
         assert_eq!(err.code, ErrorCode::EventTooLarge);
         // The same object given as a map, without its text, is counted too.
         let map = text(big).unwrap().into_map();
-        let err = message(SourceTexts {
+        let err = message(TextObjects {
             context: Some(map.into()),
             ..Default::default()
         })
         .unwrap_err();
         assert_eq!(err.code, ErrorCode::EventTooLarge);
         // Read without a map: normalisation, the group, and the text kept.
-        let e = message(SourceTexts {
+        let e = message(TextObjects {
             properties: text(r#"{"channel": "Call Center", "revenue": "12,5"}"#.into()),
             context: text(r#"{"groupId": " acme ", "campaign": {"source": "google"}}"#.into()),
             ..Default::default()

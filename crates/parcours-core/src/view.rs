@@ -7,6 +7,9 @@
 //! unless escaped) and nested objects, and a [`View`] reads a map and a shallow parse
 //! alike, so the rules are written once.
 //!
+//! [`field`] reads one whole value out of a text (a trait of a stored trait document)
+//! without parsing the others.
+//!
 //! A shallow parse accepts exactly the texts `serde_json` parses into a map (the same
 //! parser runs, with the same nesting limit); a repeated key reads its last value, as in
 //! a map.
@@ -14,7 +17,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 /// The keys and values of a JSON object's text.
@@ -129,6 +132,61 @@ impl<'v> View<'v> {
     }
 }
 
+/// The whole value of `key` in the JSON object `text` (a stored trait document read for
+/// one trait across a workspace), parsing only that value: the other values are skipped
+/// and no key is copied. A repeated key gives its last value, as in a parsed map.
+pub fn field(text: &str, key: &str) -> serde_json::Result<Option<Value>> {
+    struct Field<'k>(&'k str);
+
+    impl<'de> Visitor<'de> for Field<'_> {
+        type Value = Option<Value>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+            let mut found = None;
+            while let Some(wanted) = map.next_key_seed(KeyIs(self.0))? {
+                if wanted {
+                    found = Some(map.next_value()?);
+                } else {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = (&mut de).deserialize_map(Field(key))?;
+    de.end()?;
+    Ok(value)
+}
+
+/// A key, read without being copied: whether it is the one sought.
+struct KeyIs<'k>(&'k str);
+
+impl<'de> DeserializeSeed<'de> for KeyIs<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeyIs<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<bool, E> {
+        Ok(v == self.0)
+    }
+}
+
 /// Walks a value as [`ItemSeed`] does (the same nesting limit), keeping nothing; counts
 /// an object's fields.
 struct Check;
@@ -178,7 +236,7 @@ impl<'de> Visitor<'de> for Check {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
         let mut fields = 0;
-        while map.next_key_seed(KeyCheck)?.is_some() {
+        while map.next_key_seed(KeyIs(""))?.is_some() {
             map.next_value_seed(Check)?;
             fields += 1;
         }
@@ -188,33 +246,6 @@ impl<'de> Visitor<'de> for Check {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
         while seq.next_element_seed(Check)?.is_some() {}
         Ok(0)
-    }
-}
-
-/// A key, read and dropped.
-struct KeyCheck;
-
-impl<'de> DeserializeSeed<'de> for KeyCheck {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for KeyCheck {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
     }
 }
 
@@ -402,6 +433,18 @@ mod tests {
                 "{}", text
             );
         }
+    }
+
+    #[test]
+    fn one_field_is_read_whole_the_others_skipped() {
+        let text = r#"{"a": [1, {"b": 2}], "pl\u0061n": "pro", "a": {"c": null}}"#;
+        assert_eq!(
+            field(text, "a").unwrap(),
+            Some(serde_json::json!({"c": null}))
+        );
+        assert_eq!(field(text, "plan").unwrap(), Some(Value::from("pro")));
+        assert_eq!(field(text, "x").unwrap(), None);
+        assert!(field("[1]", "a").is_err() && field(r#"{"a": 1} ["#, "a").is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::sync::mpsc::sync_channel;
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use indicatif::ProgressBar;
-use parcours_core::payload::{parse_message_with_texts, Limits, SourceTexts};
+use parcours_core::payload::{parse_message_with_texts, Limits, TextObjects};
 use parcours_core::time::{format_rfc3339, parse_lenient, parse_rfc3339};
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
 use parcours_core::{Event, JsonObject, PayloadError};
@@ -541,7 +541,7 @@ fn import_jsonl(
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(m)) => to_event(
                 rename_keys(m, mapping),
-                SourceTexts::default(),
+                TextObjects::default(),
                 &mut |h| h.update(text.as_bytes()),
                 received,
             ),
@@ -563,7 +563,7 @@ fn import_jsonl(
 fn rename_keys(mut m: Map<String, Value>, mapping: &Mapping) -> Map<String, Value> {
     for (from, to) in &mapping.columns {
         if let Some(v) = m.remove(from) {
-            set_field(&mut m, to, v, &mut SourceTexts::default());
+            set_field(&mut m, to, v, &mut TextObjects::default());
         }
     }
     for (field, value) in &mapping.constants {
@@ -571,7 +571,7 @@ fn rename_keys(mut m: Map<String, Value>, mapping: &Mapping) -> Map<String, Valu
             &mut m,
             field,
             Value::String(value.clone()),
-            &mut SourceTexts::default(),
+            &mut TextObjects::default(),
         );
     }
     if !m.contains_key("type") && m.contains_key("event") {
@@ -586,7 +586,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// message id when it has none and making its timestamp RFC 3339.
 fn to_event(
     mut m: Map<String, Value>,
-    texts: SourceTexts,
+    texts: TextObjects,
     content: &mut dyn FnMut(&mut Sha256),
     received: i64,
 ) -> Result<Event, PayloadError> {
@@ -773,15 +773,15 @@ fn open_csv<R: Read>(
 }
 
 /// Builds the Segment message of one CSV row.
-/// A JSON cell that holds a whole object is kept as its text (see `SourceTexts`), until another
+/// A JSON cell that holds a whole object is kept as its text (see `TextObjects`), until another
 /// column or constant adds to that object.
 fn row_message(
     record: &csv::StringRecord,
     fields: &[String],
     mapping: &Mapping,
-) -> Result<(Map<String, Value>, SourceTexts), PayloadError> {
+) -> Result<(Map<String, Value>, TextObjects), PayloadError> {
     let mut m = Map::new();
-    let mut texts = SourceTexts::default();
+    let mut texts = TextObjects::default();
     for (field, cell) in fields.iter().zip(record.iter()) {
         let cell = cell.trim();
         if cell.is_empty() || field == "ignore" {
@@ -799,7 +799,7 @@ fn row_message(
                 if object.is_empty() {
                     continue;
                 }
-                let slot = text_of(&mut texts, field).expect("an object field");
+                let slot = slot_of(&mut texts, field).expect("an object field");
                 match (m.get_mut(field.as_str()), slot.take()) {
                     // Usually the whole object: kept as its text, no map built.
                     (None, None) => *slot = Some(object),
@@ -841,7 +841,7 @@ fn row_message(
 }
 
 /// The source text slot of a message's object (`properties`, `traits`, `context`).
-fn text_of<'a>(texts: &'a mut SourceTexts, key: &str) -> Option<&'a mut Option<JsonObject>> {
+fn slot_of<'a>(texts: &'a mut TextObjects, key: &str) -> Option<&'a mut Option<JsonObject>> {
     match key {
         "properties" => Some(&mut texts.properties),
         "traits" => Some(&mut texts.traits),
@@ -852,8 +852,8 @@ fn text_of<'a>(texts: &'a mut SourceTexts, key: &str) -> Option<&'a mut Option<J
 
 /// Moves the object a change under `key` touches, if it was kept as text, into the
 /// message's map, where the change is made.
-fn materialise(m: &mut Map<String, Value>, texts: &mut SourceTexts, key: &str) {
-    if let Some(object) = text_of(texts, key).and_then(Option::take) {
+fn materialise(m: &mut Map<String, Value>, texts: &mut TextObjects, key: &str) {
+    if let Some(object) = slot_of(texts, key).and_then(Option::take) {
         m.insert(key.to_string(), Value::Object(object.into_map()));
     }
 }
@@ -882,7 +882,7 @@ fn infer(cell: &str) -> Value {
 /// Places a value at a field of a Segment message (`user_id` → `userId`, `campaign` →
 /// `context.campaign.name`, `properties.x` → `properties.x`, `context.page.path` → the
 /// `path` of `context.page`, …).
-fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut SourceTexts) {
+fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut TextObjects) {
     // Every write goes through `put`, which first moves the object it changes, if it was
     // kept as text, into the map.
     let mut put = |m: &mut Map<String, Value>, path: &[&str], value: Value| {

@@ -332,8 +332,8 @@ impl Profile {
             tx,
             ws,
             person,
-            &object_text(&self.traits),
-            &times_text(self.updated.iter().map(|(k, at)| (k.as_str(), *at))),
+            &json_text(&self.traits),
+            &json_text(&self.updated),
         )
     }
 }
@@ -353,25 +353,10 @@ fn save_profile(
     Ok(())
 }
 
-fn object_text(map: &Map<String, Value>) -> String {
-    // Serialising a map of JSON values cannot fail: its keys are strings.
+/// A map as JSON text (the traits, their times, a change).
+fn json_text(map: &impl serde::Serialize) -> String {
+    // Serialising a map with string keys and JSON or integer values cannot fail.
     serde_json::to_string(map).expect("a JSON object serialises")
-}
-
-/// `{"trait": time, …}` as JSON text.
-fn times_text<'a>(times: impl Iterator<Item = (&'a str, Micros)>) -> String {
-    let mut out = String::from("{");
-    for (i, (key, at)) in times.enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        // A key serialises as a JSON string; writing to a String cannot fail.
-        out.push_str(&serde_json::to_string(key).unwrap_or_default());
-        out.push(':');
-        out.push_str(&at.to_string());
-    }
-    out.push('}');
-    out
 }
 
 fn record_change(
@@ -401,14 +386,14 @@ fn apply_traits(
         // The person's first traits: every value is new, and a change.
         let text = match text {
             Some(t) => t.to_string(),
-            None => object_text(traits),
+            None => json_text(traits),
         };
         save_profile(
             tx,
             ws,
             person,
             &text,
-            &times_text(traits.keys().map(|k| (k.as_str(), ts))),
+            &json_text(&traits.keys().map(|k| (k, ts)).collect::<BTreeMap<_, _>>()),
         )?;
         return record_change(tx, ws, person, ts, &text);
     };
@@ -433,7 +418,7 @@ fn apply_traits(
         profile.save(tx, ws, person)?;
     }
     if !changes.is_empty() {
-        record_change(tx, ws, person, ts, &object_text(&changes))?;
+        record_change(tx, ws, person, ts, &json_text(&changes))?;
     }
     Ok(())
 }

@@ -375,65 +375,13 @@ pub fn trait_values(
     while let Some(r) = rows.next()? {
         let person: PersonId = r.get(0)?;
         let text = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-        let value = field(text, key)
+        let value = parcours_core::view::field(text, key)
             .map_err(|e| StoreError::Corrupt(format!("the traits of person {person}: {e}")))?;
         if let Some(value) = value {
             f(person, value);
         }
     }
     Ok(())
-}
-
-/// The value of `key` in the JSON object `text`, parsing only that value (the others are
-/// skipped, and no key is copied). A repeated key gives its last value, as a parsed map.
-fn field(text: &str, key: &str) -> serde_json::Result<Option<Value>> {
-    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-    use std::fmt;
-
-    /// Deserialises a key to whether it is the one sought.
-    struct Is<'k>(&'k str);
-    impl<'de> DeserializeSeed<'de> for Is<'_> {
-        type Value = bool;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<bool, D::Error> {
-            d.deserialize_str(self)
-        }
-    }
-    impl Visitor<'_> for Is<'_> {
-        type Value = bool;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a key")
-        }
-        fn visit_str<E>(self, v: &str) -> std::result::Result<bool, E> {
-            Ok(v == self.0)
-        }
-    }
-
-    struct Field<'k>(&'k str);
-    impl<'de> Visitor<'de> for Field<'_> {
-        type Value = Option<Value>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(
-            self,
-            mut map: A,
-        ) -> std::result::Result<Self::Value, A::Error> {
-            let mut found = None;
-            while let Some(wanted) = map.next_key_seed(Is(self.0))? {
-                if wanted {
-                    found = Some(map.next_value()?);
-                } else {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            Ok(found)
-        }
-    }
-
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = (&mut de).deserialize_map(Field(key))?;
-    de.end()?;
-    Ok(value)
 }
 
 const JOURNEY_COLUMNS: &str = "id, name, definition, created_at, updated_at";
