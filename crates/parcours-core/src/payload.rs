@@ -130,8 +130,7 @@ pub fn parse_body(
         Endpoint::Single(kind) => {
             let envelope = Envelope::default();
             match parse_message(
-                root,
-                TextObjects::default(),
+                Message::from_map(root),
                 Some(kind),
                 &envelope,
                 received_at,
@@ -158,9 +157,8 @@ pub fn parse_message_value(
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<Event, PayloadError> {
-    parse_message_with_texts(
-        message,
-        TextObjects::default(),
+    parse_fields(
+        Message::from_map(message),
         received_at,
         limits,
         new_message_id,
@@ -197,23 +195,186 @@ impl TextObjects {
     }
 }
 
-/// [`parse_message_value`], keeping the source texts of the message's objects.
-pub fn parse_message_with_texts(
-    message: Map<String, Value>,
-    texts: TextObjects,
+/// [`parse_message_value`] of a message given as [`Message`] (a CSV row's fields, set
+/// one by one, with objects given as text).
+pub fn parse_fields(
+    message: Message,
     received_at: Micros,
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<Event, PayloadError> {
     parse_message(
         message,
-        texts,
         None,
         &Envelope::default(),
         received_at,
         limits,
         new_message_id,
     )
+}
+
+/// The top-level fields the parser reads, in the order of [`F`].
+const FIELDS: [&str; 15] = [
+    "type",
+    "userId",
+    "anonymousId",
+    "previousId",
+    "groupId",
+    "event",
+    "name",
+    "messageId",
+    "timestamp",
+    "originalTimestamp",
+    "sentAt",
+    "properties",
+    "traits",
+    "context",
+    "integrations",
+];
+
+/// A field of [`FIELDS`], by position.
+#[derive(Clone, Copy)]
+enum F {
+    Type,
+    UserId,
+    AnonymousId,
+    PreviousId,
+    GroupId,
+    Event,
+    Name,
+    MessageId,
+    Timestamp,
+    OriginalTimestamp,
+    SentAt,
+    Properties,
+    Traits,
+    Context,
+    Integrations,
+}
+
+impl F {
+    fn of(key: &str) -> Option<F> {
+        Some(match key {
+            "type" => F::Type,
+            "userId" => F::UserId,
+            "anonymousId" => F::AnonymousId,
+            "previousId" => F::PreviousId,
+            "groupId" => F::GroupId,
+            "event" => F::Event,
+            "name" => F::Name,
+            "messageId" => F::MessageId,
+            "timestamp" => F::Timestamp,
+            "originalTimestamp" => F::OriginalTimestamp,
+            "sentAt" => F::SentAt,
+            "properties" => F::Properties,
+            "traits" => F::Traits,
+            "context" => F::Context,
+            "integrations" => F::Integrations,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        FIELDS[self as usize]
+    }
+}
+
+/// One message, as the parser takes it: its top-level fields, each in its own slot
+/// (those the parser reads) or in `rest` (the others, which only count in its size),
+/// and its objects given as text.
+///
+/// A JSON object becomes one with [`Message::from_map`]; an import sets a row's fields
+/// one by one, which spares it a map with a key allocated per field that the parser
+/// would only take apart again.
+#[derive(Debug, Default)]
+pub struct Message {
+    known: [Option<Value>; FIELDS.len()],
+    rest: Map<String, Value>,
+    /// `properties`, `traits` and `context` given as text; a field of the same name set
+    /// in the message adds to its object.
+    pub texts: TextObjects,
+}
+
+impl Message {
+    pub fn from_map(map: Map<String, Value>) -> Message {
+        let mut m = Message::default();
+        for (key, value) in map {
+            match F::of(&key) {
+                Some(f) => m.known[f as usize] = Some(value),
+                None => {
+                    m.rest.insert(key, value);
+                }
+            }
+        }
+        m
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match F::of(key) {
+            Some(f) => self.at(f),
+            None => self.rest.get(key),
+        }
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        match F::of(key) {
+            Some(f) => self.known[f as usize].as_mut(),
+            None => self.rest.get_mut(key),
+        }
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        match F::of(key) {
+            Some(f) => self.take(f),
+            None => self.rest.remove(key),
+        }
+    }
+
+    /// Sets a field, returning its previous value; only a field the parser does not read
+    /// allocates its key.
+    pub fn insert(&mut self, key: &str, value: Value) -> Option<Value> {
+        match F::of(key) {
+            Some(f) => self.known[f as usize].replace(value),
+            None => self.rest.insert(key.to_string(), value),
+        }
+    }
+
+    fn at(&self, f: F) -> Option<&Value> {
+        self.known[f as usize].as_ref()
+    }
+
+    fn take(&mut self, f: F) -> Option<Value> {
+        self.known[f as usize].take()
+    }
+
+    fn fields(&self) -> impl Iterator<Item = (&str, &Value)> {
+        FIELDS
+            .iter()
+            .zip(&self.known)
+            .filter_map(|(k, v)| Some((*k, v.as_ref()?)))
+            .chain(self.rest.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+
+    /// [`object_bound`] of the message's fields (its texts not included).
+    fn bound(&self) -> usize {
+        2 + self
+            .fields()
+            .map(|(k, v)| text_bound(k) + 1 + value_bound(v) + 1)
+            .sum::<usize>()
+    }
+
+    /// The length of its fields serialised as a JSON object.
+    fn serialized_len(&self) -> usize {
+        let fields: Map<String, Value> = self
+            .fields()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        serialized_len(&fields)
+    }
 }
 
 /// What a batch envelope lends to every message in it.
@@ -260,7 +421,7 @@ fn parse_batch(
         ));
     }
     let envelope = Envelope {
-        sent_at: optional_time(&root, "sentAt")?,
+        sent_at: optional_time(root.get("sentAt"), "sentAt")?,
         context: optional_object(&root, "context")?.cloned(),
         integrations: root.get("integrations").cloned(),
     };
@@ -271,8 +432,7 @@ fn parse_batch(
                     parsed.write_key = take_string(&mut message, "writeKey");
                 }
                 parse_message(
-                    message,
-                    TextObjects::default(),
+                    Message::from_map(message),
                     None,
                     &envelope,
                     received_at,
@@ -298,8 +458,7 @@ fn parse_batch(
 }
 
 fn parse_message(
-    mut m: Map<String, Value>,
-    texts: TextObjects,
+    mut m: Message,
     kind_from_path: Option<EventKind>,
     envelope: &Envelope,
     received_at: Micros,
@@ -308,9 +467,10 @@ fn parse_message(
 ) -> Result<Event, PayloadError> {
     // Most events are far under the limit: a bound on their size (no serialisation)
     // settles those; the exact size is computed only near the limit.
-    let size = match object_bound(&m) + texts.size() {
+    let texts = std::mem::take(&mut m.texts);
+    let size = match m.bound() + texts.size() {
         bound if bound <= limits.max_event_bytes => bound,
-        _ => serialized_len(&m).saturating_add(texts.size()),
+        _ => m.serialized_len().saturating_add(texts.size()),
     };
     if size > limits.max_event_bytes {
         return Err(PayloadError::new(
@@ -323,14 +483,13 @@ fn parse_message(
         ));
     }
     let kind = message_kind(&m, kind_from_path)?;
-    m.remove("writeKey");
-    let user_id = optional_id(&mut m, "userId")?;
-    let anonymous_id = optional_id(&mut m, "anonymousId")?;
+    let user_id = optional_id(&mut m, F::UserId)?;
+    let anonymous_id = optional_id(&mut m, F::AnonymousId)?;
     let mut group_id = None;
     let mut previous_id = None;
     match kind {
         EventKind::Alias => {
-            previous_id = Some(required_id(&mut m, "previousId")?);
+            previous_id = Some(required_id(&mut m, F::PreviousId)?);
             if user_id.is_none() {
                 return Err(missing(
                     "userId",
@@ -338,11 +497,11 @@ fn parse_message(
                 ));
             }
         }
-        EventKind::Group => group_id = Some(required_id(&mut m, "groupId")?),
+        EventKind::Group => group_id = Some(required_id(&mut m, F::GroupId)?),
         // Other messages may name their account the Segment way, in `context.groupId`.
         _ => {
             let given = |o: View| o.str_at("groupId").map(str::to_string);
-            group_id = match (m.get("context"), &texts.context) {
+            group_id = match (m.at(F::Context), &texts.context) {
                 (Some(Value::Object(c)), _) => given(View::Map(c)),
                 // Most contexts do not name a group, and their text tells without a parse.
                 (None, Some(c)) if c.may_name("groupId") => c.view(given),
@@ -359,7 +518,7 @@ fn parse_message(
         ));
     }
     let name = message_name(&mut m, kind)?;
-    let message_id = match m.remove("messageId") {
+    let message_id = match m.take(F::MessageId) {
         None | Some(Value::Null) => new_message_id(),
         Some(Value::String(s)) if s.trim().is_empty() => new_message_id(),
         Some(Value::String(s)) if s.chars().count() > MAX_MESSAGE_ID_CHARS => {
@@ -372,15 +531,15 @@ fn parse_message(
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err(wrong_type("messageId", "a string")),
     };
-    let original = optional_time(&m, "originalTimestamp")?;
-    let explicit = optional_time(&m, "timestamp")?;
-    let sent_at = optional_time(&m, "sentAt")?.or(envelope.sent_at);
+    let original = optional_time(m.at(F::OriginalTimestamp), "originalTimestamp")?;
+    let explicit = optional_time(m.at(F::Timestamp), "timestamp")?;
+    let sent_at = optional_time(m.at(F::SentAt), "sentAt")?.or(envelope.sent_at);
     let client_time = original.or(explicit);
     let timestamp = corrected_timestamp(client_time, sent_at, received_at);
 
-    let properties = owned_object(&mut m, "properties", texts.properties)?;
-    let traits = owned_object(&mut m, "traits", texts.traits)?;
-    let mut context = owned_object(&mut m, "context", texts.context)?;
+    let properties = owned_object(&mut m, F::Properties, texts.properties)?;
+    let traits = owned_object(&mut m, F::Traits, texts.traits)?;
+    let mut context = owned_object(&mut m, F::Context, texts.context)?;
     if let Some(shared) = &envelope.context {
         for (k, v) in shared {
             context.entry(k.clone()).or_insert_with(|| v.clone());
@@ -396,7 +555,7 @@ fn parse_message(
             }
         }
     }
-    if let Some(integrations) = m.get("integrations").or(envelope.integrations.as_ref()) {
+    if let Some(integrations) = m.at(F::Integrations).or(envelope.integrations.as_ref()) {
         if !integrations.is_null() && !integrations.is_object() {
             return Err(wrong_type("integrations", "an object"));
         }
@@ -430,22 +589,24 @@ fn parse_message(
 /// its strings (an escaped byte takes at most 6: `\u001f`) and at most 24 characters a
 /// number (`-1.2345678901234567e-308`), without serialising.
 fn object_bound(m: &Map<String, Value>) -> usize {
-    fn text(s: &str) -> usize {
-        2 + 6 * s.len()
-    }
-    fn value(v: &Value) -> usize {
-        match v {
-            Value::Null | Value::Bool(_) => 5,
-            Value::Number(_) => 24,
-            Value::String(s) => text(s),
-            Value::Array(a) => 2 + a.iter().map(|v| value(v) + 1).sum::<usize>(),
-            Value::Object(o) => object_bound(o),
-        }
-    }
     2 + m
         .iter()
-        .map(|(k, v)| text(k) + 1 + value(v) + 1)
+        .map(|(k, v)| text_bound(k) + 1 + value_bound(v) + 1)
         .sum::<usize>()
+}
+
+fn text_bound(s: &str) -> usize {
+    2 + 6 * s.len()
+}
+
+fn value_bound(v: &Value) -> usize {
+    match v {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => 24,
+        Value::String(s) => text_bound(s),
+        Value::Array(a) => 2 + a.iter().map(|v| value_bound(v) + 1).sum::<usize>(),
+        Value::Object(o) => object_bound(o),
+    }
 }
 
 fn serialized_len(m: &Map<String, Value>) -> usize {
@@ -466,11 +627,8 @@ fn serialized_len(m: &Map<String, Value>) -> usize {
     }
 }
 
-fn message_kind(
-    m: &Map<String, Value>,
-    from_path: Option<EventKind>,
-) -> Result<EventKind, PayloadError> {
-    match (m.get("type"), from_path) {
+fn message_kind(m: &Message, from_path: Option<EventKind>) -> Result<EventKind, PayloadError> {
+    match (m.at(F::Type), from_path) {
         (None | Some(Value::Null), Some(k)) => Ok(k),
         (None | Some(Value::Null), None) => Err(missing("type", "each batch item needs a `type` (track, identify, page, screen, group, alias)")),
         (Some(Value::String(t)), from_path) => match (EventKind::parse(t), from_path) {
@@ -484,13 +642,14 @@ fn message_kind(
     }
 }
 
-fn message_name(m: &mut Map<String, Value>, kind: EventKind) -> Result<String, PayloadError> {
-    let key = if kind == EventKind::Track {
-        "event"
+fn message_name(m: &mut Message, kind: EventKind) -> Result<String, PayloadError> {
+    let field = if kind == EventKind::Track {
+        F::Event
     } else {
-        "name"
+        F::Name
     };
-    let name = match m.remove(key) {
+    let key = field.name();
+    let name = match m.take(field) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(trimmed(s)).filter(|s| !s.is_empty()),
         Some(_) => return Err(wrong_type(key, "a string")),
@@ -511,8 +670,9 @@ fn message_name(m: &mut Map<String, Value>, kind: EventKind) -> Result<String, P
 /// An identifier: a non-empty string (numbers are accepted and turned into strings, as
 /// several clients send numeric user ids); `null` or `""` mean absent. Taken out of the
 /// message (each field is read once).
-fn optional_id(m: &mut Map<String, Value>, key: &str) -> Result<Option<String>, PayloadError> {
-    let id = match m.remove(key) {
+fn optional_id(m: &mut Message, field: F) -> Result<Option<String>, PayloadError> {
+    let key = field.name();
+    let id = match m.take(field) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) => trimmed(s),
         Some(Value::Number(n)) => n.to_string(),
@@ -538,13 +698,14 @@ fn trimmed(s: String) -> String {
     }
 }
 
-fn required_id(m: &mut Map<String, Value>, key: &str) -> Result<String, PayloadError> {
-    optional_id(m, key)?
+fn required_id(m: &mut Message, field: F) -> Result<String, PayloadError> {
+    let key = field.name();
+    optional_id(m, field)?
         .ok_or_else(|| missing(key, format!("`{key}` is required for this message type")))
 }
 
-fn optional_time(m: &Map<String, Value>, key: &str) -> Result<Option<Micros>, PayloadError> {
-    match m.get(key) {
+fn optional_time(value: Option<&Value>, key: &str) -> Result<Option<Micros>, PayloadError> {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => parse_rfc3339(s).map(Some).map_err(|e| {
             PayloadError::new(
@@ -575,11 +736,11 @@ fn optional_object<'a>(
 /// The object under `key` (empty when absent or null), or the one given apart (see
 /// [`TextObjects`]).
 fn owned_object(
-    m: &mut Map<String, Value>,
-    key: &str,
+    m: &mut Message,
+    field: F,
     given: Option<JsonObject>,
 ) -> Result<JsonObject, PayloadError> {
-    match (m.remove(key), given) {
+    match (m.take(field), given) {
         (None | Some(Value::Null), given) => Ok(given.unwrap_or_default()),
         (Some(Value::Object(o)), None) => Ok(o.into()),
         (Some(Value::Object(o)), Some(given)) => {
@@ -587,7 +748,7 @@ fn owned_object(
             merged.extend(o);
             Ok(merged.into())
         }
-        (Some(_), _) => Err(wrong_type(key, "an object")),
+        (Some(_), _) => Err(wrong_type(field.name(), "an object")),
     }
 }
 
@@ -647,6 +808,31 @@ mod tests {
             let m: Map<String, Value> = m.into_iter().collect();
             prop_assert!(object_bound(&m) >= serialized_len(&m));
             prop_assert_eq!(serialized_len(&m), serde_json::to_vec(&m).unwrap().len());
+        }
+    }
+
+    proptest! {
+        /// A message split into the parser's fields and the rest has the size of its map,
+        /// and gives every field back.
+        #[test]
+        fn a_message_has_the_size_and_fields_of_its_map(
+            m in proptest::collection::btree_map(
+                prop_oneof![
+                    proptest::sample::select(FIELDS.to_vec()).prop_map(str::to_string),
+                    "\\PC{0,8}",
+                ],
+                json_value(),
+                0..12,
+            )
+        ) {
+            let m: Map<String, Value> = m.into_iter().collect();
+            let message = Message::from_map(m.clone());
+            prop_assert_eq!(message.bound(), object_bound(&m));
+            prop_assert_eq!(message.serialized_len(), serialized_len(&m));
+            for (k, v) in &m {
+                prop_assert_eq!(message.get(k), Some(v));
+            }
+            prop_assert_eq!(message.fields().count(), m.len());
         }
     }
 
@@ -784,9 +970,9 @@ mod tests {
                 serde_json::json!({"type": "track", "event": "E", "userId": "u"}),
             )
             .unwrap();
-            parse_message_with_texts(m, texts, 1_700_000_000_000_000, &limits, &mut || {
-                "id".into()
-            })
+            let mut m = Message::from_map(m);
+            m.texts = texts;
+            parse_fields(m, 1_700_000_000_000_000, &limits, &mut || "id".into())
         };
         let text = |t: String| Some(JsonObject::from_text(t.into()).unwrap());
         let big = format!("{{\"b\":\"{}\"}}", "x".repeat(limits.max_event_bytes));

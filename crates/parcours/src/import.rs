@@ -20,7 +20,7 @@ use std::sync::mpsc::sync_channel;
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use indicatif::ProgressBar;
-use parcours_core::payload::{parse_message_with_texts, Limits, TextObjects};
+use parcours_core::payload::{parse_fields, Limits, Message, TextObjects};
 use parcours_core::time::{format_rfc3339, parse_lenient, parse_rfc3339};
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
 use parcours_core::{Event, JsonObject, PayloadError};
@@ -540,8 +540,7 @@ fn import_jsonl(
         let text = line.trim();
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(m)) => to_event(
-                rename_keys(m, mapping),
-                TextObjects::default(),
+                rename_keys(Message::from_map(m), mapping),
                 &mut |h| h.update(text.as_bytes()),
                 received,
             ),
@@ -560,22 +559,17 @@ fn import_jsonl(
     pipeline(store, ws, defs, read, &convert)
 }
 
-fn rename_keys(mut m: Map<String, Value>, mapping: &Mapping) -> Map<String, Value> {
+fn rename_keys(mut m: Message, mapping: &Mapping) -> Message {
     for (from, to) in &mapping.columns {
         if let Some(v) = m.remove(from) {
-            set_field(&mut m, to, v, &mut TextObjects::default());
+            set_field(&mut m, to, v);
         }
     }
     for (field, value) in &mapping.constants {
-        set_field(
-            &mut m,
-            field,
-            Value::String(value.clone()),
-            &mut TextObjects::default(),
-        );
+        set_field(&mut m, field, Value::String(value.clone()));
     }
     if !m.contains_key("type") && m.contains_key("event") {
-        m.insert("type".into(), Value::String("track".into()));
+        m.insert("type", Value::String("track".into()));
     }
     m
 }
@@ -585,8 +579,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Validates a message through the ingestion parser, after giving it a content-derived
 /// message id when it has none and making its timestamp RFC 3339.
 fn to_event(
-    mut m: Map<String, Value>,
-    texts: TextObjects,
+    mut m: Message,
     content: &mut dyn FnMut(&mut Sha256),
     received: i64,
 ) -> Result<Event, PayloadError> {
@@ -597,7 +590,7 @@ fn to_event(
                 // Already what the message parser reads: left as it is.
                 time = time.or(Some(micros));
             } else if let Ok(micros) = parse_lenient(t) {
-                m.insert(key.into(), Value::String(format_rfc3339(micros)));
+                m.insert(key, Value::String(format_rfc3339(micros)));
                 time = time.or(Some(micros));
             }
         }
@@ -626,7 +619,7 @@ fn to_event(
         }
         id
     };
-    parse_message_with_texts(m, texts, received, &Limits::default(), &mut id)
+    parse_fields(m, received, &Limits::default(), &mut id)
 }
 
 fn import_csv(
@@ -706,7 +699,7 @@ fn csv_event(
     mapping: &Mapping,
     received: i64,
 ) -> Result<Event, PayloadError> {
-    let (message, texts) = row_message(record, fields, mapping)?;
+    let message = row_message(record, fields, mapping)?;
     // The content hashed is the row's cells joined by U+001F.
     let content = &mut |h: &mut Sha256| {
         for (i, cell) in record.iter().enumerate() {
@@ -716,7 +709,7 @@ fn csv_event(
             h.update(cell.as_bytes());
         }
     };
-    to_event(message, texts, content, received)
+    to_event(message, content, received)
 }
 
 /// Parses an event CSV exactly as `import_file` does, on `workers` threads (0: one per
@@ -779,9 +772,8 @@ fn row_message(
     record: &csv::StringRecord,
     fields: &[String],
     mapping: &Mapping,
-) -> Result<(Map<String, Value>, TextObjects), PayloadError> {
-    let mut m = Map::new();
-    let mut texts = TextObjects::default();
+) -> Result<Message, PayloadError> {
+    let mut m = Message::default();
     for (field, cell) in fields.iter().zip(record.iter()) {
         let cell = cell.trim();
         if cell.is_empty() || field == "ignore" {
@@ -799,10 +791,12 @@ fn row_message(
                 if object.is_empty() {
                     continue;
                 }
-                let slot = slot_of(&mut texts, field).expect("an object field");
-                match (m.get_mut(field.as_str()), slot.take()) {
+                let earlier = slot_of(&mut m.texts, field).and_then(Option::take);
+                match (m.get_mut(field), earlier) {
                     // Usually the whole object: kept as its text, no map built.
-                    (None, None) => *slot = Some(object),
+                    (None, None) => {
+                        *slot_of(&mut m.texts, field).expect("an object") = Some(object)
+                    }
                     // Added to what came before it (columns, or another cell): as maps.
                     (existing, earlier) => {
                         let mut merged = match existing {
@@ -810,7 +804,7 @@ fn row_message(
                             _ => earlier.map(JsonObject::into_map).unwrap_or_default(),
                         };
                         merged.extend(object.into_map());
-                        m.insert(field.clone(), Value::Object(merged));
+                        m.insert(field, Value::Object(merged));
                     }
                 }
                 continue;
@@ -824,10 +818,10 @@ fn row_message(
             }
             _ => Value::String(cell.to_string()),
         };
-        set_field(&mut m, field, value, &mut texts);
+        set_field(&mut m, field, value);
     }
     for (field, value) in &mapping.constants {
-        set_field(&mut m, field, Value::String(value.clone()), &mut texts);
+        set_field(&mut m, field, Value::String(value.clone()));
     }
     if !m.contains_key("type") {
         let kind = if m.contains_key("event") {
@@ -835,9 +829,9 @@ fn row_message(
         } else {
             "identify"
         };
-        m.insert("type".into(), Value::String(kind.into()));
+        m.insert("type", Value::String(kind.into()));
     }
-    Ok((m, texts))
+    Ok(m)
 }
 
 /// The source text slot of a message's object (`properties`, `traits`, `context`).
@@ -851,10 +845,10 @@ fn slot_of<'a>(texts: &'a mut TextObjects, key: &str) -> Option<&'a mut Option<J
 }
 
 /// Moves the object a change under `key` touches, if it was kept as text, into the
-/// message's map, where the change is made.
-fn materialise(m: &mut Map<String, Value>, texts: &mut TextObjects, key: &str) {
-    if let Some(object) = slot_of(texts, key).and_then(Option::take) {
-        m.insert(key.to_string(), Value::Object(object.into_map()));
+/// message's fields, where the change is made.
+fn materialise(m: &mut Message, key: &str) {
+    if let Some(object) = slot_of(&mut m.texts, key).and_then(Option::take) {
+        m.insert(key, Value::Object(object.into_map()));
     }
 }
 
@@ -882,14 +876,14 @@ fn infer(cell: &str) -> Value {
 /// Places a value at a field of a Segment message (`user_id` → `userId`, `campaign` →
 /// `context.campaign.name`, `properties.x` → `properties.x`, `context.page.path` → the
 /// `path` of `context.page`, …).
-fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut TextObjects) {
+fn set_field(m: &mut Message, field: &str, value: Value) {
     // Every write goes through `put`, which first moves the object it changes, if it was
-    // kept as text, into the map.
-    let mut put = |m: &mut Map<String, Value>, path: &[&str], value: Value| {
+    // kept as text, into the message's fields.
+    let put = |m: &mut Message, path: &[&str], value: Value| {
         if let Some(key) = path.first() {
-            materialise(m, texts, key);
+            materialise(m, key);
         }
-        set_at(m, path, value);
+        set_in(m, path, value);
     };
     let split: [&str; 2];
     let nested: Vec<&str>;
@@ -930,6 +924,24 @@ fn set_field(m: &mut Map<String, Value>, field: &str, value: Value, texts: &mut 
         },
     };
     put(m, path, value);
+}
+
+/// [`set_at`] from a message's top level.
+fn set_in(m: &mut Message, path: &[&str], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            m.insert(last, value);
+        }
+        [first, rest @ ..] => {
+            if !matches!(m.get(first), Some(Value::Object(_))) {
+                m.insert(first, Value::Object(Map::new()));
+            }
+            if let Some(Value::Object(inner)) = m.get_mut(first) {
+                set_at(inner, rest, value);
+            }
+        }
+    }
 }
 
 fn set_at(m: &mut Map<String, Value>, path: &[&str], value: Value) {

@@ -14,6 +14,7 @@
 //! - traits merge with last-write-wins by event time; every change is kept in history.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 use parcours_core::time::Micros;
 use parcours_core::EventKind;
@@ -21,7 +22,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::blocks;
+use super::blocks::{self, PassThrough};
 use super::rows::Encoded;
 use super::writer::Caches;
 use crate::types::{AppendOutcome, ErasureReport, IdentityKind, PersonId, WorkspaceId};
@@ -37,7 +38,7 @@ const CACHE_LIMIT: usize = 20_000_000;
 /// collision is as unlikely as a SHA-256 one, even for crafted identifiers.
 #[derive(Default)]
 pub struct Cache {
-    map: HashMap<(WorkspaceId, u128), PersonId>,
+    map: HashMap<(WorkspaceId, u128), PersonId, BuildHasherDefault<PassThrough>>,
     loaded: HashSet<WorkspaceId>,
 }
 
