@@ -25,10 +25,12 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// A batch holds more events than allowed.
     BatchTooLarge,
+    /// An imported CSV row cannot be read (not UTF-8, or not as wide as the header).
+    MalformedCsv,
 }
 
 impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ErrorCode::MalformedJson => "malformed_json",
             ErrorCode::InvalidType => "invalid_type",
@@ -38,6 +40,7 @@ impl ErrorCode {
             ErrorCode::EventTooLarge => "event_too_large",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::BatchTooLarge => "batch_too_large",
+            ErrorCode::MalformedCsv => "malformed_csv",
         }
     }
 }

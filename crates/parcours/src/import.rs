@@ -30,6 +30,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::cli::{load_config, open_store, workspace, Common};
+use crate::csv_rows::{self, Batch};
 
 #[derive(Args, Debug, Clone)]
 pub struct ImportArgs {
@@ -343,16 +344,14 @@ fn detect_format(path: &Path) -> anyhow::Result<Format> {
     })
 }
 
-/// Reads a file's rows, unparsed, in batches of [`BATCH`] with their line numbers; rows
-/// that cannot even be read are rejected there. Returns the number of rows.
-type ReadRows<'a, T> = Box<
-    dyn FnOnce(&mut dyn FnMut(Vec<(u64, T)>), &mut Vec<Rejection>) -> anyhow::Result<u64>
-        + Send
-        + 'a,
->;
+/// Reads a file's rows, unparsed, in batches of about [`BATCH`] rows with their line
+/// numbers; rows that cannot even be read are rejected there. Returns the number of rows.
+type ReadRows<'a, B> =
+    Box<dyn FnOnce(&mut dyn FnMut(B), &mut Vec<Rejection>) -> anyhow::Result<u64> + Send + 'a>;
 
-/// Turns one raw row into an event (validation, normalisation, message id).
-type Convert<'a, T> = &'a (dyn Fn(T) -> Result<Event, PayloadError> + Sync);
+/// Turns the raw row of a batch at an index into its line and event (validation,
+/// normalisation, message id); `None` past the last row.
+type Convert<'a, B> = &'a (dyn Fn(&B, usize) -> Option<(u64, Result<Event, PayloadError>)> + Sync);
 
 /// Turns the valid events of a chunk, as they are parsed, into what the consumer takes.
 /// It must take every event the iterator yields: rows are parsed (and rejected rows
@@ -365,9 +364,9 @@ pub type Finish<'a, C> = &'a (dyn Fn(&mut dyn Iterator<Item = Event>) -> C + Syn
 /// Returns what `consume` returned, the rows read and the rejected rows (by line). A
 /// worker that panics makes the whole call panic when the threads are joined: no chunk is
 /// skipped silently.
-fn parse_parallel<T: Send, C: Send, R>(
-    read: ReadRows<'_, T>,
-    convert: Convert<'_, T>,
+fn parse_parallel<B: Send, C: Send, R>(
+    read: ReadRows<'_, B>,
+    convert: Convert<'_, B>,
     defs: &[SurveyDef],
     workers: usize,
     finish: Finish<'_, C>,
@@ -377,7 +376,7 @@ fn parse_parallel<T: Send, C: Send, R>(
         0 => std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8)),
         n => n,
     };
-    let (work_tx, work_rx) = sync_channel::<(usize, Vec<(u64, T)>)>(workers);
+    let (work_tx, work_rx) = sync_channel::<(usize, B)>(workers);
     let work_rx = std::sync::Mutex::new(work_rx);
     let (done_tx, done_rx) = sync_channel::<(usize, C, Vec<Rejection>)>(workers * 2);
     std::thread::scope(|scope| {
@@ -399,8 +398,9 @@ fn parse_parallel<T: Send, C: Send, R>(
                 let job = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                 let Ok((index, batch)) = job else { break };
                 let mut rejected = Vec::new();
-                let chunk = finish(&mut batch.into_iter().filter_map(|(line, raw)| {
-                    convert(raw)
+                let rows = (0..).map_while(|i| convert(&batch, i));
+                let chunk = finish(&mut rows.filter_map(|(line, event)| {
+                    event
                         .and_then(|e| admit(defs, e))
                         .map_err(|e| rejected.push(reject(line, e)))
                         .ok()
@@ -456,12 +456,12 @@ impl<C> Iterator for InOrder<C> {
 /// Parses in parallel (see [`parse_parallel`]), prepares the events for the store on the
 /// parsing threads (see `Store::prepare`) and streams them to the store, so reading,
 /// parsing, preparing and committing overlap.
-fn pipeline<T: Send>(
+fn pipeline<B: Send>(
     store: &dyn Store,
     ws: WorkspaceId,
     defs: &[SurveyDef],
-    read: ReadRows<'_, T>,
-    convert: Convert<'_, T>,
+    read: ReadRows<'_, B>,
+    convert: Convert<'_, B>,
 ) -> anyhow::Result<Summary> {
     let mut summary = Summary::default();
     let prepare = |events: &mut dyn Iterator<Item = Event>| store.prepare(ws, events);
@@ -512,7 +512,7 @@ fn import_jsonl(
 ) -> anyhow::Result<Summary> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let received = crate::server::now_micros();
-    let read: ReadRows<'_, String> = Box::new(|emit, _| {
+    let read: ReadRows<'_, Vec<(u64, String)>> = Box::new(|emit, _| {
         let mut reader = BufReader::with_capacity(1 << 20, bar.wrap_read(file));
         let mut batch = Vec::with_capacity(BATCH);
         let (mut line_no, mut rows) = (0u64, 0u64);
@@ -536,7 +536,7 @@ fn import_jsonl(
         }
         Ok(rows)
     });
-    let convert = |line: String| {
+    let event = |line: &str| {
         let text = line.trim();
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(m)) => to_event(
@@ -555,6 +555,10 @@ fn import_jsonl(
                 format!("not valid JSON: {e}"),
             )),
         }
+    };
+    let convert = |batch: &Vec<(u64, String)>, i: usize| {
+        let (line, text) = batch.get(i)?;
+        Some((*line, event(text)))
     };
     pipeline(store, ws, defs, read, &convert)
 }
@@ -639,6 +643,11 @@ fn import_csv(
         k => k,
     };
     if kind == Kind::Costs {
+        // A small file, read again from its start by the `csv` crate.
+        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(options.delimiter)
+            .from_reader(bar.wrap_read(file));
         return import_costs(store, ws, reader, &headers);
     }
     let has_time =
@@ -647,62 +656,70 @@ fn import_csv(
         bail!("no timestamp column among {headers:?}: name one `timestamp` or map it with --map COLUMN=timestamp");
     }
     let received = crate::server::now_micros();
-    let convert = |record: csv::StringRecord| csv_event(&record, &fields, mapping, received);
+    let convert = csv_events(&fields, mapping, received);
     pipeline(store, ws, defs, read_csv(reader), &convert)
 }
 
-/// Reads the rows of an event CSV, unparsed; unreadable rows are rejected.
-fn read_csv<'a, R: Read + Send + 'a>(
-    mut reader: csv::Reader<R>,
-) -> ReadRows<'a, csv::StringRecord> {
+/// Reads the rows of an event CSV, unparsed, in batches; rows of the wrong width are
+/// rejected.
+fn read_csv<'a, R: BufRead + Send + 'a>(mut reader: csv_rows::Reader<R>) -> ReadRows<'a, Batch> {
     Box::new(move |emit, rejected| {
-        let mut batch = Vec::with_capacity(BATCH);
-        let mut rows = 0u64;
+        let mut rows = 0;
         loop {
-            let mut record = csv::StringRecord::new();
-            match reader.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    rows += 1;
+            let (batch, read) = reader
+                .read_batch(BATCH, &mut |bad| {
                     rejected.push(Rejection {
-                        line,
-                        code: "malformed_csv".into(),
+                        line: bad.line,
+                        code: MALFORMED_CSV.into(),
                         field: None,
-                        message: e.to_string(),
-                    });
-                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                        return Err(e.into());
-                    }
-                    continue;
-                }
+                        message: bad.message,
+                    })
+                })
+                .context("reading the CSV file")?;
+            rows += read;
+            if read == 0 {
+                return Ok(rows);
             }
-            rows += 1;
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
-            batch.push((line, record));
-            if batch.len() == BATCH {
-                emit(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            if !batch.is_empty() {
+                emit(batch);
             }
         }
-        if !batch.is_empty() {
-            emit(batch);
-        }
-        Ok(rows)
     })
+}
+
+/// The code of a row that is not CSV of the header's width, or not UTF-8.
+const MALFORMED_CSV: &str = parcours_core::ErrorCode::MalformedCsv.as_str();
+
+/// Turns the row of a batch of CSV rows at an index into an event.
+fn csv_events<'a>(
+    fields: &'a [String],
+    mapping: &'a Mapping,
+    received: i64,
+) -> impl Fn(&Batch, usize) -> Option<(u64, Result<Event, PayloadError>)> + Sync + 'a {
+    move |batch, i| {
+        let (line, row) = batch.row(i)?;
+        Some((line, csv_event(row, fields, mapping, received)))
+    }
 }
 
 /// The event of one CSV row.
 fn csv_event(
-    record: &csv::StringRecord,
+    row: csv_rows::Row<'_>,
     fields: &[String],
     mapping: &Mapping,
     received: i64,
 ) -> Result<Event, PayloadError> {
-    let message = row_message(record, fields, mapping)?;
+    let cells = row.cells().ok_or_else(|| {
+        PayloadError::new(
+            parcours_core::ErrorCode::MalformedCsv,
+            None,
+            "the row is not UTF-8 (export the file as UTF-8 CSV)",
+        )
+    })?;
+    let message = row_message(&cells, fields, mapping)?;
     // The content hashed is the row's cells joined by U+001F.
     let content = &mut |h: &mut Sha256| {
-        for (i, cell) in record.iter().enumerate() {
+        for (i, cell) in cells.iter().enumerate() {
             if i > 0 {
                 h.update([0x1f]);
             }
@@ -728,7 +745,7 @@ pub fn parse_csv_file<C: Send>(
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let (reader, _, fields) = open_csv(file, delimiter, mapping)?;
     let received = crate::server::now_micros();
-    let convert = |record: csv::StringRecord| csv_event(&record, &fields, mapping, received);
+    let convert = csv_events(&fields, mapping, received);
     let ((), rows, rejected) =
         parse_parallel(read_csv(reader), &convert, &[], workers, finish, |chunks| {
             chunks.for_each(f)
@@ -742,16 +759,10 @@ fn open_csv<R: Read>(
     input: R,
     delimiter: u8,
     mapping: &Mapping,
-) -> anyhow::Result<(csv::Reader<BufReader<R>>, Vec<String>, Vec<String>)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .from_reader(BufReader::with_capacity(1 << 20, input));
-    let headers: Vec<String> = reader
-        .headers()
-        .context("reading the CSV header")?
-        .iter()
-        .map(str::to_string)
-        .collect();
+) -> anyhow::Result<(csv_rows::Reader<BufReader<R>>, Vec<String>, Vec<String>)> {
+    let (reader, headers) =
+        csv_rows::Reader::new(BufReader::with_capacity(1 << 20, input), delimiter)
+            .context("reading the CSV header")?;
     let fields = headers
         .iter()
         .map(|h| {
@@ -769,12 +780,12 @@ fn open_csv<R: Read>(
 /// A JSON cell that holds a whole object is kept as its text (see `TextObjects`), until another
 /// column or constant adds to that object.
 fn row_message(
-    record: &csv::StringRecord,
+    cells: &[&str],
     fields: &[String],
     mapping: &Mapping,
 ) -> Result<Message, PayloadError> {
     let mut m = Message::default();
-    for (field, cell) in fields.iter().zip(record.iter()) {
+    for (field, cell) in fields.iter().zip(cells) {
         let cell = cell.trim();
         if cell.is_empty() || field == "ignore" {
             continue;

@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod attribution_cmd;
 pub mod cli;
 pub mod config;
+pub mod csv_rows;
 pub mod demo;
 pub mod emotion_cmd;
 pub mod frame_cache;

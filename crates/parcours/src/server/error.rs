@@ -70,7 +70,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::InvalidValue
         | ErrorCode::InvalidTimestamp
         | ErrorCode::EventTooLarge
-        | ErrorCode::BatchTooLarge => StatusCode::BAD_REQUEST,
+        | ErrorCode::BatchTooLarge
+        | ErrorCode::MalformedCsv => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -426,3 +426,50 @@ fn export_prints_the_stored_events_as_json_lines_within_the_time_bounds() {
     ]);
     assert!(!ok && stderr.contains("--from `yesterday`"), "{stderr}");
 }
+
+#[test]
+fn unreadable_csv_rows_are_rejected_by_the_line_they_start_on_and_the_others_kept() {
+    // A spreadsheet's export: byte order mark, `\r\n`, a quoted cell over two lines, a
+    // blank line, a row one cell short, and a row that is not UTF-8 (Latin-1 `é`).
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("crm.csv");
+    let mut text = b"\xef\xbb\xbfuser_id,event,timestamp,properties.note\r\n".to_vec();
+    text.extend(b"u1,Signed Up,2024-03-01T10:00:00Z,\"two\r\nlines\"\r\n");
+    text.extend(b"\r\n");
+    text.extend(b"u2,Signed Up,2024-03-01T10:00:00Z\r\n");
+    text.extend(b"u3,Sign\xe9 Up,2024-03-01T10:00:00Z,x\r\n");
+    text.extend(b"u4,Signed Up,2024-03-01T10:00:00Z,y\r\n");
+    std::fs::write(&csv, text).unwrap();
+    let (_d, store, ws) = open();
+    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!(
+        lines(&summary),
+        [
+            (5, "malformed_csv".into(), None),
+            (6, "malformed_csv".into(), None)
+        ]
+    );
+    assert_eq!(
+        summary.rejected[0].message,
+        "the row has 3 cells where the header has 4"
+    );
+    assert!(summary.rejected[1].message.contains("not UTF-8"));
+    assert_eq!((summary.rows, summary.inserted), (4, 2));
+    // The first column was named despite the byte order mark.
+    let mut users = Vec::new();
+    store
+        .scan_events(ws, 0, &mut |e| {
+            users.push((
+                e.event.user_id.clone().unwrap(),
+                e.event.properties.get("note").cloned(),
+            ))
+        })
+        .unwrap();
+    assert_eq!(
+        users,
+        [
+            ("u1".to_string(), Some(serde_json::json!("two\r\nlines"))),
+            ("u4".to_string(), Some(serde_json::json!("y")))
+        ]
+    );
+}

@@ -1,0 +1,400 @@
+//! Reading an event CSV in batches of rows whose cells share one buffer.
+//!
+//! The import reads on one thread and parses on others. With `csv::StringRecord`, each
+//! row was three allocations made on the reader thread and freed on a parsing thread,
+//! and its cells were copied once more into the record. Here `csv_core` (the parser
+//! under the `csv` crate, with the same dialect) writes a whole batch's cells into one
+//! buffer, and the parsing threads read them in place.
+//!
+//! As with `csv::Reader` (its defaults): the first row is the header, `\r`, `\n` and
+//! `\r\n` end a row, blank lines are skipped, and a row is refused when it has more or
+//! fewer cells than the header. Two differences, on purpose: a UTF-8 byte order mark
+//! before the header is dropped (it used to stick to the first column's name), and a
+//! row's line is the line its first character is on (`csv::Position::line` is the line
+//! after the row before it ended, one too few after a `\r\n` or a blank line). UTF-8 is
+//! checked by whoever reads the cells ([`Row::cells`]), so the reader thread does not.
+
+use std::io::BufRead;
+
+use csv_core::ReadRecordResult;
+
+/// The rows read together, in file order.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The rows' cells, unescaped, one after the other.
+    bytes: Vec<u8>,
+    /// The end of each cell, from the start of its row.
+    ends: Vec<usize>,
+    /// Per row: its line, where its cells start in `bytes`, where its ends start in `ends`.
+    rows: Vec<(u64, usize, usize)>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The row at `index`, with its line.
+    pub fn row(&self, index: usize) -> Option<(u64, Row<'_>)> {
+        let &(line, start, first) = self.rows.get(index)?;
+        let (end, last) = match self.rows.get(index + 1) {
+            Some(&(_, end, last)) => (end, last),
+            None => (self.bytes.len(), self.ends.len()),
+        };
+        let row = Row {
+            bytes: &self.bytes[start..end],
+            ends: &self.ends[first..last],
+        };
+        Some((line, row))
+    }
+
+    /// The rows with their lines.
+    pub fn rows(&self) -> impl Iterator<Item = (u64, Row<'_>)> {
+        (0..self.len()).map_while(|i| self.row(i))
+    }
+}
+
+/// One row's cells, as read.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    bytes: &'a [u8],
+    ends: &'a [usize],
+}
+
+impl<'a> Row<'a> {
+    /// The cells as text, or `None` when the row is not UTF-8.
+    pub fn cells(&self) -> Option<Vec<&'a str>> {
+        let text = std::str::from_utf8(self.bytes).ok()?;
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                // A cell may end inside a character when its neighbour begins with the
+                // rest of it: that row is not UTF-8 either.
+                let cell = text.get(start..end);
+                start = end;
+                cell
+            })
+            .collect()
+    }
+}
+
+/// A CSV reader that hands out batches of rows.
+pub struct Reader<R> {
+    input: R,
+    core: csv_core::Reader,
+    /// Cells per row, from the header.
+    width: usize,
+    done: bool,
+}
+
+/// Why a row was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    pub line: u64,
+    pub message: String,
+}
+
+impl<R: BufRead> Reader<R> {
+    /// Reads the header: its cells, and the reader past it.
+    pub fn new(mut input: R, delimiter: u8) -> anyhow::Result<(Reader<R>, Vec<String>)> {
+        let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+        let mut batch = Batch::default();
+        let read = read_row(&mut input, &mut core, &mut batch)?;
+        let headers = match read.then(|| batch.rows().next()).flatten() {
+            None => Vec::new(),
+            Some((_, row)) => {
+                let mut cells = row
+                    .cells()
+                    .ok_or_else(|| anyhow::anyhow!("the CSV header is not UTF-8"))?;
+                if let Some(first) = cells.first_mut() {
+                    *first = first.strip_prefix('\u{feff}').unwrap_or(first);
+                }
+                cells.into_iter().map(str::to_string).collect()
+            }
+        };
+        let reader = Reader {
+            input,
+            core,
+            width: headers.len(),
+            done: !read,
+        };
+        Ok((reader, headers))
+    }
+
+    /// Reads up to `rows` rows (fewer only at the end of the input; none then). A row
+    /// whose width differs from the header's is left out and reported to `bad`; it
+    /// counts in the second value returned, the rows read.
+    pub fn read_batch(
+        &mut self,
+        rows: usize,
+        bad: &mut dyn FnMut(BadRow),
+    ) -> std::io::Result<(Batch, u64)> {
+        let mut batch = Batch {
+            bytes: Vec::with_capacity(rows * 256),
+            ends: Vec::with_capacity(rows * 16),
+            rows: Vec::with_capacity(rows),
+        };
+        let mut read = 0;
+        while !self.done && batch.len() < rows {
+            let (start, first) = (batch.bytes.len(), batch.ends.len());
+            if !read_row(&mut self.input, &mut self.core, &mut batch)? {
+                self.done = true;
+                break;
+            }
+            read += 1;
+            let width = batch.ends.len() - first;
+            if width != self.width {
+                let (line, _, _) = batch.rows.pop().expect("the row just read");
+                batch.bytes.truncate(start);
+                batch.ends.truncate(first);
+                bad(BadRow {
+                    line,
+                    message: format!(
+                        "the row has {width} cells where the header has {}",
+                        self.width
+                    ),
+                });
+            }
+        }
+        Ok((batch, read))
+    }
+}
+
+/// Reads one row into `batch`, with the line it starts on; `false` at the end of the
+/// input.
+fn read_row(
+    input: &mut impl BufRead,
+    core: &mut csv_core::Reader,
+    batch: &mut Batch,
+) -> std::io::Result<bool> {
+    let (start, first) = (batch.bytes.len(), batch.ends.len());
+    // The spare room is zeroed once and written over by the parser.
+    let (mut out, mut end) = (start, first);
+    batch.bytes.resize(start + 1024, 0);
+    batch.ends.resize(first + 32, 0);
+    let mut ended_by_newline;
+    let found = loop {
+        let buf = input.fill_buf()?;
+        let (result, read, written, ended) =
+            core.read_record(buf, &mut batch.bytes[out..], &mut batch.ends[end..]);
+        ended_by_newline = read > 0 && buf[read - 1] == b'\n';
+        input.consume(read);
+        out += written;
+        end += ended;
+        match result {
+            ReadRecordResult::InputEmpty => {}
+            // The row's room doubles (not the batch's).
+            ReadRecordResult::OutputFull => batch.bytes.resize(out + (out - start).max(1024), 0),
+            ReadRecordResult::OutputEndsFull => batch.ends.resize(end + (end - first).max(32), 0),
+            ReadRecordResult::Record => break true,
+            ReadRecordResult::End => break false,
+        }
+    };
+    batch.bytes.truncate(out);
+    batch.ends.truncate(end);
+    if found {
+        // `core.line()` counts the line ends read so far: the row's own (kept in its
+        // quoted cells) and the one that ended it are not before its start.
+        let inside = batch.bytes[start..].iter().filter(|&&b| b == b'\n').count() as u64;
+        let line = core.line() - inside - u64::from(ended_by_newline);
+        batch.rows.push((line, start, first));
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every row of `text` as (line, cells), and the refused rows, read in batches of
+    /// `size`.
+    type Rows = Vec<(u64, Vec<String>)>;
+
+    fn read(text: &[u8], size: usize) -> (Vec<String>, Rows, Vec<BadRow>) {
+        let (mut reader, headers) = Reader::new(text, b',').unwrap();
+        let (mut rows, mut bad) = (Vec::new(), Vec::new());
+        loop {
+            let (batch, _) = reader.read_batch(size, &mut |b| bad.push(b)).unwrap();
+            if batch.is_empty() && reader.done {
+                break;
+            }
+            for (line, row) in batch.rows() {
+                let cells = row.cells().map_or_else(
+                    || vec!["<not UTF-8>".to_string()],
+                    |c| c.into_iter().map(str::to_string).collect(),
+                );
+                rows.push((line, cells));
+            }
+        }
+        (headers, rows, bad)
+    }
+
+    /// The same through the `csv` crate, the reference.
+    fn reference(text: &[u8]) -> (Vec<String>, Rows, Vec<u64>) {
+        let mut reader = csv::ReaderBuilder::new().from_reader(text);
+        let headers = reader
+            .headers()
+            .map(|h| h.iter().map(str::to_string).collect())
+            .unwrap_or_default();
+        let (mut rows, mut bad) = (Vec::new(), Vec::new());
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let line = record.position().unwrap().line();
+                    let cells = match csv::StringRecord::from_byte_record(record.clone()) {
+                        Ok(r) => r.iter().map(str::to_string).collect(),
+                        Err(_) => vec!["<not UTF-8>".to_string()],
+                    };
+                    rows.push((line, cells));
+                }
+                Err(e) => bad.push(e.position().unwrap().line()),
+            }
+        }
+        (headers, rows, bad)
+    }
+
+    #[test]
+    fn rows_cells_lines_and_refusals() {
+        let text = "\u{feff}id,name,note\r\n1,\"a, \"\"quoted\"\" name\",x\r\n\r\n2,\"two\nlines\",y\n3,short\n4,é,\"\"";
+        let (headers, rows, bad) = read(text.as_bytes(), 2);
+        assert_eq!(headers, ["id", "name", "note"]);
+        assert_eq!(
+            rows,
+            [
+                (2, vec!["1".into(), "a, \"quoted\" name".into(), "x".into()]),
+                (4, vec!["2".into(), "two\nlines".into(), "y".into()]),
+                (7, vec!["4".into(), "é".into(), String::new()]),
+            ]
+        );
+        assert_eq!(
+            bad,
+            [BadRow {
+                line: 6,
+                message: "the row has 2 cells where the header has 3".into()
+            }]
+        );
+        // The csv crate reads the same rows, cells and refusals (but other lines, and
+        // it keeps the byte order mark).
+        let (ref_headers, ref_rows, ref_bad) = reference(text.as_bytes());
+        assert_eq!(ref_headers[1..], headers[1..]);
+        let cells = |rows: Rows| rows.into_iter().map(|r| r.1).collect::<Vec<_>>();
+        assert_eq!(cells(ref_rows), cells(rows));
+        assert_eq!(ref_bad.len(), 1);
+    }
+
+    #[test]
+    fn a_row_that_is_not_utf8_gives_no_cells() {
+        // Each cell alone is not UTF-8, though the two together are ("é").
+        let (_, rows, _) = read(b"a,b\n\xc3,\xa9\n\xff,x\nok,y\n", 10);
+        let cells: Vec<_> = rows.into_iter().map(|(_, c)| c).collect();
+        assert_eq!(
+            cells,
+            [
+                vec!["<not UTF-8>".to_string()],
+                vec!["<not UTF-8>".to_string()],
+                vec!["ok".to_string(), "y".to_string()]
+            ]
+        );
+    }
+
+    #[test]
+    fn long_rows_and_many_cells_are_read_whole() {
+        let long = "é\"".repeat(40_000);
+        let many = vec!["c"; 300].join(",");
+        let text = format!(
+            "a,b\n\"{}\",x\nshort,y\n{many}\nlast,z\n",
+            long.replace('"', "\"\"")
+        );
+        let (_, rows, bad) = read(text.as_bytes(), 10);
+        let cells: Vec<_> = rows.into_iter().map(|(_, c)| c).collect();
+        assert_eq!(
+            cells,
+            [
+                vec![long, "x".into()],
+                vec!["short".into(), "y".into()],
+                vec!["last".into(), "z".into()]
+            ]
+        );
+        assert_eq!(bad[0].line, 4);
+    }
+
+    #[test]
+    fn an_empty_input_has_no_header_and_no_rows() {
+        let (headers, rows, bad) = read(b"", 10);
+        assert!(headers.is_empty() && rows.is_empty() && bad.is_empty());
+    }
+
+    proptest! {
+        /// Any text made of cells, quotes, separators and line ends reads as the `csv`
+        /// crate reads it: the same header, rows and cells, and as many rows refused,
+        /// whatever the batch size.
+        #[test]
+        fn reads_as_the_csv_crate(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    Just("a"), Just("bc"), Just("é"), Just(","), Just("\""), Just("\"\""),
+                    Just("\n"), Just("\r\n"), Just("\r"), Just(" "), Just("{\"k\":1}"),
+                ],
+                0..80,
+            ),
+            size in 1usize..6,
+        ) {
+            let text: String = pieces.concat();
+            let (headers, rows, bad) = read(text.as_bytes(), size);
+            let (ref_headers, ref_rows, ref_bad) = reference(text.as_bytes());
+            prop_assert_eq!(headers, ref_headers);
+            let cells = |rows: Rows| rows.into_iter().map(|r| r.1).collect::<Vec<_>>();
+            prop_assert_eq!(cells(rows), cells(ref_rows));
+            prop_assert_eq!(bad.len(), ref_bad.len());
+        }
+
+        /// Rows written by the `csv` crate (cells with quotes, separators and line ends,
+        /// `\n` or `\r\n`, blank lines between rows, some rows of another width) are read
+        /// back with the line each starts on, and the rows of another width are refused
+        /// with theirs.
+        #[test]
+        fn each_row_has_the_line_it_starts_on(
+            rows in proptest::collection::vec(
+                (
+                    proptest::collection::vec("[a\",\r\né ]{0,6}", 1..4),
+                    0usize..3,
+                ),
+                1..20,
+            ),
+            crlf in any::<bool>(),
+            size in 1usize..6,
+        ) {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let width = rows[0].0.len();
+            let mut text = Vec::new();
+            let (mut expected, mut refused) = (Vec::new(), Vec::new());
+            for (i, (cells, blanks)) in rows.iter().enumerate() {
+                let line = 1 + text.iter().filter(|&&b| b == b'\n').count() as u64;
+                let mut writer = csv::WriterBuilder::new()
+                    .terminator(if crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
+                    .quote_style(csv::QuoteStyle::Always)
+                    .from_writer(Vec::new());
+                writer.write_record(cells).unwrap();
+                text.extend(writer.into_inner().unwrap());
+                text.extend(end.repeat(*blanks).bytes());
+                match i {
+                    0 => {}
+                    _ if cells.len() == width => expected.push((line, cells.clone())),
+                    _ => refused.push(line),
+                }
+            }
+            let (headers, read_rows, bad) = read(&text, size);
+            prop_assert_eq!(&headers, &rows[0].0);
+            prop_assert_eq!(read_rows, expected);
+            prop_assert_eq!(bad.iter().map(|b| b.line).collect::<Vec<_>>(), refused);
+        }
+    }
+}
