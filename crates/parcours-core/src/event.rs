@@ -176,18 +176,23 @@ impl Event {
 pub struct JsonObject {
     map: OnceLock<Map<String, Value>>,
     text: Option<Box<str>>,
+    /// The shallow parse of `text` (`view` reads it), made when the text was checked.
+    shallow: Shallow,
 }
 
 impl JsonObject {
     /// The object a JSON text holds, without building its map; an error when the text is
-    /// not a JSON object (the text is checked whole, as a parse into a map would).
+    /// not a JSON object (the text is checked whole, as a parse into a map would). The
+    /// check is a shallow parse, kept for [`JsonObject::view`].
     pub fn from_text(text: Box<str>) -> serde_json::Result<JsonObject> {
-        if !Shallow::check(&text)? {
+        let shallow = Shallow::parse(&text)?;
+        if shallow.is_empty() {
             return Ok(JsonObject::default());
         }
         Ok(JsonObject {
             map: OnceLock::new(),
             text: Some(text),
+            shallow,
         })
     }
 
@@ -205,10 +210,7 @@ impl JsonObject {
     /// [`crate::view`]. `with` gets the view.
     pub fn view<R>(&self, with: impl FnOnce(View) -> R) -> R {
         match (self.map.get(), self.text.as_deref()) {
-            (None, Some(text)) => {
-                let shallow = Shallow::parse(text).unwrap_or_default();
-                with(shallow.view())
-            }
+            (None, Some(text)) => with(self.shallow.view(text)),
             _ => with(View::Map(self.map())),
         }
     }
@@ -275,6 +277,7 @@ impl From<Map<String, Value>> for JsonObject {
         JsonObject {
             map: OnceLock::from(map),
             text: None,
+            shallow: Shallow::default(),
         }
     }
 }
@@ -291,6 +294,7 @@ impl DerefMut for JsonObject {
     fn deref_mut(&mut self) -> &mut Map<String, Value> {
         self.map();
         self.text = None;
+        self.shallow = Shallow::default();
         self.map.get_mut().expect("the map was just built")
     }
 }

@@ -649,7 +649,7 @@ mod tests {
             let p_view = crate::view::Shallow::parse(&p_text).unwrap();
             let c_view = crate::view::Shallow::parse(&c_text).unwrap();
             prop_assert_eq!(
-                normalize(kind, &name, p_view.view(), c_view.view()),
+                normalize(kind, &name, p_view.view(&p_text), c_view.view(&c_text)),
                 normalize(kind, &name, View::Map(&p_map), View::Map(&c_map))
             );
         }

@@ -3,9 +3,10 @@
 //! Normalisation reads about ten keys of an event's `properties` and `context`. An
 //! imported CSV cell holds those objects as text, stored as is; building a `serde_json`
 //! map of each only to read those keys was a tenth of the import's CPU. A [`Shallow`]
-//! parse of the text keeps the keys and scalar values (strings borrowed from the text
-//! unless escaped) and nested objects, and a [`View`] reads a map and a shallow parse
-//! alike, so the rules are written once.
+//! parse of the text keeps the keys and scalar values (strings as their place in the
+//! text unless escaped) and nested objects, and a [`View`] reads a map and a shallow
+//! parse alike, so the rules are written once. An object made from a text is parsed
+//! once, which also checks it: the parse is kept beside the text.
 //!
 //! [`field`] reads one whole value out of a text (a trait of a stored trait document)
 //! without parsing the others.
@@ -14,42 +15,52 @@
 //! parser runs, with the same nesting limit); a repeated key reads its last value, as in
 //! a map.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-/// The keys and values of a JSON object's text.
-#[derive(Debug, Default)]
-pub struct Shallow<'a>(Vec<(Cow<'a, str>, Item<'a>)>);
+/// The keys and values of a JSON object's text, kept apart from the text: strings are
+/// positions in it (unless escaped), so the parse can be stored beside the text it reads
+/// (as [`crate::JsonObject`] does) and read with it ([`Shallow::view`]).
+#[derive(Debug, Default, Clone)]
+pub struct Shallow(Vec<(Text, Item)>);
 
-#[derive(Debug)]
-enum Item<'a> {
-    Str(Cow<'a, str>),
+/// A key or string value: where it is in the text, or its unescaped copy.
+#[derive(Debug, Clone)]
+enum Text {
+    At(usize, usize),
+    Owned(Box<str>),
+}
+
+impl Text {
+    fn read<'v>(&'v self, source: &'v str) -> &'v str {
+        match self {
+            // Positions of a string of this text, taken by its parse: in bounds and on
+            // character boundaries (another text reads as empty strings, never panics).
+            Text::At(start, end) => source.get(*start..*end).unwrap_or_default(),
+            Text::Owned(s) => s,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Item {
+    Str(Text),
     Bool(bool),
     Number(f64),
-    Object(Shallow<'a>),
+    Object(Shallow),
     /// Null, or an array (read by nothing that uses a view).
     Other,
 }
 
-impl<'a> Shallow<'a> {
+impl Shallow {
     /// Parses `text`, which must be a JSON object.
-    pub fn parse(text: &'a str) -> serde_json::Result<Shallow<'a>> {
+    pub fn parse(text: &str) -> serde_json::Result<Shallow> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let object = (&mut de).deserialize_map(ObjectVisitor)?;
+        let object = (&mut de).deserialize_map(ObjectVisitor(Base::of(text)))?;
         de.end()?;
         Ok(object)
-    }
-
-    /// Checks that `text` is a JSON object with at least one field, as [`Shallow::parse`]
-    /// would accept it, without keeping anything. Returns whether it has fields.
-    pub fn check(text: &str) -> serde_json::Result<bool> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let fields = (&mut de).deserialize_map(Check)?;
-        de.end()?;
-        Ok(fields > 0)
     }
 
     pub fn len(&self) -> usize {
@@ -60,8 +71,9 @@ impl<'a> Shallow<'a> {
         self.0.is_empty()
     }
 
-    pub fn view(&self) -> View<'_> {
-        View::Text(self)
+    /// Reads the fields of `text`, which must be the text this was parsed from.
+    pub fn view<'v>(&'v self, text: &'v str) -> View<'v> {
+        View::Text(self, text)
     }
 }
 
@@ -74,11 +86,11 @@ pub enum Field<'v> {
     Other,
 }
 
-/// Read access to a JSON object: a map, or a shallow parse of its text.
+/// Read access to a JSON object: a map, or a shallow parse with its text.
 #[derive(Clone, Copy)]
 pub enum View<'v> {
     Map(&'v Map<String, Value>),
-    Text(&'v Shallow<'v>),
+    Text(&'v Shallow, &'v str),
 }
 
 impl<'v> View<'v> {
@@ -91,15 +103,15 @@ impl<'v> View<'v> {
                 Value::Object(o) => Field::Object(View::Map(o)),
                 Value::Null | Value::Array(_) => Field::Other,
             }),
-            View::Text(s) => {
+            View::Text(s, text) => {
                 s.0.iter()
                     .rev()
-                    .find(|(k, _)| k == key)
+                    .find(|(k, _)| k.read(text) == key)
                     .map(|(_, v)| match v {
-                        Item::Str(s) => Field::Str(s),
+                        Item::Str(s) => Field::Str(s.read(text)),
                         Item::Bool(b) => Field::Bool(*b),
                         Item::Number(n) => Field::Number(*n),
-                        Item::Object(o) => Field::Object(View::Text(o)),
+                        Item::Object(o) => Field::Object(View::Text(o, text)),
                         Item::Other => Field::Other,
                     })
             }
@@ -187,168 +199,122 @@ impl Visitor<'_> for KeyIs<'_> {
     }
 }
 
-/// Walks a value as [`ItemSeed`] does (the same nesting limit), keeping nothing; counts
-/// an object's fields.
-struct Check;
+/// Where the parsed text starts in memory: a string borrowed from it is placed by its
+/// address.
+#[derive(Clone, Copy)]
+struct Base(usize);
 
-impl<'de> DeserializeSeed<'de> for Check {
-    type Value = usize;
+impl Base {
+    fn of(text: &str) -> Base {
+        Base(text.as_ptr() as usize)
+    }
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
-        d.deserialize_any(self)
+    fn place(self, s: &str) -> Text {
+        let start = s.as_ptr() as usize - self.0;
+        Text::At(start, start + s.len())
     }
 }
 
-impl<'de> Visitor<'de> for Check {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<usize, E> {
-        Ok(0)
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<usize, E> {
-        Ok(0)
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<usize, E> {
-        Ok(0)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<usize, E> {
-        Ok(0)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<usize, E> {
-        Ok(0)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
-        Ok(0)
-    }
-
-    fn visit_unit<E>(self) -> Result<usize, E> {
-        Ok(0)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
-        let mut fields = 0;
-        while map.next_key_seed(KeyIs(""))?.is_some() {
-            map.next_value_seed(Check)?;
-            fields += 1;
-        }
-        Ok(fields)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-        while seq.next_element_seed(Check)?.is_some() {}
-        Ok(0)
-    }
-}
-
-struct ObjectVisitor;
+struct ObjectVisitor(Base);
 
 impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Shallow<'de>;
+    type Value = Shallow;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shallow<'de>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shallow, A::Error> {
         let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some(key) = map.next_key_seed(StrSeed)? {
-            let value = map.next_value_seed(ItemSeed)?;
+        while let Some(key) = map.next_key_seed(TextSeed(self.0))? {
+            let value = map.next_value_seed(ItemSeed(self.0))?;
             out.push((key, value));
         }
         Ok(Shallow(out))
     }
 }
 
-/// A string, borrowed from the text when it holds no escape.
-struct StrSeed;
+/// A string: its place in the text when it holds no escape, else its copy.
+struct TextSeed(Base);
 
-impl<'de> DeserializeSeed<'de> for StrSeed {
-    type Value = Cow<'de, str>;
+impl<'de> DeserializeSeed<'de> for TextSeed {
+    type Value = Text;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Text, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for StrSeed {
-    type Value = Cow<'de, str>;
+impl<'de> Visitor<'de> for TextSeed {
+    type Value = Text;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a string")
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Borrowed(v))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text, E> {
+        Ok(self.0.place(v))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(v.to_string()))
+    fn visit_str<E>(self, v: &str) -> Result<Text, E> {
+        Ok(Text::Owned(v.into()))
     }
 }
 
-struct ItemSeed;
+struct ItemSeed(Base);
 
 impl<'de> DeserializeSeed<'de> for ItemSeed {
-    type Value = Item<'de>;
+    type Value = Item;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Item<'de>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Item, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for ItemSeed {
-    type Value = Item<'de>;
+    type Value = Item;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Item<'de>, E> {
-        Ok(Item::Str(Cow::Borrowed(v)))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Item, E> {
+        Ok(Item::Str(self.0.place(v)))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Item<'de>, E> {
-        Ok(Item::Str(Cow::Owned(v.to_string())))
+    fn visit_str<E>(self, v: &str) -> Result<Item, E> {
+        Ok(Item::Str(Text::Owned(v.into())))
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Item<'de>, E> {
+    fn visit_bool<E>(self, v: bool) -> Result<Item, E> {
         Ok(Item::Bool(v))
     }
 
     // As `serde_json::Number::as_f64` reads them.
-    fn visit_u64<E>(self, v: u64) -> Result<Item<'de>, E> {
+    fn visit_u64<E>(self, v: u64) -> Result<Item, E> {
         Ok(Item::Number(v as f64))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Item<'de>, E> {
+    fn visit_i64<E>(self, v: i64) -> Result<Item, E> {
         Ok(Item::Number(v as f64))
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<Item<'de>, E> {
+    fn visit_f64<E>(self, v: f64) -> Result<Item, E> {
         Ok(Item::Number(v))
     }
 
-    fn visit_unit<E>(self) -> Result<Item<'de>, E> {
+    fn visit_unit<E>(self) -> Result<Item, E> {
         Ok(Item::Other)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Item<'de>, A::Error> {
-        ObjectVisitor.visit_map(map).map(Item::Object)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Item, A::Error> {
+        ObjectVisitor(self.0).visit_map(map).map(Item::Object)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item<'de>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
         // Elements are parsed like any value (not skipped), so that nesting is limited
         // exactly as when the text is parsed into a map.
-        while seq.next_element_seed(ItemSeed)?.is_some() {}
+        while seq.next_element_seed(ItemSeed(self.0))?.is_some() {}
         Ok(Item::Other)
     }
 }
@@ -417,7 +383,7 @@ mod tests {
             let parsed: Map<String, Value> = serde_json::from_str(&text).unwrap();
             let shallow = Shallow::parse(&text).unwrap();
             prop_assert_eq!(shallow.len(), map.len());
-            same_reads(&parsed, shallow.view(), View::Map(&parsed));
+            same_reads(&parsed, shallow.view(&text), View::Map(&parsed));
         }
 
         /// It accepts exactly what a parse into a map accepts.
@@ -426,10 +392,9 @@ mod tests {
             text in r#"[{}\[\]"a:,1 .e\\-]{0,16}"#
         ) {
             let by_map = serde_json::from_str::<Map<String, Value>>(&text);
-            prop_assert_eq!(Shallow::parse(&text).is_ok(), by_map.is_ok(), "{}", text);
             prop_assert_eq!(
-                Shallow::check(&text).ok(),
-                by_map.ok().map(|m| !m.is_empty()),
+                Shallow::parse(&text).ok().map(|s| s.len()),
+                by_map.ok().map(|m| m.len()),
                 "{}", text
             );
         }
@@ -452,17 +417,15 @@ mod tests {
         let text = r#"{"a": 1, "a": "two", "e\u0301": "caf\u00e9", "deep": [[[[1]]]], "n": null}"#;
         let s = Shallow::parse(text).unwrap();
         let map: Map<String, Value> = serde_json::from_str(text).unwrap();
-        same_reads(&map, s.view(), View::Map(&map));
-        assert_eq!(s.view().str_at("a"), Some("two"));
+        same_reads(&map, s.view(text), View::Map(&map));
+        assert_eq!(s.view(text).str_at("a"), Some("two"));
         let deep = format!("{{\"x\":{}1{}}}", "[".repeat(200), "]".repeat(200));
         assert!(serde_json::from_str::<Map<String, Value>>(&deep).is_err());
         assert!(
             Shallow::parse(&deep).is_err(),
             "nested as deep as a map parse allows"
         );
-        assert!(Shallow::check(&deep).is_err());
-        assert_eq!(Shallow::check(text).ok(), Some(true));
-        assert_eq!(Shallow::check(" { } ").ok(), Some(false));
+        assert!(Shallow::parse(" { } ").unwrap().is_empty());
         assert!(Shallow::parse("[1]").is_err() && Shallow::parse("{} x").is_err());
     }
 }
