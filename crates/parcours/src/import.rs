@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
@@ -377,10 +378,11 @@ fn parse_parallel<B: Send, C: Send, R>(
         n => n,
     };
     let (work_tx, work_rx) = sync_channel::<(usize, B)>(workers);
-    let work_rx = std::sync::Mutex::new(work_rx);
+    let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = sync_channel::<(usize, C, Vec<Rejection>)>(workers * 2);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
+            yield_to_the_writer();
             let mut rejected = Vec::new();
             let mut next = 0;
             let rows = read(
@@ -394,20 +396,9 @@ fn parse_parallel<B: Send, C: Send, R>(
         });
         for _ in 0..workers {
             let (work_rx, done_tx) = (&work_rx, done_tx.clone());
-            scope.spawn(move || loop {
-                let job = work_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                let Ok((index, batch)) = job else { break };
-                let mut rejected = Vec::new();
-                let rows = (0..).map_while(|i| convert(&batch, i));
-                let chunk = finish(&mut rows.filter_map(|(line, event)| {
-                    event
-                        .and_then(|e| admit(defs, e))
-                        .map_err(|e| rejected.push(reject(line, e)))
-                        .ok()
-                }));
-                if done_tx.send((index, chunk, rejected)).is_err() {
-                    break;
-                }
+            scope.spawn(move || {
+                yield_to_the_writer();
+                parse_jobs(work_rx, done_tx, convert, defs, finish)
             });
         }
         drop(done_tx);
@@ -427,6 +418,61 @@ fn parse_parallel<B: Send, C: Send, R>(
         rejected.sort_by_key(|r| r.line);
         Ok((result, rows, rejected))
     })
+}
+
+/// Makes the calling thread (a reader or parser of the import) give way to the store's
+/// writer when they compete for a core.
+///
+/// The writer is the pipeline's one serial stage: on a machine with fewer cores than
+/// threads, the scheduler would give it only its share of a core while the parsing
+/// threads run ahead and wait on full queues, and the import would go at the writer's
+/// starved pace. Parsing threads run at a lower priority (a nice value raised by
+/// [`NICER`]), so the writer runs whenever it can; they use every other cycle. Best
+/// effort: where the priority cannot be changed, nothing changes.
+fn yield_to_the_writer() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: reads and sets the scheduling priority of the calling thread only (on
+        // Linux, a thread's nice value is its own, named by its thread id); no memory is
+        // shared with the calls.
+        unsafe {
+            let tid = libc::gettid() as libc::id_t;
+            *libc::__errno_location() = 0;
+            let nice = libc::getpriority(libc::PRIO_PROCESS, tid);
+            if *libc::__errno_location() == 0 {
+                libc::setpriority(libc::PRIO_PROCESS, tid, (nice + NICER).min(19));
+            }
+        }
+    }
+}
+
+/// How much lower the parsing threads' priority is than the writer's.
+const NICER: i32 = 10;
+
+/// A parsing thread: takes batches until there are none, and sends each one's chunk of
+/// prepared events, with its rejected rows.
+fn parse_jobs<B, C>(
+    work: &Mutex<Receiver<(usize, B)>>,
+    done: SyncSender<(usize, C, Vec<Rejection>)>,
+    convert: Convert<'_, B>,
+    defs: &[SurveyDef],
+    finish: Finish<'_, C>,
+) {
+    loop {
+        let job = work.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok((index, batch)) = job else { break };
+        let mut rejected = Vec::new();
+        let rows = (0..).map_while(|i| convert(&batch, i));
+        let chunk = finish(&mut rows.filter_map(|(line, event)| {
+            event
+                .and_then(|e| admit(defs, e))
+                .map_err(|e| rejected.push(reject(line, e)))
+                .ok()
+        }));
+        if done.send((index, chunk, rejected)).is_err() {
+            break;
+        }
+    }
 }
 
 /// The workers' chunks put back in file order.
@@ -1100,4 +1146,66 @@ fn import_costs<R: Read>(
     }
     summary.inserted = store.upsert_costs(ws, rows)? as u64;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    fn nice_of_this_thread() -> i32 {
+        // SAFETY: reads the calling thread's priority.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+    }
+
+    /// The reader and the parsing threads run at a lower priority than the caller (the
+    /// store's writer keeps its own), and every row still reaches the consumer in order.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn parsing_threads_give_way_to_the_writer() {
+        let caller = nice_of_this_thread();
+        let seen = Mutex::new(Vec::new());
+        let read: ReadRows<'_, Vec<(u64, String)>> = Box::new(|emit, _| {
+            seen.lock().unwrap().push(nice_of_this_thread());
+            for batch in 0..4u64 {
+                emit((0..3).map(|i| (batch * 3 + i + 1, String::new())).collect());
+            }
+            Ok(12)
+        });
+        let convert = |batch: &Vec<(u64, String)>, i: usize| {
+            seen.lock().unwrap().push(nice_of_this_thread());
+            let (line, _) = batch.get(i)?;
+            Some((
+                *line,
+                Err(PayloadError::new(
+                    parcours_core::ErrorCode::InvalidValue,
+                    None,
+                    "every row is rejected",
+                )),
+            ))
+        };
+        let finish = |events: &mut dyn Iterator<Item = Event>| events.count();
+        let (stored, rows, rejected) = parse_parallel(read, &convert, &[], 2, &finish, |chunks| {
+            chunks.sum::<usize>()
+        })
+        .unwrap();
+        assert_eq!((stored, rows), (0, 12));
+        let lines: Vec<u64> = rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, (1..=12).collect::<Vec<_>>());
+        let seen = seen.into_inner().unwrap();
+        assert_eq!(
+            seen.len(),
+            1 + 12 + 4,
+            "the reader, each row, each batch's end"
+        );
+        assert!(
+            seen.iter().all(|&n| n == (caller + NICER).min(19)),
+            "{seen:?} (caller {caller})"
+        );
+        assert_eq!(
+            nice_of_this_thread(),
+            caller,
+            "the caller's own is unchanged"
+        );
+    }
 }
