@@ -365,7 +365,7 @@ pub type Finish<'a, C> = &'a (dyn Fn(&mut dyn Iterator<Item = Event>) -> C + Syn
 /// Returns what `consume` returned, the rows read and the rejected rows (by line). A
 /// worker that panics makes the whole call panic when the threads are joined: no chunk is
 /// skipped silently.
-fn parse_parallel<B: Send, C: Send, R>(
+fn parse_parallel<B: RowBatch, C: Send, R>(
     read: ReadRows<'_, B>,
     convert: Convert<'_, B>,
     defs: &[SurveyDef],
@@ -449,9 +449,26 @@ fn yield_to_the_writer() {
 /// How much lower the parsing threads' priority is than the writer's.
 const NICER: i32 = 10;
 
+/// A batch of raw rows, as the reader hands them to the parsing threads.
+trait RowBatch: Send {
+    fn len(&self) -> usize;
+}
+
+impl RowBatch for Vec<(u64, String)> {
+    fn len(&self) -> usize {
+        self.len()
+    }
+}
+
+impl RowBatch for Batch {
+    fn len(&self) -> usize {
+        self.len()
+    }
+}
+
 /// A parsing thread: takes batches until there are none, and sends each one's chunk of
 /// prepared events, with its rejected rows.
-fn parse_jobs<B, C>(
+fn parse_jobs<B: RowBatch, C>(
     work: &Mutex<Receiver<(usize, B)>>,
     done: SyncSender<(usize, C, Vec<Rejection>)>,
     convert: Convert<'_, B>,
@@ -462,7 +479,8 @@ fn parse_jobs<B, C>(
         let job = work.lock().unwrap_or_else(|e| e.into_inner()).recv();
         let Ok((index, batch)) = job else { break };
         let mut rejected = Vec::new();
-        let rows = (0..).map_while(|i| convert(&batch, i));
+        // Bounded by the batch's length, so the chunk is sized for it up front.
+        let rows = (0..batch.len()).map_while(|i| convert(&batch, i));
         let chunk = finish(&mut rows.filter_map(|(line, event)| {
             event
                 .and_then(|e| admit(defs, e))
@@ -502,7 +520,7 @@ impl<C> Iterator for InOrder<C> {
 /// Parses in parallel (see [`parse_parallel`]), prepares the events for the store on the
 /// parsing threads (see `Store::prepare`) and streams them to the store, so reading,
 /// parsing, preparing and committing overlap.
-fn pipeline<B: Send>(
+fn pipeline<B: RowBatch>(
     store: &dyn Store,
     ws: WorkspaceId,
     defs: &[SurveyDef],
@@ -1159,7 +1177,8 @@ mod tests {
     }
 
     /// The reader and the parsing threads run at a lower priority than the caller (the
-    /// store's writer keeps its own), and every row still reaches the consumer in order.
+    /// store's writer keeps its own), every row still reaches the consumer in order, and
+    /// each chunk says how many events it may hold.
     #[cfg(target_os = "linux")]
     #[test]
     fn parsing_threads_give_way_to_the_writer() {
@@ -1184,7 +1203,12 @@ mod tests {
                 )),
             ))
         };
-        let finish = |events: &mut dyn Iterator<Item = Event>| events.count();
+        // Each chunk's iterator tells its most events (the store sizes its vector so).
+        let hints = Mutex::new(Vec::new());
+        let finish = |events: &mut dyn Iterator<Item = Event>| {
+            hints.lock().unwrap().push(events.size_hint().1);
+            events.count()
+        };
         let (stored, rows, rejected) = parse_parallel(read, &convert, &[], 2, &finish, |chunks| {
             chunks.sum::<usize>()
         })
@@ -1193,11 +1217,7 @@ mod tests {
         let lines: Vec<u64> = rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, (1..=12).collect::<Vec<_>>());
         let seen = seen.into_inner().unwrap();
-        assert_eq!(
-            seen.len(),
-            1 + 12 + 4,
-            "the reader, each row, each batch's end"
-        );
+        assert_eq!(seen.len(), 1 + 12, "the reader, and each row");
         assert!(
             seen.iter().all(|&n| n == (caller + NICER).min(19)),
             "{seen:?} (caller {caller})"
