@@ -10,7 +10,7 @@ use crate::types::{IdentityKind, KeyInfo, StoredEvent, WorkspaceId};
 use crate::{Result, StoreError};
 
 use super::blocks::{self, Row};
-use super::identity::Id;
+use super::identity::{cached_key, Id};
 
 /// An event ready for the writer, made on the caller's thread: its fields encoded as a
 /// block holds them, its message hashed, and of the rest only what identity stitching
@@ -67,7 +67,7 @@ impl Encoded {
             .actor()
             .map(|(anonymous, id)| blocks::actor_hash(anonymous, id));
         let key =
-            |kind: IdentityKind, value: Option<&str>| value.map_or(0, |v| Id::new(kind, v).key);
+            |kind: IdentityKind, value: Option<&str>| value.map_or(0, |v| cached_key(kind, v));
         let previous = event.previous_id.as_deref();
         let keys = [
             key(IdentityKind::UserId, event.user_id.as_deref()),
