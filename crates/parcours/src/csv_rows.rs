@@ -217,7 +217,14 @@ mod tests {
     type Rows = Vec<(u64, Vec<String>)>;
 
     fn read(text: &[u8], size: usize) -> (Vec<String>, Rows, Vec<BadRow>) {
-        let (mut reader, headers) = Reader::new(text, b',').unwrap();
+        read_through(text, size, 1 << 16)
+    }
+
+    /// [`read`] through a buffer of `buffer` bytes, so that rows, cells and quotes are
+    /// cut across reads.
+    fn read_through(text: &[u8], size: usize, buffer: usize) -> (Vec<String>, Rows, Vec<BadRow>) {
+        let input = std::io::BufReader::with_capacity(buffer, text);
+        let (mut reader, headers) = Reader::new(input, b',').unwrap();
         let (mut rows, mut bad) = (Vec::new(), Vec::new());
         loop {
             let (batch, _) = reader.read_batch(size, &mut |b| bad.push(b)).unwrap();
@@ -346,9 +353,10 @@ mod tests {
                 0..80,
             ),
             size in 1usize..6,
+            buffer in 1usize..9,
         ) {
             let text: String = pieces.concat();
-            let (headers, rows, bad) = read(text.as_bytes(), size);
+            let (headers, rows, bad) = read_through(text.as_bytes(), size, buffer);
             let (ref_headers, ref_rows, ref_bad) = reference(text.as_bytes());
             prop_assert_eq!(headers, ref_headers);
             let cells = |rows: Rows| rows.into_iter().map(|r| r.1).collect::<Vec<_>>();
@@ -371,6 +379,7 @@ mod tests {
             ),
             crlf in any::<bool>(),
             size in 1usize..6,
+            buffer in prop_oneof![1usize..9, Just(1 << 16)],
         ) {
             let end = if crlf { "\r\n" } else { "\n" };
             let width = rows[0].0.len();
@@ -391,7 +400,7 @@ mod tests {
                     _ => refused.push(line),
                 }
             }
-            let (headers, read_rows, bad) = read(&text, size);
+            let (headers, read_rows, bad) = read_through(&text, size, buffer);
             prop_assert_eq!(&headers, &rows[0].0);
             prop_assert_eq!(read_rows, expected);
             prop_assert_eq!(bad.iter().map(|b| b.line).collect::<Vec<_>>(), refused);
