@@ -171,11 +171,12 @@ fn channel(
     if let Some(c) = channel_from_name(name) {
         return c.to_string();
     }
-    let library = context
-        .object_at("library")
-        .and_then(|l| l.str_at("name"))
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let library = lower(
+        context
+            .object_at("library")
+            .and_then(|l| l.str_at("name"))
+            .unwrap_or(""),
+    );
     let mobile = [
         "ios",
         "android",
@@ -230,9 +231,7 @@ pub fn canonical_channel(s: &str) -> Option<&'static str> {
 
 fn channel_from_medium(medium: &str, source: Option<&str>) -> Option<&'static str> {
     let m = slug(medium);
-    let social_source = source
-        .map(|s| is_social(&s.to_ascii_lowercase()))
-        .unwrap_or(false);
+    let social_source = source.map(|s| is_social(&lower(s))).unwrap_or(false);
     Some(match m.as_str() {
         "cpc" | "ppc" | "paidsearch" | "paid_search" | "sem" | "sea" => {
             if social_source {
@@ -256,7 +255,7 @@ fn channel_from_medium(medium: &str, source: Option<&str>) -> Option<&'static st
 }
 
 fn channel_from_source(source: &str) -> Option<&'static str> {
-    let s = source.to_ascii_lowercase();
+    let s = lower(source);
     if is_social(&s) {
         Some("social")
     } else if SEARCH_ENGINES.iter().any(|e| s.contains(e)) {
@@ -330,10 +329,8 @@ fn channel_from_referrer(referrer: Option<&str>, url: Option<&str>) -> &'static 
     let Some(referrer) = referrer.filter(|r| !r.trim().is_empty()) else {
         return "direct";
     };
-    let ref_host = split_url(referrer).0.to_ascii_lowercase();
-    let own_host = url
-        .map(|u| split_url(u).0.to_ascii_lowercase())
-        .unwrap_or_default();
+    let ref_host = lower(split_url(referrer).0);
+    let own_host = url.map(|u| lower(split_url(u).0)).unwrap_or_default();
     if ref_host.is_empty() {
         return "direct";
     }
@@ -367,9 +364,30 @@ fn is_social(host_or_source: &str) -> bool {
 }
 
 /// The last two labels of a host: `www.shop.example.com` → `example.com`.
-fn registrable(host: &str) -> String {
-    let labels: Vec<&str> = host.trim_start_matches("www.").split('.').collect();
-    labels[labels.len().saturating_sub(2)..].join(".")
+fn registrable(host: &str) -> &str {
+    let host = host.trim_start_matches("www.");
+    match host.rmatch_indices('.').nth(1) {
+        Some((dot, _)) => &host[dot + 1..],
+        None => host,
+    }
+}
+
+/// `s` in ASCII lower case, copied only when it has upper-case letters.
+fn lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// `prefix`, a space, then `label` (a touchpoint name), in one allocation.
+fn labelled(prefix: &str, label: &str) -> String {
+    let mut name = String::with_capacity(prefix.len() + 1 + label.len());
+    name.push_str(prefix);
+    name.push(' ');
+    name.push_str(label);
+    name
 }
 
 fn touchpoint(
@@ -393,29 +411,24 @@ fn touchpoint(
             let path = properties
                 .str_at("path")
                 .or_else(|| page.and_then(|p| p.str_at("path")))
-                .map(str::to_string)
-                .or_else(|| url.map(|u| split_url(u).1.to_string()))
+                .or_else(|| url.map(|u| split_url(u).1))
                 .filter(|p| !p.is_empty());
-            return format!("web {}", path.unwrap_or_else(|| name.to_string()));
+            return labelled("web", path.unwrap_or(name));
         }
-        EventKind::Screen => return format!("app {name}"),
+        EventKind::Screen => return labelled("app", name),
         _ => {}
     }
-    let detail = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| properties.str_at(k))
-            .map(str::to_string)
-    };
+    let detail = |keys: &[&str]| keys.iter().find_map(|k| properties.str_at(k));
     let label = match channel {
         "email" | "sms" | "push" => detail(&["email_name", "template", "message_name"])
-            .or_else(|| campaign.name.clone())
+            .or(campaign.name.as_deref())
             .or_else(|| detail(&["subject"])),
         "phone" => detail(&["direction", "reason"]),
         "store" => detail(&["store", "store_name", "location"]),
         "chat" | "support" => detail(&["topic", "category", "reason"]),
         "display" | "paid_search" | "paid_social" | "social" => campaign
             .name
-            .clone()
+            .as_deref()
             .or_else(|| detail(&["network", "platform"])),
         _ => None,
     };
@@ -424,8 +437,8 @@ fn touchpoint(
         c => c,
     };
     match label {
-        Some(l) if !l.trim().is_empty() => format!("{prefix} {}", l.trim()),
-        _ => format!("{prefix} {name}"),
+        Some(l) if !l.trim().is_empty() => labelled(prefix, l.trim()),
+        _ => labelled(prefix, name),
     }
 }
 
@@ -448,8 +461,18 @@ fn clean(s: &str) -> String {
 
 /// Lowercase, with separators unified to `_`.
 fn slug(s: &str) -> String {
-    s.trim()
-        .to_lowercase()
+    let s = s.trim();
+    if s.is_ascii() {
+        // The same in one pass (ASCII lower-cases alone).
+        return s
+            .bytes()
+            .map(|b| match b {
+                b'-' | b' ' | b'.' => '_',
+                b => b.to_ascii_lowercase() as char,
+            })
+            .collect();
+    }
+    s.to_lowercase()
         .chars()
         .map(|c| {
             if c == '-' || c == ' ' || c == '.' {
@@ -532,6 +555,25 @@ mod tests {
             .iter()
             .find(|(_, words)| words.iter().any(|w| n.contains(w)))
             .map(|(channel, _)| *channel)
+    }
+
+    fn registrable_plainly(host: &str) -> String {
+        let labels: Vec<&str> = host.trim_start_matches("www.").split('.').collect();
+        labels[labels.len().saturating_sub(2)..].join(".")
+    }
+
+    fn slug_plainly(s: &str) -> String {
+        s.trim()
+            .to_lowercase()
+            .chars()
+            .map(|c| {
+                if c == '-' || c == ' ' || c == '.' {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect()
     }
 
     fn is_social_plainly(h: &str) -> bool {
@@ -657,6 +699,15 @@ mod tests {
         #[test]
         fn the_name_matcher_agrees_with_the_plain_rules(name in text()) {
             prop_assert_eq!(channel_from_name(&name), channel_from_name_plainly(&name));
+        }
+
+        #[test]
+        fn hosts_and_slugs_agree_with_the_plain_rules(
+            host in "(www\\.)*[a-zA-Z.\\- É]{0,12}",
+        ) {
+            prop_assert_eq!(registrable(&host), registrable_plainly(&host));
+            prop_assert_eq!(slug(&host), slug_plainly(&host));
+            prop_assert_eq!(lower(&host), host.to_ascii_lowercase());
         }
 
         #[test]

@@ -34,6 +34,17 @@ enum Text {
 }
 
 impl Text {
+    /// Whether this is `key` (bytes compared, lengths first).
+    fn is(&self, source: &str, key: &str) -> bool {
+        match self {
+            Text::At(start, end) => {
+                end - start == key.len()
+                    && source.as_bytes().get(*start..*end) == Some(key.as_bytes())
+            }
+            Text::Owned(s) => **s == *key,
+        }
+    }
+
     fn read<'v>(&'v self, source: &'v str) -> &'v str {
         match self {
             // Positions of a string of this text, taken by its parse: in bounds and on
@@ -106,7 +117,7 @@ impl<'v> View<'v> {
             View::Text(s, text) => {
                 s.0.iter()
                     .rev()
-                    .find(|(k, _)| k.read(text) == key)
+                    .find(|(k, _)| k.is(text, key))
                     .map(|(_, v)| match v {
                         Item::Str(s) => Field::Str(s.read(text)),
                         Item::Bool(b) => Field::Bool(*b),
