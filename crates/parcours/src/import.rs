@@ -709,6 +709,7 @@ fn import_csv(
     if kind == Kind::Costs {
         // A small file, read again from its start by the `csv` crate.
         let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        bar.set_position(0);
         let reader = csv::ReaderBuilder::new()
             .delimiter(options.delimiter)
             .from_reader(bar.wrap_read(file));
