@@ -289,6 +289,9 @@ impl F {
 #[derive(Debug, Default)]
 pub struct Message {
     known: [Option<Value>; FIELDS.len()],
+    /// A known field's strict RFC 3339 time, once read (see [`Message::time`]); forgotten
+    /// when the field changes.
+    times: [Option<Micros>; FIELDS.len()],
     rest: Map<String, Value>,
     /// `properties`, `traits` and `context` given as text; a field of the same name set
     /// in the message adds to its object.
@@ -318,7 +321,10 @@ impl Message {
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         match F::of(key) {
-            Some(f) => self.known[f as usize].as_mut(),
+            Some(f) => {
+                self.times[f as usize] = None;
+                self.known[f as usize].as_mut()
+            }
             None => self.rest.get_mut(key),
         }
     }
@@ -338,7 +344,10 @@ impl Message {
     /// allocates its key.
     pub fn insert(&mut self, key: &str, value: Value) -> Option<Value> {
         match F::of(key) {
-            Some(f) => self.known[f as usize].replace(value),
+            Some(f) => {
+                self.times[f as usize] = None;
+                self.known[f as usize].replace(value)
+            }
             None => self.rest.insert(key.to_string(), value),
         }
     }
@@ -348,7 +357,32 @@ impl Message {
     }
 
     fn take(&mut self, f: F) -> Option<Value> {
+        self.times[f as usize] = None;
         self.known[f as usize].take()
+    }
+
+    /// A field holding a strict RFC 3339 time (as the parser requires it), read once: the
+    /// import reads `timestamp` to name a row, and the parser then reads it from here.
+    /// `None` when the field is absent, not a string, or not such a time.
+    pub fn time(&mut self, key: &str) -> Option<Micros> {
+        let f = F::of(key)?;
+        if let Some(t) = self.times[f as usize] {
+            return Some(t);
+        }
+        let Some(Value::String(text)) = self.at(f) else {
+            return None;
+        };
+        let t = parse_rfc3339(text).ok()?;
+        self.times[f as usize] = Some(t);
+        Some(t)
+    }
+
+    /// [`optional_time`] of a known field, read once.
+    fn time_field(&mut self, f: F) -> Result<Option<Micros>, PayloadError> {
+        match self.time(f.name()) {
+            Some(t) => Ok(Some(t)),
+            None => optional_time(self.at(f), f.name()),
+        }
     }
 
     fn fields(&self) -> impl Iterator<Item = (&str, &Value)> {
@@ -531,9 +565,9 @@ fn parse_message(
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err(wrong_type("messageId", "a string")),
     };
-    let original = optional_time(m.at(F::OriginalTimestamp), "originalTimestamp")?;
-    let explicit = optional_time(m.at(F::Timestamp), "timestamp")?;
-    let sent_at = optional_time(m.at(F::SentAt), "sentAt")?.or(envelope.sent_at);
+    let original = m.time_field(F::OriginalTimestamp)?;
+    let explicit = m.time_field(F::Timestamp)?;
+    let sent_at = m.time_field(F::SentAt)?.or(envelope.sent_at);
     let client_time = original.or(explicit);
     let timestamp = corrected_timestamp(client_time, sent_at, received_at);
 
@@ -834,6 +868,47 @@ mod tests {
             }
             prop_assert_eq!(message.fields().count(), m.len());
         }
+    }
+
+    #[test]
+    fn a_time_read_once_is_forgotten_when_its_field_changes() {
+        let mut m = Message::default();
+        assert_eq!(m.time("timestamp"), None);
+        m.insert("timestamp", Value::from("2024-05-01T10:00:00Z"));
+        let first = parse_rfc3339("2024-05-01T10:00:00Z").unwrap();
+        assert_eq!(m.time("timestamp"), Some(first));
+        m.insert("timestamp", Value::from("2024-05-02T10:00:00Z"));
+        assert_eq!(m.time("timestamp"), Some(first + 86_400_000_000));
+        if let Some(v) = m.get_mut("timestamp") {
+            *v = Value::from("2024-05-01 10:00");
+        }
+        assert_eq!(m.time("timestamp"), None, "not strict RFC 3339");
+        m.insert("timestamp", Value::from("2024-05-01T10:00:00Z"));
+        assert_eq!(m.time("timestamp"), Some(first));
+        m.remove("timestamp");
+        assert_eq!(m.time("timestamp"), None);
+        assert_eq!(m.time("plan"), None, "only the parser's fields");
+        // The parser reads the time given, and still names a bad one.
+        m.insert("timestamp", Value::from("2024-05-01T10:00:00Z"));
+        for (k, v) in [("type", "track"), ("event", "E"), ("userId", "u")] {
+            m.insert(k, Value::from(v));
+        }
+        let e = parse_fields(m, first, &Limits::default(), &mut || "id".into()).unwrap();
+        assert_eq!(e.timestamp, first);
+        let mut bad = Message::default();
+        for (k, v) in [
+            ("type", "track"),
+            ("event", "E"),
+            ("userId", "u"),
+            ("timestamp", "x"),
+        ] {
+            bad.insert(k, Value::from(v));
+        }
+        let err = parse_fields(bad, first, &Limits::default(), &mut || "id".into()).unwrap_err();
+        assert_eq!(
+            (err.code, err.field.as_deref()),
+            (ErrorCode::InvalidTimestamp, Some("timestamp"))
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use indicatif::ProgressBar;
 use parcours_core::payload::{parse_fields, Limits, Message, TextObjects};
-use parcours_core::time::{format_rfc3339, parse_lenient, parse_rfc3339};
+use parcours_core::time::{format_rfc3339, parse_lenient};
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
 use parcours_core::{Event, JsonObject, PayloadError};
 use parcours_store::{AdCost, Store, WorkspaceId};
@@ -653,11 +653,11 @@ fn to_event(
 ) -> Result<Event, PayloadError> {
     let mut time = None;
     for key in ["timestamp", "originalTimestamp"] {
-        if let Some(Value::String(t)) = m.get(key) {
-            if let Ok(micros) = parse_rfc3339(t) {
-                // Already what the message parser reads: left as it is.
-                time = time.or(Some(micros));
-            } else if let Ok(micros) = parse_lenient(t) {
+        if let Some(micros) = m.time(key) {
+            // Already what the message parser reads: left as it is (and read once).
+            time = time.or(Some(micros));
+        } else if let Some(Value::String(t)) = m.get(key) {
+            if let Ok(micros) = parse_lenient(t) {
                 m.insert(key, Value::String(format_rfc3339(micros)));
                 time = time.or(Some(micros));
             }

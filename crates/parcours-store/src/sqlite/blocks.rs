@@ -325,6 +325,37 @@ pub fn put_body(raw: &mut Vec<u8>, r: &Row) {
     }
 }
 
+/// Where the user, anonymous, group and previous ids are in a body written by
+/// [`put_body`] (`None` for an absent one).
+pub fn body_ids(body: &[u8]) -> [Option<(usize, usize)>; 4] {
+    let mut at = 0;
+    let varint = |at: &mut usize| {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let Some(&b) = body.get(*at) else { break };
+            *at += 1;
+            v |= ((b & 0x7f) as u64) << shift;
+            if b < 0x80 {
+                break;
+            }
+        }
+        v as usize
+    };
+    // The message id, kind and name come first.
+    for _ in 0..3 {
+        at += varint(&mut at);
+    }
+    let mut ids = [None; 4];
+    for id in &mut ids {
+        let n = varint(&mut at);
+        if n > 0 {
+            *id = Some((at, at + n - 1));
+            at += n - 1;
+        }
+    }
+    ids
+}
+
 fn encode_with<'a>(
     entries: impl Iterator<Item = BlockEntry<'a>>,
     raw: &mut Vec<u8>,
@@ -939,7 +970,8 @@ mod tests {
             {"type": "group", "userId": "u1", "groupId": "acme", "traits": {"type": "account"}},
             {"type": "alias", "userId": "u1", "previousId": "old-1"},
             {"type": "screen", "userId": "u2", "name": "Home"},
-            {"type": "track", "event": "E", "anonymousId": "a3"}
+            // An id longer than a one-byte length, not ASCII.
+            {"type": "track", "event": "E", "anonymousId": format!("a3-{}", "é".repeat(100))}
         ]});
         let received = parcours_core::time::parse_rfc3339("2024-06-01T00:00:00Z").unwrap();
         let mut n = 0;
@@ -1026,6 +1058,24 @@ mod tests {
         assert_eq!(identify.email.as_deref(), Some("ana@example.com"));
         assert_eq!(identify.traits["plan"], "pro");
         assert!(encoded[0].traits.is_empty() && encoded[0].traits_text.is_none());
+        // Every event's identifiers are read back from its body as they were.
+        for (enc, e) in encoded.iter().zip(&events) {
+            assert_eq!(
+                [
+                    enc.user_id(),
+                    enc.anonymous_id(),
+                    enc.group_id(),
+                    enc.previous_id()
+                ],
+                [
+                    e.user_id.as_deref(),
+                    e.anonymous_id.as_deref(),
+                    e.group_id.as_deref(),
+                    e.previous_id.as_deref()
+                ],
+                "{e:?}"
+            );
+        }
         let ids = encoded[4].ids();
         assert_eq!(ids.previous_as_anon.map(|i| i.value), Some("old-1"));
         assert_eq!(

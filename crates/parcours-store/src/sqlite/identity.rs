@@ -206,7 +206,7 @@ pub fn stitch(
     if row.kind == EventKind::Identify && !row.traits.is_empty() {
         apply_traits(tx, ws, person, &row.traits, row.traits_text.as_deref(), ts)?;
     }
-    if let (EventKind::Group, Some(group)) = (row.kind, row.group_id.as_deref()) {
+    if let (EventKind::Group, Some(group)) = (row.kind, row.group_id()) {
         apply_group(tx, ws, person, group, &row.traits, ts)?;
     }
     Ok(())

@@ -23,10 +23,10 @@ pub struct Encoded {
     pub email: Option<String>,
     pub kind: EventKind,
     pub timestamp: Micros,
-    pub user_id: Option<String>,
-    pub anonymous_id: Option<String>,
-    pub group_id: Option<String>,
-    pub previous_id: Option<String>,
+    /// Where the user, anonymous, group and previous ids are in `body`, which holds them
+    /// already: read there rather than kept as strings of their own, which the writer
+    /// would free (allocated on another thread) after the commit.
+    ids: [Option<(usize, usize)>; 4],
     /// The traits of an identify or group call (what stitching applies), with their JSON
     /// text; empty for other calls.
     pub traits: Map<String, Value>,
@@ -81,10 +81,7 @@ impl Encoded {
             email,
             kind: event.kind,
             timestamp: event.timestamp,
-            user_id: event.user_id.take(),
-            anonymous_id: event.anonymous_id.take(),
-            group_id: event.group_id.take(),
-            previous_id: event.previous_id.take(),
+            ids: blocks::body_ids(&body),
             traits,
             traits_text: if stitched { traits_text } else { None },
             actor_key,
@@ -95,16 +92,39 @@ impl Encoded {
 
     /// The event's identifiers, with their identity cache keys.
     pub fn ids(&self) -> Ids<'_> {
-        fn id(kind: IdentityKind, value: &Option<String>, key: u128) -> Option<Id<'_>> {
-            value.as_deref().map(|value| Id { kind, value, key })
+        fn id(kind: IdentityKind, value: Option<&str>, key: u128) -> Option<Id<'_>> {
+            value.map(|value| Id { kind, value, key })
         }
+        let previous = self.previous_id();
         Ids {
-            user: id(IdentityKind::UserId, &self.user_id, self.keys[0]),
-            anonymous: id(IdentityKind::AnonymousId, &self.anonymous_id, self.keys[1]),
-            email: id(IdentityKind::Email, &self.email, self.keys[2]),
-            previous_as_user: id(IdentityKind::UserId, &self.previous_id, self.keys[3]),
-            previous_as_anon: id(IdentityKind::AnonymousId, &self.previous_id, self.keys[4]),
+            user: id(IdentityKind::UserId, self.user_id(), self.keys[0]),
+            anonymous: id(IdentityKind::AnonymousId, self.anonymous_id(), self.keys[1]),
+            email: id(IdentityKind::Email, self.email.as_deref(), self.keys[2]),
+            previous_as_user: id(IdentityKind::UserId, previous, self.keys[3]),
+            previous_as_anon: id(IdentityKind::AnonymousId, previous, self.keys[4]),
         }
+    }
+
+    fn id(&self, which: usize) -> Option<&str> {
+        let (start, end) = self.ids[which]?;
+        // The body was encoded from the event's strings: always UTF-8.
+        std::str::from_utf8(self.body.get(start..end)?).ok()
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        self.id(0)
+    }
+
+    pub fn anonymous_id(&self) -> Option<&str> {
+        self.id(1)
+    }
+
+    pub fn group_id(&self) -> Option<&str> {
+        self.id(2)
+    }
+
+    pub fn previous_id(&self) -> Option<&str> {
+        self.id(3)
     }
 }
 
