@@ -360,9 +360,9 @@ type Convert<'a, B> = &'a (dyn Fn(&B, usize) -> Option<(u64, Result<Event, Paylo
 pub type Finish<'a, C> = &'a (dyn Fn(&mut dyn Iterator<Item = Event>) -> C + Sync);
 
 /// Reads rows on one thread, parses them on `workers` threads (0: one per core and one
-/// more, up to 9: see [`parsing_threads`]),
-/// where `finish` also turns each chunk's valid events into what `consume` takes (taking
-/// each event as soon as it is parsed), and hands `consume` the chunks in file order.
+/// more, see [`parsing_threads`]), where `finish` also turns each chunk's valid events
+/// into what `consume` takes (taking each event as soon as it is parsed), and hands
+/// `consume` the chunks in file order.
 /// Returns what `consume` returned, the rows read and the rejected rows (by line). A
 /// worker that panics makes the whole call panic when the threads are joined: no chunk is
 /// skipped silently.
