@@ -1,8 +1,9 @@
 //! parcours, the binary: command line, configuration, HTTP server, import and demo.
 //!
 //! Everything is a library so tests drive it without a process: [`server::app`] builds
-//! the router, [`import::run`] imports a file into a store, [`demo::generate`] builds the
-//! demo dataset. `main.rs` only parses the command line and dispatches to [`cli::run`].
+//! the router, [`import::import_file`] imports a file into a store, [`demo::build`]
+//! builds the demo dataset. `main.rs` only parses the command line and dispatches to
+//! [`cli::run`].
 
 pub mod analysis;
 pub mod attribution_cmd;
