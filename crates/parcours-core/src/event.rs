@@ -175,9 +175,9 @@ impl Event {
 #[derive(Clone, Default)]
 pub struct JsonObject {
     map: OnceLock<Map<String, Value>>,
-    text: Option<Box<str>>,
-    /// The shallow parse of `text` (`view` reads it), made when the text was checked.
-    shallow: Shallow,
+    /// The text it was given as, with the shallow parse that checked it (which `view`
+    /// reads): kept and forgotten together.
+    text: Option<(Box<str>, Shallow)>,
 }
 
 impl JsonObject {
@@ -191,16 +191,14 @@ impl JsonObject {
         }
         Ok(JsonObject {
             map: OnceLock::new(),
-            text: Some(text),
-            shallow,
+            text: Some((text, shallow)),
         })
     }
 
     fn map(&self) -> &Map<String, Value> {
         self.map.get_or_init(|| {
             // Only a text checked by `from_text` is left unparsed: it parses.
-            self.text
-                .as_deref()
+            self.source_text()
                 .and_then(|t| serde_json::from_str(t).ok())
                 .unwrap_or_default()
         })
@@ -209,8 +207,8 @@ impl JsonObject {
     /// Reads fields without building the map when it is not built yet: see
     /// [`crate::view`]. `with` gets the view.
     pub fn view<R>(&self, with: impl FnOnce(View) -> R) -> R {
-        match (self.map.get(), self.text.as_deref()) {
-            (None, Some(text)) => with(self.shallow.view(text)),
+        match (self.map.get(), &self.text) {
+            (None, Some((text, shallow))) => with(shallow.view(text)),
             _ => with(View::Map(self.map())),
         }
     }
@@ -219,7 +217,7 @@ impl JsonObject {
     /// whose text cannot name it (it neither contains the key nor any escape), which
     /// spares a parse to look.
     pub fn may_name(&self, key: &str) -> bool {
-        match (self.map.get(), self.text.as_deref()) {
+        match (self.map.get(), self.source_text()) {
             (None, Some(text)) => text.contains(key) || text.contains('\\'),
             _ => true,
         }
@@ -235,7 +233,7 @@ impl JsonObject {
 
     /// The text this object was parsed from, if it is still known.
     pub fn source_text(&self) -> Option<&str> {
-        self.text.as_deref()
+        self.text.as_ref().map(|(text, _)| &**text)
     }
 
     /// The map, without its text.
@@ -247,7 +245,7 @@ impl JsonObject {
     /// The object as JSON text, `None` when it is empty: its source text if known, else
     /// the map serialised (compact, keys in order).
     pub fn to_text(&self) -> Option<String> {
-        match &self.text {
+        match self.source_text() {
             _ if self.is_empty() => None,
             Some(text) => Some(text.to_string()),
             None => serialize(self.map()),
@@ -258,7 +256,7 @@ impl JsonObject {
     pub fn into_text(self) -> Option<String> {
         let empty = self.is_empty();
         match self.text {
-            Some(text) if !empty => Some(text.into()),
+            Some((text, _)) if !empty => Some(text.into()),
             _ => self.to_text(),
         }
     }
@@ -277,7 +275,6 @@ impl From<Map<String, Value>> for JsonObject {
         JsonObject {
             map: OnceLock::from(map),
             text: None,
-            shallow: Shallow::default(),
         }
     }
 }
@@ -294,7 +291,6 @@ impl DerefMut for JsonObject {
     fn deref_mut(&mut self) -> &mut Map<String, Value> {
         self.map();
         self.text = None;
-        self.shallow = Shallow::default();
         self.map.get_mut().expect("the map was just built")
     }
 }

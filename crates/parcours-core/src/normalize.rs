@@ -461,27 +461,14 @@ fn clean(s: &str) -> String {
 
 /// Lowercase, with separators unified to `_`.
 fn slug(s: &str) -> String {
+    let unify = |c: char| if matches!(c, '-' | ' ' | '.') { '_' } else { c };
     let s = s.trim();
     if s.is_ascii() {
-        // The same in one pass (ASCII lower-cases alone).
-        return s
-            .bytes()
-            .map(|b| match b {
-                b'-' | b' ' | b'.' => '_',
-                b => b.to_ascii_lowercase() as char,
-            })
-            .collect();
+        // ASCII lower-cases character by character: one pass, no intermediate string.
+        s.chars().map(|c| unify(c.to_ascii_lowercase())).collect()
+    } else {
+        s.to_lowercase().chars().map(unify).collect()
     }
-    s.to_lowercase()
-        .chars()
-        .map(|c| {
-            if c == '-' || c == ' ' || c == '.' {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect()
 }
 
 /// Splits a URL into (host, path, query). Tolerates missing scheme and relative paths.

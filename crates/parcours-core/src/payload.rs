@@ -213,65 +213,45 @@ pub fn parse_fields(
     )
 }
 
-/// The top-level fields the parser reads, in the order of [`F`].
-const FIELDS: [&str; 15] = [
-    "type",
-    "userId",
-    "anonymousId",
-    "previousId",
-    "groupId",
-    "event",
-    "name",
-    "messageId",
-    "timestamp",
-    "originalTimestamp",
-    "sentAt",
-    "properties",
-    "traits",
-    "context",
-    "integrations",
-];
+/// The top-level fields the parser reads: `F::X` names the field `FIELDS[F::X as usize]`,
+/// from one list.
+macro_rules! fields {
+    ($($variant:ident = $name:literal),* $(,)?) => {
+        /// A field the parser reads, by position in [`FIELDS`].
+        #[derive(Clone, Copy)]
+        enum F {
+            $($variant),*
+        }
 
-/// A field of [`FIELDS`], by position.
-#[derive(Clone, Copy)]
-enum F {
-    Type,
-    UserId,
-    AnonymousId,
-    PreviousId,
-    GroupId,
-    Event,
-    Name,
-    MessageId,
-    Timestamp,
-    OriginalTimestamp,
-    SentAt,
-    Properties,
-    Traits,
-    Context,
-    Integrations,
+        const FIELDS: [&str; [$($name),*].len()] = [$($name),*];
+
+        impl F {
+            const ALL: [F; FIELDS.len()] = [$(F::$variant),*];
+        }
+    };
+}
+
+fields! {
+    Type = "type",
+    UserId = "userId",
+    AnonymousId = "anonymousId",
+    PreviousId = "previousId",
+    GroupId = "groupId",
+    Event = "event",
+    Name = "name",
+    MessageId = "messageId",
+    Timestamp = "timestamp",
+    OriginalTimestamp = "originalTimestamp",
+    SentAt = "sentAt",
+    Properties = "properties",
+    Traits = "traits",
+    Context = "context",
+    Integrations = "integrations",
 }
 
 impl F {
     fn of(key: &str) -> Option<F> {
-        Some(match key {
-            "type" => F::Type,
-            "userId" => F::UserId,
-            "anonymousId" => F::AnonymousId,
-            "previousId" => F::PreviousId,
-            "groupId" => F::GroupId,
-            "event" => F::Event,
-            "name" => F::Name,
-            "messageId" => F::MessageId,
-            "timestamp" => F::Timestamp,
-            "originalTimestamp" => F::OriginalTimestamp,
-            "sentAt" => F::SentAt,
-            "properties" => F::Properties,
-            "traits" => F::Traits,
-            "context" => F::Context,
-            "integrations" => F::Integrations,
-            _ => return None,
-        })
+        FIELDS.iter().position(|f| *f == key).map(|i| F::ALL[i])
     }
 
     fn name(self) -> &'static str {
@@ -365,21 +345,22 @@ impl Message {
     /// import reads `timestamp` to name a row, and the parser then reads it from here.
     /// `None` when the field is absent, not a string, or not such a time.
     pub fn time(&mut self, key: &str) -> Option<Micros> {
-        let f = F::of(key)?;
-        if let Some(t) = self.times[f as usize] {
-            return Some(t);
+        self.strict_time(F::of(key)?)
+    }
+
+    fn strict_time(&mut self, f: F) -> Option<Micros> {
+        if self.times[f as usize].is_none() {
+            let Some(Value::String(text)) = self.at(f) else {
+                return None;
+            };
+            self.times[f as usize] = parse_rfc3339(text).ok();
         }
-        let Some(Value::String(text)) = self.at(f) else {
-            return None;
-        };
-        let t = parse_rfc3339(text).ok()?;
-        self.times[f as usize] = Some(t);
-        Some(t)
+        self.times[f as usize]
     }
 
     /// [`optional_time`] of a known field, read once.
     fn time_field(&mut self, f: F) -> Result<Option<Micros>, PayloadError> {
-        match self.time(f.name()) {
+        match self.strict_time(f) {
             Some(t) => Ok(Some(t)),
             None => optional_time(self.at(f), f.name()),
         }

@@ -75,43 +75,15 @@ fn utc_fast(b: &[u8]) -> Option<Micros> {
     if b.get(end) != Some(&b'Z') || b.len() != end + 1 {
         return None;
     }
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if year < 1970
-        || !(1..=12).contains(&month)
-        || day < 1
-        || day > month_days[month as usize - 1]
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
+    if year < 1970 || !(1..=12).contains(&month) || hour > 23 || minute > 59 || second > 59 {
         return None;
     }
-    // Days since 1970-01-01 of a proleptic Gregorian date (years counted from March, so
-    // the leap day ends a year).
-    let (y, m) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y / 400;
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * m + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
+    let (month, day_of_month) = (month as u32, u32::try_from(day).ok()?);
+    let days = days_from_civil(year, month, day_of_month);
+    // A day past its month's end (or zero) comes back as another date.
+    if civil_from_days(days) != (year, month, day_of_month) {
+        return None;
+    }
     Some(days * MICROS_PER_DAY + (hour * 3600 + minute * 60 + second) * MICROS_PER_SECOND + micros)
 }
 

@@ -289,12 +289,12 @@ impl<'de> Visitor<'de> for ItemSeed {
         f.write_str("a JSON value")
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Item, E> {
-        Ok(Item::Str(self.0.place(v)))
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Item, E> {
+        TextSeed(self.0).visit_borrowed_str(v).map(Item::Str)
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Item, E> {
-        Ok(Item::Str(Text::Owned(v.into())))
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Item, E> {
+        TextSeed(self.0).visit_str(v).map(Item::Str)
     }
 
     fn visit_bool<E>(self, v: bool) -> Result<Item, E> {

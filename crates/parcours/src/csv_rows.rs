@@ -38,9 +38,9 @@ impl Batch {
         self.rows.is_empty()
     }
 
-    /// The row at `index`, with its line.
-    pub fn row(&self, index: usize) -> Option<(u64, Row<'_>)> {
-        let &(line, start, first) = self.rows.get(index)?;
+    /// The row at `index` (below [`Batch::len`]), with its line.
+    pub fn row(&self, index: usize) -> (u64, Row<'_>) {
+        let (line, start, first) = self.rows[index];
         let (end, last) = match self.rows.get(index + 1) {
             Some(&(_, end, last)) => (end, last),
             None => (self.bytes.len(), self.ends.len()),
@@ -49,12 +49,12 @@ impl Batch {
             bytes: &self.bytes[start..end],
             ends: &self.ends[first..last],
         };
-        Some((line, row))
+        (line, row)
     }
 
     /// The rows with their lines.
     pub fn rows(&self) -> impl Iterator<Item = (u64, Row<'_>)> {
-        (0..self.len()).map_while(|i| self.row(i))
+        (0..self.len()).map(|i| self.row(i))
     }
 }
 
@@ -173,7 +173,8 @@ fn read_row(
     batch: &mut Batch,
 ) -> std::io::Result<bool> {
     let (start, first) = (batch.bytes.len(), batch.ends.len());
-    // The spare room is zeroed once and written over by the parser.
+    // Room for the row, zeroed (the parser writes into initialised bytes), then cut to
+    // what it wrote; it grows by doubling for a long row.
     let (mut out, mut end) = (start, first);
     batch.bytes.resize(start + 1024, 0);
     batch.ends.resize(first + 32, 0);

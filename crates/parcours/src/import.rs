@@ -350,9 +350,9 @@ fn detect_format(path: &Path) -> anyhow::Result<Format> {
 type ReadRows<'a, B> =
     Box<dyn FnOnce(&mut dyn FnMut(B), &mut Vec<Rejection>) -> anyhow::Result<u64> + Send + 'a>;
 
-/// Turns the raw row of a batch at an index into its line and event (validation,
-/// normalisation, message id); `None` past the last row.
-type Convert<'a, B> = &'a (dyn Fn(&B, usize) -> Option<(u64, Result<Event, PayloadError>)> + Sync);
+/// Turns the raw row of a batch at an index (below the batch's length) into its line and
+/// event (validation, normalisation, message id).
+type Convert<'a, B> = &'a (dyn Fn(&B, usize) -> (u64, Result<Event, PayloadError>) + Sync);
 
 /// Turns the valid events of a chunk, as they are parsed, into what the consumer takes.
 /// It must take every event the iterator yields: rows are parsed (and rejected rows
@@ -490,7 +490,7 @@ fn parse_jobs<B: RowBatch, C>(
         let Ok((index, batch)) = job else { break };
         let mut rejected = Vec::new();
         // Bounded by the batch's length, so the chunk is sized for it up front.
-        let rows = (0..batch.len()).map_while(|i| convert(&batch, i));
+        let rows = (0..batch.len()).map(|i| convert(&batch, i));
         let chunk = finish(&mut rows.filter_map(|(line, event)| {
             event
                 .and_then(|e| admit(defs, e))
@@ -631,8 +631,8 @@ fn import_jsonl(
         }
     };
     let convert = |batch: &Vec<(u64, String)>, i: usize| {
-        let (line, text) = batch.get(i)?;
-        Some((*line, event(text)))
+        let (line, text) = &batch[i];
+        (*line, event(text))
     };
     pipeline(store, ws, defs, read, &convert)
 }
@@ -770,10 +770,10 @@ fn csv_events<'a>(
     fields: &'a [String],
     mapping: &'a Mapping,
     received: i64,
-) -> impl Fn(&Batch, usize) -> Option<(u64, Result<Event, PayloadError>)> + Sync + 'a {
+) -> impl Fn(&Batch, usize) -> (u64, Result<Event, PayloadError>) + Sync + 'a {
     move |batch, i| {
-        let (line, row) = batch.row(i)?;
-        Some((line, csv_event(row, fields, mapping, received)))
+        let (line, row) = batch.row(i);
+        (line, csv_event(row, fields, mapping, received))
     }
 }
 
@@ -1204,15 +1204,12 @@ mod tests {
         });
         let convert = |batch: &Vec<(u64, String)>, i: usize| {
             seen.lock().unwrap().push(nice_of_this_thread());
-            let (line, _) = batch.get(i)?;
-            Some((
-                *line,
-                Err(PayloadError::new(
-                    parcours_core::ErrorCode::InvalidValue,
-                    None,
-                    "every row is rejected",
-                )),
-            ))
+            let error = PayloadError::new(
+                parcours_core::ErrorCode::InvalidValue,
+                None,
+                "every row is rejected",
+            );
+            (batch[i].0, Err(error))
         };
         // Each chunk's iterator tells its most events (the store sizes its vector so).
         let hints = Mutex::new(Vec::new());

@@ -289,13 +289,15 @@ pub fn encode_entries<'a>(entries: impl Iterator<Item = BlockEntry<'a>>) -> Bloc
 
 /// Writes a row's fields after its sequence number (see the module's comment): what a
 /// block holds of each event. `Encoded::new` writes an incoming event's with it too.
-pub fn put_body(raw: &mut Vec<u8>, r: &Row) {
+/// Returns where in `raw` the user, anonymous, group and previous ids were written.
+pub fn put_body(raw: &mut Vec<u8>, r: &Row) -> [Option<(usize, usize)>; 4] {
     put_str(raw, r.message_id);
     put_str(raw, r.kind);
     put_str(raw, r.name);
-    for s in [r.user_id, r.anonymous_id, r.group_id, r.previous_id] {
+    let ids = [r.user_id, r.anonymous_id, r.group_id, r.previous_id].map(|s| {
         put_opt_str(raw, s);
-    }
+        s.map(|s| (raw.len() - s.len(), raw.len()))
+    });
     put_i64(raw, r.ts);
     put_opt_i64(raw, r.original_ts);
     put_opt_i64(raw, r.sent_at);
@@ -322,36 +324,6 @@ pub fn put_body(raw: &mut Vec<u8>, r: &Row) {
     raw.push(r.online as u8);
     for s in [r.properties, r.traits, r.context] {
         put_opt_str(raw, s);
-    }
-}
-
-/// Where the user, anonymous, group and previous ids are in a body written by
-/// [`put_body`] (`None` for an absent one).
-pub fn body_ids(body: &[u8]) -> [Option<(usize, usize)>; 4] {
-    let mut at = 0;
-    let varint = |at: &mut usize| {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let Some(&b) = body.get(*at) else { break };
-            *at += 1;
-            v |= ((b & 0x7f) as u64) << shift;
-            if b < 0x80 {
-                break;
-            }
-        }
-        v as usize
-    };
-    // The message id, kind and name come first.
-    for _ in 0..3 {
-        at += varint(&mut at);
-    }
-    let mut ids = [None; 4];
-    for id in &mut ids {
-        let n = varint(&mut at);
-        if n > 0 {
-            *id = Some((at, at + n - 1));
-            at += n - 1;
-        }
     }
     ids
 }

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::blocks::{self, PassThrough};
-use super::rows::Encoded;
+use super::rows::{Encoded, Ids};
 use super::writer::Caches;
 use crate::types::{AppendOutcome, ErasureReport, IdentityKind, PersonId, WorkspaceId};
 use crate::{Result, StoreError};
@@ -183,8 +183,8 @@ pub fn stitch(
     out: &mut AppendOutcome,
 ) -> Result<()> {
     let ts = row.timestamp;
-    let person = actor_person(tx, cache, ws, row, out)?;
     let ids = row.ids();
+    let person = actor_person(tx, cache, ws, &ids, ts, out)?;
     if row.kind == EventKind::Alias {
         if let (Some(as_user), Some(as_anon)) = (ids.previous_as_user, ids.previous_as_anon) {
             let existing = match lookup(tx, cache, ws, as_user)? {
@@ -217,11 +217,10 @@ fn actor_person(
     tx: &Transaction,
     cache: &mut Cache,
     ws: WorkspaceId,
-    e: &Encoded,
+    ids: &Ids,
+    ts: Micros,
     out: &mut AppendOutcome,
 ) -> Result<PersonId> {
-    let ts = e.timestamp;
-    let ids = e.ids();
     let by_user = match ids.user {
         Some(u) => lookup(tx, cache, ws, u)?,
         None => None,

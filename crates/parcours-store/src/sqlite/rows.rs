@@ -62,7 +62,7 @@ impl Encoded {
             traits_text.as_deref(),
             context.as_deref(),
         );
-        blocks::put_body(&mut body, &row);
+        let ids = blocks::put_body(&mut body, &row);
         let actor_key = row
             .actor()
             .map(|(anonymous, id)| blocks::actor_hash(anonymous, id));
@@ -81,7 +81,7 @@ impl Encoded {
             email,
             kind: event.kind,
             timestamp: event.timestamp,
-            ids: blocks::body_ids(&body),
+            ids,
             traits,
             traits_text: if stitched { traits_text } else { None },
             actor_key,
