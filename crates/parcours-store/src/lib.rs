@@ -70,6 +70,13 @@ pub trait Store: Send + Sync {
         chunks: &mut dyn Iterator<Item = Prepared>,
         done: &mut dyn FnMut(AppendOutcome),
     ) -> Result<()>;
+    /// A bulk loader's estimate of how many events it is about to append to `workspace`.
+    /// A backend may size its in-memory structures for them once rather than grow them
+    /// as they fill; appends work the same without it, and the estimate bounds nothing.
+    fn expect_events(&self, workspace: WorkspaceId, events: u64) -> Result<()> {
+        let _ = (workspace, events);
+        Ok(())
+    }
     /// Calls `f` for every event with `from <= timestamp < to`, in (timestamp, id) order.
     fn scan_time_range(
         &self,

@@ -314,6 +314,7 @@ pub fn import_file(
         options.progress,
         "{spinner} {bytes}/{total_bytes} {bar:30} {percent}% {per_sec} eta {eta}",
     );
+    store.expect_events(ws, estimate_rows(path, len)?)?;
     // Answers of the workspace's defined surveys are checked and completed as over HTTP.
     let defs = parse_stored(store.surveys(ws)?);
     let summary = match format {
@@ -322,6 +323,23 @@ pub fn import_file(
     };
     bar.finish_and_clear();
     Ok(summary)
+}
+
+/// About how many rows a file of `len` bytes holds, from the lines of its first MiB (a
+/// quoted CSV cell over several lines counts more than once): the estimate the store
+/// sizes its sets by ([`Store::expect_events`]).
+fn estimate_rows(path: &Path, len: u64) -> anyhow::Result<u64> {
+    let mut head = Vec::with_capacity(1 << 20);
+    File::open(path)
+        .with_context(|| format!("opening {}", path.display()))?
+        .take(1 << 20)
+        .read_to_end(&mut head)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let lines = head.iter().filter(|&&b| b == b'\n').count() as u64;
+    Ok(match head.len() as u64 {
+        0 => 0,
+        sampled => (u128::from(len) * u128::from(lines) / u128::from(sampled)) as u64,
+    })
 }
 
 fn detect_format(path: &Path) -> anyhow::Result<Format> {
@@ -1180,6 +1198,22 @@ fn import_costs<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rows_are_estimated_from_the_first_mebibyte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.csv");
+        let estimate = |text: &[u8]| {
+            std::fs::write(&path, text).unwrap();
+            estimate_rows(&path, text.len() as u64).unwrap()
+        };
+        assert_eq!(estimate(b""), 0);
+        assert_eq!(estimate(b"a,b\n1,2\n3,4\n"), 3);
+        // 3 MiB of 64-byte lines, then 1 MiB of 16-byte lines: read from the first.
+        let line = |c: &str, len: usize| format!("{}\n", c.repeat(len - 1));
+        let text = line("x", 64).repeat(3 << 14) + &line("y", 16).repeat(1 << 16);
+        assert_eq!(estimate(text.as_bytes()), (4 << 20) / 64);
+    }
 
     #[cfg(target_os = "linux")]
     fn nice_of_this_thread() -> i32 {

@@ -512,6 +512,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn expect_events(&self, workspace: WorkspaceId, events: u64) -> Result<()> {
+        let events = usize::try_from(events).unwrap_or(usize::MAX);
+        self.on_writer(move |tx, caches| caches.messages.expect(tx, workspace, events))
+    }
+
     fn scan_time_range(
         &self,
         workspace: WorkspaceId,
