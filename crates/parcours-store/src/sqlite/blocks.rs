@@ -22,7 +22,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::rows::Encoded;
+use super::rows::EncodedRef;
 use crate::types::{IdentityKind, WorkspaceId};
 use crate::{Result, StoreError};
 
@@ -123,12 +123,12 @@ impl<'a> Row<'a> {
 }
 
 /// An event as a block is built from: a row of a stored block (decoded), or an event on
-/// its way in, whose fields the caller's thread already encoded (`Encoded::body`) and which
+/// its way in, whose fields the caller's thread already encoded (`EncodedRef::body`) and which
 /// the append gives a sequence number.
 #[derive(Clone, Copy)]
 pub enum BlockEntry<'a> {
     Row(&'a Row<'a>),
-    New { seq: i64, event: &'a Encoded },
+    New { seq: i64, event: EncodedRef<'a> },
 }
 
 impl BlockEntry<'_> {
@@ -354,7 +354,7 @@ fn encode_with<'a>(
                 (r.hash, r.ts, r.actor().map(|(a, id)| actor_hash(a, id)))
             }
             BlockEntry::New { event, .. } => {
-                raw.extend_from_slice(&event.body);
+                raw.extend_from_slice(event.body());
                 (event.hash, event.timestamp, event.actor_key)
             }
         };
@@ -692,7 +692,7 @@ pub fn append(
     c: &Connection,
     messages: &mut Messages,
     ws: WorkspaceId,
-    new: &[&Encoded],
+    new: &[EncodedRef],
 ) -> Result<()> {
     if new.is_empty() {
         return Ok(());
@@ -700,7 +700,7 @@ pub fn append(
     let first = messages.take_seqs(c, new.len())?;
     let new = new.iter().enumerate().map(|(i, event)| BlockEntry::New {
         seq: first + i as i64,
-        event,
+        event: *event,
     });
     let tail: Option<(i64, i64)> = c
         .prepare_cached(
@@ -978,7 +978,11 @@ mod tests {
         .events;
         assert_eq!(events.len(), 7);
         let ws = 3;
-        let encoded: Vec<Encoded> = events.iter().map(|e| Encoded::new(ws, e.clone())).collect();
+        let mut chunk = crate::sqlite::rows::Encodeds::default();
+        for e in &events {
+            chunk.push(ws, e.clone());
+        }
+        let encoded: Vec<EncodedRef> = chunk.iter().collect();
         // The same events as rows, field by field, as blocks encoded them before.
         let texts: Vec<[Option<String>; 3]> = events
             .iter()
@@ -1007,7 +1011,7 @@ mod tests {
                         .enumerate()
                         .map(|(i, event)| BlockEntry::New {
                             seq: 13 + i as i64,
-                            event,
+                            event: *event,
                         }),
                 ),
         );
@@ -1018,7 +1022,7 @@ mod tests {
                     .enumerate()
                     .map(|(i, event)| BlockEntry::New {
                         seq: 10 + i as i64,
-                        event,
+                        event: *event,
                     }),
             );
         for block in [&mixed, &incoming] {

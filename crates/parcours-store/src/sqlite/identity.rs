@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::blocks::{self, PassThrough};
-use super::rows::{Encoded, Ids};
+use super::rows::{EncodedRef, Ids};
 use super::writer::Caches;
 use crate::types::{AppendOutcome, ErasureReport, IdentityKind, PersonId, WorkspaceId};
 use crate::{Result, StoreError};
@@ -179,7 +179,7 @@ pub fn stitch(
     tx: &Transaction,
     cache: &mut Cache,
     ws: WorkspaceId,
-    row: &Encoded,
+    row: EncodedRef,
     out: &mut AppendOutcome,
 ) -> Result<()> {
     let ts = row.timestamp;

@@ -32,7 +32,7 @@ pub(crate) mod ceiling {
     /// dropped before it returns, as the writer drops what it stored.
     pub fn insert_plain(conn: &mut rusqlite::Connection, events: Prepared) -> Result<usize> {
         let workspace = events.workspace;
-        let rows: Vec<&rows::Encoded> = events.events.iter().collect();
+        let rows: Vec<rows::EncodedRef> = events.events.iter().collect();
         let tx = conn.transaction()?;
         blocks::append(&tx, &mut Messages::default(), workspace, &rows)?;
         tx.commit()?;
@@ -57,15 +57,18 @@ use writer::{Job, WriterHandle};
 /// message hashes, the emails they declare. Opaque outside the store.
 pub struct Prepared {
     workspace: WorkspaceId,
-    events: Vec<rows::Encoded>,
+    events: rows::Encodeds,
 }
 
 impl Prepared {
     fn new(workspace: WorkspaceId, events: &mut dyn Iterator<Item = Event>) -> Prepared {
         // Sized up front for the events that may come (an import chunk says how many rows
         // it holds), so the vector is not moved as it grows.
-        let mut prepared = Vec::with_capacity(events.size_hint().1.unwrap_or(0).min(1 << 16));
-        prepared.extend(events.map(|e| rows::Encoded::new(workspace, e)));
+        let mut prepared =
+            rows::Encodeds::with_capacity(events.size_hint().1.unwrap_or(0).min(1 << 16));
+        for event in events {
+            prepared.push(workspace, event);
+        }
         Prepared {
             workspace,
             events: prepared,

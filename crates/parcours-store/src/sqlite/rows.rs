@@ -15,7 +15,8 @@ use super::identity::{cached_key, Id};
 /// An event ready for the writer, made on the caller's thread: its fields encoded as a
 /// block holds them, its message hashed, and of the rest only what identity stitching
 /// reads. The event itself is dropped where it was made, so the single writer neither
-/// encodes it field by field nor frees its many strings.
+/// encodes it field by field nor frees its many strings. Its encoded fields are in the
+/// buffer of its [`Encodeds`], with those of the other events of its chunk.
 pub struct Encoded {
     /// See [`blocks::message_hash`].
     pub hash: u128,
@@ -23,9 +24,9 @@ pub struct Encoded {
     pub email: Option<String>,
     pub kind: EventKind,
     pub timestamp: Micros,
-    /// Where the user, anonymous, group and previous ids are in `body`, which holds them
-    /// already: read there rather than kept as strings of their own, which the writer
-    /// would free (allocated on another thread) after the commit.
+    /// Where the user, anonymous, group and previous ids are in the bodies, which hold
+    /// them already: read there rather than kept as strings of their own, which the
+    /// writer would free (allocated on another thread) after the commit.
     ids: [Option<(usize, usize)>; 4],
     /// The traits of an identify or group call (what stitching applies), with their JSON
     /// text; empty for other calls.
@@ -35,12 +36,47 @@ pub struct Encoded {
     pub(super) actor_key: Option<u64>,
     /// The identity cache keys of the identifiers above, in the order of [`Ids`].
     keys: [u128; 5],
-    /// The event's fields after its sequence number (see [`blocks::put_body`]).
-    pub(super) body: Vec<u8>,
+    /// Where the event's fields after its sequence number (see [`blocks::put_body`]) are
+    /// in the bodies.
+    body: (usize, usize),
 }
 
-impl Encoded {
-    pub fn new(workspace: WorkspaceId, mut event: Event) -> Encoded {
+/// Events made ready for the writer, their encoded fields one after the other in one
+/// buffer: the writer reads them in order, and frees one allocation per chunk rather than
+/// one per event (allocated on another thread, which costs a cache miss or two each).
+#[derive(Default)]
+pub struct Encodeds {
+    bodies: Vec<u8>,
+    events: Vec<Encoded>,
+}
+
+/// Bytes reserved per event of a chunk, about what a demo event's fields take.
+const BODY_BYTES: usize = 384;
+
+impl Encodeds {
+    pub fn with_capacity(events: usize) -> Encodeds {
+        Encodeds {
+            bodies: Vec::with_capacity(events * BODY_BYTES),
+            events: Vec::with_capacity(events),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = EncodedRef<'_>> {
+        self.events.iter().map(|event| EncodedRef {
+            event,
+            bodies: &self.bodies,
+        })
+    }
+
+    pub fn push(&mut self, workspace: WorkspaceId, mut event: Event) {
         let email = event.email();
         let stitched = matches!(event.kind, EventKind::Identify | EventKind::Group);
         let properties = std::mem::take(&mut event.properties).into_text();
@@ -51,18 +87,14 @@ impl Encoded {
         } else {
             (Map::new(), std::mem::take(&mut event.traits).into_text())
         };
-        let mut body = Vec::with_capacity(
-            256 + properties.as_ref().map_or(0, String::len)
-                + context.as_ref().map_or(0, String::len)
-                + traits_text.as_ref().map_or(0, String::len),
-        );
         let row = Row::of_event(
             &event,
             properties.as_deref(),
             traits_text.as_deref(),
             context.as_deref(),
         );
-        let ids = blocks::put_body(&mut body, &row);
+        let start = self.bodies.len();
+        let ids = blocks::put_body(&mut self.bodies, &row);
         let actor_key = row
             .actor()
             .map(|(anonymous, id)| blocks::actor_hash(anonymous, id));
@@ -76,7 +108,7 @@ impl Encoded {
             key(IdentityKind::UserId, previous),
             key(IdentityKind::AnonymousId, previous),
         ];
-        Encoded {
+        self.events.push(Encoded {
             hash: blocks::message_hash(workspace, &event.message_id),
             email,
             kind: event.kind,
@@ -86,44 +118,66 @@ impl Encoded {
             traits_text: if stitched { traits_text } else { None },
             actor_key,
             keys,
-            body,
-        }
+            body: (start, self.bodies.len()),
+        });
+    }
+}
+
+/// An event of an [`Encodeds`], with the buffer its fields are in.
+#[derive(Clone, Copy)]
+pub struct EncodedRef<'a> {
+    event: &'a Encoded,
+    bodies: &'a [u8],
+}
+
+impl std::ops::Deref for EncodedRef<'_> {
+    type Target = Encoded;
+
+    fn deref(&self) -> &Encoded {
+        self.event
+    }
+}
+
+impl<'a> EncodedRef<'a> {
+    /// The event's fields after its sequence number (see [`blocks::put_body`]).
+    pub fn body(self) -> &'a [u8] {
+        &self.bodies[self.event.body.0..self.event.body.1]
     }
 
     /// The event's identifiers, with their identity cache keys.
-    pub fn ids(&self) -> Ids<'_> {
+    pub fn ids(self) -> Ids<'a> {
         fn id(kind: IdentityKind, value: Option<&str>, key: u128) -> Option<Id<'_>> {
             value.map(|value| Id { kind, value, key })
         }
-        let previous = self.previous_id();
+        let (e, previous) = (self.event, self.previous_id());
         Ids {
-            user: id(IdentityKind::UserId, self.user_id(), self.keys[0]),
-            anonymous: id(IdentityKind::AnonymousId, self.anonymous_id(), self.keys[1]),
-            email: id(IdentityKind::Email, self.email.as_deref(), self.keys[2]),
-            previous_as_user: id(IdentityKind::UserId, previous, self.keys[3]),
-            previous_as_anon: id(IdentityKind::AnonymousId, previous, self.keys[4]),
+            user: id(IdentityKind::UserId, self.user_id(), e.keys[0]),
+            anonymous: id(IdentityKind::AnonymousId, self.anonymous_id(), e.keys[1]),
+            email: id(IdentityKind::Email, e.email.as_deref(), e.keys[2]),
+            previous_as_user: id(IdentityKind::UserId, previous, e.keys[3]),
+            previous_as_anon: id(IdentityKind::AnonymousId, previous, e.keys[4]),
         }
     }
 
-    fn id(&self, which: usize) -> Option<&str> {
-        let (start, end) = self.ids[which]?;
+    fn id(self, which: usize) -> Option<&'a str> {
+        let (start, end) = self.event.ids[which]?;
         // The body was encoded from the event's strings: always UTF-8.
-        std::str::from_utf8(self.body.get(start..end)?).ok()
+        std::str::from_utf8(self.bodies.get(start..end)?).ok()
     }
 
-    pub fn user_id(&self) -> Option<&str> {
+    pub fn user_id(self) -> Option<&'a str> {
         self.id(0)
     }
 
-    pub fn anonymous_id(&self) -> Option<&str> {
+    pub fn anonymous_id(self) -> Option<&'a str> {
         self.id(1)
     }
 
-    pub fn group_id(&self) -> Option<&str> {
+    pub fn group_id(self) -> Option<&'a str> {
         self.id(2)
     }
 
-    pub fn previous_id(&self) -> Option<&str> {
+    pub fn previous_id(self) -> Option<&'a str> {
         self.id(3)
     }
 }

@@ -19,7 +19,7 @@ use rusqlite::{Connection, Transaction};
 
 use super::blocks::{self, Messages};
 use super::identity::{self, Cache};
-use super::rows::Encoded;
+use super::rows::{EncodedRef, Encodeds};
 use super::StoreOptions;
 use crate::types::{AppendOutcome, WorkspaceId};
 use crate::{Result, StoreError};
@@ -29,7 +29,7 @@ type Reply = SyncSender<Result<AppendOutcome>>;
 pub(super) enum Job {
     Append {
         workspace: WorkspaceId,
-        events: Vec<Encoded>,
+        events: Encodeds,
         reply: Reply,
     },
     Run(Box<dyn FnOnce(&mut WriterState) + Send>),
@@ -153,12 +153,12 @@ fn run(mut state: WriterState, rx: Receiver<Job>, depth: Arc<AtomicUsize>, max_g
     tracing::debug!("writer drained and stopped");
 }
 
-fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Vec<Encoded>, Reply)>) {
+fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Encodeds, Reply)>) {
     let started = std::time::Instant::now();
     let result = state.in_transaction(|tx, caches| {
         let mut outcomes = Vec::with_capacity(group.len());
         // The group's new events, by workspace, in queue order: one append each.
-        let mut rows: Vec<(WorkspaceId, Vec<&Encoded>)> = Vec::new();
+        let mut rows: Vec<(WorkspaceId, Vec<EncodedRef>)> = Vec::new();
         for (workspace, events, _) in &group {
             let at = match rows.iter().position(|(w, _)| w == workspace) {
                 Some(at) => at,
@@ -201,11 +201,11 @@ fn accept<'a>(
     tx: &Transaction,
     caches: &mut Caches,
     workspace: WorkspaceId,
-    events: &'a [Encoded],
-    rows: &mut Vec<&'a Encoded>,
+    events: &'a Encodeds,
+    rows: &mut Vec<EncodedRef<'a>>,
 ) -> Result<AppendOutcome> {
     let mut outcome = AppendOutcome::default();
-    for row in events {
+    for row in events.iter() {
         if caches.messages.insert(tx, workspace, row.hash)? {
             outcome.inserted += 1;
             identity::stitch(tx, &mut caches.identities, workspace, row, &mut outcome)?;
