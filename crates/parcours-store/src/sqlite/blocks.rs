@@ -633,9 +633,25 @@ impl Messages {
     /// 16.8 M messages: a set of 570 MB at most (2^25 buckets of 17 bytes).
     pub const MOST_EXPECTED: usize = 1 << 24;
 
-    /// Records a message; `false` when the workspace already holds it.
-    pub fn insert(&mut self, c: &Connection, ws: WorkspaceId, hash: u128) -> Result<bool> {
-        Ok(self.seen(c, ws)?.insert(hash))
+    /// Records the messages of `events`, adding those the workspace did not hold yet to
+    /// `new`; returns how many it held.
+    pub fn keep_new<'a>(
+        &mut self,
+        c: &Connection,
+        ws: WorkspaceId,
+        events: impl Iterator<Item = EncodedRef<'a>>,
+        new: &mut Vec<EncodedRef<'a>>,
+    ) -> Result<usize> {
+        let set = self.seen(c, ws)?;
+        let mut held = 0;
+        for event in events {
+            if set.insert(event.hash) {
+                new.push(event);
+            } else {
+                held += 1;
+            }
+        }
+        Ok(held)
     }
 
     fn forget(&mut self, ws: WorkspaceId, hash: u128) {
@@ -1151,13 +1167,13 @@ mod tests {
         assert!(reserved >= 100_000, "{reserved}");
         // Filling what was expected does not grow it.
         for h in 0..100_000u128 {
-            assert!(messages.insert(&c, 1, h << 64 | h).unwrap());
+            assert!(messages.seen(&c, 1).unwrap().insert(h << 64 | h));
         }
         assert_eq!(messages.seen(&c, 1).unwrap().capacity(), reserved);
         // A workspace that holds messages is left as it is; estimates are capped.
         messages.expect(&c, 1, 1_000_000).unwrap();
         assert_eq!(messages.seen(&c, 1).unwrap().capacity(), reserved);
-        assert!(!messages.insert(&c, 1, 7 << 64 | 7).unwrap());
+        assert!(!messages.seen(&c, 1).unwrap().insert(7 << 64 | 7));
         messages.expect(&c, 2, usize::MAX).unwrap();
         let capped = messages.seen(&c, 2).unwrap().capacity();
         assert!((Messages::MOST_EXPECTED..2 * Messages::MOST_EXPECTED).contains(&capped));
