@@ -1086,7 +1086,10 @@ mod tests {
             );
         }
         let ids = encoded[4].ids();
-        assert_eq!(ids.previous_as_anon.map(|i| i.value), Some("old-1"));
+        assert_eq!(
+            ids.previous_as_anon.map(|i| i.value().unwrap()),
+            Some("old-1")
+        );
         assert_eq!(
             ids.user.map(|i| i.key),
             Some(super::super::identity::Id::new(IdentityKind::UserId, "u1").key)

@@ -50,11 +50,14 @@ impl Cache {
 }
 
 /// An identifier with its cache key, computed on the caller's thread for incoming events
-/// (`Encoded::ids`) so the writer does not hash.
+/// (`EncodedRef::ids`) so the writer does not hash.
 #[derive(Clone, Copy)]
 pub struct Id<'a> {
     pub kind: IdentityKind,
-    pub value: &'a str,
+    /// The identifier's text, read only to store it: an incoming event's is in its
+    /// encoded fields, which looking it up (by its key) then never touches, and which
+    /// another thread wrote (each first read by the writer was a cache miss).
+    value: &'a [u8],
     pub key: u128,
 }
 
@@ -62,9 +65,20 @@ impl<'a> Id<'a> {
     pub fn new(kind: IdentityKind, value: &'a str) -> Id<'a> {
         Id {
             kind,
-            value,
+            value: value.as_bytes(),
             key: key(kind.code(), value),
         }
+    }
+
+    /// An identifier of an encoded event: `value` was written from a `str`, and `key` is
+    /// its [`key`].
+    pub(super) fn encoded(kind: IdentityKind, value: &'a [u8], key: u128) -> Id<'a> {
+        Id { kind, value, key }
+    }
+
+    pub fn value(&self) -> Result<&'a str> {
+        std::str::from_utf8(self.value)
+            .map_err(|_| StoreError::Corrupt("an identifier is not UTF-8".into()))
     }
 }
 
@@ -154,7 +168,7 @@ fn link(
     ts: Micros,
 ) -> Result<()> {
     tx.prepare_cached("INSERT INTO identities (workspace_id, kind, value, person_id, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![ws, id.kind.code(), id.value, person, ts])?;
+        .execute(params![ws, id.kind.code(), id.value()?, person, ts])?;
     remember(cache, ws, id.key, person);
     Ok(())
 }

@@ -146,29 +146,39 @@ impl<'a> EncodedRef<'a> {
 
     /// The event's identifiers, with their identity cache keys.
     pub fn ids(self) -> Ids<'a> {
-        fn id(kind: IdentityKind, value: Option<&str>, key: u128) -> Option<Id<'_>> {
-            value.map(|value| Id { kind, value, key })
+        fn id(kind: IdentityKind, value: Option<&[u8]>, key: u128) -> Option<Id<'_>> {
+            value.map(|value| Id::encoded(kind, value, key))
         }
-        let (e, previous) = (self.event, self.previous_id());
+        let (e, previous) = (self.event, self.id_bytes(3));
         Ids {
-            user: id(IdentityKind::UserId, self.user_id(), e.keys[0]),
-            anonymous: id(IdentityKind::AnonymousId, self.anonymous_id(), e.keys[1]),
-            email: id(IdentityKind::Email, e.email.as_deref(), e.keys[2]),
+            user: id(IdentityKind::UserId, self.id_bytes(0), e.keys[0]),
+            anonymous: id(IdentityKind::AnonymousId, self.id_bytes(1), e.keys[1]),
+            email: id(
+                IdentityKind::Email,
+                e.email.as_deref().map(str::as_bytes),
+                e.keys[2],
+            ),
             previous_as_user: id(IdentityKind::UserId, previous, e.keys[3]),
             previous_as_anon: id(IdentityKind::AnonymousId, previous, e.keys[4]),
         }
     }
 
-    fn id(self, which: usize) -> Option<&'a str> {
+    fn id_bytes(self, which: usize) -> Option<&'a [u8]> {
         let (start, end) = self.event.ids[which]?;
-        // The body was encoded from the event's strings: always UTF-8.
-        std::str::from_utf8(self.bodies.get(start..end)?).ok()
+        self.bodies.get(start..end)
     }
 
+    fn id(self, which: usize) -> Option<&'a str> {
+        // The body was encoded from the event's strings: always UTF-8.
+        std::str::from_utf8(self.id_bytes(which)?).ok()
+    }
+
+    #[cfg(test)]
     pub fn user_id(self) -> Option<&'a str> {
         self.id(0)
     }
 
+    #[cfg(test)]
     pub fn anonymous_id(self) -> Option<&'a str> {
         self.id(1)
     }
@@ -177,6 +187,7 @@ impl<'a> EncodedRef<'a> {
         self.id(2)
     }
 
+    #[cfg(test)]
     pub fn previous_id(self) -> Option<&'a str> {
         self.id(3)
     }
