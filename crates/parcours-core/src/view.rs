@@ -87,6 +87,8 @@ impl Shallow {
         Ok(object)
     }
 
+    /// The outer object's members as read: a repeated key counts each time (a map holds
+    /// it once).
     pub fn len(&self) -> usize {
         self.0.len()
     }
