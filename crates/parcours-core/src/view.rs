@@ -230,10 +230,11 @@ impl Visitor<'_> for KeyIs<'_> {
 /// those texts to `serde_json`.
 ///
 /// It gives up on numbers with an exponent, integers beyond `u64`, fractions whose
-/// digits make more than 2^53 or that have more than 22 decimals (below those bounds
-/// `serde_json`'s division by a power of ten is exact, and so the same with or without
-/// its `float_roundtrip` feature), `\u` escapes of surrogates, and nesting deeper than
-/// [`Scan::DEPTH`] (`serde_json` allows 127).
+/// digits make more than 2^53 or that have more than 22 decimals, `\u` escapes of
+/// surrogates, and nesting deeper than [`Scan::DEPTH`] (`serde_json` allows 127). Below
+/// those bounds a fraction is one division of two exactly represented numbers, which
+/// rounds correctly: `serde_json` reads it so with or without its `float_roundtrip`
+/// feature, and the scan does the same division.
 struct Scan<'t> {
     b: &'t [u8],
     at: usize,
