@@ -70,9 +70,10 @@ enum Item {
 impl Shallow {
     /// Parses `text`, which must be a JSON object.
     ///
-    /// A [`Scan`] reads the common texts; whatever it does not read exactly as
-    /// `serde_json` would (and every error) is parsed again by `serde_json`, so that what
-    /// is accepted, the values read and the error messages are `serde_json`'s.
+    /// A scanner of ours (`Scan`) reads the common texts; whatever it does not read
+    /// exactly as `serde_json` would (and every error) is parsed again by `serde_json`,
+    /// so that what is accepted, the values read and the error messages are
+    /// `serde_json`'s.
     pub fn parse(text: &str) -> serde_json::Result<Shallow> {
         match Scan::text(text) {
             Some(shallow) => Ok(shallow),
