@@ -273,57 +273,58 @@ impl<'t> Scan<'t> {
 
     /// An object, from its `{`.
     fn object(&mut self) -> Option<Shallow> {
-        self.enter()?;
         let mut out = Vec::with_capacity(8);
+        self.container(b'}', |scan| {
+            if scan.peek()? != b'"' {
+                return None;
+            }
+            let key = scan.string()?;
+            scan.space();
+            if scan.peek()? != b':' {
+                return None;
+            }
+            scan.at += 1;
+            scan.space();
+            out.push((key, scan.value()?));
+            Some(())
+        })?;
+        Some(Shallow(out))
+    }
+
+    /// An object or array, from its opening bracket to `close`, within the nesting
+    /// allowed: `item` reads each member or element, whitespace before it skipped.
+    fn container(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.at += 1;
+        self.depth += 1;
+        if self.depth > Self::DEPTH {
+            return None;
+        }
         self.space();
-        if self.peek()? == b'}' {
+        if self.peek()? == close {
             self.at += 1;
         } else {
             loop {
-                if self.peek()? != b'"' {
-                    return None;
-                }
-                let key = self.string()?;
+                item(self)?;
                 self.space();
-                if self.peek()? != b':' {
-                    return None;
-                }
-                self.at += 1;
-                self.space();
-                let value = self.value()?;
-                out.push((key, value));
-                if self.end_of(b'}')? {
-                    break;
+                match self.peek()? {
+                    b',' => {
+                        self.at += 1;
+                        self.space();
+                    }
+                    c if c == close => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
                 }
             }
         }
         self.depth -= 1;
-        Some(Shallow(out))
-    }
-
-    /// Past an opening bracket, within the nesting allowed.
-    fn enter(&mut self) -> Option<()> {
-        self.at += 1;
-        self.depth += 1;
-        (self.depth <= Self::DEPTH).then_some(())
-    }
-
-    /// After a member or element: whether `close` ended the container (else a comma
-    /// and the whitespace after it were read).
-    fn end_of(&mut self, close: u8) -> Option<bool> {
-        self.space();
-        match self.peek()? {
-            b',' => {
-                self.at += 1;
-                self.space();
-                Some(false)
-            }
-            c if c == close => {
-                self.at += 1;
-                Some(true)
-            }
-            _ => None,
-        }
+        Some(())
     }
 
     fn value(&mut self) -> Option<Item> {
@@ -331,19 +332,7 @@ impl<'t> Scan<'t> {
             b'"' => Item::Str(self.string()?),
             b'{' => Item::Object(self.object()?),
             b'[' => {
-                self.enter()?;
-                self.space();
-                if self.peek()? == b']' {
-                    self.at += 1;
-                } else {
-                    loop {
-                        self.value()?;
-                        if self.end_of(b']')? {
-                            break;
-                        }
-                    }
-                }
-                self.depth -= 1;
+                self.container(b']', |scan| scan.value().map(drop))?;
                 Item::Other
             }
             b't' => self.literal(b"true", Item::Bool(true))?,
@@ -620,36 +609,60 @@ mod tests {
         assert!(!shallow.has("\u{0}absent"));
     }
 
-    fn json() -> impl Strategy<Value = Value> {
+    /// JSON values: null, booleans, integers, `floats`, strings of `strings`, and arrays
+    /// and objects (keys of `keys`) of them.
+    fn json_of(
+        floats: BoxedStrategy<f64>,
+        strings: &'static str,
+        keys: &'static str,
+    ) -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::from),
             any::<u64>().prop_map(Value::from),
-            (-1e300f64..1e300).prop_map(Value::from),
-            "[a-z\u{e9}\"\\\\/\n\u{1f600}]{0,6}".prop_map(Value::String),
+            floats.prop_map(Value::from),
+            strings.prop_map(Value::String),
         ];
-        leaf.prop_recursive(4, 32, 5, |inner| {
+        leaf.prop_recursive(4, 32, 5, move |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                prop::collection::btree_map("[a-c]{1,2}", inner, 0..5)
+                prop::collection::btree_map(keys, inner, 0..5)
                     .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }
 
+    fn json() -> impl Strategy<Value = Value> {
+        json_of(
+            (-1e300f64..1e300).boxed(),
+            "[a-z\u{e9}\"\\\\/\n\u{1f600}]{0,6}",
+            "[a-c]{1,2}",
+        )
+    }
+
+    /// An object of `values` and its text, compact or pretty.
+    fn object_text(
+        values: impl Strategy<Value = Value>,
+    ) -> impl Strategy<Value = (Map<String, Value>, String)> {
+        (
+            prop::collection::btree_map("[a-d\u{e9}]{1,3}", values, 0..8),
+            any::<bool>(),
+        )
+            .prop_map(|(map, pretty)| {
+                let map: Map<String, Value> = map.into_iter().collect();
+                let text = if pretty {
+                    serde_json::to_string_pretty(&map)
+                } else {
+                    serde_json::to_string(&map)
+                };
+                (map, text.unwrap())
+            })
+    }
+
     proptest! {
         #[test]
-        fn a_shallow_parse_reads_what_the_parsed_map_holds(
-            map in prop::collection::btree_map("[a-d\u{e9}]{1,3}", json(), 0..8),
-            pretty in any::<bool>(),
-        ) {
-            let map: Map<String, Value> = map.into_iter().collect();
-            let text = if pretty {
-                serde_json::to_string_pretty(&map).unwrap()
-            } else {
-                serde_json::to_string(&map).unwrap()
-            };
+        fn a_shallow_parse_reads_what_the_parsed_map_holds((map, text) in object_text(json())) {
             // Compared with the map parsed from the same text (serde_json's float parse
             // does not always give back the float it printed).
             let parsed: Map<String, Value> = serde_json::from_str(&text).unwrap();
@@ -700,38 +713,20 @@ mod tests {
 
     /// Values the scan reads itself (no exponent, no surrogate escape).
     fn plain_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
+        json_of(
             (-1_000_000_000i64..1_000_000_000, 0..7u32)
-                .prop_map(|(n, k)| Value::from(n as f64 / 10f64.powi(k as i32))),
-            "[a-z\u{e9}\"\\\\/\n\t\u{1}\u{1f600}]{0,6}".prop_map(Value::String),
-        ];
-        leaf.prop_recursive(4, 32, 5, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                prop::collection::btree_map("[a-c\"]{1,2}", inner, 0..5)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
+                .prop_map(|(n, k)| n as f64 / 10f64.powi(k as i32))
+                .boxed(),
+            "[a-z\u{e9}\"\\\\/\n\t\u{1}\u{1f600}]{0,6}",
+            "[a-c\"]{1,2}",
+        )
     }
 
     proptest! {
         /// The scan reads the texts of plain values itself (it does not give up on
         /// them), exactly as serde_json reads them.
         #[test]
-        fn the_scan_reads_plain_json_as_serde_json_does(
-            map in prop::collection::btree_map("[a-d\u{e9}]{1,3}", plain_json(), 0..8),
-            pretty in any::<bool>(),
-        ) {
-            let map: Map<String, Value> = map.into_iter().collect();
-            let text = if pretty {
-                serde_json::to_string_pretty(&map).unwrap()
-            } else {
-                serde_json::to_string(&map).unwrap()
-            };
+        fn the_scan_reads_plain_json_as_serde_json_does((_, text) in object_text(plain_json())) {
             prop_assert!(scan_agrees(&text).is_some(), "the scan gave up on {}", text);
         }
 

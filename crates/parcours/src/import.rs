@@ -305,62 +305,65 @@ pub fn import_file(
     let len = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
+    let head = read_head(path)?;
     let format = match options.format {
-        Format::Auto => detect_format(path)?,
+        Format::Auto => detect_format(path, &head),
         f => f,
     };
+    let rows = estimate_rows(&head, len);
     let bar = crate::cli::progress_bar(
         len,
         options.progress,
         "{spinner} {bytes}/{total_bytes} {bar:30} {percent}% {per_sec} eta {eta}",
     );
-    store.expect_events(ws, estimate_rows(path, len)?)?;
-    // Answers of the workspace's defined surveys are checked and completed as over HTTP.
-    let defs = parse_stored(store.surveys(ws)?);
     let summary = match format {
-        Format::Csv => import_csv(store, ws, path, mapping, &defs, options, &bar)?,
-        _ => import_jsonl(store, ws, path, mapping, &defs, &bar)?,
+        Format::Csv => import_csv(store, ws, path, mapping, rows, options, &bar)?,
+        _ => import_jsonl(store, ws, path, mapping, rows, &bar)?,
     };
     bar.finish_and_clear();
     Ok(summary)
 }
 
-/// About how many rows a file of `len` bytes holds, from the lines of its first MiB (a
-/// quoted CSV cell over several lines counts more than once): the estimate the store
-/// sizes its sets by ([`Store::expect_events`]).
-fn estimate_rows(path: &Path, len: u64) -> anyhow::Result<u64> {
+/// The file's first MiB, read once: what its format and its number of rows are guessed
+/// from.
+fn read_head(path: &Path) -> anyhow::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(1 << 20);
     File::open(path)
         .with_context(|| format!("opening {}", path.display()))?
         .take(1 << 20)
         .read_to_end(&mut head)
         .with_context(|| format!("reading {}", path.display()))?;
-    let lines = head.iter().filter(|&&b| b == b'\n').count() as u64;
-    Ok(match head.len() as u64 {
-        0 => 0,
-        sampled => (u128::from(len) * u128::from(lines) / u128::from(sampled)) as u64,
-    })
+    Ok(head)
 }
 
-fn detect_format(path: &Path) -> anyhow::Result<Format> {
+/// About how many rows a file of `len` bytes holds, from the lines of its `head` (a
+/// quoted CSV cell over several lines counts more than once): the estimate the store
+/// sizes its sets by ([`Store::expect_events`]).
+fn estimate_rows(head: &[u8], len: u64) -> u64 {
+    let lines = head.iter().filter(|&&b| b == b'\n').count() as u64;
+    match head.len() as u64 {
+        0 => 0,
+        sampled => (u128::from(len) * u128::from(lines) / u128::from(sampled)) as u64,
+    }
+}
+
+fn detect_format(path: &Path, head: &[u8]) -> Format {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
-        "csv" | "tsv" => return Ok(Format::Csv),
-        "jsonl" | "ndjson" | "json" => return Ok(Format::Jsonl),
+        "csv" | "tsv" => return Format::Csv,
+        "jsonl" | "ndjson" | "json" => return Format::Jsonl,
         _ => {}
     }
-    let mut head = [0u8; 512];
-    let n = File::open(path)?.read(&mut head)?;
-    let first = head[..n].iter().find(|b| !b.is_ascii_whitespace());
-    Ok(if first == Some(&b'{') {
+    let first = head.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
         Format::Jsonl
     } else {
         Format::Csv
-    })
+    }
 }
 
 /// Reads a file's rows, unparsed, in batches of about [`BATCH`] rows with their line
@@ -551,10 +554,13 @@ impl<C> Iterator for InOrder<C> {
 fn pipeline<B: RowBatch>(
     store: &dyn Store,
     ws: WorkspaceId,
-    defs: &[SurveyDef],
+    expected_rows: u64,
     read: ReadRows<'_, B>,
     convert: Convert<'_, B>,
 ) -> anyhow::Result<Summary> {
+    store.expect_events(ws, expected_rows)?;
+    // Answers of the workspace's defined surveys are checked and completed as over HTTP.
+    let defs = &parse_stored(store.surveys(ws)?);
     let mut summary = Summary::default();
     let prepare = |events: &mut dyn Iterator<Item = Event>| store.prepare(ws, events);
     let (failure, rows, rejected) = parse_parallel(read, convert, defs, 0, &prepare, |chunks| {
@@ -599,7 +605,7 @@ fn import_jsonl(
     ws: WorkspaceId,
     path: &Path,
     mapping: &Mapping,
-    defs: &[SurveyDef],
+    expected_rows: u64,
     bar: &ProgressBar,
 ) -> anyhow::Result<Summary> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -652,7 +658,7 @@ fn import_jsonl(
         let (line, text) = &batch[i];
         (*line, event(text))
     };
-    pipeline(store, ws, defs, read, &convert)
+    pipeline(store, ws, expected_rows, read, &convert)
 }
 
 fn rename_keys(mut m: Message, mapping: &Mapping) -> Message {
@@ -723,7 +729,7 @@ fn import_csv(
     ws: WorkspaceId,
     path: &Path,
     mapping: &Mapping,
-    defs: &[SurveyDef],
+    expected_rows: u64,
     options: &Options,
     bar: &ProgressBar,
 ) -> anyhow::Result<Summary> {
@@ -750,7 +756,7 @@ fn import_csv(
     }
     let received = crate::server::now_micros();
     let convert = csv_events(&fields, mapping, received);
-    pipeline(store, ws, defs, read_csv(reader), &convert)
+    pipeline(store, ws, expected_rows, read_csv(reader), &convert)
 }
 
 /// Reads the rows of an event CSV, unparsed, in batches; rows of the wrong width are
@@ -1205,7 +1211,7 @@ mod tests {
         let path = dir.path().join("rows.csv");
         let estimate = |text: &[u8]| {
             std::fs::write(&path, text).unwrap();
-            estimate_rows(&path, text.len() as u64).unwrap()
+            estimate_rows(&read_head(&path).unwrap(), text.len() as u64)
         };
         assert_eq!(estimate(b""), 0);
         assert_eq!(estimate(b"a,b\n1,2\n3,4\n"), 3);

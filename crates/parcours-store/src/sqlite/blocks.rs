@@ -123,8 +123,8 @@ impl<'a> Row<'a> {
 }
 
 /// An event as a block is built from: a row of a stored block (decoded), or an event on
-/// its way in, whose fields the caller's thread already encoded (`EncodedRef::body`) and which
-/// the append gives a sequence number.
+/// its way in, whose fields the caller's thread already encoded (`EncodedRef::body`) and
+/// which the append gives a sequence number.
 #[derive(Clone, Copy)]
 pub enum BlockEntry<'a> {
     Row(&'a Row<'a>),
@@ -288,7 +288,7 @@ pub fn encode_entries<'a>(entries: impl Iterator<Item = BlockEntry<'a>>) -> Bloc
 }
 
 /// Writes a row's fields after its sequence number (see the module's comment): what a
-/// block holds of each event. `Encoded::new` writes an incoming event's with it too.
+/// block holds of each event. `Encodeds::push` writes an incoming event's with it too.
 /// Returns where in `raw` the user, anonymous, group and previous ids were written.
 pub fn put_body(raw: &mut Vec<u8>, r: &Row) -> [Option<(usize, usize)>; 4] {
     put_str(raw, r.message_id);
@@ -1069,12 +1069,16 @@ mod tests {
         assert!(encoded[0].traits.is_empty() && encoded[0].traits_text.is_none());
         // Every event's identifiers are read back from its body as they were.
         for (enc, e) in encoded.iter().zip(&events) {
+            let ids = enc.ids();
+            fn text<'a>(id: Option<super::super::identity::Id<'a>>) -> Option<&'a str> {
+                id.map(|i| i.value().unwrap())
+            }
             assert_eq!(
                 [
-                    enc.user_id(),
-                    enc.anonymous_id(),
+                    text(ids.user),
+                    text(ids.anonymous),
                     enc.group_id(),
-                    enc.previous_id()
+                    text(ids.previous_as_user)
                 ],
                 [
                     e.user_id.as_deref(),

@@ -168,28 +168,9 @@ impl<'a> EncodedRef<'a> {
         self.bodies.get(start..end)
     }
 
-    fn id(self, which: usize) -> Option<&'a str> {
-        // The body was encoded from the event's strings: always UTF-8.
-        std::str::from_utf8(self.id_bytes(which)?).ok()
-    }
-
-    #[cfg(test)]
-    pub fn user_id(self) -> Option<&'a str> {
-        self.id(0)
-    }
-
-    #[cfg(test)]
-    pub fn anonymous_id(self) -> Option<&'a str> {
-        self.id(1)
-    }
-
     pub fn group_id(self) -> Option<&'a str> {
-        self.id(2)
-    }
-
-    #[cfg(test)]
-    pub fn previous_id(self) -> Option<&'a str> {
-        self.id(3)
+        // The body was encoded from the event's strings: always UTF-8.
+        std::str::from_utf8(self.id_bytes(2)?).ok()
     }
 }
 
