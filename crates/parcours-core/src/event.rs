@@ -146,10 +146,6 @@ impl Event {
             .traits
             .view(|t| t.str_at("email").map(str::to_string))
             .or_else(|| {
-                // Most contexts say nothing of traits, and their text tells without a parse.
-                if !self.context.may_name("traits") {
-                    return None;
-                }
                 self.context.view(|c| {
                     c.object_at("traits")
                         .and_then(|t| t.str_at("email"))
@@ -213,16 +209,6 @@ impl JsonObject {
         }
     }
 
-    /// Whether the object may have a field `key`: false only for an object kept as text
-    /// whose text cannot name it (it neither contains the key nor any escape), which
-    /// spares a parse to look.
-    pub fn may_name(&self, key: &str) -> bool {
-        match (self.map.get(), self.source_text()) {
-            (None, Some(text)) => text.contains(key) || text.contains('\\'),
-            _ => true,
-        }
-    }
-
     /// Whether the object has no field (an object made from a text has some).
     pub fn is_empty(&self) -> bool {
         match self.map.get() {
@@ -234,6 +220,36 @@ impl JsonObject {
     /// The text this object was parsed from, if it is still known.
     pub fn source_text(&self) -> Option<&str> {
         self.text.as_ref().map(|(text, _)| &**text)
+    }
+
+    /// This object with the top-level fields of `extra` it lacks (its own fields win, as
+    /// in `extra.extend(self)`). An object kept as text stays text: the added fields are
+    /// written before its closing brace, so no map is built.
+    pub fn with_missing(self, extra: Map<String, Value>) -> JsonObject {
+        if let (None, Some((text, shallow))) = (self.map.get(), &self.text) {
+            let view = shallow.view(text);
+            let mut added = Vec::new();
+            for (key, value) in extra.iter().filter(|(k, _)| !view.has(k)) {
+                // A text kept here holds at least one field: the comma always follows one.
+                added.push(b',');
+                // Writing a string key and a JSON value into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut added, key);
+                added.push(b':');
+                let _ = serde_json::to_writer(&mut added, value);
+            }
+            if added.is_empty() {
+                return self;
+            }
+            if let (Some(close), Ok(added)) = (text.rfind('}'), std::str::from_utf8(&added)) {
+                let joined = [&text[..close], added, &text[close..]].concat();
+                if let Ok(object) = JsonObject::from_text(joined.into()) {
+                    return object;
+                }
+            }
+        }
+        let mut map = extra;
+        map.extend(self.into_map());
+        map.into()
     }
 
     /// The map, without its text.
@@ -350,11 +366,12 @@ mod tests {
             Some("/x".into())
         );
         assert!(o.map.get().is_none(), "a view builds no map");
-        assert!(o.may_name("page") && !o.may_name("groupId"));
+        assert!(o.view(|v| v.has("page") && !v.has("groupId")));
         assert!(
-            object(r#"{"gr\u006fupId": 1}"#).may_name("groupId"),
-            "escapes are looked at"
+            object(r#"{"gr\u006fupId": 1}"#).view(|v| v.has("groupId")),
+            "escaped keys are read unescaped"
         );
+        assert!(o.map.get().is_none(), "looking keys up builds no map");
         assert_eq!(o.clone().into_text().as_deref(), Some(text));
         assert_eq!(o["n"], 2);
         assert!(o.map.get().is_some());
@@ -402,5 +419,45 @@ mod tests {
             JsonObject::from(map).to_text().as_deref(),
             Some(r#"{"k":null}"#)
         );
+    }
+
+    #[test]
+    fn missing_fields_are_written_into_the_text_and_the_objects_own_win() {
+        let map = |text: &str| -> Map<String, Value> { serde_json::from_str(text).unwrap() };
+        let cases = [
+            // (object text, extra fields, the merged map)
+            (r#"{"a": 1}"#, r#"{"g": "x"}"#, r#"{"a": 1, "g": "x"}"#),
+            (
+                r#"{"g": "own", "a": [1]}"#,
+                r#"{"g": "x", "h": {"k": null}}"#,
+                r#"{"g": "own", "a": [1], "h": {"k": null}}"#,
+            ),
+            // An escaped key is the same key; a nested key of the same name is not.
+            (
+                r#"{"\u0067": 2, "p": {"h": 0}}"#,
+                r#"{"g": 1, "h": "q\"uote"}"#,
+                r#"{"g": 2, "p": {"h": 0}, "h": "q\"uote"}"#,
+            ),
+            // Whitespace after the brace, a repeated key (the last wins, as parsed).
+            (
+                " {\"a\":1,\"a\":2} \n",
+                r#"{"b": true}"#,
+                r#"{"a": 2, "b": true}"#,
+            ),
+            (r#"{"a": 1}"#, r#"{}"#, r#"{"a": 1}"#),
+        ];
+        for (text, extra, merged) in cases {
+            let joined = object(text).with_missing(map(extra));
+            assert!(
+                joined.map.get().is_none(),
+                "{text}: still text, no map built"
+            );
+            assert_eq!(*joined, map(merged), "{text} with {extra}");
+            // The text it now keeps parses to that map too.
+            assert_eq!(map(joined.source_text().unwrap()), map(merged));
+        }
+        // An object that is a map already gets the fields as a map.
+        let joined = JsonObject::from(map(r#"{"a": 1}"#)).with_missing(map(r#"{"a": 0, "b": 2}"#));
+        assert_eq!(*joined, map(r#"{"a": 1, "b": 2}"#));
     }
 }

@@ -518,8 +518,8 @@ fn parse_message(
             let given = |o: View| o.str_at("groupId").map(str::to_string);
             group_id = match (m.at(F::Context), &texts.context) {
                 (Some(Value::Object(c)), _) => given(View::Map(c)),
-                // Most contexts do not name a group, and their text tells without a parse.
-                (None, Some(c)) if c.may_name("groupId") => c.view(given),
+                // A context kept as text is read through its shallow parse: no map.
+                (None, Some(c)) => c.view(given),
                 _ => None,
             }
             .map(|s| s.trim().to_string())

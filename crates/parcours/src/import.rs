@@ -907,7 +907,15 @@ fn row_message(
                     (None, None) => {
                         *slot_of(&mut m.texts, field).expect("an object") = Some(object)
                     }
-                    // Added to what came before it (columns, or another cell): as maps.
+                    // Added to fields that columns before it set: they are written into
+                    // its text, still no map built.
+                    (Some(Value::Object(fields)), None) => {
+                        let fields = std::mem::take(fields);
+                        m.remove(field);
+                        *slot_of(&mut m.texts, field).expect("an object") =
+                            Some(object.with_missing(fields));
+                    }
+                    // Added to another cell of the same object: as maps.
                     (existing, earlier) => {
                         let mut merged = match existing {
                             Some(Value::Object(t)) => std::mem::take(t),

@@ -348,6 +348,52 @@ fn json_cells_and_the_columns_that_add_to_them_are_stored_together() {
 }
 
 #[test]
+fn columns_before_a_json_cell_add_to_its_object_and_the_cell_wins_a_conflict() {
+    // `group_id` and `plan` come before the cells they add to (`context.groupId`,
+    // `properties.plan`); the cell's own `plan` is kept.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("before.csv");
+    std::fs::write(
+        &csv,
+        concat!(
+            "type,event,user_id,group_id,plan,timestamp,properties,context\n",
+            r#"track,Signed Up,u1,acme,pro,2024-03-01T10:00:00Z,"{""a"": 1, ""plan"": ""own""}","{""page"":{""path"":""/x""}}""#,
+            "\n",
+            r#"track,Signed Up,u2,acme,pro,2024-03-01T11:00:00Z,"{""a"": 2}","#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let (_d, store, ws) = open();
+    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!((summary.inserted, summary.rejected.len()), (2, 0));
+    let mut stored = Vec::new();
+    store
+        .scan_events(ws, 0, &mut |e| {
+            let ev = e.event;
+            stored.push(serde_json::json!({
+                "properties": ev.properties, "context": ev.context, "group": ev.group_id,
+            }))
+        })
+        .unwrap();
+    assert_eq!(
+        stored,
+        vec![
+            serde_json::json!({
+                "properties": {"a": 1, "plan": "own"},
+                "context": {"page": {"path": "/x"}, "groupId": "acme"},
+                "group": "acme",
+            }),
+            serde_json::json!({
+                "properties": {"a": 2, "plan": "pro"},
+                "context": {"groupId": "acme"},
+                "group": "acme",
+            }),
+        ]
+    );
+}
+
+#[test]
 fn headers_naming_a_field_path_map_to_it_as_written() {
     // Flattened JSON exports name their columns by path; the path is kept, not nested
     // under `properties.` again. Other headers still become properties.
