@@ -52,6 +52,12 @@ impl Batch {
         (line, row)
     }
 
+    /// Drops the room past what the rows fill (see [`read_row`]).
+    fn cut(&mut self, filled: Filled) {
+        self.bytes.truncate(filled.bytes);
+        self.ends.truncate(filled.ends);
+    }
+
     /// The rows with their lines.
     pub fn rows(&self) -> impl Iterator<Item = (u64, Row<'_>)> {
         (0..self.len()).map(|i| self.row(i))
@@ -90,6 +96,8 @@ pub struct Reader<R> {
     /// Cells per row, from the header.
     width: usize,
     done: bool,
+    /// The bytes of the last batch read: the next one is sized for as many.
+    last_bytes: usize,
 }
 
 /// Why a row was refused.
@@ -103,8 +111,9 @@ impl<R: BufRead> Reader<R> {
     /// Reads the header: its cells, and the reader past it.
     pub fn new(mut input: R, delimiter: u8) -> anyhow::Result<(Reader<R>, Vec<String>)> {
         let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
-        let mut batch = Batch::default();
-        let read = read_row(&mut input, &mut core, &mut batch)?;
+        let (mut batch, mut filled) = (Batch::default(), Filled::default());
+        let read = read_row(&mut input, &mut core, &mut batch, &mut filled)?;
+        batch.cut(filled);
         let headers = match read.then(|| batch.rows().next()).flatten() {
             None => Vec::new(),
             Some((_, row)) => {
@@ -122,6 +131,7 @@ impl<R: BufRead> Reader<R> {
             core,
             width: headers.len(),
             done: !read,
+            last_bytes: 0,
         };
         Ok((reader, headers))
     }
@@ -134,24 +144,25 @@ impl<R: BufRead> Reader<R> {
         rows: usize,
         bad: &mut dyn FnMut(BadRow),
     ) -> std::io::Result<(Batch, u64)> {
+        // Sized for the last batch's bytes and a sixteenth more, so it seldom grows.
         let mut batch = Batch {
-            bytes: Vec::with_capacity(rows * 256),
-            ends: Vec::with_capacity(rows * 16),
+            bytes: Vec::with_capacity((self.last_bytes + (self.last_bytes >> 4)).max(rows * 256)),
+            ends: Vec::with_capacity(rows * (self.width + 1)),
             rows: Vec::with_capacity(rows),
         };
+        let mut filled = Filled::default();
         let mut read = 0;
         while !self.done && batch.len() < rows {
-            let (start, first) = (batch.bytes.len(), batch.ends.len());
-            if !read_row(&mut self.input, &mut self.core, &mut batch)? {
+            let before = filled;
+            if !read_row(&mut self.input, &mut self.core, &mut batch, &mut filled)? {
                 self.done = true;
                 break;
             }
             read += 1;
-            let width = batch.ends.len() - first;
+            let width = filled.ends - before.ends;
             if width != self.width {
                 let (line, _, _) = batch.rows.pop().expect("the row just read");
-                batch.bytes.truncate(start);
-                batch.ends.truncate(first);
+                filled = before;
                 bad(BadRow {
                     line,
                     message: format!(
@@ -161,23 +172,44 @@ impl<R: BufRead> Reader<R> {
                 });
             }
         }
+        batch.cut(filled);
+        self.last_bytes = filled.bytes;
         Ok((batch, read))
     }
 }
 
-/// Reads one row into `batch`, with the line it starts on; `false` at the end of the
-/// input.
+/// How much of a batch's buffers holds rows; past that, they are zeroed room for the
+/// next row.
+#[derive(Debug, Default, Clone, Copy)]
+struct Filled {
+    bytes: usize,
+    ends: usize,
+}
+
+/// Makes `v` at least `len` long, zeroed past what it held (the parser writes into
+/// initialised memory), and as long as its capacity: the room is zeroed once per
+/// buffer, not once per row.
+fn room<T: Copy + Default>(v: &mut Vec<T>, len: usize) {
+    if v.len() < len {
+        v.resize(len, T::default());
+        v.resize(v.capacity(), T::default());
+    }
+}
+
+/// Reads one row into `batch` after what `filled` says it holds, with the line it
+/// starts on, and moves `filled` past it; `false` at the end of the input. The batch's
+/// buffers may be longer than `filled` (zeroed room): cut them to it when done.
 fn read_row(
     input: &mut impl BufRead,
     core: &mut csv_core::Reader,
     batch: &mut Batch,
+    filled: &mut Filled,
 ) -> std::io::Result<bool> {
-    let (start, first) = (batch.bytes.len(), batch.ends.len());
-    // Room for the row, zeroed (the parser writes into initialised bytes), then cut to
-    // what it wrote; it grows by doubling for a long row.
+    let (start, first) = (filled.bytes, filled.ends);
+    // Room for the row; it grows by doubling for a long row.
     let (mut out, mut end) = (start, first);
-    batch.bytes.resize(start + 1024, 0);
-    batch.ends.resize(first + 32, 0);
+    room(&mut batch.bytes, start + 1024);
+    room(&mut batch.ends, first + 32);
     let mut ended_by_newline;
     let found = loop {
         let buf = input.fill_buf()?;
@@ -190,20 +222,25 @@ fn read_row(
         match result {
             ReadRecordResult::InputEmpty => {}
             // The row's room doubles (not the batch's).
-            ReadRecordResult::OutputFull => batch.bytes.resize(out + (out - start).max(1024), 0),
-            ReadRecordResult::OutputEndsFull => batch.ends.resize(end + (end - first).max(32), 0),
+            ReadRecordResult::OutputFull => room(&mut batch.bytes, out + (out - start).max(1024)),
+            ReadRecordResult::OutputEndsFull => room(&mut batch.ends, end + (end - first).max(32)),
             ReadRecordResult::Record => break true,
             ReadRecordResult::End => break false,
         }
     };
-    batch.bytes.truncate(out);
-    batch.ends.truncate(end);
     if found {
         // `core.line()` counts the line ends read so far: the row's own (kept in its
         // quoted cells) and the one that ended it are not before its start.
-        let inside = batch.bytes[start..].iter().filter(|&&b| b == b'\n').count() as u64;
+        let inside = batch.bytes[start..out]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
         let line = core.line() - inside - u64::from(ended_by_newline);
         batch.rows.push((line, start, first));
+        *filled = Filled {
+            bytes: out,
+            ends: end,
+        };
     }
     Ok(found)
 }
