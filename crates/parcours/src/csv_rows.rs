@@ -72,20 +72,39 @@ pub struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    /// The cells as text, or `None` when the row is not UTF-8.
-    pub fn cells(&self) -> Option<Vec<&'a str>> {
+    /// The cells as text, read in place, or `None` when the row is not UTF-8.
+    pub fn cells(&self) -> Option<Cells<'a>> {
         let text = std::str::from_utf8(self.bytes).ok()?;
-        let mut start = 0;
-        self.ends
-            .iter()
-            .map(|&end| {
-                // A cell may end inside a character when its neighbour begins with the
-                // rest of it: that row is not UTF-8 either.
-                let cell = text.get(start..end);
-                start = end;
-                cell
-            })
-            .collect()
+        // A cell may end inside a character when its neighbour begins with the rest of
+        // it: that row is not UTF-8 either.
+        if !self.ends.iter().all(|&end| text.is_char_boundary(end)) {
+            return None;
+        }
+        Some(Cells {
+            text,
+            ends: self.ends.iter(),
+            start: 0,
+        })
+    }
+}
+
+/// A row's cells, in order, as slices of its UTF-8 text (no allocation).
+#[derive(Debug, Clone)]
+pub struct Cells<'a> {
+    text: &'a str,
+    ends: std::slice::Iter<'a, usize>,
+    start: usize,
+}
+
+impl<'a> Iterator for Cells<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let end = *self.ends.next()?;
+        // Every end is a character boundary within the text (checked by `Row::cells`).
+        let cell = &self.text[self.start..end];
+        self.start = end;
+        Some(cell)
     }
 }
 
@@ -117,9 +136,10 @@ impl<R: BufRead> Reader<R> {
         let headers = match read.then(|| batch.rows().next()).flatten() {
             None => Vec::new(),
             Some((_, row)) => {
-                let mut cells = row
+                let mut cells: Vec<&str> = row
                     .cells()
-                    .ok_or_else(|| anyhow::anyhow!("the CSV header is not UTF-8"))?;
+                    .ok_or_else(|| anyhow::anyhow!("the CSV header is not UTF-8"))?
+                    .collect();
                 if let Some(first) = cells.first_mut() {
                     *first = first.strip_prefix('\u{feff}').unwrap_or(first);
                 }
@@ -272,7 +292,7 @@ mod tests {
             for (line, row) in batch.rows() {
                 let cells = row.cells().map_or_else(
                     || vec!["<not UTF-8>".to_string()],
-                    |c| c.into_iter().map(str::to_string).collect(),
+                    |c| c.map(str::to_string).collect(),
                 );
                 rows.push((line, cells));
             }

@@ -815,10 +815,10 @@ fn csv_event(
             "the row is not UTF-8 (export the file as UTF-8 CSV)",
         )
     })?;
-    let message = row_message(&cells, fields, mapping)?;
+    let message = row_message(cells.clone(), fields, mapping)?;
     // The content hashed is the row's cells joined by U+001F.
     let content = &mut |h: &mut Sha256| {
-        for (i, cell) in cells.iter().enumerate() {
+        for (i, cell) in cells.clone().enumerate() {
             if i > 0 {
                 h.update([0x1f]);
             }
@@ -878,8 +878,8 @@ fn open_csv<R: Read>(
 /// Builds the Segment message of one CSV row.
 /// A JSON cell that holds a whole object is kept as its text (see `TextObjects`), until another
 /// column or constant adds to that object.
-fn row_message(
-    cells: &[&str],
+fn row_message<'a>(
+    cells: impl Iterator<Item = &'a str>,
     fields: &[String],
     mapping: &Mapping,
 ) -> Result<Message, PayloadError> {
