@@ -460,4 +460,40 @@ mod tests {
         let joined = JsonObject::from(map(r#"{"a": 1}"#)).with_missing(map(r#"{"a": 0, "b": 2}"#));
         assert_eq!(*joined, map(r#"{"a": 1, "b": 2}"#));
     }
+
+    proptest::proptest! {
+        /// Whatever the two objects, an object kept as text with the fields of another
+        /// that it lacks is, as a map, the other extended by it (its own fields win).
+        #[test]
+        fn with_missing_is_the_other_object_extended_by_this_one(
+            own in proptest::collection::vec((0usize..5, 0usize..7), 1..6),
+            extra in proptest::collection::vec((0usize..5, 0usize..7), 0..6),
+            pretty in proptest::bool::ANY,
+        ) {
+            const KEYS: [&str; 5] = ["a", "g", "groupId", "é", "q\"k"];
+            let values = [
+                Value::Null,
+                Value::Bool(true),
+                serde_json::json!(-3),
+                serde_json::json!(0.5),
+                serde_json::json!("s \"quoted\" \\ \u{1}"),
+                serde_json::json!({"g": [1, {"a": null}]}),
+                serde_json::json!([]),
+            ];
+            let map = |pairs: &[(usize, usize)]| -> Map<String, Value> {
+                pairs.iter().map(|&(k, v)| (KEYS[k].to_string(), values[v].clone())).collect()
+            };
+            let (own, extra) = (map(&own), map(&extra));
+            let text = if pretty {
+                serde_json::to_string_pretty(&own).unwrap()
+            } else {
+                serde_json::to_string(&own).unwrap()
+            };
+            let joined = object(&text).with_missing(extra.clone());
+            proptest::prop_assert!(joined.map.get().is_none(), "kept as text");
+            let mut expected = extra;
+            expected.extend(own);
+            proptest::prop_assert_eq!(&*joined, &expected);
+        }
+    }
 }
