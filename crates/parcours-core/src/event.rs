@@ -200,6 +200,11 @@ impl JsonObject {
         })
     }
 
+    /// Builds the map now, on this thread, if it is not built yet; the text is kept.
+    pub fn build_map(&self) {
+        self.map();
+    }
+
     /// Reads fields without building the map when it is not built yet: see
     /// [`crate::view`]. `with` gets the view.
     pub fn view<R>(&self, with: impl FnOnce(View) -> R) -> R {

@@ -145,6 +145,14 @@ impl<'v> View<'v> {
         }
     }
 
+    /// The object's keys (a key given twice in a text, twice), in no particular order.
+    pub fn keys(self) -> Vec<&'v str> {
+        match self {
+            View::Map(m) => m.keys().map(String::as_str).collect(),
+            View::Text(s, text) => s.0.iter().map(|(k, _)| k.read(text)).collect(),
+        }
+    }
+
     pub fn has(self, key: &str) -> bool {
         self.get(key).is_some()
     }

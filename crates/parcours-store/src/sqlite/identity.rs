@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 
 use parcours_core::time::Micros;
-use parcours_core::EventKind;
+use parcours_core::{EventKind, JsonObject};
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -218,7 +218,7 @@ pub fn stitch(
         }
     }
     if row.kind == EventKind::Identify && !row.traits.is_empty() {
-        apply_traits(tx, ws, person, &row.traits, row.traits_text.as_deref(), ts)?;
+        apply_traits(tx, ws, person, &row.traits, ts)?;
     }
     if let (EventKind::Group, Some(group)) = (row.kind, row.group_id()) {
         apply_group(tx, ws, person, group, &row.traits, ts)?;
@@ -414,31 +414,39 @@ fn record_change(
 }
 
 /// Last write wins by event time, trait by trait; the values that differ from the current
-/// ones are kept in `trait_history`, whatever order the events arrived in. `text` is the
-/// traits' JSON text when known (a person's first traits are stored as sent).
+/// ones are kept in `trait_history`, whatever order the events arrived in. A person's first
+/// traits are stored as the text they came as, when they came as one.
 fn apply_traits(
     tx: &Transaction,
     ws: WorkspaceId,
     person: PersonId,
-    traits: &Map<String, Value>,
-    text: Option<&str>,
+    traits: &JsonObject,
     ts: Micros,
 ) -> Result<()> {
     let Some(mut profile) = Profile::load(tx, ws, person)? else {
-        // The person's first traits: every value is new, and a change.
-        let text = match text {
-            Some(t) => t.to_string(),
-            None => json_text(traits),
+        // The person's first traits: every value is new, and a change. Stored as sent;
+        // their keys are read without building a map.
+        let serialised;
+        let text = match traits.source_text() {
+            Some(text) => text,
+            None => {
+                serialised = json_text(&**traits);
+                &serialised
+            }
         };
-        save_profile(
-            tx,
-            ws,
-            person,
-            &text,
-            &json_text(&traits.keys().map(|k| (k, ts)).collect::<BTreeMap<_, _>>()),
-        )?;
-        return record_change(tx, ws, person, ts, &text);
+        let updated = traits.view(|v| {
+            json_text(
+                &v.keys()
+                    .into_iter()
+                    .map(|k| (k, ts))
+                    .collect::<BTreeMap<_, _>>(),
+            )
+        });
+        save_profile(tx, ws, person, text, &updated)?;
+        return record_change(tx, ws, person, ts, text);
     };
+    // A later identify: its traits as a map, compared with the profile's.
+    let traits: &Map<String, Value> = traits;
     let mut changes = Map::new();
     let mut newer_seen = false;
     for (key, value) in traits {

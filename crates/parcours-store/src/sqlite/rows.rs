@@ -3,7 +3,7 @@
 use parcours_core::time::Micros;
 use parcours_core::{Campaign, Event, EventKind, JsonObject, Touch};
 use rusqlite::Row as SqlRow;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::keys::Scope;
 use crate::types::{IdentityKind, KeyInfo, StoredEvent, WorkspaceId};
@@ -28,10 +28,11 @@ pub struct Encoded {
     /// them already: read there rather than kept as strings of their own, which the
     /// writer would free (allocated on another thread) after the commit.
     ids: [Option<(usize, usize)>; 4],
-    /// The traits of an identify or group call (what stitching applies), with their JSON
-    /// text; empty for other calls.
-    pub traits: Map<String, Value>,
-    pub traits_text: Option<String>,
+    /// The traits of an identify or group call (what stitching applies), empty for other
+    /// calls. An identify's are kept as their text when they came as one: a person's
+    /// first traits are stored as that text, and only a later identify of the same
+    /// person reads them as a map (on the writer). A group call's are a map, built here.
+    pub traits: JsonObject,
     /// [`blocks::actor_hash`] of the event's actor, for the block's filter.
     pub(super) actor_key: Option<u64>,
     /// The identity cache keys of the identifiers above, in the order of [`Ids`].
@@ -83,9 +84,17 @@ impl Encodeds {
         let context = std::mem::take(&mut event.context).into_text();
         let (traits, traits_text) = if stitched {
             let text = event.traits.to_text();
-            (std::mem::take(&mut event.traits).into_map(), text)
+            let traits = std::mem::take(&mut event.traits);
+            if event.kind == EventKind::Group {
+                // Every group call reads its traits as a map: built on this thread.
+                traits.build_map();
+            }
+            (traits, text)
         } else {
-            (Map::new(), std::mem::take(&mut event.traits).into_text())
+            (
+                JsonObject::default(),
+                std::mem::take(&mut event.traits).into_text(),
+            )
         };
         let row = Row::of_event(
             &event,
@@ -115,7 +124,6 @@ impl Encodeds {
             timestamp: event.timestamp,
             ids,
             traits,
-            traits_text: if stitched { traits_text } else { None },
             actor_key,
             keys,
             body: (start, self.bodies.len()),

@@ -394,6 +394,53 @@ fn columns_before_a_json_cell_add_to_its_object_and_the_cell_wins_a_conflict() {
 }
 
 #[test]
+fn traits_cells_kept_as_text_are_applied_key_by_key_with_their_times() {
+    // The first identify's traits are stored as their text; their keys (`plan` written
+    // with an escape, `seats` given twice: the last wins) still each get the event's
+    // time, so that an older identify read later does not replace them and a newer one
+    // does.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("traits.csv");
+    std::fs::write(
+        &csv,
+        concat!(
+            "type,user_id,timestamp,traits\n",
+            r#"identify,u1,2024-03-10T00:00:00Z,"{""pl\u0061n"": ""pro"", ""seats"": 1, ""seats"": 2}""#,
+            "\n",
+            r#"identify,u1,2024-03-01T00:00:00Z,"{""plan"": ""old"", ""seats"": 1}""#,
+            "\n",
+            r#"identify,u1,2024-03-20T00:00:00Z,"{""seats"": 3}""#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let (_d, store, ws) = open();
+    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!((summary.inserted, summary.rejected.len()), (3, 0));
+    let person = store.resolve(ws, "u1").unwrap().unwrap();
+    let record = store.person(ws, person).unwrap().unwrap();
+    assert_eq!(
+        serde_json::Value::Object(record.traits),
+        serde_json::json!({"plan": "pro", "seats": 3})
+    );
+    let history: Vec<(String, serde_json::Value)> = record
+        .trait_history
+        .into_iter()
+        .map(|c| (c.key, c.value))
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            ("plan".into(), serde_json::json!("old")),
+            ("plan".into(), serde_json::json!("pro")),
+            ("seats".into(), serde_json::json!(1)),
+            ("seats".into(), serde_json::json!(2)),
+            ("seats".into(), serde_json::json!(3)),
+        ]
+    );
+}
+
+#[test]
 fn headers_naming_a_field_path_map_to_it_as_written() {
     // Flattened JSON exports name their columns by path; the path is kept, not nested
     // under `properties.` again. Other headers still become properties.
