@@ -186,16 +186,16 @@ fn channel(
         "swift",
     ]
     .iter()
-    .any(|m| library.contains(m));
+    .any(|m| occurs(&library, m));
     if kind == EventKind::Screen || mobile {
         return "app".into();
     }
     if kind == EventKind::Page {
         return channel_from_referrer(referrer, url).to_string();
     }
-    let browser = library.contains("analytics.js")
-        || library.contains("analytics-next")
-        || library.contains("rudder-js");
+    let browser = ["analytics.js", "analytics-next", "rudder-js"]
+        .iter()
+        .any(|b| occurs(&library, b));
     if browser || context.has("page") || context.has("userAgent") {
         return "web".into();
     }
@@ -258,12 +258,11 @@ fn channel_from_source(source: &str) -> Option<&'static str> {
     let s = lower(source);
     if is_social(&s) {
         Some("social")
-    } else if SEARCH_ENGINES.iter().any(|e| s.contains(e)) {
+    } else if SEARCH_ENGINES.iter().any(|e| occurs(&s, e)) {
         Some("organic_search")
-    } else if s.contains("newsletter")
-        || s.contains("mailchimp")
-        || s.contains("sendinblue")
-        || s.contains("brevo")
+    } else if ["newsletter", "mailchimp", "sendinblue", "brevo"]
+        .iter()
+        .any(|w| occurs(&s, w))
     {
         Some("email")
     } else {
@@ -338,11 +337,11 @@ fn channel_from_referrer(referrer: Option<&str>, url: Option<&str>) -> &'static 
         // Navigation inside the site: a web touch, not a new acquisition.
         return "web";
     }
-    if SEARCH_ENGINES.iter().any(|e| ref_host.contains(e)) {
+    if SEARCH_ENGINES.iter().any(|e| occurs(&ref_host, e)) {
         "organic_search"
     } else if is_social(&ref_host) {
         "social"
-    } else if ref_host.contains("mail.") || ref_host.contains("outlook") {
+    } else if occurs(&ref_host, "mail.") || occurs(&ref_host, "outlook") {
         "email"
     } else {
         "referral"
@@ -356,11 +355,24 @@ fn is_social(host_or_source: &str) -> bool {
     let h = host_or_source;
     SOCIAL_NETWORKS.iter().any(|s| {
         h == *s
-            || h.match_indices(s)
-                .any(|(i, _)| h[i + s.len()..].starts_with('.'))
+            || occurrences(h, s).any(|i| h[i + s.len()..].starts_with('.'))
             || h.strip_suffix(s).is_some_and(|rest| rest.ends_with('.'))
             || h.strip_prefix(s).is_some_and(|rest| rest.starts_with('_'))
     })
+}
+
+/// Where `needle` (not empty) starts in `haystack`, every place, overlapping ones too: a
+/// plain scan, cheaper than `str`'s searchers (set up at each call) for the short hosts,
+/// sources and library names read here.
+fn occurrences<'h>(haystack: &'h str, needle: &'h str) -> impl Iterator<Item = usize> + 'h {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    let last = (h.len() + 1).saturating_sub(n.len());
+    (0..last).filter(move |&i| h[i] == n[0] && &h[i..i + n.len()] == n)
+}
+
+/// Whether `needle` (not empty) occurs in `haystack` (see [`occurrences`]).
+fn occurs(haystack: &str, needle: &str) -> bool {
+    occurrences(haystack, needle).next().is_some()
 }
 
 /// The last two labels of a host: `www.shop.example.com` → `example.com`.
@@ -681,6 +693,18 @@ mod tests {
                 normalize(kind, &name, p_view.view(&p_text), c_view.view(&c_text)),
                 normalize(kind, &name, View::Map(&p_map), View::Map(&c_map))
             );
+        }
+
+        /// The plain scan finds a needle where `str::contains` does, and every place
+        /// `match_indices` would (overlapping places too).
+        #[test]
+        fn occurrences_are_where_str_finds_them(h in "[a.bé_]{0,12}", n in "[a.bé_]{1,3}") {
+            prop_assert_eq!(occurs(&h, &n), h.contains(&n));
+            let all: Vec<usize> = occurrences(&h, &n).collect();
+            let expected: Vec<usize> = (0..=h.len())
+                .filter(|&i| h.get(i..).is_some_and(|rest| rest.starts_with(&n)))
+                .collect();
+            prop_assert_eq!(all, expected);
         }
 
         #[test]
