@@ -213,6 +213,11 @@ pub fn parse_fields(
     )
 }
 
+/// Whether `s` has more than `max` characters; counted only when its bytes are more.
+fn longer_than(s: &str, max: usize) -> bool {
+    s.len() > max && s.chars().count() > max
+}
+
 /// The top-level fields the parser reads: `F::X` names the field `FIELDS[F::X as usize]`,
 /// from one list.
 macro_rules! fields {
@@ -536,7 +541,7 @@ fn parse_message(
     let message_id = match m.take(F::MessageId) {
         None | Some(Value::Null) => new_message_id(),
         Some(Value::String(s)) if s.trim().is_empty() => new_message_id(),
-        Some(Value::String(s)) if s.chars().count() > MAX_MESSAGE_ID_CHARS => {
+        Some(Value::String(s)) if longer_than(&s, MAX_MESSAGE_ID_CHARS) => {
             return Err(invalid(
                 "messageId",
                 format!("`messageId` may be at most {MAX_MESSAGE_ID_CHARS} characters"),
@@ -670,7 +675,7 @@ fn message_name(m: &mut Message, kind: EventKind) -> Result<String, PayloadError
         Some(_) => return Err(wrong_type(key, "a string")),
     };
     match name {
-        Some(n) if n.chars().count() > MAX_NAME_CHARS => Err(invalid(
+        Some(n) if longer_than(&n, MAX_NAME_CHARS) => Err(invalid(
             key,
             format!("`{key}` may be at most {MAX_NAME_CHARS} characters"),
         )),
@@ -696,7 +701,7 @@ fn optional_id(m: &mut Message, field: F) -> Result<Option<String>, PayloadError
     if id.is_empty() {
         return Ok(None);
     }
-    if id.chars().count() > MAX_ID_CHARS {
+    if longer_than(&id, MAX_ID_CHARS) {
         return Err(invalid(
             key,
             format!("`{key}` may be at most {MAX_ID_CHARS} characters"),
@@ -921,6 +926,33 @@ mod tests {
             &Limits::default(),
             &mut ids(),
         )
+    }
+
+    #[test]
+    fn length_limits_count_characters_not_bytes() {
+        // "é" is two bytes: a value at the limit in characters is over it in bytes.
+        let at = |n: usize| "é".repeat(n);
+        for (field, max) in [
+            ("userId", MAX_ID_CHARS),
+            ("messageId", MAX_MESSAGE_ID_CHARS),
+            ("event", MAX_NAME_CHARS),
+        ] {
+            let body = |value: String| {
+                let mut m = serde_json::json!({"type": "track", "event": "E", "userId": "u"});
+                m[field] = Value::String(value);
+                m.to_string()
+            };
+            let ok = parse(&body(at(max)), Endpoint::Single(EventKind::Track)).unwrap();
+            assert_eq!(
+                (ok.events.len(), ok.rejected.len()),
+                (1, 0),
+                "{field} at {max}"
+            );
+            let over = parse(&body(at(max + 1)), Endpoint::Single(EventKind::Track)).unwrap();
+            let e = &over.rejected[0];
+            assert_eq!(e.field.as_deref(), Some(field), "{field} over {max}");
+            assert!(e.message.contains("at most"), "{}", e.message);
+        }
     }
 
     #[test]
