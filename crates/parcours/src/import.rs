@@ -795,16 +795,17 @@ fn csv_events<'a>(
     mapping: &'a Mapping,
     received: i64,
 ) -> impl Fn(&Batch, usize) -> (u64, Result<Event, PayloadError>) + Sync + 'a {
+    let columns: Vec<Column<'a>> = fields.iter().map(|f| Column::of(f)).collect();
     move |batch, i| {
         let (line, row) = batch.row(i);
-        (line, csv_event(row, fields, mapping, received))
+        (line, csv_event(row, &columns, mapping, received))
     }
 }
 
 /// The event of one CSV row.
 fn csv_event(
     row: csv_rows::Row<'_>,
-    fields: &[String],
+    columns: &[Column],
     mapping: &Mapping,
     received: i64,
 ) -> Result<Event, PayloadError> {
@@ -815,7 +816,7 @@ fn csv_event(
             "the row is not UTF-8 (export the file as UTF-8 CSV)",
         )
     })?;
-    let message = row_message(cells.clone(), fields, mapping)?;
+    let message = row_message(cells.clone(), columns, mapping)?;
     // The content hashed is the row's cells joined by U+001F.
     let content = &mut |h: &mut Sha256| {
         for (i, cell) in cells.clone().enumerate() {
@@ -880,21 +881,23 @@ fn open_csv<R: Read>(
 /// column or constant adds to that object.
 fn row_message<'a>(
     cells: impl Iterator<Item = &'a str>,
-    fields: &[String],
+    columns: &[Column],
     mapping: &Mapping,
 ) -> Result<Message, PayloadError> {
     let mut m = Message::default();
-    for (field, cell) in fields.iter().zip(cells) {
+    for (column, cell) in columns.iter().zip(cells) {
         let cell = cell.trim();
-        if cell.is_empty() || field == "ignore" {
+        let field = column.field;
+        if cell.is_empty() {
             continue;
         }
-        let value = match field.as_str() {
-            "properties" | "traits" | "context" => {
+        let (paths, value) = match &column.place {
+            Place::Ignore => continue,
+            Place::Object => {
                 let object = JsonObject::from_text(cell.into()).map_err(|_| {
                     PayloadError::new(
                         parcours_core::ErrorCode::InvalidType,
-                        field.clone(),
+                        field.to_string(),
                         format!("the {field} column must hold a JSON object"),
                     )
                 })?;
@@ -927,16 +930,10 @@ fn row_message<'a>(
                 }
                 continue;
             }
-            f if f.starts_with("properties.")
-                || f.starts_with("traits.")
-                || f.starts_with("context.")
-                || f == "revenue" =>
-            {
-                infer(cell)
-            }
-            _ => Value::String(cell.to_string()),
+            Place::Typed(paths) => (paths, infer(cell)),
+            Place::Text(paths) => (paths, Value::String(cell.to_string())),
         };
-        set_field(&mut m, field, value);
+        place(&mut m, paths, value);
     }
     for (field, value) in &mapping.constants {
         set_field(&mut m, field, Value::String(value.clone()));
@@ -991,57 +988,91 @@ fn infer(cell: &str) -> Value {
     }
 }
 
+/// Where the cells of a CSV column go, worked out once from the field it maps to.
+struct Column<'a> {
+    field: &'a str,
+    place: Place<'a>,
+}
+
+enum Place<'a> {
+    Ignore,
+    /// `properties`, `traits` or `context`, given whole as a JSON object's text.
+    Object,
+    /// A value typed from the cell (see [`infer`]), at these paths.
+    Typed(Paths<'a>),
+    /// The cell's text, at these paths.
+    Text(Paths<'a>),
+}
+
+/// Where a field's value goes in a message: one path, or two for a field Segment puts
+/// in two places (see [`paths_of`]).
+type Paths<'a> = Vec<Vec<&'a str>>;
+
+impl<'a> Column<'a> {
+    fn of(field: &'a str) -> Column<'a> {
+        let place = match field {
+            "ignore" => Place::Ignore,
+            "properties" | "traits" | "context" => Place::Object,
+            f if f.starts_with("properties.")
+                || f.starts_with("traits.")
+                || f.starts_with("context.")
+                || f == "revenue" =>
+            {
+                Place::Typed(paths_of(f))
+            }
+            f => Place::Text(paths_of(f)),
+        };
+        Column { field, place }
+    }
+}
+
 /// Places a value at a field of a Segment message (`user_id` → `userId`, `campaign` →
 /// `context.campaign.name`, `properties.x` → `properties.x`, `context.page.path` → the
 /// `path` of `context.page`, …).
 fn set_field(m: &mut Message, field: &str, value: Value) {
-    // Every write goes through `put`, which first moves the object it changes, if it was
-    // kept as text, into the message's fields.
+    place(m, &paths_of(field), value);
+}
+
+/// The paths of a message a field's value goes to, in the order they are written.
+fn paths_of(field: &str) -> Paths<'_> {
+    let one = |path: &[&'static str]| vec![path.to_vec()];
+    match field {
+        "user_id" => one(&["userId"]),
+        "anonymous_id" => one(&["anonymousId"]),
+        "previous_id" => one(&["previousId"]),
+        "message_id" => one(&["messageId"]),
+        // The group call's own id, and the account of any other event.
+        "group_id" => vec![vec!["context", "groupId"], vec!["groupId"]],
+        "channel" => one(&["properties", "channel"]),
+        "touchpoint" => one(&["properties", "touchpoint"]),
+        "revenue" => one(&["properties", "revenue"]),
+        "currency" => one(&["properties", "currency"]),
+        "campaign" => one(&["context", "campaign", "name"]),
+        "utm_source" => one(&["context", "campaign", "source"]),
+        "utm_medium" => one(&["context", "campaign", "medium"]),
+        "utm_term" => one(&["context", "campaign", "term"]),
+        "utm_content" => one(&["context", "campaign", "content"]),
+        "email" => vec![vec!["context", "traits", "email"], vec!["traits", "email"]],
+        // A dotted path nests: `context.campaign.source`.
+        other => vec![other.split('.').collect()],
+    }
+}
+
+/// Writes a value at each of the paths (a copy at all but the last). Every write first
+/// moves the object it changes, if it was kept as text, into the message's fields.
+fn place(m: &mut Message, paths: &[Vec<&str>], value: Value) {
     let put = |m: &mut Message, path: &[&str], value: Value| {
         if let Some(key) = path.first() {
             materialise(m, key);
         }
         set_in(m, path, value);
     };
-    let split: [&str; 2];
-    let nested: Vec<&str>;
-    let path: &[&str] = match field {
-        "user_id" => &["userId"],
-        "anonymous_id" => &["anonymousId"],
-        "previous_id" => &["previousId"],
-        "message_id" => &["messageId"],
-        "group_id" => {
-            // The group call's own id, and the account of any other event.
-            put(m, &["context", "groupId"], value.clone());
-            &["groupId"]
+    if let Some((last, first)) = paths.split_last() {
+        for path in first {
+            put(m, path, value.clone());
         }
-        "channel" => &["properties", "channel"],
-        "touchpoint" => &["properties", "touchpoint"],
-        "revenue" => &["properties", "revenue"],
-        "currency" => &["properties", "currency"],
-        "campaign" => &["context", "campaign", "name"],
-        "utm_source" => &["context", "campaign", "source"],
-        "utm_medium" => &["context", "campaign", "medium"],
-        "utm_term" => &["context", "campaign", "term"],
-        "utm_content" => &["context", "campaign", "content"],
-        "email" => {
-            put(m, &["context", "traits", "email"], value.clone());
-            &["traits", "email"]
-        }
-        other => match other.split_once('.') {
-            Some((object, key)) if !key.contains('.') => {
-                split = [object, key];
-                &split
-            }
-            // A dotted path nests: `context.campaign.source`.
-            Some(_) => {
-                nested = other.split('.').collect();
-                &nested
-            }
-            None => std::slice::from_ref(&field),
-        },
-    };
-    put(m, path, value);
+        put(m, last, value);
+    }
 }
 
 /// [`set_at`] from a message's top level.
