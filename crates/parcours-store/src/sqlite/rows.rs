@@ -10,7 +10,7 @@ use crate::types::{IdentityKind, KeyInfo, StoredEvent, WorkspaceId};
 use crate::{Result, StoreError};
 
 use super::blocks::{self, Row};
-use super::identity::{cached_key, Id};
+use super::identity::{key_of, Id};
 
 /// An event ready for the writer, made on the caller's thread: its fields encoded as a
 /// block holds them, its message hashed, and of the rest only what identity stitching
@@ -107,8 +107,7 @@ impl Encodeds {
         let actor_key = row
             .actor()
             .map(|(anonymous, id)| blocks::actor_hash(anonymous, id));
-        let key =
-            |kind: IdentityKind, value: Option<&str>| value.map_or(0, |v| cached_key(kind, v));
+        let key = |kind: IdentityKind, value: Option<&str>| value.map_or(0, |v| key_of(kind, v));
         let previous = event.previous_id.as_deref();
         let keys = [
             key(IdentityKind::UserId, event.user_id.as_deref()),
