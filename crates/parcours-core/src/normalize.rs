@@ -378,7 +378,9 @@ fn occurs(haystack: &str, needle: &str) -> bool {
 /// The last two labels of a host: `www.shop.example.com` → `example.com`.
 fn registrable(host: &str) -> &str {
     let host = host.trim_start_matches("www.");
-    match host.rmatch_indices('.').nth(1) {
+    // The second dot from the end, found by a plain backward scan.
+    let mut dots = host.bytes().enumerate().rev().filter(|&(_, b)| b == b'.');
+    match dots.nth(1) {
         Some((dot, _)) => &host[dot + 1..],
         None => host,
     }
