@@ -568,7 +568,9 @@ fn parse_message(
     // RudderStack SDKs send identify traits in `context.traits`; Segment at the root.
     // Both are traits of the person; the root wins where they overlap.
     let mut traits = traits;
-    if kind == EventKind::Identify {
+    // Looked for through the view first: most contexts have no traits, and a context
+    // kept as text is not parsed into a map to tell.
+    if kind == EventKind::Identify && context.view(|c| c.object_at("traits").is_some()) {
         if let Some(Value::Object(in_context)) = context.get("traits") {
             for (k, v) in in_context {
                 traits.entry(k.clone()).or_insert_with(|| v.clone());

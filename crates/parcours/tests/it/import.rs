@@ -441,6 +441,33 @@ fn traits_cells_kept_as_text_are_applied_key_by_key_with_their_times() {
 }
 
 #[test]
+fn an_identify_cell_of_context_traits_adds_to_its_traits() {
+    // RudderStack's place for traits, in a context cell kept as text; the root wins.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("context-traits.csv");
+    std::fs::write(
+        &csv,
+        concat!(
+            "type,user_id,timestamp,traits,context\n",
+            r#"identify,u2,2024-03-10T00:00:00Z,"{""seats"": 1}","{""traits"": {""plan"": ""ctx"", ""seats"": 9}}""#,
+            "\n",
+            r#"identify,u3,2024-03-10T00:00:00Z,"{""seats"": 2}","{""page"": {""path"": ""/traits""}}""#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let (_d, store, ws) = open();
+    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!((summary.inserted, summary.rejected.len()), (2, 0));
+    let traits = |user: &str| {
+        let person = store.resolve(ws, user).unwrap().unwrap();
+        serde_json::Value::Object(store.person(ws, person).unwrap().unwrap().traits)
+    };
+    assert_eq!(traits("u2"), serde_json::json!({"plan": "ctx", "seats": 1}));
+    assert_eq!(traits("u3"), serde_json::json!({"seats": 2}));
+}
+
+#[test]
 fn headers_naming_a_field_path_map_to_it_as_written() {
     // Flattened JSON exports name their columns by path; the path is kept, not nested
     // under `properties.` again. Other headers still become properties.
