@@ -208,9 +208,14 @@ impl JsonObject {
     /// Reads fields without building the map when it is not built yet: see
     /// [`crate::view`]. `with` gets the view.
     pub fn view<R>(&self, with: impl FnOnce(View) -> R) -> R {
+        // An empty object (the usual `traits` of an event) is read as a shared empty map:
+        // initialising its own would cost more than the read.
+        static EMPTY: std::sync::LazyLock<Map<String, Value>> =
+            std::sync::LazyLock::new(Map::new);
         match (self.map.get(), &self.text) {
             (None, Some((text, shallow))) => with(shallow.view(text)),
-            _ => with(View::Map(self.map())),
+            (None, None) => with(View::Map(&EMPTY)),
+            (Some(map), _) => with(View::Map(map)),
         }
     }
 
