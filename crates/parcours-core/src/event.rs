@@ -210,8 +210,7 @@ impl JsonObject {
     pub fn view<R>(&self, with: impl FnOnce(View) -> R) -> R {
         // An empty object (the usual `traits` of an event) is read as a shared empty map:
         // initialising its own would cost more than the read.
-        static EMPTY: std::sync::LazyLock<Map<String, Value>> =
-            std::sync::LazyLock::new(Map::new);
+        static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
         match (self.map.get(), &self.text) {
             (None, Some((text, shallow))) => with(shallow.view(text)),
             (None, None) => with(View::Map(&EMPTY)),
