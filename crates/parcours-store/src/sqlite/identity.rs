@@ -89,8 +89,8 @@ pub fn key_of(kind: IdentityKind, value: &str) -> u128 {
 /// The identity cache key of an identifier: 128 bits from two SipHash-1-3 hashers whose
 /// keys are drawn at random when the process starts. The cache lives in memory only,
 /// so the keys need not be stable across runs, and values chosen to collide cannot be
-/// computed without them. A few times cheaper than the SHA-256 it replaces, which the
-/// parsing threads computed for every identifier of every event.
+/// computed without them. Cheaper than the SHA-256 it replaces (1% of an import's CPU),
+/// which the parsing threads computed for every identifier of every event.
 fn key(kind: i64, value: &str) -> u128 {
     static HASHERS: std::sync::LazyLock<[RandomState; 2]> =
         std::sync::LazyLock::new(|| [RandomState::new(), RandomState::new()]);
