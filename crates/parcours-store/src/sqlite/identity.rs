@@ -18,7 +18,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use parcours_core::time::Micros;
 use parcours_core::{EventKind, JsonObject};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
 
 use super::blocks::{self, PassThrough};
@@ -144,24 +144,59 @@ fn remember(cache: &mut Cache, ws: WorkspaceId, key: u128, person: PersonId) {
     cache.map.insert((ws, key), person);
 }
 
+/// A transaction's stitching: the transaction, with the two statements every new
+/// identifier and person run, prepared once for all its events (through rusqlite's
+/// statement cache, each use cost a look-up, an allocation and a reinsertion).
+pub struct Stitching<'t, 'c> {
+    pub tx: &'t Transaction<'c>,
+    insert_identity: Option<CachedStatement<'t>>,
+    insert_person: Option<CachedStatement<'t>>,
+}
+
+impl<'t, 'c> Stitching<'t, 'c> {
+    pub fn new(tx: &'t Transaction<'c>) -> Stitching<'t, 'c> {
+        Stitching {
+            tx,
+            insert_identity: None,
+            insert_person: None,
+        }
+    }
+}
+
+/// The statement in `slot`, prepared on first use.
+fn prepared<'s, 't>(
+    tx: &'t Transaction,
+    slot: &'s mut Option<CachedStatement<'t>>,
+    sql: &str,
+) -> Result<&'s mut CachedStatement<'t>> {
+    if slot.is_none() {
+        *slot = Some(tx.prepare_cached(sql)?);
+    }
+    Ok(slot.as_mut().expect("prepared just now"))
+}
+
 fn link(
-    tx: &Transaction,
+    s: &mut Stitching,
     cache: &mut Cache,
     ws: WorkspaceId,
     id: Id,
     person: PersonId,
     ts: Micros,
 ) -> Result<()> {
-    tx.prepare_cached("INSERT INTO identities (workspace_id, kind, value, person_id, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)")?
+    prepared(s.tx, &mut s.insert_identity, "INSERT INTO identities (workspace_id, kind, value, person_id, first_seen) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![ws, id.kind.code(), id.value()?, person, ts])?;
     remember(cache, ws, id.key, person);
     Ok(())
 }
 
-fn new_person(tx: &Transaction, ws: WorkspaceId, ts: Micros) -> Result<PersonId> {
-    tx.prepare_cached("INSERT INTO persons (workspace_id, created_at) VALUES (?1, ?2)")?
-        .execute(params![ws, ts])?;
-    Ok(tx.last_insert_rowid())
+fn new_person(s: &mut Stitching, ws: WorkspaceId, ts: Micros) -> Result<PersonId> {
+    prepared(
+        s.tx,
+        &mut s.insert_person,
+        "INSERT INTO persons (workspace_id, created_at) VALUES (?1, ?2)",
+    )?
+    .execute(params![ws, ts])?;
+    Ok(s.tx.last_insert_rowid())
 }
 
 fn is_identified(tx: &Transaction, ws: WorkspaceId, person: PersonId) -> Result<bool> {
@@ -175,15 +210,16 @@ fn is_identified(tx: &Transaction, ws: WorkspaceId, person: PersonId) -> Result<
 /// Ties the identifiers of a newly stored event to persons, and applies its traits and
 /// group membership.
 pub fn stitch(
-    tx: &Transaction,
+    s: &mut Stitching,
     cache: &mut Cache,
     ws: WorkspaceId,
     row: EncodedRef,
     out: &mut AppendOutcome,
 ) -> Result<()> {
+    let tx = s.tx;
     let ts = row.timestamp;
     let ids = row.ids();
-    let person = actor_person(tx, cache, ws, &ids, ts, out)?;
+    let person = actor_person(s, cache, ws, &ids, ts, out)?;
     if row.kind == EventKind::Alias {
         if let (Some(as_user), Some(as_anon)) = (ids.previous_as_user, ids.previous_as_anon) {
             let existing = match lookup(tx, cache, ws, as_user)? {
@@ -191,7 +227,7 @@ pub fn stitch(
                 None => lookup(tx, cache, ws, as_anon)?,
             };
             match existing {
-                None => link(tx, cache, ws, as_anon, person, ts)?,
+                None => link(s, cache, ws, as_anon, person, ts)?,
                 Some(q) if q != person => merge(tx, cache, ws, q, person, "alias", ts)?,
                 Some(_) => {}
             }
@@ -199,7 +235,7 @@ pub fn stitch(
     }
     if let Some(email) = ids.email {
         if lookup(tx, cache, ws, email)?.is_none() {
-            link(tx, cache, ws, email, person, ts)?;
+            link(s, cache, ws, email, person, ts)?;
         }
     }
     if row.kind == EventKind::Identify && !row.traits.is_empty() {
@@ -213,13 +249,14 @@ pub fn stitch(
 
 /// The person an event's actor belongs to, creating and linking identities as needed.
 fn actor_person(
-    tx: &Transaction,
+    s: &mut Stitching,
     cache: &mut Cache,
     ws: WorkspaceId,
     ids: &Ids,
     ts: Micros,
     out: &mut AppendOutcome,
 ) -> Result<PersonId> {
+    let tx = s.tx;
     let by_user = match ids.user {
         Some(u) => lookup(tx, cache, ws, u)?,
         None => None,
@@ -236,8 +273,8 @@ fn actor_person(
         return match by_anon {
             Some(p) => Ok(p),
             None => {
-                let p = new_person(tx, ws, ts)?;
-                link(tx, cache, ws, anon, p, ts)?;
+                let p = new_person(s, ws, ts)?;
+                link(s, cache, ws, anon, p, ts)?;
                 Ok(p)
             }
         };
@@ -246,7 +283,7 @@ fn actor_person(
     let person = match (by_user, anon, by_anon) {
         (Some(p), None, _) => p,
         (Some(p), Some(a), None) => {
-            link(tx, cache, ws, a, p, ts)?;
+            link(s, cache, ws, a, p, ts)?;
             p
         }
         (Some(p), Some(_), Some(q)) if p == q => p,
@@ -259,17 +296,17 @@ fn actor_person(
             p
         }
         (None, Some(_), Some(q)) if !is_identified(tx, ws, q)? => {
-            link(tx, cache, ws, user, q, ts)?;
+            link(s, cache, ws, user, q, ts)?;
             q
         }
         (None, anon, by_anon) => {
             if by_anon.is_some() {
                 out.shared_device_conflicts += 1;
             }
-            let p = new_person(tx, ws, ts)?;
-            link(tx, cache, ws, user, p, ts)?;
+            let p = new_person(s, ws, ts)?;
+            link(s, cache, ws, user, p, ts)?;
             if let (Some(a), None) = (anon, by_anon) {
-                link(tx, cache, ws, a, p, ts)?;
+                link(s, cache, ws, a, p, ts)?;
             }
             p
         }

@@ -156,6 +156,7 @@ fn run(mut state: WriterState, rx: Receiver<Job>, depth: Arc<AtomicUsize>, max_g
 fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Encodeds, Reply)>) {
     let started = std::time::Instant::now();
     let result = state.in_transaction(|tx, caches| {
+        let mut stitching = identity::Stitching::new(tx);
         let mut outcomes = Vec::with_capacity(group.len());
         // The group's new events, by workspace, in queue order: one append each.
         let mut rows: Vec<(WorkspaceId, Vec<EncodedRef>)> = Vec::new();
@@ -167,7 +168,13 @@ fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Encodeds, Repl
                     rows.len() - 1
                 }
             };
-            outcomes.push(accept(tx, caches, *workspace, events, &mut rows[at].1)?);
+            outcomes.push(accept(
+                &mut stitching,
+                caches,
+                *workspace,
+                events,
+                &mut rows[at].1,
+            )?);
         }
         for (workspace, rows) in rows {
             blocks::append(tx, &mut caches.messages, workspace, &rows)?;
@@ -198,7 +205,7 @@ fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Encodeds, Repl
 
 /// Deduplicates and stitches one request's events, adding the new ones to `rows`.
 fn accept<'a>(
-    tx: &Transaction,
+    stitching: &mut identity::Stitching,
     caches: &mut Caches,
     workspace: WorkspaceId,
     events: &'a Encodeds,
@@ -211,10 +218,16 @@ fn accept<'a>(
     let first = rows.len();
     outcome.duplicates = caches
         .messages
-        .keep_new(tx, workspace, events.iter(), rows)?;
+        .keep_new(stitching.tx, workspace, events.iter(), rows)?;
     for &row in &rows[first..] {
         outcome.inserted += 1;
-        identity::stitch(tx, &mut caches.identities, workspace, row, &mut outcome)?;
+        identity::stitch(
+            stitching,
+            &mut caches.identities,
+            workspace,
+            row,
+            &mut outcome,
+        )?;
     }
     Ok(outcome)
 }
