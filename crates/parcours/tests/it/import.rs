@@ -37,6 +37,31 @@ fn open() -> (tempfile::TempDir, SqliteStore, i64) {
     (dir, store, ws)
 }
 
+/// Writes `text` as a CSV file and imports it with the default conventions into a fresh
+/// store (the file is in the store's directory).
+fn import_csv(text: impl AsRef<[u8]>) -> (tempfile::TempDir, SqliteStore, i64, Summary) {
+    let (dir, store, ws) = open();
+    let csv = dir.path().join("rows.csv");
+    std::fs::write(&csv, text).unwrap();
+    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    (dir, store, ws, summary)
+}
+
+/// What `f` makes of each stored event, in the order they were stored.
+fn stored<T>(store: &SqliteStore, ws: i64, f: impl Fn(parcours_core::Event) -> T) -> Vec<T> {
+    let mut out = Vec::new();
+    store
+        .scan_events(ws, 0, &mut |e| out.push(f(e.event)))
+        .unwrap();
+    out
+}
+
+/// The current traits of the person an identifier names.
+fn traits_of(store: &SqliteStore, ws: i64, identifier: &str) -> serde_json::Value {
+    let person = store.resolve(ws, identifier).unwrap().unwrap();
+    serde_json::Value::Object(store.person(ws, person).unwrap().unwrap().traits)
+}
+
 /// Command-line arguments for importing `calls.csv`.
 fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::ImportArgs {
     parcours::import::ImportArgs {
@@ -228,8 +253,6 @@ fn large_files_are_parsed_in_parallel_but_stored_and_reported_in_file_order() {
     // The events must be stored in file order (identity stitching follows that order)
     // and the rejected rows reported by line. The first batch carries long texts, so
     // that it is parsed last.
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("big.csv");
     let mut text = String::from("type,event,userId,anonymousId,timestamp,row,note\n");
     let long = "x".repeat(6000);
     for i in 0..40_000u32 {
@@ -241,9 +264,7 @@ fn large_files_are_parsed_in_parallel_but_stored_and_reported_in_file_order() {
         let note = if i < 5000 { long.as_str() } else { "" };
         text.push_str(&format!("track,Visit,u{},,{time},{i},{note}\n", i % 97));
     }
-    std::fs::write(&csv, text).unwrap();
-    let (_d, store, ws) = open();
-    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    let (_d, store, ws, summary) = import_csv(text);
     assert_eq!(summary.rows, 40_000);
     let bad: Vec<u64> = summary.rejected.iter().map(|r| r.line).collect();
     let expected: Vec<u64> = (0..40_000u64)
@@ -256,29 +277,18 @@ fn large_files_are_parsed_in_parallel_but_stored_and_reported_in_file_order() {
         .iter()
         .all(|r| r.code == "invalid_timestamp"));
     assert_eq!(summary.inserted, 40_000 - 40);
-    let mut rows = Vec::new();
-    store
-        .scan_events(ws, 0, &mut |e| {
-            rows.push(
-                e.event
-                    .properties
-                    .get("row")
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or_else(|| panic!("{e:?}")),
-            )
-        })
-        .unwrap();
+    let rows = stored(&store, ws, |e| {
+        e.properties
+            .get("row")
+            .and_then(|v| v.as_u64())
+            .unwrap_or_else(|| panic!("{e:?}"))
+    });
     let kept: Vec<u64> = (0..40_000u64).filter(|i| i % 1000 != 999).collect();
     assert_eq!(rows, kept, "stored in file order");
     // Rows without a message id get `imp-`, the time in hex microseconds, and 96 bits of
     // the SHA-256 of the cells joined by U+001F: stable across versions, or re-imports
     // of older files would not be recognised.
-    let mut first = None;
-    store
-        .scan_events(ws, 0, &mut |e| {
-            first.get_or_insert(e.event.message_id);
-        })
-        .unwrap();
+    let first = stored(&store, ws, |e| e.message_id).into_iter().next();
     let cells = [
         "track",
         "Visit",
@@ -301,34 +311,19 @@ fn json_cells_and_the_columns_that_add_to_them_are_stored_together() {
     // A JSON cell is stored as its own text while nothing adds to its object (row 2);
     // a property column (`plan`), a utm or an email column that adds to it must not be
     // lost to the cell's text (row 1).
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("cells.csv");
-    std::fs::write(
-        &csv,
-        concat!(
-            "type,event,user_id,timestamp,properties,plan,context,utm_source,traits,email\n",
-            r#"track,Signed Up,u1,2024-03-01T10:00:00Z,"{ ""b"": 2, ""a"": 1 }",pro,"{""page"":{""path"":""/x""}}",news,"{""x"":1}",A@B.example"#,
-            "\n",
-            r#"track,Signed Up,u2,2024-03-01T11:00:00Z,"{ ""b"": 2, ""a"": 1 }",,"{""page"":{""path"":""/x""}}",,"{""x"":1}","#,
-            "\n",
-        ),
-    )
-    .unwrap();
-    let (_d, store, ws) = open();
-    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    let (_d, store, ws, summary) = import_csv(concat!(
+        "type,event,user_id,timestamp,properties,plan,context,utm_source,traits,email\n",
+        r#"track,Signed Up,u1,2024-03-01T10:00:00Z,"{ ""b"": 2, ""a"": 1 }",pro,"{""page"":{""path"":""/x""}}",news,"{""x"":1}",A@B.example"#,
+        "\n",
+        r#"track,Signed Up,u2,2024-03-01T11:00:00Z,"{ ""b"": 2, ""a"": 1 }",,"{""page"":{""path"":""/x""}}",,"{""x"":1}","#,
+        "\n",
+    ));
     assert_eq!((summary.inserted, summary.rejected.len()), (2, 0));
-    let mut stored = Vec::new();
-    store
-        .scan_events(ws, 0, &mut |e| {
-            let ev = e.event;
-            stored.push(serde_json::json!({
-                "properties": ev.properties, "context": ev.context, "traits": ev.traits,
-                "source": ev.touch.campaign.source,
-            }))
-        })
-        .unwrap();
     assert_eq!(
-        stored,
+        stored(&store, ws, |ev| serde_json::json!({
+            "properties": ev.properties, "context": ev.context, "traits": ev.traits,
+            "source": ev.touch.campaign.source,
+        })),
         vec![
             serde_json::json!({
                 "properties": {"a": 1, "b": 2, "plan": "pro"},
@@ -351,33 +346,18 @@ fn json_cells_and_the_columns_that_add_to_them_are_stored_together() {
 fn columns_before_a_json_cell_add_to_its_object_and_the_cell_wins_a_conflict() {
     // `group_id` and `plan` come before the cells they add to (`context.groupId`,
     // `properties.plan`); the cell's own `plan` is kept.
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("before.csv");
-    std::fs::write(
-        &csv,
-        concat!(
-            "type,event,user_id,group_id,plan,timestamp,properties,context\n",
-            r#"track,Signed Up,u1,acme,pro,2024-03-01T10:00:00Z,"{""a"": 1, ""plan"": ""own""}","{""page"":{""path"":""/x""}}""#,
-            "\n",
-            r#"track,Signed Up,u2,acme,pro,2024-03-01T11:00:00Z,"{""a"": 2}","#,
-            "\n",
-        ),
-    )
-    .unwrap();
-    let (_d, store, ws) = open();
-    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    let (_d, store, ws, summary) = import_csv(concat!(
+        "type,event,user_id,group_id,plan,timestamp,properties,context\n",
+        r#"track,Signed Up,u1,acme,pro,2024-03-01T10:00:00Z,"{""a"": 1, ""plan"": ""own""}","{""page"":{""path"":""/x""}}""#,
+        "\n",
+        r#"track,Signed Up,u2,acme,pro,2024-03-01T11:00:00Z,"{""a"": 2}","#,
+        "\n",
+    ));
     assert_eq!((summary.inserted, summary.rejected.len()), (2, 0));
-    let mut stored = Vec::new();
-    store
-        .scan_events(ws, 0, &mut |e| {
-            let ev = e.event;
-            stored.push(serde_json::json!({
-                "properties": ev.properties, "context": ev.context, "group": ev.group_id,
-            }))
-        })
-        .unwrap();
     assert_eq!(
-        stored,
+        stored(&store, ws, |ev| serde_json::json!({
+            "properties": ev.properties, "context": ev.context, "group": ev.group_id,
+        })),
         vec![
             serde_json::json!({
                 "properties": {"a": 1, "plan": "own"},
@@ -399,30 +379,22 @@ fn traits_cells_kept_as_text_are_applied_key_by_key_with_their_times() {
     // with an escape, `seats` given twice: the last wins) still each get the event's
     // time, so that an older identify read later does not replace them and a newer one
     // does.
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("traits.csv");
-    std::fs::write(
-        &csv,
-        concat!(
-            "type,user_id,timestamp,traits\n",
-            r#"identify,u1,2024-03-10T00:00:00Z,"{""pl\u0061n"": ""pro"", ""seats"": 1, ""seats"": 2}""#,
-            "\n",
-            r#"identify,u1,2024-03-01T00:00:00Z,"{""plan"": ""old"", ""seats"": 1}""#,
-            "\n",
-            r#"identify,u1,2024-03-20T00:00:00Z,"{""seats"": 3}""#,
-            "\n",
-        ),
-    )
-    .unwrap();
-    let (_d, store, ws) = open();
-    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    let (_d, store, ws, summary) = import_csv(concat!(
+        "type,user_id,timestamp,traits\n",
+        r#"identify,u1,2024-03-10T00:00:00Z,"{""pl\u0061n"": ""pro"", ""seats"": 1, ""seats"": 2}""#,
+        "\n",
+        r#"identify,u1,2024-03-01T00:00:00Z,"{""plan"": ""old"", ""seats"": 1}""#,
+        "\n",
+        r#"identify,u1,2024-03-20T00:00:00Z,"{""seats"": 3}""#,
+        "\n",
+    ));
     assert_eq!((summary.inserted, summary.rejected.len()), (3, 0));
-    let person = store.resolve(ws, "u1").unwrap().unwrap();
-    let record = store.person(ws, person).unwrap().unwrap();
     assert_eq!(
-        serde_json::Value::Object(record.traits),
+        traits_of(&store, ws, "u1"),
         serde_json::json!({"plan": "pro", "seats": 3})
     );
+    let person = store.resolve(ws, "u1").unwrap().unwrap();
+    let record = store.person(ws, person).unwrap().unwrap();
     let history: Vec<(String, serde_json::Value)> = record
         .trait_history
         .into_iter()
@@ -443,52 +415,34 @@ fn traits_cells_kept_as_text_are_applied_key_by_key_with_their_times() {
 #[test]
 fn an_identify_cell_of_context_traits_adds_to_its_traits() {
     // RudderStack's place for traits, in a context cell kept as text; the root wins.
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("context-traits.csv");
-    std::fs::write(
-        &csv,
-        concat!(
-            "type,user_id,timestamp,traits,context\n",
-            r#"identify,u2,2024-03-10T00:00:00Z,"{""seats"": 1}","{""traits"": {""plan"": ""ctx"", ""seats"": 9}}""#,
-            "\n",
-            r#"identify,u3,2024-03-10T00:00:00Z,"{""seats"": 2}","{""page"": {""path"": ""/traits""}}""#,
-            "\n",
-        ),
-    )
-    .unwrap();
-    let (_d, store, ws) = open();
-    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    let (_d, store, ws, summary) = import_csv(concat!(
+        "type,user_id,timestamp,traits,context\n",
+        r#"identify,u2,2024-03-10T00:00:00Z,"{""seats"": 1}","{""traits"": {""plan"": ""ctx"", ""seats"": 9}}""#,
+        "\n",
+        r#"identify,u3,2024-03-10T00:00:00Z,"{""seats"": 2}","{""page"": {""path"": ""/traits""}}""#,
+        "\n",
+    ));
     assert_eq!((summary.inserted, summary.rejected.len()), (2, 0));
-    let traits = |user: &str| {
-        let person = store.resolve(ws, user).unwrap().unwrap();
-        serde_json::Value::Object(store.person(ws, person).unwrap().unwrap().traits)
-    };
-    assert_eq!(traits("u2"), serde_json::json!({"plan": "ctx", "seats": 1}));
-    assert_eq!(traits("u3"), serde_json::json!({"seats": 2}));
+    assert_eq!(
+        traits_of(&store, ws, "u2"),
+        serde_json::json!({"plan": "ctx", "seats": 1})
+    );
+    assert_eq!(traits_of(&store, ws, "u3"), serde_json::json!({"seats": 2}));
 }
 
 #[test]
 fn headers_naming_a_field_path_map_to_it_as_written() {
     // Flattened JSON exports name their columns by path; the path is kept, not nested
     // under `properties.` again. Other headers still become properties.
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("flat.csv");
-    std::fs::write(
-        &csv,
+    let (_d, store, ws, summary) = import_csv(
         concat!(
             "event,user_id,timestamp,properties.plan,context.campaign.source,context.campaign.medium,traits.company,Seats\n",
             "Trial Started,u1,2024-03-01T10:00:00Z,pro,google,cpc,Acme,12\n",
         ),
-    )
-    .unwrap();
-    let (_d, store, ws) = open();
-    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    );
     assert_eq!((summary.inserted, summary.rejected.len()), (1, 0));
-    let mut stored = Vec::new();
-    store
-        .scan_events(ws, 0, &mut |e| stored.push(e.event))
-        .unwrap();
-    let ev = &stored[0];
+    let events = stored(&store, ws, |ev| ev);
+    let ev = &events[0];
     assert_eq!(
         serde_json::json!({"properties": ev.properties, "context": ev.context, "traits": ev.traits}),
         serde_json::json!({
@@ -551,17 +505,13 @@ fn export_prints_the_stored_events_as_json_lines_within_the_time_bounds() {
 fn unreadable_csv_rows_are_rejected_by_the_line_they_start_on_and_the_others_kept() {
     // A spreadsheet's export: byte order mark, `\r\n`, a quoted cell over two lines, a
     // blank line, a row one cell short, and a row that is not UTF-8 (Latin-1 `é`).
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("crm.csv");
     let mut text = b"\xef\xbb\xbfuser_id,event,timestamp,properties.note\r\n".to_vec();
     text.extend(b"u1,Signed Up,2024-03-01T10:00:00Z,\"two\r\nlines\"\r\n");
     text.extend(b"\r\n");
     text.extend(b"u2,Signed Up,2024-03-01T10:00:00Z\r\n");
     text.extend(b"u3,Sign\xe9 Up,2024-03-01T10:00:00Z,x\r\n");
     text.extend(b"u4,Signed Up,2024-03-01T10:00:00Z,y\r\n");
-    std::fs::write(&csv, text).unwrap();
-    let (_d, store, ws) = open();
-    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    let (_d, store, ws, summary) = import_csv(text);
     assert_eq!(
         lines(&summary),
         [
@@ -576,17 +526,11 @@ fn unreadable_csv_rows_are_rejected_by_the_line_they_start_on_and_the_others_kep
     assert!(summary.rejected[1].message.contains("not UTF-8"));
     assert_eq!((summary.rows, summary.inserted), (4, 2));
     // The first column was named despite the byte order mark.
-    let mut users = Vec::new();
-    store
-        .scan_events(ws, 0, &mut |e| {
-            users.push((
-                e.event.user_id.clone().unwrap(),
-                e.event.properties.get("note").cloned(),
-            ))
-        })
-        .unwrap();
     assert_eq!(
-        users,
+        stored(&store, ws, |e| (
+            e.user_id.clone().unwrap(),
+            e.properties.get("note").cloned()
+        )),
         [
             ("u1".to_string(), Some(serde_json::json!("two\r\nlines"))),
             ("u4".to_string(), Some(serde_json::json!("y")))
