@@ -251,10 +251,9 @@ fn read_row(
     if found {
         // `core.line()` counts the line ends read so far: the row's own (kept in its
         // quoted cells) and the one that ended it are not before its start.
-        let inside = batch.bytes[start..out]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
+        // Usually none. Counted byte by byte, they took 2% of an import's CPU (the
+        // count widened each byte to 64 bits); `memchr` skips to them.
+        let inside = memchr::memchr_iter(b'\n', &batch.bytes[start..out]).count() as u64;
         let line = core.line() - inside - u64::from(ended_by_newline);
         batch.rows.push((line, start, first));
         *filled = Filled {
