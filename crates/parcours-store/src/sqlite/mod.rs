@@ -517,7 +517,10 @@ impl Store for SqliteStore {
 
     fn expect_events(&self, workspace: WorkspaceId, events: u64) -> Result<()> {
         let events = usize::try_from(events).unwrap_or(usize::MAX);
-        self.on_writer(move |tx, caches| caches.messages.expect(tx, workspace, events))
+        self.on_writer(move |tx, caches| {
+            caches.messages.expect(tx, workspace, events)?;
+            caches.identities.expect(tx, workspace, events)
+        })
     }
 
     fn scan_time_range(
