@@ -38,7 +38,8 @@ const CACHE_LIMIT: usize = 20_000_000;
 #[derive(Default)]
 pub struct Cache {
     map: HashMap<(WorkspaceId, u128), PersonId, BuildHasherDefault<PassThrough>>,
-    loaded: HashSet<WorkspaceId>,
+    /// Asked at every look-up: with SipHash, 1% of the writer's CPU on an import.
+    loaded: HashSet<WorkspaceId, BuildHasherDefault<PassThrough>>,
 }
 
 impl Cache {
