@@ -33,8 +33,9 @@ const CACHE_LIMIT: usize = 20_000_000;
 /// The writer's complete copy of `identities` for the workspaces it has touched: loaded
 /// once per workspace, then kept in step by the writer (the only one who changes
 /// identities), so looking an identifier up never needs a query — even to learn that it
-/// is new. Keys are 128-bit SHA-256 prefixes of (kind, value): 40 bytes an entry, and a
-/// collision is as unlikely as a SHA-256 one, even for crafted identifiers.
+/// is new. Keys are 128 bits of keyed SipHash of (kind, value) (see [`key`]): 48 bytes an
+/// entry, and a collision as unlikely as between random 128-bit numbers, even for
+/// identifiers crafted to collide, since the hashers' keys are secret.
 #[derive(Default)]
 pub struct Cache {
     map: HashMap<(WorkspaceId, u128), PersonId, BuildHasherDefault<PassThrough>>,
@@ -47,6 +48,28 @@ impl Cache {
         self.map.clear();
         self.loaded.clear();
     }
+
+    /// Makes room for the identifiers of about `events` events in a cache that holds
+    /// none (a first bulk load into an empty store), so that it is sized once instead
+    /// of doubling as it fills: the doublings, each moving every entry into a new table,
+    /// were 3.5% of the writer's CPU samples on the 12.5 M demo import (the kernel still
+    /// zeroes the one table as it is first filled, about two thirds of that). One
+    /// identifier for every [`Cache::EVENTS_PER_IDENTITY`] events is made room for, at
+    /// most [`CACHE_LIMIT`]; a table reserved and not filled costs address space, not
+    /// memory, as its untouched pages are never given any.
+    pub fn expect(&mut self, tx: &Transaction, ws: WorkspaceId, events: usize) -> Result<()> {
+        ensure_loaded(tx, self, ws)?;
+        if self.map.is_empty() {
+            self.map
+                .reserve((events / Self::EVENTS_PER_IDENTITY).min(CACHE_LIMIT));
+        }
+        Ok(())
+    }
+
+    /// Events per identifier that [`Cache::expect`] sizes for: the demo has about five
+    /// (0.19 identifiers an event: a user id, an email and two or three devices a
+    /// customer).
+    pub const EVENTS_PER_IDENTITY: usize = 4;
 }
 
 /// An identifier with its cache key, computed on the caller's thread for incoming events
@@ -102,29 +125,6 @@ fn key(kind: i64, value: &str) -> u128 {
         h.finish()
     };
     (u128::from(half(&HASHERS[0])) << 64) | u128::from(half(&HASHERS[1]))
-}
-
-impl Cache {
-    /// Makes room for the identifiers of about `events` events in a cache that holds
-    /// none (a first bulk load into an empty store), so that it is sized once instead
-    /// of doubling as it fills: each doubling moved every entry into a table the kernel
-    /// had to zero first (3.5% of the writer's CPU on the 12.5 M demo import). One
-    /// identifier for every [`Cache::EVENTS_PER_IDENTITY`] events is made room for, at
-    /// most [`CACHE_LIMIT`]; a table reserved and not filled costs address space, not
-    /// memory, as its untouched pages are never given any.
-    pub fn expect(&mut self, tx: &Transaction, ws: WorkspaceId, events: usize) -> Result<()> {
-        ensure_loaded(tx, self, ws)?;
-        if self.map.is_empty() {
-            self.map
-                .reserve((events / Self::EVENTS_PER_IDENTITY).min(CACHE_LIMIT));
-        }
-        Ok(())
-    }
-
-    /// Events per identifier that [`Cache::expect`] sizes for: the demo has about five
-    /// (0.19 identifiers an event: a user id, an email and two or three devices a
-    /// customer).
-    pub const EVENTS_PER_IDENTITY: usize = 4;
 }
 
 fn ensure_loaded(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId) -> Result<()> {
