@@ -267,14 +267,19 @@ impl JsonObject {
         self.map.take().unwrap_or_default()
     }
 
-    /// The object as JSON text, `None` when it is empty: its source text if known, else
-    /// the map serialised (compact, keys in order).
-    pub fn to_text(&self) -> Option<String> {
+    /// The object as JSON text, `None` when it is empty: its source text if known
+    /// (borrowed), else the map serialised (compact, keys in order).
+    pub fn text(&self) -> Option<std::borrow::Cow<'_, str>> {
         match self.source_text() {
             _ if self.is_empty() => None,
-            Some(text) => Some(text.to_string()),
-            None => serialize(self.map()),
+            Some(text) => Some(std::borrow::Cow::Borrowed(text)),
+            None => serialize(self.map()).map(std::borrow::Cow::Owned),
         }
+    }
+
+    /// [`JsonObject::text`], owned.
+    pub fn to_text(&self) -> Option<String> {
+        self.text().map(std::borrow::Cow::into_owned)
     }
 
     /// [`JsonObject::to_text`], moving the source text out instead of copying it.

@@ -340,7 +340,7 @@ fn read_head(path: &Path) -> anyhow::Result<Vec<u8>> {
 /// quoted CSV cell over several lines counts more than once): the estimate the store
 /// sizes its sets by ([`Store::expect_events`]).
 fn estimate_rows(head: &[u8], len: u64) -> u64 {
-    let lines = head.iter().filter(|&&b| b == b'\n').count() as u64;
+    let lines = memchr::memchr_iter(b'\n', head).count() as u64;
     match head.len() as u64 {
         0 => 0,
         sampled => (u128::from(len) * u128::from(lines) / u128::from(sampled)) as u64,

@@ -178,7 +178,7 @@ pub struct Stitching<'t, 'c> {
     /// Persons this transaction created that have no traits yet: their first traits are
     /// stored without looking for earlier ones (the look-up was 2.4% of the writer's CPU
     /// on the demo import, where most identifies follow their person's first events).
-    traitless: HashSet<PersonId>,
+    traitless: HashSet<PersonId, BuildHasherDefault<PassThrough>>,
 }
 
 impl<'t, 'c> Stitching<'t, 'c> {
@@ -187,7 +187,7 @@ impl<'t, 'c> Stitching<'t, 'c> {
             tx,
             insert_identity: None,
             insert_person: None,
-            traitless: HashSet::new(),
+            traitless: HashSet::default(),
         }
     }
 }
@@ -490,14 +490,7 @@ fn apply_traits(
     let Some(mut profile) = known else {
         // The person's first traits: every value is new, and a change. Stored as sent;
         // their keys are read without building a map.
-        let serialised;
-        let text = match traits.source_text() {
-            Some(text) => text,
-            None => {
-                serialised = json_text(&**traits);
-                &serialised
-            }
-        };
+        let text = traits.text().unwrap_or_default();
         let updated = traits.view(|v| {
             json_text(
                 &v.keys()
@@ -506,8 +499,8 @@ fn apply_traits(
                     .collect::<BTreeMap<_, _>>(),
             )
         });
-        save_profile(tx, ws, person, text, &updated)?;
-        return record_change(tx, ws, person, ts, text);
+        save_profile(tx, ws, person, &text, &updated)?;
+        return record_change(tx, ws, person, ts, &text);
     };
     // A later identify: its traits as a map, compared with the profile's.
     let traits: &Map<String, Value> = traits;
