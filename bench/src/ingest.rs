@@ -92,6 +92,11 @@ fn wait_with_peak(mut child: Child) -> anyhow::Result<(std::process::ExitStatus,
     }
 }
 
+/// The cores this process may run on.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
@@ -105,11 +110,66 @@ fn fresh(dir: &Path) -> anyhow::Result<PathBuf> {
 struct Figure {
     rate: f64,
     detail: String,
+    /// Rows (or events) the measured work stored.
+    rows: u64,
+    /// The CPU time the measured work took, on every core together, when known.
+    cpu: Option<Duration>,
+}
+
+/// CPU time (user and system) of this process's children that have been waited for.
+fn children_cpu() -> Duration {
+    // SAFETY: `getrusage` only writes the struct it is given, which is zeroed and ours.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    timeval(usage.ru_utime) + timeval(usage.ru_stime)
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000)
+}
+
+/// CPU time (user and system) of this whole process so far.
+fn own_cpu() -> Duration {
+    // SAFETY: as in `children_cpu`.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    timeval(usage.ru_utime) + timeval(usage.ru_stime)
+}
+
+/// CPU time (user and system) a live process has used so far, from /proc.
+fn process_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces:
+    // utime and stime are the 14th and 15th fields of the line, in clock ticks.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let ticks: u64 = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
+    // SAFETY: `sysconf` reads a system constant.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(Duration::from_secs_f64(ticks as f64 / per_second as f64))
+}
+
+/// CPU time the calling thread has used so far.
+fn thread_cpu() -> Duration {
+    // SAFETY: `clock_gettime` only writes the struct it is given, which is ours.
+    let t = unsafe {
+        let mut t: libc::timespec = std::mem::zeroed();
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t);
+        t
+    };
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 /// 1. The real import, as a user runs it.
 fn import(a: &Args) -> anyhow::Result<Figure> {
     let dir = fresh(&a.work.join("import"))?;
+    let cpu_before = children_cpu();
     let started = Instant::now();
     let child = Command::new(&a.bin)
         .args([
@@ -126,6 +186,7 @@ fn import(a: &Args) -> anyhow::Result<Figure> {
         .spawn()?;
     let (status, peak) = wait_with_peak(child.wait_with_output_later())?;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = children_cpu() - cpu_before;
     if !status.success() {
         bail!("parcours import failed");
     }
@@ -139,9 +200,13 @@ fn import(a: &Args) -> anyhow::Result<Figure> {
     Ok(Figure {
         rate,
         detail: format!(
-            "{rows} rows in {elapsed:.1} s = {rate:.0} rows/s, peak RSS {:.0} MB",
-            mb(peak)
+            "{rows} rows in {elapsed:.1} s = {rate:.0} rows/s, peak RSS {:.0} MB; {:.1} CPU-s on all cores ({:.2} µs a row)",
+            mb(peak),
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() * 1e6 / rows as f64,
         ),
+        rows,
+        cpu: Some(cpu),
     })
 }
 
@@ -168,14 +233,17 @@ impl WaitLater for Child {
 /// with `insert` (one transaction each), timing the inserts only. Chunks are parsed 100 at
 /// a time, then inserted while the parser waits (its queues are full), so that parsing
 /// does not take the cores the timed inserts run on. Stops after `--ceiling-rows`.
+/// Returns the rows inserted, the inserts' wall time and their CPU time (SQLite runs on
+/// the calling thread, checkpoints included).
 fn timed_inserts<C: Send>(
     a: &Args,
     prepare: parcours::import::Finish<'_, C>,
     insert: &mut dyn FnMut(C) -> anyhow::Result<u64>,
-) -> anyhow::Result<(u64, Duration)> {
+) -> anyhow::Result<(u64, Duration, Duration)> {
     const ROUND: usize = 100;
     let mut inserted = 0u64;
     let mut timed = Duration::ZERO;
+    let mut cpu = Duration::ZERO;
     let mut failure = None;
     let mut held: Vec<C> = Vec::with_capacity(ROUND);
     let mut flush = |held: &mut Vec<C>, inserted: &mut u64, failure: &mut Option<anyhow::Error>| {
@@ -183,12 +251,13 @@ fn timed_inserts<C: Send>(
             if failure.is_some() || *inserted >= a.ceiling_rows {
                 break;
             }
-            let started = Instant::now();
+            let (started, cpu_before) = (Instant::now(), thread_cpu());
             match insert(rows) {
                 Ok(n) => *inserted += n,
                 Err(e) => *failure = Some(e),
             }
             timed += started.elapsed();
+            cpu += thread_cpu() - cpu_before;
         }
     };
     parse_csv_file(&a.csv, &Mapping::default(), b',', 0, prepare, &mut |rows| {
@@ -204,7 +273,7 @@ fn timed_inserts<C: Send>(
     if let Some(e) = failure {
         bail!("insert failed: {e}");
     }
-    Ok((inserted, timed))
+    Ok((inserted, timed, cpu))
 }
 
 /// 2. The ceiling: plain batched INSERTs of the same rows, same schema, same pragmas.
@@ -223,11 +292,21 @@ fn ceiling(a: &Args) -> anyhow::Result<Figure> {
     let prepare = |events: &mut dyn Iterator<Item = parcours_core::Event>| {
         parcours_store::ceiling::prepare(ws, events)
     };
-    let (inserted, timed) = timed_inserts(a, &prepare, &mut |prepared| {
+    let (inserted, timed, cpu) = timed_inserts(a, &prepare, &mut |prepared| {
         Ok(parcours_store::ceiling::insert_plain(&mut conn, prepared)? as u64)
     })?;
     let rate = inserted as f64 / timed.as_secs_f64();
-    Ok(Figure { rate, detail: format!("{inserted} rows in {:.1} s of INSERT = {rate:.0} rows/s (5,000 rows per transaction, block encoding included; parsing and preparing not timed)", timed.as_secs_f64()) })
+    Ok(Figure {
+        rate,
+        detail: format!(
+            "{inserted} rows in {:.1} s of INSERT = {rate:.0} rows/s (5,000 rows per transaction, block encoding included; parsing and preparing not timed); {:.1} CPU-s ({:.2} µs a row)",
+            timed.as_secs_f64(),
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() * 1e6 / inserted as f64,
+        ),
+        rows: inserted,
+        cpu: Some(cpu),
+    })
 }
 
 /// 2b. For reference: the same inserts into the row-per-event schema of versions 1–4 (one
@@ -260,7 +339,7 @@ fn ceiling_rows(a: &Args) -> anyhow::Result<Figure> {
             })
             .collect()
     };
-    let (inserted, timed) = timed_inserts(a, &prepare, &mut |events| {
+    let (inserted, timed, _) = timed_inserts(a, &prepare, &mut |events| {
         let tx = conn.transaction()?;
         let mut n = 0;
         {
@@ -312,6 +391,8 @@ fn ceiling_rows(a: &Args) -> anyhow::Result<Figure> {
             "{inserted} rows in {:.1} s of INSERT = {rate:.0} rows/s (the schema of versions 1–4: a row and three index entries per event; reference only)",
             timed.as_secs_f64()
         ),
+        rows: inserted,
+        cpu: None,
     })
 }
 
@@ -411,6 +492,7 @@ fn http(a: &Args, clients: usize) -> anyhow::Result<Figure> {
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let finished = Arc::new(AtomicUsize::new(0));
+    let (server_before, own_before) = (process_cpu(pid), own_cpu());
     let started = Instant::now();
     let threads: Vec<_> = (0..clients)
         .map(|c| {
@@ -468,6 +550,10 @@ fn http(a: &Args, clients: usize) -> anyhow::Result<Figure> {
         let _ = t.join();
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let server_cpu = process_cpu(pid)
+        .zip(server_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let clients_cpu = own_cpu() - own_before;
     let peak = peak_rss_kb(pid).unwrap_or(0);
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -482,16 +568,32 @@ fn http(a: &Args, clients: usize) -> anyhow::Result<Figure> {
             .unwrap_or(0.0)
     };
     let rate = total as f64 / elapsed;
+    // How busy the machine was: the server's and the load generator's CPU over the cores'
+    // time. Well below 100%, the run was bound by waiting (durable commits), not by CPU.
+    let busy = server_cpu
+        .map(|server| {
+            let capacity = cores() as f64 * elapsed;
+            format!(
+                "; server {:.1} CPU-s ({:.1} µs an event), clients {:.1} CPU-s: the cores {:.0}% busy",
+                server.as_secs_f64(),
+                server.as_secs_f64() * 1e6 / total.max(1) as f64,
+                clients_cpu.as_secs_f64(),
+                100.0 * (server + clients_cpu).as_secs_f64() / capacity
+            )
+        })
+        .unwrap_or_default();
     Ok(Figure {
         rate,
         detail: format!(
-            "{} clients × 100 events/request for {elapsed:.1} s: {total} events = {rate:.0} events/s; latency p50 {:.1} ms, p99 {:.1} ms; {} failed requests; server peak RSS {:.0} MB",
+            "{} clients × 100 events/request for {elapsed:.1} s: {total} events = {rate:.0} events/s; latency p50 {:.1} ms, p99 {:.1} ms; {} failed requests; server peak RSS {:.0} MB{busy}",
             clients,
             pct(0.5),
             pct(0.99),
             failures.load(Ordering::Relaxed),
             mb(peak)
         ),
+        rows: total,
+        cpu: server_cpu,
     })
 }
 
@@ -560,6 +662,19 @@ fn main() -> anyhow::Result<()> {
             imp.rate,
             verdict(imp.rate >= 300_000.0)
         );
+        if let (Some(imp_cpu), Some(ceil_cpu)) = (imp.cpu, ceil.cpu) {
+            // CPU a row, on all cores together. With every core busy all the time and no
+            // waits, the import could go at most `cores` / its CPU a row; the ceiling's
+            // rate is taken over its wall time, its fsync waits included.
+            let per_row = |cpu: Duration, rows: u64| cpu.as_secs_f64() / rows.max(1) as f64;
+            let (imp_row, ceil_row) = (per_row(imp_cpu, imp.rows), per_row(ceil_cpu, ceil.rows));
+            println!(
+                "import   : {:.1}× the ceiling's CPU a row; with all {} cores busy it could reach at most {:.2} of the ceiling",
+                imp_row / ceil_row,
+                cores(),
+                cores() as f64 / imp_row / ceil.rate,
+            );
+        }
     }
     for (clients, figure) in &web {
         let ratio = ceil
@@ -577,6 +692,16 @@ fn main() -> anyhow::Result<()> {
             figure.rate,
             verdict(figure.rate >= 50_000.0)
         );
+        if let (Some(server), Some(c)) = (figure.cpu, &ceil) {
+            // The server's CPU an event, its load generator left out: with every core
+            // given to the server and no waits, the most it could take.
+            let most = cores() as f64 / (server.as_secs_f64() / figure.rows.max(1) as f64);
+            println!(
+                "http {clients:>2} : with all {} cores busy the server could take at most {most:.0} events/s, {:.2} of the ceiling",
+                cores(),
+                most / c.rate
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&a.work);
     Ok(())
