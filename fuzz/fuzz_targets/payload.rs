@@ -24,6 +24,22 @@ fuzz_target!(|data: &[u8]| {
     }) else {
         return;
     };
+    // The objects a message carries are kept as the text sent (not parsed into a
+    // `serde_json::Value` first): the event's `properties` must still be the map that
+    // serde_json reads from the body.
+    let read: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    for (event, index) in parsed.events.iter().zip(&parsed.indices) {
+        let Some(read) = &read else { break };
+        let item = match index {
+            Some(i) => &read["batch"][*i],
+            None => read,
+        };
+        let expected = match &item["properties"] {
+            serde_json::Value::Object(m) => m.clone(),
+            _ => serde_json::Map::new(),
+        };
+        assert_eq!(*event.properties, expected, "properties of {item}");
+    }
     for event in &parsed.events {
         assert!(event.user_id.is_some() || event.anonymous_id.is_some());
         assert!(event.timestamp <= received, "an event cannot happen after it was received");

@@ -7,6 +7,9 @@
 //! Parsing is total: any byte string yields either events or errors naming the field,
 //! never a panic (the `fuzz/` target checks this).
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, PayloadError};
@@ -108,29 +111,18 @@ pub fn parse_body(
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<Parsed, PayloadError> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        PayloadError::new(
-            ErrorCode::MalformedJson,
-            None,
-            format!("body is not valid JSON: {e}"),
-        )
-    })?;
-    let Value::Object(mut root) = value else {
-        return Err(PayloadError::new(
-            ErrorCode::InvalidType,
-            None,
-            "body must be a JSON object",
-        ));
-    };
-    let mut parsed = Parsed {
-        write_key: take_string(&mut root, "writeKey"),
-        ..Parsed::default()
-    };
+    let not_object =
+        || PayloadError::new(ErrorCode::InvalidType, None, "body must be a JSON object");
+    let mut parsed = Parsed::default();
     match endpoint {
         Endpoint::Single(kind) => {
+            let Read::Object(message) = read_body(body, MessageSeed)? else {
+                return Err(not_object());
+            };
+            parsed.write_key = message.write_key();
             let envelope = Envelope::default();
             match parse_message(
-                Message::from_map(root),
+                message,
                 Some(kind),
                 &envelope,
                 received_at,
@@ -144,9 +136,226 @@ pub fn parse_body(
                 Err(e) => parsed.rejected.push(e),
             }
         }
-        Endpoint::Batch => parse_batch(root, &mut parsed, received_at, limits, new_message_id)?,
+        Endpoint::Batch => {
+            let Read::Object(root) = read_body(body, RootSeed)? else {
+                return Err(not_object());
+            };
+            parse_batch(root, &mut parsed, received_at, limits, new_message_id)?
+        }
     }
     Ok(parsed)
+}
+
+/// Reads a whole body with `seed`; any JSON error is the body's.
+fn read_body<'de, S: DeserializeSeed<'de>>(
+    body: &'de [u8],
+    seed: S,
+) -> Result<S::Value, PayloadError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    seed.deserialize(&mut de)
+        .and_then(|value| de.end().map(|()| value))
+        .map_err(|e| {
+            PayloadError::new(
+                ErrorCode::MalformedJson,
+                None,
+                format!("body is not valid JSON: {e}"),
+            )
+        })
+}
+
+// Request bodies are read straight into [`Message`]s, not into a `serde_json::Value`
+// first: a message's `properties`, `traits` and `context` are kept as the text they were
+// sent as (checked by a shallow parse, [`JsonObject::from_text`]), as an imported CSV cell
+// is. Building their maps, and serialising them again for the store, was most of the
+// server's CPU an event. What a reader gets is the same: the text parses to the map.
+
+/// A JSON value read where an object is expected: the object, or the sign that the value
+/// was something else (consumed, for the caller to report).
+enum Read<T> {
+    Object(T),
+    Other,
+}
+
+/// A key of an object, borrowed from the body when it has no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(v.to_string().into()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(v.into()))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Answers [`Read::Other`] to any value that is not an object, after consuming it.
+macro_rules! other_than_object {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Read::Other)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Read::Other)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Read::Other)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Read::Other)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Read::Other)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Read::Other)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(Read::Other)
+        }
+    };
+}
+
+/// Reads one message object into a [`Message`].
+struct MessageSeed;
+
+impl<'de> DeserializeSeed<'de> for MessageSeed {
+    type Value = Read<Message>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Read<Message>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MessageSeed {
+    type Value = Read<Message>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a message object")
+    }
+
+    other_than_object!();
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Read<Message>, A::Error> {
+        let mut m = Message::default();
+        while let Some(Key(key)) = map.next_key()? {
+            match F::of(&key) {
+                Some(f @ (F::Properties | F::Traits | F::Context)) => {
+                    let raw: &'de RawValue = map.next_value()?;
+                    m.set_object_text(f, raw.get())
+                        .map_err(serde::de::Error::custom)?;
+                }
+                _ => {
+                    let value: Value = map.next_value()?;
+                    m.insert(&key, value);
+                }
+            }
+        }
+        Ok(Read::Object(m))
+    }
+}
+
+/// A batch body: its `batch` (absent, a list of messages, or something else) and its
+/// other fields (the envelope).
+struct Root {
+    batch: Option<Read<Vec<Read<Message>>>>,
+    fields: Map<String, Value>,
+}
+
+struct RootSeed;
+
+impl<'de> DeserializeSeed<'de> for RootSeed {
+    type Value = Read<Root>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Read<Root>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RootSeed {
+    type Value = Read<Root>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a batch object")
+    }
+
+    other_than_object!();
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Read<Root>, A::Error> {
+        let mut root = Root {
+            batch: None,
+            fields: Map::new(),
+        };
+        while let Some(Key(key)) = map.next_key()? {
+            if key == "batch" {
+                root.batch = Some(map.next_value_seed(BatchSeed)?);
+            } else {
+                let value: Value = map.next_value()?;
+                root.fields.insert(key.into_owned(), value);
+            }
+        }
+        Ok(Read::Object(root))
+    }
+}
+
+/// A batch's list: each item a message, or the sign it was not an object.
+struct BatchSeed;
+
+impl<'de> DeserializeSeed<'de> for BatchSeed {
+    type Value = Read<Vec<Read<Message>>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BatchSeed {
+    type Value = Read<Vec<Read<Message>>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of messages")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Read::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Read::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Read::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Read::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Read::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Read::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Read::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(MessageSeed)? {
+            items.push(item);
+        }
+        Ok(Read::Object(items))
+    }
 }
 
 /// Parses one message that is already a JSON object (CSV and JSON Lines import, the demo
@@ -341,6 +550,38 @@ impl Message {
         self.known[f as usize].as_ref()
     }
 
+    /// The `writeKey` it carries (Segment clients may put it in the body), when not empty.
+    fn write_key(&self) -> Option<String> {
+        match self.get("writeKey") {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// Sets `properties`, `traits` or `context` (`f`) from its JSON text as sent: kept as
+    /// text when it is an object (see [`TextObjects`]), else as a value of the message
+    /// (`null` is an absent object; any other type is refused by the parser as a map's
+    /// would be). It replaces what an earlier key of the same name set, as in a map.
+    fn set_object_text(&mut self, f: F, text: &str) -> serde_json::Result<()> {
+        self.take(f);
+        let slot = match f {
+            F::Properties => &mut self.texts.properties,
+            F::Traits => &mut self.texts.traits,
+            F::Context => &mut self.texts.context,
+            _ => unreachable!("only the three objects are kept as text"),
+        };
+        *slot = None;
+        if text.trim_start().starts_with('{') {
+            if let Ok(object) = JsonObject::from_text(text.into()) {
+                *slot = Some(object);
+                return Ok(());
+            }
+        }
+        let value: Value = serde_json::from_str(text)?;
+        self.insert(f.name(), value);
+        Ok(())
+    }
+
     fn take(&mut self, f: F) -> Option<Value> {
         self.times[f as usize] = None;
         self.known[f as usize].take()
@@ -406,15 +647,17 @@ struct Envelope {
 }
 
 fn parse_batch(
-    mut root: Map<String, Value>,
+    root: Root,
     parsed: &mut Parsed,
     received_at: Micros,
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<(), PayloadError> {
-    let items = match root.remove("batch") {
-        Some(Value::Array(items)) => items,
-        Some(_) => {
+    let Root { batch, fields } = root;
+    parsed.write_key = take_string(&fields, "writeKey");
+    let items = match batch {
+        Some(Read::Object(items)) => items,
+        Some(Read::Other) => {
             return Err(PayloadError::new(
                 ErrorCode::InvalidType,
                 "batch".to_string(),
@@ -441,18 +684,18 @@ fn parse_batch(
         ));
     }
     let envelope = Envelope {
-        sent_at: optional_time(root.get("sentAt"), "sentAt")?,
-        context: optional_object(&root, "context")?.cloned(),
-        integrations: root.get("integrations").cloned(),
+        sent_at: optional_time(fields.get("sentAt"), "sentAt")?,
+        context: optional_object(&fields, "context")?.cloned(),
+        integrations: fields.get("integrations").cloned(),
     };
     for (index, item) in items.into_iter().enumerate() {
         let result = match item {
-            Value::Object(mut message) => {
+            Read::Object(message) => {
                 if parsed.write_key.is_none() {
-                    parsed.write_key = take_string(&mut message, "writeKey");
+                    parsed.write_key = message.write_key();
                 }
                 parse_message(
-                    Message::from_map(message),
+                    message,
                     None,
                     &envelope,
                     received_at,
@@ -460,7 +703,7 @@ fn parse_batch(
                     new_message_id,
                 )
             }
-            _ => Err(PayloadError::new(
+            Read::Other => Err(PayloadError::new(
                 ErrorCode::InvalidType,
                 None,
                 "each batch item must be a JSON object",
@@ -774,7 +1017,7 @@ fn owned_object(
     }
 }
 
-fn take_string(m: &mut Map<String, Value>, key: &str) -> Option<String> {
+fn take_string(m: &Map<String, Value>, key: &str) -> Option<String> {
     match m.get(key) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
@@ -928,6 +1171,120 @@ mod tests {
             &Limits::default(),
             &mut ids(),
         )
+    }
+
+    /// The one event a body gives on `/v1/track`.
+    fn tracked(body: &str) -> Result<Event, PayloadError> {
+        let mut parsed = parse(body, Endpoint::Single(EventKind::Track))?;
+        match parsed.rejected.pop() {
+            Some(e) => Err(e),
+            None => Ok(parsed.events.pop().expect("one event")),
+        }
+    }
+
+    #[test]
+    fn objects_of_a_body_are_kept_as_the_text_sent() {
+        let props = r#"{ "plan" : "pro",  "seats": 3, "tags": ["a", {"b": null}] }"#;
+        let context = r#"{"page": {"path": "/pricing"}, "campaign": {"source": "news\u00e9"}}"#;
+        let body = format!(
+            r#"{{"batch": [{{"type": "track", "event": "Bought", "userId": "u1", "properties": {props}, "context": {context}}}]}}"#
+        );
+        let event = parse(&body, Endpoint::Batch).unwrap().events.remove(0);
+        // Kept as sent, spaces and escapes included: stored with no serialising again.
+        assert_eq!(event.properties.source_text(), Some(props));
+        assert_eq!(event.context.source_text(), Some(context));
+        // And read as the map serde_json reads from it.
+        let expected: Map<String, Value> = serde_json::from_str(props).unwrap();
+        assert_eq!(*event.properties, expected);
+        assert_eq!(
+            event.context.view(|c| c
+                .object_at("campaign")
+                .and_then(|o| o.str_at("source"))
+                .map(str::to_string)),
+            Some("newsé".to_string())
+        );
+    }
+
+    #[test]
+    fn a_repeated_object_key_is_the_last_one_as_in_a_map() {
+        let base = r#""event": "E", "userId": "u""#;
+        let event = tracked(&format!(
+            r#"{{{base}, "properties": {{"a": 1}}, "properties": {{"b": 2}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            Value::Object(event.properties.clone().into_map()),
+            serde_json::json!({"b": 2})
+        );
+        let event = tracked(&format!(
+            r#"{{{base}, "properties": {{"a": 1}}, "properties": null}}"#
+        ))
+        .unwrap();
+        assert!(event.properties.is_empty());
+        let event = tracked(&format!(
+            r#"{{{base}, "properties": [1], "properties": {{"c": 3}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(
+            Value::Object(event.properties.clone().into_map()),
+            serde_json::json!({"c": 3})
+        );
+        let e = tracked(&format!(
+            r#"{{{base}, "properties": {{"c": 3}}, "properties": "x"}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("properties"));
+    }
+
+    #[test]
+    fn an_object_field_of_another_type_is_refused_by_name() {
+        for (field, value) in [
+            ("properties", "[1, 2]"),
+            ("traits", "\"t\""),
+            ("context", "7"),
+            ("context", "true"),
+        ] {
+            let body = format!(r#"{{"event": "E", "userId": "u", "{field}": {value}}}"#);
+            let e = tracked(&body).unwrap_err();
+            assert_eq!(
+                (e.code, e.field.as_deref()),
+                (ErrorCode::InvalidType, Some(field)),
+                "{body}"
+            );
+        }
+        // Null is an absent object.
+        let event =
+            tracked(r#"{"event": "E", "userId": "u", "context": null, "traits": {}}"#).unwrap();
+        assert!(event.context.is_empty() && event.traits.is_empty());
+    }
+
+    proptest! {
+        /// Whatever objects a message carries, and however its body is spaced, the event
+        /// holds the maps `serde_json` reads from them.
+        #[test]
+        fn objects_read_from_a_body_are_the_maps_serde_json_reads(
+            props in proptest::collection::btree_map("\\PC{0,8}", json_value(), 0..6),
+            context in proptest::collection::btree_map("\\PC{0,8}", json_value(), 0..6),
+            pretty in any::<bool>(),
+        ) {
+            let props: Map<String, Value> = props.into_iter().collect();
+            let context: Map<String, Value> = context.into_iter().collect();
+            let message = serde_json::json!({
+                "type": "track", "event": "E", "userId": "u",
+                "properties": props, "context": context,
+            });
+            let body = serde_json::json!({ "batch": [message] });
+            let body = if pretty { serde_json::to_string_pretty(&body) } else { serde_json::to_string(&body) }.unwrap();
+            let mut parsed = parse(&body, Endpoint::Batch).unwrap();
+            prop_assert!(parsed.rejected.is_empty());
+            let event = parsed.events.remove(0);
+            // What serde_json reads from the body (a float may read a bit off what was
+            // written: its default parser does not round-trip every float).
+            let read: Value = serde_json::from_str(&body).unwrap();
+            let item = &read["batch"][0];
+            prop_assert_eq!(Value::Object(event.properties.clone().into_map()), item["properties"].clone());
+            prop_assert_eq!(Value::Object(event.context.clone().into_map()), item["context"].clone());
+        }
     }
 
     #[test]
