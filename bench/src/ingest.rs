@@ -118,28 +118,24 @@ struct Figure {
 
 /// CPU time (user and system) of this process's children that have been waited for.
 fn children_cpu() -> Duration {
-    // SAFETY: `getrusage` only writes the struct it is given, which is zeroed and ours.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-        usage
-    };
-    timeval(usage.ru_utime) + timeval(usage.ru_stime)
-}
-
-fn timeval(t: libc::timeval) -> Duration {
-    Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000)
+    rusage_cpu(libc::RUSAGE_CHILDREN)
 }
 
 /// CPU time (user and system) of this whole process so far.
 fn own_cpu() -> Duration {
-    // SAFETY: as in `children_cpu`.
+    rusage_cpu(libc::RUSAGE_SELF)
+}
+
+/// User and system CPU time from `getrusage(who)`.
+fn rusage_cpu(who: libc::c_int) -> Duration {
+    // SAFETY: `getrusage` only writes the struct it is given, which is zeroed and ours.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        libc::getrusage(who, &mut usage);
         usage
     };
-    timeval(usage.ru_utime) + timeval(usage.ru_stime)
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 /// CPU time (user and system) a live process has used so far, from /proc.

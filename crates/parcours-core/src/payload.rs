@@ -116,7 +116,7 @@ pub fn parse_body(
     let mut parsed = Parsed::default();
     match endpoint {
         Endpoint::Single(kind) => {
-            let Read::Object(message) = read_body(body, MessageSeed)? else {
+            let Read::Object(message) = read_body(body, Seed(MessageReader))? else {
                 return Err(not_object());
             };
             parsed.write_key = message.write_key();
@@ -137,7 +137,7 @@ pub fn parse_body(
             }
         }
         Endpoint::Batch => {
-            let Read::Object(root) = read_body(body, RootSeed)? else {
+            let Read::Object(root) = read_body(body, Seed(RootReader))? else {
                 return Err(not_object());
             };
             parse_batch(root, &mut parsed, received_at, limits, new_message_id)?
@@ -201,131 +201,41 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// Answers [`Read::Other`] to any value that is not an object, after consuming it.
-macro_rules! other_than_object {
-    () => {
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(Read::Other)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(Read::Other)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(Read::Other)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(Read::Other)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(Read::Other)
-        }
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(Read::Other)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(Read::Other)
-        }
-    };
-}
+/// How one value of a body is read: an object with [`Reader::object`], a list with
+/// [`Reader::list`]. A value of any other type, and an object or a list the reader does
+/// not take, is consumed and read as [`Read::Other`], for the caller to report.
+trait Reader<'de>: Sized {
+    type Out;
+    /// What the value should be, for `serde`'s messages.
+    const EXPECTING: &'static str;
 
-/// Reads one message object into a [`Message`].
-struct MessageSeed;
+    fn object<A: MapAccess<'de>>(self, mut map: A) -> Result<Read<Self::Out>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Read::Other)
+    }
 
-impl<'de> DeserializeSeed<'de> for MessageSeed {
-    type Value = Read<Message>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Read<Message>, D::Error> {
-        d.deserialize_any(self)
+    fn list<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Read<Self::Out>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Read::Other)
     }
 }
 
-impl<'de> Visitor<'de> for MessageSeed {
-    type Value = Read<Message>;
+/// A [`Reader`] as a `serde` seed and visitor.
+struct Seed<R>(R);
 
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a message object")
-    }
-
-    other_than_object!();
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Read<Message>, A::Error> {
-        let mut m = Message::default();
-        while let Some(Key(key)) = map.next_key()? {
-            match F::of(&key) {
-                Some(f @ (F::Properties | F::Traits | F::Context)) => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    m.set_object_text(f, raw.get())
-                        .map_err(serde::de::Error::custom)?;
-                }
-                _ => {
-                    let value: Value = map.next_value()?;
-                    m.insert(&key, value);
-                }
-            }
-        }
-        Ok(Read::Object(m))
-    }
-}
-
-/// A batch body: its `batch` (absent, a list of messages, or something else) and its
-/// other fields (the envelope).
-struct Root {
-    batch: Option<Read<Vec<Read<Message>>>>,
-    fields: Map<String, Value>,
-}
-
-struct RootSeed;
-
-impl<'de> DeserializeSeed<'de> for RootSeed {
-    type Value = Read<Root>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Read<Root>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RootSeed {
-    type Value = Read<Root>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a batch object")
-    }
-
-    other_than_object!();
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Read<Root>, A::Error> {
-        let mut root = Root {
-            batch: None,
-            fields: Map::new(),
-        };
-        while let Some(Key(key)) = map.next_key()? {
-            if key == "batch" {
-                root.batch = Some(map.next_value_seed(BatchSeed)?);
-            } else {
-                let value: Value = map.next_value()?;
-                root.fields.insert(key.into_owned(), value);
-            }
-        }
-        Ok(Read::Object(root))
-    }
-}
-
-/// A batch's list: each item a message, or the sign it was not an object.
-struct BatchSeed;
-
-impl<'de> DeserializeSeed<'de> for BatchSeed {
-    type Value = Read<Vec<Read<Message>>>;
+impl<'de, R: Reader<'de>> DeserializeSeed<'de> for Seed<R> {
+    type Value = Read<R::Out>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for BatchSeed {
-    type Value = Read<Vec<Read<Message>>>;
+impl<'de, R: Reader<'de>> Visitor<'de> for Seed<R> {
+    type Value = Read<R::Out>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a list of messages")
+        f.write_str(R::EXPECTING)
     }
-
     fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
         Ok(Read::Other)
     }
@@ -344,14 +254,81 @@ impl<'de> Visitor<'de> for BatchSeed {
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(Read::Other)
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Read::Other)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.object(map)
     }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        self.0.list(seq)
+    }
+}
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+/// One message object, read into a [`Message`].
+struct MessageReader;
+
+impl<'de> Reader<'de> for MessageReader {
+    type Out = Message;
+    const EXPECTING: &'static str = "a message object";
+
+    fn object<A: MapAccess<'de>>(self, mut map: A) -> Result<Read<Message>, A::Error> {
+        let mut m = Message::default();
+        while let Some(Key(key)) = map.next_key()? {
+            match F::of(&key) {
+                Some(f @ (F::Properties | F::Traits | F::Context)) => {
+                    let raw: &'de RawValue = map.next_value()?;
+                    m.set_object_text(f, raw.get())
+                        .map_err(serde::de::Error::custom)?;
+                }
+                Some(f) => {
+                    m.set(f, map.next_value()?);
+                }
+                None => {
+                    m.rest.insert(key.into_owned(), map.next_value()?);
+                }
+            }
+        }
+        Ok(Read::Object(m))
+    }
+}
+
+/// A batch body: its `batch` (absent, a list of messages, or something else) and its
+/// other fields (the envelope).
+struct Root {
+    batch: Option<Read<Vec<Read<Message>>>>,
+    fields: Map<String, Value>,
+}
+
+struct RootReader;
+
+impl<'de> Reader<'de> for RootReader {
+    type Out = Root;
+    const EXPECTING: &'static str = "a batch object";
+
+    fn object<A: MapAccess<'de>>(self, mut map: A) -> Result<Read<Root>, A::Error> {
+        let mut root = Root {
+            batch: None,
+            fields: Map::new(),
+        };
+        while let Some(Key(key)) = map.next_key()? {
+            if key == "batch" {
+                root.batch = Some(map.next_value_seed(Seed(BatchReader))?);
+            } else {
+                root.fields.insert(key.into_owned(), map.next_value()?);
+            }
+        }
+        Ok(Read::Object(root))
+    }
+}
+
+/// A batch's list: each item a message, or the sign it was not an object.
+struct BatchReader;
+
+impl<'de> Reader<'de> for BatchReader {
+    type Out = Vec<Read<Message>>;
+    const EXPECTING: &'static str = "a list of messages";
+
+    fn list<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Read<Self::Out>, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(MessageSeed)? {
+        while let Some(item) = seq.next_element_seed(Seed(MessageReader))? {
             items.push(item);
         }
         Ok(Read::Object(items))
@@ -497,7 +474,9 @@ impl Message {
         let mut m = Message::default();
         for (key, value) in map {
             match F::of(&key) {
-                Some(f) => m.known[f as usize] = Some(value),
+                Some(f) => {
+                    m.set(f, value);
+                }
                 None => {
                     m.rest.insert(key, value);
                 }
@@ -538,12 +517,15 @@ impl Message {
     /// allocates its key.
     pub fn insert(&mut self, key: &str, value: Value) -> Option<Value> {
         match F::of(key) {
-            Some(f) => {
-                self.times[f as usize] = None;
-                self.known[f as usize].replace(value)
-            }
+            Some(f) => self.set(f, value),
             None => self.rest.insert(key.to_string(), value),
         }
+    }
+
+    /// Sets a field the parser reads, returning its previous value.
+    fn set(&mut self, f: F, value: Value) -> Option<Value> {
+        self.times[f as usize] = None;
+        self.known[f as usize].replace(value)
     }
 
     fn at(&self, f: F) -> Option<&Value> {
@@ -552,10 +534,7 @@ impl Message {
 
     /// The `writeKey` it carries (Segment clients may put it in the body), when not empty.
     fn write_key(&self) -> Option<String> {
-        match self.get("writeKey") {
-            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            _ => None,
-        }
+        non_empty_string(self.get("writeKey"))
     }
 
     /// Sets `properties`, `traits` or `context` (`f`) from its JSON text as sent: kept as
@@ -577,8 +556,7 @@ impl Message {
                 return Ok(());
             }
         }
-        let value: Value = serde_json::from_str(text)?;
-        self.insert(f.name(), value);
+        self.set(f, serde_json::from_str(text)?);
         Ok(())
     }
 
@@ -654,7 +632,7 @@ fn parse_batch(
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<(), PayloadError> {
     let Root { batch, fields } = root;
-    parsed.write_key = take_string(&fields, "writeKey");
+    parsed.write_key = non_empty_string(fields.get("writeKey"));
     let items = match batch {
         Some(Read::Object(items)) => items,
         Some(Read::Other) => {
@@ -1017,8 +995,9 @@ fn owned_object(
     }
 }
 
-fn take_string(m: &Map<String, Value>, key: &str) -> Option<String> {
-    match m.get(key) {
+/// A copy of a value that is a non-empty string.
+fn non_empty_string(value: Option<&Value>) -> Option<String> {
+    match value {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
     }
