@@ -335,6 +335,19 @@ impl<'de> Reader<'de> for BatchReader {
     }
 }
 
+/// Reads one JSON text (a line of a JSON Lines import) as a request body's message is
+/// read: its `properties`, `traits` and `context` kept as the text they are written as.
+/// `Ok(None)` when the text is JSON but not an object; `Err` when it is not JSON.
+pub fn read_message(text: &str) -> serde_json::Result<Option<Message>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let read = Seed(MessageReader).deserialize(&mut de)?;
+    de.end()?;
+    Ok(match read {
+        Read::Object(m) => Some(m),
+        Read::Other => None,
+    })
+}
+
 /// Parses one message that is already a JSON object (CSV and JSON Lines import, the demo
 /// generator): the same checks as a batch item, with no envelope.
 pub fn parse_message_value(

@@ -485,9 +485,9 @@ trait RowBatch: Send {
     fn len(&self) -> usize;
 }
 
-impl RowBatch for Vec<(u64, String)> {
+impl RowBatch for Lines {
     fn len(&self) -> usize {
-        self.len()
+        self.lines.len()
     }
 }
 
@@ -610,39 +610,53 @@ fn import_jsonl(
 ) -> anyhow::Result<Summary> {
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let received = crate::server::now_micros();
-    let read: ReadRows<'_, Vec<(u64, String)>> = Box::new(|emit, _| {
+    let read: ReadRows<'_, Lines> = Box::new(|emit, _| {
         let mut reader = BufReader::with_capacity(1 << 20, bar.wrap_read(file));
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut batch = Lines::default();
         let (mut line_no, mut rows) = (0u64, 0u64);
         loop {
-            let mut buf = String::new();
-            if reader.read_line(&mut buf)? == 0 {
+            let start = batch.text.len();
+            if reader.read_until(b'\n', &mut batch.text)? == 0 {
                 break;
             }
             line_no += 1;
-            if buf.trim().is_empty() {
+            if batch.text[start..].iter().all(u8::is_ascii_whitespace) {
+                batch.text.truncate(start);
                 continue;
             }
             rows += 1;
-            batch.push((line_no, buf));
-            if batch.len() == BATCH {
-                emit(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            batch.lines.push((line_no, start, batch.text.len()));
+            if batch.lines.len() == BATCH {
+                // The next batch is sized as this one ended, so it rarely grows.
+                let next = Lines {
+                    text: Vec::with_capacity(batch.text.len() + batch.text.len() / 8),
+                    lines: Vec::with_capacity(BATCH),
+                };
+                emit(std::mem::replace(&mut batch, next));
             }
         }
-        if !batch.is_empty() {
+        if !batch.lines.is_empty() {
             emit(batch);
         }
         Ok(rows)
     });
-    let event = |line: &str| {
-        let text = line.trim();
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(m)) => to_event(
-                rename_keys(Message::from_map(m), mapping),
+    let event = |line: &[u8]| {
+        let text = std::str::from_utf8(line)
+            .map_err(|_| {
+                PayloadError::new(
+                    parcours_core::ErrorCode::MalformedJson,
+                    None,
+                    "the line is not UTF-8 (JSON Lines files are UTF-8)",
+                )
+            })?
+            .trim();
+        match parcours_core::payload::read_message(text) {
+            Ok(Some(m)) => to_event(
+                rename_keys(m, mapping),
                 &mut |h| h.update(text.as_bytes()),
                 received,
             ),
-            Ok(_) => Err(PayloadError::new(
+            Ok(None) => Err(PayloadError::new(
                 parcours_core::ErrorCode::InvalidType,
                 None,
                 "each line must be a JSON object",
@@ -654,15 +668,25 @@ fn import_jsonl(
             )),
         }
     };
-    let convert = |batch: &Vec<(u64, String)>, i: usize| {
-        let (line, text) = &batch[i];
-        (*line, event(text))
+    let convert = |batch: &Lines, i: usize| {
+        let (line, start, end) = batch.lines[i];
+        (line, event(&batch.text[start..end]))
     };
     pipeline(store, ws, expected_rows, read, &convert)
 }
 
+/// A batch of JSON Lines as read: their bytes one after the other (one allocation for
+/// the batch, not one a line), and each line's number and place in them.
+#[derive(Default)]
+struct Lines {
+    text: Vec<u8>,
+    lines: Vec<(u64, usize, usize)>,
+}
+
 fn rename_keys(mut m: Message, mapping: &Mapping) -> Message {
     for (from, to) in &mapping.columns {
+        // An object read as text is moved into the message's fields to be taken from it.
+        materialise(&mut m, from);
         if let Some(v) = m.remove(from) {
             set_field(&mut m, to, v);
         }
@@ -1274,21 +1298,25 @@ mod tests {
     fn parsing_threads_give_way_to_the_writer() {
         let caller = nice_of_this_thread();
         let seen = Mutex::new(Vec::new());
-        let read: ReadRows<'_, Vec<(u64, String)>> = Box::new(|emit, _| {
+        let read: ReadRows<'_, Lines> = Box::new(|emit, _| {
             seen.lock().unwrap().push(nice_of_this_thread());
             for batch in 0..4u64 {
-                emit((0..3).map(|i| (batch * 3 + i + 1, String::new())).collect());
+                let lines = (0..3).map(|i| (batch * 3 + i + 1, 0, 0)).collect();
+                emit(Lines {
+                    text: Vec::new(),
+                    lines,
+                });
             }
             Ok(12)
         });
-        let convert = |batch: &Vec<(u64, String)>, i: usize| {
+        let convert = |batch: &Lines, i: usize| {
             seen.lock().unwrap().push(nice_of_this_thread());
             let error = PayloadError::new(
                 parcours_core::ErrorCode::InvalidValue,
                 None,
                 "every row is rejected",
             );
-            (batch[i].0, Err(error))
+            (batch.lines[i].0, Err(error))
         };
         // Each chunk's iterator tells its most events (the store sizes its vector so).
         let hints = Mutex::new(Vec::new());

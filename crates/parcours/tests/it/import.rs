@@ -209,6 +209,60 @@ fn json_lines_are_segment_messages() {
     assert_eq!((again.inserted, again.duplicates), (0, 4));
 }
 
+/// JSON Lines are read as request bodies are (objects kept as written); a mapping still
+/// moves a key into them, and a line that is not UTF-8 is rejected by its number while
+/// the lines around it are kept.
+#[test]
+fn json_lines_take_mappings_into_their_objects_and_reject_lines_not_utf8() {
+    let (dir, store, ws) = open();
+    let mut file = Vec::new();
+    file.extend_from_slice(
+        br#"{"type":"track","event":"Plan Chosen","userId":"u1","plan":"pro","properties": { "price" : 49, "tier":"gold", "tier":"silver" },"timestamp":"2024-05-01T10:00:00Z"}"#,
+    );
+    file.extend_from_slice(b"\n{\"type\":\"track\",\"event\":\"Bad\",\"userId\":\"u1\",\"properties\":{\"n\":\"\xff\"},\"timestamp\":\"2024-05-01T10:01:00Z\"}\n");
+    file.extend_from_slice(
+        br#"{"type":"track","event":"Listed","userId":"u1","properties":[1],"timestamp":"2024-05-01T10:02:00Z"}"#,
+    );
+    file.extend_from_slice(b"\n   \n");
+    file.extend_from_slice(
+        br#"{"type":"track","event":"Kept","userId":"u1","context":null,"timestamp":"2024-05-01T10:03:00Z"}"#,
+    );
+    let path = dir.path().join("rows.jsonl");
+    std::fs::write(&path, &file).unwrap();
+    let mapping = Mapping {
+        columns: [("plan".to_string(), "properties.plan".to_string())].into(),
+        constants: [("context.source".to_string(), "crm".to_string())].into(),
+    };
+    let summary = import_file(&store, ws, &path, &mapping, &Options::default()).unwrap();
+    assert_eq!(
+        lines(&summary),
+        vec![
+            (2, "malformed_json".into(), None),
+            (3, "invalid_type".into(), Some("properties".into())),
+        ]
+    );
+    assert_eq!((summary.rows, summary.inserted), (4, 2));
+    let events = stored(&store, ws, |e| {
+        let object = |o: parcours_core::JsonObject| serde_json::Value::Object(o.into_map());
+        (e.name, object(e.properties), object(e.context))
+    });
+    assert_eq!(
+        events,
+        [
+            (
+                "Plan Chosen".to_string(),
+                serde_json::json!({"price": 49, "tier": "silver", "plan": "pro"}),
+                serde_json::json!({"source": "crm"}),
+            ),
+            (
+                "Kept".to_string(),
+                serde_json::json!({}),
+                serde_json::json!({"source": "crm"}),
+            ),
+        ]
+    );
+}
+
 #[test]
 fn ad_costs_are_detected_validated_and_upserted() {
     let (_dir, store, ws) = open();
