@@ -25,8 +25,25 @@ use serde_json::{Map, Value};
 /// The keys and values of a JSON object's text, kept apart from the text: strings are
 /// positions in it (unless escaped), so the parse can be stored beside the text it reads
 /// (as [`crate::JsonObject`] does) and read with it ([`Shallow::view`]).
+///
+/// The members of the outer object and of every object nested in it are in one vector,
+/// in the order the text gives them, each linked to the next member of its object; the
+/// outer object's first member is the first. One allocation a text, not one an object:
+/// an event's `context` nests four or five.
 #[derive(Debug, Default, Clone)]
-pub struct Shallow(Vec<(Text, Item)>);
+pub struct Shallow(Vec<Member>);
+
+/// A member of one of the objects of a [`Shallow`] parse.
+#[derive(Debug, Clone)]
+struct Member {
+    key: Text,
+    item: Item,
+    /// The next member of the same object, or [`NONE`].
+    next: u32,
+}
+
+/// No member: after an object's last, or the first of an empty object.
+const NONE: u32 = u32::MAX;
 
 /// A key or string value: where it is in the text, or its unescaped copy.
 #[derive(Debug, Clone)]
@@ -62,7 +79,8 @@ enum Item {
     Str(Text),
     Bool(bool),
     Number(f64),
-    Object(Shallow),
+    /// A nested object: its first member (see [`Shallow`]), or [`NONE`] when empty.
+    Object(u32),
     /// Null, or an array (read by nothing that uses a view).
     Other,
 }
@@ -83,15 +101,16 @@ impl Shallow {
 
     fn parse_with_serde(text: &str) -> serde_json::Result<Shallow> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let object = (&mut de).deserialize_map(ObjectVisitor(Base::of(text)))?;
+        let mut members = Vec::new();
+        (&mut de).deserialize_map(ObjectVisitor(Base::of(text), &mut members))?;
         de.end()?;
-        Ok(object)
+        Ok(Shallow(members))
     }
 
     /// The outer object's members as read: a repeated key counts each time (a map holds
     /// it once).
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.members(self.first()).count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -100,8 +119,49 @@ impl Shallow {
 
     /// Reads the fields of `text`, which must be the text this was parsed from.
     pub fn view<'v>(&'v self, text: &'v str) -> View<'v> {
-        View::Text(self, text)
+        View::Text(self, self.first(), text)
     }
+
+    /// The outer object's first member.
+    fn first(&self) -> u32 {
+        if self.0.is_empty() {
+            NONE
+        } else {
+            0
+        }
+    }
+
+    /// The members of the object whose first member is `first`, in order.
+    fn members(&self, first: u32) -> impl Iterator<Item = &Member> {
+        let mut at = first;
+        std::iter::from_fn(move || {
+            let member = self.0.get(at as usize)?;
+            at = member.next;
+            Some(member)
+        })
+    }
+}
+
+/// Adds a member to `members` after `last` (the object's first when `last` is [`NONE`],
+/// then `first` is set), its value to be set once read; `None` past [`NONE`] members.
+fn push_member(
+    members: &mut Vec<Member>,
+    key: Text,
+    first: &mut u32,
+    last: &mut u32,
+) -> Option<u32> {
+    let index = u32::try_from(members.len()).ok().filter(|&i| i != NONE)?;
+    members.push(Member {
+        key,
+        item: Item::Other,
+        next: NONE,
+    });
+    match members.get_mut(*last as usize) {
+        Some(previous) => previous.next = index,
+        None => *first = index,
+    }
+    *last = index;
+    Some(index)
 }
 
 /// A field's value as a view reads it.
@@ -113,11 +173,12 @@ pub enum Field<'v> {
     Other,
 }
 
-/// Read access to a JSON object: a map, or a shallow parse with its text.
+/// Read access to a JSON object: a map, or an object of a shallow parse (by its first
+/// member) with its text.
 #[derive(Clone, Copy)]
 pub enum View<'v> {
     Map(&'v Map<String, Value>),
-    Text(&'v Shallow, &'v str),
+    Text(&'v Shallow, u32, &'v str),
 }
 
 impl<'v> View<'v> {
@@ -130,15 +191,16 @@ impl<'v> View<'v> {
                 Value::Object(o) => Field::Object(View::Map(o)),
                 Value::Null | Value::Array(_) => Field::Other,
             }),
-            View::Text(s, text) => {
-                s.0.iter()
-                    .rev()
-                    .find(|(k, _)| k.is(text, key))
-                    .map(|(_, v)| match v {
-                        Item::Str(s) => Field::Str(s.read(text)),
+            View::Text(s, first, text) => {
+                // The last of a repeated key, as in a map.
+                s.members(first)
+                    .filter(|m| m.key.is(text, key))
+                    .last()
+                    .map(|m| match &m.item {
+                        Item::Str(v) => Field::Str(v.read(text)),
                         Item::Bool(b) => Field::Bool(*b),
                         Item::Number(n) => Field::Number(*n),
-                        Item::Object(o) => Field::Object(View::Text(o, text)),
+                        Item::Object(o) => Field::Object(View::Text(s, *o, text)),
                         Item::Other => Field::Other,
                     })
             }
@@ -149,7 +211,7 @@ impl<'v> View<'v> {
     pub fn keys(self) -> Vec<&'v str> {
         match self {
             View::Map(m) => m.keys().map(String::as_str).collect(),
-            View::Text(s, text) => s.0.iter().map(|(k, _)| k.read(text)).collect(),
+            View::Text(s, first, text) => s.members(first).map(|m| m.key.read(text)).collect(),
         }
     }
 
@@ -248,6 +310,8 @@ struct Scan<'t> {
     b: &'t [u8],
     at: usize,
     depth: u32,
+    /// The members read so far (see [`Shallow`]).
+    members: Vec<Member>,
 }
 
 impl<'t> Scan<'t> {
@@ -258,14 +322,16 @@ impl<'t> Scan<'t> {
             b: text.as_bytes(),
             at: 0,
             depth: 0,
+            // About a member for every 16 bytes of a typical event's objects.
+            members: Vec::with_capacity(text.len() / 16 + 1),
         };
         scan.space();
         if scan.peek()? != b'{' {
             return None;
         }
-        let object = scan.object()?;
+        scan.object()?;
         scan.space();
-        (scan.at == scan.b.len()).then_some(object)
+        (scan.at == scan.b.len()).then_some(Shallow(scan.members))
     }
 
     fn peek(&self) -> Option<u8> {
@@ -279,9 +345,9 @@ impl<'t> Scan<'t> {
         }
     }
 
-    /// An object, from its `{`.
-    fn object(&mut self) -> Option<Shallow> {
-        let mut out = Vec::with_capacity(8);
+    /// An object, from its `{`: its first member.
+    fn object(&mut self) -> Option<u32> {
+        let (mut first, mut last) = (NONE, NONE);
         self.container(b'}', |scan| {
             if scan.peek()? != b'"' {
                 return None;
@@ -293,10 +359,12 @@ impl<'t> Scan<'t> {
             }
             scan.at += 1;
             scan.space();
-            out.push((key, scan.value()?));
+            let index = push_member(&mut scan.members, key, &mut first, &mut last)?;
+            let item = scan.value()?;
+            scan.members[index as usize].item = item;
             Some(())
         })?;
-        Some(Shallow(out))
+        Some(first)
     }
 
     /// An object or array, from its opening bracket to `close`, within the nesting
@@ -340,7 +408,10 @@ impl<'t> Scan<'t> {
             b'"' => Item::Str(self.string()?),
             b'{' => Item::Object(self.object()?),
             b'[' => {
+                // The objects of an array are read by nothing: their members are dropped.
+                let mark = self.members.len();
                 self.container(b']', |scan| scan.value().map(drop))?;
+                self.members.truncate(mark);
                 Item::Other
             }
             b't' => self.literal(b"true", Item::Bool(true))?,
@@ -484,22 +555,25 @@ impl Base {
     }
 }
 
-struct ObjectVisitor(Base);
+/// An object read into the members of a [`Shallow`] parse: its first member.
+struct ObjectVisitor<'m>(Base, &'m mut Vec<Member>);
 
-impl<'de> Visitor<'de> for ObjectVisitor {
-    type Value = Shallow;
+impl<'de> Visitor<'de> for ObjectVisitor<'_> {
+    type Value = u32;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shallow, A::Error> {
-        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(8));
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u32, A::Error> {
+        let (mut first, mut last) = (NONE, NONE);
         while let Some(key) = map.next_key_seed(TextSeed(self.0))? {
-            let value = map.next_value_seed(ItemSeed(self.0))?;
-            out.push((key, value));
+            let index = push_member(self.1, key, &mut first, &mut last)
+                .ok_or_else(|| serde::de::Error::custom("too many members"))?;
+            let item = map.next_value_seed(ItemSeed(self.0, &mut *self.1))?;
+            self.1[index as usize].item = item;
         }
-        Ok(Shallow(out))
+        Ok(first)
     }
 }
 
@@ -530,9 +604,9 @@ impl<'de> Visitor<'de> for TextSeed {
     }
 }
 
-struct ItemSeed(Base);
+struct ItemSeed<'m>(Base, &'m mut Vec<Member>);
 
-impl<'de> DeserializeSeed<'de> for ItemSeed {
+impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
     type Value = Item;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Item, D::Error> {
@@ -540,7 +614,7 @@ impl<'de> DeserializeSeed<'de> for ItemSeed {
     }
 }
 
-impl<'de> Visitor<'de> for ItemSeed {
+impl<'de> Visitor<'de> for ItemSeed<'_> {
     type Value = Item;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -577,13 +651,21 @@ impl<'de> Visitor<'de> for ItemSeed {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Item, A::Error> {
-        ObjectVisitor(self.0).visit_map(map).map(Item::Object)
+        ObjectVisitor(self.0, self.1)
+            .visit_map(map)
+            .map(Item::Object)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Item, A::Error> {
         // Elements are parsed like any value (not skipped), so that nesting is limited
-        // exactly as when the text is parsed into a map.
-        while seq.next_element_seed(ItemSeed(self.0))?.is_some() {}
+        // exactly as when the text is parsed into a map; the members of their objects
+        // are read by nothing, and dropped.
+        let mark = self.1.len();
+        while seq
+            .next_element_seed(ItemSeed(self.0, &mut *self.1))?
+            .is_some()
+        {}
+        self.1.truncate(mark);
         Ok(Item::Other)
     }
 }
@@ -695,14 +777,18 @@ mod tests {
 
     /// Everything a parse holds, in order, with numbers by their bits.
     fn dump(s: &Shallow, text: &str) -> String {
+        dump_object(s, s.first(), text)
+    }
+
+    fn dump_object(s: &Shallow, first: u32, text: &str) -> String {
         let mut out = String::from("{");
-        for (key, item) in &s.0 {
-            out += &format!("{:?}:", key.read(text));
-            out += &match item {
+        for m in s.members(first) {
+            out += &format!("{:?}:", m.key.read(text));
+            out += &match &m.item {
                 Item::Str(t) => format!("{:?}", t.read(text)),
                 Item::Bool(b) => b.to_string(),
                 Item::Number(n) => format!("#{:x}", n.to_bits()),
-                Item::Object(o) => dump(o, text),
+                Item::Object(o) => dump_object(s, *o, text),
                 Item::Other => "_".into(),
             };
             out += ",";
