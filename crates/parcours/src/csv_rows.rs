@@ -158,12 +158,14 @@ impl<R: BufRead> Reader<R> {
 
     /// Reads up to `rows` rows (fewer only at the end of the input; none then). A row
     /// whose width differs from the header's is left out and reported to `bad`; it
-    /// counts in the second value returned, the rows read.
+    /// counts in the second value returned, the rows read. When the input fails, the
+    /// rows read before are returned with the error (the row it was reading is not),
+    /// and the reader reads no more.
     pub fn read_batch(
         &mut self,
         rows: usize,
         bad: &mut dyn FnMut(BadRow),
-    ) -> std::io::Result<(Batch, u64)> {
+    ) -> (Batch, u64, std::io::Result<()>) {
         // Sized for the last batch's bytes and a sixteenth more, so it seldom grows.
         let mut batch = Batch {
             bytes: Vec::with_capacity((self.last_bytes + (self.last_bytes >> 4)).max(rows * 256)),
@@ -171,12 +173,19 @@ impl<R: BufRead> Reader<R> {
             rows: Vec::with_capacity(rows),
         };
         let mut filled = Filled::default();
-        let mut read = 0;
+        let (mut read, mut status) = (0, Ok(()));
         while !self.done && batch.len() < rows {
             let before = filled;
-            if !read_row(&mut self.input, &mut self.core, &mut batch, &mut filled)? {
-                self.done = true;
-                break;
+            match read_row(&mut self.input, &mut self.core, &mut batch, &mut filled) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.done = true;
+                    break;
+                }
+                Err(e) => {
+                    (self.done, status) = (true, Err(e));
+                    break;
+                }
             }
             read += 1;
             let width = filled.ends - before.ends;
@@ -194,7 +203,7 @@ impl<R: BufRead> Reader<R> {
         }
         batch.cut(filled);
         self.last_bytes = filled.bytes;
-        Ok((batch, read))
+        (batch, read, status)
     }
 }
 
@@ -284,7 +293,8 @@ mod tests {
         let (mut reader, headers) = Reader::new(input, b',').unwrap();
         let (mut rows, mut bad) = (Vec::new(), Vec::new());
         loop {
-            let (batch, _) = reader.read_batch(size, &mut |b| bad.push(b)).unwrap();
+            let (batch, _, status) = reader.read_batch(size, &mut |b| bad.push(b));
+            status.unwrap();
             if batch.is_empty() && reader.done {
                 break;
             }

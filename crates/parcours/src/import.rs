@@ -35,7 +35,8 @@ use crate::csv_rows::{self, Batch};
 
 #[derive(Args, Debug, Clone)]
 pub struct ImportArgs {
-    /// The file to import (.csv, .jsonl / .ndjson; detected from the content otherwise).
+    /// The file to import (.csv, .jsonl / .ndjson, each possibly gzip-compressed: .csv.gz;
+    /// detected from the content otherwise).
     pub file: PathBuf,
     /// The workspace to import into; created if it does not exist.
     #[arg(long)]
@@ -307,7 +308,7 @@ pub fn import_file(
         .len();
     let head = read_head(path)?;
     let format = match options.format {
-        Format::Auto => detect_format(path, &head),
+        Format::Auto => detect_format(path, &head.bytes),
         f => f,
     };
     let rows = estimate_rows(&head, len);
@@ -324,35 +325,109 @@ pub fn import_file(
     Ok(summary)
 }
 
-/// The file's first MiB, read once: what its format and its number of rows are guessed
-/// from.
-fn read_head(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(1 << 20);
-    File::open(path)
-        .with_context(|| format!("opening {}", path.display()))?
-        .take(1 << 20)
-        .read_to_end(&mut head)
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok(head)
+/// The first MiB of a file's content (decompressed when the file is gzip), read once:
+/// what its format and its number of rows are guessed from.
+struct Head {
+    bytes: Vec<u8>,
+    /// How many of the file's own bytes held them.
+    from: u64,
 }
 
-/// About how many rows a file of `len` bytes holds, from the lines of its `head` (a
-/// quoted CSV cell over several lines counts more than once): the estimate the store
-/// sizes its sets by ([`Store::expect_events`]).
-fn estimate_rows(head: &[u8], len: u64) -> u64 {
-    let lines = memchr::memchr_iter(b'\n', head).count() as u64;
-    match head.len() as u64 {
+fn read_head(path: &Path) -> anyhow::Result<Head> {
+    let reading = || format!("reading {}", path.display());
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut bytes = Vec::with_capacity(1 << 20);
+    if is_gzip(path)? {
+        let counted = BufReader::with_capacity(
+            1 << 16,
+            Counted {
+                inner: file,
+                bytes: 0,
+            },
+        );
+        let mut content = flate2::bufread::MultiGzDecoder::new(counted);
+        (&mut content)
+            .take(1 << 20)
+            .read_to_end(&mut bytes)
+            .with_context(reading)?;
+        // What the decoder took from the file, less what it has read but not used yet.
+        let file = content.get_ref();
+        let from = file.get_ref().bytes - file.buffer().len() as u64;
+        return Ok(Head { bytes, from });
+    }
+    file.take(1 << 20)
+        .read_to_end(&mut bytes)
+        .with_context(reading)?;
+    let from = bytes.len() as u64;
+    Ok(Head { bytes, from })
+}
+
+/// Whether a file is gzip (starts with gzip's magic bytes).
+fn is_gzip(path: &Path) -> anyhow::Result<bool> {
+    let mut magic = Vec::with_capacity(2);
+    File::open(path)
+        .with_context(|| format!("opening {}", path.display()))?
+        .take(2)
+        .read_to_end(&mut magic)
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(magic == [0x1f, 0x8b])
+}
+
+/// A reader that counts the bytes read through it.
+struct Counted<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// A file's content, decompressed when it is gzip (several gzip members one after the
+/// other, as some exporters write them, included), read through the progress bar, which
+/// counts the file's own bytes.
+fn open_input(path: &Path, bar: &ProgressBar) -> anyhow::Result<Box<dyn Read + Send>> {
+    let gzip = is_gzip(path)?;
+    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let read = bar.wrap_read(file);
+    Ok(if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(read))
+    } else {
+        Box::new(read)
+    })
+}
+
+/// About how many rows a file of `len` bytes holds, from the lines of its head (a quoted
+/// CSV cell over several lines counts more than once): the estimate the store sizes its
+/// sets by ([`Store::expect_events`]).
+fn estimate_rows(head: &Head, len: u64) -> u64 {
+    let lines = memchr::memchr_iter(b'\n', &head.bytes).count() as u64;
+    match head.from {
         0 => 0,
         sampled => (u128::from(len) * u128::from(lines) / u128::from(sampled)) as u64,
     }
 }
 
+/// The format a file's name gives (its extension, before a `.gz`), else its first
+/// character: `{` is JSON Lines, anything else CSV.
 fn detect_format(path: &Path, head: &[u8]) -> Format {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let extension = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let mut ext = extension(path);
+    if ext == "gz" {
+        ext = path
+            .file_stem()
+            .map(|stem| extension(Path::new(stem)))
+            .unwrap_or_default();
+    }
     match ext.as_str() {
         "csv" | "tsv" => return Format::Csv,
         "jsonl" | "ndjson" | "json" => return Format::Jsonl,
@@ -570,6 +645,12 @@ fn pipeline<B: RowBatch>(
                 summary.duplicates += o.duplicates as u64;
             })
             .err()
+    })
+    .map_err(|e| {
+        e.context(format!(
+            "the import stopped; the {} rows stored before are kept (importing the file again adds only the others)",
+            summary.inserted
+        ))
     })?;
     if let Some(e) = failure {
         return Err(anyhow!(e).context(format!(
@@ -608,15 +689,27 @@ fn import_jsonl(
     expected_rows: u64,
     bar: &ProgressBar,
 ) -> anyhow::Result<Summary> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let input = open_input(path, bar)?;
     let received = crate::server::now_micros();
     let read: ReadRows<'_, Lines> = Box::new(|emit, _| {
-        let mut reader = BufReader::with_capacity(1 << 20, bar.wrap_read(file));
+        let mut reader = BufReader::with_capacity(1 << 20, input);
         let mut batch = Lines::default();
         let (mut line_no, mut rows) = (0u64, 0u64);
         loop {
             let start = batch.text.len();
-            if reader.read_until(b'\n', &mut batch.text)? == 0 {
+            let read = match reader.read_until(b'\n', &mut batch.text) {
+                Ok(read) => read,
+                Err(e) => {
+                    // The lines read before a failure of the input are stored (not the
+                    // one it cut), then it is told.
+                    if !batch.lines.is_empty() {
+                        emit(batch);
+                    }
+                    let reading = format!("reading {} after line {line_no}", path.display());
+                    return Err(anyhow!(e).context(reading));
+                }
+            };
+            if read == 0 {
                 break;
             }
             line_no += 1;
@@ -757,8 +850,7 @@ fn import_csv(
     options: &Options,
     bar: &ProgressBar,
 ) -> anyhow::Result<Summary> {
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let (reader, headers, fields) = open_csv(bar.wrap_read(file), options.delimiter, mapping)?;
+    let (reader, headers, fields) = open_csv(open_input(path, bar)?, options.delimiter, mapping)?;
     let kind = match options.kind {
         Kind::Auto if looks_like_costs(&headers) => Kind::Costs,
         Kind::Auto => Kind::Events,
@@ -766,11 +858,10 @@ fn import_csv(
     };
     if kind == Kind::Costs {
         // A small file, read again from its start by the `csv` crate.
-        let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
         bar.set_position(0);
         let reader = csv::ReaderBuilder::new()
             .delimiter(options.delimiter)
-            .from_reader(bar.wrap_read(file));
+            .from_reader(open_input(path, bar)?);
         return import_costs(store, ws, reader, &headers);
     }
     let has_time =
@@ -780,31 +871,34 @@ fn import_csv(
     }
     let received = crate::server::now_micros();
     let convert = csv_events(&fields, mapping, received);
-    pipeline(store, ws, expected_rows, read_csv(reader), &convert)
+    pipeline(store, ws, expected_rows, read_csv(reader, path), &convert)
 }
 
 /// Reads the rows of an event CSV, unparsed, in batches; rows of the wrong width are
 /// rejected.
-fn read_csv<'a, R: BufRead + Send + 'a>(mut reader: csv_rows::Reader<R>) -> ReadRows<'a, Batch> {
+fn read_csv<'a, R: BufRead + Send + 'a>(
+    mut reader: csv_rows::Reader<R>,
+    path: &'a Path,
+) -> ReadRows<'a, Batch> {
     Box::new(move |emit, rejected| {
         let mut rows = 0;
         loop {
-            let (batch, read) = reader
-                .read_batch(BATCH, &mut |bad| {
-                    rejected.push(Rejection {
-                        line: bad.line,
-                        code: MALFORMED_CSV.into(),
-                        field: None,
-                        message: bad.message,
-                    })
+            let (batch, read, status) = reader.read_batch(BATCH, &mut |bad| {
+                rejected.push(Rejection {
+                    line: bad.line,
+                    code: MALFORMED_CSV.into(),
+                    field: None,
+                    message: bad.message,
                 })
-                .context("reading the CSV file")?;
+            });
             rows += read;
-            if read == 0 {
-                return Ok(rows);
-            }
+            // The rows read before a failure of the input are stored, then it is told.
             if !batch.is_empty() {
                 emit(batch);
+            }
+            status.with_context(|| format!("reading {} after row {rows}", path.display()))?;
+            if read == 0 {
+                return Ok(rows);
             }
         }
     })
@@ -870,10 +964,14 @@ pub fn parse_csv_file<C: Send>(
     let (reader, _, fields) = open_csv(file, delimiter, mapping)?;
     let received = crate::server::now_micros();
     let convert = csv_events(&fields, mapping, received);
-    let ((), rows, rejected) =
-        parse_parallel(read_csv(reader), &convert, &[], workers, finish, |chunks| {
-            chunks.for_each(f)
-        })?;
+    let ((), rows, rejected) = parse_parallel(
+        read_csv(reader, path),
+        &convert,
+        &[],
+        workers,
+        finish,
+        |chunks| chunks.for_each(f),
+    )?;
     Ok((rows, rejected.len()))
 }
 
@@ -1282,6 +1380,41 @@ mod tests {
         let line = |c: &str, len: usize| format!("{}\n", c.repeat(len - 1));
         let text = line("x", 64).repeat(3 << 14) + &line("y", 16).repeat(1 << 16);
         assert_eq!(estimate(text.as_bytes()), (4 << 20) / 64);
+    }
+
+    /// A gzip file's rows are estimated from its decompressed head and the part of the
+    /// file that held it.
+    #[test]
+    fn rows_of_a_gzip_file_are_estimated_from_its_content() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.csv.gz");
+        // 65,536 lines of 64 bytes, of varied content (so the whole file compresses
+        // about as well as its head), in two gzip members.
+        let mut state = 1u64;
+        let mut text = String::new();
+        for _ in 0..1 << 16 {
+            for _ in 0..63 {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                text.push(char::from(b'a' + (state >> 60) as u8));
+            }
+            text.push('\n');
+        }
+        let (first, second) = text.split_at(text.len() / 2);
+        let mut file = Vec::new();
+        for part in [first, second] {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(part.as_bytes()).unwrap();
+            file.extend(gz.finish().unwrap());
+        }
+        std::fs::write(&path, &file).unwrap();
+        let head = read_head(&path).unwrap();
+        assert_eq!(head.bytes.as_slice(), &text.as_bytes()[..1 << 20]);
+        let rows = estimate_rows(&head, file.len() as u64);
+        assert!((64_000..67_000).contains(&rows), "{rows}");
+        assert_eq!(detect_format(&path, &head.bytes), Format::Csv);
+        let path = dir.path().join("export.JSONL.gz");
+        assert_eq!(detect_format(&path, b"a,b"), Format::Jsonl);
     }
 
     #[cfg(target_os = "linux")]

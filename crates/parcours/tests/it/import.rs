@@ -263,6 +263,123 @@ fn json_lines_take_mappings_into_their_objects_and_reject_lines_not_utf8() {
     );
 }
 
+/// `name` gzip-compressed into `dir` (named `name.gz`).
+fn gzipped(dir: &std::path::Path, name: &str) -> PathBuf {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&std::fs::read(fixture(name)).unwrap())
+        .unwrap();
+    let path = dir.join(format!("{name}.gz"));
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    path
+}
+
+/// A gzip export (`.csv.gz`, `.jsonl.gz`, ad costs too) imports as its content would,
+/// and a second import of the plain file adds nothing; a damaged one is an error that
+/// names the file's reading.
+#[test]
+fn gzip_files_import_as_their_content() {
+    let every = |store: &SqliteStore, ws| stored(store, ws, |e| (e.message_id, e.name));
+    let costs = |store: &SqliteStore, ws| {
+        let costs = store.costs(ws).unwrap();
+        costs
+            .iter()
+            .map(|c| (c.channel.clone(), c.cost))
+            .collect::<Vec<_>>()
+    };
+    for (name, mapping) in [
+        ("events.jsonl", Mapping::default()),
+        ("calls.csv", calls_mapping()),
+        ("costs.csv", Mapping::default()),
+    ] {
+        let (dir, store, ws) = open();
+        let (_plain_dir, plain_store, plain_ws) = open();
+        let gz = gzipped(dir.path(), name);
+        let options = Options::default();
+        let summary = import_file(&store, ws, &gz, &mapping, &options)
+            .unwrap_or_else(|e| panic!("{name}.gz: {e:#}"));
+        let plain =
+            import_file(&plain_store, plain_ws, &fixture(name), &mapping, &options).unwrap();
+        assert!(summary.inserted > 0, "{name}");
+        assert_eq!(lines(&summary), lines(&plain), "{name}");
+        assert_eq!(
+            (summary.rows, summary.inserted),
+            (plain.rows, plain.inserted),
+            "{name}"
+        );
+        assert_eq!(every(&store, ws), every(&plain_store, plain_ws), "{name}");
+        assert_eq!(costs(&store, ws), costs(&plain_store, plain_ws), "{name}");
+        if name != "costs.csv" {
+            // (Costs are replaced by a re-import, and counted again.)
+            let again = import_file(&store, ws, &fixture(name), &mapping, &options).unwrap();
+            assert_eq!(again.inserted, 0, "{name}");
+        }
+    }
+    let (dir, store, ws) = open();
+    let gz = gzipped(dir.path(), "events.jsonl");
+    let bytes = std::fs::read(&gz).unwrap();
+    std::fs::write(&gz, &bytes[..bytes.len() - 12]).unwrap();
+    let err = import_file(&store, ws, &gz, &Mapping::default(), &Options::default())
+        .expect_err("a truncated gzip file");
+    assert!(format!("{err:#}").contains("reading"), "{err:#}");
+}
+
+/// A file whose content fails part way (a gzip export cut short): the rows read before
+/// are stored, and the error says how many, by the file's name.
+#[test]
+fn rows_read_before_a_file_fails_are_stored_and_counted() {
+    use std::io::Write;
+    // About 3 MB of events (more than the first MiB read to guess the format), of
+    // varied content so that the compressed file is not tiny.
+    let row = |i: u64| {
+        let noise = i.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (
+            format!("m-{i:06}"),
+            format!("u-{}", i % 977),
+            format!("{noise:x}"),
+        )
+    };
+    let mut jsonl = String::new();
+    let mut csv = String::from("message_id,type,event,user_id,timestamp,properties.note\n");
+    for i in 0..30_000 {
+        let (id, user, note) = row(i);
+        jsonl += &format!(
+            r#"{{"messageId":"{id}","type":"track","event":"Viewed","userId":"{user}","timestamp":"2024-05-01T10:00:00Z","properties":{{"note":"{note}"}}}}"#
+        );
+        jsonl.push('\n');
+        csv += &format!("{id},track,Viewed,{user},2024-05-01T10:00:00Z,{note}\n");
+    }
+    for (name, text) in [("cut.jsonl.gz", jsonl), ("cut.csv.gz", csv)] {
+        let (dir, store, ws) = open();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text.as_bytes()).unwrap();
+        let bytes = gz.finish().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes[..bytes.len() * 3 / 4]).unwrap();
+        let err = import_file(&store, ws, &path, &Mapping::default(), &Options::default())
+            .expect_err("a file cut short");
+        let message = format!("{err:#}");
+        assert!(
+            message.contains(&format!("reading {}", path.display())),
+            "{message}"
+        );
+        let ids = stored(&store, ws, |e| e.message_id);
+        assert!(ids.len() > 5_000 && ids.len() < 30_000, "{}", ids.len());
+        let told = format!("the {} rows stored before are kept", ids.len());
+        assert!(message.contains(&told), "{message}");
+        // Every row read before the failure, none of them left in a batch unsent.
+        let read = format!(
+            "after {} {}",
+            if name.contains("csv") { "row" } else { "line" },
+            ids.len()
+        );
+        assert!(message.contains(&read), "{message}");
+        // The first rows of the file, each once, in order.
+        let first: Vec<String> = (0..ids.len() as u64).map(|i| row(i).0).collect();
+        assert_eq!(ids, first, "{name}");
+    }
+}
+
 #[test]
 fn ad_costs_are_detected_validated_and_upserted() {
     let (_dir, store, ws) = open();
