@@ -1,5 +1,6 @@
 //! Fuzz target: a shallow parse of a JSON object (`view::Shallow`, whose scanner reads
-//! imported JSON cells) accepts exactly what `serde_json` parses into a map, and reads
+//! imported JSON cells) accepts exactly what `serde_json` parses into a map (but for
+//! texts holding `serde_json`'s private raw-value key, which it refuses), and reads
 //! every field as the parsed map holds it.
 #![no_main]
 
@@ -42,6 +43,9 @@ fuzz_target!(|data: &[u8]| {
             same(&map, shallow.view(text), View::Map(&map), text);
         }
         (Err(_), Err(_)) => {}
+        // serde_json's private raw-value key is refused by design (see
+        // `view::SERDE_RAW_VALUE_KEY`); serde_json reads some such texts, as other values.
+        (Err(e), Ok(_)) if e.to_string().contains("is reserved") => {}
         (s, m) => panic!(
             "{text:?}: the shallow parse {} it, serde_json {}",
             if s.is_ok() { "accepts" } else { "rejects" },

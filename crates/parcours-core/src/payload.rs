@@ -1174,6 +1174,27 @@ mod tests {
         }
     }
 
+    /// An object holding `serde_json`'s private raw-value key is not kept as its text
+    /// (which every later map parse would read otherwise, or refuse): it is read as a
+    /// map, as `serde_json` reads it, and checked as such.
+    #[test]
+    fn an_object_with_serde_json_s_raw_value_key_is_read_as_serde_json_reads_it() {
+        let nested = r#"{"a": {"$serde_json::private::RawValue": "[1]"}, "b": 2}"#;
+        let body = format!(r#"{{"event": "E", "userId": "u", "properties": {nested}}}"#);
+        let event = tracked(&body).unwrap();
+        assert_eq!(event.properties.source_text(), None);
+        assert_eq!(
+            Value::Object((*event.properties).clone()),
+            serde_json::json!({"a": [1], "b": 2})
+        );
+        let top = r#"{"event": "E", "userId": "u", "properties": {"$serde_json::private::RawValue": "5"}}"#;
+        let err = tracked(top).expect_err("not an object once read");
+        assert_eq!(
+            (err.code, err.field.as_deref()),
+            (ErrorCode::InvalidType, Some("properties"))
+        );
+    }
+
     #[test]
     fn objects_of_a_body_are_kept_as_the_text_sent() {
         let props = r#"{ "plan" : "pro",  "seats": 3, "tags": ["a", {"b": null}] }"#;

@@ -45,6 +45,15 @@ struct Member {
 /// No member: after an object's last, or the first of an empty object.
 const NONE: u32 = u32::MAX;
 
+/// The key by which `serde_json` (built with its `raw_value` feature, which the HTTP
+/// reader uses) reads an object whose first key it is as the JSON text of its value,
+/// not as an object: a map parse of `{"a": {"$serde_json::private::RawValue": "[1]"}}`
+/// gives `{"a": [1]}`, and of `{"$serde_json::private::RawValue": "5"}` the number 5.
+/// A shallow parse refuses a text holding this key anywhere, so that no text kept as an
+/// object (and stored as it is) reads back as something else, or not as an object: the
+/// text is then read as a map, as `serde_json` reads it, and checked as such.
+pub const SERDE_RAW_VALUE_KEY: &str = "$serde_json::private::RawValue";
+
 /// A key or string value: where it is in the text, or its unescaped copy.
 #[derive(Debug, Clone)]
 enum Text {
@@ -353,8 +362,12 @@ impl<'t> Scan<'t> {
                 return None;
             }
             let key = scan.string()?;
+            let reserved = match &key {
+                Text::At(start, end) => &scan.b[*start..*end] == SERDE_RAW_VALUE_KEY.as_bytes(),
+                Text::Owned(k) => &**k == SERDE_RAW_VALUE_KEY,
+            };
             scan.space();
-            if scan.peek()? != b':' {
+            if reserved || scan.peek()? != b':' {
                 return None;
             }
             scan.at += 1;
@@ -567,7 +580,7 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<u32, A::Error> {
         let (mut first, mut last) = (NONE, NONE);
-        while let Some(key) = map.next_key_seed(TextSeed(self.0))? {
+        while let Some(key) = map.next_key_seed(KeySeed(self.0))? {
             let index = push_member(self.1, key, &mut first, &mut last)
                 .ok_or_else(|| serde::de::Error::custom("too many members"))?;
             let item = map.next_value_seed(ItemSeed(self.0, &mut *self.1))?;
@@ -602,6 +615,44 @@ impl<'de> Visitor<'de> for TextSeed {
     fn visit_str<E>(self, v: &str) -> Result<Text, E> {
         Ok(Text::Owned(v.into()))
     }
+}
+
+/// A key, read as [`TextSeed`] reads it; [`SERDE_RAW_VALUE_KEY`] is an error.
+struct KeySeed(Base);
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Text;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Text, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Text;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Text, E> {
+        reserved(v)?;
+        TextSeed(self.0).visit_borrowed_str(v)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+        reserved(v)?;
+        TextSeed(self.0).visit_str(v)
+    }
+}
+
+fn reserved<E: serde::de::Error>(key: &str) -> Result<(), E> {
+    if key == SERDE_RAW_VALUE_KEY {
+        return Err(E::custom(format_args!(
+            "the key `{SERDE_RAW_VALUE_KEY}` is reserved"
+        )));
+    }
+    Ok(())
 }
 
 struct ItemSeed<'m>(Base, &'m mut Vec<Member>);
@@ -773,6 +824,31 @@ mod tests {
                 "{}", text
             );
         }
+    }
+
+    /// `serde_json`'s private raw-value key is refused wherever it is (escaped too), by
+    /// the scan and by the `serde_json` path alike, with an error naming it; as a value
+    /// it is any string.
+    #[test]
+    fn serde_json_s_raw_value_key_is_refused() {
+        for text in [
+            r#"{"$serde_json::private::RawValue":"5"}"#,
+            r#"{"a":{"$serde_json::private::RawValue":"[1]"}}"#,
+            r#"{"a":1,"b":[{"$serde_json::private::RawValue":"1"}]}"#,
+            r#"{"a":{"b":1,"$serde_json::private::RawValu\u0065":"2"}}"#,
+            // Past what the scan reads (an exponent): left to the serde_json path.
+            r#"{"x":1e3,"a":{"$serde_json::private::RawValue":"[1]"}}"#,
+        ] {
+            assert!(Scan::text(text).is_none(), "{text}");
+            let err = Shallow::parse(text).expect_err(text).to_string();
+            assert!(
+                err.contains("`$serde_json::private::RawValue` is reserved"),
+                "{err}"
+            );
+        }
+        let text = r#"{"k":"$serde_json::private::RawValue"}"#;
+        let parse = Shallow::parse(text).unwrap();
+        assert_eq!(parse.view(text).str_at("k"), Some(SERDE_RAW_VALUE_KEY));
     }
 
     /// Everything a parse holds, in order, with numbers by their bits.

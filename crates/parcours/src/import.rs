@@ -1016,11 +1016,11 @@ fn row_message<'a>(
         let (paths, value) = match &column.place {
             Place::Ignore => continue,
             Place::Object => {
-                let object = JsonObject::from_text(cell.into()).map_err(|_| {
+                let object = JsonObject::from_text(cell.into()).map_err(|e| {
                     PayloadError::new(
                         parcours_core::ErrorCode::InvalidType,
                         field.to_string(),
-                        format!("the {field} column must hold a JSON object"),
+                        format!("the {field} column must hold a JSON object ({e})"),
                     )
                 })?;
                 if object.is_empty() {

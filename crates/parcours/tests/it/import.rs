@@ -380,6 +380,50 @@ fn rows_read_before_a_file_fails_are_stored_and_counted() {
     }
 }
 
+/// `serde_json`'s private raw-value key in an object must not leave a stored text that
+/// reads back as something else: before, such an event was stored as written and every
+/// later read of the workspace failed ("the stored data is damaged").
+#[test]
+fn serde_json_s_raw_value_key_cannot_poison_the_store() {
+    let (dir, store, ws) = open();
+    let path = dir.path().join("rows.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"event":"Top","userId":"u","timestamp":"2024-05-01T10:00:00Z","properties":{"$serde_json::private::RawValue":"5"}}"#,
+            "\n",
+            r#"{"event":"Nested","userId":"u","timestamp":"2024-05-01T10:00:01Z","properties":{"a":{"$serde_json::private::RawValue":"[1]"}}}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let summary = import_file(&store, ws, &path, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!(
+        lines(&summary),
+        vec![(1, "invalid_type".into(), Some("properties".into()))]
+    );
+    let csv = dir.path().join("rows.csv");
+    std::fs::write(
+        &csv,
+        "event,user_id,timestamp,properties\nCell,u,2024-05-01T10:00:02Z,\"{\"\"a\"\":{\"\"$serde_json::private::RawValue\"\":\"\"[1]\"\"}}\"\n",
+    )
+    .unwrap();
+    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!(summary.rejected.len(), 1);
+    assert!(
+        summary.rejected[0].message.contains("is reserved"),
+        "{:?}",
+        summary.rejected
+    );
+    let events = stored(&store, ws, |e| {
+        (e.name, serde_json::Value::Object(e.properties.into_map()))
+    });
+    assert_eq!(
+        events,
+        [("Nested".to_string(), serde_json::json!({"a": [1]}))]
+    );
+}
+
 #[test]
 fn ad_costs_are_detected_validated_and_upserted() {
     let (_dir, store, ws) = open();
