@@ -195,7 +195,7 @@ impl JsonObject {
         self.map.get_or_init(|| {
             // Only a text checked by `from_text` is left unparsed: it parses.
             self.source_text()
-                .and_then(|t| serde_json::from_str(t).ok())
+                .and_then(|t| crate::view::plain_object(t).ok())
                 .unwrap_or_default()
         })
     }

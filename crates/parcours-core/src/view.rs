@@ -250,6 +250,106 @@ impl<'v> View<'v> {
     }
 }
 
+/// The JSON object a text holds, read as JSON says whatever `serde_json`'s features: an
+/// object whose first key is [`SERDE_RAW_VALUE_KEY`] is an object here, where
+/// `serde_json::from_str` into a `Value` reads it as the JSON text of its value (and
+/// fails when that is not JSON). The store reads its JSON columns so: a text written
+/// before the shallow parse refused the key reads as the object it is, and cannot make
+/// its whole block unreadable.
+pub fn plain_object(text: &str) -> serde_json::Result<Map<String, Value>> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let map = (&mut de).deserialize_map(PlainObject)?;
+    de.end()?;
+    Ok(map)
+}
+
+/// A JSON text as a `Value`, read as [`plain_object`] reads objects.
+pub fn plain_value(text: &str) -> serde_json::Result<Value> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = PlainValue.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// Any JSON value, read into a `Value` by this visitor rather than by `Value`'s own
+/// (see [`plain_object`]).
+struct PlainValue;
+
+impl<'de> DeserializeSeed<'de> for PlainValue {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PlainValue {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(PlainValue)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        PlainObject.visit_map(map).map(Value::Object)
+    }
+}
+
+/// A JSON object, its values read by [`PlainValue`].
+struct PlainObject;
+
+impl<'de> Visitor<'de> for PlainObject {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            out.insert(key, map.next_value_seed(PlainValue)?);
+        }
+        Ok(out)
+    }
+}
+
 /// The whole value of `key` in the JSON object `text` (a stored trait document read for
 /// one trait across a workspace), parsing only that value: the other values are skipped
 /// and no key is copied. A repeated key gives its last value, as in a parsed map.
@@ -849,6 +949,32 @@ mod tests {
         let text = r#"{"k":"$serde_json::private::RawValue"}"#;
         let parse = Shallow::parse(text).unwrap();
         assert_eq!(parse.view(text).str_at("k"), Some(SERDE_RAW_VALUE_KEY));
+    }
+
+    /// What the store reads its JSON columns with: `serde_json`'s raw-value key is a key
+    /// like any other there, and every other text reads as `serde_json` reads it.
+    #[test]
+    fn plain_reads_are_json_s_and_serde_json_s_alike() {
+        let text =
+            r#"{"$serde_json::private::RawValue":"5","a":{"$serde_json::private::RawValue":"/x"}}"#;
+        assert!(serde_json::from_str::<Value>(text).is_err());
+        let map = plain_object(text).unwrap();
+        assert_eq!(map["a"]["$serde_json::private::RawValue"], "/x");
+        assert_eq!(map[SERDE_RAW_VALUE_KEY], "5");
+        assert!(plain_object("[1]").is_err() && plain_object("{} x").is_err());
+        let text = r#"{"n":[1,-2,3.5,1e300,18446744073709551615,null,true,"\u00e9"],"o":{}}"#;
+        assert_eq!(
+            plain_value(text).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn plain_reads_match_serde_json((_, text) in object_text(json())) {
+            let expected: Map<String, Value> = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(plain_object(&text).unwrap(), expected);
+        }
     }
 
     /// Everything a parse holds, in order, with numbers by their bits.

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
 use parcours_core::time::Micros;
+use parcours_core::view::plain_object;
 use parcours_core::{EventKind, JsonObject};
 use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
@@ -422,7 +423,7 @@ impl Profile {
             StoreError::Corrupt(format!("the traits of person {person}: {e}"))
         };
         Ok(Some(Profile {
-            traits: serde_json::from_str(&traits).map_err(damaged)?,
+            traits: plain_object(&traits).map_err(damaged)?,
             updated: serde_json::from_str(&updated).map_err(damaged)?,
         }))
     }
@@ -555,12 +556,7 @@ fn apply_group(
         .query_row(params![ws, group], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
     let (mut kind, mut parent, mut merged, mut updated) = match existing {
-        Some((k, p, t, at)) => (
-            k,
-            p,
-            serde_json::from_str::<Map<String, Value>>(&t).unwrap_or_default(),
-            at,
-        ),
+        Some((k, p, t, at)) => (k, p, plain_object(&t).unwrap_or_default(), at),
         None => ("account".to_string(), None, Map::new(), ts),
     };
     if ts >= updated || merged.is_empty() {

@@ -1,6 +1,7 @@
 //! Queries on reader connections: identity resolution, timelines, scans.
 
 use parcours_core::time::Micros;
+use parcours_core::view::{plain_object, plain_value};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
@@ -112,7 +113,7 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
         .query_row(params![ws, person], |r| r.get::<_, String>(0))
         .optional()?
     {
-        Some(text) => serde_json::from_str(&text).map_err(damaged)?,
+        Some(text) => plain_object(&text).map_err(damaged)?,
         None => Map::new(),
     };
     let mut trait_history = Vec::new();
@@ -122,9 +123,8 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
     let mut rows = stmt.query(params![ws, person])?;
     while let Some(r) = rows.next()? {
         let observed_at: Micros = r.get(0)?;
-        let changes: Map<String, Value> =
-            serde_json::from_str(r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?)
-                .map_err(damaged)?;
+        let changes = plain_object(r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?)
+            .map_err(damaged)?;
         trait_history.extend(changes.into_iter().map(|(key, value)| TraitChange {
             key,
             value,
@@ -148,7 +148,7 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
                     .unwrap_or_else(|| "account".into()),
                 parent_id: r.get(2)?,
                 traits: traits
-                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .and_then(|t| plain_object(&t).ok())
                     .unwrap_or_default(),
                 since: r.get(4)?,
             })
@@ -297,7 +297,7 @@ pub fn scan_for_frame(
                     Source::Json(column, path) => {
                         let json = parsed[*column].get_or_insert_with(|| {
                             [r.properties, r.traits, r.context][*column]
-                                .and_then(|t| serde_json::from_str(t).ok())
+                                .and_then(|t| plain_value(t).ok())
                                 .unwrap_or(Value::Null)
                         });
                         path.iter()
@@ -337,7 +337,7 @@ pub fn groups(c: &Connection, ws: WorkspaceId) -> Result<Vec<GroupRecord>> {
             group_id: r.get(0)?,
             kind: r.get(1)?,
             parent_id: r.get(2)?,
-            traits: serde_json::from_str(&traits).unwrap_or_default(),
+            traits: plain_object(&traits).unwrap_or_default(),
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -1,9 +1,9 @@
 //! Encoding events and keys to rows and back.
 
 use parcours_core::time::Micros;
+use parcours_core::view::plain_object;
 use parcours_core::{Campaign, Event, EventKind, JsonObject, Touch};
 use rusqlite::Row as SqlRow;
-use serde_json::Value;
 
 use crate::keys::Scope;
 use crate::types::{IdentityKind, KeyInfo, StoredEvent, WorkspaceId};
@@ -192,10 +192,10 @@ pub struct Ids<'a> {
 }
 
 fn json_map(block: i64, text: Option<&str>) -> Result<JsonObject> {
-    match text.map(serde_json::from_str) {
+    match text.map(plain_object) {
         None => Ok(JsonObject::default()),
-        Some(Ok(Value::Object(m))) => Ok(m.into()),
-        Some(_) => Err(StoreError::Corrupt(format!(
+        Some(Ok(m)) => Ok(m.into()),
+        Some(Err(_)) => Err(StoreError::Corrupt(format!(
             "event block {block}: a JSON column is not an object"
         ))),
     }
