@@ -36,7 +36,7 @@ use crate::csv_rows::{self, Batch};
 #[derive(Args, Debug, Clone)]
 pub struct ImportArgs {
     /// The file to import (.csv, .jsonl / .ndjson, each possibly gzip-compressed: .csv.gz;
-    /// detected from the content otherwise).
+    /// detected from the content otherwise), or `-` for standard input.
     pub file: PathBuf,
     /// The workspace to import into; created if it does not exist.
     #[arg(long)]
@@ -233,9 +233,13 @@ pub struct Summary {
 
 impl Summary {
     pub fn print(&self, file: &Path) {
+        let name = if file == Path::new("-") {
+            "standard input".to_string()
+        } else {
+            file.display().to_string()
+        };
         println!(
-            "imported {}: {} rows, {} stored, {} duplicates, {} rejected",
-            file.display(),
+            "imported {name}: {} rows, {} stored, {} duplicates, {} rejected",
             self.rows,
             self.inserted,
             self.duplicates,
@@ -303,26 +307,91 @@ pub fn import_file(
     mapping: &Mapping,
     options: &Options,
 ) -> anyhow::Result<Summary> {
-    let len = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    let head = read_head(path)?;
+    let (input, bar) = if path == Path::new("-") {
+        let bar = crate::cli::progress_bar(
+            0,
+            options.progress,
+            "{spinner} {bytes} read {per_sec} {elapsed}",
+        );
+        (Input::stdin(&bar)?, bar)
+    } else {
+        let len = std::fs::metadata(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .len();
+        let bar = crate::cli::progress_bar(
+            len,
+            options.progress,
+            "{spinner} {bytes}/{total_bytes} {bar:30} {percent}% {per_sec} eta {eta}",
+        );
+        (Input::file(path, len, &bar)?, bar)
+    };
+    if input.head.bytes.iter().all(u8::is_ascii_whitespace) {
+        // Nothing to import (an export of a quiet day): not an error.
+        bar.finish_and_clear();
+        return Ok(Summary::default());
+    }
     let format = match options.format {
-        Format::Auto => detect_format(path, &head.bytes),
+        Format::Auto => detect_format(path, &input.head.bytes),
         f => f,
     };
-    let rows = estimate_rows(&head, len);
-    let bar = crate::cli::progress_bar(
-        len,
-        options.progress,
-        "{spinner} {bytes}/{total_bytes} {bar:30} {percent}% {per_sec} eta {eta}",
-    );
     let summary = match format {
-        Format::Csv => import_csv(store, ws, path, mapping, rows, options, &bar)?,
-        _ => import_jsonl(store, ws, path, mapping, rows, &bar)?,
+        Format::Csv => import_csv(store, ws, input, mapping, options)?,
+        _ => import_jsonl(store, ws, input, mapping)?,
     };
     bar.finish_and_clear();
     Ok(summary)
+}
+
+/// What an import reads: a file, or standard input (`-`), its content decompressed when
+/// it is gzip.
+struct Input {
+    /// Its name in messages.
+    name: String,
+    /// Its first MiB, to guess its format and its rows from.
+    head: Head,
+    /// About how many rows it holds (0 when its length is not known).
+    rows: u64,
+    /// Its content from the start, through the progress bar.
+    content: Box<dyn Read + Send>,
+}
+
+impl Input {
+    fn file(path: &Path, len: u64, bar: &ProgressBar) -> anyhow::Result<Input> {
+        let head = read_head(path)?;
+        Ok(Input {
+            name: path.display().to_string(),
+            rows: estimate_rows(&head, len),
+            head,
+            content: open_input(path, bar)?,
+        })
+    }
+
+    /// Standard input, read once: its head is kept and read again before the rest.
+    fn stdin(bar: &ProgressBar) -> anyhow::Result<Input> {
+        let mut raw = bar.wrap_read(std::io::stdin());
+        let mut magic = Vec::with_capacity(2);
+        (&mut raw)
+            .take(2)
+            .read_to_end(&mut magic)
+            .context("reading standard input")?;
+        let raw = std::io::Cursor::new(magic.clone()).chain(raw);
+        let mut content: Box<dyn Read + Send> = if magic == [0x1f, 0x8b] {
+            Box::new(flate2::read::MultiGzDecoder::new(raw))
+        } else {
+            Box::new(raw)
+        };
+        let mut bytes = Vec::with_capacity(1 << 20);
+        (&mut content)
+            .take(1 << 20)
+            .read_to_end(&mut bytes)
+            .context("reading standard input")?;
+        Ok(Input {
+            name: "standard input".into(),
+            content: Box::new(std::io::Cursor::new(bytes.clone()).chain(content)),
+            head: Head { bytes, from: 0 },
+            rows: 0,
+        })
+    }
 }
 
 /// The first MiB of a file's content (decompressed when the file is gzip), read once:
@@ -684,15 +753,14 @@ fn reject(line: u64, e: PayloadError) -> Rejection {
 fn import_jsonl(
     store: &dyn Store,
     ws: WorkspaceId,
-    path: &Path,
+    input: Input,
     mapping: &Mapping,
-    expected_rows: u64,
-    bar: &ProgressBar,
 ) -> anyhow::Result<Summary> {
-    let input = open_input(path, bar)?;
+    let (name, expected_rows) = (input.name, input.rows);
+    let content = input.content;
     let received = crate::server::now_micros();
     let read: ReadRows<'_, Lines> = Box::new(|emit, _| {
-        let mut reader = BufReader::with_capacity(1 << 20, input);
+        let mut reader = BufReader::with_capacity(1 << 20, content);
         let mut batch = Lines::default();
         let (mut line_no, mut rows) = (0u64, 0u64);
         loop {
@@ -705,7 +773,7 @@ fn import_jsonl(
                     if !batch.lines.is_empty() {
                         emit(batch);
                     }
-                    let reading = format!("reading {} after line {line_no}", path.display());
+                    let reading = format!("reading {name} after line {line_no}");
                     return Err(anyhow!(e).context(reading));
                 }
             };
@@ -844,26 +912,25 @@ fn to_event(
 fn import_csv(
     store: &dyn Store,
     ws: WorkspaceId,
-    path: &Path,
+    input: Input,
     mapping: &Mapping,
-    expected_rows: u64,
     options: &Options,
-    bar: &ProgressBar,
 ) -> anyhow::Result<Summary> {
-    let (reader, headers, fields) = open_csv(open_input(path, bar)?, options.delimiter, mapping)?;
+    // The header, from the head: a file of ad costs is read by other code from its start.
+    let (_, headers) = csv_rows::Reader::new(&input.head.bytes[..], options.delimiter)
+        .context("reading the CSV header")?;
     let kind = match options.kind {
         Kind::Auto if looks_like_costs(&headers) => Kind::Costs,
         Kind::Auto => Kind::Events,
         k => k,
     };
     if kind == Kind::Costs {
-        // A small file, read again from its start by the `csv` crate.
-        bar.set_position(0);
         let reader = csv::ReaderBuilder::new()
             .delimiter(options.delimiter)
-            .from_reader(open_input(path, bar)?);
+            .from_reader(input.content);
         return import_costs(store, ws, reader, &headers);
     }
+    let (reader, headers, fields) = open_csv(input.content, options.delimiter, mapping)?;
     let has_time =
         fields.iter().any(|f| f == "timestamp") || mapping.constants.contains_key("timestamp");
     if !has_time {
@@ -871,14 +938,20 @@ fn import_csv(
     }
     let received = crate::server::now_micros();
     let convert = csv_events(&fields, mapping, received);
-    pipeline(store, ws, expected_rows, read_csv(reader, path), &convert)
+    pipeline(
+        store,
+        ws,
+        input.rows,
+        read_csv(reader, &input.name),
+        &convert,
+    )
 }
 
 /// Reads the rows of an event CSV, unparsed, in batches; rows of the wrong width are
 /// rejected.
 fn read_csv<'a, R: BufRead + Send + 'a>(
     mut reader: csv_rows::Reader<R>,
-    path: &'a Path,
+    name: &'a str,
 ) -> ReadRows<'a, Batch> {
     Box::new(move |emit, rejected| {
         let mut rows = 0;
@@ -896,7 +969,7 @@ fn read_csv<'a, R: BufRead + Send + 'a>(
             if !batch.is_empty() {
                 emit(batch);
             }
-            status.with_context(|| format!("reading {} after row {rows}", path.display()))?;
+            status.with_context(|| format!("reading {name} after row {rows}"))?;
             if read == 0 {
                 return Ok(rows);
             }
@@ -964,8 +1037,9 @@ pub fn parse_csv_file<C: Send>(
     let (reader, _, fields) = open_csv(file, delimiter, mapping)?;
     let received = crate::server::now_micros();
     let convert = csv_events(&fields, mapping, received);
+    let name = path.display().to_string();
     let ((), rows, rejected) = parse_parallel(
-        read_csv(reader, path),
+        read_csv(reader, &name),
         &convert,
         &[],
         workers,

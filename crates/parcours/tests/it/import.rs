@@ -435,6 +435,60 @@ fn serde_json_s_raw_value_key_cannot_poison_the_store() {
     );
 }
 
+/// `parcours import -` reads standard input, plain or gzip, CSV or JSON Lines (ad costs
+/// included), as it reads a file: the same rows, the same report.
+#[test]
+fn standard_input_imports_as_a_file_does() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let import = |bytes: Vec<u8>, workspace: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_parcours"))
+            .args(["import", "-", "--no-progress", "--workspace", workspace])
+            .arg("--data-dir")
+            .arg(&data)
+            .env("PARCOURS_LOG_LEVEL", "error")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(&bytes).unwrap());
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let gzip = |bytes: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    };
+    let jsonl = std::fs::read(fixture("events.jsonl")).unwrap();
+    let out = import(jsonl.clone(), "plain");
+    assert!(
+        out.starts_with("imported standard input: 7 rows, 4 stored, 0 duplicates, 3 rejected"),
+        "{out}"
+    );
+    assert!(out.contains("line 5: malformed_json"), "{out}");
+    let out = import(gzip(&jsonl), "plain");
+    assert!(out.contains("7 rows, 0 stored, 4 duplicates"), "{out}");
+    let out = import(b"\n \n".to_vec(), "plain");
+    assert!(out.starts_with("imported standard input: 0 rows"), "{out}");
+    let costs = std::fs::read(fixture("costs.csv")).unwrap();
+    let out = import(gzip(&costs), "costs");
+    let store = SqliteStore::open(&data, StoreOptions::default()).unwrap();
+    let ws = store.workspace_by_name("costs").unwrap().unwrap().id;
+    assert_eq!(store.costs(ws).unwrap().len(), 3, "{out}");
+}
+
 #[test]
 fn ad_costs_are_detected_validated_and_upserted() {
     let (_dir, store, ws) = open();
