@@ -58,8 +58,8 @@ pub struct LifecycleArgs {
 /// Where an analysis reads its events: a data directory, or an events file.
 #[derive(Args, Debug)]
 pub struct FrameSource {
-    /// Analyse this events file (CSV or JSON Lines, the import conventions) instead of a
-    /// data directory; nothing is kept.
+    /// Analyse this events file (CSV or JSON Lines, plain or gzip, the import conventions;
+    /// `-` for standard input) instead of a data directory; nothing is kept.
     #[arg(long, conflicts_with = "data_dir")]
     pub input: Option<PathBuf>,
     /// The workspace to read from a data directory.
