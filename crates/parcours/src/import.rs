@@ -470,6 +470,26 @@ fn open_input(path: &Path, bar: &ProgressBar) -> anyhow::Result<Box<dyn Read + S
     })
 }
 
+/// The whole content of a small file (a survey tool's export), decompressed when it is
+/// gzip; `-` reads standard input.
+pub fn read_content(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut content = Vec::new();
+    let mut input = if path == Path::new("-") {
+        Input::stdin(&ProgressBar::hidden())?.content
+    } else {
+        open_input(path, &ProgressBar::hidden())?
+    };
+    let name = if path == Path::new("-") {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    };
+    input
+        .read_to_end(&mut content)
+        .with_context(|| format!("reading {name}"))?;
+    Ok(content)
+}
+
 /// About how many rows a file of `len` bytes holds, from the lines of its head (a quoted
 /// CSV cell over several lines counts more than once): the estimate the store sizes its
 /// sets by ([`Store::expect_events`]).

@@ -771,8 +771,7 @@ pub fn import(
 ) -> anyhow::Result<(Vec<String>, Columns, SurveyImport)> {
     let defs = parse_stored(store.surveys(ws)?);
     let def = survey_def(&defs, &args.survey)?;
-    let text =
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let text = crate::import::read_content(&args.file)?;
     let text = String::from_utf8(text).map_err(|e| {
         anyhow!(
             "{} is not UTF-8 (byte {}): export it as UTF-8 CSV",

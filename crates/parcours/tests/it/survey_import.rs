@@ -137,8 +137,13 @@ fn survey_tool_exports_are_recognised_and_imported() {
     let list = dir.run_json(&["surveys", "list", "--json"]);
     assert_eq!(list.as_array().unwrap().len(), 4, "{list}");
 
-    // Typeform: the questions are the headers; `#` is the response id.
-    let r = dir.import(&export("typeform.csv"), "nps-relationship", &[]);
+    // Typeform: the questions are the headers; `#` is the response id. (Gzip-compressed
+    // here: an export reads the same either way.)
+    let typeform = dir.tmp.path().join("typeform.csv.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &std::fs::read(export("typeform.csv")).unwrap()).unwrap();
+    std::fs::write(&typeform, gz.finish().unwrap()).unwrap();
+    let r = dir.import(typeform.to_str().unwrap(), "nps-relationship", &[]);
     assert_eq!(
         r["columns"]["score"],
         "How likely are you to recommend Maison Lumière to a friend?"
