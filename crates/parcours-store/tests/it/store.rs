@@ -541,7 +541,7 @@ fn kpi_definitions_are_replaced_by_id_and_kept_per_workspace() {
 #[test]
 fn blocks_grow_split_and_are_rewritten_by_erasure() {
     // 5,000 events in one append (split at 4,096), then 5,000 in appends of 100 (like
-    // HTTP batches: the last block grows while it holds fewer than 512); erasing a
+    // HTTP batches: the last block grows while it holds fewer than 128); erasing a
     // person whose events are in every block rewrites them all and leaves the others'
     // events as they were.
     let tmp = tempfile::tempdir().unwrap();
