@@ -64,29 +64,32 @@ impl Parsed {
         &mut self,
         mut check: impl FnMut(&mut Event) -> Result<(), PayloadError>,
     ) {
-        let mut kept = Vec::with_capacity(self.events.len());
-        let mut kept_indices = Vec::with_capacity(self.events.len());
-        let mut failed = false;
-        for (mut event, index) in self.events.drain(..).zip(self.indices.drain(..)) {
-            match check(&mut event) {
-                Ok(()) => {
-                    kept.push(event);
-                    kept_indices.push(index);
-                }
-                Err(e) => {
-                    failed = true;
-                    self.rejected.push(match index {
-                        Some(i) => e.in_batch(i),
-                        None => e,
-                    });
-                }
+        // Checked in place: the events (large values) move only when one fails.
+        let mut failed = Vec::new();
+        for (at, (event, index)) in self.events.iter_mut().zip(&self.indices).enumerate() {
+            if let Err(e) = check(event) {
+                self.rejected.push(match index {
+                    Some(i) => e.in_batch(*i),
+                    None => e,
+                });
+                failed.push(at);
             }
         }
-        self.events = kept;
-        self.indices = kept_indices;
-        if failed {
-            self.rejected.sort_by_key(|e| e.index);
+        if failed.is_empty() {
+            return;
         }
+        let keep = |at: usize| failed.binary_search(&at).is_err();
+        let mut at = 0;
+        self.events.retain(|_| {
+            at += 1;
+            keep(at - 1)
+        });
+        let mut at = 0;
+        self.indices.retain(|_| {
+            at += 1;
+            keep(at - 1)
+        });
+        self.rejected.sort_by_key(|e| e.index);
     }
 }
 
@@ -327,7 +330,9 @@ impl<'de> Reader<'de> for BatchReader {
     const EXPECTING: &'static str = "a list of messages";
 
     fn list<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Read<Self::Out>, A::Error> {
-        let mut items = Vec::new();
+        // Room for a usual batch up front: a message is a large value, moved again at
+        // each doubling.
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(128).min(2_500));
         while let Some(item) = seq.next_element_seed(Seed(MessageReader))? {
             items.push(item);
         }
@@ -679,6 +684,8 @@ fn parse_batch(
         context: optional_object(&fields, "context")?.cloned(),
         integrations: fields.get("integrations").cloned(),
     };
+    parsed.events.reserve(items.len());
+    parsed.indices.reserve(items.len());
     for (index, item) in items.into_iter().enumerate() {
         let result = match item {
             Read::Object(message) => {
@@ -1193,6 +1200,41 @@ mod tests {
             (err.code, err.field.as_deref()),
             (ErrorCode::InvalidType, Some("properties"))
         );
+    }
+
+    /// A check after parsing moves the events it fails to the rejected ones, with their
+    /// batch index, in body order among those the parse rejected; the others stay, in
+    /// order, with their indices.
+    #[test]
+    fn events_failing_a_later_check_join_the_rejected_in_body_order() {
+        let body = r#"{"batch": [
+            {"type": "track", "event": "A", "userId": "u"},
+            {"type": "track", "event": "B", "userId": "u"},
+            {"type": "track", "userId": "u"},
+            {"type": "track", "event": "D", "userId": "u"},
+            {"type": "track", "event": "E", "userId": "u"}
+        ]}"#;
+        let mut parsed = parse(body, Endpoint::Batch).unwrap();
+        assert_eq!(parsed.rejected.len(), 1);
+        parsed.reject_failing(|e| match e.name.as_str() {
+            "B" | "E" => Err(PayloadError::new(ErrorCode::InvalidValue, None, "no")),
+            _ => Ok(()),
+        });
+        let names: Vec<&str> = parsed.events.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["A", "D"]);
+        assert_eq!(parsed.indices, [Some(0), Some(3)]);
+        let rejected: Vec<_> = parsed.rejected.iter().map(|e| (e.index, e.code)).collect();
+        assert_eq!(
+            rejected,
+            [
+                (Some(1), ErrorCode::InvalidValue),
+                (Some(2), ErrorCode::MissingField),
+                (Some(4), ErrorCode::InvalidValue)
+            ]
+        );
+        // Nothing failing: nothing moves.
+        parsed.reject_failing(|_| Ok(()));
+        assert_eq!(parsed.events.len(), 2);
     }
 
     #[test]
