@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use parcours_core::view::{Field, Shallow, View};
+use parcours_core::view::{plain_object, Field, Shallow, View};
 use serde_json::{Map, Value};
 
 fn same(map: &Map<String, Value>, shallow: View, parsed: View, text: &str) {
@@ -41,6 +41,8 @@ fuzz_target!(|data: &[u8]| {
             // (`len` counts a repeated key each time; a map holds it once.)
             assert_eq!(shallow.is_empty(), map.is_empty(), "{text:?}");
             same(&map, shallow.view(text), View::Map(&map), text);
+            // The store's reading of a text it kept is serde_json's.
+            assert_eq!(plain_object(text).ok().as_ref(), Some(&map), "{text:?}");
         }
         (Err(_), Err(_)) => {}
         // serde_json's private raw-value key is refused by design (see
