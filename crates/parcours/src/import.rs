@@ -35,9 +35,11 @@ use crate::csv_rows::{self, Batch};
 
 #[derive(Args, Debug, Clone)]
 pub struct ImportArgs {
-    /// The file to import (.csv, .jsonl / .ndjson, each possibly gzip-compressed: .csv.gz;
-    /// detected from the content otherwise), or `-` for standard input.
-    pub file: PathBuf,
+    /// The files to import, in this order (.csv, .jsonl / .ndjson, each possibly
+    /// gzip-compressed: .csv.gz; detected from the content otherwise), or `-` for
+    /// standard input. The mapping and options apply to each.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// The workspace to import into; created if it does not exist.
     #[arg(long)]
     pub workspace: String,
@@ -271,8 +273,40 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
         delimiter: args.delimiter as u8,
         progress: !args.no_progress,
     };
-    let summary = import_file(&store, ws.id, &args.file, &mapping, &options)?;
-    summary.print(&args.file);
+    let stdin = Path::new("-");
+    if args.files.iter().filter(|f| f.as_path() == stdin).count() > 1 {
+        bail!("standard input (`-`) can be read once: name it once");
+    }
+    let mut total = Summary::default();
+    for (done, file) in args.files.iter().enumerate() {
+        let summary = import_file(&store, ws.id, file, &mapping, &options).map_err(|e| {
+            let name = if file == stdin {
+                "standard input".to_string()
+            } else {
+                file.display().to_string()
+            };
+            e.context(format!(
+                "importing {name}, file {} of {} (the files before it are imported; importing them again adds nothing)",
+                done + 1,
+                args.files.len()
+            ))
+        })?;
+        summary.print(file);
+        total.rows += summary.rows;
+        total.inserted += summary.inserted;
+        total.duplicates += summary.duplicates;
+        total.rejected.extend(summary.rejected);
+    }
+    if args.files.len() > 1 {
+        println!(
+            "imported {} files: {} rows, {} stored, {} duplicates, {} rejected",
+            args.files.len(),
+            total.rows,
+            total.inserted,
+            total.duplicates,
+            total.rejected.len()
+        );
+    }
     store.close();
     Ok(())
 }

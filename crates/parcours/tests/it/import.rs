@@ -65,7 +65,7 @@ fn traits_of(store: &SqliteStore, ws: i64, identifier: &str) -> serde_json::Valu
 /// Command-line arguments for importing `calls.csv`.
 fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::ImportArgs {
     parcours::import::ImportArgs {
-        file: fixture("calls.csv"),
+        files: vec![fixture("calls.csv")],
         workspace: "w".into(),
         format: parcours::import::Format::Auto,
         kind: parcours::import::Kind::Auto,
@@ -487,6 +487,51 @@ fn standard_input_imports_as_a_file_does() {
     let store = SqliteStore::open(&data, StoreOptions::default()).unwrap();
     let ws = store.workspace_by_name("costs").unwrap().unwrap().id;
     assert_eq!(store.costs(ws).unwrap().len(), 3, "{out}");
+}
+
+/// Several files in one command: each imported in turn and reported, then the total; a
+/// failing file stops the command, naming it and how many were imported before.
+#[test]
+fn several_files_are_imported_in_turn_with_a_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |files: &[PathBuf]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_parcours"))
+            .args(["import", "--no-progress", "--workspace", "w"])
+            .args(files)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("PARCOURS_LOG_LEVEL", "error")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (ok, out, err) = run(&[fixture("events.jsonl"), fixture("costs.csv")]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("imported")).collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].contains("events.jsonl: 7 rows, 4 stored"), "{out}");
+    assert!(lines[1].contains("costs.csv: 4 rows, 3 stored"), "{out}");
+    assert_eq!(
+        lines[2],
+        "imported 2 files: 11 rows, 7 stored, 0 duplicates, 4 rejected"
+    );
+    let missing = dir.path().join("missing.csv");
+    let (ok, _, err) = run(&[fixture("events.jsonl"), missing.clone()]);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "importing {}, file 2 of 2 (the files before it are imported",
+            missing.display()
+        )),
+        "{err}"
+    );
+    let (ok, _, err) = run(&[PathBuf::from("-"), PathBuf::from("-")]);
+    assert!(!ok && err.contains("can be read once"), "{err}");
 }
 
 #[test]
