@@ -92,6 +92,11 @@ fn wait_with_peak(mut child: Child) -> anyhow::Result<(std::process::ExitStatus,
     }
 }
 
+/// CPU seconds a row (or an event), on all cores together.
+fn per_row(cpu: Duration, rows: u64) -> f64 {
+    cpu.as_secs_f64() / rows.max(1) as f64
+}
+
 /// The cores this process may run on.
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -199,7 +204,7 @@ fn import(a: &Args) -> anyhow::Result<Figure> {
             "{rows} rows in {elapsed:.1} s = {rate:.0} rows/s, peak RSS {:.0} MB; {:.1} CPU-s on all cores ({:.2} µs a row)",
             mb(peak),
             cpu.as_secs_f64(),
-            cpu.as_secs_f64() * 1e6 / rows as f64,
+            per_row(cpu, rows) * 1e6,
         ),
         rows,
         cpu: Some(cpu),
@@ -298,7 +303,7 @@ fn ceiling(a: &Args) -> anyhow::Result<Figure> {
             "{inserted} rows in {:.1} s of INSERT = {rate:.0} rows/s (5,000 rows per transaction, block encoding included; parsing and preparing not timed); {:.1} CPU-s ({:.2} µs a row)",
             timed.as_secs_f64(),
             cpu.as_secs_f64(),
-            cpu.as_secs_f64() * 1e6 / inserted as f64,
+            per_row(cpu, inserted) * 1e6,
         ),
         rows: inserted,
         cpu: Some(cpu),
@@ -572,7 +577,7 @@ fn http(a: &Args, clients: usize) -> anyhow::Result<Figure> {
             format!(
                 "; server {:.1} CPU-s ({:.1} µs an event), clients {:.1} CPU-s: the cores {:.0}% busy",
                 server.as_secs_f64(),
-                server.as_secs_f64() * 1e6 / total.max(1) as f64,
+                per_row(server, total) * 1e6,
                 clients_cpu.as_secs_f64(),
                 100.0 * (server + clients_cpu).as_secs_f64() / capacity
             )
@@ -662,7 +667,6 @@ fn main() -> anyhow::Result<()> {
             // CPU a row, on all cores together. With every core busy all the time and no
             // waits, the import could go at most `cores` / its CPU a row; the ceiling's
             // rate is taken over its wall time, its fsync waits included.
-            let per_row = |cpu: Duration, rows: u64| cpu.as_secs_f64() / rows.max(1) as f64;
             let (imp_row, ceil_row) = (per_row(imp_cpu, imp.rows), per_row(ceil_cpu, ceil.rows));
             println!(
                 "import   : {:.1}× the ceiling's CPU a row; with all {} cores busy it could reach at most {:.2} of the ceiling",
@@ -691,7 +695,7 @@ fn main() -> anyhow::Result<()> {
         if let (Some(server), Some(c)) = (figure.cpu, &ceil) {
             // The server's CPU an event, its load generator left out: with every core
             // given to the server and no waits, the most it could take.
-            let most = cores() as f64 / (server.as_secs_f64() / figure.rows.max(1) as f64);
+            let most = cores() as f64 / per_row(server, figure.rows);
             println!(
                 "http {clients:>2} : with all {} cores busy the server could take at most {most:.0} events/s, {:.2} of the ceiling",
                 cores(),

@@ -78,17 +78,11 @@ impl Parsed {
         if failed.is_empty() {
             return;
         }
-        let keep = |at: usize| failed.binary_search(&at).is_err();
-        let mut at = 0;
-        self.events.retain(|_| {
-            at += 1;
-            keep(at - 1)
-        });
-        let mut at = 0;
-        self.indices.retain(|_| {
-            at += 1;
-            keep(at - 1)
-        });
+        // Failures are rare: each removed where it is, the last first.
+        for &at in failed.iter().rev() {
+            self.events.remove(at);
+            self.indices.remove(at);
+        }
         self.rejected.sort_by_key(|e| e.index);
     }
 }
@@ -382,6 +376,17 @@ pub struct TextObjects {
 }
 
 impl TextObjects {
+    /// The slot of `properties`, `traits` or `context` by its name; `None` for any
+    /// other name.
+    pub fn slot(&mut self, key: &str) -> Option<&mut Option<JsonObject>> {
+        match key {
+            "properties" => Some(&mut self.properties),
+            "traits" => Some(&mut self.traits),
+            "context" => Some(&mut self.context),
+            _ => None,
+        }
+    }
+
     /// What the objects add to the size of the event: their texts (or, for an object
     /// given without one, a bound of its serialised size) and keys.
     fn size(&self) -> usize {
@@ -561,12 +566,10 @@ impl Message {
     /// would be). It replaces what an earlier key of the same name set, as in a map.
     fn set_object_text(&mut self, f: F, text: &str) -> serde_json::Result<()> {
         self.take(f);
-        let slot = match f {
-            F::Properties => &mut self.texts.properties,
-            F::Traits => &mut self.texts.traits,
-            F::Context => &mut self.texts.context,
-            _ => unreachable!("only the three objects are kept as text"),
-        };
+        let slot = self
+            .texts
+            .slot(f.name())
+            .expect("only the three objects are kept as text");
         *slot = None;
         if text.trim_start().starts_with('{') {
             if let Ok(object) = JsonObject::from_text(text.into()) {

@@ -62,12 +62,12 @@ enum Text {
 }
 
 impl Text {
-    /// Whether this is `key` (bytes compared, lengths first).
-    fn is(&self, source: &str, key: &str) -> bool {
+    /// Whether this is `key` (bytes compared, lengths first), `source` being the bytes
+    /// of the text it was read from.
+    fn is(&self, source: &[u8], key: &str) -> bool {
         match self {
             Text::At(start, end) => {
-                end - start == key.len()
-                    && source.as_bytes().get(*start..*end) == Some(key.as_bytes())
+                end - start == key.len() && source.get(*start..*end) == Some(key.as_bytes())
             }
             Text::Owned(s) => **s == *key,
         }
@@ -203,7 +203,7 @@ impl<'v> View<'v> {
             View::Text(s, first, text) => {
                 // The last of a repeated key, as in a map.
                 s.members(first)
-                    .filter(|m| m.key.is(text, key))
+                    .filter(|m| m.key.is(text.as_bytes(), key))
                     .last()
                     .map(|m| match &m.item {
                         Item::Str(v) => Field::Str(v.read(text)),
@@ -367,7 +367,8 @@ pub fn field(text: &str, key: &str) -> serde_json::Result<Option<Value>> {
             let mut found = None;
             while let Some(wanted) = map.next_key_seed(KeyIs(self.0))? {
                 if wanted {
-                    found = Some(map.next_value()?);
+                    // Read as the store reads its JSON (see `plain_object`).
+                    found = Some(map.next_value_seed(PlainValue)?);
                 } else {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -462,10 +463,7 @@ impl<'t> Scan<'t> {
                 return None;
             }
             let key = scan.string()?;
-            let reserved = match &key {
-                Text::At(start, end) => &scan.b[*start..*end] == SERDE_RAW_VALUE_KEY.as_bytes(),
-                Text::Owned(k) => &**k == SERDE_RAW_VALUE_KEY,
-            };
+            let reserved = key.is(scan.b, SERDE_RAW_VALUE_KEY);
             scan.space();
             if reserved || scan.peek()? != b':' {
                 return None;
@@ -662,6 +660,7 @@ impl Base {
         Base(text.as_ptr() as usize)
     }
 
+    /// A string read by `serde_json`: placed in the text when borrowed from it.
     fn place(self, s: &str) -> Text {
         let start = s.as_ptr() as usize - self.0;
         Text::At(start, start + s.len())
@@ -690,34 +689,8 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_> {
     }
 }
 
-/// A string: its place in the text when it holds no escape, else its copy.
-struct TextSeed(Base);
-
-impl<'de> DeserializeSeed<'de> for TextSeed {
-    type Value = Text;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Text, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TextSeed {
-    type Value = Text;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text, E> {
-        Ok(self.0.place(v))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Text, E> {
-        Ok(Text::Owned(v.into()))
-    }
-}
-
-/// A key, read as [`TextSeed`] reads it; [`SERDE_RAW_VALUE_KEY`] is an error.
+/// A key: its place in the text when it holds no escape, else its copy;
+/// [`SERDE_RAW_VALUE_KEY`] is an error.
 struct KeySeed(Base);
 
 impl<'de> DeserializeSeed<'de> for KeySeed {
@@ -737,12 +710,12 @@ impl<'de> Visitor<'de> for KeySeed {
 
     fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Text, E> {
         reserved(v)?;
-        TextSeed(self.0).visit_borrowed_str(v)
+        Ok(self.0.place(v))
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
         reserved(v)?;
-        TextSeed(self.0).visit_str(v)
+        Ok(Text::Owned(v.into()))
     }
 }
 
@@ -773,11 +746,11 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
     }
 
     fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Item, E> {
-        TextSeed(self.0).visit_borrowed_str(v).map(Item::Str)
+        Ok(Item::Str(self.0.place(v)))
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Item, E> {
-        TextSeed(self.0).visit_str(v).map(Item::Str)
+        Ok(Item::Str(Text::Owned(v.into())))
     }
 
     fn visit_bool<E>(self, v: bool) -> Result<Item, E> {
@@ -1101,6 +1074,12 @@ mod tests {
         assert_eq!(field(text, "plan").unwrap(), Some(Value::from("pro")));
         assert_eq!(field(text, "x").unwrap(), None);
         assert!(field("[1]", "a").is_err() && field(r#"{"a": 1} ["#, "a").is_err());
+        // A stored trait whose object holds serde_json's raw-value key reads as it is.
+        let text = r#"{"t": {"$serde_json::private::RawValue": "/x"}}"#;
+        assert_eq!(
+            field(text, "t").unwrap(),
+            Some(serde_json::json!({"$serde_json::private::RawValue": "/x"}))
+        );
     }
 
     #[test]

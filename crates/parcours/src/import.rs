@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use indicatif::ProgressBar;
-use parcours_core::payload::{parse_fields, Limits, Message, TextObjects};
+use parcours_core::payload::{parse_fields, Limits, Message};
 use parcours_core::time::{format_rfc3339, parse_lenient};
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
 use parcours_core::{Event, JsonObject, PayloadError};
@@ -235,18 +235,7 @@ pub struct Summary {
 
 impl Summary {
     pub fn print(&self, file: &Path) {
-        let name = if file == Path::new("-") {
-            "standard input".to_string()
-        } else {
-            file.display().to_string()
-        };
-        println!(
-            "imported {name}: {} rows, {} stored, {} duplicates, {} rejected",
-            self.rows,
-            self.inserted,
-            self.duplicates,
-            self.rejected.len()
-        );
+        self.print_counts(&name_of(file));
         const SHOWN: usize = 50;
         for r in self.rejected.iter().take(SHOWN) {
             let field = r
@@ -259,6 +248,39 @@ impl Summary {
         if self.rejected.len() > SHOWN {
             println!("  … and {} more rejected rows", self.rejected.len() - SHOWN);
         }
+    }
+
+    /// The summary's first line: what was imported from `what`.
+    fn print_counts(&self, what: &str) {
+        println!(
+            "imported {what}: {} rows, {} stored, {} duplicates, {} rejected",
+            self.rows,
+            self.inserted,
+            self.duplicates,
+            self.rejected.len()
+        );
+    }
+
+    /// Adds the counts and rejected rows of another import.
+    fn add(&mut self, other: Summary) {
+        self.rows += other.rows;
+        self.inserted += other.inserted;
+        self.duplicates += other.duplicates;
+        self.rejected.extend(other.rejected);
+    }
+}
+
+/// `-`, which names standard input.
+fn is_stdin(path: &Path) -> bool {
+    path == Path::new("-")
+}
+
+/// A file's name in messages.
+fn name_of(path: &Path) -> String {
+    if is_stdin(path) {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
     }
 }
 
@@ -273,39 +295,27 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
         delimiter: args.delimiter as u8,
         progress: !args.no_progress,
     };
-    let stdin = Path::new("-");
-    if args.files.iter().filter(|f| f.as_path() == stdin).count() > 1 {
+    if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
         bail!("standard input (`-`) can be read once: name it once");
     }
     let mut total = Summary::default();
     for (done, file) in args.files.iter().enumerate() {
         let summary = import_file(&store, ws.id, file, &mapping, &options).map_err(|e| {
-            let name = if file == stdin {
-                "standard input".to_string()
-            } else {
-                file.display().to_string()
-            };
+            if args.files.len() == 1 {
+                return e;
+            }
             e.context(format!(
-                "importing {name}, file {} of {} (the files before it are imported; importing them again adds nothing)",
+                "importing {}, file {} of {} (the files before it are imported; importing them again adds nothing)",
+                name_of(file),
                 done + 1,
                 args.files.len()
             ))
         })?;
         summary.print(file);
-        total.rows += summary.rows;
-        total.inserted += summary.inserted;
-        total.duplicates += summary.duplicates;
-        total.rejected.extend(summary.rejected);
+        total.add(summary);
     }
     if args.files.len() > 1 {
-        println!(
-            "imported {} files: {} rows, {} stored, {} duplicates, {} rejected",
-            args.files.len(),
-            total.rows,
-            total.inserted,
-            total.duplicates,
-            total.rejected.len()
-        );
+        total.print_counts(&format!("{} files", args.files.len()));
     }
     store.close();
     Ok(())
@@ -341,24 +351,26 @@ pub fn import_file(
     mapping: &Mapping,
     options: &Options,
 ) -> anyhow::Result<Summary> {
-    let (input, bar) = if path == Path::new("-") {
-        let bar = crate::cli::progress_bar(
+    let len = if is_stdin(path) {
+        None
+    } else {
+        let metadata =
+            std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        Some(metadata.len())
+    };
+    let bar = match len {
+        None => crate::cli::progress_bar(
             0,
             options.progress,
             "{spinner} {bytes} read {per_sec} {elapsed}",
-        );
-        (Input::stdin(&bar)?, bar)
-    } else {
-        let len = std::fs::metadata(path)
-            .with_context(|| format!("reading {}", path.display()))?
-            .len();
-        let bar = crate::cli::progress_bar(
+        ),
+        Some(len) => crate::cli::progress_bar(
             len,
             options.progress,
             "{spinner} {bytes}/{total_bytes} {bar:30} {percent}% {per_sec} eta {eta}",
-        );
-        (Input::file(path, len, &bar)?, bar)
+        ),
     };
+    let input = Input::open(path, len, &bar)?;
     if input.head.bytes.iter().all(u8::is_ascii_whitespace) {
         // Nothing to import (an export of a quiet day): not an error.
         bar.finish_and_clear();
@@ -377,7 +389,8 @@ pub fn import_file(
 }
 
 /// What an import reads: a file, or standard input (`-`), its content decompressed when
-/// it is gzip.
+/// it is gzip (several gzip members one after the other, as some exporters write them,
+/// included).
 struct Input {
     /// Its name in messages.
     name: String,
@@ -385,95 +398,80 @@ struct Input {
     head: Head,
     /// About how many rows it holds (0 when its length is not known).
     rows: u64,
-    /// Its content from the start, through the progress bar.
+    /// Its content from the start (the head, then the rest), read through the progress
+    /// bar, which counts the file's own bytes.
     content: Box<dyn Read + Send>,
 }
 
-impl Input {
-    fn file(path: &Path, len: u64, bar: &ProgressBar) -> anyhow::Result<Input> {
-        let head = read_head(path)?;
-        Ok(Input {
-            name: path.display().to_string(),
-            rows: estimate_rows(&head, len),
-            head,
-            content: open_input(path, bar)?,
-        })
-    }
+/// The first MiB of an input's content (decompressed when it is gzip): what its format
+/// and its number of rows are guessed from.
+struct Head {
+    bytes: Vec<u8>,
+    /// How many of the input's own bytes held them.
+    from: u64,
+}
 
-    /// Standard input, read once: its head is kept and read again before the rest.
-    fn stdin(bar: &ProgressBar) -> anyhow::Result<Input> {
-        let mut raw = bar.wrap_read(std::io::stdin());
+/// The input source as read: counted, and through a buffer whose unread part is known.
+type Source = std::io::Chain<std::io::Cursor<Vec<u8>>, BufReader<Counted<Box<dyn Read + Send>>>>;
+
+impl Input {
+    /// Opens `path` (`-`: standard input) of `len` bytes when known, once: gzip is told
+    /// by its first bytes, and the head is read through the same reader as the rest.
+    fn open(path: &Path, len: Option<u64>, bar: &ProgressBar) -> anyhow::Result<Input> {
+        let name = name_of(path);
+        let reading = || format!("reading {name}");
+        let source: Box<dyn Read + Send> = if is_stdin(path) {
+            Box::new(bar.wrap_read(std::io::stdin()))
+        } else {
+            let file = File::open(path).with_context(|| format!("opening {name}"))?;
+            Box::new(bar.wrap_read(file))
+        };
+        let mut raw = BufReader::with_capacity(
+            1 << 16,
+            Counted {
+                inner: source,
+                bytes: 0,
+            },
+        );
         let mut magic = Vec::with_capacity(2);
         (&mut raw)
             .take(2)
             .read_to_end(&mut magic)
-            .context("reading standard input")?;
-        let raw = std::io::Cursor::new(magic.clone()).chain(raw);
-        let mut content: Box<dyn Read + Send> = if magic == [0x1f, 0x8b] {
-            Box::new(flate2::read::MultiGzDecoder::new(raw))
-        } else {
-            Box::new(raw)
+            .with_context(reading)?;
+        let gzip = magic == [0x1f, 0x8b];
+        let raw: Source = std::io::Cursor::new(magic).chain(raw);
+        // What was taken from the input for what was read of it, less what its buffer
+        // holds unread.
+        let taken = |raw: &Source| {
+            let (magic, rest) = raw.get_ref();
+            let unread =
+                rest.buffer().len() as u64 + magic.get_ref().len() as u64 - magic.position();
+            rest.get_ref().bytes - unread
         };
         let mut bytes = Vec::with_capacity(1 << 20);
-        (&mut content)
-            .take(1 << 20)
-            .read_to_end(&mut bytes)
-            .context("reading standard input")?;
+        let (from, content): (u64, Box<dyn Read + Send>) = if gzip {
+            let mut content = flate2::bufread::MultiGzDecoder::new(raw);
+            (&mut content)
+                .take(1 << 20)
+                .read_to_end(&mut bytes)
+                .with_context(reading)?;
+            (taken(content.get_ref()), Box::new(content))
+        } else {
+            let mut content = raw;
+            (&mut content)
+                .take(1 << 20)
+                .read_to_end(&mut bytes)
+                .with_context(reading)?;
+            (taken(&content), Box::new(content))
+        };
+        let head = Head { bytes, from };
         Ok(Input {
-            name: "standard input".into(),
-            content: Box::new(std::io::Cursor::new(bytes.clone()).chain(content)),
-            head: Head { bytes, from: 0 },
-            rows: 0,
+            name,
+            rows: len.map_or(0, |len| estimate_rows(&head, len)),
+            content: Box::new(std::io::Cursor::new(head.bytes.clone()).chain(content)),
+            head,
         })
     }
-}
-
-/// The first MiB of a file's content (decompressed when the file is gzip), read once:
-/// what its format and its number of rows are guessed from.
-struct Head {
-    bytes: Vec<u8>,
-    /// How many of the file's own bytes held them.
-    from: u64,
-}
-
-fn read_head(path: &Path) -> anyhow::Result<Head> {
-    let reading = || format!("reading {}", path.display());
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut bytes = Vec::with_capacity(1 << 20);
-    if is_gzip(path)? {
-        let counted = BufReader::with_capacity(
-            1 << 16,
-            Counted {
-                inner: file,
-                bytes: 0,
-            },
-        );
-        let mut content = flate2::bufread::MultiGzDecoder::new(counted);
-        (&mut content)
-            .take(1 << 20)
-            .read_to_end(&mut bytes)
-            .with_context(reading)?;
-        // What the decoder took from the file, less what it has read but not used yet.
-        let file = content.get_ref();
-        let from = file.get_ref().bytes - file.buffer().len() as u64;
-        return Ok(Head { bytes, from });
-    }
-    file.take(1 << 20)
-        .read_to_end(&mut bytes)
-        .with_context(reading)?;
-    let from = bytes.len() as u64;
-    Ok(Head { bytes, from })
-}
-
-/// Whether a file is gzip (starts with gzip's magic bytes).
-fn is_gzip(path: &Path) -> anyhow::Result<bool> {
-    let mut magic = Vec::with_capacity(2);
-    File::open(path)
-        .with_context(|| format!("opening {}", path.display()))?
-        .take(2)
-        .read_to_end(&mut magic)
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok(magic == [0x1f, 0x8b])
 }
 
 /// A reader that counts the bytes read through it.
@@ -490,37 +488,14 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// A file's content, decompressed when it is gzip (several gzip members one after the
-/// other, as some exporters write them, included), read through the progress bar, which
-/// counts the file's own bytes.
-fn open_input(path: &Path, bar: &ProgressBar) -> anyhow::Result<Box<dyn Read + Send>> {
-    let gzip = is_gzip(path)?;
-    let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let read = bar.wrap_read(file);
-    Ok(if gzip {
-        Box::new(flate2::read::MultiGzDecoder::new(read))
-    } else {
-        Box::new(read)
-    })
-}
-
 /// The whole content of a small file (a survey tool's export), decompressed when it is
 /// gzip; `-` reads standard input.
 pub fn read_content(path: &Path) -> anyhow::Result<Vec<u8>> {
     let mut content = Vec::new();
-    let mut input = if path == Path::new("-") {
-        Input::stdin(&ProgressBar::hidden())?.content
-    } else {
-        open_input(path, &ProgressBar::hidden())?
-    };
-    let name = if path == Path::new("-") {
-        "standard input".to_string()
-    } else {
-        path.display().to_string()
-    };
-    input
+    Input::open(path, None, &ProgressBar::hidden())?
+        .content
         .read_to_end(&mut content)
-        .with_context(|| format!("reading {name}"))?;
+        .with_context(|| format!("reading {}", name_of(path)))?;
     Ok(content)
 }
 
@@ -1154,18 +1129,16 @@ fn row_message<'a>(
                 if object.is_empty() {
                     continue;
                 }
-                let earlier = slot_of(&mut m.texts, field).and_then(Option::take);
+                let earlier = m.texts.slot(field).and_then(Option::take);
                 match (m.get_mut(field), earlier) {
                     // Usually the whole object: kept as its text, no map built.
-                    (None, None) => {
-                        *slot_of(&mut m.texts, field).expect("an object") = Some(object)
-                    }
+                    (None, None) => *m.texts.slot(field).expect("an object") = Some(object),
                     // Added to fields that columns before it set: they are written into
                     // its text, still no map built.
                     (Some(Value::Object(fields)), None) => {
                         let fields = std::mem::take(fields);
                         m.remove(field);
-                        *slot_of(&mut m.texts, field).expect("an object") =
+                        *m.texts.slot(field).expect("an object") =
                             Some(object.with_missing(fields));
                     }
                     // Added to another cell of the same object: as maps.
@@ -1199,20 +1172,10 @@ fn row_message<'a>(
     Ok(m)
 }
 
-/// The source text slot of a message's object (`properties`, `traits`, `context`).
-fn slot_of<'a>(texts: &'a mut TextObjects, key: &str) -> Option<&'a mut Option<JsonObject>> {
-    match key {
-        "properties" => Some(&mut texts.properties),
-        "traits" => Some(&mut texts.traits),
-        "context" => Some(&mut texts.context),
-        _ => None,
-    }
-}
-
 /// Moves the object a change under `key` touches, if it was kept as text, into the
 /// message's fields, where the change is made.
 fn materialise(m: &mut Message, key: &str) {
-    if let Some(object) = slot_of(&mut m.texts, key).and_then(Option::take) {
+    if let Some(object) = m.texts.slot(key).and_then(Option::take) {
         m.insert(key, Value::Object(object.into_map()));
     }
 }
@@ -1500,7 +1463,8 @@ mod tests {
         let path = dir.path().join("rows.csv");
         let estimate = |text: &[u8]| {
             std::fs::write(&path, text).unwrap();
-            estimate_rows(&read_head(&path).unwrap(), text.len() as u64)
+            let input = Input::open(&path, Some(text.len() as u64), &ProgressBar::hidden());
+            input.unwrap().rows
         };
         assert_eq!(estimate(b""), 0);
         assert_eq!(estimate(b"a,b\n1,2\n3,4\n"), 3);
@@ -1536,11 +1500,15 @@ mod tests {
             file.extend(gz.finish().unwrap());
         }
         std::fs::write(&path, &file).unwrap();
-        let head = read_head(&path).unwrap();
-        assert_eq!(head.bytes.as_slice(), &text.as_bytes()[..1 << 20]);
-        let rows = estimate_rows(&head, file.len() as u64);
-        assert!((64_000..67_000).contains(&rows), "{rows}");
-        assert_eq!(detect_format(&path, &head.bytes), Format::Csv);
+        let mut input =
+            Input::open(&path, Some(file.len() as u64), &ProgressBar::hidden()).unwrap();
+        assert_eq!(input.head.bytes.as_slice(), &text.as_bytes()[..1 << 20]);
+        assert!((64_000..67_000).contains(&input.rows), "{}", input.rows);
+        assert_eq!(detect_format(&path, &input.head.bytes), Format::Csv);
+        // The content is the whole text, the head read once.
+        let mut content = Vec::new();
+        input.content.read_to_end(&mut content).unwrap();
+        assert!(content == text.as_bytes());
         let path = dir.path().join("export.JSONL.gz");
         assert_eq!(detect_format(&path, b"a,b"), Format::Jsonl);
     }

@@ -484,9 +484,10 @@ fn apply_traits(
     ts: Micros,
     traitless: bool,
 ) -> Result<()> {
-    let known = match traitless {
-        true => None,
-        false => Profile::load(tx, ws, person)?,
+    let known = if traitless {
+        None
+    } else {
+        Profile::load(tx, ws, person)?
     };
     let Some(mut profile) = known else {
         // The person's first traits: every value is new, and a change. Stored as sent;
