@@ -22,7 +22,7 @@ use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use indicatif::ProgressBar;
 use parcours_core::payload::{parse_fields, Limits, Message};
-use parcours_core::time::{format_rfc3339, parse_lenient};
+use parcours_core::time::format_rfc3339;
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
 use parcours_core::{Event, JsonObject, PayloadError};
 use parcours_store::{AdCost, Store, WorkspaceId};
@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cli::{load_config, open_store, workspace, Common};
 use crate::csv_rows::{self, Batch};
+use crate::dates::{detect_delimiter, DateArgs, DateReader};
 
 #[derive(Args, Debug, Clone)]
 pub struct ImportArgs {
@@ -57,9 +58,16 @@ pub struct ImportArgs {
     /// A TOML mapping file with `[columns]` (column = field) and `[constants]` (field = value).
     #[arg(long)]
     pub mapping: Option<PathBuf>,
-    /// CSV delimiter.
-    #[arg(long, default_value = ",")]
-    pub delimiter: char,
+    /// CSV delimiter (default: the one of comma, semicolon, tab and `|` the header line
+    /// holds most of).
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    #[command(flatten)]
+    pub dates: DateArgs,
+    /// Numbers are written with a decimal comma (12,50; 1 234,50; 1.234,50), as
+    /// spreadsheets of French, German, Spanish… locales write them.
+    #[arg(long)]
+    pub decimal_comma: bool,
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -286,18 +294,26 @@ fn name_of(path: &Path) -> String {
 
 pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
     let config = load_config(&args.common, None)?;
-    let store = open_store(&config)?;
-    let ws = workspace(&store, &args.workspace, true)?;
     let mapping = Mapping::from_args(&args)?;
+    let delimiter = match args.delimiter {
+        Some(d) if d.is_ascii() => Some(d as u8),
+        Some(d) => bail!("--delimiter {d:?}: the delimiter must be one ASCII character"),
+        None => None,
+    };
     let options = Options {
         format: args.format,
         kind: args.kind,
-        delimiter: args.delimiter as u8,
+        delimiter,
+        dates: args.dates.reader()?,
+        decimal_comma: args.decimal_comma,
         progress: !args.no_progress,
     };
     if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
         bail!("standard input (`-`) can be read once: name it once");
     }
+    // The options are checked before the store is opened and the workspace created.
+    let store = open_store(&config)?;
+    let ws = workspace(&store, &args.workspace, true)?;
     let mut total = Summary::default();
     for (done, file) in args.files.iter().enumerate() {
         let summary = import_file(&store, ws.id, file, &mapping, &options).map_err(|e| {
@@ -325,7 +341,13 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
 pub struct Options {
     pub format: Format,
     pub kind: Kind,
-    pub delimiter: u8,
+    /// The CSV delimiter; `None`: told by the header line (see [`detect_delimiter`]).
+    pub delimiter: Option<u8>,
+    /// How times are read; the order of day and month, when not given, is learnt from
+    /// the start of each file.
+    pub dates: DateReader,
+    /// Property and revenue cells write decimals with a comma (see [`number`]).
+    pub decimal_comma: bool,
     pub progress: bool,
 }
 
@@ -334,7 +356,9 @@ impl Default for Options {
         Options {
             format: Format::Auto,
             kind: Kind::Auto,
-            delimiter: b',',
+            delimiter: None,
+            dates: DateReader::new(None, None, "UTC").expect("UTC is a time zone"),
+            decimal_comma: false,
             progress: false,
         }
     }
@@ -382,7 +406,7 @@ pub fn import_file(
     };
     let summary = match format {
         Format::Csv => import_csv(store, ws, input, mapping, options)?,
-        _ => import_jsonl(store, ws, input, mapping)?,
+        _ => import_jsonl(store, ws, input, mapping, &options.dates)?,
     };
     bar.finish_and_clear();
     Ok(summary)
@@ -402,6 +426,9 @@ struct Input {
     /// bar, which counts the file's own bytes.
     content: Box<dyn Read + Send>,
 }
+
+/// How much of an input is read first, to tell its format, rows and dates from.
+const HEAD_BYTES: usize = 1 << 20;
 
 /// The first MiB of an input's content (decompressed when it is gzip): what its format
 /// and its number of rows are guessed from.
@@ -448,18 +475,18 @@ impl Input {
                 rest.buffer().len() as u64 + magic.get_ref().len() as u64 - magic.position();
             rest.get_ref().bytes - unread
         };
-        let mut bytes = Vec::with_capacity(1 << 20);
+        let mut bytes = Vec::with_capacity(HEAD_BYTES);
         let (from, content): (u64, Box<dyn Read + Send>) = if gzip {
             let mut content = flate2::bufread::MultiGzDecoder::new(raw);
             (&mut content)
-                .take(1 << 20)
+                .take(HEAD_BYTES as u64)
                 .read_to_end(&mut bytes)
                 .with_context(reading)?;
             (taken(content.get_ref()), Box::new(content))
         } else {
             let mut content = raw;
             (&mut content)
-                .take(1 << 20)
+                .take(HEAD_BYTES as u64)
                 .read_to_end(&mut bytes)
                 .with_context(reading)?;
             (taken(&content), Box::new(content))
@@ -784,7 +811,14 @@ fn import_jsonl(
     ws: WorkspaceId,
     input: Input,
     mapping: &Mapping,
+    dates: &DateReader,
 ) -> anyhow::Result<Summary> {
+    let mut dates = dates.clone();
+    let times = jsonl_head_times(&input.head.bytes, mapping);
+    dates
+        .learn_order(times.iter().map(String::as_str))
+        .with_context(|| format!("reading the times at the start of {}", input.name))?;
+    let dates = &dates;
     let (name, expected_rows) = (input.name, input.rows);
     let content = input.content;
     let received = crate::server::now_micros();
@@ -844,6 +878,7 @@ fn import_jsonl(
             Ok(Some(m)) => to_event(
                 rename_keys(m, mapping),
                 &mut |h| h.update(text.as_bytes()),
+                dates,
                 received,
             ),
             Ok(None) => Err(PayloadError::new(
@@ -863,6 +898,36 @@ fn import_jsonl(
         (line, event(&batch.text[start..end]))
     };
     pipeline(store, ws, expected_rows, read, &convert)
+}
+
+/// The time texts of the lines at the start of a JSON Lines file (its head: when the head
+/// is not the whole file, its last line may be cut, and is left out), from which the
+/// order of day and month is learnt: `timestamp`, `originalTimestamp` and the keys mapped
+/// to `timestamp`.
+fn jsonl_head_times(head: &[u8], mapping: &Mapping) -> Vec<String> {
+    let mut keys = vec!["timestamp", "originalTimestamp"];
+    keys.extend(
+        mapping
+            .columns
+            .iter()
+            .filter(|(_, to)| *to == "timestamp")
+            .map(|(from, _)| from.as_str()),
+    );
+    let mut lines: Vec<&[u8]> = head.split(|b| *b == b'\n').collect();
+    if head.len() >= HEAD_BYTES {
+        lines.pop();
+    }
+    let mut times = Vec::new();
+    for line in lines {
+        if let Ok(object) = serde_json::from_slice::<Map<String, Value>>(line) {
+            for key in &keys {
+                if let Some(Value::String(t)) = object.get(*key) {
+                    times.push(t.clone());
+                }
+            }
+        }
+    }
+    times
 }
 
 /// A batch of JSON Lines as read: their bytes one after the other (one allocation for
@@ -897,6 +962,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 fn to_event(
     mut m: Message,
     content: &mut dyn FnMut(&mut Sha256),
+    dates: &DateReader,
     received: i64,
 ) -> Result<Event, PayloadError> {
     let mut time = None;
@@ -905,10 +971,15 @@ fn to_event(
             // Already what the message parser reads: left as it is (and read once).
             time = time.or(Some(micros));
         } else if let Some(Value::String(t)) = m.get(key) {
-            if let Ok(micros) = parse_lenient(t) {
-                m.insert(key, Value::String(format_rfc3339(micros)));
-                time = time.or(Some(micros));
-            }
+            let micros = dates.read(t).map_err(|why| {
+                PayloadError::new(
+                    parcours_core::ErrorCode::InvalidTimestamp,
+                    key.to_string(),
+                    format!("`{key}`: {why}"),
+                )
+            })?;
+            m.insert(key, Value::String(format_rfc3339(micros)));
+            time = time.or(Some(micros));
         }
     }
     if !matches!(
@@ -945,9 +1016,14 @@ fn import_csv(
     mapping: &Mapping,
     options: &Options,
 ) -> anyhow::Result<Summary> {
+    let head = &input.head.bytes;
+    let delimiter = options.delimiter.unwrap_or_else(|| {
+        let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
+        detect_delimiter(&String::from_utf8_lossy(first))
+    });
     // The header, from the head: a file of ad costs is read by other code from its start.
-    let (_, headers) = csv_rows::Reader::new(&input.head.bytes[..], options.delimiter)
-        .context("reading the CSV header")?;
+    let (_, headers) =
+        csv_rows::Reader::new(&head[..], delimiter).context("reading the CSV header")?;
     let kind = match options.kind {
         Kind::Auto if looks_like_costs(&headers) => Kind::Costs,
         Kind::Auto => Kind::Events,
@@ -955,18 +1031,36 @@ fn import_csv(
     };
     if kind == Kind::Costs {
         let reader = csv::ReaderBuilder::new()
-            .delimiter(options.delimiter)
+            .delimiter(delimiter)
             .from_reader(input.content);
-        return import_costs(store, ws, reader, &headers);
+        let mut days = options.dates.for_days();
+        if let Some(day) = costs_day_column(&headers) {
+            let cells = head_times(head, delimiter, &[day]);
+            days.learn_order(cells.iter().map(String::as_str))
+                .with_context(|| format!("reading the days at the start of {}", input.name))?;
+        }
+        return import_costs(store, ws, reader, &headers, &days, options.decimal_comma);
     }
-    let (reader, headers, fields) = open_csv(input.content, options.delimiter, mapping)?;
+    let (reader, headers, fields) = open_csv(input.content, delimiter, mapping)?;
     let has_time =
         fields.iter().any(|f| f == "timestamp") || mapping.constants.contains_key("timestamp");
     if !has_time {
         bail!("no timestamp column among {headers:?}: name one `timestamp` or map it with --map COLUMN=timestamp");
     }
+    let mut dates = options.dates.clone();
+    let time_columns: Vec<usize> = (0..fields.len())
+        .filter(|&i| fields[i] == "timestamp")
+        .collect();
+    let times = head_times(&input.head.bytes, delimiter, &time_columns);
+    dates
+        .learn_order(times.iter().map(String::as_str))
+        .with_context(|| format!("reading the times at the start of {}", input.name))?;
     let received = crate::server::now_micros();
-    let convert = csv_events(&fields, mapping, received);
+    let cells = Cells {
+        dates: &dates,
+        decimal_comma: options.decimal_comma,
+    };
+    let convert = csv_events(&fields, mapping, cells, received);
     pipeline(
         store,
         ws,
@@ -974,6 +1068,42 @@ fn import_csv(
         read_csv(reader, &input.name),
         &convert,
     )
+}
+
+/// How the cells of a file are read: its times, and its numbers.
+#[derive(Clone, Copy)]
+struct Cells<'a> {
+    dates: &'a DateReader,
+    decimal_comma: bool,
+}
+
+/// The time cells of the rows at the start of a CSV file (its head: when the head is not
+/// the whole file, it may end inside a row, which is left out), from which the order of
+/// day and month is learnt.
+fn head_times(head: &[u8], delimiter: u8, columns: &[usize]) -> Vec<String> {
+    let Ok((mut reader, _)) = csv_rows::Reader::new(head, delimiter) else {
+        return Vec::new();
+    };
+    let lines = memchr::memchr_iter(b'\n', head).count() + 1;
+    let (batch, _, _) = reader.read_batch(lines, &mut |_| {});
+    let complete = if head.len() < HEAD_BYTES {
+        batch.len()
+    } else {
+        batch.len().saturating_sub(1)
+    };
+    let mut times = Vec::new();
+    for (_, row) in batch.rows().take(complete) {
+        if let Some(cells) = row.cells() {
+            let cells: Vec<&str> = cells.collect();
+            times.extend(
+                columns
+                    .iter()
+                    .filter_map(|&i| cells.get(i))
+                    .map(|c| c.to_string()),
+            );
+        }
+    }
+    times
 }
 
 /// Reads the rows of an event CSV, unparsed, in batches; rows of the wrong width are
@@ -1013,12 +1143,13 @@ const MALFORMED_CSV: &str = parcours_core::ErrorCode::MalformedCsv.as_str();
 fn csv_events<'a>(
     fields: &'a [String],
     mapping: &'a Mapping,
+    cells: Cells<'a>,
     received: i64,
 ) -> impl Fn(&Batch, usize) -> (u64, Result<Event, PayloadError>) + Sync + 'a {
     let columns: Vec<Column<'a>> = fields.iter().map(|f| Column::of(f)).collect();
     move |batch, i| {
         let (line, row) = batch.row(i);
-        (line, csv_event(row, &columns, mapping, received))
+        (line, csv_event(row, &columns, mapping, cells, received))
     }
 }
 
@@ -1027,6 +1158,7 @@ fn csv_event(
     row: csv_rows::Row<'_>,
     columns: &[Column],
     mapping: &Mapping,
+    read: Cells,
     received: i64,
 ) -> Result<Event, PayloadError> {
     let cells = row.cells().ok_or_else(|| {
@@ -1036,7 +1168,7 @@ fn csv_event(
             "the row is not UTF-8 (export the file as UTF-8 CSV)",
         )
     })?;
-    let message = row_message(cells.clone(), columns, mapping)?;
+    let message = row_message(cells.clone(), columns, mapping, read.decimal_comma)?;
     // The content hashed is the row's cells joined by U+001F.
     let content = &mut |h: &mut Sha256| {
         for (i, cell) in cells.clone().enumerate() {
@@ -1046,7 +1178,7 @@ fn csv_event(
             h.update(cell.as_bytes());
         }
     };
-    to_event(message, content, received)
+    to_event(message, content, read.dates, received)
 }
 
 /// Parses an event CSV exactly as `import_file` does, on `workers` threads (0: as many
@@ -1065,7 +1197,12 @@ pub fn parse_csv_file<C: Send>(
     let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let (reader, _, fields) = open_csv(file, delimiter, mapping)?;
     let received = crate::server::now_micros();
-    let convert = csv_events(&fields, mapping, received);
+    let dates = DateReader::new(None, None, "UTC")?;
+    let cells = Cells {
+        dates: &dates,
+        decimal_comma: false,
+    };
+    let convert = csv_events(&fields, mapping, cells, received);
     let name = path.display().to_string();
     let ((), rows, rejected) = parse_parallel(
         read_csv(reader, &name),
@@ -1108,6 +1245,7 @@ fn row_message<'a>(
     cells: impl Iterator<Item = &'a str>,
     columns: &[Column],
     mapping: &Mapping,
+    decimal_comma: bool,
 ) -> Result<Message, PayloadError> {
     let mut m = Message::default();
     for (column, cell) in columns.iter().zip(cells) {
@@ -1153,7 +1291,7 @@ fn row_message<'a>(
                 }
                 continue;
             }
-            Place::Typed(paths) => (paths, infer(cell)),
+            Place::Typed(paths) => (paths, infer(cell, decimal_comma)),
             Place::Text(paths) => (paths, Value::String(cell.to_string())),
         };
         place(&mut m, paths, value);
@@ -1182,7 +1320,12 @@ fn materialise(m: &mut Message, key: &str) {
 
 /// A cell as the JSON value it most likely is: numbers and booleans typed, identifiers
 /// with leading zeros kept as text.
-fn infer(cell: &str) -> Value {
+fn infer(cell: &str, decimal_comma: bool) -> Value {
+    if decimal_comma {
+        if let Some(number) = comma_number(cell) {
+            return number;
+        }
+    }
     let leading_zero = cell.len() > 1 && cell.starts_with('0') && !cell.starts_with("0.");
     if !leading_zero {
         if let Ok(i) = cell.parse::<i64>() {
@@ -1198,6 +1341,55 @@ fn infer(cell: &str) -> Value {
         "true" | "TRUE" | "True" => Value::Bool(true),
         "false" | "FALSE" | "False" => Value::Bool(false),
         _ => Value::String(cell.to_string()),
+    }
+}
+
+/// A number as spreadsheets of decimal-comma locales write it: `12,50`, `-0,5`, `1234`,
+/// or with groups of three digits set apart by a space, a no-break space or a dot
+/// (`1 234,50`, `1.234,50`, `1.234`). `None` for anything else, and for digits with a
+/// leading zero (`0042`: an identifier).
+fn comma_number(cell: &str) -> Option<Value> {
+    let (negative, unsigned) = match cell.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, cell.strip_prefix('+').unwrap_or(cell)),
+    };
+    let (whole, fraction) = match unsigned.split_once(',') {
+        Some((whole, fraction)) => (whole, Some(fraction)),
+        None => (unsigned, None),
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if fraction.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    let whole = if digits(whole) {
+        whole.to_string()
+    } else {
+        let separator = whole.chars().find(|c| !c.is_ascii_digit())?;
+        if ![' ', '\u{a0}', '\u{202f}', '.'].contains(&separator) {
+            return None;
+        }
+        let mut groups = whole.split(separator);
+        let first = groups.next()?;
+        let rest: Vec<&str> = groups.collect();
+        if !digits(first) || first.len() > 3 || rest.iter().any(|g| g.len() != 3 || !digits(g)) {
+            return None;
+        }
+        std::iter::once(first).chain(rest).collect()
+    };
+    if whole.len() > 1 && whole.starts_with('0') {
+        return None;
+    }
+    let sign = if negative { "-" } else { "" };
+    match fraction {
+        None => format!("{sign}{whole}")
+            .parse::<i64>()
+            .ok()
+            .map(Value::from),
+        Some(fraction) => format!("{sign}{whole}.{fraction}")
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(Value::from),
     }
 }
 
@@ -1337,6 +1529,50 @@ fn normalised(h: &str) -> String {
         .collect()
 }
 
+/// The day column of ad costs.
+fn costs_day_column(headers: &[String]) -> Option<usize> {
+    headers
+        .iter()
+        .position(|h| ["day", "date"].contains(&normalised(h).as_str()))
+}
+
+/// An amount of ad costs: with `decimal_comma`, as [`comma_number`] reads it; else
+/// `1234.50`, `1,234.50` (groups of three set apart by commas) or `1234,50` (a lone
+/// comma before one or two digits, as spreadsheets of other locales write it).
+fn cost_amount(cell: &str, decimal_comma: bool) -> Option<f64> {
+    if decimal_comma {
+        return comma_number(cell)?.as_f64();
+    }
+    if let Ok(x) = cell.parse::<f64>() {
+        return Some(x);
+    }
+    let (whole, fraction) = cell.split_once('.').unwrap_or((cell, ""));
+    let mut groups = whole.split(',');
+    let first = groups.next()?;
+    let rest: Vec<&str> = groups.collect();
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = first.trim_start_matches('-');
+    if rest.len() == 1 && fraction.is_empty() && (rest[0].len() != 3 || unsigned == "0") {
+        // `1234,50`, `0,125`: a decimal comma.
+        return format!("{first}.{}", rest[0]).parse().ok();
+    }
+    if !rest.is_empty()
+        && digits(unsigned)
+        && unsigned.len() <= 3
+        && !unsigned.starts_with('0')
+        && rest.iter().all(|g| g.len() == 3 && digits(g))
+    {
+        let joined: String = std::iter::once(first).chain(rest).collect();
+        let number = if fraction.is_empty() {
+            joined
+        } else {
+            format!("{joined}.{fraction}")
+        };
+        return number.parse().ok();
+    }
+    None
+}
+
 fn looks_like_costs(headers: &[String]) -> bool {
     let h: Vec<String> = headers.iter().map(|h| normalised(h)).collect();
     let has = |names: &[&str]| h.iter().any(|x| names.contains(&x.as_str()));
@@ -1352,13 +1588,15 @@ fn import_costs<R: Read>(
     ws: WorkspaceId,
     mut reader: csv::Reader<R>,
     headers: &[String],
+    days: &DateReader,
+    decimal_comma: bool,
 ) -> anyhow::Result<Summary> {
     let col = |names: &[&str]| {
         headers
             .iter()
             .position(|h| names.contains(&normalised(h).as_str()))
     };
-    let day = col(&["day", "date"]).ok_or_else(|| anyhow!("ad costs need a `day` column"))?;
+    let day = costs_day_column(headers).ok_or_else(|| anyhow!("ad costs need a `day` column"))?;
     let campaign = col(&["campaign", "campaignname", "utmcampaign"])
         .ok_or_else(|| anyhow!("ad costs need a `campaign` column"))?;
     let cost = col(&["cost", "spend", "adspend"])
@@ -1405,12 +1643,12 @@ fn import_costs<R: Read>(
             summary.rejected.push(bad("day", "the day is empty".into()));
             continue;
         };
-        let Ok(micros) = parse_lenient(day_text) else {
-            summary.rejected.push(bad(
-                "day",
-                format!("`{day_text}` is not a date (YYYY-MM-DD)"),
-            ));
-            continue;
+        let micros = match days.read(day_text) {
+            Ok(micros) => micros,
+            Err(why) => {
+                summary.rejected.push(bad("day", why));
+                continue;
+            }
         };
         let Some(campaign_name) = get(Some(campaign)) else {
             summary
@@ -1418,8 +1656,8 @@ fn import_costs<R: Read>(
                 .push(bad("campaign", "the campaign is empty".into()));
             continue;
         };
-        let amount = match get(Some(cost)).map(|c| c.replace(',', ".").parse::<f64>()) {
-            Some(Ok(v)) if v.is_finite() && v >= 0.0 => v,
+        let amount = match get(Some(cost)).and_then(|c| cost_amount(c, decimal_comma)) {
+            Some(v) if v.is_finite() && v >= 0.0 => v,
             _ => {
                 summary
                     .rejected
@@ -1456,6 +1694,61 @@ fn import_costs<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_with_a_decimal_comma() {
+        let number = |cell: &str| comma_number(cell).map(|v| v.to_string());
+        for (cell, expected) in [
+            ("12,50", Some("12.5")),
+            ("-0,5", Some("-0.5")),
+            ("+3", Some("3")),
+            ("1234", Some("1234")),
+            ("1 234,50", Some("1234.5")),
+            ("1\u{a0}234\u{a0}567", Some("1234567")),
+            ("1\u{202f}234,5", Some("1234.5")),
+            ("1.234,50", Some("1234.5")),
+            ("1.234", Some("1234")),
+            ("0,125", Some("0.125")),
+            // Not numbers of that locale: left to the usual reading.
+            ("1.5", None),
+            ("12,", None),
+            (",5", None),
+            ("1 23,5", None),
+            ("1234 567", None),
+            ("1.234 567", None),
+            ("000123", None),
+            ("12,5,0", None),
+            ("abc", None),
+            ("", None),
+        ] {
+            assert_eq!(number(cell).as_deref(), expected, "{cell:?}");
+        }
+        // With the option, a property cell is typed so; without it, as before.
+        assert_eq!(infer("1 234,50", true), serde_json::json!(1234.5));
+        assert_eq!(infer("1 234,50", false), serde_json::json!("1 234,50"));
+        assert_eq!(infer("1.5", true), serde_json::json!(1.5));
+        assert_eq!(infer("007", true), serde_json::json!("007"));
+    }
+
+    #[test]
+    fn amounts_of_ad_costs() {
+        for (cell, comma, expected) in [
+            ("120.50", false, Some(120.5)),
+            ("1,234.50", false, Some(1234.5)),
+            ("1,234", false, Some(1234.0)),
+            ("12,5", false, Some(12.5)),
+            ("129,90", false, Some(129.9)),
+            ("0,125", false, Some(0.125)),
+            ("1234,567", false, None),
+            ("1,23,456", false, None),
+            ("abc", false, None),
+            ("1 234,56", true, Some(1234.56)),
+            ("1.234", true, Some(1234.0)),
+            ("abc", true, None),
+        ] {
+            assert_eq!(cost_amount(cell, comma), expected, "{cell:?} {comma}");
+        }
+    }
 
     #[test]
     fn rows_are_estimated_from_the_first_mebibyte() {

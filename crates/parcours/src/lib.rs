@@ -10,6 +10,7 @@ pub mod attribution_cmd;
 pub mod cli;
 pub mod config;
 pub mod csv_rows;
+pub mod dates;
 pub mod demo;
 pub mod emotion_cmd;
 pub mod frame_cache;

@@ -13,16 +13,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use parcours_core::payload::{parse_message_value, Limits};
-use parcours_core::time::{format_rfc3339, parse_lenient, parse_rfc3339, Micros};
+use parcours_core::time::format_rfc3339;
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
 use parcours_core::voice::scores::Scale;
 use parcours_core::voice::surveys::SURVEY_EVENT;
 use parcours_core::Event;
 use parcours_store::{IdentityKind, Store, WorkspaceId};
-use regex::Regex;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::dates::{detect_delimiter, DateArgs};
 use crate::import::{Rejection, Summary};
 
 #[derive(Args, Debug, Clone)]
@@ -58,17 +58,8 @@ pub struct SurveyImportArgs {
     /// Keep this column too, as a property named after it (repeatable).
     #[arg(long = "keep", value_name = "COLUMN")]
     pub keep: Vec<String>,
-    /// How dates are written, strftime style (e.g. "%d/%m/%Y %H:%M"); default: detected.
-    #[arg(long)]
-    pub date_format: Option<String>,
-    /// For dates like 03/04/2026: day first (dmy) or month first (mdy); default: told by
-    /// the dates themselves, refused when they cannot tell.
-    #[arg(long, value_parser = ["dmy", "mdy"])]
-    pub date_order: Option<String>,
-    /// The time zone of dates without an offset: an IANA name (Europe/Paris) or an
-    /// offset (+01:00). Default UTC.
-    #[arg(long, default_value = "UTC")]
-    pub timezone: String,
+    #[command(flatten)]
+    pub dates: DateArgs,
     /// CSV delimiter (default: detected from the header line).
     #[arg(long)]
     pub delimiter: Option<char>,
@@ -442,25 +433,6 @@ fn leading_number(cell: &str) -> Option<f64> {
     number.parse().ok().filter(|x: &f64| x.is_finite())
 }
 
-/// An offset from UTC: `sign` and `1`, `01`, `0130` or `01:30`.
-fn offset(sign: &str, rest: &str) -> Option<jiff::tz::Offset> {
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    if digits.is_empty() || digits.len() > 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    let (h, m) = if digits.len() <= 2 {
-        (digits.as_str(), "0")
-    } else {
-        digits.split_at(digits.len() - 2)
-    };
-    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
-    if h > 18 || m > 59 {
-        return None;
-    }
-    let seconds = (h * 3600 + m * 60) * if sign == "-" { -1 } else { 1 };
-    jiff::tz::Offset::from_seconds(seconds).ok()
-}
-
 /// The standard answer labels of the CSAT (1–5) and CES (1–7) scales, English and
 /// French, as survey tools export them when asked for the answer text.
 const CSAT_LABELS: &[(&str, f64)] = &[
@@ -520,159 +492,6 @@ fn label_score(def: &SurveyDef, cell: &str) -> Option<f64> {
         _ => return None,
     };
     table.iter().find(|(l, _)| *l == text).map(|(_, x)| *x)
-}
-
-/// How dates without an offset are read.
-#[derive(Debug, Clone)]
-pub struct DateReader {
-    format: Option<String>,
-    /// Day first for `03/04/2026`; `None` until told.
-    day_first: Option<bool>,
-    zone: jiff::tz::TimeZone,
-    slash: Regex,
-    gmt: Regex,
-}
-
-impl DateReader {
-    pub fn new(
-        format: Option<String>,
-        order: Option<&str>,
-        timezone: &str,
-    ) -> anyhow::Result<DateReader> {
-        let zone = match timezone.trim() {
-            "UTC" | "utc" | "Z" => jiff::tz::TimeZone::UTC,
-            t if t.starts_with(['+', '-']) => jiff::tz::TimeZone::fixed(
-                offset(&t[..1], &t[1..])
-                    .ok_or_else(|| anyhow!("--timezone {t:?}: not an offset like +01:00"))?,
-            ),
-            t => jiff::tz::TimeZone::get(t)
-                .map_err(|e| anyhow!("--timezone {t:?}: not a known time zone ({e})"))?,
-        };
-        Ok(DateReader {
-            format,
-            day_first: order.map(|o| o == "dmy"),
-            zone,
-            slash: Regex::new(
-                r"(?i)^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([ap]\.?m\.?)?)?$",
-            )
-            .expect("valid regex"),
-            gmt: Regex::new(r"(?i)\s*(?:GMT|UTC)\s*(?:([+-])(\d{1,2})(?::?(\d{2}))?)?$")
-                .expect("valid regex"),
-        })
-    }
-
-    /// Learns the order of day and month from the dates themselves (a part above 12 is
-    /// the day); refuses dates that mix both or cannot tell.
-    pub fn learn_order<'a>(&mut self, cells: impl Iterator<Item = &'a str>) -> anyhow::Result<()> {
-        if self.day_first.is_some() || self.format.is_some() {
-            return Ok(());
-        }
-        let (mut slashed, mut first_big, mut second_big) = (0, false, false);
-        for cell in cells {
-            let (cell, _) = self.split_zone(cell.trim());
-            if let Some(c) = self.slash.captures(cell) {
-                if c[1].len() == 4 {
-                    continue; // year first: 2026/03/04 is always year, month, day
-                }
-                slashed += 1;
-                first_big |= c[1].parse::<u32>().unwrap_or(0) > 12;
-                second_big |= c[2].parse::<u32>().unwrap_or(0) > 12;
-            }
-        }
-        self.day_first = match (slashed, first_big, second_big) {
-            (0, _, _) => None,
-            (_, true, false) => Some(true),
-            (_, false, true) => Some(false),
-            (_, true, true) => bail!("the dates put the day first in some rows and the month first in others: give --date-format"),
-            (_, false, false) => bail!("the dates (such as 03/04/2026) do not tell whether the day or the month comes first: give --date-order dmy or mdy"),
-        };
-        Ok(())
-    }
-
-    /// A trailing `GMT+1` / `UTC` becomes a fixed offset.
-    fn split_zone<'a>(&self, cell: &'a str) -> (&'a str, Option<jiff::tz::Offset>) {
-        let Some(m) = self.gmt.captures(cell) else {
-            return (cell, None);
-        };
-        let whole = m.get(0).expect("match");
-        let at = match (m.get(1), m.get(2)) {
-            (Some(sign), Some(_)) => offset(sign.as_str(), &cell[sign.end()..whole.end()]),
-            _ => Some(jiff::tz::Offset::UTC),
-        };
-        (cell[..whole.start()].trim_end(), at)
-    }
-
-    fn civil(&self, dt: jiff::civil::DateTime, offset: Option<jiff::tz::Offset>) -> Option<Micros> {
-        let zone = offset.map_or_else(|| self.zone.clone(), jiff::tz::TimeZone::fixed);
-        dt.to_zoned(zone)
-            .ok()
-            .map(|z| z.timestamp().as_microsecond())
-    }
-
-    /// The instant a date cell names.
-    pub fn read(&self, cell: &str) -> Result<Micros, String> {
-        let cell = cell.trim();
-        let bad = || format!("{cell:?} is not a date this import can read (give --date-format)");
-        if let Some(format) = &self.format {
-            let tm = jiff::fmt::strtime::parse(format, cell)
-                .map_err(|e| format!("{cell:?} does not match --date-format {format:?}: {e}"))?;
-            if let Ok(ts) = tm.to_timestamp() {
-                return Ok(ts.as_microsecond());
-            }
-            let dt = tm
-                .to_datetime()
-                .or_else(|_| {
-                    tm.to_date()
-                        .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
-                })
-                .map_err(|e| format!("{cell:?}: {e}"))?;
-            return self.civil(dt, None).ok_or_else(bad);
-        }
-        if let Ok(m) = parse_rfc3339(cell) {
-            return Ok(m);
-        }
-        let (rest, offset) = self.split_zone(cell);
-        if let Ok(dt) = rest.parse::<jiff::civil::DateTime>() {
-            return self.civil(dt, offset).ok_or_else(bad);
-        }
-        if let Ok(d) = rest.parse::<jiff::civil::Date>() {
-            return self
-                .civil(d.to_datetime(jiff::civil::Time::midnight()), offset)
-                .ok_or_else(bad);
-        }
-        if let Some(c) = self.slash.captures(rest) {
-            let n = |i: usize| {
-                c.get(i)
-                    .map_or(0, |m| m.as_str().parse::<i32>().unwrap_or(0))
-            };
-            let (year, month, day) = if c[1].len() == 4 {
-                (n(1), n(2), n(3))
-            } else {
-                let year = if c[3].len() <= 2 { 2000 + n(3) } else { n(3) };
-                match self.day_first {
-                    Some(true) => (year, n(2), n(1)),
-                    Some(false) => (year, n(1), n(2)),
-                    None => return Err(format!("{cell:?}: give --date-order dmy or mdy")),
-                }
-            };
-            let mut hour = n(4);
-            if let Some(ampm) = c.get(7) {
-                let pm = ampm.as_str().to_ascii_lowercase().starts_with('p');
-                if hour == 12 {
-                    hour = 0;
-                }
-                if pm {
-                    hour += 12;
-                }
-            }
-            let date = jiff::civil::Date::new(year as i16, month as i8, day as i8)
-                .map_err(|e| format!("{cell:?}: {e}"))?;
-            let time = jiff::civil::Time::new(hour as i8, n(5) as i8, n(6) as i8, 0)
-                .map_err(|e| format!("{cell:?}: {e}"))?;
-            return self.civil(date.to_datetime(time), offset).ok_or_else(bad);
-        }
-        parse_lenient(cell).map_err(|_| bad())
-    }
 }
 
 /// What importing an export did.
@@ -755,13 +574,6 @@ fn survey_def(defs: &[SurveyDef], id: &str) -> anyhow::Result<SurveyDef> {
     })
 }
 
-fn detect_delimiter(first_line: &str) -> u8 {
-    [b',', b';', b'\t']
-        .into_iter()
-        .max_by_key(|d| first_line.bytes().filter(|b| b == d).count())
-        .unwrap_or(b',')
-}
-
 /// Reads an export, checks every row, and (unless `dry_run`) stores the responses.
 /// Returns the columns used and what happened.
 pub fn import(
@@ -811,11 +623,7 @@ pub fn import(
         }
     }
     let date_col = date_column(&headers, args)?;
-    let mut dates = DateReader::new(
-        args.date_format.clone(),
-        args.date_order.as_deref(),
-        &args.timezone,
-    )?;
+    let mut dates = args.dates.reader()?;
     // Rows right under the header whose date is not a date are more header
     // (SurveyMonkey's answer labels, Qualtrics' question texts and import ids).
     let lead = rows
@@ -1071,54 +879,6 @@ pub fn print(path: &Path, headers: &[String], c: &Columns, r: &SurveyImport, dry
 mod tests {
     use super::*;
 
-    fn at(text: &str) -> Micros {
-        parse_rfc3339(text).unwrap()
-    }
-
-    #[test]
-    fn dates_of_survey_tools_are_read() {
-        let utc = DateReader::new(None, None, "UTC").unwrap();
-        for (cell, expected) in [
-            ("2026-03-02 10:00:00", "2026-03-02T10:00:00Z"),
-            ("2026-03-02T10:00:00+01:00", "2026-03-02T09:00:00Z"),
-            ("2026/03/02 10:15:32 PM GMT+1", "2026-03-02T21:15:32Z"),
-            ("2026-03-15 10:12:44 UTC", "2026-03-15T10:12:44Z"),
-            ("2026-03-15", "2026-03-15T00:00:00Z"),
-        ] {
-            assert_eq!(utc.read(cell), Ok(at(expected)), "{cell}");
-        }
-        // Day or month first is learnt from the dates, and 12 AM is midnight.
-        let mut us = DateReader::new(None, None, "UTC").unwrap();
-        us.learn_order(["03/15/2026 12:05:00 AM", "04/01/2026"].into_iter())
-            .unwrap();
-        assert_eq!(
-            us.read("03/15/2026 12:05:00 AM"),
-            Ok(at("2026-03-15T00:05:00Z"))
-        );
-        assert_eq!(us.read("04/01/2026"), Ok(at("2026-04-01T00:00:00Z")));
-        let mut fr = DateReader::new(None, None, "Europe/Paris").unwrap();
-        fr.learn_order(["15/03/2026 10:12", "02/04/26 09:05"].into_iter())
-            .unwrap();
-        // Paris is UTC+1 in March, UTC+2 from the end of March.
-        assert_eq!(fr.read("15/03/2026 10:12"), Ok(at("2026-03-15T09:12:00Z")));
-        assert_eq!(fr.read("02/04/26 09:05"), Ok(at("2026-04-02T07:05:00Z")));
-        // Dates that cannot tell, or that disagree, are refused.
-        let mut x = DateReader::new(None, None, "UTC").unwrap();
-        let e = x.learn_order(["03/04/2026"].into_iter()).unwrap_err();
-        assert!(e.to_string().contains("--date-order"), "{e}");
-        let e = x
-            .learn_order(["13/04/2026", "04/13/2026"].into_iter())
-            .unwrap_err();
-        assert!(e.to_string().contains("--date-format"), "{e}");
-        // An explicit format, and an offset as time zone.
-        let f = DateReader::new(Some("%d.%m.%Y %Hh%M".into()), None, "+02:00").unwrap();
-        assert_eq!(f.read("02.04.2026 09h05"), Ok(at("2026-04-02T07:05:00Z")));
-        assert!(f.read("2026-04-02").is_err());
-        assert!(utc.read("yesterday").unwrap_err().contains("--date-format"));
-        assert!(DateReader::new(None, None, "Mars/Olympus").is_err());
-        assert!(DateReader::new(None, None, "+25:00").is_err());
-    }
-
     #[test]
     fn scores_are_read_from_numbers_and_labels() {
         for (cell, x) in [
@@ -1173,9 +933,7 @@ mod tests {
             email_column: None,
             id_column: None,
             keep: vec!["plan type".into()],
-            date_format: None,
-            date_order: None,
-            timezone: "UTC".into(),
+            dates: Default::default(),
             delimiter: None,
             dry_run: false,
             json: false,

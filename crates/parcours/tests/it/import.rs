@@ -72,7 +72,9 @@ fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::Impor
         maps: maps.iter().map(|m| m.to_string()).collect(),
         sets: vec![],
         mapping,
-        delimiter: ',',
+        delimiter: None,
+        dates: Default::default(),
+        decimal_comma: false,
         no_progress: true,
         common: Default::default(),
     }
@@ -146,7 +148,7 @@ fn store_sales_by_convention_with_flags() {
         .into(),
     };
     let options = Options {
-        delimiter: b';',
+        delimiter: Some(b';'),
         ..Options::default()
     };
     let summary = import_file(&store, ws, &fixture("store_sales.csv"), &mapping, &options).unwrap();
@@ -174,6 +176,266 @@ fn store_sales_by_convention_with_flags() {
         .person_events(ws, store.resolve(ws, "cust-9").unwrap().unwrap())
         .unwrap();
     assert_eq!(odd[0].event.touch.revenue, None);
+}
+
+/// The options of an import in a locale: times without an offset in this time zone,
+/// numbers with a decimal comma.
+fn in_locale(timezone: &str, order: Option<&str>) -> Options {
+    Options {
+        dates: parcours::dates::DateReader::new(None, order, timezone).unwrap(),
+        decimal_comma: true,
+        ..Options::default()
+    }
+}
+
+fn utc(micros: i64) -> String {
+    parcours_core::time::format_rfc3339(micros)
+}
+
+/// A French spreadsheet export: byte order mark, semicolons, day-first dates in local
+/// time (across both changes of summer time), decimal commas with grouped thousands.
+#[test]
+fn a_french_spreadsheet_export_is_read_in_its_locale() {
+    let (_dir, store, ws) = open();
+    let mapping = Mapping {
+        columns: [
+            ("Client", "user_id"),
+            ("Montant TTC", "revenue"),
+            ("Devise", "currency"),
+            ("Magasin", "properties.store"),
+        ]
+        .map(|(c, f)| (c.to_string(), f.to_string()))
+        .into(),
+        constants: [("event".to_string(), "Order Completed".to_string())].into(),
+    };
+    // The delimiter is told by the header, the order of day and month by `28/03`.
+    let options = in_locale("Europe/Paris", None);
+    let summary = import_file(
+        &store,
+        ws,
+        &fixture("ventes_magasins.csv"),
+        &mapping,
+        &options,
+    )
+    .unwrap();
+    assert_eq!(
+        (summary.rows, summary.inserted),
+        (5, 4),
+        "{:?}",
+        summary.rejected
+    );
+    assert_eq!(
+        lines(&summary),
+        vec![(5, "invalid_timestamp".into(), Some("timestamp".into()))]
+    );
+    assert!(
+        summary.rejected[0].message.contains("13/25/2026 10:05"),
+        "{:?}",
+        summary.rejected
+    );
+    let sales = stored(&store, ws, |e| {
+        (
+            utc(e.timestamp),
+            e.touch.revenue,
+            e.properties["Réf"].clone(),
+        )
+    });
+    let sale = |time: &str, revenue: f64, reference: &str| {
+        (
+            time.to_string(),
+            Some(revenue),
+            serde_json::json!(reference),
+        )
+    };
+    assert_eq!(
+        sales,
+        vec![
+            // Winter time, UTC+1.
+            sale("2026-03-28T17:30:00.000000Z", 1234.5, "000981"),
+            // 02:30 on 29 March does not exist in Paris (clocks go from 02:00 to 03:00):
+            // read with the offset before the change, as 03:30 summer time.
+            sale("2026-03-29T01:30:00.000000Z", 5.0, "000982"),
+            // Summer time, UTC+2.
+            sale("2026-03-30T08:05:00.000000Z", 19.9, "000983"),
+            // 02:30 on 25 October happens twice: the first, still in summer time.
+            sale("2026-10-25T00:30:00.000000Z", 1005.0, "000985"),
+        ]
+    );
+    // Without the locale: the times are UTC, and `1 234,50` is not a number.
+    let (_dir, store, ws) = open();
+    import_file(
+        &store,
+        ws,
+        &fixture("ventes_magasins.csv"),
+        &mapping,
+        &Options::default(),
+    )
+    .unwrap();
+    let first = stored(&store, ws, |e| (utc(e.timestamp), e.touch.revenue)).remove(0);
+    assert_eq!(first, ("2026-03-28T18:30:00.000000Z".to_string(), None));
+}
+
+/// The locale options from the command line.
+#[test]
+fn the_command_line_takes_the_locale_of_a_file() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let import = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_parcours"))
+            .arg("import")
+            .arg(fixture("ventes_magasins.csv"))
+            .args([
+                "--no-progress",
+                "--workspace",
+                "w",
+                "--set",
+                "event=Order Completed",
+            ])
+            .args(["--map", "Client=user_id", "--map", "Montant TTC=revenue"])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("PARCOURS_LOG_LEVEL", "error")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, text) = import(&["--timezone", "Mars/Olympus"]);
+    assert!(
+        !ok && text.contains("--timezone \"Mars/Olympus\""),
+        "{text}"
+    );
+    let (ok, text) = import(&["--delimiter", "→"]);
+    assert!(!ok && text.contains("one ASCII character"), "{text}");
+    assert!(!data.exists(), "refused before the store is opened");
+    let (ok, text) = import(&["--timezone", "Europe/Paris", "--decimal-comma"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("5 rows, 4 stored"), "{text}");
+    assert!(
+        text.contains("line 5: invalid_timestamp (timestamp)"),
+        "{text}"
+    );
+    let store = SqliteStore::open(&data, StoreOptions::default()).unwrap();
+    let ws = store.workspace_by_name("w").unwrap().unwrap().id;
+    let first = stored(&store, ws, |e| (utc(e.timestamp), e.touch.revenue)).remove(0);
+    assert_eq!(
+        first,
+        ("2026-03-28T17:30:00.000000Z".to_string(), Some(1234.5))
+    );
+}
+
+/// Dates that do not tell whether the day or the month comes first are refused before
+/// anything is stored, naming one; the order can then be given.
+#[test]
+fn dates_that_cannot_tell_day_from_month_are_refused_until_told() {
+    let (dir, store, ws) = open();
+    let csv = dir.path().join("rows.csv");
+    std::fs::write(
+        &csv,
+        "date,user_id,event\n03/04/2026,u1,Visit\n05/04/2026 09:30,u2,Visit\n",
+    )
+    .unwrap();
+    let refused =
+        import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap_err();
+    let refused = format!("{refused:#}");
+    assert!(
+        refused.contains("03/04/2026") && refused.contains("--date-order"),
+        "{refused}"
+    );
+    assert_eq!(store.event_count(ws).unwrap(), 0);
+    let summary = import_file(
+        &store,
+        ws,
+        &csv,
+        &Mapping::default(),
+        &in_locale("UTC", Some("mdy")),
+    )
+    .unwrap();
+    assert_eq!(summary.inserted, 2, "{:?}", summary.rejected);
+    assert_eq!(
+        stored(&store, ws, |e| utc(e.timestamp)),
+        vec!["2026-03-04T00:00:00.000000Z", "2026-05-04T09:30:00.000000Z"]
+    );
+}
+
+/// JSON Lines take the same options: a time without an offset is read in the time zone,
+/// one with an offset as written.
+#[test]
+fn json_lines_times_without_an_offset_are_read_in_the_time_zone() {
+    let (dir, store, ws) = open();
+    let jsonl = dir.path().join("rows.jsonl");
+    std::fs::write(
+        &jsonl,
+        concat!(
+            r#"{"type":"track","event":"A","userId":"u","timestamp":"2026-07-01 12:00:00"}"#,
+            "\n",
+            r#"{"type":"track","event":"B","userId":"u","timestamp":"2026-07-01T12:00:00Z"}"#,
+            "\n",
+            r#"{"type":"track","event":"C","userId":"u","when":"01/07/2026 13:00"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let mapping = Mapping {
+        columns: [("when".to_string(), "timestamp".to_string())].into(),
+        ..Mapping::default()
+    };
+    let summary = import_file(
+        &store,
+        ws,
+        &jsonl,
+        &mapping,
+        &in_locale("America/New_York", Some("dmy")),
+    )
+    .unwrap();
+    assert_eq!(summary.inserted, 3, "{:?}", summary.rejected);
+    assert_eq!(
+        stored(&store, ws, |e| (e.name, utc(e.timestamp))),
+        [
+            ("A", "2026-07-01T16:00:00.000000Z"),
+            ("B", "2026-07-01T12:00:00.000000Z"),
+            ("C", "2026-07-01T17:00:00.000000Z"),
+        ]
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+    );
+}
+
+/// Ad costs of a decimal-comma locale, their days written day first.
+#[test]
+fn ad_costs_take_the_locale_of_their_file() {
+    let (dir, store, ws) = open();
+    let csv = dir.path().join("couts.csv");
+    std::fs::write(
+        &csv,
+        "Date;Campaign;Channel;Spend;Currency\n31/05/2026;printemps;cpc;1 234,56;EUR\n01/06/2026;printemps;cpc;0,5;EUR\n",
+    )
+    .unwrap();
+    // The time zone does not move a day.
+    let summary = import_file(
+        &store,
+        ws,
+        &csv,
+        &Mapping::default(),
+        &in_locale("Pacific/Auckland", None),
+    )
+    .unwrap();
+    assert_eq!(summary.inserted, 2, "{:?}", summary.rejected);
+    let costs: Vec<(String, f64)> = store
+        .costs(ws)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.day, c.cost))
+        .collect();
+    assert_eq!(
+        costs,
+        vec![
+            ("2026-05-31".to_string(), 1234.56),
+            ("2026-06-01".to_string(), 0.5)
+        ]
+    );
 }
 
 #[test]
