@@ -189,13 +189,7 @@ fn conventional_field(header: &str) -> String {
     {
         return path.to_string();
     }
-    let h: String = header
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '_' })
-        .collect();
-    let field = match h.as_str() {
+    let field = match slug_of(header).as_str() {
         "type" | "message_type" => "type",
         "event" | "event_name" | "action" => "event",
         "name" | "page_name" | "screen_name" => "name",
@@ -1225,7 +1219,16 @@ fn open_csv<R: Read>(
     let (reader, headers) =
         csv_rows::Reader::new(BufReader::with_capacity(1 << 20, input), delimiter)
             .context("reading the CSV header")?;
-    let fields = headers
+    let fields = fields_of(&headers, mapping);
+    Ok((reader, headers, fields))
+}
+
+/// The field each column of a header maps to: as the mapping says, else by convention
+/// ([`conventional_field`]). Then, without a time column, the first column named as
+/// exports name a creation or order date is the time ([`LATER_TIMES`]); and in a file of
+/// identify calls, the columns that would be properties are traits ([`trait_field`]).
+fn fields_of(headers: &[String], mapping: &Mapping) -> Vec<String> {
+    let mut fields: Vec<String> = headers
         .iter()
         .map(|h| {
             mapping
@@ -1235,7 +1238,83 @@ fn open_csv<R: Read>(
                 .unwrap_or_else(|| conventional_field(h))
         })
         .collect();
-    Ok((reader, headers, fields))
+    let unmapped = |i: usize| !mapping.columns.contains_key(&headers[i]);
+    if !fields.iter().any(|f| f == "timestamp") && !mapping.constants.contains_key("timestamp") {
+        if let Some(i) = (0..headers.len())
+            .find(|&i| unmapped(i) && LATER_TIMES.contains(&slug_of(&headers[i]).as_str()))
+        {
+            fields[i] = "timestamp".into();
+        }
+    }
+    if identifies(&fields, mapping) {
+        for i in (0..headers.len()).filter(|&i| unmapped(i)) {
+            let by_default = fields[i] == "name"
+                || (fields[i].starts_with("properties.")
+                    && !headers[i].trim().starts_with("properties."));
+            if by_default {
+                fields[i] = trait_field(&headers[i]);
+            }
+        }
+    }
+    fields
+}
+
+/// Header names of dates that are an event's time when no column is named as one
+/// (`created_at`, `date`…: see [`conventional_field`]): CRM and shop exports name them so.
+const LATER_TIMES: &[&str] = &[
+    "create_date",
+    "created",
+    "created_date",
+    "creation_date",
+    "date_created",
+    "createdate",
+    "event_date",
+    "order_date",
+    "purchase_date",
+    "transaction_date",
+    "call_date",
+    "submitted_at",
+    "submit_date",
+];
+
+/// Whether every row of a file is an identify call: no event column or constant, and no
+/// type but `identify` (a row with neither is an identify, see [`row_message`]).
+fn identifies(fields: &[String], mapping: &Mapping) -> bool {
+    let event = fields.iter().any(|f| f == "event") || mapping.constants.contains_key("event");
+    let typed = fields.iter().any(|f| f == "type");
+    !event
+        && !typed
+        && matches!(
+            mapping.constants.get("type").map(String::as_str),
+            None | Some("identify")
+        )
+}
+
+/// The trait a column of identify calls holds: Segment's reserved traits by their usual
+/// headers (`First Name` → `traits.firstName`), else the header as written.
+fn trait_field(header: &str) -> String {
+    let reserved = match slug_of(header).as_str() {
+        "name" | "full_name" => "name",
+        "first_name" | "firstname" | "given_name" => "firstName",
+        "last_name" | "lastname" | "surname" | "family_name" => "lastName",
+        "phone" | "phone_number" | "mobile" | "mobile_phone" => "phone",
+        "title" | "job_title" => "title",
+        "company" | "company_name" => "company",
+        "website" => "website",
+        "birthday" | "date_of_birth" | "birth_date" => "birthday",
+        _ => return format!("traits.{}", header.trim()),
+    };
+    format!("traits.{reserved}")
+}
+
+/// A header lower-cased, with spaces and punctuation read as `_`.
+fn slug_of(header: &str) -> String {
+    header
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// Builds the Segment message of one CSV row.

@@ -178,6 +178,62 @@ fn store_sales_by_convention_with_flags() {
     assert_eq!(odd[0].event.touch.revenue, None);
 }
 
+/// A CRM's contacts export: no event column, so every row is an identify call and its
+/// columns are traits (Segment's reserved ones by their usual headers); its creation
+/// date is the time.
+#[test]
+fn a_crm_contacts_export_is_identify_calls_with_traits() {
+    let (_dir, store, ws) = open();
+    let mapping = Mapping {
+        columns: [("Record ID".to_string(), "user_id".to_string())].into(),
+        ..Mapping::default()
+    };
+    let summary = import_file(
+        &store,
+        ws,
+        &fixture("crm_contacts.csv"),
+        &mapping,
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (summary.rows, summary.inserted),
+        (2, 2),
+        "{:?}",
+        summary.rejected
+    );
+    assert_eq!(
+        traits_of(&store, ws, "ana@example.com"),
+        serde_json::json!({
+            "email": "ana@example.com",
+            "firstName": "Ana",
+            "lastName": "Martin",
+            "phone": "+33 6 12 34 56 78",
+            "company": "Acme",
+            "Lifecycle Stage": "lead",
+            "Employees": 250,
+        })
+    );
+    assert_eq!(traits_of(&store, ws, "102")["firstName"], "Léo");
+    let times = stored(&store, ws, |e| (e.kind, utc(e.timestamp)));
+    assert_eq!(times[0].0, parcours_core::EventKind::Identify);
+    assert_eq!(times[0].1, "2024-05-01T10:00:00.000000Z");
+}
+
+/// Columns named as creation or order dates are the time only when no column is named
+/// as one; files with an event are track calls, their columns properties.
+#[test]
+fn a_creation_date_is_the_time_only_without_a_time_column() {
+    let (_dir, store, ws, summary) = import_csv(
+        "date,order_date,user_id,event,First Name\n2024-05-03,2024-05-01,u1,Order Shipped,Ana\n",
+    );
+    assert_eq!(summary.inserted, 1, "{:?}", summary.rejected);
+    let (time, properties) = stored(&store, ws, |e| (utc(e.timestamp), e.properties)).remove(0);
+    assert_eq!(time, "2024-05-03T00:00:00.000000Z");
+    assert_eq!(properties["order_date"], "2024-05-01");
+    assert_eq!(properties["First Name"], "Ana");
+}
+
 /// The options of an import in a locale: times without an offset in this time zone,
 /// numbers with a decimal comma.
 fn in_locale(timezone: &str, order: Option<&str>) -> Options {
