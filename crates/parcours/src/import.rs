@@ -1041,6 +1041,18 @@ fn import_csv(
     if !has_time {
         bail!("no timestamp column among {headers:?}: name one `timestamp` or map it with --map COLUMN=timestamp");
     }
+    let ids = ["user_id", "anonymous_id"];
+    let has_id = fields.iter().any(|f| ids.contains(&f.as_str()))
+        || ids.iter().any(|id| mapping.constants.contains_key(*id));
+    if !has_id {
+        let email = headers
+            .iter()
+            .zip(&fields)
+            .find(|(_, f)| *f == "email")
+            .map(|(h, _)| format!(" (to key the rows by email: --map \"{h}=user_id\")"))
+            .unwrap_or_default();
+        bail!("no user_id or anonymous_id column among {headers:?}: every event needs one; map a column to it with --map COLUMN=user_id{email}");
+    }
     let mut dates = options.dates.clone();
     let time_columns: Vec<usize> = (0..fields.len())
         .filter(|&i| fields[i] == "timestamp")

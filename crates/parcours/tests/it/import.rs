@@ -888,6 +888,13 @@ fn a_csv_without_a_timestamp_column_is_refused_with_the_fix() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("--map COLUMN=timestamp"), "{err}");
+    // Nor one without an identity: every row would be rejected.
+    std::fs::write(&file, "date,E-mail,event\n2024-05-01,a@b.fr,E\n").unwrap();
+    let err = import_file(&store, ws, &file, &Mapping::default(), &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(r#"--map "E-mail=user_id""#), "{err}");
+    assert_eq!(store.event_count(ws).unwrap(), 0);
 }
 
 #[test]
