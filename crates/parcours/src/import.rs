@@ -1251,6 +1251,15 @@ fn fields_of(headers: &[String], mapping: &Mapping) -> Vec<String> {
         })
         .collect();
     let unmapped = |i: usize| !mapping.columns.contains_key(&headers[i]);
+    let slugs: Vec<String> = headers.iter().map(|h| slug_of(h)).collect();
+    if slugs.iter().any(|s| WAREHOUSE_LOADS.contains(&s.as_str())) {
+        let named = slugs.iter().any(|s| s == "event_text");
+        for i in (0..headers.len()).filter(|&i| unmapped(i)) {
+            if let Some(field) = warehouse_field(&slugs[i], named) {
+                fields[i] = field;
+            }
+        }
+    }
     if !fields.iter().any(|f| f == "timestamp") && !mapping.constants.contains_key("timestamp") {
         if let Some(i) = (0..headers.len())
             .find(|&i| unmapped(i) && LATER_TIMES.contains(&slug_of(&headers[i]).as_str()))
@@ -1269,6 +1278,66 @@ fn fields_of(headers: &[String], mapping: &Mapping) -> Vec<String> {
         }
     }
     fields
+}
+
+/// Columns a Segment or RudderStack warehouse table has (`tracks`, `pages`,
+/// `identifies`…: the loading and client times), by which its CSV export is recognised.
+const WAREHOUSE_LOADS: &[&str] = &[
+    "original_timestamp",
+    "sent_at",
+    "received_at",
+    "uuid_ts",
+    "loaded_at",
+];
+
+/// The field of a column of a Segment or RudderStack warehouse table, when the table
+/// names it so (the others, flattened properties or traits, go by convention):
+/// - `id` is the message id, and `event_text` the event's name when there is one (`event`
+///   is then its slug, ignored);
+/// - `timestamp` is the event time, already corrected for the client's clock: the client
+///   and loading times are ignored (the import would otherwise correct it again, against
+///   the time of the import);
+/// - `context_<object>_<key>` is `context.<object>.<key>` in camel case
+///   (`context_page_path`, `context_campaign_source`, `context_device_advertising_id` →
+///   `context.device.advertisingId`), and `context_user_agent`, `context_ip`,
+///   `context_locale`, `context_timezone` are the context's own;
+/// - RudderStack's `channel` (web, server, android…) is `context.channel`: where the
+///   event came from, not a marketing channel.
+fn warehouse_field(slug: &str, named: bool) -> Option<String> {
+    let field = match slug {
+        "id" => "message_id",
+        "event_text" => "event",
+        "event" if named => "ignore",
+        s if WAREHOUSE_LOADS.contains(&s) => "ignore",
+        "channel" => "context.channel",
+        "context_user_agent" => "context.userAgent",
+        "context_ip" => "context.ip",
+        "context_locale" => "context.locale",
+        "context_timezone" => "context.timezone",
+        s => {
+            let (object, key) = s.strip_prefix("context_")?.split_once('_')?;
+            const OBJECTS: &[&str] = &[
+                "campaign", "page", "library", "app", "device", "os", "screen", "referrer",
+                "location", "network", "traits",
+            ];
+            if !OBJECTS.contains(&object) || key.is_empty() {
+                return None;
+            }
+            let mut camel = String::with_capacity(key.len());
+            for (i, word) in key.split('_').filter(|w| !w.is_empty()).enumerate() {
+                let mut chars = word.chars();
+                match chars.next() {
+                    Some(first) if i > 0 => {
+                        camel.extend(first.to_uppercase());
+                        camel.push_str(chars.as_str());
+                    }
+                    _ => camel.push_str(word),
+                }
+            }
+            return Some(format!("context.{object}.{camel}"));
+        }
+    };
+    Some(field.to_string())
 }
 
 /// Header names of dates that are an event's time when no column is named as one

@@ -234,6 +234,51 @@ fn a_creation_date_is_the_time_only_without_a_time_column() {
     assert_eq!(properties["First Name"], "Ana");
 }
 
+/// A Segment warehouse `tracks` table exported as CSV: its own columns go where Segment
+/// took them from, its times are not corrected again, and a re-import adds nothing.
+#[test]
+fn a_segment_warehouse_table_imports_as_the_events_it_was_loaded_from() {
+    let (_dir, store, ws) = open();
+    let summary = import(&store, ws, "segment_tracks.csv");
+    assert_eq!(
+        (summary.rows, summary.inserted),
+        (2, 2),
+        "{:?}",
+        summary.rejected
+    );
+    let events = stored(&store, ws, |e| e);
+    let (viewed, ordered) = (&events[0], &events[1]);
+    assert_eq!(
+        (viewed.message_id.as_str(), viewed.name.as_str()),
+        ("ajs-1", "Product Viewed")
+    );
+    assert_eq!(ordered.name, "Order Completed");
+    // `timestamp` as loaded: not moved to the time of the import.
+    assert_eq!(utc(viewed.timestamp), "2024-05-01T10:00:00.000000Z");
+    assert_eq!(utc(ordered.timestamp), "2024-05-01T10:10:00.000000Z");
+    assert_eq!(viewed.touch.channel, "paid_search");
+    assert_eq!(viewed.touch.campaign.name.as_deref(), Some("spring"));
+    assert_eq!(viewed.context["page"]["path"], "/p/42");
+    assert_eq!(viewed.context["userAgent"], "Mozilla/5.0");
+    assert_eq!(ordered.context["device"]["advertisingId"], "ad-9");
+    assert_eq!(ordered.touch.revenue, Some(59.9));
+    assert_eq!(ordered.properties["order_id"], "o-1");
+    for loaded in [
+        "sent_at",
+        "received_at",
+        "uuid_ts",
+        "original_timestamp",
+        "event",
+    ] {
+        assert!(ordered.properties.get(loaded).is_none(), "{loaded}");
+    }
+    // The order carries both ids: the anonymous product view is the user's.
+    let person = store.resolve(ws, "u-7").unwrap().unwrap();
+    assert_eq!(store.person_events(ws, person).unwrap().len(), 2);
+    let again = import(&store, ws, "segment_tracks.csv");
+    assert_eq!((again.inserted, again.duplicates), (0, 2));
+}
+
 /// The options of an import in a locale: times without an offset in this time zone,
 /// numbers with a decimal comma.
 fn in_locale(timezone: &str, order: Option<&str>) -> Options {
