@@ -18,6 +18,9 @@ use std::io::BufRead;
 
 use csv_core::ReadRecordResult;
 
+/// What to do with a file that is not UTF-8.
+pub const NOT_UTF8: &str = "export the file as CSV UTF-8, or give --encoding windows-1252 if a spreadsheet of a Western European locale saved it as plain CSV";
+
 /// The rows read together, in file order.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -138,7 +141,7 @@ impl<R: BufRead> Reader<R> {
             Some((_, row)) => {
                 let mut cells: Vec<&str> = row
                     .cells()
-                    .ok_or_else(|| anyhow::anyhow!("the CSV header is not UTF-8"))?
+                    .ok_or_else(|| anyhow::anyhow!("the CSV header is not UTF-8 ({NOT_UTF8})"))?
                     .collect();
                 if let Some(first) = cells.first_mut() {
                     *first = first.strip_prefix('\u{feff}').unwrap_or(first);

@@ -33,6 +33,7 @@ use sha2::{Digest, Sha256};
 use crate::cli::{load_config, open_store, workspace, Common};
 use crate::csv_rows::{self, Batch};
 use crate::dates::{detect_delimiter, DateArgs, DateReader};
+use crate::encoding::{windows_1252, Encoding};
 
 #[derive(Args, Debug, Clone)]
 pub struct ImportArgs {
@@ -64,6 +65,10 @@ pub struct ImportArgs {
     pub delimiter: Option<char>,
     #[command(flatten)]
     pub dates: DateArgs,
+    /// The character encoding of the files: utf-8, or windows-1252 (also read for
+    /// latin1), in which spreadsheets of Western European locales save plain "CSV".
+    #[arg(long, value_enum, default_value = "utf-8")]
+    pub encoding: Encoding,
     /// Numbers are written with a decimal comma (12,50; 1 234,50; 1.234,50), as
     /// spreadsheets of French, German, Spanish… locales write them.
     #[arg(long)]
@@ -300,6 +305,7 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
         delimiter,
         dates: args.dates.reader()?,
         decimal_comma: args.decimal_comma,
+        encoding: args.encoding,
         progress: !args.no_progress,
     };
     if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
@@ -340,8 +346,10 @@ pub struct Options {
     /// How times are read; the order of day and month, when not given, is learnt from
     /// the start of each file.
     pub dates: DateReader,
-    /// Property and revenue cells write decimals with a comma (see [`number`]).
+    /// Property and revenue cells write decimals with a comma (see [`comma_number`]).
     pub decimal_comma: bool,
+    /// The character encoding of the input.
+    pub encoding: Encoding,
     pub progress: bool,
 }
 
@@ -353,6 +361,7 @@ impl Default for Options {
             delimiter: None,
             dates: DateReader::new(None, None, "UTC").expect("UTC is a time zone"),
             decimal_comma: false,
+            encoding: Encoding::Utf8,
             progress: false,
         }
     }
@@ -388,7 +397,7 @@ pub fn import_file(
             "{spinner} {bytes}/{total_bytes} {bar:30} {percent}% {per_sec} eta {eta}",
         ),
     };
-    let input = Input::open(path, len, &bar)?;
+    let input = Input::open(path, len, options.encoding, &bar)?;
     if input.head.bytes.iter().all(u8::is_ascii_whitespace) {
         // Nothing to import (an export of a quiet day): not an error.
         bar.finish_and_clear();
@@ -438,7 +447,13 @@ type Source = std::io::Chain<std::io::Cursor<Vec<u8>>, BufReader<Counted<Box<dyn
 impl Input {
     /// Opens `path` (`-`: standard input) of `len` bytes when known, once: gzip is told
     /// by its first bytes, and the head is read through the same reader as the rest.
-    fn open(path: &Path, len: Option<u64>, bar: &ProgressBar) -> anyhow::Result<Input> {
+    /// Its content is read in `encoding`, as UTF-8.
+    fn open(
+        path: &Path,
+        len: Option<u64>,
+        encoding: Encoding,
+        bar: &ProgressBar,
+    ) -> anyhow::Result<Input> {
         let name = name_of(path);
         let reading = || format!("reading {name}");
         let source: Box<dyn Read + Send> = if is_stdin(path) {
@@ -485,6 +500,17 @@ impl Input {
                 .with_context(reading)?;
             (taken(&content), Box::new(content))
         };
+        if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+            bail!("{name} is UTF-16 (as Excel's \"Unicode text\" saves): save it as \"CSV UTF-8\", or convert it with `iconv -f UTF-16 -t UTF-8`");
+        }
+        // A single-byte encoding: the head and the rest are decoded apart.
+        let (bytes, content) = match encoding {
+            Encoding::Utf8 => (bytes, content),
+            Encoding::Windows1252 => {
+                let text: String = bytes.iter().map(|&b| windows_1252(b)).collect();
+                (text.into_bytes(), encoding.decoder(content))
+            }
+        };
         let head = Head { bytes, from };
         Ok(Input {
             name,
@@ -513,7 +539,7 @@ impl<R: Read> Read for Counted<R> {
 /// gzip; `-` reads standard input.
 pub fn read_content(path: &Path) -> anyhow::Result<Vec<u8>> {
     let mut content = Vec::new();
-    Input::open(path, None, &ProgressBar::hidden())?
+    Input::open(path, None, Encoding::Utf8, &ProgressBar::hidden())?
         .content
         .read_to_end(&mut content)
         .with_context(|| format!("reading {}", name_of(path)))?;
@@ -1171,7 +1197,7 @@ fn csv_event(
         PayloadError::new(
             parcours_core::ErrorCode::MalformedCsv,
             None,
-            "the row is not UTF-8 (export the file as UTF-8 CSV)",
+            format!("the row is not UTF-8 ({})", csv_rows::NOT_UTF8),
         )
     })?;
     let message = row_message(cells.clone(), columns, mapping, read.decimal_comma)?;
@@ -1916,7 +1942,12 @@ mod tests {
         let path = dir.path().join("rows.csv");
         let estimate = |text: &[u8]| {
             std::fs::write(&path, text).unwrap();
-            let input = Input::open(&path, Some(text.len() as u64), &ProgressBar::hidden());
+            let input = Input::open(
+                &path,
+                Some(text.len() as u64),
+                Encoding::Utf8,
+                &ProgressBar::hidden(),
+            );
             input.unwrap().rows
         };
         assert_eq!(estimate(b""), 0);
@@ -1953,8 +1984,13 @@ mod tests {
             file.extend(gz.finish().unwrap());
         }
         std::fs::write(&path, &file).unwrap();
-        let mut input =
-            Input::open(&path, Some(file.len() as u64), &ProgressBar::hidden()).unwrap();
+        let mut input = Input::open(
+            &path,
+            Some(file.len() as u64),
+            Encoding::Utf8,
+            &ProgressBar::hidden(),
+        )
+        .unwrap();
         assert_eq!(input.head.bytes.as_slice(), &text.as_bytes()[..1 << 20]);
         assert!((64_000..67_000).contains(&input.rows), "{}", input.rows);
         assert_eq!(detect_format(&path, &input.head.bytes), Format::Csv);

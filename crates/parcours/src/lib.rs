@@ -13,6 +13,7 @@ pub mod csv_rows;
 pub mod dates;
 pub mod demo;
 pub mod emotion_cmd;
+pub mod encoding;
 pub mod frame_cache;
 pub mod frictions_cmd;
 pub mod import;

@@ -75,6 +75,7 @@ fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::Impor
         delimiter: None,
         dates: Default::default(),
         decimal_comma: false,
+        encoding: Default::default(),
         no_progress: true,
         common: Default::default(),
     }
@@ -426,6 +427,78 @@ fn the_command_line_takes_the_locale_of_a_file() {
         first,
         ("2026-03-28T17:30:00.000000Z".to_string(), Some(1234.5))
     );
+}
+
+/// Excel's plain "CSV" in Western Europe is Windows-1252: read with `--encoding`, the
+/// same export imports as its UTF-8 version does; without, its rows with accents are
+/// rejected with the fix, and UTF-16 is refused with it.
+#[test]
+fn a_windows_1252_export_imports_with_its_encoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let utf8 = std::fs::read_to_string(fixture("ventes_magasins.csv")).unwrap();
+    let cp1252: Vec<u8> = utf8
+        .trim_start_matches('\u{feff}')
+        .replace("Lyon Confluence", "Lyon Confluence – Œuvre d’art")
+        .chars()
+        .map(|c| match c {
+            '–' => 0x96,
+            'Œ' => 0x8c,
+            '’' => 0x92,
+            c => u8::try_from(u32::from(c)).expect("a Latin-1 character"),
+        })
+        .collect();
+    let file = dir.path().join("ventes.csv");
+    std::fs::write(&file, &cp1252).unwrap();
+    let mapping = Mapping {
+        columns: [("Client".to_string(), "user_id".to_string())].into(),
+        constants: [("event".to_string(), "Order Completed".to_string())].into(),
+    };
+    let (_d, store, ws) = open();
+    let options = Options {
+        encoding: parcours::encoding::Encoding::Windows1252,
+        ..in_locale("Europe/Paris", None)
+    };
+    let summary = import_file(&store, ws, &file, &mapping, &options).unwrap();
+    assert_eq!(
+        (summary.rows, summary.inserted),
+        (5, 4),
+        "{:?}",
+        summary.rejected
+    );
+    let first = stored(&store, ws, |e| e.properties).remove(0);
+    assert_eq!(first["Magasin"], "Lyon Confluence – Œuvre d’art");
+    assert_eq!(first["Réf"], "000981");
+    // Read as UTF-8, its header is not, and the error says what to do; a row that is
+    // not is rejected with the same advice.
+    let (_d, store, ws) = open();
+    let err = import_file(&store, ws, &file, &mapping, &Options::default()).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--encoding windows-1252"),
+        "{err:#}"
+    );
+    let ascii_header = [
+        &b"date,user_id,event,store\n2024-05-01,u1,E,Lyon\n"[..],
+        b"2024-05-02,u1,E,Li\xe8ge\n",
+    ]
+    .concat();
+    std::fs::write(&file, ascii_header).unwrap();
+    let summary = import_file(&store, ws, &file, &mapping, &Options::default()).unwrap();
+    assert_eq!(summary.inserted, 1);
+    assert!(
+        summary.rejected[0]
+            .message
+            .contains("--encoding windows-1252"),
+        "{:?}",
+        summary.rejected
+    );
+    // UTF-16 (Excel's "Unicode text") is refused up front.
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(utf8.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    std::fs::write(&file, utf16).unwrap();
+    let err = import_file(&store, ws, &file, &mapping, &Options::default()).unwrap_err();
+    assert!(format!("{err:#}").contains("UTF-16"), "{err:#}");
 }
 
 /// Dates that do not tell whether the day or the month comes first are refused before
