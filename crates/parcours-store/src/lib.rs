@@ -23,7 +23,7 @@ mod types;
 
 pub use error::StoreError;
 pub use keys::{hash_key, Scope};
-pub use sqlite::{Prepared, SqliteStore, StoreOptions, Synchronous};
+pub use sqlite::{database_path, Prepared, SqliteStore, StoreOptions, Synchronous};
 pub use types::*;
 
 use parcours_core::time::Micros;

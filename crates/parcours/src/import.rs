@@ -25,7 +25,7 @@ use parcours_core::payload::{parse_fields, Limits, Message};
 use parcours_core::time::format_rfc3339;
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
 use parcours_core::{Event, JsonObject, PayloadError};
-use parcours_store::{AdCost, Store, WorkspaceId};
+use parcours_store::{database_path, AdCost, Store, WorkspaceId};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -73,6 +73,10 @@ pub struct ImportArgs {
     /// spreadsheets of French, German, Spanish… locales write them.
     #[arg(long)]
     pub decimal_comma: bool,
+    /// Read and check every row, and show the first events as they would be stored;
+    /// store nothing (and create neither the data directory nor the workspace).
+    #[arg(long)]
+    pub dry_run: bool,
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -196,25 +200,28 @@ fn conventional_field(header: &str) -> String {
     }
     let field = match slug_of(header).as_str() {
         "type" | "message_type" => "type",
-        "event" | "event_name" | "action" => "event",
+        "event" | "event_name" | "action" | "evenement" | "événement" => "event",
         "name" | "page_name" | "screen_name" => "name",
-        "user_id" | "userid" | "customer_id" | "contact_id" | "client_id" => "user_id",
+        "user_id" | "userid" | "customer_id" | "contact_id" | "client_id" | "id_client"
+        | "numero_client" | "numéro_client" | "code_client" => "user_id",
         "anonymous_id" | "anonymousid" | "device_id" | "cookie_id" | "visitor_id" => "anonymous_id",
-        "group_id" | "groupid" | "account_id" | "company_id" | "deal_id" => "group_id",
+        "group_id" | "groupid" | "account_id" | "company_id" | "deal_id" | "id_compte" => {
+            "group_id"
+        }
         "previous_id" | "previousid" => "previous_id",
         "message_id" | "messageid" | "event_id" => "message_id",
         "timestamp" | "time" | "date" | "datetime" | "occurred_at" | "event_time"
-        | "created_at" => "timestamp",
-        "channel" => "channel",
+        | "created_at" | "horodatage" | "date_heure" => "timestamp",
+        "channel" | "canal" => "channel",
         "touchpoint" => "touchpoint",
-        "campaign" | "campaign_name" | "utm_campaign" => "campaign",
+        "campaign" | "campaign_name" | "utm_campaign" | "campagne" => "campaign",
         "utm_source" | "source" => "utm_source",
         "utm_medium" | "medium" => "utm_medium",
         "utm_term" | "term" | "keyword" => "utm_term",
         "utm_content" | "content" => "utm_content",
-        "revenue" | "amount" | "total" => "revenue",
-        "currency" => "currency",
-        "email" | "e_mail" => "email",
+        "revenue" | "amount" | "total" | "montant" | "montant_ttc" | "total_ttc" => "revenue",
+        "currency" | "devise" => "currency",
+        "email" | "e_mail" | "mail" | "courriel" | "adresse_email" | "adresse_e_mail" => "email",
         "properties" => "properties",
         "traits" => "traits",
         "context" => "context",
@@ -238,7 +245,17 @@ pub struct Summary {
     pub inserted: u64,
     pub duplicates: u64,
     pub rejected: Vec<Rejection>,
+    /// A dry run's valid rows (each stored, or a duplicate, had it not been one); `None`
+    /// for an import.
+    #[serde(skip)]
+    pub valid: Option<u64>,
+    /// A dry run's first valid events, as they would be stored.
+    #[serde(skip)]
+    pub examples: Vec<Event>,
 }
+
+/// How many events a dry run shows.
+const EXAMPLES: usize = 3;
 
 impl Summary {
     pub fn print(&self, file: &Path) {
@@ -255,25 +272,43 @@ impl Summary {
         if self.rejected.len() > SHOWN {
             println!("  … and {} more rejected rows", self.rejected.len() - SHOWN);
         }
+        if !self.examples.is_empty() {
+            println!("  the first events, as they would be stored:");
+            for e in &self.examples {
+                println!("  {}", serde_json::to_string(e).unwrap_or_default());
+            }
+        }
     }
 
-    /// The summary's first line: what was imported from `what`.
+    /// The summary's first line: what was imported (or checked) from `what`.
     fn print_counts(&self, what: &str) {
-        println!(
-            "imported {what}: {} rows, {} stored, {} duplicates, {} rejected",
-            self.rows,
-            self.inserted,
-            self.duplicates,
-            self.rejected.len()
-        );
+        match self.valid {
+            None => println!(
+                "imported {what}: {} rows, {} stored, {} duplicates, {} rejected",
+                self.rows,
+                self.inserted,
+                self.duplicates,
+                self.rejected.len()
+            ),
+            Some(valid) => println!(
+                "checked {what} (dry run, nothing stored): {} rows, {valid} valid, {} rejected",
+                self.rows,
+                self.rejected.len()
+            ),
+        }
     }
 
-    /// Adds the counts and rejected rows of another import.
+    /// Adds the counts, rejected rows and examples of another import.
     fn add(&mut self, other: Summary) {
         self.rows += other.rows;
         self.inserted += other.inserted;
         self.duplicates += other.duplicates;
         self.rejected.extend(other.rejected);
+        if let Some(valid) = other.valid {
+            self.valid = Some(self.valid.unwrap_or(0) + valid);
+        }
+        let room = EXAMPLES.saturating_sub(self.examples.len());
+        self.examples.extend(other.examples.into_iter().take(room));
     }
 }
 
@@ -312,16 +347,39 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
         bail!("standard input (`-`) can be read once: name it once");
     }
     // The options are checked before the store is opened and the workspace created.
-    let store = open_store(&config)?;
-    let ws = workspace(&store, &args.workspace, true)?;
+    let store = if args.dry_run && !database_path(&config.data_dir).exists() {
+        None // A dry run creates nothing.
+    } else {
+        Some(open_store(&config)?)
+    };
+    let (ws, defs) = match &store {
+        Some(store) if !args.dry_run => (Some(workspace(store, &args.workspace, true)?.id), vec![]),
+        // A dry run checks answers against the surveys of the workspace, if it exists.
+        Some(store) => match store.workspace_by_name(&args.workspace)? {
+            Some(w) => (None, parse_stored(store.surveys(w.id)?)),
+            None => (None, vec![]),
+        },
+        None => (None, vec![]),
+    };
     let mut total = Summary::default();
     for (done, file) in args.files.iter().enumerate() {
-        let summary = import_file(&store, ws.id, file, &mapping, &options).map_err(|e| {
+        let summary = match (&store, ws) {
+            (Some(store), Some(ws)) => import_file(store, ws, file, &mapping, &options),
+            _ => check_file(&defs, file, &mapping, &options),
+        };
+        let summary = summary.map_err(|e| {
             if args.files.len() == 1 {
                 return e;
             }
+            let (doing, before) = match args.dry_run {
+                false => (
+                    "importing",
+                    "the files before it are imported; importing them again adds nothing",
+                ),
+                true => ("checking", "dry run: nothing is stored"),
+            };
             e.context(format!(
-                "importing {}, file {} of {} (the files before it are imported; importing them again adds nothing)",
+                "{doing} {}, file {} of {} ({before})",
                 name_of(file),
                 done + 1,
                 args.files.len()
@@ -333,7 +391,9 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
     if args.files.len() > 1 {
         total.print_counts(&format!("{} files", args.files.len()));
     }
-    store.close();
+    if let Some(store) = store {
+        store.close();
+    }
     Ok(())
 }
 
@@ -370,10 +430,40 @@ impl Default for Options {
 /// Rows per append: large enough to amortise a commit, small enough to bound memory.
 const BATCH: usize = 5000;
 
+/// Where the rows of an import go.
+#[derive(Clone, Copy)]
+pub enum Sink<'a> {
+    /// Into a workspace of a store.
+    Store(&'a dyn Store, WorkspaceId),
+    /// Nowhere: a dry run, whose rows are checked as an import checks them (against these
+    /// survey definitions), and counted.
+    Check(&'a [SurveyDef]),
+}
+
 /// Imports one file into a workspace.
 pub fn import_file(
     store: &dyn Store,
     ws: WorkspaceId,
+    path: &Path,
+    mapping: &Mapping,
+    options: &Options,
+) -> anyhow::Result<Summary> {
+    import_into(Sink::Store(store, ws), path, mapping, options)
+}
+
+/// Reads one file and checks its rows as [`import_file`] does, storing nothing: the
+/// rows, the valid ones, the rejected ones, and the first events as they would be stored.
+pub fn check_file(
+    defs: &[SurveyDef],
+    path: &Path,
+    mapping: &Mapping,
+    options: &Options,
+) -> anyhow::Result<Summary> {
+    import_into(Sink::Check(defs), path, mapping, options)
+}
+
+fn import_into(
+    sink: Sink,
     path: &Path,
     mapping: &Mapping,
     options: &Options,
@@ -401,15 +491,19 @@ pub fn import_file(
     if input.head.bytes.iter().all(u8::is_ascii_whitespace) {
         // Nothing to import (an export of a quiet day): not an error.
         bar.finish_and_clear();
-        return Ok(Summary::default());
+        let valid = matches!(sink, Sink::Check(_)).then_some(0);
+        return Ok(Summary {
+            valid,
+            ..Summary::default()
+        });
     }
     let format = match options.format {
         Format::Auto => detect_format(path, &input.head.bytes),
         f => f,
     };
     let summary = match format {
-        Format::Csv => import_csv(store, ws, input, mapping, options)?,
-        _ => import_jsonl(store, ws, input, mapping, &options.dates)?,
+        Format::Csv => import_csv(sink, input, mapping, options)?,
+        _ => import_jsonl(sink, input, mapping, &options.dates)?,
     };
     bar.finish_and_clear();
     Ok(summary)
@@ -772,12 +866,15 @@ impl<C> Iterator for InOrder<C> {
 /// parsing threads (see `Store::prepare`) and streams them to the store, so reading,
 /// parsing, preparing and committing overlap.
 fn pipeline<B: RowBatch>(
-    store: &dyn Store,
-    ws: WorkspaceId,
+    sink: Sink,
     expected_rows: u64,
     read: ReadRows<'_, B>,
     convert: Convert<'_, B>,
 ) -> anyhow::Result<Summary> {
+    let (store, ws) = match sink {
+        Sink::Store(store, ws) => (store, ws),
+        Sink::Check(defs) => return check(defs, read, convert),
+    };
     store.expect_events(ws, expected_rows)?;
     // Answers of the workspace's defined surveys are checked and completed as over HTTP.
     let defs = &parse_stored(store.surveys(ws)?);
@@ -808,6 +905,42 @@ fn pipeline<B: RowBatch>(
     Ok(summary)
 }
 
+/// A dry run of [`pipeline`]: the rows parsed and checked in parallel, the valid ones
+/// counted and the first kept.
+fn check<B: RowBatch>(
+    defs: &[SurveyDef],
+    read: ReadRows<'_, B>,
+    convert: Convert<'_, B>,
+) -> anyhow::Result<Summary> {
+    let first = |events: &mut dyn Iterator<Item = Event>| {
+        let mut kept = Vec::new();
+        let mut valid = 0u64;
+        for e in events {
+            valid += 1;
+            if kept.len() < EXAMPLES {
+                kept.push(e);
+            }
+        }
+        (valid, kept)
+    };
+    let mut summary = Summary {
+        valid: Some(0),
+        ..Summary::default()
+    };
+    let ((), rows, rejected) = parse_parallel(read, convert, defs, 0, &first, |chunks| {
+        for (valid, kept) in chunks {
+            summary.add(Summary {
+                valid: Some(valid),
+                examples: kept,
+                ..Summary::default()
+            });
+        }
+    })?;
+    summary.rows = rows;
+    summary.rejected = rejected;
+    Ok(summary)
+}
+
 /// An answer of a defined survey must fit its definition; without definitions (the
 /// usual bulk import) nothing is looked at.
 fn admit(defs: &[SurveyDef], mut e: Event) -> Result<Event, PayloadError> {
@@ -827,8 +960,7 @@ fn reject(line: u64, e: PayloadError) -> Rejection {
 }
 
 fn import_jsonl(
-    store: &dyn Store,
-    ws: WorkspaceId,
+    sink: Sink,
     input: Input,
     mapping: &Mapping,
     dates: &DateReader,
@@ -917,7 +1049,7 @@ fn import_jsonl(
         let (line, start, end) = batch.lines[i];
         (line, event(&batch.text[start..end]))
     };
-    pipeline(store, ws, expected_rows, read, &convert)
+    pipeline(sink, expected_rows, read, &convert)
 }
 
 /// The time texts of the lines at the start of a JSON Lines file (its head: when the head
@@ -1030,8 +1162,7 @@ fn to_event(
 }
 
 fn import_csv(
-    store: &dyn Store,
-    ws: WorkspaceId,
+    sink: Sink,
     input: Input,
     mapping: &Mapping,
     options: &Options,
@@ -1059,7 +1190,7 @@ fn import_csv(
             days.learn_order(cells.iter().map(String::as_str))
                 .with_context(|| format!("reading the days at the start of {}", input.name))?;
         }
-        return import_costs(store, ws, reader, &headers, &days, options.decimal_comma);
+        return import_costs(sink, reader, &headers, &days, options.decimal_comma);
     }
     let (reader, headers, fields) = open_csv(input.content, delimiter, mapping)?;
     let has_time =
@@ -1093,13 +1224,7 @@ fn import_csv(
         decimal_comma: options.decimal_comma,
     };
     let convert = csv_events(&fields, mapping, cells, received);
-    pipeline(
-        store,
-        ws,
-        input.rows,
-        read_csv(reader, &input.name),
-        &convert,
-    )
+    pipeline(sink, input.rows, read_csv(reader, &input.name), &convert)
 }
 
 /// How the cells of a file are read: its times, and its numbers.
@@ -1382,6 +1507,12 @@ const LATER_TIMES: &[&str] = &[
     "call_date",
     "submitted_at",
     "submit_date",
+    "date_de_creation",
+    "date_de_création",
+    "date_commande",
+    "date_de_commande",
+    "date_achat",
+    "date_d_achat",
 ];
 
 /// Whether every row of a file is an identify call: no event column or constant, and no
@@ -1770,8 +1901,7 @@ fn looks_like_costs(headers: &[String]) -> bool {
 /// Ad costs: `day`, `campaign`, `channel` (or `medium`), `source`, `cost`, `currency`,
 /// `impressions`, `clicks`. Re-importing replaces the rows with the same key.
 fn import_costs<R: Read>(
-    store: &dyn Store,
-    ws: WorkspaceId,
+    sink: Sink,
     mut reader: csv::Reader<R>,
     headers: &[String],
     days: &DateReader,
@@ -1873,13 +2003,38 @@ fn import_costs<R: Read>(
             clicks: count(clicks),
         });
     }
-    summary.inserted = store.upsert_costs(ws, rows)? as u64;
+    match sink {
+        Sink::Store(store, ws) => summary.inserted = store.upsert_costs(ws, rows)? as u64,
+        Sink::Check(_) => summary.valid = Some(rows.len() as u64),
+    }
     Ok(summary)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headers_of_french_exports_map_by_convention() {
+        for (header, field) in [
+            ("Date", "timestamp"),
+            ("Horodatage", "timestamp"),
+            ("Événement", "event"),
+            ("N° client", "properties.N° client"),
+            ("Numéro client", "user_id"),
+            ("Code client", "user_id"),
+            ("Montant TTC", "revenue"),
+            ("Devise", "currency"),
+            ("Courriel", "email"),
+            ("Adresse e-mail", "email"),
+            ("Canal", "channel"),
+            ("Campagne", "campaign"),
+            ("ID compte", "group_id"),
+            ("Magasin", "properties.Magasin"),
+        ] {
+            assert_eq!(conventional_field(header), field, "{header}");
+        }
+    }
 
     #[test]
     fn numbers_with_a_decimal_comma() {

@@ -76,6 +76,7 @@ fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::Impor
         dates: Default::default(),
         decimal_comma: false,
         encoding: Default::default(),
+        dry_run: false,
         no_progress: true,
         common: Default::default(),
     }
@@ -88,6 +89,21 @@ fn calls_mapping() -> Mapping {
 #[test]
 fn call_log_with_a_mapping_file_reports_bad_lines_and_imports_once() {
     let (_dir, store, ws) = open();
+    // A dry run first: the same rows found valid and rejected, the first events shown,
+    // nothing stored.
+    let check = parcours::import::check_file(
+        &[],
+        &fixture("calls.csv"),
+        &calls_mapping(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!((check.rows, check.valid, check.inserted), (5, Some(3), 0));
+    let shown: Vec<(&str, &str)> = (check.examples.iter())
+        .map(|e| (e.name.as_str(), e.touch.channel.as_str()))
+        .collect();
+    assert_eq!(shown, [("Call Completed", "phone"); 3]);
+    assert_eq!(store.event_count(ws).unwrap(), 0);
     let summary = import_file(
         &store,
         ws,
@@ -107,6 +123,7 @@ fn call_log_with_a_mapping_file_reports_bad_lines_and_imports_once() {
             (5, "missing_field".into(), Some("userId".into()))
         ]
     );
+    assert_eq!(lines(&check), lines(&summary));
     let person = store.resolve(ws, "cust-1").unwrap().unwrap();
     let events = store.person_events(ws, person).unwrap();
     assert_eq!(events.len(), 2);
@@ -413,6 +430,16 @@ fn the_command_line_takes_the_locale_of_a_file() {
     let (ok, text) = import(&["--delimiter", "→"]);
     assert!(!ok && text.contains("one ASCII character"), "{text}");
     assert!(!data.exists(), "refused before the store is opened");
+    // A dry run reads and checks everything, shows the first events, creates nothing.
+    let (ok, text) = import(&["--timezone", "Europe/Paris", "--decimal-comma", "--dry-run"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.starts_with("checked ")
+            && text.contains("(dry run, nothing stored): 5 rows, 4 valid, 1 rejected"),
+        "{text}"
+    );
+    assert!(text.contains(r#""revenue":1234.5"#), "{text}");
+    assert!(!data.exists(), "a dry run creates nothing");
     let (ok, text) = import(&["--timezone", "Europe/Paris", "--decimal-comma"]);
     assert!(ok, "{text}");
     assert!(text.contains("5 rows, 4 stored"), "{text}");
@@ -973,6 +1000,15 @@ fn several_files_are_imported_in_turn_with_a_total() {
 #[test]
 fn ad_costs_are_detected_validated_and_upserted() {
     let (_dir, store, ws) = open();
+    let check = parcours::import::check_file(
+        &[],
+        &fixture("costs.csv"),
+        &Mapping::default(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!((check.rows, check.valid), (4, Some(3)));
+    assert!(store.costs(ws).unwrap().is_empty());
     let summary = import(&store, ws, "costs.csv");
     assert_eq!(
         lines(&summary),
