@@ -2071,6 +2071,53 @@ mod tests {
         assert_eq!(infer("007", true), serde_json::json!("007"));
     }
 
+    /// Writes `cents` (an amount in hundredths) as a spreadsheet of a decimal-comma
+    /// locale would: groups of three set apart by `separator`, then a comma and the cents.
+    fn french(cents: i64, separator: char) -> String {
+        let whole = (cents.abs() / 100).to_string();
+        let mut grouped = String::new();
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(separator);
+            }
+            grouped.push(digit);
+        }
+        let sign = if cents < 0 { "-" } else { "" };
+        format!("{sign}{grouped},{:02}", cents.abs() % 100)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_comma_amounts_read_back(
+            cents in -10_000_000_000i64..10_000_000_000,
+            separator in proptest::sample::select(vec![' ', '\u{a0}', '\u{202f}', '.']),
+        ) {
+            let text = french(cents, separator);
+            let expected = cents as f64 / 100.0;
+            let read = comma_number(&text).and_then(|v| v.as_f64());
+            proptest::prop_assert!(read.is_some_and(|x| (x - expected).abs() < 1e-6), "{text:?} → {read:?}");
+            let cost = cost_amount(&text, true);
+            if cents >= 0 {
+                proptest::prop_assert!(cost.is_some_and(|x| (x - expected).abs() < 1e-6), "{text:?}");
+            }
+        }
+
+        /// Whatever a cell holds, reading it as a number or a date never panics (a
+        /// panic would stop the whole import).
+        #[test]
+        fn any_cell_reads_without_panicking(cell in "\\PC{0,24}|[0-9 ,.+-]{0,16}|[0-9/: APMapm.-]{0,24}") {
+            let _ = comma_number(&cell);
+            let _ = cost_amount(&cell, false);
+            let _ = cost_amount(&cell, true);
+            let _ = infer(&cell, true);
+            let mut dmy = DateReader::new(None, Some("dmy"), "Europe/Paris").unwrap();
+            let _ = dmy.read(&cell);
+            let _ = dmy.learn_order(std::iter::once(cell.as_str()));
+            let formatted = DateReader::new(Some(cell.clone()), None, "UTC").unwrap();
+            let _ = formatted.read("28/03/2026 18:30");
+        }
+    }
+
     #[test]
     fn amounts_of_ad_costs() {
         for (cell, comma, expected) in [
