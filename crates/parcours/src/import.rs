@@ -630,10 +630,10 @@ impl<R: Read> Read for Counted<R> {
 }
 
 /// The whole content of a small file (a survey tool's export), decompressed when it is
-/// gzip; `-` reads standard input.
-pub fn read_content(path: &Path) -> anyhow::Result<Vec<u8>> {
+/// gzip, read in `encoding`; `-` reads standard input.
+pub fn read_content(path: &Path, encoding: Encoding) -> anyhow::Result<Vec<u8>> {
     let mut content = Vec::new();
-    Input::open(path, None, Encoding::Utf8, &ProgressBar::hidden())?
+    Input::open(path, None, encoding, &ProgressBar::hidden())?
         .content
         .read_to_end(&mut content)
         .with_context(|| format!("reading {}", name_of(path)))?;

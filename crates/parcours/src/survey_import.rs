@@ -60,6 +60,10 @@ pub struct SurveyImportArgs {
     pub keep: Vec<String>,
     #[command(flatten)]
     pub dates: DateArgs,
+    /// The character encoding of the export: utf-8, or windows-1252 (also read for
+    /// latin1), in which spreadsheets of Western European locales save plain "CSV".
+    #[arg(long, value_enum, default_value = "utf-8")]
+    pub encoding: crate::encoding::Encoding,
     /// CSV delimiter (default: detected from the header line).
     #[arg(long)]
     pub delimiter: Option<char>,
@@ -583,12 +587,13 @@ pub fn import(
 ) -> anyhow::Result<(Vec<String>, Columns, SurveyImport)> {
     let defs = parse_stored(store.surveys(ws)?);
     let def = survey_def(&defs, &args.survey)?;
-    let text = crate::import::read_content(&args.file)?;
+    let text = crate::import::read_content(&args.file, args.encoding)?;
     let text = String::from_utf8(text).map_err(|e| {
         anyhow!(
-            "{} is not UTF-8 (byte {}): export it as UTF-8 CSV",
+            "{} is not UTF-8 (byte {}): {}",
             args.file.display(),
-            e.utf8_error().valid_up_to()
+            e.utf8_error().valid_up_to(),
+            crate::csv_rows::NOT_UTF8
         )
     })?;
     let delimiter = match args.delimiter {
@@ -934,6 +939,7 @@ mod tests {
             id_column: None,
             keep: vec!["plan type".into()],
             dates: Default::default(),
+            encoding: Default::default(),
             delimiter: None,
             dry_run: false,
             json: false,

@@ -320,6 +320,23 @@ fn bad_exports_are_refused_with_the_reason() {
         out.contains("1 stored") && out.contains("line 2: invalid_value (properties.score)"),
         "{out}"
     );
+
+    // An export a spreadsheet saved in Windows-1252: refused with the fix, then read
+    // with it as its UTF-8 version is.
+    let forms = export("google_forms_fr.csv");
+    let utf8 = std::fs::read_to_string(&forms).unwrap();
+    let latin: Vec<u8> = (utf8.chars())
+        .map(|c| u8::try_from(u32::from(c)).expect("a Latin-1 character"))
+        .collect();
+    let latin_file = dir.tmp.path().join("forms_cp1252.csv");
+    std::fs::write(&latin_file, latin).unwrap();
+    let latin_file = latin_file.to_str().unwrap();
+    let err = fail(&[latin_file, "--survey", "stars"]);
+    assert!(err.contains("--encoding windows-1252"), "{err}");
+    let expected = dir.import(&forms, "stars", &["--dry-run"]);
+    let r = dir.import(latin_file, "stars", &["--encoding", "windows-1252"]);
+    assert_eq!(r["inserted"], expected["responses"], "{r}");
+    assert!(r["inserted"].as_u64() > Some(0), "{r}");
 }
 
 #[test]
