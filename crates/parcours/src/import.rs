@@ -2077,7 +2077,7 @@ mod tests {
         let whole = (cents.abs() / 100).to_string();
         let mut grouped = String::new();
         for (i, digit) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
                 grouped.push(separator);
             }
             grouped.push(digit);
