@@ -1241,26 +1241,27 @@ fn head_times(head: &[u8], delimiter: u8, columns: &[usize]) -> Vec<String> {
     let Ok((mut reader, _)) = csv_rows::Reader::new(head, delimiter) else {
         return Vec::new();
     };
-    let lines = memchr::memchr_iter(b'\n', head).count() + 1;
-    let (batch, _, _) = reader.read_batch(lines, &mut |_| {});
-    let complete = if head.len() < HEAD_BYTES {
-        batch.len()
-    } else {
-        batch.len().saturating_sub(1)
-    };
-    let mut times = Vec::new();
-    for (_, row) in batch.rows().take(complete) {
-        if let Some(cells) = row.cells() {
-            let cells: Vec<&str> = cells.collect();
-            times.extend(
-                columns
-                    .iter()
-                    .filter_map(|&i| cells.get(i))
-                    .map(|c| c.to_string()),
+    // Each row's time cells; read in batches, as the import reads, so that memory stays
+    // bounded whatever the head holds.
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    loop {
+        let (batch, read, _) = reader.read_batch(BATCH, &mut |_| {});
+        if read == 0 {
+            break;
+        }
+        for (_, row) in batch.rows() {
+            let cells: Vec<&str> = row.cells().map(Iterator::collect).unwrap_or_default();
+            rows.push(
+                (columns.iter())
+                    .filter_map(|&i| cells.get(i).map(|c| c.to_string()))
+                    .collect(),
             );
         }
     }
-    times
+    if head.len() >= HEAD_BYTES {
+        rows.pop();
+    }
+    rows.concat()
 }
 
 /// Reads the rows of an event CSV, unparsed, in batches; rows of the wrong width are
@@ -2034,6 +2035,28 @@ mod tests {
         ] {
             assert_eq!(conventional_field(header), field, "{header}");
         }
+    }
+
+    #[test]
+    fn the_times_of_a_head_leave_out_a_row_it_cuts() {
+        let small = b"user_id,date\nu1,28/03/2026\nu2,01/04/2026\n";
+        assert_eq!(head_times(small, b',', &[1]), ["28/03/2026", "01/04/2026"]);
+        // A whole head (the file is longer): its last row may be cut, here to `13/0`.
+        let mut head = b"user_id,date\n".to_vec();
+        let mut whole = 0;
+        while head.len() < HEAD_BYTES - 32 {
+            head.extend_from_slice(b"u1,01/02/2026\n");
+            whole += 1;
+        }
+        head.extend_from_slice(b"u2,13/0");
+        head.resize(HEAD_BYTES, b'9');
+        let times = head_times(&head, b',', &[1]);
+        assert!(
+            times.iter().all(|t| t == "01/02/2026"),
+            "{:?}",
+            times.last()
+        );
+        assert_eq!(times.len(), whole);
     }
 
     #[test]
