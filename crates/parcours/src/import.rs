@@ -432,7 +432,7 @@ const BATCH: usize = 5000;
 
 /// Where the rows of an import go.
 #[derive(Clone, Copy)]
-pub enum Sink<'a> {
+enum Sink<'a> {
     /// Into a workspace of a store.
     Store(&'a dyn Store, WorkspaceId),
     /// Nowhere: a dry run, whose rows are checked as an import checks them (against these
