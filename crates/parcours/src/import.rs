@@ -254,6 +254,32 @@ pub struct Summary {
     pub examples: Vec<Event>,
 }
 
+/// An event in a line: its time, kind, name, actor and touch, for a person to check a
+/// mapping by.
+fn readable(e: &Event) -> String {
+    let actor = match (&e.user_id, &e.anonymous_id) {
+        (Some(u), _) => format!("user {u}"),
+        (None, Some(a)) => format!("anonymous {a}"),
+        (None, None) => "nobody".to_string(),
+    };
+    let mut line = format!(
+        "{} {} {:?} · {actor} · channel {} · touchpoint {:?}",
+        format_rfc3339(e.timestamp),
+        e.kind.as_str(),
+        e.name,
+        e.touch.channel,
+        e.touch.touchpoint
+    );
+    if let Some(campaign) = &e.touch.campaign.name {
+        line.push_str(&format!(" · campaign {campaign}"));
+    }
+    if let Some(revenue) = e.touch.revenue {
+        let currency = e.touch.currency.as_deref().unwrap_or("");
+        line.push_str(&format!(" · revenue {revenue} {currency}"));
+    }
+    line
+}
+
 /// How many events a dry run shows.
 const EXAMPLES: usize = 3;
 
@@ -275,7 +301,8 @@ impl Summary {
         if !self.examples.is_empty() {
             println!("  the first events, as they would be stored:");
             for e in &self.examples {
-                println!("  {}", serde_json::to_string(e).unwrap_or_default());
+                println!("  {}", readable(e));
+                println!("    {}", serde_json::to_string(e).unwrap_or_default());
             }
         }
     }

@@ -439,6 +439,12 @@ fn the_command_line_takes_the_locale_of_a_file() {
         "{text}"
     );
     assert!(text.contains(r#""revenue":1234.5"#), "{text}");
+    assert!(
+        text.contains(
+            r#"2026-03-28T17:30:00.000000Z track "Order Completed" · user cust-1 · channel other"#
+        ) && text.contains("revenue 1234.5 EUR"),
+        "{text}"
+    );
     assert!(!data.exists(), "a dry run creates nothing");
     let (ok, text) = import(&["--timezone", "Europe/Paris", "--decimal-comma"]);
     assert!(ok, "{text}");
