@@ -77,6 +77,10 @@ pub struct ImportArgs {
     /// store nothing (and create neither the data directory nor the workspace).
     #[arg(long)]
     pub dry_run: bool,
+    /// Print the outcome as one JSON object (each file's counts and rejected rows, and
+    /// the totals) instead of the report: for scripts and scheduled imports.
+    #[arg(long)]
+    pub json: bool,
     /// Do not draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
@@ -247,10 +251,10 @@ pub struct Summary {
     pub rejected: Vec<Rejection>,
     /// A dry run's valid rows (each stored, or a duplicate, had it not been one); `None`
     /// for an import.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub valid: Option<u64>,
     /// A dry run's first valid events, as they would be stored.
-    #[serde(skip)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<Event>,
 }
 
@@ -389,6 +393,7 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
         None => (None, vec![]),
     };
     let mut total = Summary::default();
+    let mut reports = Vec::new();
     for (done, file) in args.files.iter().enumerate() {
         let summary = match (&store, ws) {
             (Some(store), Some(ws)) => import_file(store, ws, file, &mapping, &options),
@@ -412,10 +417,28 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
                 args.files.len()
             ))
         })?;
-        summary.print(file);
+        if args.json {
+            let mut report = serde_json::to_value(&summary)?;
+            report["file"] = Value::String(name_of(file));
+            reports.push(report);
+        } else {
+            summary.print(file);
+        }
         total.add(summary);
     }
-    if args.files.len() > 1 {
+    if args.json {
+        let mut totals = serde_json::json!({
+            "rows": total.rows,
+            "inserted": total.inserted,
+            "duplicates": total.duplicates,
+            "rejected": total.rejected.len(),
+        });
+        if let Some(valid) = total.valid {
+            totals["valid"] = valid.into();
+        }
+        let out = serde_json::json!({ "files": reports, "total": totals, "dry_run": args.dry_run });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if args.files.len() > 1 {
         total.print_counts(&format!("{} files", args.files.len()));
     }
     if let Some(store) = store {

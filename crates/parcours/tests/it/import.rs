@@ -77,6 +77,7 @@ fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::Impor
         decimal_comma: false,
         encoding: Default::default(),
         dry_run: false,
+        json: false,
         no_progress: true,
         common: Default::default(),
     }
@@ -446,6 +447,26 @@ fn the_command_line_takes_the_locale_of_a_file() {
         "{text}"
     );
     assert!(!data.exists(), "a dry run creates nothing");
+    // For scripts: one JSON object, each file's counts and rejected rows, the totals.
+    let (ok, text) = import(&[
+        "--timezone",
+        "Europe/Paris",
+        "--decimal-comma",
+        "--dry-run",
+        "--json",
+    ]);
+    assert!(ok, "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(
+        report["total"],
+        serde_json::json!({"rows": 5, "valid": 4, "inserted": 0, "duplicates": 0, "rejected": 1})
+    );
+    assert_eq!(report["files"][0]["rejected"][0]["line"], 5);
+    assert_eq!(
+        report["files"][0]["examples"][0]["touch"]["revenue"],
+        1234.5
+    );
     let (ok, text) = import(&["--timezone", "Europe/Paris", "--decimal-comma"]);
     assert!(ok, "{text}");
     assert!(text.contains("5 rows, 4 stored"), "{text}");
