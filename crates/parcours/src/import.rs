@@ -11,7 +11,7 @@
 //! override them, `--set FIELD=VALUE` supplies constants (such as the event name of a
 //! call log).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -23,9 +23,10 @@ use clap::Args;
 use indicatif::ProgressBar;
 use parcours_core::payload::{parse_fields, Limits, Message};
 use parcours_core::time::format_rfc3339;
+use parcours_core::time::Micros;
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
 use parcours_core::{Event, JsonObject, PayloadError};
-use parcours_store::{database_path, AdCost, Store, WorkspaceId};
+use parcours_store::{database_path, AdCost, IdentityKind, Store, WorkspaceId};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -383,21 +384,22 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
     } else {
         Some(open_store(&config)?)
     };
-    let (ws, defs) = match &store {
-        Some(store) if !args.dry_run => (Some(workspace(store, &args.workspace, true)?.id), vec![]),
-        // A dry run checks answers against the surveys of the workspace, if it exists.
-        Some(store) => match store.workspace_by_name(&args.workspace)? {
-            Some(w) => (None, parse_stored(store.surveys(w.id)?)),
-            None => (None, vec![]),
-        },
-        None => (None, vec![]),
+    let ws = match &store {
+        Some(store) if !args.dry_run => Some(workspace(store, &args.workspace, true)?.id),
+        // A dry run checks rows against the workspace, if it exists.
+        Some(store) => store.workspace_by_name(&args.workspace)?.map(|w| w.id),
+        None => None,
     };
     let mut total = Summary::default();
     let mut reports = Vec::new();
     for (done, file) in args.files.iter().enumerate() {
-        let summary = match (&store, ws) {
-            (Some(store), Some(ws)) => import_file(store, ws, file, &mapping, &options),
-            _ => check_file(&defs, file, &mapping, &options),
+        let workspace = match (&store, ws) {
+            (Some(store), Some(ws)) => Some((store as &dyn Store, ws)),
+            _ => None,
+        };
+        let summary = match workspace {
+            Some((store, ws)) if !args.dry_run => import_file(store, ws, file, &mapping, &options),
+            _ => check_file(workspace, file, &mapping, &options),
         };
         let summary = summary.map_err(|e| {
             if args.files.len() == 1 {
@@ -485,9 +487,20 @@ const BATCH: usize = 5000;
 enum Sink<'a> {
     /// Into a workspace of a store.
     Store(&'a dyn Store, WorkspaceId),
-    /// Nowhere: a dry run, whose rows are checked as an import checks them (against these
-    /// survey definitions), and counted.
-    Check(&'a [SurveyDef]),
+    /// Nowhere: a dry run, whose rows are checked as an import checks them, and counted.
+    /// The workspace, when there is one, gives the survey definitions answers are checked
+    /// against and the people of emails.
+    Check(Option<(&'a dyn Store, WorkspaceId)>),
+}
+
+impl<'a> Sink<'a> {
+    /// The workspace the rows are checked against, if any.
+    fn workspace(self) -> Option<(&'a dyn Store, WorkspaceId)> {
+        match self {
+            Sink::Store(store, ws) => Some((store, ws)),
+            Sink::Check(workspace) => workspace,
+        }
+    }
 }
 
 /// Imports one file into a workspace.
@@ -501,15 +514,16 @@ pub fn import_file(
     import_into(Sink::Store(store, ws), path, mapping, options)
 }
 
-/// Reads one file and checks its rows as [`import_file`] does, storing nothing: the
-/// rows, the valid ones, the rejected ones, and the first events as they would be stored.
+/// Reads one file and checks its rows as [`import_file`] does (against a workspace's
+/// surveys and people when one is given), storing nothing: the rows, the valid ones, the
+/// rejected ones, and the first events as they would be stored.
 pub fn check_file(
-    defs: &[SurveyDef],
+    workspace: Option<(&dyn Store, WorkspaceId)>,
     path: &Path,
     mapping: &Mapping,
     options: &Options,
 ) -> anyhow::Result<Summary> {
-    import_into(Sink::Check(defs), path, mapping, options)
+    import_into(Sink::Check(workspace), path, mapping, options)
 }
 
 fn import_into(
@@ -923,7 +937,13 @@ fn pipeline<B: RowBatch>(
 ) -> anyhow::Result<Summary> {
     let (store, ws) = match sink {
         Sink::Store(store, ws) => (store, ws),
-        Sink::Check(defs) => return check(defs, read, convert),
+        Sink::Check(workspace) => {
+            let defs = match workspace {
+                Some((store, ws)) => parse_stored(store.surveys(ws)?),
+                None => Vec::new(),
+            };
+            return check(&defs, read, convert);
+        }
     };
     store.expect_events(ws, expected_rows)?;
     // Answers of the workspace's defined surveys are checked and completed as over HTTP.
@@ -1081,6 +1101,7 @@ fn import_jsonl(
                 rename_keys(m, mapping),
                 &mut |h| h.update(text.as_bytes()),
                 dates,
+                None,
                 received,
             ),
             Ok(None) => Err(PayloadError::new(
@@ -1165,8 +1186,12 @@ fn to_event(
     mut m: Message,
     content: &mut dyn FnMut(&mut Sha256),
     dates: &DateReader,
+    people: Option<&People>,
     received: i64,
 ) -> Result<Event, PayloadError> {
+    if let Some(people) = people {
+        people.key(&mut m)?;
+    }
     let mut time = None;
     for key in ["timestamp", "originalTimestamp"] {
         if let Some(micros) = m.time(key) {
@@ -1251,15 +1276,15 @@ fn import_csv(
     let ids = ["user_id", "anonymous_id"];
     let has_id = fields.iter().any(|f| ids.contains(&f.as_str()))
         || ids.iter().any(|id| mapping.constants.contains_key(*id));
-    if !has_id {
-        let email = headers
-            .iter()
-            .zip(&fields)
-            .find(|(_, f)| *f == "email")
-            .map(|(h, _)| format!(" (to key the rows by email: --map \"{h}=user_id\")"))
-            .unwrap_or_default();
-        bail!("no user_id or anonymous_id column among {headers:?}: every event needs one; map a column to it with --map COLUMN=user_id{email}");
+    let has_email = fields.iter().any(|f| f == "email");
+    if !has_id && !has_email {
+        bail!("no user_id, anonymous_id or email column among {headers:?}: every event needs one; map a column to it with --map COLUMN=user_id");
     }
+    // Rows keyed by their email alone are tied to the people of those emails.
+    let people = match has_id {
+        true => None,
+        false => Some(People::of(sink.workspace())?),
+    };
     let mut dates = options.dates.clone();
     let time_columns: Vec<usize> = (0..fields.len())
         .filter(|&i| fields[i] == "timestamp")
@@ -1272,16 +1297,105 @@ fn import_csv(
     let cells = Cells {
         dates: &dates,
         decimal_comma: options.decimal_comma,
+        people: people.as_ref(),
     };
     let convert = csv_events(&fields, mapping, cells, received);
     pipeline(sink, input.rows, read_csv(reader, &input.name), &convert)
 }
 
-/// How the cells of a file are read: its times, and its numbers.
+/// How the cells of a file are read: its times, its numbers, and (for rows keyed by
+/// email alone) the people of emails.
 #[derive(Clone, Copy)]
 struct Cells<'a> {
     dates: &'a DateReader,
     decimal_comma: bool,
+    people: Option<&'a People>,
+}
+
+/// The people of a workspace's emails, as the import found them when it started a file
+/// (so that a file imports the same whatever the order its rows are committed in): the
+/// identifier to record an email's rows under.
+struct People {
+    /// Email → (whether a userId, the identifier).
+    by_email: HashMap<String, (bool, String)>,
+}
+
+impl People {
+    fn of(workspace: Option<(&dyn Store, WorkspaceId)>) -> anyhow::Result<People> {
+        let mut by_email = HashMap::new();
+        let Some((store, ws)) = workspace else {
+            return Ok(People { by_email });
+        };
+        // Each person's first userId, else first anonymousId (by first seen).
+        let mut emails = Vec::new();
+        let mut ids: HashMap<i64, (bool, Micros, String)> = HashMap::new();
+        store.identity_map(ws, &mut |i| {
+            let user = match i.kind {
+                IdentityKind::Email => return emails.push((i.value, i.person)),
+                IdentityKind::UserId => true,
+                IdentityKind::AnonymousId => false,
+            };
+            let better = |(u, seen, _): &(bool, Micros, String)| {
+                (user, std::cmp::Reverse(i.first_seen)) > (*u, std::cmp::Reverse(*seen))
+            };
+            match ids.get(&i.person) {
+                Some(known) if !better(known) => {}
+                _ => {
+                    ids.insert(i.person, (user, i.first_seen, i.value));
+                }
+            }
+        })?;
+        for (email, person) in emails {
+            if let Some((user, _, id)) = ids.get(&person) {
+                by_email.insert(email, (*user, id.clone()));
+            }
+        }
+        Ok(People { by_email })
+    }
+
+    /// Gives a message without ids the identifier of its email's person: their userId
+    /// (else anonymousId) when the email is known, else the email itself as userId.
+    fn key(&self, m: &mut Message) -> Result<(), PayloadError> {
+        let email = email_of(m).ok_or_else(|| {
+            PayloadError::new(
+                parcours_core::ErrorCode::MissingField,
+                "userId".to_string(),
+                "the row has no email to key it by (the file has no user_id or anonymous_id column)",
+            )
+        })?;
+        let (key, id) = match self.by_email.get(&email) {
+            Some((true, user)) => ("userId", user.clone()),
+            Some((false, anonymous)) => ("anonymousId", anonymous.clone()),
+            None => ("userId", email),
+        };
+        m.insert(key, Value::String(id));
+        Ok(())
+    }
+}
+
+/// The email of a message (its `traits.email`, else `context.traits.email`), trimmed
+/// and lower-cased as identities are, when it looks like one.
+fn email_of(m: &mut Message) -> Option<String> {
+    let at = |v: Option<&Value>, path: &[&str]| {
+        path.iter()
+            .try_fold(v?, |v, k| v.get(k))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let text = |m: &mut Message, key: &str, inner: Option<&str>| {
+        m.texts.slot(key)?.as_ref()?.view(|v| {
+            let v = match inner {
+                Some(k) => v.object_at(k)?,
+                None => v,
+            };
+            v.str_at("email").map(str::to_string)
+        })
+    };
+    let email = at(m.get("traits"), &["email"])
+        .or_else(|| text(m, "traits", None))
+        .or_else(|| at(m.get("context"), &["traits", "email"]))
+        .or_else(|| text(m, "context", Some("traits")))?;
+    Some(email.trim().to_lowercase()).filter(|e| e.contains('@'))
 }
 
 /// The time cells of the rows at the start of a CSV file (its head: when the head is not
@@ -1386,7 +1500,7 @@ fn csv_event(
             h.update(cell.as_bytes());
         }
     };
-    to_event(message, content, read.dates, received)
+    to_event(message, content, read.dates, read.people, received)
 }
 
 /// Parses an event CSV exactly as `import_file` does, on `workers` threads (0: as many
@@ -1409,6 +1523,7 @@ pub fn parse_csv_file<C: Send>(
     let cells = Cells {
         dates: &dates,
         decimal_comma: false,
+        people: None,
     };
     let convert = csv_events(&fields, mapping, cells, received);
     let name = path.display().to_string();

@@ -93,7 +93,7 @@ fn call_log_with_a_mapping_file_reports_bad_lines_and_imports_once() {
     // A dry run first: the same rows found valid and rejected, the first events shown,
     // nothing stored.
     let check = parcours::import::check_file(
-        &[],
+        None,
         &fixture("calls.csv"),
         &calls_mapping(),
         &Options::default(),
@@ -1028,7 +1028,7 @@ fn several_files_are_imported_in_turn_with_a_total() {
 fn ad_costs_are_detected_validated_and_upserted() {
     let (_dir, store, ws) = open();
     let check = parcours::import::check_file(
-        &[],
+        None,
         &fixture("costs.csv"),
         &Mapping::default(),
         &Options::default(),
@@ -1069,13 +1069,83 @@ fn a_csv_without_a_timestamp_column_is_refused_with_the_fix() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("--map COLUMN=timestamp"), "{err}");
-    // Nor one without an identity: every row would be rejected.
-    std::fs::write(&file, "date,E-mail,event\n2024-05-01,a@b.fr,E\n").unwrap();
+    // Nor one without an identity, or an email to key its rows by: every row would be
+    // rejected.
+    std::fs::write(&file, "date,customer,event\n2024-05-01,c1,E\n").unwrap();
     let err = import_file(&store, ws, &file, &Mapping::default(), &Options::default())
         .unwrap_err()
         .to_string();
-    assert!(err.contains(r#"--map "E-mail=user_id""#), "{err}");
+    assert!(
+        err.contains("no user_id, anonymous_id or email column")
+            && err.contains("--map COLUMN=user_id"),
+        "{err}"
+    );
     assert_eq!(store.event_count(ws).unwrap(), 0);
+}
+
+/// A file whose rows name people by their email alone (a shop's sales, a help desk's
+/// tickets): a known email's rows join its person's journey, an unknown one is recorded
+/// under the email as userId, a row without one is rejected.
+#[test]
+fn rows_keyed_by_email_join_the_journey_of_the_email_s_person() {
+    let (dir, store, ws) = open();
+    // The web journey of u-123, who gave their email.
+    let web = dir.path().join("web.jsonl");
+    std::fs::write(
+        &web,
+        concat!(
+            r#"{"type":"identify","userId":"u-123","anonymousId":"a-9","traits":{"email":"Ana@Example.com"},"timestamp":"2024-05-01T09:00:00Z"}"#,
+            "\n",
+            r#"{"type":"page","anonymousId":"a-1","name":"Pricing","traits":{"email":"leo@example.com"},"timestamp":"2024-05-01T09:00:00Z"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    import_file(&store, ws, &web, &Mapping::default(), &Options::default()).unwrap();
+    let sales = dir.path().join("sales.csv");
+    std::fs::write(
+        &sales,
+        "date,email,amount\n2024-05-03,ana@example.com,20\n2024-05-04, LEO@example.com ,5\n2024-05-05,zoe@example.com,7\n2024-05-06,,9\n",
+    )
+    .unwrap();
+    let mapping = Mapping {
+        constants: [("event".to_string(), "Order Completed".to_string())].into(),
+        ..Mapping::default()
+    };
+    // A dry run already tells who is who.
+    let check =
+        parcours::import::check_file(Some((&store, ws)), &sales, &mapping, &Options::default())
+            .unwrap();
+    let actors: Vec<_> = (check.examples.iter())
+        .map(|e| (e.user_id.clone(), e.anonymous_id.clone()))
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            (Some("u-123"), None),
+            (None, Some("a-1")),
+            (Some("zoe@example.com"), None)
+        ]
+        .map(|(u, a)| (u.map(String::from), a.map(String::from)))
+    );
+    let summary = import_file(&store, ws, &sales, &mapping, &Options::default()).unwrap();
+    assert_eq!(summary.inserted, 3, "{:?}", summary.rejected);
+    assert_eq!(
+        lines(&summary),
+        vec![(5, "missing_field".into(), Some("userId".into()))]
+    );
+    let journey = |who: &str| -> Vec<String> {
+        let person = store.resolve(ws, who).unwrap().unwrap();
+        (store.person_events(ws, person).unwrap().into_iter())
+            .map(|e| e.event.name)
+            .collect()
+    };
+    assert_eq!(journey("u-123"), ["$identify", "Order Completed"]);
+    assert_eq!(journey("a-1"), ["Pricing", "Order Completed"]);
+    assert_eq!(journey("zoe@example.com"), ["Order Completed"]);
+    // Again: nothing added, whoever the emails now belong to.
+    let again = import_file(&store, ws, &sales, &mapping, &Options::default()).unwrap();
+    assert_eq!((again.inserted, again.duplicates), (0, 3));
 }
 
 #[test]
