@@ -72,6 +72,8 @@ pub struct DateReader {
     zone: jiff::tz::TimeZone,
     slash: Regex,
     gmt: Regex,
+    /// An offset after a time: `10:00:00 +0200`, `10:00+02:00`.
+    numeric: Regex,
 }
 
 impl DateReader {
@@ -99,6 +101,10 @@ impl DateReader {
             .expect("valid regex"),
             gmt: Regex::new(r"(?i)\s*(?:GMT|UTC)\s*(?:([+-])(\d{1,2})(?::?(\d{2}))?)?$")
                 .expect("valid regex"),
+            numeric: Regex::new(
+                r"(?i)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[ap]\.?m\.?)?(\s*([+-])(\d{2}:?\d{2}))$",
+            )
+            .expect("valid regex"),
         })
     }
 
@@ -148,8 +154,14 @@ impl DateReader {
         Ok(())
     }
 
-    /// A trailing `GMT+1` / `UTC` becomes a fixed offset.
+    /// A trailing `GMT+1` / `UTC`, or an offset after the time (`+0200`, `+02:00`),
+    /// becomes a fixed offset.
     fn split_zone<'a>(&self, cell: &'a str) -> (&'a str, Option<jiff::tz::Offset>) {
+        if let Some(m) = self.numeric.captures(cell) {
+            let (whole, sign) = (m.get(1).expect("group"), m.get(2).expect("group"));
+            let at = offset(sign.as_str(), &m[3]);
+            return (cell[..whole.start()].trim_end(), at);
+        }
         let Some(m) = self.gmt.captures(cell) else {
             return (cell, None);
         };
@@ -310,6 +322,10 @@ mod tests {
             ("2026/03/02 10:15:32 PM GMT+1", "2026-03-02T21:15:32Z"),
             ("2026-03-15 10:12:44 UTC", "2026-03-15T10:12:44Z"),
             ("2026-03-15", "2026-03-15T00:00:00Z"),
+            // Offsets after the time, as Shopify and Rails write them, or Python's str().
+            ("2026-03-02 10:00:00 +0200", "2026-03-02T08:00:00Z"),
+            ("2026-03-02 10:00:00-05:00", "2026-03-02T15:00:00Z"),
+            ("2026-03-02 10:00 +01:00", "2026-03-02T09:00:00Z"),
         ] {
             assert_eq!(utc.read(cell), Ok(at(expected)), "{cell}");
         }
