@@ -226,7 +226,8 @@ fn conventional_field(header: &str) -> String {
         "utm_content" | "content" => "utm_content",
         "revenue" | "amount" | "total" | "montant" | "montant_ttc" | "total_ttc" => "revenue",
         "currency" | "devise" => "currency",
-        "email" | "e_mail" | "mail" | "courriel" | "adresse_email" | "adresse_e_mail" => "email",
+        "email" | "e_mail" | "mail" | "email_address" | "emailaddress" | "courriel"
+        | "adresse_email" | "adresse_e_mail" => "email",
         "properties" => "properties",
         "traits" => "traits",
         "context" => "context",
@@ -2193,6 +2194,7 @@ mod tests {
             ("Devise", "currency"),
             ("Courriel", "email"),
             ("Adresse e-mail", "email"),
+            ("Email Address", "email"),
             ("Canal", "channel"),
             ("Campagne", "campaign"),
             ("ID compte", "group_id"),
