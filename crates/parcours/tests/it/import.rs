@@ -1438,3 +1438,128 @@ fn unreadable_csv_rows_are_rejected_by_the_line_they_start_on_and_the_others_kep
         ]
     );
 }
+
+/// One sale as a reference export writes it (RFC 3339 in UTC, a decimal point, UTF-8) and
+/// as a French spreadsheet does (local time in Paris, day first, a decimal comma with
+/// grouped thousands, semicolons, Windows-1252).
+#[derive(Debug, Clone)]
+struct Sale {
+    user: u32,
+    /// Seconds since the epoch.
+    at: i64,
+    cents: i64,
+    store: &'static str,
+}
+
+const STORES: [&str; 4] = ["Liège", "Orléans", "Besançon", "Saint-Étienne — Cœur"];
+
+fn reference_csv(sales: &[Sale]) -> String {
+    let mut csv = String::from("timestamp,user_id,event,revenue,store\n");
+    for s in sales {
+        let at = jiff::Timestamp::from_second(s.at).unwrap();
+        csv += &format!(
+            "{at},u{},Order Completed,{}.{:02},{}\n",
+            s.user,
+            s.cents / 100,
+            s.cents % 100,
+            s.store
+        );
+    }
+    csv
+}
+
+fn french_csv(sales: &[Sale]) -> Vec<u8> {
+    let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+    let mut csv = String::from("Horodatage;Numéro client;Événement;Montant TTC;Magasin\n");
+    for s in sales {
+        let local = jiff::Timestamp::from_second(s.at)
+            .unwrap()
+            .to_zoned(paris.clone());
+        let whole = (s.cents / 100).to_string();
+        let mut grouped = String::new();
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i).is_multiple_of(3) {
+                grouped.push('\u{a0}');
+            }
+            grouped.push(digit);
+        }
+        csv += &format!(
+            "{};u{};Order Completed;{grouped},{:02};{}\n",
+            local.strftime("%d/%m/%Y %H:%M:%S"),
+            s.user,
+            s.cents % 100,
+            s.store
+        );
+    }
+    csv.chars()
+        .map(|c| match c {
+            '—' => 0x97,
+            'Œ' => 0x8c,
+            'œ' => 0x9c,
+            c => u8::try_from(u32::from(c)).expect("Windows-1252"),
+        })
+        .collect()
+}
+
+/// What a store holds of imported sales: time, user, revenue, store, in order.
+fn sales_of(
+    file: &std::path::Path,
+    options: &Options,
+) -> Vec<(i64, Option<String>, Option<f64>, String)> {
+    let (_dir, store, ws) = open();
+    let mapping = Mapping {
+        columns: [("Magasin".to_string(), "properties.store".to_string())].into(),
+        ..Mapping::default()
+    };
+    let summary = import_file(&store, ws, file, &mapping, options).unwrap();
+    assert!(summary.rejected.is_empty(), "{:?}", summary.rejected);
+    stored(&store, ws, |e| {
+        (
+            e.timestamp,
+            e.user_id,
+            e.touch.revenue,
+            e.properties["store"].as_str().unwrap_or("").to_string(),
+        )
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+
+    /// The French export of sales imports, with its locale's options, as the reference
+    /// export of the same sales does: the same times (summer time included), revenue and
+    /// accents.
+    #[test]
+    fn a_french_export_imports_as_its_reference_export(
+        sales in proptest::collection::vec(
+            proptest::strategy::Strategy::prop_map(
+                (0u32..5, 1_704_067_200i64..1_790_000_000, 0i64..100_000_000_000, 0usize..4),
+                |(user, at, cents, store)| Sale { user, at, cents, store: STORES[store] },
+            ),
+            1..20,
+        )
+    ) {
+        use proptest::prelude::*;
+        // From 2024 to September 2026: in the past (a time to come is clamped to the
+        // import's own), across five changes of summer time. Not the second of a repeated
+        // local hour (the end of summer time), which local time cannot tell from the first.
+        let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
+        for s in &sales {
+            let local = jiff::Timestamp::from_second(s.at).unwrap().to_zoned(paris.clone());
+            let back = local.datetime().to_zoned(paris.clone()).unwrap().timestamp();
+            prop_assume!(back.as_second() == s.at);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let reference = dir.path().join("reference.csv");
+        std::fs::write(&reference, reference_csv(&sales)).unwrap();
+        let french = dir.path().join("ventes.csv");
+        std::fs::write(&french, french_csv(&sales)).unwrap();
+        let locale = Options {
+            encoding: parcours::encoding::Encoding::Windows1252,
+            ..in_locale("Europe/Paris", Some("dmy"))
+        };
+        let expected = sales_of(&reference, &Options::default());
+        prop_assert_eq!(expected.len(), sales.len());
+        prop_assert_eq!(sales_of(&french, &locale), expected);
+    }
+}
