@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Mutex;
 
@@ -258,6 +259,18 @@ pub struct Summary {
     /// A dry run's first valid events, as they would be stored.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<Event>,
+    /// For rows keyed by their email alone: what they went to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_email: Option<ByEmail>,
+}
+
+/// What the valid rows keyed by email alone went to.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct ByEmail {
+    /// Rows of a person parcours knew by that email.
+    pub known: u64,
+    /// Rows recorded under an email parcours did not know, as a new person.
+    pub new: u64,
 }
 
 /// An event in a line: its time, kind, name, actor and touch, for a person to check a
@@ -304,6 +317,15 @@ impl Summary {
         if self.rejected.len() > SHOWN {
             println!("  … and {} more rejected rows", self.rejected.len() - SHOWN);
         }
+        if let Some(ByEmail { known, new }) = self.by_email {
+            let matched = match known + new {
+                0 => 0.0,
+                all => 100.0 * known as f64 / all as f64,
+            };
+            println!(
+                "  keyed by email: {known} rows of people parcours knew, {new} under new emails ({matched:.0}% matched)"
+            );
+        }
         if !self.examples.is_empty() {
             println!("  the first events, as they would be stored:");
             for e in &self.examples {
@@ -342,6 +364,11 @@ impl Summary {
         }
         let room = EXAMPLES.saturating_sub(self.examples.len());
         self.examples.extend(other.examples.into_iter().take(room));
+        if let Some(b) = other.by_email {
+            let mine = self.by_email.get_or_insert_with(ByEmail::default);
+            mine.known += b.known;
+            mine.new += b.new;
+        }
     }
 }
 
@@ -1190,9 +1217,10 @@ fn to_event(
     people: Option<&People>,
     received: i64,
 ) -> Result<Event, PayloadError> {
-    if let Some(people) = people {
-        people.key(&mut m)?;
-    }
+    let keyed = match people {
+        Some(people) => Some((people, people.key(&mut m)?)),
+        None => None,
+    };
     let mut time = None;
     for key in ["timestamp", "originalTimestamp"] {
         if let Some(micros) = m.time(key) {
@@ -1234,7 +1262,11 @@ fn to_event(
         }
         id
     };
-    parse_fields(m, received, &Limits::default(), &mut id)
+    let event = parse_fields(m, received, &Limits::default(), &mut id)?;
+    if let Some((people, known)) = keyed {
+        people.count(known);
+    }
+    Ok(event)
 }
 
 fn import_csv(
@@ -1301,7 +1333,9 @@ fn import_csv(
         people: people.as_ref(),
     };
     let convert = csv_events(&fields, mapping, cells, received);
-    pipeline(sink, input.rows, read_csv(reader, &input.name), &convert)
+    let mut summary = pipeline(sink, input.rows, read_csv(reader, &input.name), &convert)?;
+    summary.by_email = people.as_ref().map(People::matched);
+    Ok(summary)
 }
 
 /// How the cells of a file are read: its times, its numbers, and (for rows keyed by
@@ -1319,13 +1353,16 @@ struct Cells<'a> {
 struct People {
     /// Email → (whether a userId, the identifier).
     by_email: HashMap<String, (bool, String)>,
+    /// Valid rows recorded under a known person, and under a new email.
+    known: AtomicU64,
+    new: AtomicU64,
 }
 
 impl People {
     fn of(workspace: Option<(&dyn Store, WorkspaceId)>) -> anyhow::Result<People> {
         let mut by_email = HashMap::new();
         let Some((store, ws)) = workspace else {
-            return Ok(People { by_email });
+            return Ok(People::new(by_email));
         };
         // Each person's first userId, else first anonymousId (by first seen).
         let mut emails = Vec::new();
@@ -1351,12 +1388,35 @@ impl People {
                 by_email.insert(email, (*user, id.clone()));
             }
         }
-        Ok(People { by_email })
+        Ok(People::new(by_email))
+    }
+
+    fn new(by_email: HashMap<String, (bool, String)>) -> People {
+        People {
+            by_email,
+            known: AtomicU64::new(0),
+            new: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts a valid row keyed by email (`known`: to a person parcours knew).
+    fn count(&self, known: bool) {
+        let counter = if known { &self.known } else { &self.new };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What the rows keyed by email went to.
+    fn matched(&self) -> ByEmail {
+        ByEmail {
+            known: self.known.load(Ordering::Relaxed),
+            new: self.new.load(Ordering::Relaxed),
+        }
     }
 
     /// Gives a message without ids the identifier of its email's person: their userId
     /// (else anonymousId) when the email is known, else the email itself as userId.
-    fn key(&self, m: &mut Message) -> Result<(), PayloadError> {
+    /// Returns whether it was known.
+    fn key(&self, m: &mut Message) -> Result<bool, PayloadError> {
         let email = email_of(m).ok_or_else(|| {
             PayloadError::new(
                 parcours_core::ErrorCode::MissingField,
@@ -1364,13 +1424,13 @@ impl People {
                 "the row has no email to key it by (the file has no user_id or anonymous_id column)",
             )
         })?;
-        let (key, id) = match self.by_email.get(&email) {
-            Some((true, user)) => ("userId", user.clone()),
-            Some((false, anonymous)) => ("anonymousId", anonymous.clone()),
-            None => ("userId", email),
+        let (key, id, known) = match self.by_email.get(&email) {
+            Some((true, user)) => ("userId", user.clone(), true),
+            Some((false, anonymous)) => ("anonymousId", anonymous.clone(), true),
+            None => ("userId", email, false),
         };
         m.insert(key, Value::String(id));
-        Ok(())
+        Ok(known)
     }
 }
 

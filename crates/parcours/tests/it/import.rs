@@ -1128,8 +1128,11 @@ fn rows_keyed_by_email_join_the_journey_of_the_email_s_person() {
         ]
         .map(|(u, a)| (u.map(String::from), a.map(String::from)))
     );
+    let matched = |s: &Summary| s.by_email.map(|b| (b.known, b.new));
+    assert_eq!(matched(&check), Some((2, 1)));
     let summary = import_file(&store, ws, &sales, &mapping, &Options::default()).unwrap();
     assert_eq!(summary.inserted, 3, "{:?}", summary.rejected);
+    assert_eq!(matched(&summary), Some((2, 1)));
     assert_eq!(
         lines(&summary),
         vec![(5, "missing_field".into(), Some("userId".into()))]
@@ -1146,6 +1149,10 @@ fn rows_keyed_by_email_join_the_journey_of_the_email_s_person() {
     // Again: nothing added, whoever the emails now belong to.
     let again = import_file(&store, ws, &sales, &mapping, &Options::default()).unwrap();
     assert_eq!((again.inserted, again.duplicates), (0, 3));
+    // zoe@example.com is known now.
+    assert_eq!(matched(&again), Some((3, 0)));
+    // Files with ids say nothing of emails.
+    assert_eq!(matched(&import(&store, ws, "events.jsonl")), None);
 }
 
 #[test]
