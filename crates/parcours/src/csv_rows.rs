@@ -18,6 +18,17 @@ use std::io::BufRead;
 
 use csv_core::ReadRecordResult;
 
+/// Whether the cells of a CSV's first line are Excel's `sep=X`, which names the
+/// delimiter `X` (read with that delimiter: `sep=` and an empty cell; with another: one
+/// cell).
+pub fn is_separator_line(cells: &[String], delimiter: u8) -> bool {
+    match cells {
+        [one] => one.len() == 5 && one.starts_with("sep=") && one.is_char_boundary(5),
+        [sep, empty] => sep == "sep=" && empty.is_empty() && delimiter != b'=',
+        _ => false,
+    }
+}
+
 /// What to do with a file that is not UTF-8.
 pub const NOT_UTF8: &str = "export the file as CSV UTF-8, or give --encoding windows-1252 if a spreadsheet of a Western European locale saved it as plain CSV";
 
@@ -130,25 +141,33 @@ pub struct BadRow {
 }
 
 impl<R: BufRead> Reader<R> {
-    /// Reads the header: its cells, and the reader past it.
+    /// Reads the header: its cells, and the reader past it. A first line `sep=;` (which
+    /// Excel writes to name the delimiter, see [`is_separator_line`]) is passed over.
     pub fn new(mut input: R, delimiter: u8) -> anyhow::Result<(Reader<R>, Vec<String>)> {
         let mut core = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
-        let (mut batch, mut filled) = (Batch::default(), Filled::default());
-        let read = read_row(&mut input, &mut core, &mut batch, &mut filled)?;
-        batch.cut(filled);
-        let headers = match read.then(|| batch.rows().next()).flatten() {
-            None => Vec::new(),
-            Some((_, row)) => {
-                let mut cells: Vec<&str> = row
-                    .cells()
-                    .ok_or_else(|| anyhow::anyhow!("the CSV header is not UTF-8 ({NOT_UTF8})"))?
-                    .collect();
-                if let Some(first) = cells.first_mut() {
-                    *first = first.strip_prefix('\u{feff}').unwrap_or(first);
+        let header = |input: &mut R, core: &mut csv_core::Reader| {
+            let (mut batch, mut filled) = (Batch::default(), Filled::default());
+            let read = read_row(input, core, &mut batch, &mut filled)?;
+            batch.cut(filled);
+            let headers = match read.then(|| batch.rows().next()).flatten() {
+                None => Vec::new(),
+                Some((_, row)) => {
+                    let mut cells: Vec<&str> = row
+                        .cells()
+                        .ok_or_else(|| anyhow::anyhow!("the CSV header is not UTF-8 ({NOT_UTF8})"))?
+                        .collect();
+                    if let Some(first) = cells.first_mut() {
+                        *first = first.strip_prefix('\u{feff}').unwrap_or(first);
+                    }
+                    cells.into_iter().map(str::to_string).collect()
                 }
-                cells.into_iter().map(str::to_string).collect()
-            }
+            };
+            anyhow::Ok((read, headers))
         };
+        let (mut read, mut headers) = header(&mut input, &mut core)?;
+        if is_separator_line(&headers, delimiter) {
+            (read, headers) = header(&mut input, &mut core)?;
+        }
         let reader = Reader {
             input,
             core,
@@ -336,6 +355,25 @@ mod tests {
             }
         }
         (headers, rows, bad)
+    }
+
+    #[test]
+    fn excel_s_separator_line_names_the_delimiter_and_is_passed_over() {
+        for (text, delimiter) in [
+            ("sep=;\nid;name\n1;a\n", b';'),
+            ("\u{feff}sep=;\r\nid;name\r\n1;a\r\n", b';'),
+            ("sep=,\nid,name\n1,a\n", b','),
+        ] {
+            let (mut reader, headers) = Reader::new(text.as_bytes(), delimiter).unwrap();
+            assert_eq!(headers, ["id", "name"], "{text:?}");
+            let (batch, _, _) = reader.read_batch(10, &mut |_| {});
+            let (line, row) = batch.row(0);
+            assert_eq!(line, 3, "the line in the file");
+            assert_eq!(row.cells().unwrap().collect::<Vec<_>>(), ["1", "a"]);
+        }
+        // A first column that merely starts so is a header.
+        let (_, headers) = Reader::new(&b"sep=x;y\n1;2\n"[..], b';').unwrap();
+        assert_eq!(headers, ["sep=x", "y"]);
     }
 
     #[test]

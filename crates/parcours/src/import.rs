@@ -616,6 +616,9 @@ struct Input {
     content: Box<dyn Read + Send>,
 }
 
+/// The byte order mark some tools write at the start of a UTF-8 file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// How much of an input is read first, to tell its format, rows and dates from.
 const HEAD_BYTES: usize = 1 << 20;
 
@@ -764,6 +767,7 @@ fn detect_format(path: &Path, head: &[u8]) -> Format {
         "jsonl" | "ndjson" | "json" => return Format::Jsonl,
         _ => {}
     }
+    let head = head.strip_prefix(BOM).unwrap_or(head);
     let first = head.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
         Format::Jsonl
@@ -1123,7 +1127,9 @@ fn import_jsonl(
                     "the line is not UTF-8 (JSON Lines files are UTF-8)",
                 )
             })?
-            .trim();
+            .trim()
+            // A byte order mark, as Windows tools write before the first line.
+            .trim_start_matches('\u{feff}');
         match parcours_core::payload::read_message(text) {
             Ok(Some(m)) => to_event(
                 rename_keys(m, mapping),
@@ -1170,6 +1176,7 @@ fn jsonl_head_times(head: &[u8], mapping: &Mapping) -> Vec<String> {
     }
     let mut times = Vec::new();
     for line in lines {
+        let line = line.strip_prefix(BOM).unwrap_or(line);
         if let Ok(object) = serde_json::from_slice::<Map<String, Value>>(line) {
             for key in &keys {
                 if let Some(Value::String(t)) = object.get(*key) {
@@ -1289,16 +1296,32 @@ fn import_csv(
         k => k,
     };
     if kind == Kind::Costs {
+        // Excel's `sep=;` line is passed over here too, and counted in the lines told.
+        let mut content = BufReader::new(input.content);
+        let first = head.strip_prefix(BOM).unwrap_or(head);
+        let first = first.split(|b| *b == b'\n').next().unwrap_or_default();
+        let cells = [String::from_utf8_lossy(first).trim_end().to_string()];
+        let skipped = u64::from(csv_rows::is_separator_line(&cells, b'='));
+        if skipped == 1 {
+            content
+                .read_until(b'\n', &mut Vec::new())
+                .with_context(|| format!("reading {}", input.name))?;
+        }
         let reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
-            .from_reader(input.content);
+            .from_reader(content);
         let mut days = options.dates.for_days();
         if let Some(day) = costs_day_column(&headers) {
             let cells = head_times(head, delimiter, &[day]);
             days.learn_order(cells.iter().map(String::as_str))
                 .with_context(|| format!("reading the days at the start of {}", input.name))?;
         }
-        return import_costs(sink, reader, &headers, &days, options.decimal_comma);
+        let read = CostsRead {
+            days: &days,
+            decimal_comma: options.decimal_comma,
+            lines_before: skipped,
+        };
+        return import_costs(sink, reader, &headers, read);
     }
     let (reader, headers, fields) = open_csv(input.content, delimiter, mapping)?;
     let has_time =
@@ -2127,13 +2150,24 @@ fn looks_like_costs(headers: &[String]) -> bool {
 
 /// Ad costs: `day`, `campaign`, `channel` (or `medium`), `source`, `cost`, `currency`,
 /// `impressions`, `clicks`. Re-importing replaces the rows with the same key.
+/// How the cells of ad costs are read, and the lines of the file before the CSV's header.
+struct CostsRead<'a> {
+    days: &'a DateReader,
+    decimal_comma: bool,
+    lines_before: u64,
+}
+
 fn import_costs<R: Read>(
     sink: Sink,
     mut reader: csv::Reader<R>,
     headers: &[String],
-    days: &DateReader,
-    decimal_comma: bool,
+    read: CostsRead,
 ) -> anyhow::Result<Summary> {
+    let CostsRead {
+        days,
+        decimal_comma,
+        lines_before,
+    } = read;
     let col = |names: &[&str]| {
         headers
             .iter()
@@ -2159,7 +2193,7 @@ fn import_costs<R: Read>(
             Ok(true) => {}
             Err(e) => {
                 summary.rows += 1;
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                let line = e.position().map(|p| p.line()).unwrap_or(0) + lines_before;
                 summary.rejected.push(Rejection {
                     line,
                     code: "malformed_csv".into(),
@@ -2170,7 +2204,7 @@ fn import_costs<R: Read>(
             }
         }
         summary.rows += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = record.position().map(|p| p.line()).unwrap_or(0) + lines_before;
         let get = |i: Option<usize>| {
             i.and_then(|i| record.get(i))
                 .map(str::trim)

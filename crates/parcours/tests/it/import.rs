@@ -298,6 +298,48 @@ fn a_segment_warehouse_table_imports_as_the_events_it_was_loaded_from() {
     assert_eq!((again.inserted, again.duplicates), (0, 2));
 }
 
+/// What Windows tools add to files: a byte order mark before JSON Lines (whose format is
+/// still told by their first character), and Excel's `sep=;` line before a CSV's header
+/// (which names the delimiter, and counts in the lines told).
+#[test]
+fn a_byte_order_mark_and_excel_s_separator_line_are_passed_over() {
+    let (dir, store, ws) = open();
+    let jsonl = dir.path().join("export"); // no extension: told by its content
+    std::fs::write(
+        &jsonl,
+        "\u{feff}{\"type\":\"track\",\"event\":\"A\",\"userId\":\"u\",\"timestamp\":\"2024-05-01T10:00:00Z\"}\n",
+    )
+    .unwrap();
+    let summary =
+        import_file(&store, ws, &jsonl, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!(summary.inserted, 1, "{:?}", summary.rejected);
+    let csv = dir.path().join("excel.csv");
+    std::fs::write(
+        &csv,
+        "sep=;\ndate;user_id;event\n2024-05-01;u1;B\nnot a date;u1;C\n",
+    )
+    .unwrap();
+    let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!(summary.inserted, 1);
+    assert_eq!(
+        lines(&summary),
+        vec![(4, "invalid_timestamp".into(), Some("timestamp".into()))]
+    );
+    let costs = dir.path().join("costs.csv");
+    std::fs::write(
+        &costs,
+        "sep=;\nDate;Campaign;Spend\n2024-05-01;c1;12,5\n2024-05-02;c1;x\n",
+    )
+    .unwrap();
+    let summary =
+        import_file(&store, ws, &costs, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!(summary.inserted, 1);
+    assert_eq!(
+        lines(&summary),
+        vec![(4, "invalid_value".into(), Some("cost".into()))]
+    );
+}
+
 /// The options of an import in a locale: times without an offset in this time zone,
 /// numbers with a decimal comma.
 fn in_locale(timezone: &str, order: Option<&str>) -> Options {
