@@ -66,6 +66,25 @@ impl Batch {
         (line, row)
     }
 
+    /// Appends copies of the rows `range` of `from`, with their lines.
+    pub fn push_rows(&mut self, from: &Batch, range: std::ops::Range<usize>) {
+        for i in range {
+            let (line, row) = from.row(i);
+            self.rows.push((line, self.bytes.len(), self.ends.len()));
+            self.bytes.extend_from_slice(row.bytes);
+            self.ends.extend_from_slice(row.ends);
+        }
+    }
+
+    /// Drops the rows from `len` on.
+    pub fn truncate_rows(&mut self, len: usize) {
+        if let Some(&(_, start, first)) = self.rows.get(len) {
+            self.rows.truncate(len);
+            self.bytes.truncate(start);
+            self.ends.truncate(first);
+        }
+    }
+
     /// Drops the room past what the rows fill (see [`read_row`]).
     fn cut(&mut self, filled: Filled) {
         self.bytes.truncate(filled.bytes);
@@ -355,6 +374,26 @@ mod tests {
             }
         }
         (headers, rows, bad)
+    }
+
+    #[test]
+    fn rows_are_copied_and_dropped_whole() {
+        let text = "id,name\n1,a\n2,\"b\nb\"\n3,c\n";
+        let (mut reader, _) = Reader::new(text.as_bytes(), b',').unwrap();
+        let (mut batch, _, _) = reader.read_batch(10, &mut |_| {});
+        let cells = |b: &Batch| -> Vec<(u64, Vec<String>)> {
+            b.rows()
+                .map(|(line, row)| (line, row.cells().unwrap().map(String::from).collect()))
+                .collect()
+        };
+        let all = cells(&batch);
+        let mut tail = Batch::default();
+        tail.push_rows(&batch, 1..3);
+        batch.truncate_rows(1);
+        assert_eq!(cells(&batch), all[..1]);
+        assert_eq!(cells(&tail), all[1..]);
+        batch.push_rows(&tail, 0..2);
+        assert_eq!(cells(&batch), all);
     }
 
     #[test]

@@ -75,6 +75,11 @@ pub struct ImportArgs {
     /// spreadsheets of French, German, Spanish… locales write them.
     #[arg(long)]
     pub decimal_comma: bool,
+    /// One event per group of consecutive rows with the same value in this column (an
+    /// order's line items): the first row's fields, the lines' `product.X` columns as
+    /// `properties.products`, the revenue cells summed. CSV only.
+    #[arg(long, value_name = "COLUMN")]
+    pub group_by: Option<String>,
     /// Read and check every row, and show the first events as they would be stored;
     /// store nothing (and create neither the data directory nor the workspace).
     #[arg(long)]
@@ -180,14 +185,14 @@ const TOP_FIELDS: &[&str] = &[
 
 fn check_field(field: &str) -> anyhow::Result<()> {
     let ok = TOP_FIELDS.contains(&field)
-        || ["properties.", "traits.", "context."]
+        || ["properties.", "traits.", "context.", "product."]
             .iter()
             .any(|p| field.strip_prefix(p).is_some_and(|r| !r.is_empty()));
     if ok {
         Ok(())
     } else {
         bail!(
-            "unknown field {field:?}: use one of {} or properties.X / traits.X / context.X",
+            "unknown field {field:?}: use one of {} or properties.X / traits.X / context.X / product.X",
             TOP_FIELDS.join(", ")
         )
     }
@@ -401,6 +406,7 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
         dates: args.dates.reader()?,
         decimal_comma: args.decimal_comma,
         encoding: args.encoding,
+        group_by: args.group_by.clone(),
         progress: !args.no_progress,
     };
     if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
@@ -490,6 +496,8 @@ pub struct Options {
     pub decimal_comma: bool,
     /// The character encoding of the input.
     pub encoding: Encoding,
+    /// The column whose runs of equal values are one event each (see [`group_event`]).
+    pub group_by: Option<String>,
     pub progress: bool,
 }
 
@@ -502,6 +510,7 @@ impl Default for Options {
             dates: DateReader::new(None, None, "UTC").expect("UTC is a time zone"),
             decimal_comma: false,
             encoding: Encoding::Utf8,
+            group_by: None,
             progress: false,
         }
     }
@@ -595,6 +604,12 @@ fn import_into(
     };
     let summary = match format {
         Format::Csv => import_csv(sink, input, mapping, options)?,
+        _ if options.group_by.is_some() => {
+            bail!(
+                "--group-by groups the rows of a CSV file; {} is JSON Lines",
+                input.name
+            )
+        }
         _ => import_jsonl(sink, input, mapping, &options.dates)?,
     };
     bar.finish_and_clear();
@@ -1355,10 +1370,202 @@ fn import_csv(
         decimal_comma: options.decimal_comma,
         people: people.as_ref(),
     };
-    let convert = csv_events(&fields, mapping, cells, received);
-    let mut summary = pipeline(sink, input.rows, read_csv(reader, &input.name), &convert)?;
+    let products = fields.iter().any(|f| f.starts_with("product."));
+    let mut summary = match (&options.group_by, products) {
+        (None, false) => {
+            let convert = csv_events(&fields, mapping, cells, received);
+            pipeline(sink, input.rows, read_csv(reader, &input.name), &convert)?
+        }
+        (group_by, _) => {
+            let key = match group_by {
+                None => None,
+                Some(column) => {
+                    Some(headers.iter().position(|h| h == column).ok_or_else(|| {
+                        anyhow!("--group-by {column:?}: no such column among {headers:?}")
+                    })?)
+                }
+            };
+            let convert = group_events(&fields, mapping, cells, received);
+            let read = read_groups(reader, &input.name, key);
+            pipeline(sink, input.rows, read, &convert)?
+        }
+    };
     summary.by_email = people.as_ref().map(People::matched);
     Ok(summary)
+}
+
+/// Rows read together, cut into groups of consecutive rows (see [`group_event`]).
+struct Groups {
+    rows: Batch,
+    /// Where each group starts in `rows`.
+    starts: Vec<usize>,
+}
+
+impl RowBatch for Groups {
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+}
+
+impl Groups {
+    /// The rows of group `i`.
+    fn group(&self, i: usize) -> std::ops::Range<usize> {
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.rows.len());
+        self.starts[i]..end
+    }
+}
+
+/// The key of a row's group: its cell in column `key`, or none (a group of its own) when
+/// that is empty or not UTF-8.
+fn group_key(rows: &Batch, i: usize, key: usize) -> Option<&str> {
+    let (_, row) = rows.row(i);
+    row.cells()?.nth(key).filter(|k| !k.is_empty())
+}
+
+/// Reads the rows of an event CSV in batches of whole groups: consecutive rows with the
+/// same key (a row without one is a group of its own; with no key column, every row is).
+/// The last group of a batch may go on in the next: it is held back until the group
+/// after it starts, or the input ends.
+fn read_groups<'a, R: BufRead + Send + 'a>(
+    mut reader: csv_rows::Reader<R>,
+    name: &'a str,
+    key: Option<usize>,
+) -> ReadRows<'a, Groups> {
+    Box::new(move |emit, rejected| {
+        let mut rows = 0;
+        let mut held = Batch::default();
+        loop {
+            let (batch, read, status) = next_batch(&mut reader, rejected);
+            rows += read;
+            let mut all = std::mem::take(&mut held);
+            all.push_rows(&batch, 0..batch.len());
+            let last = read == 0 || status.is_err();
+            let mut starts: Vec<usize> = (0..all.len())
+                .filter(|&i| match key {
+                    None => true,
+                    Some(k) => {
+                        i == 0 || {
+                            let here = group_key(&all, i, k);
+                            here.is_none() || here != group_key(&all, i - 1, k)
+                        }
+                    }
+                })
+                .collect();
+            if !last {
+                // The last group may go on in the next batch.
+                if let Some(start) = starts.pop() {
+                    held.push_rows(&all, start..all.len());
+                    all.truncate_rows(start);
+                }
+            }
+            if !starts.is_empty() {
+                emit(Groups { rows: all, starts });
+            }
+            status.with_context(|| format!("reading {name} after row {rows}"))?;
+            if read == 0 {
+                return Ok(rows);
+            }
+        }
+    })
+}
+
+/// Turns the group of a batch at an index into its line and event.
+fn group_events<'a>(
+    fields: &'a [String],
+    mapping: &'a Mapping,
+    cells: Cells<'a>,
+    received: i64,
+) -> impl Fn(&Groups, usize) -> (u64, Result<Event, PayloadError>) + Sync + 'a {
+    let columns: Vec<Column<'a>> = fields.iter().map(|f| Column::of(f)).collect();
+    move |groups, i| {
+        let range = groups.group(i);
+        let (line, _) = groups.rows.row(range.start);
+        let rows: Vec<csv_rows::Row> = range.map(|r| groups.rows.row(r).1).collect();
+        (line, group_event(&rows, &columns, mapping, cells, received))
+    }
+}
+
+/// The event of a group of rows (an order's line items): the first row's message, with
+/// each row's `product.X` cells as one line of `properties.products` (rows without any
+/// left out) and, when the rows have revenue cells, their sum as the revenue (an order's
+/// total written on its first row only, or each line's amount). Its content, hashed for
+/// its message id, is every row's cells.
+fn group_event(
+    rows: &[csv_rows::Row],
+    columns: &[Column],
+    mapping: &Mapping,
+    read: Cells,
+    received: i64,
+) -> Result<Event, PayloadError> {
+    let all: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|row| row.cells().map(Iterator::collect))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            PayloadError::new(
+                parcours_core::ErrorCode::MalformedCsv,
+                None,
+                format!("a row of the group is not UTF-8 ({})", csv_rows::NOT_UTF8),
+            )
+        })?;
+    let mut message = row_message(all[0].iter().copied(), columns, mapping, read.decimal_comma)?;
+    let mut products = Vec::new();
+    let mut revenue: Option<f64> = None;
+    for cells in &all {
+        let mut line = Map::new();
+        for (column, cell) in columns.iter().zip(cells) {
+            let cell = cell.trim();
+            if cell.is_empty() {
+                continue;
+            }
+            match column.place {
+                Place::Product(key) => {
+                    line.insert(key.to_string(), infer(cell, read.decimal_comma));
+                }
+                _ if column.field == "revenue" => {
+                    if let Some(x) = infer(cell, read.decimal_comma).as_f64() {
+                        revenue = Some(revenue.unwrap_or(0.0) + x);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !line.is_empty() {
+            products.push(Value::Object(line));
+        }
+    }
+    if !products.is_empty() {
+        place(
+            &mut message,
+            &[vec!["properties", "products"]],
+            Value::Array(products),
+        );
+    }
+    if all.len() > 1 {
+        if let Some(total) = revenue {
+            let total = (total * 1e6).round() / 1e6;
+            place(
+                &mut message,
+                &[vec!["properties", "revenue"]],
+                Value::from(total),
+            );
+        }
+    }
+    // The content hashed is each row's cells joined by U+001F, the rows by U+001E.
+    let content = &mut |h: &mut Sha256| {
+        for (r, cells) in all.iter().enumerate() {
+            if r > 0 {
+                h.update([0x1e]);
+            }
+            for (i, cell) in cells.iter().enumerate() {
+                if i > 0 {
+                    h.update([0x1f]);
+                }
+                h.update(cell.as_bytes());
+            }
+        }
+    };
+    to_event(message, content, read.dates, read.people, received)
 }
 
 /// How the cells of a file are read: its times, its numbers, and (for rows keyed by
@@ -1512,6 +1719,22 @@ fn head_times(head: &[u8], delimiter: u8, columns: &[usize]) -> Vec<String> {
     rows.concat()
 }
 
+/// The next batch of rows of an event CSV; rows of the wrong width are rejected by their
+/// line.
+fn next_batch<R: BufRead>(
+    reader: &mut csv_rows::Reader<R>,
+    rejected: &mut Vec<Rejection>,
+) -> (Batch, u64, std::io::Result<()>) {
+    reader.read_batch(BATCH, &mut |bad| {
+        rejected.push(Rejection {
+            line: bad.line,
+            code: MALFORMED_CSV.into(),
+            field: None,
+            message: bad.message,
+        })
+    })
+}
+
 /// Reads the rows of an event CSV, unparsed, in batches; rows of the wrong width are
 /// rejected.
 fn read_csv<'a, R: BufRead + Send + 'a>(
@@ -1521,14 +1744,7 @@ fn read_csv<'a, R: BufRead + Send + 'a>(
     Box::new(move |emit, rejected| {
         let mut rows = 0;
         loop {
-            let (batch, read, status) = reader.read_batch(BATCH, &mut |bad| {
-                rejected.push(Rejection {
-                    line: bad.line,
-                    code: MALFORMED_CSV.into(),
-                    field: None,
-                    message: bad.message,
-                })
-            });
+            let (batch, read, status) = next_batch(&mut reader, rejected);
             rows += read;
             // The rows read before a failure of the input are stored, then it is told.
             if !batch.is_empty() {
@@ -1822,7 +2038,7 @@ fn row_message<'a>(
             continue;
         }
         let (paths, value) = match &column.place {
-            Place::Ignore => continue,
+            Place::Ignore | Place::Product(_) => continue,
             Place::Object => {
                 let object = JsonObject::from_text(cell.into()).map_err(|e| {
                     PayloadError::new(
@@ -1968,6 +2184,8 @@ struct Column<'a> {
 
 enum Place<'a> {
     Ignore,
+    /// A field of the row's line in `properties.products` (see [`group_event`]).
+    Product(&'a str),
     /// `properties`, `traits` or `context`, given whole as a JSON object's text.
     Object,
     /// A value typed from the cell (see [`infer`]), at these paths.
@@ -1984,6 +2202,7 @@ impl<'a> Column<'a> {
     fn of(field: &'a str) -> Column<'a> {
         let place = match field {
             "ignore" => Place::Ignore,
+            f if f.starts_with("product.") => Place::Product(&f["product.".len()..]),
             "properties" | "traits" | "context" => Place::Object,
             f if f.starts_with("properties.")
                 || f.starts_with("traits.")

@@ -75,6 +75,7 @@ fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::Impor
         delimiter: None,
         dates: Default::default(),
         decimal_comma: false,
+        group_by: None,
         encoding: Default::default(),
         dry_run: false,
         json: false,
@@ -338,6 +339,116 @@ fn a_byte_order_mark_and_excel_s_separator_line_are_passed_over() {
         lines(&summary),
         vec![(4, "invalid_value".into(), Some("cost".into()))]
     );
+}
+
+/// An order's line items, one row each (Shopify writes the order's totals on its first
+/// row only; a till writes each line's amount): one event per order with `--group-by`,
+/// its lines as `properties.products`, its revenue summed.
+#[test]
+fn line_items_grouped_by_order_are_one_event_each() {
+    let (dir, store, ws) = open();
+    let mapping = Mapping {
+        columns: [
+            ("Lineitem name", "product.name"),
+            ("Lineitem price", "product.price"),
+            ("Lineitem quantity", "product.quantity"),
+        ]
+        .map(|(c, f)| (c.to_string(), f.to_string()))
+        .into(),
+        constants: [("event".to_string(), "Order Completed".to_string())].into(),
+    };
+    let by_order = Options {
+        group_by: Some("Name".into()),
+        ..Options::default()
+    };
+    let orders = fixture("shopify_orders.csv");
+    let summary = import_file(&store, ws, &orders, &mapping, &by_order).unwrap();
+    assert_eq!(
+        (summary.rows, summary.inserted),
+        (3, 2),
+        "{:?}",
+        summary.rejected
+    );
+    let events = stored(&store, ws, |e| {
+        (e.touch.revenue, e.properties["products"].clone())
+    });
+    assert_eq!(
+        events,
+        vec![
+            (
+                Some(64.9),
+                serde_json::json!([{"name": "Lampe", "price": 59.0, "quantity": 1}])
+            ),
+            (
+                Some(35.9),
+                serde_json::json!([
+                    {"name": "Bougie", "price": 15.0, "quantity": 2},
+                    {"name": "Vase", "price": 0.0, "quantity": 1}
+                ])
+            ),
+        ]
+    );
+    let again = import_file(&store, ws, &orders, &mapping, &by_order).unwrap();
+    assert_eq!((again.inserted, again.duplicates), (0, 2));
+
+    // A till's tickets, each line with its amount, over more rows than a batch holds (a
+    // ticket may span two batches), and lines without a ticket (each its own event).
+    let mut csv = String::from("date;ticket;user_id;article;montant\n");
+    for t in 0..4000 {
+        for (article, amount) in [("pain", "1,20"), ("lait", "0,95"), ("café", "4,50")] {
+            csv += &format!("2024-05-01;T{t};u{};{article};{amount}\n", t % 7);
+        }
+        if t % 700 == 0 {
+            csv += &format!("2024-05-01;;u1;sac {t};0,10\n");
+        }
+    }
+    let tickets = dir.path().join("tickets.csv");
+    std::fs::write(&tickets, csv).unwrap();
+    let till = Mapping {
+        columns: [("article", "product.name"), ("montant", "revenue")]
+            .map(|(c, f)| (c.to_string(), f.to_string()))
+            .into(),
+        constants: [("event".to_string(), "Order Completed".to_string())].into(),
+    };
+    let options = Options {
+        group_by: Some("ticket".into()),
+        decimal_comma: true,
+        ..Options::default()
+    };
+    let (_d, store, ws) = open();
+    let summary = import_file(&store, ws, &tickets, &till, &options).unwrap();
+    assert_eq!(
+        (summary.rows, summary.inserted),
+        (12_006, 4006),
+        "{:?}",
+        summary.rejected
+    );
+    let sales = stored(&store, ws, |e| {
+        (
+            e.touch.revenue,
+            e.properties["products"].as_array().map_or(0, Vec::len),
+        )
+    });
+    let tickets_seen = sales.iter().filter(|s| *s == &(Some(6.65), 3)).count();
+    let bags = sales.iter().filter(|s| *s == &(Some(0.1), 1)).count();
+    assert_eq!((tickets_seen, bags), (4000, 6), "{:?}", &sales[..5]);
+
+    // Grouping is for CSV rows, by a column of the file.
+    let err = import_file(
+        &store,
+        ws,
+        &fixture("events.jsonl"),
+        &Mapping::default(),
+        &options,
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("--group-by"), "{err:#}");
+    let no_column = Options {
+        group_by: Some("Order".into()),
+        ..Options::default()
+    };
+    let err = import_file(&store, ws, &orders, &mapping, &no_column).unwrap_err();
+    assert!(format!("{err:#}").contains("no such column"), "{err:#}");
 }
 
 /// The options of an import in a locale: times without an offset in this time zone,
