@@ -1302,22 +1302,20 @@ fn import_csv(
         let first = head.split(|b| *b == b'\n').next().unwrap_or_default();
         detect_delimiter(&String::from_utf8_lossy(first))
     });
-    // The header, from the head: a file of ad costs is read by other code from its start.
-    let (_, headers) =
-        csv_rows::Reader::new(&head[..], delimiter).context("reading the CSV header")?;
-    let kind = match options.kind {
-        Kind::Auto if looks_like_costs(&headers) => Kind::Costs,
-        Kind::Auto => Kind::Events,
-        k => k,
+    // Ad costs: their header may come after Excel's `sep=;` line, or after the title and
+    // the dates an ad platform writes above it (Google Ads); those lines are passed over,
+    // and counted in the lines told.
+    let costs = match options.kind {
+        Kind::Events => None,
+        kind => costs_header(head, options.delimiter)
+            .or((kind == Kind::Costs).then_some((0, 0, delimiter))),
     };
-    if kind == Kind::Costs {
-        // Excel's `sep=;` line is passed over here too, and counted in the lines told.
+    if let Some((lines_before, at, delimiter)) = costs {
+        let head = &head[at..];
+        let (_, headers) =
+            csv_rows::Reader::new(head, delimiter).context("reading the CSV header")?;
         let mut content = BufReader::new(input.content);
-        let first = head.strip_prefix(BOM).unwrap_or(head);
-        let first = first.split(|b| *b == b'\n').next().unwrap_or_default();
-        let cells = [String::from_utf8_lossy(first).trim_end().to_string()];
-        let skipped = u64::from(csv_rows::is_separator_line(&cells, b'='));
-        if skipped == 1 {
+        for _ in 0..lines_before {
             content
                 .read_until(b'\n', &mut Vec::new())
                 .with_context(|| format!("reading {}", input.name))?;
@@ -1326,7 +1324,7 @@ fn import_csv(
             .delimiter(delimiter)
             .from_reader(content);
         let mut days = options.dates.for_days();
-        if let Some(day) = costs_day_column(&headers) {
+        if let Some(day) = CostColumns::of(&headers).day {
             let cells = head_times(head, delimiter, &[day]);
             days.learn_order(cells.iter().map(String::as_str))
                 .with_context(|| format!("reading the days at the start of {}", input.name))?;
@@ -1334,7 +1332,8 @@ fn import_csv(
         let read = CostsRead {
             days: &days,
             decimal_comma: options.decimal_comma,
-            lines_before: skipped,
+            lines_before,
+            constants: &mapping.constants,
         };
         return import_costs(sink, reader, &headers, read);
     }
@@ -2315,13 +2314,6 @@ fn normalised(h: &str) -> String {
         .collect()
 }
 
-/// The day column of ad costs.
-fn costs_day_column(headers: &[String]) -> Option<usize> {
-    headers
-        .iter()
-        .position(|h| ["day", "date"].contains(&normalised(h).as_str()))
-}
-
 /// An amount of ad costs: with `decimal_comma`, as [`comma_number`] reads it; else
 /// `1234.50`, `1,234.50` (groups of three set apart by commas) or `1234,50` (a lone
 /// comma before one or two digits, as spreadsheets of other locales write it).
@@ -2362,18 +2354,106 @@ fn cost_amount(cell: &str, decimal_comma: bool) -> Option<f64> {
 fn looks_like_costs(headers: &[String]) -> bool {
     let h: Vec<String> = headers.iter().map(|h| normalised(h)).collect();
     let has = |names: &[&str]| h.iter().any(|x| names.contains(&x.as_str()));
-    has(&["cost", "spend", "adspend"])
-        && has(&["day", "date"])
+    let columns = CostColumns::of(headers);
+    // A campaign too: a customer export with a date and a "total spent" is not costs.
+    columns.cost.is_some()
+        && columns.day.is_some()
+        && columns.campaign.is_some()
         && !has(&["event", "type", "userid"])
 }
 
 /// Ad costs: `day`, `campaign`, `channel` (or `medium`), `source`, `cost`, `currency`,
 /// `impressions`, `clicks`. Re-importing replaces the rows with the same key.
-/// How the cells of ad costs are read, and the lines of the file before the CSV's header.
+/// How the cells of ad costs are read, the lines of the file before the CSV's header, and
+/// the constants given (`--set channel=paid_social`, `source`, `currency`) for what the
+/// file has no column of.
 struct CostsRead<'a> {
     days: &'a DateReader,
     decimal_comma: bool,
     lines_before: u64,
+    constants: &'a BTreeMap<String, String>,
+}
+
+/// How many lines at the start of a file may come before the header of ad costs.
+const COSTS_HEADER_LINES: usize = 8;
+
+/// Where the header of ad costs is among the first lines of a head: the lines before it,
+/// its byte offset, and its delimiter (`delimiter`, else told by that line).
+fn costs_header(head: &[u8], delimiter: Option<u8>) -> Option<(u64, usize, u8)> {
+    let bom = if head.starts_with(BOM) { BOM.len() } else { 0 };
+    let mut at = bom;
+    for (k, line) in head[bom..]
+        .split(|b| *b == b'\n')
+        .take(COSTS_HEADER_LINES)
+        .enumerate()
+    {
+        let d = delimiter.unwrap_or_else(|| detect_delimiter(&String::from_utf8_lossy(line)));
+        if let Ok((_, headers)) = csv_rows::Reader::new(line, d) {
+            if looks_like_costs(&headers) {
+                return Some((k as u64, if k == 0 { 0 } else { at }, d));
+            }
+        }
+        at += line.len() + 1;
+    }
+    None
+}
+
+/// The columns of ad costs, by parcours' names and those of ad platforms' exports
+/// (Google Ads, Meta Ads Manager, Microsoft Advertising, LinkedIn): `Day`, `Reporting
+/// starts`, `Campaign name`, `Cost`, `Amount spent (EUR)`, `Impr.`, `Link clicks`…
+struct CostColumns {
+    day: Option<usize>,
+    campaign: Option<usize>,
+    cost: Option<usize>,
+    /// The currency a cost column names (`Amount spent (EUR)`).
+    cost_currency: Option<String>,
+    channel: Option<usize>,
+    medium: Option<usize>,
+    source: Option<usize>,
+    currency: Option<usize>,
+    impressions: Option<usize>,
+    clicks: Option<usize>,
+}
+
+impl CostColumns {
+    fn of(headers: &[String]) -> CostColumns {
+        let names: Vec<String> = headers.iter().map(|h| normalised(h)).collect();
+        let col = |wanted: &[&str]| names.iter().position(|n| wanted.contains(&n.as_str()));
+        // `Amount spent (EUR)`, `Cost (EUR)`: a cost in a currency.
+        let priced = names.iter().enumerate().find_map(|(i, n)| {
+            ["amountspent", "cost", "spend", "totalspent"]
+                .iter()
+                .find_map(|p| n.strip_prefix(p))
+                .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+                .map(|c| (i, c.to_ascii_uppercase()))
+        });
+        let cost = col(&[
+            "cost",
+            "spend",
+            "adspend",
+            "amountspent",
+            "totalspent",
+            "spent",
+        ]);
+        CostColumns {
+            day: col(&[
+                "day",
+                "date",
+                "reportingstarts",
+                "startdateinutc",
+                "startdate",
+            ]),
+            campaign: col(&["campaign", "campaignname", "utmcampaign"]),
+            cost: cost.or(priced.as_ref().map(|(i, _)| *i)),
+            cost_currency: priced.filter(|_| cost.is_none()).map(|(_, c)| c),
+            channel: col(&["channel"]),
+            medium: col(&["medium", "utmmedium"]),
+            source: col(&["source", "utmsource"]),
+            currency: col(&["currency", "currencycode"]),
+            impressions: col(&["impressions", "impr"]),
+            clicks: col(&["clicks", "linkclicks"]),
+        }
+    }
 }
 
 fn import_costs<R: Read>(
@@ -2386,23 +2466,37 @@ fn import_costs<R: Read>(
         days,
         decimal_comma,
         lines_before,
+        constants,
     } = read;
-    let col = |names: &[&str]| {
-        headers
-            .iter()
-            .position(|h| names.contains(&normalised(h).as_str()))
+    let CostColumns {
+        day,
+        campaign,
+        cost,
+        cost_currency,
+        channel,
+        medium,
+        source,
+        currency,
+        impressions,
+        clicks,
+    } = CostColumns::of(headers);
+    let day = day.ok_or_else(|| anyhow!("ad costs need a `day` column"))?;
+    let campaign = campaign.ok_or_else(|| anyhow!("ad costs need a `campaign` column"))?;
+    let cost = cost.ok_or_else(|| anyhow!("ad costs need a `cost` column"))?;
+    // What the file has no column of may be given once for all its rows.
+    let constant = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| constants.get(*k).map(String::as_str))
     };
-    let day = costs_day_column(headers).ok_or_else(|| anyhow!("ad costs need a `day` column"))?;
-    let campaign = col(&["campaign", "campaignname", "utmcampaign"])
-        .ok_or_else(|| anyhow!("ad costs need a `campaign` column"))?;
-    let cost = col(&["cost", "spend", "adspend"])
-        .ok_or_else(|| anyhow!("ad costs need a `cost` column"))?;
-    let channel = col(&["channel"]);
-    let medium = col(&["medium", "utmmedium"]);
-    let source = col(&["source", "utmsource"]);
-    let currency = col(&["currency"]);
-    let impressions = col(&["impressions"]);
-    let clicks = col(&["clicks"]);
+    let (default_channel, default_source) = (
+        constant(&["channel", "utm_medium"]),
+        constant(&["utm_source", "source"]),
+    );
+    let default_currency = cost_currency
+        .as_deref()
+        .or(constant(&["currency"]))
+        .unwrap_or("USD")
+        .to_uppercase();
     let mut summary = Summary::default();
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -2461,9 +2555,18 @@ fn import_costs<R: Read>(
                 continue;
             }
         };
-        let count = |i| get(i).and_then(|v| v.parse::<i64>().ok());
+        // Counts as exports write them: `12000`, `12,000`, `12 000`, `12.000`.
+        let count = |i| {
+            let v = get(i)?;
+            let grouped = v
+                .chars()
+                .all(|c| c.is_ascii_digit() || [',', '.', ' ', '\u{a0}', '\u{202f}'].contains(&c));
+            let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+            grouped.then(|| digits.parse::<i64>().ok()).flatten()
+        };
         let channel_name = get(channel)
             .or(get(medium))
+            .or(default_channel)
             .map(|c| {
                 parcours_core::normalize::canonical_channel(c)
                     .map(str::to_string)
@@ -2474,11 +2577,11 @@ fn import_costs<R: Read>(
             day: format_rfc3339(micros)[..10].to_string(),
             campaign: campaign_name.to_string(),
             channel: channel_name,
-            source: get(source).unwrap_or("").to_string(),
+            source: get(source).or(default_source).unwrap_or("").to_string(),
             cost: amount,
             currency: get(currency)
                 .map(str::to_uppercase)
-                .unwrap_or_else(|| "USD".into()),
+                .unwrap_or_else(|| default_currency.clone()),
             impressions: count(impressions),
             clicks: count(clicks),
         });

@@ -451,6 +451,119 @@ fn line_items_grouped_by_order_are_one_event_each() {
     assert!(format!("{err:#}").contains("no such column"), "{err:#}");
 }
 
+/// Ad platforms' cost exports as they download: Meta Ads Manager's column names (the
+/// currency in the cost's header), Google Ads' title and date lines above the header and
+/// grouped numbers; the channel and source they lack given once with `--set`.
+#[test]
+fn ad_platforms_cost_exports_import_as_they_download() {
+    let (_dir, store, ws) = open();
+    let set = |channel: &str, source: &str| Mapping {
+        constants: [("channel", channel), ("utm_source", source)]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+        ..Mapping::default()
+    };
+    let meta = import_file(
+        &store,
+        ws,
+        &fixture("meta_ads.csv"),
+        &set("paid_social", "facebook"),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!((meta.rows, meta.inserted), (2, 2), "{:?}", meta.rejected);
+    let google = import_file(
+        &store,
+        ws,
+        &fixture("google_ads.csv"),
+        &set("paid_search", "google"),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(google.inserted, 1);
+    assert_eq!(
+        lines(&google),
+        vec![(5, "invalid_value".into(), Some("cost".into()))]
+    );
+    let costs: Vec<_> = (store.costs(ws).unwrap().into_iter())
+        .map(|c| {
+            (
+                c.day,
+                c.campaign,
+                c.channel,
+                c.source,
+                c.cost,
+                c.currency,
+                c.impressions,
+                c.clicks,
+            )
+        })
+        .collect();
+    let row =
+        |day: &str, campaign: &str, channel: &str, source: &str, cost, impressions, clicks| {
+            (
+                day.to_string(),
+                campaign.to_string(),
+                channel.to_string(),
+                source.to_string(),
+                cost,
+                "EUR".to_string(),
+                Some(impressions),
+                Some(clicks),
+            )
+        };
+    // A customer export with a date and a total spent, but no campaign, is not costs.
+    let (dir, other, w) = open();
+    let customers = dir.path().join("customers.csv");
+    std::fs::write(
+        &customers,
+        "Date,Customer ID,Total Spent\n2024-05-01,c1,120\n",
+    )
+    .unwrap();
+    let summary = import_file(
+        &other,
+        w,
+        &customers,
+        &Mapping::default(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(summary.inserted, 1, "{:?}", summary.rejected);
+    assert!(other.costs(w).unwrap().is_empty());
+    assert_eq!(
+        costs,
+        vec![
+            row(
+                "2024-05-01",
+                "brand-search",
+                "paid_search",
+                "google",
+                1234.56,
+                12000,
+                400
+            ),
+            row(
+                "2024-05-01",
+                "spring-sale",
+                "paid_social",
+                "facebook",
+                120.5,
+                10000,
+                400
+            ),
+            row(
+                "2024-05-02",
+                "spring-sale",
+                "paid_social",
+                "facebook",
+                98.1,
+                8000,
+                310
+            ),
+        ]
+    );
+}
+
 /// The options of an import in a locale: times without an offset in this time zone,
 /// numbers with a decimal comma.
 fn in_locale(timezone: &str, order: Option<&str>) -> Options {
