@@ -26,7 +26,7 @@ fn offset(sign: &str, rest: &str) -> Option<jiff::tz::Offset> {
 }
 
 /// How the dates of a file are written: the options of both importers.
-#[derive(clap::Args, Debug, Clone)]
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct DateArgs {
     /// How dates and times are written, strftime style (e.g. "%d/%m/%Y %H:%M");
     /// default: RFC 3339 and the usual forms of exports, told apart by themselves.
@@ -37,19 +37,9 @@ pub struct DateArgs {
     #[arg(long, value_parser = ["dmy", "mdy"])]
     pub date_order: Option<String>,
     /// The time zone of times written without an offset: an IANA name (Europe/Paris) or
-    /// an offset (+01:00).
-    #[arg(long, default_value = "UTC")]
-    pub timezone: String,
-}
-
-impl Default for DateArgs {
-    fn default() -> Self {
-        DateArgs {
-            date_format: None,
-            date_order: None,
-            timezone: "UTC".into(),
-        }
-    }
+    /// an offset (+01:00); default UTC.
+    #[arg(long)]
+    pub timezone: Option<String>,
 }
 
 impl DateArgs {
@@ -58,7 +48,7 @@ impl DateArgs {
         DateReader::new(
             self.date_format.clone(),
             self.date_order.as_deref(),
-            &self.timezone,
+            self.timezone.as_deref().unwrap_or("UTC"),
         )
     }
 }

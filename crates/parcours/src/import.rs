@@ -67,10 +67,11 @@ pub struct ImportArgs {
     pub delimiter: Option<char>,
     #[command(flatten)]
     pub dates: DateArgs,
-    /// The character encoding of the files: utf-8, or windows-1252 (also read for
-    /// latin1), in which spreadsheets of Western European locales save plain "CSV".
-    #[arg(long, value_enum, default_value = "utf-8")]
-    pub encoding: Encoding,
+    /// The character encoding of the files: utf-8 (the default), or windows-1252 (also
+    /// read for latin1), in which spreadsheets of Western European locales save plain
+    /// "CSV".
+    #[arg(long, value_enum)]
+    pub encoding: Option<Encoding>,
     /// Numbers are written with a decimal comma (12,50; 1 234,50; 1.234,50), as
     /// spreadsheets of French, German, Spanish… locales write them.
     #[arg(long)]
@@ -125,16 +126,46 @@ struct MappingFile {
     columns: BTreeMap<String, String>,
     #[serde(default)]
     constants: BTreeMap<String, String>,
+    #[serde(default)]
+    options: FileOptions,
+}
+
+/// How an export is read, kept with its mapping (`[options]` of a mapping file) so that
+/// a recurring export is imported with one flag; the command line's flags win.
+#[derive(Deserialize, Default, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct FileOptions {
+    pub kind: Option<String>,
+    pub delimiter: Option<String>,
+    pub encoding: Option<String>,
+    pub timezone: Option<String>,
+    pub date_order: Option<String>,
+    pub date_format: Option<String>,
+    pub decimal_comma: Option<bool>,
+    pub group_by: Option<String>,
+}
+
+impl FileOptions {
+    /// The `[options]` of the mapping file the arguments name, if any.
+    fn from_args(args: &ImportArgs) -> anyhow::Result<FileOptions> {
+        match &args.mapping {
+            None => Ok(FileOptions::default()),
+            Some(path) => Ok(read_mapping_file(path)?.options),
+        }
+    }
+}
+
+fn read_mapping_file(path: &Path) -> anyhow::Result<MappingFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading mapping file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing mapping file {}", path.display()))
 }
 
 impl Mapping {
     pub fn from_args(args: &ImportArgs) -> anyhow::Result<Mapping> {
         let mut m = Mapping::default();
         if let Some(path) = &args.mapping {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading mapping file {}", path.display()))?;
-            let file: MappingFile = toml::from_str(&text)
-                .with_context(|| format!("parsing mapping file {}", path.display()))?;
+            let file = read_mapping_file(path)?;
             m.columns = file.columns;
             m.constants = file.constants;
         }
@@ -394,21 +425,7 @@ fn name_of(path: &Path) -> String {
 pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
     let config = load_config(&args.common, None)?;
     let mapping = Mapping::from_args(&args)?;
-    let delimiter = match args.delimiter {
-        Some(d) if d.is_ascii() => Some(d as u8),
-        Some(d) => bail!("--delimiter {d:?}: the delimiter must be one ASCII character"),
-        None => None,
-    };
-    let options = Options {
-        format: args.format,
-        kind: args.kind,
-        delimiter,
-        dates: args.dates.reader()?,
-        decimal_comma: args.decimal_comma,
-        encoding: args.encoding,
-        group_by: args.group_by.clone(),
-        progress: !args.no_progress,
-    };
+    let options = options_of(&args, FileOptions::from_args(&args)?)?;
     if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
         bail!("standard input (`-`) can be read once: name it once");
     }
@@ -481,6 +498,58 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
         store.close();
     }
     Ok(())
+}
+
+/// The options of an import: the command line's flags, else the mapping file's
+/// `[options]`, else the defaults.
+fn options_of(args: &ImportArgs, file: FileOptions) -> anyhow::Result<Options> {
+    let in_file = |key: &str| match &args.mapping {
+        Some(path) => format!("`{key}` in {}", path.display()),
+        None => format!("--{key}"),
+    };
+    let delimiter = match (args.delimiter, file.delimiter.as_deref()) {
+        (Some(d), _) if d.is_ascii() => Some(d as u8),
+        (Some(d), _) => bail!("--delimiter {d:?}: the delimiter must be one ASCII character"),
+        (None, None) => None,
+        (None, Some(d)) if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
+        (None, Some(d)) => bail!(
+            "{} {d:?}: the delimiter must be one ASCII character",
+            in_file("delimiter")
+        ),
+    };
+    let encoding = match (args.encoding, file.encoding.as_deref()) {
+        (Some(e), _) => e,
+        (None, None) => Encoding::Utf8,
+        (None, Some(e)) => clap::ValueEnum::from_str(e, true)
+            .map_err(|_| anyhow!("{} {e:?}: utf-8 or windows-1252", in_file("encoding")))?,
+    };
+    let kind = match (args.kind, file.kind.as_deref()) {
+        (Kind::Auto, Some(k)) => clap::ValueEnum::from_str(k, true)
+            .map_err(|_| anyhow!("{} {k:?}: auto, events or costs", in_file("kind")))?,
+        (k, _) => k,
+    };
+    let date_order = args.dates.date_order.clone().or(file.date_order);
+    if let Some(o) = date_order
+        .as_deref()
+        .filter(|o| !["dmy", "mdy"].contains(o))
+    {
+        bail!("{} {o:?}: dmy or mdy", in_file("date_order"));
+    }
+    let dates = DateArgs {
+        date_format: args.dates.date_format.clone().or(file.date_format),
+        date_order,
+        timezone: args.dates.timezone.clone().or(file.timezone),
+    };
+    Ok(Options {
+        format: args.format,
+        kind,
+        delimiter,
+        dates: dates.reader()?,
+        decimal_comma: args.decimal_comma || file.decimal_comma.unwrap_or(false),
+        encoding,
+        group_by: args.group_by.clone().or(file.group_by),
+        progress: !args.no_progress,
+    })
 }
 
 #[derive(Debug, Clone)]

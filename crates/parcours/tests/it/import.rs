@@ -76,7 +76,7 @@ fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::Impor
         dates: Default::default(),
         decimal_comma: false,
         group_by: None,
-        encoding: Default::default(),
+        encoding: None,
         dry_run: false,
         json: false,
         no_progress: true,
@@ -733,6 +733,47 @@ fn the_command_line_takes_the_locale_of_a_file() {
         report["files"][0]["examples"][0]["touch"]["revenue"],
         1234.5
     );
+    // A recurring export's options kept with its mapping; the command line's flags win.
+    let toml = |options: &str| {
+        let path = dir.path().join("ventes.toml");
+        std::fs::write(&path, format!("[options]\n{options}")).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let kept = toml("timezone = \"Europe/Paris\"\ndecimal_comma = true\ndelimiter = \";\"\n");
+    let (ok, text) = import(&["--mapping", &kept, "--dry-run", "--json"]);
+    assert!(ok, "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let first = &report["files"][0]["examples"][0];
+    assert_eq!(
+        (
+            first["timestamp"].as_i64(),
+            first["touch"]["revenue"].as_f64()
+        ),
+        (Some(1_774_719_000_000_000), Some(1234.5))
+    );
+    let (ok, text) = import(&[
+        "--mapping",
+        &kept,
+        "--timezone",
+        "UTC",
+        "--dry-run",
+        "--json",
+    ]);
+    assert!(ok, "{text}");
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        report["files"][0]["examples"][0]["timestamp"].as_i64(),
+        Some(1_774_722_600_000_000)
+    );
+    let (ok, text) = import(&["--mapping", &toml("date_order = \"ymd\"\n")]);
+    assert!(
+        !ok && text.contains("`date_order` in") && text.contains("dmy or mdy"),
+        "{text}"
+    );
+    let (ok, text) = import(&["--mapping", &toml("time_zone = \"Europe/Paris\"\n")]);
+    assert!(!ok && text.contains("time_zone"), "{text}");
+    assert!(!data.exists());
+
     let (ok, text) = import(&["--timezone", "Europe/Paris", "--decimal-comma"]);
     assert!(ok, "{text}");
     assert!(text.contains("5 rows, 4 stored"), "{text}");
