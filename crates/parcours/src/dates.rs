@@ -107,10 +107,16 @@ impl DateReader {
         }
     }
 
+    /// Whether the order of day and month is still to be learnt (neither told nor read
+    /// from a format).
+    pub fn learns_order(&self) -> bool {
+        self.day_first.is_none() && self.format.is_none()
+    }
+
     /// Learns the order of day and month from the dates themselves (a part above 12 is
     /// the day); refuses dates that mix both or cannot tell.
     pub fn learn_order<'a>(&mut self, cells: impl Iterator<Item = &'a str>) -> anyhow::Result<()> {
-        if self.day_first.is_some() || self.format.is_some() {
+        if !self.learns_order() {
             return Ok(());
         }
         // The first date read each way, and the first that cannot tell.

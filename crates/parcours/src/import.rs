@@ -145,16 +145,6 @@ pub struct FileOptions {
     pub group_by: Option<String>,
 }
 
-impl FileOptions {
-    /// The `[options]` of the mapping file the arguments name, if any.
-    fn from_args(args: &ImportArgs) -> anyhow::Result<FileOptions> {
-        match &args.mapping {
-            None => Ok(FileOptions::default()),
-            Some(path) => Ok(read_mapping_file(path)?.options),
-        }
-    }
-}
-
 fn read_mapping_file(path: &Path) -> anyhow::Result<MappingFile> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading mapping file {}", path.display()))?;
@@ -163,11 +153,19 @@ fn read_mapping_file(path: &Path) -> anyhow::Result<MappingFile> {
 
 impl Mapping {
     pub fn from_args(args: &ImportArgs) -> anyhow::Result<Mapping> {
+        Ok(Mapping::and_options(args)?.0)
+    }
+
+    /// The mapping of the arguments (the mapping file's, then `--map` and `--set`), and
+    /// the mapping file's `[options]`: the file read once.
+    fn and_options(args: &ImportArgs) -> anyhow::Result<(Mapping, FileOptions)> {
         let mut m = Mapping::default();
+        let mut options = FileOptions::default();
         if let Some(path) = &args.mapping {
             let file = read_mapping_file(path)?;
             m.columns = file.columns;
             m.constants = file.constants;
+            options = file.options;
         }
         for pair in &args.maps {
             let (k, v) = pair
@@ -184,7 +182,7 @@ impl Mapping {
         for field in m.columns.values().chain(m.constants.keys()) {
             check_field(field)?;
         }
-        Ok(m)
+        Ok((m, options))
     }
 }
 
@@ -424,8 +422,8 @@ fn name_of(path: &Path) -> String {
 
 pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
     let config = load_config(&args.common, None)?;
-    let mapping = Mapping::from_args(&args)?;
-    let options = options_of(&args, FileOptions::from_args(&args)?)?;
+    let (mapping, file_options) = Mapping::and_options(&args)?;
+    let options = options_of(&args, file_options)?;
     if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
         bail!("standard input (`-`) can be read once: name it once");
     }
@@ -435,24 +433,20 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
     } else {
         Some(open_store(&config)?)
     };
-    let ws = match &store {
-        Some(store) if !args.dry_run => Some(workspace(store, &args.workspace, true)?.id),
+    let sink = match &store {
+        Some(store) if !args.dry_run => {
+            Sink::Store(store, workspace(store, &args.workspace, true)?.id)
+        }
         // A dry run checks rows against the workspace, if it exists.
-        Some(store) => store.workspace_by_name(&args.workspace)?.map(|w| w.id),
-        None => None,
+        Some(store) => Sink::Check(
+            (store.workspace_by_name(&args.workspace)?).map(|w| (store as &dyn Store, w.id)),
+        ),
+        None => Sink::Check(None),
     };
     let mut total = Summary::default();
     let mut reports = Vec::new();
     for (done, file) in args.files.iter().enumerate() {
-        let workspace = match (&store, ws) {
-            (Some(store), Some(ws)) => Some((store as &dyn Store, ws)),
-            _ => None,
-        };
-        let summary = match workspace {
-            Some((store, ws)) if !args.dry_run => import_file(store, ws, file, &mapping, &options),
-            _ => check_file(workspace, file, &mapping, &options),
-        };
-        let summary = summary.map_err(|e| {
+        let summary = import_into(sink, file, &mapping, &options).map_err(|e| {
             if args.files.len() == 1 {
                 return e;
             }
@@ -1151,12 +1145,9 @@ fn import_jsonl(
     mapping: &Mapping,
     dates: &DateReader,
 ) -> anyhow::Result<Summary> {
-    let mut dates = dates.clone();
-    let times = jsonl_head_times(&input.head.bytes, mapping);
-    dates
-        .learn_order(times.iter().map(String::as_str))
-        .with_context(|| format!("reading the times at the start of {}", input.name))?;
-    let dates = &dates;
+    let dates = &learnt(dates, &input.name, "times", || {
+        jsonl_head_times(&input.head.bytes, mapping)
+    })?;
     let (name, expected_rows) = (input.name, input.rows);
     let content = input.content;
     let received = crate::server::now_micros();
@@ -1392,12 +1383,10 @@ fn import_csv(
         let reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
             .from_reader(content);
-        let mut days = options.dates.for_days();
-        if let Some(day) = CostColumns::of(&headers).day {
-            let cells = head_times(head, delimiter, &[day]);
-            days.learn_order(cells.iter().map(String::as_str))
-                .with_context(|| format!("reading the days at the start of {}", input.name))?;
-        }
+        let day = CostColumns::of(&headers).day;
+        let days = learnt(&options.dates.for_days(), &input.name, "days", || {
+            day.map_or_else(Vec::new, |day| head_times(head, delimiter, &[day]))
+        })?;
         let read = CostsRead {
             days: &days,
             decimal_comma: options.decimal_comma,
@@ -1424,14 +1413,12 @@ fn import_csv(
         true => None,
         false => Some(People::of(sink.workspace())?),
     };
-    let mut dates = options.dates.clone();
-    let time_columns: Vec<usize> = (0..fields.len())
-        .filter(|&i| fields[i] == "timestamp")
-        .collect();
-    let times = head_times(&input.head.bytes, delimiter, &time_columns);
-    dates
-        .learn_order(times.iter().map(String::as_str))
-        .with_context(|| format!("reading the times at the start of {}", input.name))?;
+    let dates = learnt(&options.dates, &input.name, "times", || {
+        let columns: Vec<usize> = (0..fields.len())
+            .filter(|&i| fields[i] == "timestamp")
+            .collect();
+        head_times(&input.head.bytes, delimiter, &columns)
+    })?;
     let received = crate::server::now_micros();
     let cells = Cells {
         dates: &dates,
@@ -1508,16 +1495,13 @@ fn read_groups<'a, R: BufRead + Send + 'a>(
             let mut all = std::mem::take(&mut held);
             all.push_rows(&batch, 0..batch.len());
             let last = read == 0 || status.is_err();
+            // Each row's key read once (this runs on the one reading thread).
+            let keys: Vec<Option<&str>> = match key {
+                None => Vec::new(),
+                Some(k) => (0..all.len()).map(|i| group_key(&all, i, k)).collect(),
+            };
             let mut starts: Vec<usize> = (0..all.len())
-                .filter(|&i| match key {
-                    None => true,
-                    Some(k) => {
-                        i == 0 || {
-                            let here = group_key(&all, i, k);
-                            here.is_none() || here != group_key(&all, i - 1, k)
-                        }
-                    }
-                })
+                .filter(|&i| key.is_none() || i == 0 || keys[i].is_none() || keys[i] != keys[i - 1])
                 .collect();
             if !last {
                 // The last group may go on in the next batch.
@@ -1634,6 +1618,23 @@ fn group_event(
         }
     };
     to_event(message, content, read.dates, read.people, received)
+}
+
+/// `dates` with the order of day and month learnt from the `what` (times, days) at the
+/// start of the file `name`, which are read only when the order is still to be learnt.
+fn learnt(
+    dates: &DateReader,
+    name: &str,
+    what: &str,
+    cells: impl FnOnce() -> Vec<String>,
+) -> anyhow::Result<DateReader> {
+    let mut dates = dates.clone();
+    if dates.learns_order() {
+        dates
+            .learn_order(cells().iter().map(String::as_str))
+            .with_context(|| format!("reading the {what} at the start of {name}"))?;
+    }
+    Ok(dates)
 }
 
 /// How the cells of a file are read: its times, its numbers, and (for rows keyed by
