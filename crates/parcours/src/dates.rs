@@ -5,6 +5,29 @@
 use anyhow::{anyhow, bail};
 use parcours_core::time::{parse_lenient, parse_rfc3339, Micros, TimeError};
 use regex::Regex;
+use std::sync::LazyLock;
+
+/// A date with slashes, dots or dashes, day and month in either order, and maybe a time
+/// (`03/04/2026 18:30`, `4.3.26 6:30 pm`).
+static SLASH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([ap]\.?m\.?)?)?$",
+    )
+    .expect("valid regex")
+});
+
+/// A time zone named after a time: `GMT`, `UTC+2`, `GMT-05:30`.
+static GMT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\s*(?:GMT|UTC)\s*(?:([+-])(\d{1,2})(?::?(\d{2}))?)?$").expect("valid regex")
+});
+
+/// An offset after a time: `10:00:00 +0200`, `10:00+02:00`.
+static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[ap]\.?m\.?)?(\s*([+-])(\d{2}:?\d{2}))$",
+    )
+    .expect("valid regex")
+});
 
 /// An offset from UTC: `sign` and `1`, `01`, `0130` or `01:30`.
 fn offset(sign: &str, rest: &str) -> Option<jiff::tz::Offset> {
@@ -60,10 +83,6 @@ pub struct DateReader {
     /// Day first for `03/04/2026`; `None` until told.
     day_first: Option<bool>,
     zone: jiff::tz::TimeZone,
-    slash: Regex,
-    gmt: Regex,
-    /// An offset after a time: `10:00:00 +0200`, `10:00+02:00`.
-    numeric: Regex,
 }
 
 impl DateReader {
@@ -85,16 +104,6 @@ impl DateReader {
             format,
             day_first: order.map(|o| o == "dmy"),
             zone,
-            slash: Regex::new(
-                r"(?i)^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([ap]\.?m\.?)?)?$",
-            )
-            .expect("valid regex"),
-            gmt: Regex::new(r"(?i)\s*(?:GMT|UTC)\s*(?:([+-])(\d{1,2})(?::?(\d{2}))?)?$")
-                .expect("valid regex"),
-            numeric: Regex::new(
-                r"(?i)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[ap]\.?m\.?)?(\s*([+-])(\d{2}:?\d{2}))$",
-            )
-            .expect("valid regex"),
         })
     }
 
@@ -123,7 +132,7 @@ impl DateReader {
         let (mut ambiguous, mut day_first, mut month_first) = (None, None, None);
         for cell in cells {
             let (date, _) = self.split_zone(cell.trim());
-            if let Some(c) = self.slash.captures(date) {
+            if let Some(c) = SLASH.captures(date) {
                 if c[1].len() == 4 {
                     continue; // year first: 2026/03/04 is always year, month, day
                 }
@@ -153,12 +162,12 @@ impl DateReader {
     /// A trailing `GMT+1` / `UTC`, or an offset after the time (`+0200`, `+02:00`),
     /// becomes a fixed offset.
     fn split_zone<'a>(&self, cell: &'a str) -> (&'a str, Option<jiff::tz::Offset>) {
-        if let Some(m) = self.numeric.captures(cell) {
+        if let Some(m) = NUMERIC.captures(cell) {
             let (whole, sign) = (m.get(1).expect("group"), m.get(2).expect("group"));
             let at = offset(sign.as_str(), &m[3]);
             return (cell[..whole.start()].trim_end(), at);
         }
-        let Some(m) = self.gmt.captures(cell) else {
+        let Some(m) = GMT.captures(cell) else {
             return (cell, None);
         };
         let whole = m.get(0).expect("match");
@@ -209,7 +218,7 @@ impl DateReader {
                 .civil(d.to_datetime(jiff::civil::Time::midnight()), offset)
                 .ok_or_else(bad);
         }
-        if let Some(c) = self.slash.captures(rest) {
+        if let Some(c) = SLASH.captures(rest) {
             let n = |i: usize| {
                 c.get(i)
                     .map_or(0, |m| m.as_str().parse::<i32>().unwrap_or(0))
