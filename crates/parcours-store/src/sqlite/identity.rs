@@ -132,6 +132,14 @@ fn ensure_loaded(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId) -> Result
     if cache.loaded.contains(&ws) {
         return Ok(());
     }
+    // Sized for the workspace's identities at once rather than doubling as it fills
+    // (see `Messages::seen`).
+    let count: i64 = tx
+        .prepare_cached("SELECT count(*) FROM identities WHERE workspace_id = ?1")?
+        .query_row([ws], |r| r.get(0))?;
+    cache
+        .map
+        .reserve(usize::try_from(count).unwrap_or(0).min(CACHE_LIMIT));
     let mut stmt =
         tx.prepare("SELECT kind, value, person_id FROM identities WHERE workspace_id = ?1")?;
     let rows = stmt.query_map([ws], |r| {

@@ -10,13 +10,15 @@ use rusqlite::Connection;
 
 /// Statements that read a whole workspace on purpose.
 const WHOLE_WORKSPACE: &[&str] = &[
-    // The writer's identity cache is loaded once per workspace.
+    // The writer's identity cache is loaded once per workspace, sized by a count first
+    // (read from the person index alone).
     "SELECT kind, value, person_id FROM identities WHERE workspace_id = ?1",
+    "SELECT count(*) FROM identities WHERE workspace_id = ?1",
     // The identity map handed to analyses.
     "SELECT kind, value, person_id, first_seen FROM identities WHERE workspace_id = ?1",
     // A workspace's event blocks: counted (index only), their actor filters read for a
-    // timeline or an erasure, their message hashes loaded once by the writer, their times
-    // or sequence numbers compared for a scan.
+    // timeline or an erasure, their events summed and message hashes loaded once by the
+    // writer, their times or sequence numbers compared for a scan.
     "FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1",
     // A workspace's last block (one index entry: the plan reads the same as a search).
     "SELECT id, events FROM event_blocks INDEXED BY event_blocks_workspace WHERE workspace_id = ?1 ORDER BY last_seq DESC LIMIT 1",
