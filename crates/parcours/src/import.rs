@@ -296,6 +296,36 @@ pub struct Summary {
     /// For rows keyed by their email alone: what they went to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by_email: Option<ByEmail>,
+    /// With `--group-by`: the values of the column that came back after rows of other
+    /// values, each group of them another event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regrouped: Option<Regrouped>,
+}
+
+/// The values of a `--group-by` column seen again after rows of other values: each run
+/// of rows is an event, so an order whose rows are not together is several events (a
+/// till's ticket numbers that start again each day are rightly so).
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Regrouped {
+    /// How many groups had a value seen in an earlier group.
+    pub groups: u64,
+    /// The first of them.
+    pub first: Vec<Regroup>,
+}
+
+/// A group whose value of the `--group-by` column an earlier group had.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Regroup {
+    /// The line the group starts on.
+    pub line: u64,
+    pub value: String,
+    /// The line the first group of that value starts on.
+    pub first_line: u64,
+}
+
+impl Regrouped {
+    /// How many groups [`Regrouped::first`] keeps.
+    const KEPT: usize = 5;
 }
 
 /// What the valid rows keyed by email alone went to.
@@ -360,6 +390,21 @@ impl Summary {
                 "  keyed by email: {known} rows of people parcours knew, {new} under new emails ({matched:.0}% matched)"
             );
         }
+        if let Some(r) = self.regrouped.as_ref().filter(|r| r.groups > 0) {
+            let (groups, have) = match r.groups {
+                1 => ("1 group".to_string(), "has"),
+                n => (format!("{n} groups"), "have"),
+            };
+            println!(
+                "  {groups} {have} a value of the --group-by column that an earlier group had, each another event; if they belong together, sort the file by that column before importing it:"
+            );
+            for g in &r.first {
+                println!(
+                    "    line {}: {:?}, first at line {}",
+                    g.line, g.value, g.first_line
+                );
+            }
+        }
         if !self.examples.is_empty() {
             println!("  the first events, as they would be stored:");
             for e in &self.examples {
@@ -402,6 +447,12 @@ impl Summary {
             let mine = self.by_email.get_or_insert_with(ByEmail::default);
             mine.known += b.known;
             mine.new += b.new;
+        }
+        if let Some(r) = other.regrouped {
+            let mine = self.regrouped.get_or_insert_with(Regrouped::default);
+            mine.groups += r.groups;
+            let room = Regrouped::KEPT.saturating_sub(mine.first.len());
+            mine.first.extend(r.first.into_iter().take(room));
         }
     }
 }
@@ -1426,6 +1477,7 @@ fn import_csv(
         people: people.as_ref(),
     };
     let products = fields.iter().any(|f| f.starts_with("product."));
+    let regrouped = Mutex::new(Regrouped::default());
     let mut summary = match (&options.group_by, products) {
         (None, false) => {
             let convert = csv_events(&fields, mapping, cells, received);
@@ -1441,11 +1493,14 @@ fn import_csv(
                 }
             };
             let convert = group_events(&fields, mapping, cells, received);
-            let read = read_groups(reader, &input.name, key);
+            let read = read_groups(reader, &input.name, key, &regrouped);
             pipeline(sink, input.rows, read, &convert)?
         }
     };
     summary.by_email = people.as_ref().map(People::matched);
+    if options.group_by.is_some() {
+        summary.regrouped = Some(regrouped.into_inner().expect("not poisoned"));
+    }
     Ok(summary)
 }
 
@@ -1481,14 +1536,19 @@ fn group_key(rows: &Batch, i: usize, key: usize) -> Option<&str> {
 /// same key (a row without one is a group of its own; with no key column, every row is).
 /// The last group of a batch may go on in the next: it is held back until the group
 /// after it starts, or the input ends.
+///
+/// A value of the key column seen again after other values is counted in `regrouped`
+/// (each value's first line is kept until the end of the file).
 fn read_groups<'a, R: BufRead + Send + 'a>(
     mut reader: csv_rows::Reader<R>,
     name: &'a str,
     key: Option<usize>,
+    regrouped: &'a Mutex<Regrouped>,
 ) -> ReadRows<'a, Groups> {
     Box::new(move |emit, rejected| {
         let mut rows = 0;
         let mut held = Batch::default();
+        let mut first_lines: HashMap<Box<str>, u64> = HashMap::new();
         loop {
             let (batch, read, status) = next_batch(&mut reader, rejected);
             rows += read;
@@ -1503,12 +1563,31 @@ fn read_groups<'a, R: BufRead + Send + 'a>(
             let mut starts: Vec<usize> = (0..all.len())
                 .filter(|&i| key.is_none() || i == 0 || keys[i].is_none() || keys[i] != keys[i - 1])
                 .collect();
-            if !last {
-                // The last group may go on in the next batch.
-                if let Some(start) = starts.pop() {
-                    held.push_rows(&all, start..all.len());
-                    all.truncate_rows(start);
+            // The last group may go on in the next batch.
+            let held_from = if last { None } else { starts.pop() };
+            for &start in starts.iter().filter(|_| key.is_some()) {
+                let Some(value) = keys[start] else { continue };
+                let line = all.row(start).0;
+                match first_lines.get(value) {
+                    None => {
+                        first_lines.insert(value.into(), line);
+                    }
+                    Some(&first) => {
+                        let mut r = regrouped.lock().expect("not poisoned");
+                        r.groups += 1;
+                        if r.first.len() < Regrouped::KEPT {
+                            r.first.push(Regroup {
+                                line,
+                                value: value.to_string(),
+                                first_line: first,
+                            });
+                        }
+                    }
                 }
+            }
+            if let Some(start) = held_from {
+                held.push_rows(&all, start..all.len());
+                all.truncate_rows(start);
             }
             if !starts.is_empty() {
                 emit(Groups { rows: all, starts });

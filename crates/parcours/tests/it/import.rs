@@ -390,6 +390,7 @@ fn line_items_grouped_by_order_are_one_event_each() {
     );
     let again = import_file(&store, ws, &orders, &mapping, &by_order).unwrap();
     assert_eq!((again.inserted, again.duplicates), (0, 2));
+    assert_eq!(summary.regrouped.map(|r| r.groups), Some(0));
 
     // A till's tickets, each line with its amount, over more rows than a batch holds (a
     // ticket may span two batches), and lines without a ticket (each its own event).
@@ -432,6 +433,30 @@ fn line_items_grouped_by_order_are_one_event_each() {
     let tickets_seen = sales.iter().filter(|s| *s == &(Some(6.65), 3)).count();
     let bags = sales.iter().filter(|s| *s == &(Some(0.1), 1)).count();
     assert_eq!((tickets_seen, bags), (4000, 6), "{:?}", &sales[..5]);
+    // No ticket came back, though some spanned two batches (held back, then read again).
+    assert_eq!(summary.regrouped.map(|r| r.groups), Some(0));
+
+    // Rows of a ticket that are not together: each run is an event, and the summary
+    // names the values that came back, with the line each came back on and its first.
+    let unsorted = dir.path().join("unsorted.csv");
+    std::fs::write(
+        &unsorted,
+        "date;ticket;user_id;article;montant\n\
+         2024-05-01;T1;u1;pain;1,20\n2024-05-01;T1;u1;lait;0,95\n2024-05-01;T2;u2;pain;1,20\n\
+         2024-05-01;T1;u1;café;4,50\n2024-05-01;T3;u3;pain;1,20\n2024-05-01;T2;u2;lait;0,95\n",
+    )
+    .unwrap();
+    let (_d, store, ws) = open();
+    let summary = import_file(&store, ws, &unsorted, &till, &options).unwrap();
+    assert_eq!((summary.rows, summary.inserted), (6, 5));
+    let regrouped = summary.regrouped.unwrap();
+    assert_eq!(regrouped.groups, 2);
+    let first: Vec<_> = regrouped
+        .first
+        .iter()
+        .map(|g| (g.line, g.value.as_str(), g.first_line))
+        .collect();
+    assert_eq!(first, [(5, "T1", 2), (7, "T2", 4)]);
 
     // Grouping is for CSV rows, by a column of the file.
     let err = import_file(
