@@ -432,7 +432,9 @@ impl Summary {
         }
     }
 
-    /// Adds the counts, rejected rows and examples of another import.
+    /// Adds the counts, rejected rows and examples of another import (the totals of
+    /// several files, or the chunks of a dry run); what is told per file, `by_email` and
+    /// `regrouped`, is not added.
     fn add(&mut self, other: Summary) {
         self.rows += other.rows;
         self.inserted += other.inserted;
@@ -443,17 +445,6 @@ impl Summary {
         }
         let room = EXAMPLES.saturating_sub(self.examples.len());
         self.examples.extend(other.examples.into_iter().take(room));
-        if let Some(b) = other.by_email {
-            let mine = self.by_email.get_or_insert_with(ByEmail::default);
-            mine.known += b.known;
-            mine.new += b.new;
-        }
-        if let Some(r) = other.regrouped {
-            let mine = self.regrouped.get_or_insert_with(Regrouped::default);
-            mine.groups += r.groups;
-            let room = Regrouped::KEPT.saturating_sub(mine.first.len());
-            mine.first.extend(r.first.into_iter().take(room));
-        }
     }
 }
 
@@ -1565,8 +1556,11 @@ fn read_groups<'a, R: BufRead + Send + 'a>(
                 .collect();
             // The last group may go on in the next batch.
             let held_from = if last { None } else { starts.pop() };
-            for &start in starts.iter().filter(|_| key.is_some()) {
-                let Some(value) = keys[start] else { continue };
+            for &start in &starts {
+                // No key column: `keys` is empty, and every row a group of its own.
+                let Some(value) = keys.get(start).copied().flatten() else {
+                    continue;
+                };
                 let line = all.row(start).0;
                 match first_lines.get(value) {
                     None => {
@@ -2511,8 +2505,6 @@ fn looks_like_costs(headers: &[String]) -> bool {
         && !has(&["event", "type", "userid"])
 }
 
-/// Ad costs: `day`, `campaign`, `channel` (or `medium`), `source`, `cost`, `currency`,
-/// `impressions`, `clicks`. Re-importing replaces the rows with the same key.
 /// How the cells of ad costs are read, the lines of the file before the CSV's header, and
 /// the constants given (`--set channel=paid_social`, `source`, `currency`) for what the
 /// file has no column of.
@@ -2605,6 +2597,9 @@ impl CostColumns {
     }
 }
 
+/// Ad costs: `day`, `campaign`, `channel` (or `medium`), `source`, `cost`, `currency`,
+/// `impressions`, `clicks` (see [`CostColumns`]). Re-importing replaces the rows with the
+/// same key.
 fn import_costs<R: Read>(
     sink: Sink,
     mut reader: csv::Reader<R>,
