@@ -1190,6 +1190,13 @@ fn import_jsonl(
     let dates = &learnt(dates, &input.name, "times", || {
         jsonl_head_times(&input.head.bytes, mapping)
     })?;
+    // Lines naming a person by their email alone are tied to the people of those emails
+    // (as a CSV file's rows keyed by email are), when the file's first lines hold any:
+    // the people are then read before the first line is stored.
+    let people = match jsonl_keyed_by_email(&input.head.bytes, mapping) {
+        true => Some(People::of(sink.workspace())?),
+        false => None,
+    };
     let (name, expected_rows) = (input.name, input.rows);
     let content = input.content;
     let received = crate::server::now_micros();
@@ -1248,13 +1255,25 @@ fn import_jsonl(
             // A byte order mark, as Windows tools write before the first line.
             .trim_start_matches('\u{feff}');
         match parcours_core::payload::read_message(text) {
-            Ok(Some(m)) => to_event(
-                rename_keys(m, mapping),
-                &mut |h| h.update(text.as_bytes()),
-                dates,
-                None,
-                received,
-            ),
+            Ok(Some(m)) => {
+                let mut m = rename_keys(m, mapping);
+                let keyed = match (people.as_ref(), by_email_alone(&mut m)) {
+                    (Some(people), true) => Some(people),
+                    (None, true) => return Err(PayloadError::new(
+                        parcours_core::ErrorCode::MissingField,
+                        "userId".to_string(),
+                        "the line names its person by an email alone, which parcours reads only in a file whose first lines (its first MiB) do so too: import such lines as a file of their own",
+                    )),
+                    (_, false) => None,
+                };
+                to_event(
+                    m,
+                    &mut |h| h.update(text.as_bytes()),
+                    dates,
+                    keyed,
+                    received,
+                )
+            }
             Ok(None) => Err(PayloadError::new(
                 parcours_core::ErrorCode::InvalidType,
                 None,
@@ -1271,7 +1290,57 @@ fn import_jsonl(
         let (line, start, end) = batch.lines[i];
         (line, event(&batch.text[start..end]))
     };
-    pipeline(sink, expected_rows, read, &convert)
+    let mut summary = pipeline(sink, expected_rows, read, &convert)?;
+    summary.by_email = people.as_ref().map(People::matched);
+    Ok(summary)
+}
+
+/// Whether a message names its person by an email alone: it has no userId and no
+/// anonymousId (absent, null or blank), and an email ([`email_of`], or a top-level
+/// `email`, which is then placed as a CSV file's `email` column is: in `traits` and
+/// `context.traits`).
+fn by_email_alone(m: &mut Message) -> bool {
+    let id = |m: &Message, key: &str| match m.get(key) {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(_) => true,
+    };
+    if id(m, "userId") || id(m, "anonymousId") {
+        return false;
+    }
+    if email_of(m).is_some() {
+        return true;
+    }
+    match m.remove("email") {
+        Some(Value::String(email)) if email.contains('@') => {
+            set_field(m, "email", Value::String(email));
+            true
+        }
+        Some(other) => {
+            m.insert("email", other);
+            false
+        }
+        None => false,
+    }
+}
+
+/// Whether any whole line at the start of a JSON Lines file (its head) names its person
+/// by an email alone ([`by_email_alone`]), once renamed as the mapping says.
+fn jsonl_keyed_by_email(head: &[u8], mapping: &Mapping) -> bool {
+    let mut lines: Vec<&[u8]> = head.split(|b| *b == b'\n').collect();
+    if head.len() >= HEAD_BYTES {
+        lines.pop();
+    }
+    lines.into_iter().any(|line| {
+        let line = line.strip_prefix(BOM).unwrap_or(line);
+        let Ok(text) = std::str::from_utf8(line) else {
+            return false;
+        };
+        match parcours_core::payload::read_message(text.trim()) {
+            Ok(Some(m)) => by_email_alone(&mut rename_keys(m, mapping)),
+            _ => false,
+        }
+    })
 }
 
 /// The time texts of the lines at the start of a JSON Lines file (its head: when the head

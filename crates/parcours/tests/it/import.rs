@@ -1487,6 +1487,128 @@ fn rows_keyed_by_email_join_the_journey_of_the_email_s_person() {
     assert_eq!(matched(&import(&store, ws, "events.jsonl")), None);
 }
 
+/// JSON Lines whose lines name people by their email alone (a help desk's tickets
+/// exported as JSON): read as a CSV file's rows keyed by email, line by line — a line
+/// with a userId or an anonymousId keeps it, whatever email it also carries.
+#[test]
+fn json_lines_keyed_by_email_join_the_journey_of_the_email_s_person() {
+    let (dir, store, ws) = open();
+    let web = dir.path().join("web.jsonl");
+    std::fs::write(
+        &web,
+        concat!(
+            r#"{"type":"identify","userId":"u-123","anonymousId":"a-9","traits":{"email":"Ana@Example.com"},"timestamp":"2024-05-01T09:00:00Z"}"#,
+            "\n",
+            r#"{"type":"page","anonymousId":"a-1","name":"Pricing","traits":{"email":"leo@example.com"},"timestamp":"2024-05-01T09:00:00Z"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    import_file(&store, ws, &web, &Mapping::default(), &Options::default()).unwrap();
+    let tickets = dir.path().join("tickets.jsonl");
+    std::fs::write(
+        &tickets,
+        concat!(
+            // A top-level email, as help desks export it.
+            r#"{"event":"Ticket Opened","email":" ANA@example.com","timestamp":"2024-05-03T10:00:00Z"}"#,
+            "\n",
+            // Segment's places for it.
+            r#"{"event":"Ticket Opened","context":{"traits":{"email":"leo@example.com"}},"timestamp":"2024-05-04T10:00:00Z"}"#,
+            "\n",
+            r#"{"event":"Ticket Opened","traits":{"email":"zoe@example.com"},"userId":null,"anonymousId":" ","timestamp":"2024-05-05T10:00:00Z"}"#,
+            "\n",
+            // No id, no email.
+            r#"{"event":"Ticket Opened","email":"not an email","timestamp":"2024-05-06T10:00:00Z"}"#,
+            "\n",
+            // Ids win over the email, a number as much as a string.
+            r#"{"event":"Ticket Opened","userId":"u-7","email":"ana@example.com","timestamp":"2024-05-07T10:00:00Z"}"#,
+            "\n",
+            r#"{"event":"Ticket Opened","userId":42,"traits":{"email":"ana@example.com"},"timestamp":"2024-05-08T10:00:00Z"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let matched = |s: &Summary| s.by_email.map(|b| (b.known, b.new));
+    let check = parcours::import::check_file(
+        Some((&store, ws)),
+        &tickets,
+        &Mapping::default(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(matched(&check), Some((2, 1)));
+    let summary = import_file(
+        &store,
+        ws,
+        &tickets,
+        &Mapping::default(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(summary.inserted, 5, "{:?}", summary.rejected);
+    assert_eq!(matched(&summary), Some((2, 1)));
+    assert_eq!(
+        lines(&summary),
+        vec![(4, "missing_field".into(), Some("userId".into()))]
+    );
+    let journey = |who: &str| -> Vec<(String, Option<String>)> {
+        let person = store.resolve(ws, who).unwrap().unwrap();
+        (store.person_events(ws, person).unwrap().into_iter())
+            .map(|e| (e.event.email(), e.event.name))
+            .map(|(email, name)| (name, email))
+            .collect()
+    };
+    let ticket = |email: &str| ("Ticket Opened".to_string(), Some(email.to_string()));
+    // The top-level email is kept where a CSV file's email column puts it.
+    assert_eq!(
+        journey("u-123"),
+        [
+            ("$identify".to_string(), Some("ana@example.com".to_string())),
+            ticket("ana@example.com")
+        ]
+    );
+    assert_eq!(journey("a-1")[1], ticket("leo@example.com"));
+    assert_eq!(journey("zoe@example.com"), [ticket("zoe@example.com")]);
+    assert_eq!(journey("u-7").len(), 1);
+    assert_eq!(journey("42").len(), 1);
+    // Again: nothing added; zoe@example.com is known now.
+    let again = import_file(
+        &store,
+        ws,
+        &tickets,
+        &Mapping::default(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!((again.inserted, again.duplicates), (0, 5));
+    assert_eq!(matched(&again), Some((3, 0)));
+    // A file whose first lines all have ids is not read by email: a line keyed by email
+    // alone past them is rejected, saying why.
+    let late = dir.path().join("late.jsonl");
+    let mut text = String::new();
+    for i in 0..12_000 {
+        text.push_str(&format!(
+            "{{\"event\":\"Viewed\",\"userId\":\"u-{i}\",\"timestamp\":\"2024-05-01T09:00:00Z\",\"properties\":{{\"n\":{i}}}}}\n"
+        ));
+    }
+    assert!(text.len() > 1 << 20);
+    text.push_str(
+        r#"{"event":"Ticket Opened","email":"ana@example.com","timestamp":"2024-05-09T10:00:00Z"}"#,
+    );
+    std::fs::write(&late, text).unwrap();
+    let summary = import_file(&store, ws, &late, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!((summary.inserted, matched(&summary)), (12_000, None));
+    assert_eq!(
+        lines(&summary),
+        vec![(12_001, "missing_field".into(), Some("userId".into()))]
+    );
+    assert!(
+        summary.rejected[0].message.contains("first lines"),
+        "{}",
+        summary.rejected[0].message
+    );
+}
+
 #[test]
 fn large_files_are_parsed_in_parallel_but_stored_and_reported_in_file_order() {
     // 40,000 rows: eight batches, parsed by several threads. Every 1,000th row is bad.
