@@ -1415,13 +1415,10 @@ fn a_csv_without_a_timestamp_column_is_refused_with_the_fix() {
     assert_eq!(store.event_count(ws).unwrap(), 0);
 }
 
-/// A file whose rows name people by their email alone (a shop's sales, a help desk's
-/// tickets): a known email's rows join its person's journey, an unknown one is recorded
-/// under the email as userId, a row without one is rejected.
-#[test]
-fn rows_keyed_by_email_join_the_journey_of_the_email_s_person() {
+/// A store whose web events made two people known by email: ana@example.com is u-123
+/// (identified), leo@example.com the anonymous a-1.
+fn open_with_web_people() -> (tempfile::TempDir, SqliteStore, i64) {
     let (dir, store, ws) = open();
-    // The web journey of u-123, who gave their email.
     let web = dir.path().join("web.jsonl");
     std::fs::write(
         &web,
@@ -1434,6 +1431,15 @@ fn rows_keyed_by_email_join_the_journey_of_the_email_s_person() {
     )
     .unwrap();
     import_file(&store, ws, &web, &Mapping::default(), &Options::default()).unwrap();
+    (dir, store, ws)
+}
+
+/// A file whose rows name people by their email alone (a shop's sales, a help desk's
+/// tickets): a known email's rows join its person's journey, an unknown one is recorded
+/// under the email as userId, a row without one is rejected.
+#[test]
+fn rows_keyed_by_email_join_the_journey_of_the_email_s_person() {
+    let (dir, store, ws) = open_with_web_people();
     let sales = dir.path().join("sales.csv");
     std::fs::write(
         &sales,
@@ -1492,19 +1498,7 @@ fn rows_keyed_by_email_join_the_journey_of_the_email_s_person() {
 /// with a userId or an anonymousId keeps it, whatever email it also carries.
 #[test]
 fn json_lines_keyed_by_email_join_the_journey_of_the_email_s_person() {
-    let (dir, store, ws) = open();
-    let web = dir.path().join("web.jsonl");
-    std::fs::write(
-        &web,
-        concat!(
-            r#"{"type":"identify","userId":"u-123","anonymousId":"a-9","traits":{"email":"Ana@Example.com"},"timestamp":"2024-05-01T09:00:00Z"}"#,
-            "\n",
-            r#"{"type":"page","anonymousId":"a-1","name":"Pricing","traits":{"email":"leo@example.com"},"timestamp":"2024-05-01T09:00:00Z"}"#,
-            "\n",
-        ),
-    )
-    .unwrap();
-    import_file(&store, ws, &web, &Mapping::default(), &Options::default()).unwrap();
+    let (dir, store, ws) = open_with_web_people();
     let tickets = dir.path().join("tickets.jsonl");
     std::fs::write(
         &tickets,
@@ -1537,14 +1531,10 @@ fn json_lines_keyed_by_email_join_the_journey_of_the_email_s_person() {
     )
     .unwrap();
     assert_eq!(matched(&check), Some((2, 1)));
-    let summary = import_file(
-        &store,
-        ws,
-        &tickets,
-        &Mapping::default(),
-        &Options::default(),
-    )
-    .unwrap();
+    let run = |file: &std::path::Path| {
+        import_file(&store, ws, file, &Mapping::default(), &Options::default()).unwrap()
+    };
+    let summary = run(&tickets);
     assert_eq!(summary.inserted, 5, "{:?}", summary.rejected);
     assert_eq!(matched(&summary), Some((2, 1)));
     assert_eq!(
@@ -1572,14 +1562,7 @@ fn json_lines_keyed_by_email_join_the_journey_of_the_email_s_person() {
     assert_eq!(journey("u-7").len(), 1);
     assert_eq!(journey("42").len(), 1);
     // Again: nothing added; zoe@example.com is known now.
-    let again = import_file(
-        &store,
-        ws,
-        &tickets,
-        &Mapping::default(),
-        &Options::default(),
-    )
-    .unwrap();
+    let again = run(&tickets);
     assert_eq!((again.inserted, again.duplicates), (0, 5));
     assert_eq!(matched(&again), Some((3, 0)));
     // A file whose first lines all have ids is not read by email: a line keyed by email
@@ -1596,7 +1579,7 @@ fn json_lines_keyed_by_email_join_the_journey_of_the_email_s_person() {
         r#"{"event":"Ticket Opened","email":"ana@example.com","timestamp":"2024-05-09T10:00:00Z"}"#,
     );
     std::fs::write(&late, text).unwrap();
-    let summary = import_file(&store, ws, &late, &Mapping::default(), &Options::default()).unwrap();
+    let summary = run(&late);
     assert_eq!((summary.inserted, matched(&summary)), (12_000, None));
     assert_eq!(
         lines(&summary),
