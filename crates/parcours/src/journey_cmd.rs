@@ -324,10 +324,10 @@ pub(crate) fn frame_from_file(path: &Path, spec: &FrameSpec) -> anyhow::Result<F
         &crate::import::Mapping::default(),
         &import_options,
     )?;
-    if let Some(first) = summary.rejected.first() {
+    if let Some(first) = summary.rejected.kept().first() {
         eprintln!(
-            "warning: {} rows of {} were rejected, the first at line {}: {} (`parcours import` lists them all)",
-            summary.rejected.len(),
+            "warning: {} rows of {} were rejected, the first at line {}: {} (`parcours import` lists them)",
+            summary.rejected.rows(),
             path.display(),
             first.line,
             first.message

@@ -804,7 +804,6 @@ pub fn import(
             }
         }
     }
-    out.summary.rejected.sort_by_key(|r| r.line);
     out.responses = events.len() as u64;
     if !args.dry_run {
         for chunk in events.chunks(5000) {

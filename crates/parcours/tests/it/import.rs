@@ -11,9 +11,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn lines(summary: &Summary) -> Vec<(u64, String, Option<String>)> {
-    summary
-        .rejected
-        .iter()
+    (summary.rejected.kept().iter())
         .map(|r| (r.line, r.code.clone(), r.field.clone()))
         .collect()
 }
@@ -150,7 +148,7 @@ fn call_log_with_a_mapping_file_reports_bad_lines_and_imports_once() {
     )
     .unwrap();
     assert_eq!(
-        (again.inserted, again.duplicates, again.rejected.len()),
+        (again.inserted, again.duplicates, again.rejected.rows()),
         (0, 3, 2)
     );
     assert_eq!(store.event_count(ws).unwrap(), 3);
@@ -640,7 +638,9 @@ fn a_french_spreadsheet_export_is_read_in_its_locale() {
         vec![(5, "invalid_timestamp".into(), Some("timestamp".into()))]
     );
     assert!(
-        summary.rejected[0].message.contains("13/25/2026 10:05"),
+        summary.rejected.kept()[0]
+            .message
+            .contains("13/25/2026 10:05"),
         "{:?}",
         summary.rejected
     );
@@ -871,7 +871,7 @@ fn a_windows_1252_export_imports_with_its_encoding() {
     let summary = import_file(&store, ws, &file, &mapping, &Options::default()).unwrap();
     assert_eq!(summary.inserted, 1);
     assert!(
-        summary.rejected[0]
+        summary.rejected.kept()[0]
             .message
             .contains("--encoding windows-1252"),
         "{:?}",
@@ -1236,9 +1236,9 @@ fn serde_json_s_raw_value_key_cannot_poison_the_store() {
     )
     .unwrap();
     let summary = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
-    assert_eq!(summary.rejected.len(), 1);
+    assert_eq!(summary.rejected.rows(), 1);
     assert!(
-        summary.rejected[0].message.contains("is reserved"),
+        summary.rejected.kept()[0].message.contains("is reserved"),
         "{:?}",
         summary.rejected
     );
@@ -1309,6 +1309,102 @@ fn standard_input_imports_as_a_file_does() {
     let store = SqliteStore::open(&data, StoreOptions::default()).unwrap();
     let ws = store.workspace_by_name("costs").unwrap().unwrap().id;
     assert_eq!(store.costs(ws).unwrap().len(), 3, "{out}");
+}
+
+/// A file most of whose rows are rejected: every one counted, by reason, the first 1,000
+/// by line kept whole (whatever order the parsing threads finished in), and the report
+/// and `--json` say so without listing them all.
+#[test]
+fn rejected_rows_beyond_the_first_thousand_are_counted_by_reason() {
+    use parcours::import::KEPT_REJECTIONS;
+    // 12,000 rows, three batches: every row but each tenth has a bad time, and one in ten
+    // of those has no user.
+    let mut text = String::from("event,userId,timestamp\n");
+    for i in 0..12_000u64 {
+        let user = if i % 100 == 10 {
+            String::new()
+        } else {
+            format!("u-{i}")
+        };
+        let time = match i % 10 {
+            0 => "2024-05-01T09:00:00Z".to_string(),
+            _ => format!("not a time {i}"),
+        };
+        text.push_str(&format!("Viewed,{user},{time}\n"));
+    }
+    let (dir, _store, _ws, summary) = import_csv(&text);
+    let missing_user = 120u64;
+    let bad_time = 12_000 - 1_200;
+    assert_eq!(summary.inserted, 1_200 - missing_user);
+    assert_eq!(summary.rejected.rows(), bad_time + missing_user);
+    let kept: Vec<u64> = summary.rejected.kept().iter().map(|r| r.line).collect();
+    // Line i + 2 holds row i; rows 0, 20, 30… are valid (not 10, 110…).
+    let first: Vec<u64> = (0..12_000u64)
+        .filter(|i| i % 10 != 0 || i % 100 == 10)
+        .map(|i| i + 2)
+        .take(KEPT_REJECTIONS)
+        .collect();
+    assert_eq!(kept, first);
+    let reasons: Vec<(&str, Option<&str>, u64, u64)> = (summary.rejected.reasons().iter())
+        .map(|r| (r.code.as_str(), r.field.as_deref(), r.rows, r.first_line))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("invalid_timestamp", Some("timestamp"), bad_time, 3),
+            ("missing_field", Some("userId"), missing_user, 12),
+        ]
+    );
+    assert!(summary.rejected.reasons()[0]
+        .message
+        .contains("not a time 1"));
+    // The command's report and JSON.
+    let csv = dir.path().join("rows.csv");
+    let run = |json: bool| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_parcours"))
+            .args(["import", "--no-progress", "--dry-run", "--workspace", "w"])
+            .args(json.then_some("--json"))
+            .arg(&csv)
+            .arg("--data-dir")
+            .arg(dir.path().join("elsewhere"))
+            .env("PARCOURS_LOG_LEVEL", "error")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let report = run(false);
+    let total = bad_time + missing_user;
+    assert!(
+        report.contains(&format!(
+            "… and {} more rejected rows; all of them by reason:",
+            total - 50
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "    invalid_timestamp (timestamp): {bad_time} rows, the first at line 3: "
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "    missing_field (userId): {missing_user} rows, the first at line 12: "
+        )),
+        "{report}"
+    );
+    assert_eq!(
+        report.lines().filter(|l| l.starts_with("  line ")).count(),
+        50
+    );
+    let json: serde_json::Value = serde_json::from_str(&run(true)).unwrap();
+    let file = &json["files"][0];
+    assert_eq!(file["rejected_rows"], total);
+    assert_eq!(file["rejected"].as_array().unwrap().len(), KEPT_REJECTIONS);
+    assert_eq!(file["rejected_by_reason"][1]["rows"], missing_user);
+    assert_eq!(file["rejected_by_reason"][1]["first_line"], 12);
+    assert_eq!(json["total"]["rejected"], total);
 }
 
 /// Several files in one command: each imported in turn and reported, then the total; a
@@ -1586,9 +1682,9 @@ fn json_lines_keyed_by_email_join_the_journey_of_the_email_s_person() {
         vec![(12_001, "missing_field".into(), Some("userId".into()))]
     );
     assert!(
-        summary.rejected[0].message.contains("first lines"),
+        summary.rejected.kept()[0].message.contains("first lines"),
         "{}",
-        summary.rejected[0].message
+        summary.rejected.kept()[0].message
     );
 }
 
@@ -1611,16 +1707,13 @@ fn large_files_are_parsed_in_parallel_but_stored_and_reported_in_file_order() {
     }
     let (_d, store, ws, summary) = import_csv(text);
     assert_eq!(summary.rows, 40_000);
-    let bad: Vec<u64> = summary.rejected.iter().map(|r| r.line).collect();
+    let bad: Vec<u64> = summary.rejected.kept().iter().map(|r| r.line).collect();
     let expected: Vec<u64> = (0..40_000u64)
         .filter(|i| i % 1000 == 999)
         .map(|i| i + 2)
         .collect();
     assert_eq!(bad, expected, "rejected rows by line, in order");
-    assert!(summary
-        .rejected
-        .iter()
-        .all(|r| r.code == "invalid_timestamp"));
+    assert!((summary.rejected.kept().iter()).all(|r| r.code == "invalid_timestamp"));
     assert_eq!(summary.inserted, 40_000 - 40);
     let rows = stored(&store, ws, |e| {
         e.properties
@@ -1663,7 +1756,7 @@ fn json_cells_and_the_columns_that_add_to_them_are_stored_together() {
         r#"track,Signed Up,u2,2024-03-01T11:00:00Z,"{ ""b"": 2, ""a"": 1 }",,"{""page"":{""path"":""/x""}}",,"{""x"":1}","#,
         "\n",
     ));
-    assert_eq!((summary.inserted, summary.rejected.len()), (2, 0));
+    assert_eq!((summary.inserted, summary.rejected.rows()), (2, 0));
     assert_eq!(
         stored(&store, ws, |ev| serde_json::json!({
             "properties": ev.properties, "context": ev.context, "traits": ev.traits,
@@ -1698,7 +1791,7 @@ fn columns_before_a_json_cell_add_to_its_object_and_the_cell_wins_a_conflict() {
         r#"track,Signed Up,u2,acme,pro,2024-03-01T11:00:00Z,"{""a"": 2}","#,
         "\n",
     ));
-    assert_eq!((summary.inserted, summary.rejected.len()), (2, 0));
+    assert_eq!((summary.inserted, summary.rejected.rows()), (2, 0));
     assert_eq!(
         stored(&store, ws, |ev| serde_json::json!({
             "properties": ev.properties, "context": ev.context, "group": ev.group_id,
@@ -1733,7 +1826,7 @@ fn traits_cells_kept_as_text_are_applied_key_by_key_with_their_times() {
         r#"identify,u1,2024-03-20T00:00:00Z,"{""seats"": 3}""#,
         "\n",
     ));
-    assert_eq!((summary.inserted, summary.rejected.len()), (3, 0));
+    assert_eq!((summary.inserted, summary.rejected.rows()), (3, 0));
     assert_eq!(
         traits_of(&store, ws, "u1"),
         serde_json::json!({"plan": "pro", "seats": 3})
@@ -1767,7 +1860,7 @@ fn an_identify_cell_of_context_traits_adds_to_its_traits() {
         r#"identify,u3,2024-03-10T00:00:00Z,"{""seats"": 2}","{""page"": {""path"": ""/traits""}}""#,
         "\n",
     ));
-    assert_eq!((summary.inserted, summary.rejected.len()), (2, 0));
+    assert_eq!((summary.inserted, summary.rejected.rows()), (2, 0));
     assert_eq!(
         traits_of(&store, ws, "u2"),
         serde_json::json!({"plan": "ctx", "seats": 1})
@@ -1785,7 +1878,7 @@ fn headers_naming_a_field_path_map_to_it_as_written() {
             "Trial Started,u1,2024-03-01T10:00:00Z,pro,google,cpc,Acme,12\n",
         ),
     );
-    assert_eq!((summary.inserted, summary.rejected.len()), (1, 0));
+    assert_eq!((summary.inserted, summary.rejected.rows()), (1, 0));
     let events = stored(&store, ws, |ev| ev);
     let ev = &events[0];
     assert_eq!(
@@ -1865,10 +1958,10 @@ fn unreadable_csv_rows_are_rejected_by_the_line_they_start_on_and_the_others_kep
         ]
     );
     assert_eq!(
-        summary.rejected[0].message,
+        summary.rejected.kept()[0].message,
         "the row has 3 cells where the header has 4"
     );
-    assert!(summary.rejected[1].message.contains("not UTF-8"));
+    assert!(summary.rejected.kept()[1].message.contains("not UTF-8"));
     assert_eq!((summary.rows, summary.inserted), (4, 2));
     // The first column was named despite the byte order mark.
     assert_eq!(
