@@ -60,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
             Encoding::Utf8
         },
         group_by: (b & 0x80 != 0).then(|| "Name".to_string()),
+        rejects: None,
         progress: false,
     };
     let path = path();
@@ -90,10 +91,45 @@ fuzz_target!(|data: &[u8]| {
         assert!(e.user_id.is_some() || e.anonymous_id.is_some(), "{e:?}");
         assert!(!e.message_id.is_empty() && !e.touch.channel.is_empty());
     }
-    // The same file read again reports the same, whatever the parsing threads did.
+    // The same file read again reports the same, whatever the parsing threads did, and
+    // writing its rejected rows out (`--rejects`) changes nothing of that.
+    let rejects = path.with_extension("rejects");
+    let with_rejects = Options {
+        rejects: Some(rejects.clone()),
+        ..options
+    };
     let again: Summary =
-        check_file(None, &path, &mapping, &options).expect("it read the first time");
+        check_file(None, &path, &mapping, &with_rejects).expect("it read the first time");
     assert_eq!((again.rows, again.valid), (summary.rows, summary.valid));
+    assert_eq!(again.rejected.rows(), summary.rejected.rows());
+    // Every rejected row is written: a JSON line each, or a CSV record each (with the
+    // header, when it has one) where the file is known to be of one or the other.
+    let written = std::fs::read(&rejects).expect("the rejects file is written");
+    let rejected = again.rejected.rows();
+    match (
+        with_rejects.format,
+        with_rejects.kind,
+        with_rejects.delimiter,
+    ) {
+        (Format::Jsonl, _, _) => {
+            let lines = written.iter().filter(|&&c| c == b'\n').count() as u64;
+            assert_eq!(lines, rejected, "{}", String::from_utf8_lossy(&written));
+        }
+        (Format::Csv, Kind::Events, Some(delimiter)) if with_rejects.group_by.is_none() => {
+            let records = csv::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(&written[..])
+                .into_byte_records()
+                .count() as u64;
+            assert!(
+                records == rejected || records == rejected + 1,
+                "{records} records for {rejected} rejected rows"
+            );
+        }
+        _ => {}
+    }
     let lines_of = |s: &Summary| {
         (s.rejected.kept().iter())
             .map(|r| (r.line, r.message.clone()))

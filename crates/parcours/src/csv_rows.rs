@@ -105,6 +105,17 @@ pub struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
+    /// The cells as read, UTF-8 or not.
+    pub fn raw_cells(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let bytes = self.bytes;
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let cell = &bytes[start..end];
+            start = end;
+            cell
+        })
+    }
+
     /// The cells as text, read in place, or `None` when the row is not UTF-8.
     pub fn cells(&self) -> Option<Cells<'a>> {
         let text = std::str::from_utf8(self.bytes).ok()?;
@@ -157,6 +168,8 @@ pub struct Reader<R> {
 pub struct BadRow {
     pub line: u64,
     pub message: String,
+    /// Its cells as read (for `--rejects`).
+    pub cells: Vec<Vec<u8>>,
 }
 
 impl<R: BufRead> Reader<R> {
@@ -232,6 +245,11 @@ impl<R: BufRead> Reader<R> {
             let width = filled.ends - before.ends;
             if width != self.width {
                 let (line, _, _) = batch.rows.pop().expect("the row just read");
+                let row = Row {
+                    bytes: &batch.bytes[before.bytes..filled.bytes],
+                    ends: &batch.ends[before.ends..filled.ends],
+                };
+                let cells = row.raw_cells().map(<[u8]>::to_vec).collect();
                 filled = before;
                 bad(BadRow {
                     line,
@@ -239,6 +257,7 @@ impl<R: BufRead> Reader<R> {
                         "the row has {width} cells where the header has {}",
                         self.width
                     ),
+                    cells,
                 });
             }
         }
@@ -432,7 +451,8 @@ mod tests {
             bad,
             [BadRow {
                 line: 6,
-                message: "the row has 2 cells where the header has 3".into()
+                message: "the row has 2 cells where the header has 3".into(),
+                cells: vec![b"3".to_vec(), b"short".to_vec()],
             }]
         );
         // The csv crate reads the same rows, cells and refusals (but other lines, and

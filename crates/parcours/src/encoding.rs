@@ -52,6 +52,20 @@ pub fn windows_1252(byte: u8) -> char {
     }
 }
 
+/// Text written back in Windows-1252 (what [`windows_1252`] read it from); a character
+/// Windows-1252 has no byte for, which a text read from it cannot hold, is written `?`.
+pub fn to_windows_1252(text: &str, out: &mut Vec<u8>) {
+    out.extend(text.chars().map(|c| {
+        match u32::from(c) {
+            0..=0x7f | 0xa0..=0xff => c as u8,
+            _ => HIGH
+                .iter()
+                .position(|&h| h == c)
+                .map_or(b'?', |i| 0x80 + i as u8),
+        }
+    }));
+}
+
 /// A Windows-1252 reader that yields UTF-8.
 struct Windows1252<R> {
     inner: R,
@@ -96,6 +110,19 @@ impl<R: Read> Read for Windows1252<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every byte reads as a character that is written back as that byte.
+    #[test]
+    fn every_byte_is_written_back_as_read() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let text: String = bytes.iter().map(|&b| windows_1252(b)).collect();
+        let mut out = Vec::new();
+        to_windows_1252(&text, &mut out);
+        assert_eq!(out, bytes);
+        out.clear();
+        to_windows_1252("€ ✓", &mut out);
+        assert_eq!(out, b"\x80 ?");
+    }
 
     fn decode(bytes: &[u8], chunk: usize) -> String {
         let mut reader = Encoding::Windows1252.decoder(Box::new(bytes));

@@ -33,9 +33,10 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::cli::{load_config, open_store, workspace, Common};
-use crate::csv_rows::{self, Batch};
+use crate::csv_rows::{self, BadRow, Batch};
 use crate::dates::{detect_delimiter, DateArgs, DateReader};
 use crate::encoding::{windows_1252, Encoding};
+use crate::rejects::{self, Rejects, Render};
 
 #[derive(Args, Debug, Clone)]
 pub struct ImportArgs {
@@ -81,6 +82,12 @@ pub struct ImportArgs {
     /// `properties.products`, the revenue cells summed. CSV only.
     #[arg(long, value_name = "COLUMN")]
     pub group_by: Option<String>,
+    /// Write the rejected rows to this file, as the input has them (a CSV file's header,
+    /// then its rejected rows; a JSON Lines file's rejected lines), each with why in a
+    /// last column `parcours_rejected` (a first key in JSON Lines): fix them there and
+    /// import that file with the same options. One input file at a time.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
     /// Read and check every row, and show the first events as they would be stored;
     /// store nothing (and create neither the data directory nor the workspace).
     #[arg(long)]
@@ -239,6 +246,8 @@ fn conventional_field(header: &str) -> String {
         return path.to_string();
     }
     let field = match slug_of(header).as_str() {
+        // Why `--rejects` wrote the row: not part of it.
+        rejects::COLUMN => "ignore",
         "type" | "message_type" => "type",
         "event" | "event_name" | "action" | "evenement" | "événement" => "event",
         "name" | "page_name" | "screen_name" => "name",
@@ -422,6 +431,9 @@ pub struct Summary {
     /// values, each group of them another event.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub regrouped: Option<Regrouped>,
+    /// With `--rejects`: the file the rejected rows were written to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejects_file: Option<String>,
 }
 
 /// The values of a `--group-by` column seen again after rows of other values: each run
@@ -546,6 +558,13 @@ impl Summary {
                 );
             }
         }
+        if let Some(path) = &self.rejects_file {
+            println!(
+                "  rejected rows written to {path} ({}), each with why in `{}`: fix them there, then import that file with the same options",
+                self.rejected.rows(),
+                rejects::COLUMN
+            );
+        }
         if !self.examples.is_empty() {
             println!("  the first events, as they would be stored:");
             for e in &self.examples {
@@ -609,6 +628,9 @@ pub fn run_cli(args: ImportArgs) -> anyhow::Result<()> {
     let options = options_of(&args, file_options)?;
     if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
         bail!("standard input (`-`) can be read once: name it once");
+    }
+    if args.rejects.is_some() && args.files.len() > 1 {
+        bail!("--rejects writes the rejected rows of one file: import the files one by one");
     }
     // The options are checked before the store is opened and the workspace created.
     let store = if args.dry_run && !database_path(&config.data_dir).exists() {
@@ -725,6 +747,7 @@ fn options_of(args: &ImportArgs, file: FileOptions) -> anyhow::Result<Options> {
         decimal_comma: args.decimal_comma || file.decimal_comma.unwrap_or(false),
         encoding,
         group_by: args.group_by.clone().or(file.group_by),
+        rejects: args.rejects.clone(),
         progress: !args.no_progress,
     })
 }
@@ -744,6 +767,8 @@ pub struct Options {
     pub encoding: Encoding,
     /// The column whose runs of equal values are one event each (see [`group_event`]).
     pub group_by: Option<String>,
+    /// Where the rejected rows are written (see [`Rejects`]).
+    pub rejects: Option<PathBuf>,
     pub progress: bool,
 }
 
@@ -757,6 +782,7 @@ impl Default for Options {
             decimal_comma: false,
             encoding: Encoding::Utf8,
             group_by: None,
+            rejects: None,
             progress: false,
         }
     }
@@ -836,13 +862,14 @@ fn import_into(
     };
     let input = Input::open(path, len, options.encoding, &bar)?;
     if input.head.bytes.iter().all(u8::is_ascii_whitespace) {
-        // Nothing to import (an export of a quiet day): not an error.
+        // Nothing to import (an export of a quiet day): not an error; nothing rejected.
         bar.finish_and_clear();
         let valid = matches!(sink, Sink::Check(_)).then_some(0);
-        return Ok(Summary {
+        let summary = Summary {
             valid,
             ..Summary::default()
-        });
+        };
+        return with_rejects(summary, rejects_file(options, &[], b',')?);
     }
     let format = match options.format {
         Format::Auto => detect_format(path, &input.head.bytes),
@@ -856,7 +883,7 @@ fn import_into(
                 input.name
             )
         }
-        _ => import_jsonl(sink, input, mapping, &options.dates)?,
+        _ => import_jsonl(sink, input, mapping, options)?,
     };
     bar.finish_and_clear();
     Ok(summary)
@@ -1040,7 +1067,13 @@ fn detect_format(path: &Path, head: &[u8]) -> Format {
 /// Reads a file's rows, unparsed, in batches of about [`BATCH`] rows with their line
 /// numbers; rows that cannot even be read are rejected there. Returns the number of rows.
 type ReadRows<'a, B> =
-    Box<dyn FnOnce(&mut dyn FnMut(B), &mut Rejected) -> anyhow::Result<u64> + Send + 'a>;
+    Box<dyn FnOnce(&mut dyn FnMut(B), &mut dyn FnMut(BadRow)) -> anyhow::Result<u64> + Send + 'a>;
+
+/// A rejected row, and its rows as `--rejects` writes them (empty without it).
+type Found = (Rejection, Vec<u8>);
+
+/// What `--rejects` needs of an import: how its rows are written, and where.
+type RejectsTo<'r> = Option<(Render, &'r mut Rejects)>;
 
 /// Turns the raw row of a batch at an index (below the batch's length) into its line and
 /// event (validation, normalisation, message id).
@@ -1058,40 +1091,59 @@ pub type Finish<'a, C> = &'a (dyn Fn(&mut dyn Iterator<Item = Event>) -> C + Syn
 /// Returns what `consume` returned, the rows read and the rejected rows (by line). A
 /// worker that panics makes the whole call panic when the threads are joined: no chunk is
 /// skipped silently.
+#[allow(clippy::too_many_arguments)]
 fn parse_parallel<B: RowBatch, C: Send, R>(
     read: ReadRows<'_, B>,
     convert: Convert<'_, B>,
     defs: &[SurveyDef],
     workers: usize,
     finish: Finish<'_, C>,
+    rejects: RejectsTo<'_>,
     consume: impl FnOnce(&mut dyn Iterator<Item = C>) -> R,
 ) -> anyhow::Result<(R, u64, Rejected)> {
     let workers = match workers {
         0 => parsing_threads(),
         n => n,
     };
-    let (work_tx, work_rx) = sync_channel::<(usize, B)>(workers);
+    let render = rejects.as_ref().map(|(render, _)| *render);
+    // A batch goes with the rows the reader refused while reading it, so that rejected
+    // rows are told (and written) in file order.
+    let (work_tx, work_rx) = sync_channel::<(usize, B, Vec<Found>)>(workers);
     let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = sync_channel::<(usize, C, Vec<Rejection>)>(workers * 2);
+    let (done_tx, done_rx) = sync_channel::<(usize, C, Vec<Found>)>(workers * 2);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             yield_to_the_writer();
-            let mut rejected = Rejected::default();
+            let found = std::cell::RefCell::new(Vec::new());
             let mut next = 0;
             let rows = read(
                 &mut |batch| {
-                    let _ = work_tx.send((next, batch));
+                    let _ = work_tx.send((next, batch, found.take()));
                     next += 1;
                 },
-                &mut rejected,
+                &mut |bad| {
+                    let r = Rejection {
+                        line: bad.line,
+                        code: MALFORMED_CSV.into(),
+                        field: None,
+                        message: bad.message,
+                    };
+                    let mut raw = Vec::new();
+                    if let Some(render) = render {
+                        let cells = bad.cells.iter().map(Vec::as_slice);
+                        render.csv_row(cells, &rejects::why(&r), &mut raw);
+                    }
+                    found.borrow_mut().push((r, raw));
+                },
             );
-            rows.map(|r| (r, rejected))
+            // Refused after the last batch: at the end of the file.
+            rows.map(|r| (r, found.into_inner()))
         });
         for _ in 0..workers {
             let (work_rx, done_tx) = (&work_rx, done_tx.clone());
             scope.spawn(move || {
                 yield_to_the_writer();
-                parse_jobs(work_rx, done_tx, convert, defs, finish)
+                parse_jobs(work_rx, done_tx, convert, defs, finish, render)
             });
         }
         drop(done_tx);
@@ -1100,15 +1152,16 @@ fn parse_parallel<B: RowBatch, C: Send, R>(
             next: 0,
             waiting: BTreeMap::new(),
             rejected: Rejected::default(),
+            rejects: rejects.map(|(_, out)| out),
         };
         let result = consume(&mut ordered);
         // After an early stop, let the threads run out (their chunks are dropped).
         ordered.by_ref().for_each(drop);
-        let (rows, mut rejected) = reader
+        let (rows, last) = reader
             .join()
             .map_err(|_| anyhow!("the reader thread panicked"))??;
-        rejected.append(ordered.rejected);
-        Ok((result, rows, rejected))
+        ordered.record(last);
+        Ok((result, rows, ordered.rejected))
     })
 }
 
@@ -1153,11 +1206,19 @@ fn parsing_threads() -> usize {
 /// A batch of raw rows, as the reader hands them to the parsing threads.
 trait RowBatch: Send {
     fn len(&self) -> usize;
+
+    /// Writes the rows of item `i` as `--rejects` has them, saying `why`.
+    fn render(&self, i: usize, render: Render, why: &str, out: &mut Vec<u8>);
 }
 
 impl RowBatch for Lines {
     fn len(&self) -> usize {
         self.lines.len()
+    }
+
+    fn render(&self, i: usize, _: Render, why: &str, out: &mut Vec<u8>) {
+        let (_, start, end) = self.lines[i];
+        Render::json_line(&self.text[start..end], why, out);
     }
 }
 
@@ -1165,55 +1226,85 @@ impl RowBatch for Batch {
     fn len(&self) -> usize {
         self.len()
     }
+
+    fn render(&self, i: usize, render: Render, why: &str, out: &mut Vec<u8>) {
+        render.csv_row(self.row(i).1.raw_cells(), why, out);
+    }
 }
 
 /// A parsing thread: takes batches until there are none, and sends each one's chunk of
 /// prepared events, with its rejected rows.
 fn parse_jobs<B: RowBatch, C>(
-    work: &Mutex<Receiver<(usize, B)>>,
-    done: SyncSender<(usize, C, Vec<Rejection>)>,
+    work: &Mutex<Receiver<(usize, B, Vec<Found>)>>,
+    done: SyncSender<(usize, C, Vec<Found>)>,
     convert: Convert<'_, B>,
     defs: &[SurveyDef],
     finish: Finish<'_, C>,
+    render: Option<Render>,
 ) {
     loop {
         let job = work.lock().unwrap_or_else(|e| e.into_inner()).recv();
-        let Ok((index, batch)) = job else { break };
-        let mut rejected = Vec::new();
+        let Ok((index, batch, mut rejected)) = job else {
+            break;
+        };
+        let refused = rejected.len();
         // Bounded by the batch's length, so the chunk is sized for it up front.
-        let rows = (0..batch.len()).map(|i| convert(&batch, i));
-        let chunk = finish(&mut rows.filter_map(|(line, event)| {
-            event
-                .and_then(|e| admit(defs, e))
-                .map_err(|e| rejected.push(reject(line, e)))
-                .ok()
+        let rows = (0..batch.len()).map(|i| (i, convert(&batch, i)));
+        let chunk = finish(&mut rows.filter_map(|(i, (line, event))| {
+            let e = event.and_then(|e| admit(defs, e));
+            e.map_err(|e| {
+                let r = reject(line, e);
+                let mut raw = Vec::new();
+                if let Some(render) = render {
+                    batch.render(i, render, &rejects::why(&r), &mut raw);
+                }
+                rejected.push((r, raw));
+            })
+            .ok()
         }));
+        if refused > 0 {
+            // The rows the reader refused, among the others by line.
+            rejected.sort_by_key(|(r, _)| r.line);
+        }
         if done.send((index, chunk, rejected)).is_err() {
             break;
         }
     }
 }
 
-/// The workers' chunks put back in file order.
-struct InOrder<C> {
-    rx: std::sync::mpsc::Receiver<(usize, C, Vec<Rejection>)>,
+/// The workers' chunks put back in file order, their rejected rows recorded (and
+/// written, with `--rejects`) in that order.
+struct InOrder<'r, C> {
+    rx: std::sync::mpsc::Receiver<(usize, C, Vec<Found>)>,
     next: usize,
-    waiting: BTreeMap<usize, C>,
+    waiting: BTreeMap<usize, (C, Vec<Found>)>,
     rejected: Rejected,
+    rejects: Option<&'r mut Rejects>,
 }
 
-impl<C> Iterator for InOrder<C> {
+impl<C> InOrder<'_, C> {
+    fn record(&mut self, found: Vec<Found>) {
+        for (r, raw) in found {
+            if let Some(out) = self.rejects.as_mut() {
+                out.row(&raw);
+            }
+            self.rejected.push(r);
+        }
+    }
+}
+
+impl<C> Iterator for InOrder<'_, C> {
     type Item = C;
 
     fn next(&mut self) -> Option<C> {
         loop {
-            if let Some(chunk) = self.waiting.remove(&self.next) {
+            if let Some((chunk, found)) = self.waiting.remove(&self.next) {
                 self.next += 1;
+                self.record(found);
                 return Some(chunk);
             }
-            let (index, chunk, rejected) = self.rx.recv().ok()?;
-            rejected.into_iter().for_each(|r| self.rejected.push(r));
-            self.waiting.insert(index, chunk);
+            let (index, chunk, found) = self.rx.recv().ok()?;
+            self.waiting.insert(index, (chunk, found));
         }
     }
 }
@@ -1226,6 +1317,7 @@ fn pipeline<B: RowBatch>(
     expected_rows: u64,
     read: ReadRows<'_, B>,
     convert: Convert<'_, B>,
+    rejects: RejectsTo<'_>,
 ) -> anyhow::Result<Summary> {
     let (store, ws) = match sink {
         Sink::Store(store, ws) => (store, ws),
@@ -1234,7 +1326,7 @@ fn pipeline<B: RowBatch>(
                 Some((store, ws)) => parse_stored(store.surveys(ws)?),
                 None => Vec::new(),
             };
-            return check(&defs, read, convert);
+            return check(&defs, read, convert, rejects);
         }
     };
     store.expect_events(ws, expected_rows)?;
@@ -1242,7 +1334,7 @@ fn pipeline<B: RowBatch>(
     let defs = &parse_stored(store.surveys(ws)?);
     let mut summary = Summary::default();
     let prepare = |events: &mut dyn Iterator<Item = Event>| store.prepare(ws, events);
-    let (failure, rows, rejected) = parse_parallel(read, convert, defs, 0, &prepare, |chunks| {
+    let (failure, rows, rejected) = parse_parallel(read, convert, defs, 0, &prepare, rejects, |chunks| {
         store
             .append_prepared(chunks, &mut |o| {
                 summary.inserted += o.inserted as u64;
@@ -1273,6 +1365,7 @@ fn check<B: RowBatch>(
     defs: &[SurveyDef],
     read: ReadRows<'_, B>,
     convert: Convert<'_, B>,
+    rejects: RejectsTo<'_>,
 ) -> anyhow::Result<Summary> {
     let first = |events: &mut dyn Iterator<Item = Event>| {
         let mut kept = Vec::new();
@@ -1289,7 +1382,7 @@ fn check<B: RowBatch>(
         valid: Some(0),
         ..Summary::default()
     };
-    let ((), rows, rejected) = parse_parallel(read, convert, defs, 0, &first, |chunks| {
+    let ((), rows, rejected) = parse_parallel(read, convert, defs, 0, &first, rejects, |chunks| {
         for (valid, kept) in chunks {
             summary.add(Summary {
                 valid: Some(valid),
@@ -1325,9 +1418,9 @@ fn import_jsonl(
     sink: Sink,
     input: Input,
     mapping: &Mapping,
-    dates: &DateReader,
+    options: &Options,
 ) -> anyhow::Result<Summary> {
-    let dates = &learnt(dates, &input.name, "times", || {
+    let dates = &learnt(&options.dates, &input.name, "times", || {
         jsonl_head_times(&input.head.bytes, mapping)
     })?;
     // Lines naming a person by their email alone are tied to the people of those emails
@@ -1395,7 +1488,9 @@ fn import_jsonl(
             // A byte order mark, as Windows tools write before the first line.
             .trim_start_matches('\u{feff}');
         match parcours_core::payload::read_message(text) {
-            Ok(Some(m)) => {
+            Ok(Some(mut m)) => {
+                // Why `--rejects` wrote the line: not part of it.
+                m.remove(rejects::COLUMN);
                 let mut m = rename_keys(m, mapping);
                 let keyed = match (people.as_ref(), by_email_alone(&mut m)) {
                     (Some(people), true) => Some(people),
@@ -1430,9 +1525,11 @@ fn import_jsonl(
         let (line, start, end) = batch.lines[i];
         (line, event(&batch.text[start..end]))
     };
-    let mut summary = pipeline(sink, expected_rows, read, &convert)?;
+    let mut out = rejects_file(options, &[], b',')?;
+    let to = out.as_mut().map(|out| (Render::Jsonl, out));
+    let mut summary = pipeline(sink, expected_rows, read, &convert, to)?;
     summary.by_email = people.as_ref().map(People::matched);
-    Ok(summary)
+    with_rejects(summary, out)
 }
 
 /// Whether a message names its person by an email alone: it has no userId and no
@@ -1644,7 +1741,12 @@ fn import_csv(
             lines_before,
             constants: &mapping.constants,
         };
-        return import_costs(sink, reader, &headers, read);
+        let mut out = rejects_file(options, &headers, delimiter)?;
+        let to = out
+            .as_mut()
+            .map(|out| (Render::csv(&headers, delimiter), out));
+        let summary = import_costs(sink, reader, &headers, read, to)?;
+        return with_rejects(summary, out);
     }
     let (reader, headers, fields) = open_csv(input.content, delimiter, mapping)?;
     let has_time =
@@ -1678,10 +1780,15 @@ fn import_csv(
     };
     let products = fields.iter().any(|f| f.starts_with("product."));
     let regrouped = Mutex::new(Regrouped::default());
+    let mut out = rejects_file(options, &headers, delimiter)?;
+    let to = out
+        .as_mut()
+        .map(|out| (Render::csv(&headers, delimiter), out));
     let mut summary = match (&options.group_by, products) {
         (None, false) => {
             let convert = csv_events(&fields, mapping, cells, received);
-            pipeline(sink, input.rows, read_csv(reader, &input.name), &convert)?
+            let read = read_csv(reader, &input.name);
+            pipeline(sink, input.rows, read, &convert, to)?
         }
         (group_by, _) => {
             let key = match group_by {
@@ -1694,12 +1801,38 @@ fn import_csv(
             };
             let convert = group_events(&fields, mapping, cells, received);
             let read = read_groups(reader, &input.name, key, &regrouped);
-            pipeline(sink, input.rows, read, &convert)?
+            pipeline(sink, input.rows, read, &convert, to)?
         }
     };
     summary.by_email = people.as_ref().map(People::matched);
     if options.group_by.is_some() {
         summary.regrouped = Some(regrouped.into_inner().expect("not poisoned"));
+    }
+    with_rejects(summary, out)
+}
+
+/// The file `--rejects` names, created, with the CSV header (`headers`, then why) when
+/// the input is CSV.
+fn rejects_file(
+    options: &Options,
+    headers: &[String],
+    delimiter: u8,
+) -> anyhow::Result<Option<Rejects>> {
+    let Some(path) = &options.rejects else {
+        return Ok(None);
+    };
+    let mut out = Rejects::create(path, options.encoding)?;
+    if !headers.is_empty() {
+        out.header(headers, delimiter);
+    }
+    Ok(Some(out))
+}
+
+/// The summary of an import whose rejected rows went to `out`, once they are all written.
+fn with_rejects(mut summary: Summary, out: Option<Rejects>) -> anyhow::Result<Summary> {
+    if let Some(out) = out {
+        let (path, _) = out.finish()?;
+        summary.rejects_file = Some(path.display().to_string());
     }
     Ok(summary)
 }
@@ -1714,6 +1847,13 @@ struct Groups {
 impl RowBatch for Groups {
     fn len(&self) -> usize {
         self.starts.len()
+    }
+
+    /// Every row of the group, each saying why.
+    fn render(&self, i: usize, render: Render, why: &str, out: &mut Vec<u8>) {
+        for row in self.group(i) {
+            self.rows.render(row, render, why, out);
+        }
     }
 }
 
@@ -2074,16 +2214,9 @@ fn head_times(head: &[u8], delimiter: u8, columns: &[usize]) -> Vec<String> {
 /// line.
 fn next_batch<R: BufRead>(
     reader: &mut csv_rows::Reader<R>,
-    rejected: &mut Rejected,
+    bad: &mut dyn FnMut(BadRow),
 ) -> (Batch, u64, std::io::Result<()>) {
-    reader.read_batch(BATCH, &mut |bad| {
-        rejected.push(Rejection {
-            line: bad.line,
-            code: MALFORMED_CSV.into(),
-            field: None,
-            message: bad.message,
-        })
-    })
+    reader.read_batch(BATCH, bad)
 }
 
 /// Reads the rows of an event CSV, unparsed, in batches; rows of the wrong width are
@@ -2184,6 +2317,7 @@ pub fn parse_csv_file<C: Send>(
         &[],
         workers,
         finish,
+        None,
         |chunks| chunks.for_each(f),
     )?;
     Ok((rows, rejected.rows()))
@@ -2814,6 +2948,7 @@ fn import_costs<R: Read>(
     mut reader: csv::Reader<R>,
     headers: &[String],
     read: CostsRead,
+    mut rejects: RejectsTo<'_>,
 ) -> anyhow::Result<Summary> {
     let CostsRead {
         days,
@@ -2853,6 +2988,16 @@ fn import_costs<R: Read>(
     let mut summary = Summary::default();
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
+    // A rejected row is told, and written with `--rejects` (its cells as read).
+    let mut refuse = |summary: &mut Summary, record: &csv::StringRecord, r: Rejection| {
+        if let Some((render, out)) = rejects.as_mut() {
+            let mut raw = Vec::new();
+            let cells = record.iter().map(str::as_bytes);
+            render.csv_row(cells, &rejects::why(&r), &mut raw);
+            out.row(&raw);
+        }
+        summary.rejected.push(r);
+    };
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
@@ -2860,12 +3005,13 @@ fn import_costs<R: Read>(
             Err(e) => {
                 summary.rows += 1;
                 let line = e.position().map(|p| p.line()).unwrap_or(0) + lines_before;
-                summary.rejected.push(Rejection {
+                let r = Rejection {
                     line,
                     code: "malformed_csv".into(),
                     field: None,
                     message: e.to_string(),
-                });
+                };
+                refuse(&mut summary, &record, r);
                 continue;
             }
         }
@@ -2883,28 +3029,26 @@ fn import_costs<R: Read>(
             message,
         };
         let Some(day_text) = get(Some(day)) else {
-            summary.rejected.push(bad("day", "the day is empty".into()));
+            refuse(&mut summary, &record, bad("day", "the day is empty".into()));
             continue;
         };
         let micros = match days.read(day_text) {
             Ok(micros) => micros,
             Err(why) => {
-                summary.rejected.push(bad("day", why));
+                refuse(&mut summary, &record, bad("day", why));
                 continue;
             }
         };
         let Some(campaign_name) = get(Some(campaign)) else {
-            summary
-                .rejected
-                .push(bad("campaign", "the campaign is empty".into()));
+            let r = bad("campaign", "the campaign is empty".into());
+            refuse(&mut summary, &record, r);
             continue;
         };
         let amount = match get(Some(cost)).and_then(|c| cost_amount(c, decimal_comma)) {
             Some(v) if v.is_finite() && v >= 0.0 => v,
             _ => {
-                summary
-                    .rejected
-                    .push(bad("cost", "the cost must be a number ≥ 0".into()));
+                let r = bad("cost", "the cost must be a number ≥ 0".into());
+                refuse(&mut summary, &record, r);
                 continue;
             }
         };
@@ -2966,7 +3110,11 @@ mod tests {
             a.push(bad(2 * line, "day"));
         }
         for line in 0..1_500u64 {
-            let field = if (1..4).contains(&line) { "cost" } else { "day" };
+            let field = if (1..4).contains(&line) {
+                "cost"
+            } else {
+                "day"
+            };
             b.push(bad(2 * line + 1, field));
         }
         assert_eq!(a.kept().len(), KEPT_REJECTIONS);
@@ -3247,10 +3395,11 @@ mod tests {
             hints.lock().unwrap().push(events.size_hint().1);
             events.count()
         };
-        let (stored, rows, rejected) = parse_parallel(read, &convert, &[], 2, &finish, |chunks| {
-            chunks.sum::<usize>()
-        })
-        .unwrap();
+        let (stored, rows, rejected) =
+            parse_parallel(read, &convert, &[], 2, &finish, None, |chunks| {
+                chunks.sum::<usize>()
+            })
+            .unwrap();
         assert_eq!((stored, rows), (0, 12));
         let lines: Vec<u64> = rejected.kept().iter().map(|r| r.line).collect();
         assert_eq!(lines, (1..=12).collect::<Vec<_>>());

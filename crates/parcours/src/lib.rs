@@ -21,6 +21,7 @@ pub mod journey_cmd;
 pub mod kpi_cmd;
 pub mod logging;
 pub mod paths_cmd;
+pub mod rejects;
 pub mod requests;
 pub mod retention_cmd;
 pub mod sentiment_cmd;

@@ -74,6 +74,7 @@ fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::Impor
         dates: Default::default(),
         decimal_comma: false,
         group_by: None,
+        rejects: None,
         encoding: None,
         dry_run: false,
         json: false,
@@ -1407,6 +1408,252 @@ fn rejected_rows_beyond_the_first_thousand_are_counted_by_reason() {
     assert_eq!(json["total"]["rejected"], total);
 }
 
+/// `--rejects FILE`: every rejected row, in file order, as the input has it (cells as
+/// read, multi-line, quoted or not UTF-8), with why in `parcours_rejected`; fixed there,
+/// the file imports with the same options and adds exactly the fixed rows.
+#[test]
+fn rejected_rows_are_written_to_fix_and_import_again() {
+    let (dir, store, ws) = open();
+    let rejects = dir.path().join("rejects.csv");
+    let with_rejects = |path: &std::path::Path| Options {
+        rejects: Some(path.to_path_buf()),
+        ..Options::default()
+    };
+    // 12,000 rows (three batches, parsed in parallel): each 1,000th has a bad time; and
+    // a row without a user, one of the wrong width, one not UTF-8, and one on two lines
+    // with a bad time.
+    let mut text = b"event,userId,timestamp,note\n".to_vec();
+    for i in 0..12_000u32 {
+        let time = match i % 1000 {
+            999 => format!("not a time {i}"),
+            _ => "2024-05-01T09:00:00Z".to_string(),
+        };
+        let row = match i {
+            5 => format!("Viewed,,{time},no user\n"),
+            6 => "Viewed,u-6\n".to_string(),
+            8 => "Viewed,u-8,not a time,\"two\nlines\"\n".to_string(),
+            _ => format!("Viewed,u-{i},{time},\"n, {i}\"\n"),
+        };
+        text.extend_from_slice(row.as_bytes());
+        if i == 7 {
+            text.extend_from_slice(b"Viewed,u-7b,2024-05-01T09:00:00Z,caf\xe9\n");
+        }
+    }
+    let csv = dir.path().join("rows.csv");
+    std::fs::write(&csv, &text).unwrap();
+    let summary = import_file(
+        &store,
+        ws,
+        &csv,
+        &Mapping::default(),
+        &with_rejects(&rejects),
+    )
+    .unwrap();
+    assert_eq!(summary.rejected.rows(), 4 + 12, "{:?}", summary.rejected);
+    assert_eq!(
+        summary.rejects_file.as_deref(),
+        Some(rejects.to_str().unwrap())
+    );
+    let written = std::fs::read(&rejects).unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(&written[..]);
+    assert_eq!(
+        reader.byte_headers().unwrap(),
+        vec!["event", "userId", "timestamp", "note", "parcours_rejected"]
+    );
+    let rows: Vec<csv::ByteRecord> = reader.byte_records().map(Result::unwrap).collect();
+    let whys: Vec<String> = (rows.iter())
+        .map(|r| String::from_utf8_lossy(r.iter().next_back().unwrap()).to_string())
+        .collect();
+    // In file order: the lines of the input (row i on line i + 2, then i + 3 after the
+    // row added after row 7, then i + 4 after row 8's two lines), with their reasons.
+    let lines: Vec<u64> = (whys.iter())
+        .map(|w| {
+            w.strip_prefix("line ")
+                .unwrap()
+                .split(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    let mut expected = vec![7, 8, 10, 11];
+    expected.extend((1..=12).map(|k| 1000 * k + 3));
+    assert_eq!(lines, expected, "{whys:?}");
+    assert!(whys[0].contains("missing_field (userId)"), "{}", whys[0]);
+    assert!(whys[1].contains("malformed_csv"), "{}", whys[1]);
+    assert!(whys[2].contains("not UTF-8"), "{}", whys[2]);
+    assert_eq!(&rows[2][3], b"caf\xe9", "the bytes as read");
+    assert_eq!(&rows[3][3], b"two\nlines");
+    assert!(whys[3].contains("invalid_timestamp"), "{}", whys[3]);
+    assert!(whys[4].contains("invalid_timestamp"), "{}", whys[4]);
+    assert_eq!(&rows[4][1], b"u-999");
+    // Fixed in place (a spreadsheet would rewrite the file; so does this).
+    let mut fixed = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    fixed
+        .write_record(["event", "userId", "timestamp", "note", "parcours_rejected"])
+        .unwrap();
+    for (k, row) in rows.iter().enumerate() {
+        let mut cells: Vec<Vec<u8>> = row.iter().map(<[u8]>::to_vec).collect();
+        match k {
+            0 => cells[1] = b"u-5".to_vec(),
+            1 => {
+                cells = vec![
+                    b"Viewed".to_vec(),
+                    b"u-6".to_vec(),
+                    b"2024-05-01T09:00:00Z".to_vec(),
+                    b"".to_vec(),
+                    cells[2].clone(),
+                ]
+            }
+            2 => cells[3] = "café".as_bytes().to_vec(),
+            // The two-line row (3) and every other bad time are left: rejected again.
+            _ if k >= 4 && k % 2 == 0 => cells[2] = b"2024-05-02T09:00:00Z".to_vec(),
+            _ => {}
+        }
+        fixed.write_record(&cells).unwrap();
+    }
+    std::fs::write(&rejects, fixed.into_inner().unwrap()).unwrap();
+    let before = store.event_count(ws).unwrap();
+    let again = dir.path().join("rejects-again.csv");
+    let second = import_file(
+        &store,
+        ws,
+        &rejects,
+        &Mapping::default(),
+        &with_rejects(&again),
+    )
+    .unwrap();
+    assert_eq!(second.inserted, 3 + 6, "{:?}", second.rejected);
+    assert_eq!(store.event_count(ws).unwrap(), before + 9);
+    // The column is not a property of the events it stored.
+    let notes = stored(&store, ws, |e| {
+        e.properties.contains_key("parcours_rejected")
+    });
+    assert!(!notes.into_iter().any(|has| has));
+    // Rejected again, each says why anew, in the column it had.
+    let written = std::fs::read_to_string(&again).unwrap();
+    let mut reader = csv::Reader::from_reader(written.as_bytes());
+    assert_eq!(reader.headers().unwrap().len(), 5);
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 7, "{written}");
+    assert!(
+        records
+            .iter()
+            .all(|r| r[4].starts_with("line ") && r[4].contains("invalid_timestamp")),
+        "{written}"
+    );
+}
+
+/// `--rejects` for JSON Lines (the key first in an object, other lines as they are), a
+/// `--group-by` group (all its rows), ad costs, a Windows-1252 file (written back in
+/// it), and a dry run (which writes them too, storing nothing).
+#[test]
+fn rejected_rows_are_written_as_each_kind_of_input_has_them() {
+    let (dir, store, ws) = open();
+    let path = |name: &str| dir.path().join(name);
+    let options = |rejects: &str| Options {
+        rejects: Some(path(rejects)),
+        ..Options::default()
+    };
+    let run = |name: &str, text: &[u8], options: &Options| {
+        std::fs::write(path(name), text).unwrap();
+        let summary = import_file(&store, ws, &path(name), &Mapping::default(), options).unwrap();
+        (
+            summary,
+            std::fs::read(options.rejects.as_ref().unwrap()).unwrap(),
+        )
+    };
+    // JSON Lines.
+    let lines = concat!(
+        r#"{"event":"A","userId":"u1","timestamp":"2024-05-01T09:00:00Z"}"#,
+        "\n",
+        r#"{"event":"B","userId":"u1"}"#,
+        "\r\n",
+        "[1, 2]\n",
+        r#"{"event":"#,
+        "\n",
+    );
+    let (summary, written) = run("events.jsonl", lines.as_bytes(), &options("bad.jsonl"));
+    assert_eq!((summary.inserted, summary.rejected.rows()), (1, 3));
+    let written = String::from_utf8(written).unwrap();
+    let written: Vec<&str> = written.lines().collect();
+    assert_eq!(written.len(), 3);
+    assert!(
+        written[0].starts_with(r#"{"parcours_rejected":"line 2: missing_field (timestamp): "#)
+            && written[0].ends_with(r#"","event":"B","userId":"u1"}"#),
+        "{}",
+        written[0]
+    );
+    assert_eq!(written[1], "[1, 2]");
+    assert!(written[2].starts_with(r#"{"parcours_rejected":"line 4: malformed_json"#));
+    // Fixed, the key is dropped: imported as the line without it.
+    let fixed = written[0].replace(
+        r#""userId":"u1"}"#,
+        r#""userId":"u1","timestamp":"2024-05-02T09:00:00Z"}"#,
+    );
+    std::fs::write(path("fixed.jsonl"), fixed).unwrap();
+    let again = import_file(
+        &store,
+        ws,
+        &path("fixed.jsonl"),
+        &Mapping::default(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(again.inserted, 1, "{:?}", again.rejected);
+    // A group of `--group-by`: all its rows.
+    let grouped = Options {
+        group_by: Some("order".into()),
+        ..options("bad-orders.csv")
+    };
+    let orders = "order,event,userId,timestamp,product.name\n1,Order Completed,u1,soon,A\n1,,,,B\n2,Order Completed,u2,2024-05-01T09:00:00Z,C\n";
+    let (summary, written) = run("orders.csv", orders.as_bytes(), &grouped);
+    assert_eq!((summary.inserted, summary.rejected.rows()), (1, 1));
+    let why = "line 2: invalid_timestamp (timestamp): `timestamp`: \"soon\" is not a date this import can read (give --date-format)";
+    assert_eq!(
+        String::from_utf8(written).unwrap(),
+        format!("order,event,userId,timestamp,product.name,parcours_rejected\n1,Order Completed,u1,soon,A,\"{}\"\n1,,,,B,\"{}\"\n", why.replace('"', "\"\""), why.replace('"', "\"\""))
+    );
+    // Ad costs.
+    let costs = "day,campaign,cost\n2024-05-01,spring,12.5\n2024-05-02,spring,lots\n";
+    let (summary, written) = run("costs.csv", costs.as_bytes(), &options("bad-costs.csv"));
+    assert_eq!((summary.inserted, summary.rejected.rows()), (1, 1));
+    assert_eq!(
+        String::from_utf8(written).unwrap(),
+        "day,campaign,cost,parcours_rejected\n2024-05-02,spring,lots,line 3: invalid_value (cost): the cost must be a number ≥ 0\n"
+    );
+    // Windows-1252, written back in it; in a dry run, nothing stored.
+    let before = store.event_count(ws).unwrap();
+    let latin = Options {
+        encoding: parcours::encoding::Encoding::Windows1252,
+        ..options("bad-latin.csv")
+    };
+    std::fs::write(
+        path("latin.csv"),
+        b"event;userId;timestamp;note\nVu;u1;hier;\xe9t\xe9\nVu;u2;2024-05-01T09:00:00Z;ok\n",
+    )
+    .unwrap();
+    let check = parcours::import::check_file(
+        Some((&store, ws)),
+        &path("latin.csv"),
+        &Mapping::default(),
+        &latin,
+    )
+    .unwrap();
+    assert_eq!((check.valid, check.rejected.rows()), (Some(1), 1));
+    let written = std::fs::read(path("bad-latin.csv")).unwrap();
+    assert!(written.starts_with(b"event;userId;timestamp;note;parcours_rejected\nVu;u1;hier;\xe9t\xe9;\"line 2: invalid_timestamp"), "{}", String::from_utf8_lossy(&written));
+    assert_eq!(store.event_count(ws).unwrap(), before);
+    // An empty export: nothing rejected, and an empty file says so.
+    let (summary, written) = run("quiet-day.csv", b"\n", &options("bad-none.csv"));
+    assert_eq!((summary.rows, written.len()), (0, 0));
+}
+
 /// Several files in one command: each imported in turn and reported, then the total; a
 /// failing file stops the command, naming it and how many were imported before.
 #[test]
@@ -1450,6 +1697,26 @@ fn several_files_are_imported_in_turn_with_a_total() {
     );
     let (ok, _, err) = run(&[PathBuf::from("-"), PathBuf::from("-")]);
     assert!(!ok && err.contains("can be read once"), "{err}");
+    // The rejected rows of one file at a time: told, and checked before anything runs.
+    let rejects = dir.path().join("rejects.csv");
+    let (ok, out, err) = run(&[fixture("costs.csv"), "--rejects".into(), rejects.clone()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!(
+            "rejected rows written to {} (1), each with why in `parcours_rejected`",
+            rejects.display()
+        )),
+        "{out}"
+    );
+    std::fs::remove_file(&rejects).unwrap();
+    let (ok, _, err) = run(&[
+        fixture("costs.csv"),
+        fixture("events.jsonl"),
+        "--rejects".into(),
+        rejects.clone(),
+    ]);
+    assert!(!ok && err.contains("import the files one by one"), "{err}");
+    assert!(!rejects.exists());
 }
 
 #[test]
