@@ -54,6 +54,7 @@ fuzz_target!(|data: &[u8]| {
             Encoding::Utf8
         },
         delimiter: (a & 0x40 != 0).then_some(';'),
+        rejects: None,
         dry_run: true,
         json: false,
     };

@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::dates::{detect_delimiter, DateArgs};
 use crate::import::{Rejection, Summary};
+use crate::rejects::{self, Rejects, Render};
 
 #[derive(Args, Debug, Clone)]
 pub struct SurveyImportArgs {
@@ -67,6 +68,10 @@ pub struct SurveyImportArgs {
     /// CSV delimiter (default: detected from the header line).
     #[arg(long)]
     pub delimiter: Option<char>,
+    /// Write the rejected rows to this file, as the export has them, each with why in a
+    /// last column `parcours_rejected`: fix them there and import that file the same way.
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
     /// Read and check everything, store nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -246,6 +251,8 @@ pub fn detect(
 ) -> anyhow::Result<Columns> {
     let date = date_column(headers, args)?;
     let mut taken: Vec<usize> = vec![date];
+    // Why `--rejects` wrote a row: not an answer.
+    taken.extend(headers.iter().position(|h| h.trim() == rejects::COLUMN));
     let id = choose(headers, &mut taken, &args.id_column, "--id-column", |t| {
         by_names(headers, t, ID_NAMES).or_else(|| {
             // Typeform's response token is the column `#`.
@@ -670,15 +677,24 @@ pub fn import(
             .map(|c| c.trim().to_string())
             .filter(|c| !c.is_empty())
     };
-    for (line, r) in rows {
+    // With `--rejects`: each rejected row (its index in `rows`) and why.
+    let mut refused: Vec<(usize, String)> = Vec::new();
+    let mut refuse = |out: &mut SurveyImport, index: usize, r: Rejection| {
+        if args.rejects.is_some() {
+            refused.push((index, rejects::why(&r)));
+        }
+        out.summary.rejected.push(r);
+    };
+    for (index, (line, r)) in rows.iter().enumerate() {
         let line = *line;
-        let reject = |out: &mut SurveyImport, field: &str, code: &str, message: String| {
-            out.summary.rejected.push(Rejection {
+        let mut reject = |out: &mut SurveyImport, field: &str, code: &str, message: String| {
+            let r = Rejection {
                 line,
                 code: code.into(),
                 field: Some(field.to_string()),
                 message,
-            });
+            };
+            refuse(out, index, r);
         };
         let score_text = cell(r, columns.score);
         let comment = cell(r, columns.comment);
@@ -795,14 +811,27 @@ pub fn import(
                     Some("properties.comment") => columns.comment.map(|i| headers[i].clone()),
                     other => other.map(str::to_string),
                 };
-                out.summary.rejected.push(Rejection {
+                let r = Rejection {
                     line,
                     code: e.code.as_str().into(),
                     field,
                     message: e.message,
-                });
+                };
+                refuse(&mut out, index, r);
             }
         }
+    }
+    if let Some(path) = &args.rejects {
+        let mut file = Rejects::create(path, args.encoding)?;
+        file.header(&headers, delimiter);
+        let render = Render::csv(&headers, delimiter);
+        for (index, why) in refused {
+            let mut raw = Vec::new();
+            render.csv_row(rows[index].1.iter().map(|c| c.as_bytes()), &why, &mut raw);
+            file.row(&raw);
+        }
+        let (path, _) = file.finish()?;
+        out.summary.rejects_file = Some(path.display().to_string());
     }
     out.responses = events.len() as u64;
     if !args.dry_run {
@@ -940,6 +969,7 @@ mod tests {
             dates: Default::default(),
             encoding: Default::default(),
             delimiter: None,
+            rejects: None,
             dry_run: false,
             json: false,
         };

@@ -339,6 +339,52 @@ fn bad_exports_are_refused_with_the_reason() {
     assert!(r["inserted"].as_u64() > Some(0), "{r}");
 }
 
+/// `--rejects`: the refused answers as the export has them, with why; fixed there, the
+/// file imports the same way, its `parcours_rejected` column taken for nothing.
+#[test]
+fn refused_answers_are_written_to_fix_and_import_again() {
+    let dir = setup();
+    let export = dir.file(
+        "nps.csv",
+        "Date;Email;Score\n2026-03-01;ana@example.com;9\nyesterday;bob@example.com;7\n2026-03-02;cid@example.com;12\n",
+    );
+    let rejects = dir.tmp.path().join("nps.rejected.csv");
+    let (export, rejects_path) = (export.to_str().unwrap(), rejects.to_str().unwrap());
+    let r = dir.import(export, "nps", &["--rejects", rejects_path]);
+    assert_eq!(
+        (r["inserted"].as_u64(), r["rejected_rows"].as_u64()),
+        (Some(1), Some(2)),
+        "{r}"
+    );
+    assert_eq!(r["rejects_file"], rejects_path);
+    let written = std::fs::read_to_string(&rejects).unwrap();
+    assert_eq!(
+        written,
+        "Date;Email;Score;parcours_rejected\n\
+         yesterday;bob@example.com;7;\"line 3: invalid_value (Date): \"\"yesterday\"\" is not a date this import can read (give --date-format)\"\n\
+         2026-03-02;cid@example.com;12;line 4: invalid_value (Score): 12 is not a whole number from 0 to 10 (NPS)\n"
+    );
+    std::fs::write(
+        &rejects,
+        written
+            .replace("yesterday", "2026-03-03")
+            .replace(";12;", ";10;"),
+    )
+    .unwrap();
+    let again = dir.tmp.path().join("nps.rejected-2.csv");
+    let r = dir.import(rejects_path, "nps", &["--rejects", again.to_str().unwrap()]);
+    assert_eq!(
+        (r["inserted"].as_u64(), r["rejected_rows"].as_u64()),
+        (Some(2), Some(0)),
+        "{r}"
+    );
+    assert_eq!(r["columns"]["comment"], Value::Null, "{r}");
+    assert_eq!(
+        std::fs::read_to_string(&again).unwrap(),
+        "Date;Email;Score;parcours_rejected\n"
+    );
+}
+
 #[test]
 fn a_cli_link_opens_the_survey_page() {
     let dir = setup();
