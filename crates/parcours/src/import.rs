@@ -338,7 +338,7 @@ fn sorted_reasons(reasons: &BTreeMap<(String, Option<String>), Reason>) -> Vec<&
 impl Rejected {
     pub fn push(&mut self, r: Rejection) {
         self.rows += 1;
-        self.count(&r, 1);
+        self.count(&r);
         self.keep(r);
     }
 
@@ -364,7 +364,7 @@ impl Rejected {
     }
 
     /// Counts `r` under its reason.
-    fn count(&mut self, r: &Rejection, rows: u64) {
+    fn count(&mut self, r: &Rejection) {
         let key = (r.code.clone(), r.field.clone());
         let reason = self.reasons.entry(key).or_insert_with(|| Reason {
             code: r.code.clone(),
@@ -373,7 +373,7 @@ impl Rejected {
             first_line: r.line,
             message: r.message.clone(),
         });
-        reason.rows += rows;
+        reason.rows += 1;
         if r.line < reason.first_line {
             (reason.first_line, reason.message) = (r.line, r.message.clone());
         }
@@ -1780,25 +1780,24 @@ fn import_csv(
     };
     let products = fields.iter().any(|f| f.starts_with("product."));
     let regrouped = Mutex::new(Regrouped::default());
+    let key =
+        match &options.group_by {
+            None => None,
+            Some(column) => Some(headers.iter().position(|h| h == column).ok_or_else(|| {
+                anyhow!("--group-by {column:?}: no such column among {headers:?}")
+            })?),
+        };
     let mut out = rejects_file(options, &headers, delimiter)?;
     let to = out
         .as_mut()
         .map(|out| (Render::csv(&headers, delimiter), out));
-    let mut summary = match (&options.group_by, products) {
+    let mut summary = match (key, products) {
         (None, false) => {
             let convert = csv_events(&fields, mapping, cells, received);
             let read = read_csv(reader, &input.name);
             pipeline(sink, input.rows, read, &convert, to)?
         }
-        (group_by, _) => {
-            let key = match group_by {
-                None => None,
-                Some(column) => {
-                    Some(headers.iter().position(|h| h == column).ok_or_else(|| {
-                        anyhow!("--group-by {column:?}: no such column among {headers:?}")
-                    })?)
-                }
-            };
+        (key, _) => {
             let convert = group_events(&fields, mapping, cells, received);
             let read = read_groups(reader, &input.name, key, &regrouped);
             pipeline(sink, input.rows, read, &convert, to)?
@@ -1831,7 +1830,7 @@ fn rejects_file(
 /// The summary of an import whose rejected rows went to `out`, once they are all written.
 fn with_rejects(mut summary: Summary, out: Option<Rejects>) -> anyhow::Result<Summary> {
     if let Some(out) = out {
-        let (path, _) = out.finish()?;
+        let path = out.finish()?;
         summary.rejects_file = Some(path.display().to_string());
     }
     Ok(summary)

@@ -108,7 +108,6 @@ pub struct Rejects {
     path: PathBuf,
     out: BufWriter<File>,
     encoding: Encoding,
-    rows: u64,
     /// The first failure to write; nothing is written after it.
     failure: Option<std::io::Error>,
     /// A row written back in the input's encoding.
@@ -124,7 +123,6 @@ impl Rejects {
             path: path.to_path_buf(),
             out: BufWriter::new(file),
             encoding,
-            rows: 0,
             failure: None,
             encoded: Vec::new(),
         })
@@ -140,7 +138,6 @@ impl Rejects {
 
     /// Writes the rendered rows of one rejected row (a group's are several).
     pub fn row(&mut self, rendered: &[u8]) {
-        self.rows += 1;
         self.bytes(rendered);
     }
 
@@ -161,11 +158,11 @@ impl Rejects {
         }
     }
 
-    /// Flushes the file; the rejected rows written, or why they could not all be.
-    pub fn finish(mut self) -> anyhow::Result<(PathBuf, u64)> {
+    /// Flushes the file; its path, or why the rejected rows could not all be written.
+    pub fn finish(mut self) -> anyhow::Result<PathBuf> {
         let flushed = self.out.flush();
         match self.failure.take().map_or(flushed, Err) {
-            Ok(()) => Ok((self.path, self.rows)),
+            Ok(()) => Ok(self.path),
             Err(e) => Err(anyhow::anyhow!(e).context(format!(
                 "writing the rejected rows to {} (the import itself went on: its summary is above)",
                 self.path.display()

@@ -830,7 +830,7 @@ pub fn import(
             render.csv_row(rows[index].1.iter().map(|c| c.as_bytes()), &why, &mut raw);
             file.row(&raw);
         }
-        let (path, _) = file.finish()?;
+        let path = file.finish()?;
         out.summary.rejects_file = Some(path.display().to_string());
     }
     out.responses = events.len() as u64;

@@ -1649,6 +1649,26 @@ fn rejected_rows_are_written_as_each_kind_of_input_has_them() {
     let written = std::fs::read(path("bad-latin.csv")).unwrap();
     assert!(written.starts_with(b"event;userId;timestamp;note;parcours_rejected\nVu;u1;hier;\xe9t\xe9;\"line 2: invalid_timestamp"), "{}", String::from_utf8_lossy(&written));
     assert_eq!(store.event_count(ws).unwrap(), before);
+    // A file that cannot be written: refused before anything is read or stored.
+    let nowhere = Options {
+        rejects: Some(path("no-such-dir").join("bad.csv")),
+        ..Options::default()
+    };
+    let costs_before = store.costs(ws).unwrap();
+    std::fs::write(path("costs.csv"), costs.replace("2024-05-01", "2024-05-03")).unwrap();
+    let err = import_file(
+        &store,
+        ws,
+        &path("costs.csv"),
+        &Mapping::default(),
+        &nowhere,
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("--rejects: creating"),
+        "{err:#}"
+    );
+    assert_eq!(store.costs(ws).unwrap(), costs_before);
     // An empty export: nothing rejected, and an empty file says so.
     let (summary, written) = run("quiet-day.csv", b"\n", &options("bad-none.csv"));
     assert_eq!((summary.rows, written.len()), (0, 0));
