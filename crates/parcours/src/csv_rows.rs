@@ -29,6 +29,18 @@ pub fn is_separator_line(cells: &[String], delimiter: u8) -> bool {
     }
 }
 
+/// The most bytes a row may hold. An event is at most 32 KB, so a longer row is refused
+/// anyway, but a cell the mapping ignores may be long (a CRM's HTML notes): this is far
+/// above. What it bounds is a quote left open, after which the rest of the file reads as
+/// one cell: the import stops at that row, saying so, rather than holding the rest of
+/// the file in memory to refuse it as one row.
+pub const MAX_ROW_BYTES: usize = 16 << 20;
+
+/// The most bytes of cells a batch holds before it is handed on, whatever its rows:
+/// batches of long rows stay this small (a batch of 5,000 rows of 30 KB would be 150 MB,
+/// and several are in flight).
+pub const MAX_BATCH_BYTES: usize = 8 << 20;
+
 /// What to do with a file that is not UTF-8.
 pub const NOT_UTF8: &str = "export the file as CSV UTF-8, or give --encoding windows-1252 if a spreadsheet of a Western European locale saved it as plain CSV";
 
@@ -167,6 +179,8 @@ pub struct Reader<R> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BadRow {
     pub line: u64,
+    /// Its error code (`malformed_csv`).
+    pub code: &'static str,
     pub message: String,
     /// Its cells as read (for `--rejects`).
     pub cells: Vec<Vec<u8>>,
@@ -210,11 +224,12 @@ impl<R: BufRead> Reader<R> {
         Ok((reader, headers))
     }
 
-    /// Reads up to `rows` rows (fewer only at the end of the input; none then). A row
-    /// whose width differs from the header's is left out and reported to `bad`; it
-    /// counts in the second value returned, the rows read. When the input fails, the
-    /// rows read before are returned with the error (the row it was reading is not),
-    /// and the reader reads no more.
+    /// Reads up to `rows` rows (fewer at the end of the input, none then, or once they
+    /// hold [`MAX_BATCH_BYTES`]). A row whose width differs from the header's is left out
+    /// and reported to `bad`; it counts in the second value returned, the rows read.
+    /// When the input fails, or a row is longer than [`MAX_ROW_BYTES`], the rows read
+    /// before are returned with the error (the row it was reading is not), and the
+    /// reader reads no more.
     pub fn read_batch(
         &mut self,
         rows: usize,
@@ -228,7 +243,7 @@ impl<R: BufRead> Reader<R> {
         };
         let mut filled = Filled::default();
         let (mut read, mut status) = (0, Ok(()));
-        while !self.done && batch.len() < rows {
+        while !self.done && batch.len() < rows && filled.bytes < MAX_BATCH_BYTES {
             let before = filled;
             match read_row(&mut self.input, &mut self.core, &mut batch, &mut filled) {
                 Ok(true) => {}
@@ -250,11 +265,24 @@ impl<R: BufRead> Reader<R> {
                     ends: &batch.ends[before.ends..filled.ends],
                 };
                 let cells = row.raw_cells().map(<[u8]>::to_vec).collect();
+                // A row over several lines whose width is wrong: most likely a quote
+                // left open, which took the lines after it into one cell.
+                // (A line end that closes the input, inside the open quote, ends no line.)
+                let lines = memchr::memchr_iter(b'\n', row.bytes).count() as u64
+                    - u64::from(row.bytes.ends_with(b"\n"));
+                let open = match lines {
+                    0 => String::new(),
+                    n => format!(
+                        " (it runs over lines {line} to {}: is a quote left open? a cell holding a quote is wholly quoted, its quotes doubled)",
+                        line + n
+                    ),
+                };
                 filled = before;
                 bad(BadRow {
                     line,
+                    code: parcours_core::ErrorCode::MalformedCsv.as_str(),
                     message: format!(
-                        "the row has {width} cells where the header has {}",
+                        "the row has {width} cells where the header has {}{open}",
                         self.width
                     ),
                     cells,
@@ -308,6 +336,18 @@ fn read_row(
         input.consume(read);
         out += written;
         end += ended;
+        if out - start > MAX_ROW_BYTES {
+            // The line it starts on: the lines read, less those inside it (see below).
+            let inside = memchr::memchr_iter(b'\n', &batch.bytes[start..out]).count() as u64;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "the row of line {} is longer than {} MiB: is a quote left open? (a cell holding a quote is wholly quoted, its quotes doubled)",
+                    core.line() - inside,
+                    MAX_ROW_BYTES >> 20
+                ),
+            ));
+        }
         match result {
             ReadRecordResult::InputEmpty => {}
             // The row's room doubles (not the batch's).
@@ -434,6 +474,44 @@ mod tests {
         assert_eq!(headers, ["sep=x", "y"]);
     }
 
+    /// Batches of long rows are cut by their bytes; a row longer than the limit (a quote
+    /// left open) stops the reader with an error naming its line, after the rows before
+    /// it; a row of the wrong width over several lines says it may be one.
+    #[test]
+    fn long_rows_are_bounded() {
+        let long = "x".repeat(100_000);
+        let mut text = String::from("a,b\n");
+        for i in 0..200 {
+            text.push_str(&format!("{i},{long}\n"));
+        }
+        let (mut reader, _) = Reader::new(text.as_bytes(), b',').unwrap();
+        let (batch, count, status) = reader.read_batch(1000, &mut |_| {});
+        status.unwrap();
+        assert_eq!(count as usize, batch.len());
+        assert!(batch.len() < 200 && batch.len() * 100_000 >= MAX_BATCH_BYTES);
+        assert!(batch.bytes.len() <= MAX_BATCH_BYTES + 100_010);
+
+        let mut text = b"a,b\n1,2\n\n3,\"open\n4,5\n".to_vec();
+        text.extend(std::iter::repeat_n(b'y', MAX_ROW_BYTES));
+        let (mut reader, _) = Reader::new(&text[..], b',').unwrap();
+        let (batch, count, status) = reader.read_batch(1000, &mut |_| {});
+        let err = status.unwrap_err().to_string();
+        assert!(
+            err.starts_with("the row of line 4 is longer than 16 MiB: is a quote left open?"),
+            "{err}"
+        );
+        assert_eq!((batch.len(), count), (1, 1));
+        let (batch, count, _) = reader.read_batch(1000, &mut |_| {});
+        assert_eq!((batch.len(), count), (0, 0), "the reader reads no more");
+
+        let (_, rows, bad) = read(b"a,b,c\n1,\"open,x\n2,y,z\n", 10);
+        assert!(rows.is_empty());
+        assert_eq!(
+            bad[0].message,
+            "the row has 2 cells where the header has 3 (it runs over lines 2 to 3: is a quote left open? a cell holding a quote is wholly quoted, its quotes doubled)"
+        );
+    }
+
     #[test]
     fn rows_cells_lines_and_refusals() {
         let text = "\u{feff}id,name,note\r\n1,\"a, \"\"quoted\"\" name\",x\r\n\r\n2,\"two\nlines\",y\n3,short\n4,é,\"\"";
@@ -451,6 +529,7 @@ mod tests {
             bad,
             [BadRow {
                 line: 6,
+                code: "malformed_csv",
                 message: "the row has 2 cells where the header has 3".into(),
                 cells: vec![b"3".to_vec(), b"short".to_vec()],
             }]

@@ -1124,14 +1124,21 @@ fn parse_parallel<B: RowBatch, C: Send, R>(
                 &mut |bad| {
                     let r = Rejection {
                         line: bad.line,
-                        code: MALFORMED_CSV.into(),
+                        code: bad.code.into(),
                         field: None,
                         message: bad.message,
                     };
                     let mut raw = Vec::new();
-                    if let Some(render) = render {
-                        let cells = bad.cells.iter().map(Vec::as_slice);
-                        render.csv_row(cells, &rejects::why(&r), &mut raw);
+                    match render {
+                        // A line refused unread: only why.
+                        Some(Render::Jsonl) => {
+                            Render::json_line(b"{}", &rejects::why(&r), &mut raw)
+                        }
+                        Some(csv) => {
+                            let cells = bad.cells.iter().map(Vec::as_slice);
+                            csv.csv_row(cells, &rejects::why(&r), &mut raw);
+                        }
+                        None => {}
                     }
                     found.borrow_mut().push((r, raw));
                 },
@@ -1433,13 +1440,24 @@ fn import_jsonl(
     let (name, expected_rows) = (input.name, input.rows);
     let content = input.content;
     let received = crate::server::now_micros();
-    let read: ReadRows<'_, Lines> = Box::new(|emit, _| {
+    let read: ReadRows<'_, Lines> = Box::new(|emit, refuse| {
         let mut reader = BufReader::with_capacity(1 << 20, content);
         let mut batch = Lines::default();
         let (mut line_no, mut rows) = (0u64, 0u64);
         loop {
             let start = batch.text.len();
-            let read = match reader.read_until(b'\n', &mut batch.text) {
+            // A line is read whole only up to its limit, past which the rest is skipped.
+            let limit = MAX_LINE_BYTES as u64 + 1;
+            let read = (&mut reader).take(limit).read_until(b'\n', &mut batch.text);
+            let long =
+                matches!(read, Ok(n) if n as u64 == limit && batch.text.last() != Some(&b'\n'));
+            let read = match read.and_then(|n| {
+                if long {
+                    skip_line(&mut reader).map(|_| n)
+                } else {
+                    Ok(n)
+                }
+            }) {
                 Ok(read) => read,
                 Err(e) => {
                     // The lines read before a failure of the input are stored (not the
@@ -1455,13 +1473,27 @@ fn import_jsonl(
                 break;
             }
             line_no += 1;
+            if long {
+                batch.text.truncate(start);
+                rows += 1;
+                refuse(BadRow {
+                    line: line_no,
+                    code: parcours_core::ErrorCode::EventTooLarge.as_str(),
+                    message: format!(
+                        "the line is longer than {} MiB (an event is at most 32 KB)",
+                        MAX_LINE_BYTES >> 20
+                    ),
+                    cells: Vec::new(),
+                });
+                continue;
+            }
             if batch.text[start..].iter().all(u8::is_ascii_whitespace) {
                 batch.text.truncate(start);
                 continue;
             }
             rows += 1;
             batch.lines.push((line_no, start, batch.text.len()));
-            if batch.lines.len() == BATCH {
+            if batch.lines.len() == BATCH || batch.text.len() >= csv_rows::MAX_BATCH_BYTES {
                 // The next batch is sized as this one ended, so it rarely grows.
                 let next = Lines {
                     text: Vec::with_capacity(batch.text.len() + batch.text.len() / 8),
@@ -1578,6 +1610,31 @@ fn jsonl_keyed_by_email(head: &[u8], mapping: &Mapping) -> bool {
             _ => false,
         }
     })
+}
+
+/// The most bytes of a JSON line read: an event is at most 32 KB, so a longer line is
+/// refused anyway; past this one it is refused unread, and skipped, so that a file with
+/// no line ends (a binary file, or one huge array) is not held in memory whole.
+const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Skips the rest of the line `reader` is in, its line end included.
+fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        match memchr::memchr(b'\n', buf) {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let all = buf.len();
+                reader.consume(all);
+            }
+        }
+    }
 }
 
 /// The time texts of the lines at the start of a JSON Lines file (its head: when the head
@@ -2240,9 +2297,6 @@ fn read_csv<'a, R: BufRead + Send + 'a>(
         }
     })
 }
-
-/// The code of a row that is not CSV of the header's width, or not UTF-8.
-const MALFORMED_CSV: &str = parcours_core::ErrorCode::MalformedCsv.as_str();
 
 /// Turns the row of a batch of CSV rows at an index into an event.
 fn csv_events<'a>(

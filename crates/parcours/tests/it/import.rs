@@ -1674,6 +1674,28 @@ fn rejected_rows_are_written_as_each_kind_of_input_has_them() {
     assert_eq!((summary.rows, written.len()), (0, 0));
 }
 
+/// A JSON line longer than 1 MiB (a file with no line ends, a dump of one array) is
+/// refused unread and skipped: the lines around it are imported.
+#[test]
+fn a_json_line_too_long_to_be_an_event_is_skipped_unread() {
+    let (dir, store, ws) = open();
+    let mut text = br#"{"event":"A","userId":"u","timestamp":"2024-05-01T09:00:00Z"}"#.to_vec();
+    text.push(b'\n');
+    text.extend(std::iter::repeat_n(b'[', 3 << 20));
+    text.extend_from_slice(b"\n\n");
+    text.extend_from_slice(br#"{"event":"B","userId":"u","timestamp":"2024-05-01T09:00:00Z"}"#);
+    let file = dir.path().join("long.jsonl");
+    std::fs::write(&file, &text).unwrap();
+    let summary = import_file(&store, ws, &file, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!((summary.rows, summary.inserted), (3, 2));
+    assert_eq!(lines(&summary), vec![(2, "event_too_large".into(), None)]);
+    assert_eq!(
+        summary.rejected.kept()[0].message,
+        "the line is longer than 1 MiB (an event is at most 32 KB)"
+    );
+    assert_eq!(stored(&store, ws, |e| e.name), ["A", "B"]);
+}
+
 /// Several files in one command: each imported in turn and reported, then the total; a
 /// failing file stops the command, naming it and how many were imported before.
 #[test]
