@@ -1521,8 +1521,11 @@ fn import_jsonl(
             .trim_start_matches('\u{feff}');
         match parcours_core::payload::read_message(text) {
             Ok(Some(mut m)) => {
-                // Why `--rejects` wrote the line: not part of it.
-                m.remove(rejects::COLUMN);
+                // Why `--rejects` wrote the line: not part of it, nor of its content.
+                let content = match m.remove(rejects::COLUMN) {
+                    Some(_) => rejects::without_why(text),
+                    None => text.into(),
+                };
                 let mut m = rename_keys(m, mapping);
                 let keyed = match (people.as_ref(), by_email_alone(&mut m)) {
                     (Some(people), true) => Some(people),
@@ -1535,7 +1538,7 @@ fn import_jsonl(
                 };
                 to_event(
                     m,
-                    &mut |h| h.update(text.as_bytes()),
+                    &mut |h| h.update(content.as_bytes()),
                     dates,
                     keyed,
                     received,
@@ -1834,6 +1837,7 @@ fn import_csv(
         dates: &dates,
         decimal_comma: options.decimal_comma,
         people: people.as_ref(),
+        why_at: why_column(&headers, &fields),
     };
     let products = fields.iter().any(|f| f.starts_with("product."));
     let regrouped = Mutex::new(Regrouped::default());
@@ -2087,12 +2091,7 @@ fn group_event(
             if r > 0 {
                 h.update([0x1e]);
             }
-            for (i, cell) in cells.iter().enumerate() {
-                if i > 0 {
-                    h.update([0x1f]);
-                }
-                h.update(cell.as_bytes());
-            }
+            hash_cells(h, cells.iter().copied(), read.why_at);
         }
     };
     to_event(message, content, read.dates, read.people, received)
@@ -2115,13 +2114,39 @@ fn learnt(
     Ok(dates)
 }
 
-/// How the cells of a file are read: its times, its numbers, and (for rows keyed by
-/// email alone) the people of emails.
+/// How the cells of a file are read: its times, its numbers, (for rows keyed by email
+/// alone) the people of emails, and the column `--rejects` wrote why in.
 #[derive(Clone, Copy)]
 struct Cells<'a> {
     dates: &'a DateReader,
     decimal_comma: bool,
     people: Option<&'a People>,
+    /// Left out of the content hashed for a row's message id (see [`why_column`]).
+    why_at: Option<usize>,
+}
+
+/// The column of a `--rejects` file that says why a row was rejected, when nothing maps
+/// it: it is left out of the content a row's message id is derived from, so that a row
+/// fixed there and the same row fixed in the original file are one event, whichever is
+/// imported first (the rejects file's other columns are the original's, in its order).
+fn why_column(headers: &[String], fields: &[String]) -> Option<usize> {
+    (headers.iter())
+        .position(|h| h.trim() == rejects::COLUMN)
+        .filter(|&i| fields[i] == "ignore")
+}
+
+/// Hashes a row's cells joined by U+001F, the cell at `skip` (and its separator) left out.
+fn hash_cells<'c>(h: &mut Sha256, cells: impl Iterator<Item = &'c str>, skip: Option<usize>) {
+    let kept = cells
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != skip)
+        .map(|(_, cell)| cell);
+    for (i, cell) in kept.enumerate() {
+        if i > 0 {
+            h.update([0x1f]);
+        }
+        h.update(cell.as_bytes());
+    }
 }
 
 /// The people of a workspace's emails, as the import found them when it started a file
@@ -2330,12 +2355,7 @@ fn csv_event(
     let message = row_message(cells.clone(), columns, mapping, read.decimal_comma)?;
     // The content hashed is the row's cells joined by U+001F.
     let content = &mut |h: &mut Sha256| {
-        for (i, cell) in cells.clone().enumerate() {
-            if i > 0 {
-                h.update([0x1f]);
-            }
-            h.update(cell.as_bytes());
-        }
+        hash_cells(h, cells.clone(), read.why_at);
     };
     to_event(message, content, read.dates, read.people, received)
 }
@@ -2361,6 +2381,7 @@ pub fn parse_csv_file<C: Send>(
         dates: &dates,
         decimal_comma: false,
         people: None,
+        why_at: None,
     };
     let convert = csv_events(&fields, mapping, cells, received);
     let name = path.display().to_string();

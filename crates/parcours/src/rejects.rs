@@ -103,6 +103,22 @@ impl Render {
     }
 }
 
+/// A JSON line as it was before [`Render::json_line`] gave it [`COLUMN`] (as it is when
+/// it does not start so): what its message id is derived from, so that a line fixed in
+/// the rejects file and the same line fixed in the original are one event.
+pub fn without_why(line: &str) -> std::borrow::Cow<'_, str> {
+    let key = format!("{{\"{COLUMN}\":");
+    let Some(rest) = line.strip_prefix(key.as_str()) else {
+        return line.into();
+    };
+    let mut why = serde_json::Deserializer::from_str(rest).into_iter::<String>();
+    if !matches!(why.next(), Some(Ok(_))) {
+        return line.into();
+    }
+    let after = &rest[why.byte_offset()..];
+    format!("{{{}", after.strip_prefix(',').unwrap_or(after)).into()
+}
+
 /// The file the rejected rows of an import go to.
 pub struct Rejects {
     path: PathBuf,
@@ -205,6 +221,12 @@ mod tests {
             "{\"parcours_rejected\":\"line 2: \\\"bad\\\"\" }\n"
         );
         assert_eq!(line("[1, 2]"), "[1, 2]\n");
+        // Without it again, as its message id reads it.
+        for original in ["{\"a\": 1}", "{ }", "{\"a\":"] {
+            let written = line(original);
+            assert_eq!(without_why(written.trim_end()), original);
+        }
+        assert_eq!(without_why("{\"a\": 1}"), "{\"a\": 1}");
         assert_eq!(
             line("{\"a\": "),
             "{\"parcours_rejected\":\"line 2: \\\"bad\\\"\",\"a\": \n"

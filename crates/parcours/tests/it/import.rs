@@ -1530,6 +1530,17 @@ fn rejected_rows_are_written_to_fix_and_import_again() {
     .unwrap();
     assert_eq!(second.inserted, 3 + 6, "{:?}", second.rejected);
     assert_eq!(store.event_count(ws).unwrap(), before + 9);
+    // The same row fixed the same way in the original file is the same event: the
+    // column saying why is not part of the content its message id comes from.
+    let original = std::fs::read(&csv).unwrap();
+    let at = (original.windows(8))
+        .position(|w| w == b"Viewed,,")
+        .unwrap();
+    let fixed_original = [&original[..at], b"Viewed,u-5,", &original[at + 8..]].concat();
+    std::fs::write(&csv, fixed_original).unwrap();
+    let third = import_file(&store, ws, &csv, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!(third.inserted, 0, "{:?}", third.rejected);
+    assert_eq!(store.event_count(ws).unwrap(), before + 9);
     // The column is not a property of the events it stored.
     let notes = stored(&store, ws, |e| {
         e.properties.contains_key("parcours_rejected")
@@ -1606,6 +1617,26 @@ fn rejected_rows_are_written_as_each_kind_of_input_has_them() {
     )
     .unwrap();
     assert_eq!(again.inserted, 1, "{:?}", again.rejected);
+    // Fixed the same way in the original file: the same event.
+    let original = lines.replace(
+        r#""userId":"u1"}"#,
+        r#""userId":"u1","timestamp":"2024-05-02T09:00:00Z"}"#,
+    );
+    std::fs::write(path("events.jsonl"), original).unwrap();
+    let third = import_file(
+        &store,
+        ws,
+        &path("events.jsonl"),
+        &Mapping::default(),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (third.inserted, third.duplicates),
+        (0, 2),
+        "{:?}",
+        third.rejected
+    );
     // A group of `--group-by`: all its rows.
     let grouped = Options {
         group_by: Some("order".into()),
