@@ -619,6 +619,8 @@ pub fn import(
         .collect();
     let mut out = SurveyImport::default();
     let mut rows: Vec<(u64, Vec<String>)> = Vec::new();
+    // (A flexible reader of UTF-8 text reports no error: the branch below is a guard, and
+    // its rows, which have no cells, would not be in a `--rejects` file.)
     for record in reader.records() {
         out.summary.rows += 1;
         match record {
@@ -825,6 +827,13 @@ pub fn import(
         let mut file = Rejects::create(path, args.encoding)?;
         file.header(&headers, delimiter);
         let render = Render::csv(&headers, delimiter);
+        // The rows of more header (Qualtrics' question texts…), as the export has them,
+        // so that the rejects are recognised as the export was.
+        for (_, r) in &all[..lead] {
+            let mut raw = Vec::new();
+            render.csv_row(r.iter().map(|c| c.as_bytes()), "", &mut raw);
+            file.row(&raw);
+        }
         for (index, why) in refused {
             let mut raw = Vec::new();
             render.csv_row(rows[index].1.iter().map(|c| c.as_bytes()), &why, &mut raw);

@@ -344,13 +344,13 @@ fn bad_exports_are_refused_with_the_reason() {
 #[test]
 fn refused_answers_are_written_to_fix_and_import_again() {
     let dir = setup();
-    let export = dir.file(
+    let nps = dir.file(
         "nps.csv",
         "Date;Email;Score\n2026-03-01;ana@example.com;9\nyesterday;bob@example.com;7\n2026-03-02;cid@example.com;12\n",
     );
     let rejects = dir.tmp.path().join("nps.rejected.csv");
-    let (export, rejects_path) = (export.to_str().unwrap(), rejects.to_str().unwrap());
-    let r = dir.import(export, "nps", &["--rejects", rejects_path]);
+    let (nps, rejects_path) = (nps.to_str().unwrap(), rejects.to_str().unwrap());
+    let r = dir.import(nps, "nps", &["--rejects", rejects_path]);
     assert_eq!(
         (r["inserted"].as_u64(), r["rejected_rows"].as_u64()),
         (Some(1), Some(2)),
@@ -382,6 +382,49 @@ fn refused_answers_are_written_to_fix_and_import_again() {
     assert_eq!(
         std::fs::read_to_string(&again).unwrap(),
         "Date;Email;Score;parcours_rejected\n"
+    );
+    // Qualtrics' rows of more header (question texts, import ids) are written too, so
+    // that the rejects are read as the export was: its columns found by their questions.
+    let qualtrics = std::fs::read_to_string(export("qualtrics.csv")).unwrap();
+    let bad = dir.file(
+        "qualtrics.csv",
+        &qualtrics.replace("u-claire,6,", "u-claire,9,"),
+    );
+    let rejects = dir.tmp.path().join("qualtrics.rejected.csv");
+    let rejects_path = rejects.to_str().unwrap();
+    let r = dir.import(
+        bad.to_str().unwrap(),
+        "ces-support",
+        &["--rejects", rejects_path],
+    );
+    assert_eq!(
+        (r["inserted"].as_u64(), r["rejected_rows"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    let written = std::fs::read_to_string(&rejects).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert_eq!(lines.len(), 4, "{written}");
+    assert!(
+        lines[1].starts_with("Start Date,End Date,") && lines[1].ends_with(','),
+        "{written}"
+    );
+    assert!(
+        lines[3].contains(
+            "u-claire,9,,line 4: invalid_value (Q1): 9 is not a whole number from 1 to 7"
+        ),
+        "{written}"
+    );
+    std::fs::write(&rejects, written.replace("u-claire,9,", "u-claire,6,")).unwrap();
+    let r = dir.import(rejects_path, "ces-support", &[]);
+    assert_eq!(
+        (
+            r["header_rows"].as_u64(),
+            r["inserted"].as_u64(),
+            r["columns"]["score"].as_str()
+        ),
+        (Some(2), Some(1), Some("Q1")),
+        "{r}"
     );
 }
 
