@@ -35,13 +35,6 @@ fuzz_target!(|data: &[u8]| {
         file,
         survey: ["nps", "csat", "ces"][((a & 3) % 3) as usize].to_string(),
         workspace: "fuzz".into(),
-        score_column: None,
-        comment_column: None,
-        date_column: None,
-        user_column: None,
-        email_column: None,
-        id_column: None,
-        keep: Vec::new(),
         dates: DateArgs {
             date_format: None,
             date_order: [None, Some("dmy"), Some("mdy")][(((a >> 2) & 3) % 3) as usize]
@@ -54,9 +47,8 @@ fuzz_target!(|data: &[u8]| {
             Encoding::Utf8
         },
         delimiter: (a & 0x40 != 0).then_some(';'),
-        rejects: None,
         dry_run: true,
-        json: false,
+        ..SurveyImportArgs::default()
     };
     let (store, ws) = &*STORE;
     let Ok((headers, columns, report)) = import(store, *ws, &args) else {

@@ -38,7 +38,7 @@ use crate::dates::{detect_delimiter, DateArgs, DateReader};
 use crate::encoding::{windows_1252, Encoding};
 use crate::rejects::{self, Rejects, Render};
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct ImportArgs {
     /// The files to import, in this order (.csv, .jsonl / .ndjson, each possibly
     /// gzip-compressed: .csv.gz; detected from the content otherwise), or `-` for
@@ -103,15 +103,17 @@ pub struct ImportArgs {
     pub common: Common,
 }
 
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
+    #[default]
     Auto,
     Csv,
     Jsonl,
 }
 
-#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Kind {
+    #[default]
     Auto,
     Events,
     Costs,
@@ -306,8 +308,9 @@ pub struct Rejected {
     kept: Vec<Rejection>,
     #[serde(rename = "rejected_rows")]
     rows: u64,
+    /// One a code and field (a few: the codes times the columns at most).
     #[serde(rename = "rejected_by_reason", serialize_with = "by_rows")]
-    reasons: BTreeMap<(String, Option<String>), Reason>,
+    reasons: Vec<Reason>,
 }
 
 /// The rejected rows of one code and field.
@@ -322,15 +325,12 @@ pub struct Reason {
 }
 
 /// The reasons, most rows first (then by their first line).
-fn by_rows<S: serde::Serializer>(
-    reasons: &BTreeMap<(String, Option<String>), Reason>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
+fn by_rows<S: serde::Serializer>(reasons: &[Reason], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(sorted_reasons(reasons))
 }
 
-fn sorted_reasons(reasons: &BTreeMap<(String, Option<String>), Reason>) -> Vec<&Reason> {
-    let mut sorted: Vec<&Reason> = reasons.values().collect();
+fn sorted_reasons(reasons: &[Reason]) -> Vec<&Reason> {
+    let mut sorted: Vec<&Reason> = reasons.iter().collect();
     sorted.sort_by_key(|r| (std::cmp::Reverse(r.rows), r.first_line));
     sorted
 }
@@ -338,44 +338,46 @@ fn sorted_reasons(reasons: &BTreeMap<(String, Option<String>), Reason>) -> Vec<&
 impl Rejected {
     pub fn push(&mut self, r: Rejection) {
         self.rows += 1;
-        self.count(&r);
+        self.count(&r, 1);
         self.keep(r);
     }
 
     /// Adds the rejected rows of another part of the file (or of another file).
     pub fn append(&mut self, other: Rejected) {
         self.rows += other.rows;
-        for (key, reason) in other.reasons {
-            match self.reasons.get_mut(&key) {
-                Some(mine) => {
-                    mine.rows += reason.rows;
-                    if reason.first_line < mine.first_line {
-                        (mine.first_line, mine.message) = (reason.first_line, reason.message);
-                    }
-                }
-                None => {
-                    self.reasons.insert(key, reason);
-                }
-            }
+        for reason in other.reasons {
+            let first = Rejection {
+                line: reason.first_line,
+                code: reason.code,
+                field: reason.field,
+                message: reason.message,
+            };
+            self.count(&first, reason.rows);
         }
         for r in other.kept {
             self.keep(r);
         }
     }
 
-    /// Counts `r` under its reason.
-    fn count(&mut self, r: &Rejection) {
-        let key = (r.code.clone(), r.field.clone());
-        let reason = self.reasons.entry(key).or_insert_with(|| Reason {
-            code: r.code.clone(),
-            field: r.field.clone(),
-            rows: 0,
-            first_line: r.line,
-            message: r.message.clone(),
-        });
-        reason.rows += 1;
-        if r.line < reason.first_line {
-            (reason.first_line, reason.message) = (r.line, r.message.clone());
+    /// Counts `rows` rejected rows of the reason of `first`, the first of them `first`
+    /// (a reason's text is copied only when it is new, or earlier than the one held).
+    fn count(&mut self, first: &Rejection, rows: u64) {
+        let same = |r: &&mut Reason| r.code == first.code && r.field == first.field;
+        match self.reasons.iter_mut().find(same) {
+            Some(mine) => {
+                mine.rows += rows;
+                if first.line < mine.first_line {
+                    mine.first_line = first.line;
+                    mine.message.clone_from(&first.message);
+                }
+            }
+            None => self.reasons.push(Reason {
+                code: first.code.clone(),
+                field: first.field.clone(),
+                rows,
+                first_line: first.line,
+                message: first.message.clone(),
+            }),
         }
     }
 
@@ -869,7 +871,7 @@ fn import_into(
             valid,
             ..Summary::default()
         };
-        return with_rejects(summary, rejects_file(options, &[], b',')?);
+        return with_rejects(summary, rejects_file(options, None)?);
     }
     let format = match options.format {
         Format::Auto => detect_format(path, &input.head.bytes),
@@ -1560,7 +1562,7 @@ fn import_jsonl(
         let (line, start, end) = batch.lines[i];
         (line, event(&batch.text[start..end]))
     };
-    let mut out = rejects_file(options, &[], b',')?;
+    let mut out = rejects_file(options, None)?;
     let to = out.as_mut().map(|out| (Render::Jsonl, out));
     let mut summary = pipeline(sink, expected_rows, read, &convert, to)?;
     summary.by_email = people.as_ref().map(People::matched);
@@ -1801,7 +1803,7 @@ fn import_csv(
             lines_before,
             constants: &mapping.constants,
         };
-        let mut out = rejects_file(options, &headers, delimiter)?;
+        let mut out = rejects_file(options, Some((&headers, delimiter)))?;
         let to = out
             .as_mut()
             .map(|out| (Render::csv(&headers, delimiter), out));
@@ -1848,7 +1850,7 @@ fn import_csv(
                 anyhow!("--group-by {column:?}: no such column among {headers:?}")
             })?),
         };
-    let mut out = rejects_file(options, &headers, delimiter)?;
+    let mut out = rejects_file(options, Some((&headers, delimiter)))?;
     let to = out
         .as_mut()
         .map(|out| (Render::csv(&headers, delimiter), out));
@@ -1871,18 +1873,17 @@ fn import_csv(
     with_rejects(summary, out)
 }
 
-/// The file `--rejects` names, created, with the CSV header (`headers`, then why) when
-/// the input is CSV.
+/// The file `--rejects` names, created, with a CSV input's header (`headers` and
+/// `delimiter`; then why).
 fn rejects_file(
     options: &Options,
-    headers: &[String],
-    delimiter: u8,
+    csv_header: Option<(&[String], u8)>,
 ) -> anyhow::Result<Option<Rejects>> {
     let Some(path) = &options.rejects else {
         return Ok(None);
     };
     let mut out = Rejects::create(path, options.encoding)?;
-    if !headers.is_empty() {
+    if let Some((headers, delimiter)) = csv_header {
         out.header(headers, delimiter);
     }
     Ok(Some(out))

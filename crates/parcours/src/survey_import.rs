@@ -26,7 +26,7 @@ use crate::dates::{detect_delimiter, DateArgs};
 use crate::import::{Rejection, Summary};
 use crate::rejects::{self, Rejects, Render};
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, Default)]
 pub struct SurveyImportArgs {
     /// The export (CSV; the delimiter — comma, semicolon or tab — is detected).
     pub file: PathBuf,
@@ -251,8 +251,6 @@ pub fn detect(
 ) -> anyhow::Result<Columns> {
     let date = date_column(headers, args)?;
     let mut taken: Vec<usize> = vec![date];
-    // Why `--rejects` wrote a row: not an answer.
-    taken.extend(headers.iter().position(|h| h.trim() == rejects::COLUMN));
     let id = choose(headers, &mut taken, &args.id_column, "--id-column", |t| {
         by_names(headers, t, ID_NAMES).or_else(|| {
             // Typeform's response token is the column `#`.
@@ -965,22 +963,9 @@ mod tests {
         ]];
         let def = survey_def(&[], "nps").unwrap();
         let args = SurveyImportArgs {
-            file: PathBuf::new(),
             survey: "nps".into(),
-            workspace: "w".into(),
-            score_column: None,
-            comment_column: None,
-            date_column: None,
-            user_column: None,
-            email_column: None,
-            id_column: None,
             keep: vec!["plan type".into()],
-            dates: Default::default(),
-            encoding: Default::default(),
-            delimiter: None,
-            rejects: None,
-            dry_run: false,
-            json: false,
+            ..SurveyImportArgs::default()
         };
         let c = detect(&headers, &headers, &rows, &def, &args).unwrap();
         assert_eq!(

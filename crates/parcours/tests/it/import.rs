@@ -65,21 +65,10 @@ fn call_args(maps: &[&str], mapping: Option<PathBuf>) -> parcours::import::Impor
     parcours::import::ImportArgs {
         files: vec![fixture("calls.csv")],
         workspace: "w".into(),
-        format: parcours::import::Format::Auto,
-        kind: parcours::import::Kind::Auto,
         maps: maps.iter().map(|m| m.to_string()).collect(),
-        sets: vec![],
         mapping,
-        delimiter: None,
-        dates: Default::default(),
-        decimal_comma: false,
-        group_by: None,
-        rejects: None,
-        encoding: None,
-        dry_run: false,
-        json: false,
         no_progress: true,
-        common: Default::default(),
+        ..Default::default()
     }
 }
 
@@ -1571,9 +1560,12 @@ fn rejected_rows_are_written_as_each_kind_of_input_has_them() {
         rejects: Some(path(rejects)),
         ..Options::default()
     };
+    let import = |name: &str, options: &Options| {
+        import_file(&store, ws, &path(name), &Mapping::default(), options)
+    };
     let run = |name: &str, text: &[u8], options: &Options| {
         std::fs::write(path(name), text).unwrap();
-        let summary = import_file(&store, ws, &path(name), &Mapping::default(), options).unwrap();
+        let summary = import(name, options).unwrap();
         (
             summary,
             std::fs::read(options.rejects.as_ref().unwrap()).unwrap(),
@@ -1608,14 +1600,7 @@ fn rejected_rows_are_written_as_each_kind_of_input_has_them() {
         r#""userId":"u1","timestamp":"2024-05-02T09:00:00Z"}"#,
     );
     std::fs::write(path("fixed.jsonl"), fixed).unwrap();
-    let again = import_file(
-        &store,
-        ws,
-        &path("fixed.jsonl"),
-        &Mapping::default(),
-        &Options::default(),
-    )
-    .unwrap();
+    let again = import("fixed.jsonl", &Options::default()).unwrap();
     assert_eq!(again.inserted, 1, "{:?}", again.rejected);
     // Fixed the same way in the original file: the same event.
     let original = lines.replace(
@@ -1623,14 +1608,7 @@ fn rejected_rows_are_written_as_each_kind_of_input_has_them() {
         r#""userId":"u1","timestamp":"2024-05-02T09:00:00Z"}"#,
     );
     std::fs::write(path("events.jsonl"), original).unwrap();
-    let third = import_file(
-        &store,
-        ws,
-        &path("events.jsonl"),
-        &Mapping::default(),
-        &Options::default(),
-    )
-    .unwrap();
+    let third = import("events.jsonl", &Options::default()).unwrap();
     assert_eq!(
         (third.inserted, third.duplicates),
         (0, 2),
@@ -1687,14 +1665,7 @@ fn rejected_rows_are_written_as_each_kind_of_input_has_them() {
     };
     let costs_before = store.costs(ws).unwrap();
     std::fs::write(path("costs.csv"), costs.replace("2024-05-01", "2024-05-03")).unwrap();
-    let err = import_file(
-        &store,
-        ws,
-        &path("costs.csv"),
-        &Mapping::default(),
-        &nowhere,
-    )
-    .unwrap_err();
+    let err = import("costs.csv", &nowhere).unwrap_err();
     assert!(
         format!("{err:#}").contains("--rejects: creating"),
         "{err:#}"
