@@ -9,6 +9,7 @@ mod http;
 mod import;
 mod journey;
 mod journeys_http;
+mod logs;
 mod openapi;
 mod survey_import;
 mod surveys_http;
