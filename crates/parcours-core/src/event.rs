@@ -141,21 +141,25 @@ impl Event {
     /// `context.traits.email`), lower-cased. Read without building the maps of objects
     /// kept as text.
     pub fn email(&self) -> Option<String> {
-        // `traits.email` when it is a string, else `context.traits.email`; then checked.
-        let declared = self
-            .traits
-            .view(|t| t.str_at("email").map(str::to_string))
-            .or_else(|| {
-                self.context.view(|c| {
-                    c.object_at("traits")
-                        .and_then(|t| t.str_at("email"))
-                        .map(str::to_string)
-                })
-            })?;
-        Some(declared.trim())
-            .filter(|e| e.contains('@'))
-            .map(str::to_lowercase)
+        declared_email(&self.traits, &self.context)
     }
+}
+
+/// The email an event with these `traits` and `context` declares (see [`Event::email`]).
+pub fn declared_email(traits: &JsonObject, context: &JsonObject) -> Option<String> {
+    // `traits.email` when it is a string, else `context.traits.email`; then checked.
+    let declared = traits
+        .view(|t| t.str_at("email").map(str::to_string))
+        .or_else(|| {
+            context.view(|c| {
+                c.object_at("traits")
+                    .and_then(|t| t.str_at("email"))
+                    .map(str::to_string)
+            })
+        })?;
+    Some(declared.trim())
+        .filter(|e| e.contains('@'))
+        .map(str::to_lowercase)
 }
 
 /// A JSON object of an event (`properties`, `traits`, `context`): a map, or the JSON text

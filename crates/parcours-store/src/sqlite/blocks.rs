@@ -585,6 +585,13 @@ impl Hasher for PassThrough {
 
 type HashSet128 = HashSet<u128, BuildHasherDefault<PassThrough>>;
 
+/// The message hashes of a block's hashes column.
+fn hashes_of(column: &[u8]) -> impl Iterator<Item = u128> + '_ {
+    column
+        .chunks_exact(16)
+        .map(|h| u128::from_le_bytes(h.try_into().expect("16 bytes")))
+}
+
 /// The writer's state for events: the message hashes of each workspace it has appended
 /// to (loaded from the blocks on first use, 16 bytes an event) and the next sequence
 /// number. Cleared when a transaction fails, then reloaded.
@@ -621,11 +628,7 @@ impl Messages {
                 let mut rows = stmt.query([ws])?;
                 while let Some(r) = rows.next()? {
                     let hashes = r.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-                    set.extend(
-                        hashes
-                            .chunks_exact(16)
-                            .map(|h| u128::from_le_bytes(h.try_into().expect("16 bytes"))),
-                    );
+                    set.extend(hashes_of(hashes));
                 }
                 Ok(e.insert(set))
             }
@@ -668,6 +671,19 @@ impl Messages {
             }
         }
         Ok(held)
+    }
+
+    /// Adds to the set of `ws`, if loaded, the hashes column of a block another process
+    /// wrote.
+    pub fn add_hashes(&mut self, ws: WorkspaceId, hashes: &[u8]) {
+        if let Some(set) = self.seen.get_mut(&ws) {
+            set.extend(hashes_of(hashes));
+        }
+    }
+
+    /// Forgets the next sequence number: another process gave some; it is read again.
+    pub fn forget_next_seq(&mut self) {
+        self.next_seq = None;
     }
 
     fn forget(&mut self, ws: WorkspaceId, hash: u128) {

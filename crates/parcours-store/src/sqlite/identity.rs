@@ -67,6 +67,70 @@ impl Cache {
         Ok(())
     }
 
+    /// Whether the identities of `ws` are loaded.
+    pub fn holds_workspace(&self, ws: WorkspaceId) -> bool {
+        self.loaded.contains(&ws)
+    }
+
+    /// Forgets the identities of `ws`; its next look-up loads them again.
+    pub fn unload(&mut self, ws: WorkspaceId) {
+        if self.loaded.remove(&ws) {
+            self.map.retain(|(w, _), _| *w != ws);
+        }
+    }
+
+    /// Reads again from the database the persons of identifiers that another process
+    /// may have tied (the identifiers of the events it stored): each is remembered with
+    /// the person it now belongs to. An identifier the database does not hold is not one
+    /// the cache holds either (identities are removed only by erasures, after which the
+    /// whole cache is dropped).
+    pub fn refresh<'v>(
+        &mut self,
+        tx: &Transaction,
+        ws: WorkspaceId,
+        ids: impl IntoIterator<Item = (IdentityKind, &'v str)>,
+    ) -> Result<()> {
+        if !self.holds_workspace(ws) {
+            return Ok(());
+        }
+        let mut stmt = tx.prepare_cached(
+            "SELECT person_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3",
+        )?;
+        for (kind, value) in ids {
+            let person: Option<PersonId> = stmt
+                .query_row(params![ws, kind.code(), value], |r| r.get(0))
+                .optional()?;
+            if let Some(person) = person {
+                remember(self, ws, key(kind.code(), value), person);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads again the identities of a person that another process merged a person
+    /// into: those of the merged person are among them now.
+    pub fn refresh_person(
+        &mut self,
+        tx: &Transaction,
+        ws: WorkspaceId,
+        person: PersonId,
+    ) -> Result<()> {
+        if !self.holds_workspace(ws) {
+            return Ok(());
+        }
+        let mut stmt = tx.prepare_cached(
+            "SELECT kind, value FROM identities INDEXED BY identities_person WHERE workspace_id = ?1 AND person_id = ?2",
+        )?;
+        let rows = stmt.query_map(params![ws, person], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            let (kind, value) = row?;
+            remember(self, ws, key(kind, &value), person);
+        }
+        Ok(())
+    }
+
     /// Events per identifier that [`Cache::expect`] sizes for: the demo has about five
     /// (0.19 identifiers an event: a user id, an email and two or three devices a
     /// customer).
@@ -673,6 +737,36 @@ mod tests {
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), 5);
+    }
+
+    #[test]
+    fn an_unloaded_workspace_is_read_again_on_its_next_look_up() {
+        let mut c = rusqlite::Connection::open_in_memory().unwrap();
+        crate::migrations::apply(&mut c).unwrap();
+        let tx = c.transaction().unwrap();
+        for (ws, person) in [(1, 11), (2, 21)] {
+            tx.execute(
+                "INSERT INTO identities (workspace_id, kind, value, person_id, first_seen) VALUES (?1, 1, 'u-1', ?2, 0)",
+                params![ws, person],
+            )
+            .unwrap();
+        }
+        let mut cache = Cache::default();
+        let u1 = Id::new(IdentityKind::UserId, "u-1");
+        assert_eq!(lookup(&tx, &mut cache, 1, u1).unwrap(), Some(11));
+        assert_eq!(lookup(&tx, &mut cache, 2, u1).unwrap(), Some(21));
+        // Another process re-points the identities of both workspaces.
+        tx.execute("UPDATE identities SET person_id = person_id + 1", [])
+            .unwrap();
+        assert_eq!(lookup(&tx, &mut cache, 1, u1).unwrap(), Some(11), "cached");
+        cache.unload(1);
+        assert!(!cache.holds_workspace(1) && cache.holds_workspace(2));
+        assert_eq!(
+            lookup(&tx, &mut cache, 1, u1).unwrap(),
+            Some(12),
+            "read again"
+        );
+        assert_eq!(lookup(&tx, &mut cache, 2, u1).unwrap(), Some(21), "kept");
     }
 
     #[test]

@@ -15,13 +15,15 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use rusqlite::{Connection, Transaction};
+use parcours_core::event::declared_email;
+use parcours_core::{EventKind, JsonObject};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::blocks::{self, Messages};
 use super::identity::{self, Cache};
 use super::rows::{EncodedRef, Encodeds};
 use super::StoreOptions;
-use crate::types::{AppendOutcome, WorkspaceId};
+use crate::types::{AppendOutcome, IdentityKind, PersonId, WorkspaceId};
 use crate::{Result, StoreError};
 
 type Reply = SyncSender<Result<AppendOutcome>>;
@@ -64,23 +66,194 @@ pub(super) struct WriterState {
 pub(super) struct Caches {
     pub identities: Cache,
     pub messages: Messages,
+    /// The database as the writer left it after its last transaction; `None` when the
+    /// caches are empty.
+    marks: Option<Marks>,
 }
+
+/// What the writer last saw of the database, so that it notices what other processes
+/// committed since (a `parcours import` or `parcours erase` while the server runs, a
+/// second server on the same data directory): its caches would not hold their events'
+/// messages and identities, nor the sequence numbers they took, and it would store a
+/// message twice, reuse sequence numbers and fail on identities it believed new.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Marks {
+    /// `PRAGMA data_version`, which changes when another connection commits (and not
+    /// when this one does).
+    version: i64,
+    /// The highest sequence number given, in every workspace.
+    last_seq: i64,
+    /// The last erasure recorded.
+    erasure: i64,
+    /// The last person merge recorded.
+    merge: i64,
+}
+
+/// Events stored by another process in a workspace beyond which the writer reloads the
+/// workspace's identities (on their next look-up) rather than read again those of each
+/// event.
+const CATCH_UP_EVENTS: i64 = 100_000;
 
 impl WriterState {
     pub(super) fn in_transaction<T>(
         &mut self,
         f: impl FnOnce(&Transaction, &mut Caches) -> Result<T>,
     ) -> Result<T> {
-        let tx = self.conn.transaction()?;
-        let result = f(&tx, &mut self.caches).and_then(|value| Ok(tx.commit().map(|()| value)?));
+        // Immediate: the write lock is taken (or waited for) first, so nothing another
+        // process commits can fall between what `follow` reads and this transaction's
+        // writes.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let caches = &mut self.caches;
+        let result = follow(&tx, caches).and_then(|version| {
+            let value = f(&tx, caches)?;
+            caches.marks = Some(marks(&tx, version)?);
+            tx.commit()?;
+            Ok(value)
+        });
         if result.is_err() {
             // The caches may hold identities, messages and sequence numbers of the
             // rolled-back transaction: they are reloaded from the database.
             self.caches.identities.clear();
             self.caches.messages.clear();
+            self.caches.marks = None;
         }
         result
     }
+}
+
+fn data_version(tx: &Transaction) -> Result<i64> {
+    Ok(tx
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))?)
+}
+
+fn marks(tx: &Transaction, version: i64) -> Result<Marks> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT (SELECT coalesce(max(last_seq), 0) FROM event_blocks INDEXED BY event_blocks_seq),
+                    (SELECT coalesce(max(id), 0) FROM erasures),
+                    (SELECT coalesce(max(rowid), 0) FROM person_merges)",
+        )?
+        .query_row([], |r| {
+            Ok(Marks {
+                version,
+                last_seq: r.get(0)?,
+                erasure: r.get(1)?,
+                merge: r.get(2)?,
+            })
+        })?)
+}
+
+/// Brings the caches up to date with what other processes committed since the writer's
+/// last transaction, read inside this one (which holds the write lock: nothing else
+/// commits meanwhile). Returns the data version to mark the transaction with.
+///
+/// Their events' message hashes join the sets; the identifiers of their events, and the
+/// identities of the persons they merged others into, are read again; the next sequence
+/// number is read again. After an erasure by another process (which removes events and
+/// identities), both caches are dropped and reload on their next use.
+fn follow(tx: &Transaction, caches: &mut Caches) -> Result<i64> {
+    let version = data_version(tx)?;
+    let Some(seen) = caches.marks else {
+        return Ok(version);
+    };
+    if seen.version == version {
+        return Ok(version);
+    }
+    let now = marks(tx, version)?;
+    if now.erasure != seen.erasure {
+        tracing::info!("another process erased a person: the writer's caches are reloaded");
+        caches.identities.clear();
+        caches.messages.clear();
+        return Ok(version);
+    }
+    if now.merge != seen.merge {
+        let merges: Vec<(WorkspaceId, PersonId)> = tx
+            .prepare_cached(
+                "SELECT workspace_id, into_person FROM person_merges WHERE rowid > ?1 ORDER BY rowid",
+            )?
+            .query_map([seen.merge], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (ws, into) in merges {
+            caches.identities.refresh_person(tx, ws, into)?;
+        }
+    }
+    if now.last_seq != seen.last_seq {
+        caches.messages.forget_next_seq();
+        catch_up_events(tx, caches, seen.last_seq)?;
+    }
+    Ok(version)
+}
+
+/// Reads what the caches need of the events other processes stored after sequence
+/// number `since`: their message hashes, and the persons their identifiers belong to now.
+fn catch_up_events(tx: &Transaction, caches: &mut Caches, since: i64) -> Result<()> {
+    let counts: Vec<(WorkspaceId, i64)> = tx
+        .prepare_cached(
+            "SELECT workspace_id, sum(events) FROM event_blocks INDEXED BY event_blocks_seq WHERE last_seq > ?1 GROUP BY workspace_id",
+        )?
+        .query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for &(ws, events) in &counts {
+        if events > CATCH_UP_EVENTS {
+            caches.identities.unload(ws);
+        }
+        tracing::debug!(workspace = ws, events, "events another process stored");
+    }
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, workspace_id, hashes, data FROM event_blocks INDEXED BY event_blocks_seq WHERE last_seq > ?1 ORDER BY last_seq",
+    )?;
+    let mut blocks = stmt.query([since])?;
+    let mut raw = Vec::new();
+    while let Some(r) = blocks.next()? {
+        let (id, ws): (i64, WorkspaceId) = (r.get(0)?, r.get(1)?);
+        let hashes = r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+        caches.messages.add_hashes(ws, hashes);
+        if !caches.identities.holds_workspace(ws) {
+            continue;
+        }
+        let data = r.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
+        blocks::decompress_into(id, data, &mut raw)?;
+        let mut ids: Vec<(IdentityKind, String)> = Vec::new();
+        for row in blocks::rows(id, &raw, &[]) {
+            let row = row?;
+            if row.seq <= since {
+                continue;
+            }
+            ids.extend(identifiers(&row));
+        }
+        caches
+            .identities
+            .refresh(tx, ws, ids.iter().map(|(k, v)| (*k, v.as_str())))?;
+    }
+    Ok(())
+}
+
+/// The identifiers stitching ties to a person for a stored event (see
+/// `identity::stitch`): its userId, anonymousId, declared email, and an alias's
+/// previousId (as either kind).
+fn identifiers(row: &blocks::Row) -> Vec<(IdentityKind, String)> {
+    let mut ids = Vec::with_capacity(3);
+    let mut add = |kind, value: Option<&str>| {
+        if let Some(v) = value {
+            ids.push((kind, v.to_string()));
+        }
+    };
+    add(IdentityKind::UserId, row.user_id);
+    add(IdentityKind::AnonymousId, row.anonymous_id);
+    if EventKind::parse(row.kind) == Some(EventKind::Alias) {
+        add(IdentityKind::UserId, row.previous_id);
+        add(IdentityKind::AnonymousId, row.previous_id);
+    }
+    let object = |text: Option<&str>| {
+        text.and_then(|t| JsonObject::from_text(t.into()).ok())
+            .unwrap_or_default()
+    };
+    let email = declared_email(&object(row.traits), &object(row.context));
+    add(IdentityKind::Email, email.as_deref());
+    ids
 }
 
 pub(super) fn spawn(

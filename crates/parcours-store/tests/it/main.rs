@@ -1,6 +1,7 @@
 //! Integration tests of parcours-store against the real SQLite backend, one binary.
 
 mod identity;
+mod processes;
 mod store;
 
 use parcours_core::payload::{parse_body, Endpoint, Limits};
