@@ -180,6 +180,10 @@ pub trait Store: Send + Sync {
     fn surveys(&self, workspace: WorkspaceId) -> Result<Vec<serde_json::Value>>;
     /// `false` when no such survey definition exists.
     fn delete_survey(&self, workspace: WorkspaceId, id: &str) -> Result<bool>;
+    /// A stamp of the workspace's survey definitions, different after any of them is
+    /// created, replaced or deleted, by this process or another: what a caller derived
+    /// from the definitions holds while the stamp does.
+    fn surveys_stamp(&self, workspace: WorkspaceId) -> Result<SurveysStamp>;
 
     /// The server secret called `name` (32 random bytes), created on first use and kept
     /// with the data.

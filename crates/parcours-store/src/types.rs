@@ -170,6 +170,15 @@ pub struct JourneyRecord {
     pub updated_at: Micros,
 }
 
+/// See `Store::surveys_stamp`: how many definitions, and the latest and the sum of
+/// their update times (a replacement changes the sum even when the clock went back).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SurveysStamp {
+    pub count: u64,
+    pub latest: i64,
+    pub total: f64,
+}
+
 /// Markers of the changes an analysis frame depends on: events added (the highest
 /// sequence number, of any workspace), persons merged, persons erased. Equal markers
 /// mean a frame built earlier is still exact — also across processes.

@@ -754,6 +754,21 @@ impl Store for SqliteStore {
         self.delete_definition(Definitions::Survey, workspace, id)
     }
 
+    fn surveys_stamp(&self, workspace: WorkspaceId) -> Result<SurveysStamp> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached(
+                "SELECT count(*), coalesce(max(updated_at), 0), total(updated_at) FROM survey_definitions WHERE workspace_id = ?1",
+            )?
+            .query_row([workspace], |r| {
+                Ok(SurveysStamp {
+                    count: r.get::<_, i64>(0)? as u64,
+                    latest: r.get(1)?,
+                    total: r.get(2)?,
+                })
+            })?)
+        })
+    }
+
     fn secret(&self, name: &str) -> Result<Vec<u8>> {
         let name = name.to_string();
         // Created by the writer, so that two first uses at once agree on one value.

@@ -15,7 +15,7 @@ use parcours_core::event::EventKind;
 use parcours_core::journey::Span;
 use parcours_core::voice::definitions::{parse_stored, response_properties, scales_of, SurveyDef};
 use parcours_core::voice::surveys::SURVEY_EVENT;
-use parcours_store::{Scope, WorkspaceId};
+use parcours_store::{Scope, SurveysStamp, WorkspaceId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -46,22 +46,31 @@ pub fn routes() -> Router<AppState> {
 /// The largest answer form accepted by the public survey page.
 const FORM_LIMIT: usize = 16 * 1024;
 
-/// Each workspace's survey definitions, read from the store once and dropped when they
-/// change: ingestion looks them up for every survey response.
+/// Each workspace's survey definitions, parsed once and kept while the store's stamp of
+/// them holds (see `Store::surveys_stamp`): ingestion looks them up for every survey
+/// response, and `parcours surveys define` or `delete` may change them from another
+/// process while the server runs.
 #[derive(Default)]
-pub struct SurveyCache(Mutex<HashMap<WorkspaceId, Arc<Vec<SurveyDef>>>>);
+pub struct SurveyCache(Mutex<HashMap<WorkspaceId, Stamped>>);
+
+/// A workspace's parsed survey definitions, with the stamp they were read under.
+type Stamped = (SurveysStamp, Arc<Vec<SurveyDef>>);
 
 impl AppState {
     pub fn survey_defs(&self, ws: WorkspaceId) -> Result<Arc<Vec<SurveyDef>>, ApiError> {
-        if let Some(d) = self.surveys.0.lock().expect("survey cache").get(&ws) {
-            return Ok(d.clone());
+        let stamp = self.store.surveys_stamp(ws)?;
+        if let Some((held, d)) = self.surveys.0.lock().expect("survey cache").get(&ws) {
+            if *held == stamp {
+                return Ok(d.clone());
+            }
         }
+        // Read after the stamp: definitions newer than it are only read again next time.
         let defs = Arc::new(parse_stored(self.store.surveys(ws)?));
         self.surveys
             .0
             .lock()
             .expect("survey cache")
-            .insert(ws, defs.clone());
+            .insert(ws, (stamp, defs.clone()));
         Ok(defs)
     }
 

@@ -358,3 +358,33 @@ async fn the_widget_reads_definitions_with_the_write_key() {
         assert_eq!(p["comment"], "no PayPal", "{t}");
     }
 }
+
+#[tokio::test]
+async fn definitions_changed_by_another_process_are_seen() {
+    // `parcours surveys define` and `delete` write from another process while the server
+    // runs: the server's parsed definitions must follow.
+    let h = Harness::new();
+    let def = json!({"kind": "csat", "question": "Satisfied?", "touchpoint": "web /checkout"});
+    assert_eq!(put_survey(&h, "csat-checkout", def).await.0, 200);
+    let ws = parcours_store::Store::workspace_by_name(&*h.store, "main")
+        .unwrap()
+        .unwrap()
+        .id;
+    let stored = parcours_store::Store::surveys(&*h.store, ws).unwrap();
+    let page = || {
+        Request::get("/v1/surveys/csat-checkout")
+            .header("authorization", crate::basic(&h.write))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(h.send(page()).await.0, 200);
+    let other = parcours_store::SqliteStore::open(h._dir.path(), Default::default()).unwrap();
+    assert!(parcours_store::Store::delete_survey(&other, ws, "csat-checkout").unwrap());
+    assert_eq!(h.send(page()).await.0, 404, "deleted by the other process");
+    parcours_store::Store::save_survey(&other, ws, "csat-checkout", &stored[0]).unwrap();
+    let (status, body, _) = h.send(page()).await;
+    assert_eq!(
+        (status, body["question"].as_str()),
+        (200, Some("Satisfied?"))
+    );
+}
