@@ -755,9 +755,14 @@ mod tests {
         let u1 = Id::new(IdentityKind::UserId, "u-1");
         assert_eq!(lookup(&tx, &mut cache, 1, u1).unwrap(), Some(11));
         assert_eq!(lookup(&tx, &mut cache, 2, u1).unwrap(), Some(21));
-        // Another process re-points the identities of both workspaces.
-        tx.execute("UPDATE identities SET person_id = person_id + 1", [])
+        // Another process re-points u-1 in both workspaces.
+        for ws in [1, 2] {
+            tx.execute(
+                "UPDATE identities SET person_id = person_id + 1 WHERE workspace_id = ?1 AND kind = 1 AND value = 'u-1'",
+                [ws],
+            )
             .unwrap();
+        }
         assert_eq!(lookup(&tx, &mut cache, 1, u1).unwrap(), Some(11), "cached");
         cache.unload(1);
         assert!(!cache.holds_workspace(1) && cache.holds_workspace(2));
