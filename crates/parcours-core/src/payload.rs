@@ -122,7 +122,7 @@ pub fn parse_body(
                 message,
                 Some(kind),
                 &envelope,
-                received_at,
+                (received_at, Clock::Live),
                 limits,
                 new_message_id,
             ) {
@@ -416,10 +416,25 @@ pub fn parse_fields(
         message,
         None,
         &Envelope::default(),
-        received_at,
+        (received_at, Clock::Recorded),
         limits,
         new_message_id,
     )
+}
+
+/// How a message's times give its event time.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Clock {
+    /// A message as a client sends it (HTTP): its client time corrected for the client's
+    /// clock against when parcours received it (the Segment spec's `receivedAt −
+    /// (sentAt − originalTimestamp)`).
+    Live,
+    /// A message recorded earlier (an imported file, another tool's export): its
+    /// `timestamp`, when given, is the event time as the tool that recorded it computed
+    /// it (Segment's archives hold it already corrected); else its `originalTimestamp`,
+    /// corrected only against the `receivedAt` the message itself records. Never against
+    /// the time of the import, which would move every event that has a `sentAt` to it.
+    Recorded,
 }
 
 /// Whether `s` has more than `max` characters; counted only when its bytes are more.
@@ -457,6 +472,7 @@ fields! {
     Timestamp = "timestamp",
     OriginalTimestamp = "originalTimestamp",
     SentAt = "sentAt",
+    ReceivedAt = "receivedAt",
     Properties = "properties",
     Traits = "traits",
     Context = "context",
@@ -699,7 +715,7 @@ fn parse_batch(
                     message,
                     None,
                     &envelope,
-                    received_at,
+                    (received_at, Clock::Live),
                     limits,
                     new_message_id,
                 )
@@ -725,7 +741,7 @@ fn parse_message(
     mut m: Message,
     kind_from_path: Option<EventKind>,
     envelope: &Envelope,
-    received_at: Micros,
+    (received_at, clock): (Micros, Clock),
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<Event, PayloadError> {
@@ -799,7 +815,19 @@ fn parse_message(
     let explicit = m.time_field(F::Timestamp)?;
     let sent_at = m.time_field(F::SentAt)?.or(envelope.sent_at);
     let client_time = original.or(explicit);
-    let timestamp = corrected_timestamp(client_time, sent_at, received_at);
+    let timestamp = match clock {
+        Clock::Live => corrected_timestamp(client_time, sent_at, received_at),
+        Clock::Recorded => {
+            let recorded = match explicit {
+                Some(t) => t,
+                None => match m.time_field(F::ReceivedAt)? {
+                    Some(then) => corrected_timestamp(client_time, sent_at, then),
+                    None => client_time.unwrap_or(received_at),
+                },
+            };
+            recorded.min(received_at)
+        }
+    };
 
     let properties = owned_object(&mut m, F::Properties, texts.properties)?;
     let traits = owned_object(&mut m, F::Traits, texts.traits)?;

@@ -1713,21 +1713,37 @@ fn to_event(
         Some(people) => Some((people, people.key(&mut m)?)),
         None => None,
     };
+    // The event time (the first two) and the times that correct it (see
+    // `parse_fields`), read as the file writes dates. A `receivedAt` is refused only when
+    // the event time needs it: without a `timestamp`, with a `sentAt`.
+    let needs_received = !m.contains_key("timestamp") && m.contains_key("sentAt");
     let mut time = None;
-    for key in ["timestamp", "originalTimestamp"] {
+    for key in ["timestamp", "originalTimestamp", "sentAt", "receivedAt"] {
+        let event_time = matches!(key, "timestamp" | "originalTimestamp");
         if let Some(micros) = m.time(key) {
             // Already what the message parser reads: left as it is (and read once).
-            time = time.or(Some(micros));
+            if event_time {
+                time = time.or(Some(micros));
+            }
         } else if let Some(Value::String(t)) = m.get(key) {
-            let micros = dates.read(t).map_err(|why| {
-                PayloadError::new(
-                    parcours_core::ErrorCode::InvalidTimestamp,
-                    key.to_string(),
-                    format!("`{key}`: {why}"),
-                )
-            })?;
+            let micros = match dates.read(t) {
+                Ok(micros) => micros,
+                Err(_) if key == "receivedAt" && !needs_received => {
+                    m.remove(key);
+                    continue;
+                }
+                Err(why) => {
+                    return Err(PayloadError::new(
+                        parcours_core::ErrorCode::InvalidTimestamp,
+                        key.to_string(),
+                        format!("`{key}`: {why}"),
+                    ))
+                }
+            };
             m.insert(key, Value::String(format_rfc3339(micros)));
-            time = time.or(Some(micros));
+            if event_time {
+                time = time.or(Some(micros));
+            }
         }
     }
     if !matches!(

@@ -1021,6 +1021,65 @@ fn json_lines_are_segment_messages() {
     assert_eq!((again.inserted, again.duplicates), (0, 4));
 }
 
+/// A file's messages were recorded earlier (a Segment archive holds `timestamp`,
+/// `originalTimestamp`, `sentAt` and `receivedAt`): their `timestamp` is the event time,
+/// else the client's time is corrected against the `receivedAt` they record — never
+/// against the time of the import, which moved every event with a `sentAt` to it.
+#[test]
+fn json_lines_keep_the_times_they_recorded() {
+    let (_dir, store, ws) = open();
+    let summary = import(&store, ws, "recorded-times.jsonl");
+    assert_eq!(
+        lines(&summary),
+        vec![(5, "invalid_timestamp".into(), Some("receivedAt".into()))],
+        "an unreadable receivedAt refused only where the event time needs it"
+    );
+    let micros = |t: &str| parcours_core::time::parse_rfc3339(t).unwrap();
+    let got = stored(&store, ws, |e| {
+        (e.message_id, e.timestamp, e.original_timestamp, e.sent_at)
+    });
+    let at = |t| Some(micros(t));
+    assert_eq!(
+        got,
+        [
+            // The archive's own timestamp.
+            (
+                "a-1".into(),
+                micros("2026-03-01T10:00:00Z"),
+                at("2026-03-01T10:00:05Z"),
+                at("2026-03-01T10:00:06Z")
+            ),
+            // receivedAt − (sentAt − originalTimestamp).
+            (
+                "a-2".into(),
+                micros("2026-03-01T10:00:00Z"),
+                at("2026-03-01T10:00:05Z"),
+                at("2026-03-01T10:00:06Z")
+            ),
+            // Nothing to correct against: the client's time.
+            (
+                "a-3".into(),
+                micros("2026-03-01T10:00:05Z"),
+                at("2026-03-01T10:00:05Z"),
+                at("2026-03-01T10:00:06Z")
+            ),
+            (
+                "a-4".into(),
+                micros("2026-03-01T10:00:00Z"),
+                at("2026-03-01T10:00:00Z"),
+                at("2026-03-01T10:00:06Z")
+            ),
+            // Dates as exports write them, read as the timestamp is.
+            (
+                "a-6".into(),
+                micros("2026-03-01T10:00:00Z"),
+                at("2026-03-01T10:00:05Z"),
+                at("2026-03-01T10:00:06Z")
+            ),
+        ]
+    );
+}
+
 /// JSON Lines are read as request bodies are (objects kept as written); a mapping still
 /// moves a key into them, and a line that is not UTF-8 is rejected by its number while
 /// the lines around it are kept.
