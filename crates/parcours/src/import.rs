@@ -1528,7 +1528,7 @@ fn import_jsonl(
                     Some(_) => rejects::without_why(text),
                     None => text.into(),
                 };
-                let mut m = rename_keys(m, mapping);
+                let mut m = rename_keys(from_export(m), mapping);
                 let keyed = match (people.as_ref(), by_email_alone(&mut m)) {
                     (Some(people), true) => Some(people),
                     (None, true) => return Err(PayloadError::new(
@@ -1611,7 +1611,7 @@ fn jsonl_keyed_by_email(head: &[u8], mapping: &Mapping) -> bool {
             return false;
         };
         match parcours_core::payload::read_message(text.trim()) {
-            Ok(Some(m)) => by_email_alone(&mut rename_keys(m, mapping)),
+            Ok(Some(m)) => by_email_alone(&mut rename_keys(from_export(m), mapping)),
             _ => false,
         }
     })
@@ -1647,7 +1647,7 @@ fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
 /// order of day and month is learnt: `timestamp`, `originalTimestamp` and the keys mapped
 /// to `timestamp`.
 fn jsonl_head_times(head: &[u8], mapping: &Mapping) -> Vec<String> {
-    let mut keys = vec!["timestamp", "originalTimestamp"];
+    let mut keys = vec!["timestamp", "originalTimestamp", "sentAt", "receivedAt"];
     keys.extend(
         mapping
             .columns
@@ -1679,6 +1679,63 @@ fn jsonl_head_times(head: &[u8], mapping: &Mapping) -> Vec<String> {
 struct Lines {
     text: Vec<u8>,
     lines: Vec<(u64, usize, usize)>,
+}
+
+/// A line of `parcours export` (or `parcours timeline`): a stored event, with `seq`,
+/// `kind`, `name`, snake-case ids and times in microseconds, made the Segment message it
+/// was stored from, so that an export imports into another workspace or data directory
+/// as the same events (the same message ids, times and objects; the channel and
+/// touchpoint derived again). Other lines are left as they are.
+fn from_export(mut m: Message) -> Message {
+    let exported = !m.contains_key("type")
+        && ["seq", "kind", "message_id", "received_at"]
+            .iter()
+            .all(|k| m.contains_key(k));
+    if !exported {
+        return m;
+    }
+    for derived in ["seq", "touch"] {
+        m.remove(derived);
+    }
+    let kind = m.remove("kind");
+    let named = match &kind {
+        Some(Value::String(k)) if k == "track" => "event",
+        _ => "name",
+    };
+    if let Some(kind) = kind {
+        m.insert("type", kind);
+    }
+    let renamed = [
+        ("name", named),
+        ("message_id", "messageId"),
+        ("user_id", "userId"),
+        ("anonymous_id", "anonymousId"),
+        ("group_id", "groupId"),
+        ("previous_id", "previousId"),
+    ];
+    for (from, to) in renamed {
+        if let Some(v) = m.remove(from) {
+            m.insert(to, v);
+        }
+    }
+    let times = [
+        ("timestamp", "timestamp"),
+        ("original_timestamp", "originalTimestamp"),
+        ("sent_at", "sentAt"),
+        ("received_at", "receivedAt"),
+    ];
+    for (from, to) in times {
+        match m.remove(from) {
+            Some(Value::Number(n)) => match n.as_i64() {
+                Some(micros) => m.insert(to, Value::String(format_rfc3339(micros))),
+                // Not a time in microseconds: left for the parser to name.
+                None => m.insert(to, Value::Number(n)),
+            },
+            Some(Value::Null) | None => None,
+            Some(other) => m.insert(to, other),
+        };
+    }
+    m
 }
 
 fn rename_keys(mut m: Message, mapping: &Mapping) -> Message {
