@@ -174,11 +174,13 @@ pub enum KeysAction {
 
 #[derive(Subcommand, Debug)]
 pub enum WorkspacesAction {
+    /// Create a workspace and print its name (keys and imports create theirs too).
     Create {
         name: String,
         #[command(flatten)]
         common: Common,
     },
+    /// List the workspaces: id, name and events stored, tab-separated.
     List {
         #[command(flatten)]
         common: Common,
@@ -431,5 +433,25 @@ mod tests {
         // clap checks names, groups and conflicts only when a subcommand is used.
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_subcommand_says_what_it_does() {
+        // A subcommand without a doc comment of its own takes that of an argument struct
+        // it flattens (`Common`'s "Where the data lives…" was `workspaces create`'s).
+        use clap::CommandFactory;
+        fn walk(c: &clap::Command, path: &str, bad: &mut Vec<String>) {
+            for sub in c.get_subcommands().filter(|s| s.get_name() != "help") {
+                let path = format!("{path} {}", sub.get_name());
+                let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+                if about.is_empty() || about.starts_with("Where the data lives") {
+                    bad.push(format!("{path}: {about:?}"));
+                }
+                walk(sub, &path, bad);
+            }
+        }
+        let mut bad = Vec::new();
+        walk(&super::Cli::command(), "parcours", &mut bad);
+        assert!(bad.is_empty(), "{bad:#?}");
     }
 }
