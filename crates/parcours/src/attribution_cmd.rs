@@ -69,6 +69,7 @@ pub struct AttributionArgs {
     /// Permutations drawn when Shapley values are sampled (above 15 touches).
     #[arg(long, default_value_t = 2000)]
     pub permutations: usize,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

@@ -64,6 +64,7 @@ pub enum Command {
     Erase {
         /// A userId, anonymousId or email of the person.
         identifier: String,
+        /// The workspace the person is in.
         #[arg(long)]
         workspace: String,
         #[command(flatten)]
@@ -71,14 +72,18 @@ pub enum Command {
     },
     /// Print a person's stitched timeline as JSON Lines.
     Timeline {
+        /// A userId, anonymousId or email of the person.
         identifier: String,
+        /// The workspace the person is in.
         #[arg(long)]
         workspace: String,
         #[command(flatten)]
         common: Common,
     },
-    /// Print a workspace's events as JSON Lines, in the order they were stored.
+    /// Print a workspace's events as JSON Lines, in the order they were stored (which
+    /// `parcours import` reads back).
     Export {
+        /// The workspace to export.
         #[arg(long)]
         workspace: String,
         /// Only events at or after this time (RFC 3339, a date, or epoch seconds/ms).
@@ -148,8 +153,11 @@ pub enum KeysAction {
         /// The workspace; created if it does not exist.
         #[arg(long)]
         workspace: String,
+        /// What the key may do: write (send events; safe to ship in a browser), read
+        /// (queries) or admin (keys, workspaces, erasure).
         #[arg(long)]
         scope: Scope,
+        /// A note to tell keys apart in `keys list`.
         #[arg(long)]
         label: Option<String>,
         #[command(flatten)]
@@ -157,6 +165,7 @@ pub enum KeysAction {
     },
     /// List a workspace's keys (never the keys themselves).
     List {
+        /// The workspace whose keys to list.
         #[arg(long)]
         workspace: String,
         #[command(flatten)]
@@ -164,8 +173,10 @@ pub enum KeysAction {
     },
     /// Revoke a key by its id.
     Revoke {
+        /// The workspace the key belongs to.
         #[arg(long)]
         workspace: String,
+        /// The key's id, as `keys list` prints it.
         id: i64,
         #[command(flatten)]
         common: Common,
@@ -176,6 +187,7 @@ pub enum KeysAction {
 pub enum WorkspacesAction {
     /// Create a workspace and print its name (keys and imports create theirs too).
     Create {
+        /// The workspace's name.
         name: String,
         #[command(flatten)]
         common: Common,
@@ -436,7 +448,7 @@ mod tests {
     }
 
     #[test]
-    fn every_subcommand_says_what_it_does() {
+    fn every_subcommand_and_argument_says_what_it_is() {
         // A subcommand without a doc comment of its own takes that of an argument struct
         // it flattens (`Common`'s "Where the data lives…" was `workspaces create`'s).
         use clap::CommandFactory;
@@ -446,6 +458,15 @@ mod tests {
                 let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
                 if about.is_empty() || about.starts_with("Where the data lives") {
                     bad.push(format!("{path}: {about:?}"));
+                }
+                let silent = sub.get_arguments().filter(|a| {
+                    !a.is_hide_set()
+                        && !["help", "version"].contains(&a.get_id().as_str())
+                        && a.get_help().is_none()
+                        && a.get_long_help().is_none()
+                });
+                for arg in silent {
+                    bad.push(format!("{path} {}: no help", arg.get_id()));
                 }
                 walk(sub, &path, bad);
             }

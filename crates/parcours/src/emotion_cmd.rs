@@ -21,6 +21,7 @@ pub struct EmotionArgs {
     pub text: String,
     #[command(flatten)]
     pub stages: StageArgs,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

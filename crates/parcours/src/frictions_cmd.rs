@@ -64,6 +64,7 @@ pub struct FrictionsArgs {
     /// Print the evidence (details, quotes, actors) of each friction (table format).
     #[arg(long)]
     pub evidence_details: bool,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

@@ -48,6 +48,7 @@ pub struct ImportArgs {
     /// The workspace to import into; created if it does not exist.
     #[arg(long)]
     pub workspace: String,
+    /// The files' format: told from their name and content by default.
     #[arg(long, value_enum, default_value = "auto")]
     pub format: Format,
     /// What the rows are: events, or ad costs per campaign and day.

@@ -25,6 +25,7 @@ pub enum JourneyAction {
     Lifecycle(Box<LifecycleArgs>),
     /// Check a journey file and print it back in its normal form.
     Check {
+        /// The journey file (TOML).
         file: PathBuf,
         /// Print the definition as JSON instead of TOML.
         #[arg(long)]
@@ -51,6 +52,7 @@ pub struct LifecycleArgs {
     /// List actors: `stalled` or `all`.
     #[arg(long)]
     pub actors: Option<String>,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }
@@ -140,6 +142,7 @@ pub struct RunArgs {
     /// Touchpoints listed per stage.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
     /// Worker threads (0: all cores).

@@ -49,6 +49,7 @@ pub struct RunArgs {
     /// Only these KPIs (ids, comma-separated).
     #[arg(long)]
     pub only: Option<String>,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

@@ -43,6 +43,7 @@ pub struct PathArgs {
     /// Only actors whose trait has this value.
     #[arg(long, value_name = "TRAIT=VALUE")]
     pub segment: Option<String>,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

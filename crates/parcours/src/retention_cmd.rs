@@ -44,6 +44,7 @@ pub struct RetentionArgs {
     /// The property holding the value for lifetime value (`none` for none).
     #[arg(long, default_value = "$revenue")]
     pub value: String,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

@@ -27,6 +27,7 @@ pub struct ScoreArgs {
     /// Force the language (`en` or `fr`) instead of detecting it.
     #[arg(long)]
     pub lang: Option<String>,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }
@@ -45,6 +46,7 @@ pub struct EvalArgs {
     /// Measure the general lexicons alone, without parcours' customer-service lexicon.
     #[arg(long)]
     pub baseline: bool,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

@@ -28,6 +28,7 @@ pub struct SessionsArgs {
     /// Rows per table.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

@@ -93,6 +93,7 @@ pub struct SurveysArgs {
     /// Print the trend by period too (table format).
     #[arg(long)]
     pub trend: bool,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }
@@ -101,12 +102,15 @@ pub struct SurveysArgs {
 pub enum SurveysCommand {
     /// Create or replace a survey definition from a TOML (or JSON) file.
     Define {
+        /// The definition file (TOML or JSON).
         file: std::path::PathBuf,
+        /// The workspace the definitions belong to.
         #[arg(long, default_value = "default")]
         workspace: String,
     },
     /// List the workspace's survey definitions.
     List {
+        /// The workspace the definitions belong to.
         #[arg(long, default_value = "default")]
         workspace: String,
         /// Print the definitions as JSON.
@@ -115,7 +119,9 @@ pub enum SurveysCommand {
     },
     /// Delete a survey definition (its responses stay).
     Delete {
+        /// The survey's id.
         id: String,
+        /// The workspace the definitions belong to.
         #[arg(long, default_value = "default")]
         workspace: String,
     },
@@ -123,6 +129,7 @@ pub enum SurveysCommand {
     Link {
         /// The survey's id.
         id: String,
+        /// The workspace the definitions belong to.
         #[arg(long, default_value = "default")]
         workspace: String,
         /// A person to ask, by userId (repeatable).

@@ -53,6 +53,7 @@ pub struct ThemesArgs {
     /// Print the trend of each theme too (table format).
     #[arg(long)]
     pub trend: bool,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

@@ -27,6 +27,7 @@ pub struct TransitionsArgs {
     /// Edges listed, the most frequent first.
     #[arg(long, default_value_t = 50)]
     pub top: usize,
+    /// How to print the report: a table to read, JSON, or CSV.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }

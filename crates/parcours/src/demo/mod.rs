@@ -31,6 +31,7 @@ pub struct DemoArgs {
     /// Customers to simulate (about 10 events each).
     #[arg(long, default_value_t = 2000)]
     pub customers: u64,
+    /// The random seed: the same seed and customer count give the same dataset.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Also write the dataset as CSV files (events.csv, costs.csv) into this directory.
