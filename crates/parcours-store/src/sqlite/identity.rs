@@ -79,11 +79,12 @@ impl Cache {
         }
     }
 
-    /// Reads again from the database the persons of identifiers that another process
-    /// may have tied (the identifiers of the events it stored): each is remembered with
-    /// the person it now belongs to. An identifier the database does not hold is not one
-    /// the cache holds either (identities are removed only by erasures, after which the
-    /// whole cache is dropped).
+    /// Reads from the database the persons of identifiers that another process may have
+    /// tied (the identifiers of the events it stored) and the cache does not hold yet:
+    /// each is remembered with the person it belongs to. One the cache holds keeps its
+    /// person: an identity changes person only by a merge (see [`Cache::refresh_person`])
+    /// and is removed only by an erasure (after which the whole cache is dropped). One
+    /// the database does not hold stays unknown.
     pub fn refresh<'v>(
         &mut self,
         tx: &Transaction,
@@ -97,11 +98,15 @@ impl Cache {
             "SELECT person_id FROM identities WHERE workspace_id = ?1 AND kind = ?2 AND value = ?3",
         )?;
         for (kind, value) in ids {
+            let k = key(kind.code(), value);
+            if self.map.contains_key(&(ws, k)) {
+                continue;
+            }
             let person: Option<PersonId> = stmt
                 .query_row(params![ws, kind.code(), value], |r| r.get(0))
                 .optional()?;
             if let Some(person) = person {
-                remember(self, ws, key(kind.code(), value), person);
+                remember(self, ws, k, person);
             }
         }
         Ok(())
