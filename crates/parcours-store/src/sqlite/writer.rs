@@ -370,7 +370,7 @@ fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Encodeds, Repl
         Err(error) => {
             tracing::error!(%error, events, "group commit failed");
             for (_, _, reply) in group {
-                let _ = reply.send(Err(StoreError::CommitFailed(error.to_string())));
+                let _ = reply.send(Err(error.for_callers()));
             }
         }
     }

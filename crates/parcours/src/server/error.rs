@@ -95,6 +95,28 @@ impl From<parcours_store::StoreError> for ApiError {
                 api.retry_after = Some(1);
                 api
             }
+            // Nothing of the request was stored, and a retry may succeed: 503, as
+            // clients retry it, with what an operator must fix in the log.
+            parcours_store::StoreError::Full(why) => {
+                tracing::error!(error = %why, "cannot store: the disk is full");
+                let mut api = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_full",
+                    "the server cannot store events: its disk is full (nothing of this request was stored)",
+                );
+                api.retry_after = Some(30);
+                api
+            }
+            parcours_store::StoreError::Busy(why) => {
+                tracing::error!(error = %why, "cannot store: the database stayed locked");
+                let mut api = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "the server cannot store events now: another process holds the database (nothing of this request was stored)",
+                );
+                api.retry_after = Some(5);
+                api
+            }
             other => ApiError::internal(other),
         }
     }
@@ -122,5 +144,32 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parcours_store::StoreError;
+
+    #[test]
+    fn a_full_disk_or_a_held_lock_is_unavailable_not_internal() {
+        // Nothing was stored and a retry may succeed: 503 with Retry-After, which the
+        // Segment libraries retry, and a code that says why.
+        for (error, code, retry) in [
+            (StoreError::Full("disk".into()), "storage_full", 30),
+            (StoreError::Busy("lock".into()), "busy", 5),
+        ] {
+            let api = ApiError::from(error);
+            assert_eq!(
+                (api.status, api.code, api.retry_after),
+                (StatusCode::SERVICE_UNAVAILABLE, code, Some(retry))
+            );
+        }
+        let api = ApiError::from(StoreError::CommitFailed("constraint".into()));
+        assert_eq!(
+            (api.status, api.code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        );
     }
 }
