@@ -348,7 +348,8 @@ pub fn read_message(text: &str) -> serde_json::Result<Option<Message>> {
 }
 
 /// Parses one message that is already a JSON object (CSV and JSON Lines import, the demo
-/// generator): the same checks as a batch item, with no envelope.
+/// generator): the same checks as a batch item, with no envelope, and its times read as
+/// recorded earlier (`Clock::Recorded`), not as just sent.
 pub fn parse_message_value(
     message: Map<String, Value>,
     received_at: Micros,
