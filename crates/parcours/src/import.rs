@@ -1645,8 +1645,8 @@ fn skip_line(reader: &mut impl BufRead) -> std::io::Result<()> {
 
 /// The time texts of the lines at the start of a JSON Lines file (its head: when the head
 /// is not the whole file, its last line may be cut, and is left out), from which the
-/// order of day and month is learnt: `timestamp`, `originalTimestamp` and the keys mapped
-/// to `timestamp`.
+/// order of day and month is learnt: `timestamp`, `originalTimestamp`, `sentAt`,
+/// `receivedAt` and the keys mapped to `timestamp`.
 fn jsonl_head_times(head: &[u8], mapping: &Mapping) -> Vec<String> {
     let mut keys = vec!["timestamp", "originalTimestamp", "sentAt", "receivedAt"];
     keys.extend(
