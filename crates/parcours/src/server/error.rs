@@ -54,6 +54,14 @@ impl ApiError {
         )
     }
 
+    /// A `503`: nothing of the request was done, and a retry after `seconds` may succeed
+    /// (clients retry it).
+    pub fn unavailable(code: &'static str, message: &str, seconds: u64) -> ApiError {
+        let mut api = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message);
+        api.retry_after = Some(seconds);
+        api
+    }
+
     pub fn with_hint(mut self, hint: &'static str) -> ApiError {
         self.hint = Some(hint);
         self
@@ -86,36 +94,28 @@ impl From<PayloadError> for ApiError {
 impl From<parcours_store::StoreError> for ApiError {
     fn from(e: parcours_store::StoreError) -> ApiError {
         match e {
-            parcours_store::StoreError::Closed => {
-                let mut api = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the server is shutting down or overloaded",
-                );
-                api.retry_after = Some(1);
-                api
-            }
+            parcours_store::StoreError::Closed => ApiError::unavailable(
+                "unavailable",
+                "the server is shutting down or overloaded",
+                1,
+            ),
             // Nothing of the request was stored, and a retry may succeed: 503, as
             // clients retry it, with what an operator must fix in the log.
             parcours_store::StoreError::Full(why) => {
                 tracing::error!(error = %why, "cannot store: the disk is full");
-                let mut api = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                ApiError::unavailable(
                     "storage_full",
                     "the server cannot store events: its disk is full (nothing of this request was stored)",
-                );
-                api.retry_after = Some(30);
-                api
+                    30,
+                )
             }
             parcours_store::StoreError::Busy(why) => {
                 tracing::error!(error = %why, "cannot store: the database stayed locked");
-                let mut api = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                ApiError::unavailable(
                     "busy",
                     "the server cannot store events now: another process holds the database (nothing of this request was stored)",
-                );
-                api.retry_after = Some(5);
-                api
+                    5,
+                )
             }
             other => ApiError::internal(other),
         }

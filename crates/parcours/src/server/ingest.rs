@@ -77,13 +77,11 @@ async fn handle(
     endpoint: Endpoint,
 ) -> Result<Response, ApiError> {
     let Ok(_permit) = state.inflight.try_acquire() else {
-        let mut e = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+        return Err(ApiError::unavailable(
             "overloaded",
             "too many ingestion requests in flight; retry shortly",
-        );
-        e.retry_after = Some(1);
-        return Err(e);
+            1,
+        ));
     };
     let limit = state.config.ingest.max_request_bytes;
     let raw = axum::body::to_bytes(body, limit)

@@ -1100,14 +1100,17 @@ fn an_export_imports_as_the_same_events() {
     let file = dir.path().join("export.jsonl");
     std::fs::write(&file, &export).unwrap();
     let copy = store.create_workspace("copy").unwrap().id;
-    let summary = import_file(
-        &store,
-        copy,
-        &file,
-        &Mapping::default(),
-        &Options::default(),
-    )
-    .unwrap();
+    let import_copy = || {
+        import_file(
+            &store,
+            copy,
+            &file,
+            &Mapping::default(),
+            &Options::default(),
+        )
+        .unwrap()
+    };
+    let summary = import_copy();
     assert!(summary.rejected.kept().is_empty(), "{:?}", lines(&summary));
     assert!(
         summary.by_email.is_none(),
@@ -1141,14 +1144,7 @@ fn an_export_imports_as_the_same_events() {
             );
         }
     }
-    let again = import_file(
-        &store,
-        copy,
-        &file,
-        &Mapping::default(),
-        &Options::default(),
-    )
-    .unwrap();
+    let again = import_copy();
     assert_eq!((again.inserted, again.duplicates), (0, summary.inserted));
 }
 
