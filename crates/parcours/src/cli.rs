@@ -209,10 +209,33 @@ pub fn run(cli: Cli) -> ExitCode {
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", message_of(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: the store's errors already say
+/// their cause (`sqlite: file is not a database`), which the chain would repeat, and
+/// SQLite's adds `Error code 26: file is not a database`.
+fn message_of(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        let said = |t: &str| !t.is_empty() && out.contains(t);
+        let code_of_said = text
+            .strip_prefix("Error code ")
+            .and_then(|rest| rest.split_once(": "))
+            .is_some_and(|(_, t)| said(t));
+        if said(&text) || code_of_said {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Loads the configuration layers for a command.
@@ -445,6 +468,38 @@ mod tests {
         // clap checks names, groups and conflicts only when a subcommand is used.
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        use anyhow::Context;
+        // A data directory whose database is not one, opened for real.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("parcours.db"), [0x5a; 8192]).unwrap();
+        let e = parcours_store::SqliteStore::open(dir.path(), Default::default())
+            .map(drop)
+            .context("opening the store in bad")
+            .unwrap_err();
+        assert_eq!(
+            super::message_of(&e),
+            "opening the store in bad: sqlite: file is not a database"
+        );
+        let io = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let e = Err::<(), _>(parcours_store::StoreError::Io {
+            path: "/d".into(),
+            source: io,
+        })
+        .context("opening the store in /d")
+        .unwrap_err();
+        assert_eq!(
+            super::message_of(&e),
+            "opening the store in /d: io on /d: permission denied"
+        );
+        // A cause that says something new is kept.
+        let e = Err::<(), _>(anyhow::anyhow!("invalid digit"))
+            .context("line 3")
+            .unwrap_err();
+        assert_eq!(super::message_of(&e), "line 3: invalid digit");
     }
 
     #[test]
