@@ -112,11 +112,16 @@ pub struct PersonRecord {
     pub groups: Vec<GroupMembership>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErasureReport {
     pub erasure_id: i64,
     pub events_deleted: u64,
     pub identities_deleted: u64,
+    /// Other persons whose traits declare an email of the erased person (an email ties
+    /// to its first person and never merges two: someone who made a second account, or
+    /// a shared address), each by its first userId, else anonymousId. Not erased: they
+    /// may be other people; an erasure request for that email may have to cover them.
+    pub same_email_persons: Vec<String>,
 }
 
 /// Spend on one campaign, on one day, through one channel.

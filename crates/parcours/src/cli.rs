@@ -344,6 +344,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 "erased: {} events, {} identities (erasure #{})",
                 report.events_deleted, report.identities_deleted, report.erasure_id
             );
+            if !report.same_email_persons.is_empty() {
+                let n = report.same_email_persons.len();
+                println!(
+                    "  {n} other {} declared the same email, not erased (they may be other people; if not, erase them too): {}",
+                    if n == 1 { "person" } else { "persons" },
+                    report.same_email_persons.join(", ")
+                );
+            }
             Ok(())
         }
         Command::Timeline {

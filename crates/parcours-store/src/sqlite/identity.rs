@@ -681,6 +681,15 @@ pub fn erase(
     for (kind, value) in &identities {
         caches.identities.map.remove(&(ws, key(*kind, value)));
     }
+    // The emails the person declared: its email identities, and its traits' email.
+    let mut emails: Vec<String> = identities
+        .iter()
+        .filter(|(kind, _)| *kind == IdentityKind::Email.code())
+        .map(|(_, value)| value.clone())
+        .collect();
+    if let Some(profile) = Profile::load(tx, ws, person)? {
+        emails.extend(trait_email(&profile.traits));
+    }
     let actors = blocks::Actors::of(
         identities
             .into_iter()
@@ -711,11 +720,67 @@ pub fn erase(
         "INSERT INTO erasures (workspace_id, erased_at, events_deleted, identities_deleted) VALUES (?1, ?2, ?3, ?4)",
         params![ws, now, events_deleted as i64, identities_deleted as i64],
     )?;
+    let erasure_id = tx.last_insert_rowid();
     Ok(ErasureReport {
-        erasure_id: tx.last_insert_rowid(),
+        erasure_id,
         events_deleted,
         identities_deleted,
+        same_email_persons: declaring(tx, ws, &emails)?,
     })
+}
+
+/// A traits document's email as identities hold emails: trimmed, lower-cased, with an @.
+fn trait_email(traits: &Map<String, Value>) -> Option<String> {
+    let email = traits.get("email")?.as_str()?.trim();
+    email.contains('@').then(|| email.to_lowercase())
+}
+
+/// The persons whose traits declare one of `emails`, each by its first userId (else
+/// anonymousId). Reads every traits document of the workspace: an erasure is rare, and
+/// only the first person of an email holds it as an identity.
+fn declaring(tx: &Transaction, ws: WorkspaceId, emails: &[String]) -> Result<Vec<String>> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut persons = Vec::new();
+    {
+        let mut stmt =
+            tx.prepare("SELECT person_id, traits FROM person_traits WHERE workspace_id = ?1")?;
+        let mut rows = stmt.query([ws])?;
+        while let Some(r) = rows.next()? {
+            let text: &str = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+            // Only the email is read from each document.
+            let declared = email_field(text);
+            if declared.is_some_and(|e| emails.contains(&e)) {
+                persons.push(r.get::<_, PersonId>(0)?);
+            }
+        }
+    }
+    let mut named = Vec::with_capacity(persons.len());
+    let mut first = tx.prepare_cached(
+        "SELECT value FROM identities INDEXED BY identities_person WHERE workspace_id = ?1 AND person_id = ?2 AND kind IN (1, 2) ORDER BY kind, value LIMIT 1",
+    )?;
+    for person in persons {
+        if let Some(id) = first
+            .query_row(params![ws, person], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            named.push(id);
+        }
+    }
+    named.sort();
+    Ok(named)
+}
+
+/// The `email` trait of a traits document's text, as [`trait_email`] reads it.
+fn email_field(text: &str) -> Option<String> {
+    match parcours_core::view::field(text, "email") {
+        Ok(Some(Value::String(s))) => {
+            let email = s.trim();
+            email.contains('@').then(|| email.to_lowercase())
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

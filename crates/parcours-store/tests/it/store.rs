@@ -190,6 +190,44 @@ fn erasure_removes_everything_of_the_person_and_records_only_that_it_happened() 
     );
 }
 
+/// An email ties to its first person and never merges two: erasing that person leaves
+/// others who declared the same email, which the report names (by their first userId,
+/// else anonymousId) so that the operator can erase them too.
+#[test]
+fn erasure_names_the_other_persons_who_declared_the_same_email() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let ws = store.create_workspace("w").unwrap().id;
+    store
+        .append(
+            ws,
+            crate::events(&json!([
+                {"type": "identify", "userId": "u1", "traits": {"email": "Ana@Example.com"}},
+                {"type": "identify", "userId": "u2", "traits": {"email": " ana@example.com "}},
+                {"type": "identify", "anonymousId": "a3", "traits": {"email": "ANA@example.com"}},
+                {"type": "identify", "userId": "u4", "traits": {"email": "other@example.com"}},
+                {"type": "track", "event": "E", "userId": "u5"}
+            ])),
+        )
+        .unwrap();
+    let first = store.resolve(ws, "ana@example.com").unwrap().unwrap();
+    assert_eq!(store.resolve(ws, "u1").unwrap(), Some(first));
+    let report = store.erase_person(ws, first).unwrap();
+    assert_eq!(report.same_email_persons, ["a3", "u2"]);
+    // Erasing by userId names them as well; a person without an email names nobody.
+    let u2 = store.resolve(ws, "u2").unwrap().unwrap();
+    assert_eq!(
+        store.erase_person(ws, u2).unwrap().same_email_persons,
+        ["a3"]
+    );
+    let u5 = store.resolve(ws, "u5").unwrap().unwrap();
+    assert!(store
+        .erase_person(ws, u5)
+        .unwrap()
+        .same_email_persons
+        .is_empty());
+}
+
 #[test]
 fn data_survives_reopen_and_migrations_are_idempotent() {
     let tmp = tempfile::tempdir().unwrap();

@@ -195,6 +195,7 @@ async fn erasure_over_http_then_the_person_is_gone() {
     let (status, report, _) = h.send(req).await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["events_deleted"], 2);
+    assert_eq!(report["same_email_persons"], json!([]));
     for id in ["gdpr", "dev", "gdpr@example.com"] {
         assert_eq!(
             h.get(&format!("/api/v1/persons/{id}/timeline"), &h.read)
