@@ -480,6 +480,31 @@ fn attach_traits(
     Ok(())
 }
 
+/// Erases a person (see `Store::erase_person`), then what the analysis caches hold of
+/// the workspace, the erased events among it: the cache files beside the store and, given
+/// the server's, the frames in memory. The next analysis builds them again.
+pub fn erase_person(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    person: parcours_store::PersonId,
+    memo: Option<&FrameMemo>,
+) -> parcours_store::Result<parcours_store::ErasureReport> {
+    let report = store.erase_person(ws, person)?;
+    if let Some(memo) = memo {
+        memo.forget(ws);
+    }
+    if let Some(dir) = store.cache_dir() {
+        if let Err(error) = crate::frame_cache::forget_workspace(&dir, ws) {
+            tracing::error!(
+                %error,
+                dir = %dir.display(),
+                "the erased events may remain in the analysis cache: delete its ws{ws}.* files"
+            );
+        }
+    }
+    Ok(report)
+}
+
 /// The last few frames built, each with the store's change markers at the time: a
 /// request whose data has not changed since reuses the frame instead of reading the
 /// cache again, and a change (in this process or another) makes it read again.
@@ -501,6 +526,12 @@ impl FrameMemo {
             capacity,
             entries: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Drops the frames of a workspace (after an erasure: they hold the erased events).
+    pub fn forget(&self, ws: WorkspaceId) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|e| e.workspace != ws);
     }
 
     /// The frame for `spec`, built again only when the store changed.

@@ -339,7 +339,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             common,
         } => {
             let (store, w, person) = open_person(&common, &ws, &identifier)?;
-            let report = store.erase_person(w, person)?;
+            let report = crate::analysis::erase_person(&store, w, person, None)?;
             println!(
                 "erased: {} events, {} identities (erasure #{})",
                 report.events_deleted, report.identities_deleted, report.erasure_id

@@ -160,6 +160,31 @@ pub fn events_path(dir: &Path, ws: i64) -> PathBuf {
     dir.join(format!("ws{ws}.events"))
 }
 
+/// Removes every cache file of a workspace (its events, its properties, and any a run
+/// was writing), so that an erased person's events do not outlive the erasure in the
+/// cache until the next run starts it over. Returns how many files were removed.
+pub fn forget_workspace(dir: &Path, ws: i64) -> std::io::Result<usize> {
+    let prefix = format!("ws{ws}.");
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                // Renamed or removed meanwhile by a run of another process.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(removed)
+}
+
 pub fn prop_path(dir: &Path, ws: i64, key: &str) -> PathBuf {
     let hex: String = key.bytes().map(|b| format!("{b:02x}")).collect();
     dir.join(format!("ws{ws}.prop-{hex}"))

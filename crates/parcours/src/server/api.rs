@@ -158,7 +158,12 @@ async fn erase(
 ) -> Result<Json<Value>, ApiError> {
     blocking(&state, &headers, Scope::Admin, move |state, key| {
         let person = resolve(state, &key, &identifier)?;
-        let report = state.store.erase_person(key.workspace_id, person)?;
+        let report = crate::analysis::erase_person(
+            &*state.store,
+            key.workspace_id,
+            person,
+            Some(&state.frames),
+        )?;
         tracing::info!(
             workspace = key.workspace_id,
             erasure = report.erasure_id,

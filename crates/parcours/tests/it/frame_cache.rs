@@ -112,3 +112,43 @@ fn the_cache_follows_the_store() {
     assert_eq!(std::fs::read(&cache_file).unwrap().len(), bytes.len());
     store.close();
 }
+
+/// An erasure removes the workspace's cache files at once (they hold the erased events
+/// until a run would have started them over), and only that workspace's; the next run
+/// builds them again.
+#[test]
+fn an_erasure_removes_what_the_cache_holds_of_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
+    let ws = store.create_workspace("shop").unwrap().id;
+    let other = store.create_workspace("other").unwrap().id;
+    let input = std::fs::read_to_string(testdata("events.jsonl")).unwrap();
+    import_lines(&store, ws, dir.path(), &input);
+    import_lines(&store, other, dir.path(), &input);
+    report(&store, ws, "property:revenue");
+    report(&store, other, "property:revenue");
+    let cache = store.cache_dir().unwrap();
+    let files = |w: i64| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("ws{w}.")))
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(
+        files(ws).len() >= 2,
+        "events and a property: {:?}",
+        files(ws)
+    );
+    let kept = files(other);
+    let person = store.resolve(ws, "u1").unwrap().unwrap();
+    parcours::analysis::erase_person(&store, ws, person, None).unwrap();
+    assert!(files(ws).is_empty(), "left: {:?}", files(ws));
+    assert_eq!(files(other), kept, "another workspace's cache is kept");
+    let r = report(&store, ws, "property:revenue");
+    assert_eq!(entered(&r), [2, 0]);
+    assert!(!files(ws).is_empty(), "built again");
+    store.close();
+}
