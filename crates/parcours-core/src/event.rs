@@ -157,6 +157,11 @@ pub fn declared_email(traits: &JsonObject, context: &JsonObject) -> Option<Strin
                     .map(str::to_string)
             })
         })?;
+    as_email(&declared)
+}
+
+/// A declared email as identities hold it: trimmed and lower-cased; `None` without an @.
+pub fn as_email(declared: &str) -> Option<String> {
     Some(declared.trim())
         .filter(|e| e.contains('@'))
         .map(str::to_lowercase)

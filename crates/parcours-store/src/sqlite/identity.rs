@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 
+use parcours_core::event::as_email;
 use parcours_core::time::Micros;
 use parcours_core::view::plain_object;
 use parcours_core::{EventKind, JsonObject};
@@ -729,10 +730,9 @@ pub fn erase(
     })
 }
 
-/// A traits document's email as identities hold emails: trimmed, lower-cased, with an @.
+/// A traits document's email as identities hold emails.
 fn trait_email(traits: &Map<String, Value>) -> Option<String> {
-    let email = traits.get("email")?.as_str()?.trim();
-    email.contains('@').then(|| email.to_lowercase())
+    as_email(traits.get("email")?.as_str()?)
 }
 
 /// The persons whose traits declare one of `emails`, each by its first userId (else
@@ -775,10 +775,7 @@ fn declaring(tx: &Transaction, ws: WorkspaceId, emails: &[String]) -> Result<Vec
 /// The `email` trait of a traits document's text, as [`trait_email`] reads it.
 fn email_field(text: &str) -> Option<String> {
     match parcours_core::view::field(text, "email") {
-        Ok(Some(Value::String(s))) => {
-            let email = s.trim();
-            email.contains('@').then(|| email.to_lowercase())
-        }
+        Ok(Some(Value::String(s))) => as_email(&s),
         _ => None,
     }
 }
