@@ -20,7 +20,7 @@ use parcours_core::event::as_email;
 use parcours_core::time::Micros;
 use parcours_core::view::plain_object;
 use parcours_core::{EventKind, JsonObject};
-use rusqlite::{params, CachedStatement, OptionalExtension, Transaction};
+use rusqlite::{params, CachedStatement, Connection, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
 
 use super::blocks::{self, PassThrough};
@@ -664,14 +664,16 @@ fn apply_group(
 
 /// Deletes a person's events (by the same actor rule as the timeline, rewriting the
 /// blocks that held them), identities,
-/// traits, history, memberships and merge records, then records the erasure.
+/// traits, history, memberships and merge records, then records the erasure. Returns the
+/// report, its `same_email_persons` left to fill, and the emails the person declared
+/// (see [`declaring`], run after the commit, off the write lock).
 pub fn erase(
     tx: &Transaction,
     caches: &mut Caches,
     ws: WorkspaceId,
     person: PersonId,
     now: Micros,
-) -> Result<ErasureReport> {
+) -> Result<(ErasureReport, Vec<String>)> {
     let identities: Vec<(i64, String)> = {
         let mut stmt = tx.prepare(
             "SELECT kind, value FROM identities WHERE workspace_id = ?1 AND person_id = ?2",
@@ -721,13 +723,13 @@ pub fn erase(
         "INSERT INTO erasures (workspace_id, erased_at, events_deleted, identities_deleted) VALUES (?1, ?2, ?3, ?4)",
         params![ws, now, events_deleted as i64, identities_deleted as i64],
     )?;
-    let erasure_id = tx.last_insert_rowid();
-    Ok(ErasureReport {
-        erasure_id,
+    let report = ErasureReport {
+        erasure_id: tx.last_insert_rowid(),
         events_deleted,
         identities_deleted,
-        same_email_persons: declaring(tx, ws, &emails)?,
-    })
+        same_email_persons: Vec::new(),
+    };
+    Ok((report, emails))
 }
 
 /// A traits document's email as identities hold emails.
@@ -736,16 +738,17 @@ fn trait_email(traits: &Map<String, Value>) -> Option<String> {
 }
 
 /// The persons whose traits declare one of `emails`, each by its first userId (else
-/// anonymousId). Reads every traits document of the workspace: an erasure is rare, and
-/// only the first person of an email holds it as an identity.
-fn declaring(tx: &Transaction, ws: WorkspaceId, emails: &[String]) -> Result<Vec<String>> {
+/// anonymousId). Reads every traits document of the workspace (an erasure is rare, and
+/// only the first person of an email holds it as an identity): on a reader, so that
+/// ingestion does not wait for it.
+pub fn declaring(c: &Connection, ws: WorkspaceId, emails: &[String]) -> Result<Vec<String>> {
     if emails.is_empty() {
         return Ok(Vec::new());
     }
     let mut persons = Vec::new();
     {
         let mut stmt =
-            tx.prepare("SELECT person_id, traits FROM person_traits WHERE workspace_id = ?1")?;
+            c.prepare("SELECT person_id, traits FROM person_traits WHERE workspace_id = ?1")?;
         let mut rows = stmt.query([ws])?;
         while let Some(r) = rows.next()? {
             let text: &str = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
@@ -757,7 +760,7 @@ fn declaring(tx: &Transaction, ws: WorkspaceId, emails: &[String]) -> Result<Vec
         }
     }
     let mut named = Vec::with_capacity(persons.len());
-    let mut first = tx.prepare_cached(
+    let mut first = c.prepare_cached(
         "SELECT value FROM identities INDEXED BY identities_person WHERE workspace_id = ?1 AND person_id = ?2 AND kind IN (1, 2) ORDER BY kind, value LIMIT 1",
     )?;
     for person in persons {

@@ -635,7 +635,12 @@ impl Store for SqliteStore {
     }
 
     fn erase_person(&self, workspace: WorkspaceId, person: PersonId) -> Result<ErasureReport> {
-        self.on_writer(move |tx, cache| identity::erase(tx, cache, workspace, person, now_micros()))
+        let (mut report, emails) = self.on_writer(move |tx, cache| {
+            identity::erase(tx, cache, workspace, person, now_micros())
+        })?;
+        report.same_email_persons =
+            self.with_reader(|c| identity::declaring(c, workspace, &emails))?;
+        Ok(report)
     }
 
     fn upsert_costs(&self, workspace: WorkspaceId, rows: Vec<AdCost>) -> Result<usize> {
