@@ -122,7 +122,8 @@ pub fn parse_body(
                 message,
                 Some(kind),
                 &envelope,
-                (received_at, Clock::Live),
+                received_at,
+                Clock::Live,
                 limits,
                 new_message_id,
             ) {
@@ -417,7 +418,8 @@ pub fn parse_fields(
         message,
         None,
         &Envelope::default(),
-        (received_at, Clock::Recorded),
+        received_at,
+        Clock::Recorded,
         limits,
         new_message_id,
     )
@@ -716,7 +718,8 @@ fn parse_batch(
                     message,
                     None,
                     &envelope,
-                    (received_at, Clock::Live),
+                    received_at,
+                    Clock::Live,
                     limits,
                     new_message_id,
                 )
@@ -742,7 +745,8 @@ fn parse_message(
     mut m: Message,
     kind_from_path: Option<EventKind>,
     envelope: &Envelope,
-    (received_at, clock): (Micros, Clock),
+    received_at: Micros,
+    clock: Clock,
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<Event, PayloadError> {

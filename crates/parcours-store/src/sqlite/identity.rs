@@ -124,14 +124,7 @@ impl Cache {
         if !self.holds_workspace(ws) {
             return Ok(());
         }
-        let mut stmt = tx.prepare_cached(
-            "SELECT kind, value FROM identities INDEXED BY identities_person WHERE workspace_id = ?1 AND person_id = ?2",
-        )?;
-        let rows = stmt.query_map(params![ws, person], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for row in rows {
-            let (kind, value) = row?;
+        for (kind, value) in identities_of(tx, ws, person)? {
             remember(self, ws, key(kind, &value), person);
         }
         Ok(())
@@ -196,6 +189,19 @@ fn key(kind: i64, value: &str) -> u128 {
         h.finish()
     };
     (u128::from(half(&HASHERS[0])) << 64) | u128::from(half(&HASHERS[1]))
+}
+
+/// A person's identities: (kind code, value).
+fn identities_of(
+    tx: &Transaction,
+    ws: WorkspaceId,
+    person: PersonId,
+) -> Result<Vec<(i64, String)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT kind, value FROM identities INDEXED BY identities_person WHERE workspace_id = ?1 AND person_id = ?2",
+    )?;
+    let rows = stmt.query_map(params![ws, person], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn ensure_loaded(tx: &Transaction, cache: &mut Cache, ws: WorkspaceId) -> Result<()> {
@@ -439,17 +445,8 @@ fn merge(
     // `into` may take traits from `from`: its next traits are looked up again.
     s.traitless.remove(&from);
     s.traitless.remove(&into);
-    {
-        let mut stmt = tx.prepare_cached(
-            "SELECT kind, value FROM identities WHERE workspace_id = ?1 AND person_id = ?2",
-        )?;
-        let moved = stmt.query_map(params![ws, from], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
-        for row in moved {
-            let (kind, value) = row?;
-            remember(cache, ws, key(kind, &value), into);
-        }
+    for (kind, value) in identities_of(tx, ws, from)? {
+        remember(cache, ws, key(kind, &value), into);
     }
     let p = params![ws, from, into];
     tx.prepare_cached("UPDATE identities INDEXED BY identities_person SET person_id = ?3 WHERE workspace_id = ?1 AND person_id = ?2")?.execute(p)?;
@@ -674,13 +671,7 @@ pub fn erase(
     person: PersonId,
     now: Micros,
 ) -> Result<(ErasureReport, Vec<String>)> {
-    let identities: Vec<(i64, String)> = {
-        let mut stmt = tx.prepare(
-            "SELECT kind, value FROM identities WHERE workspace_id = ?1 AND person_id = ?2",
-        )?;
-        let rows = stmt.query_map(params![ws, person], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let identities = identities_of(tx, ws, person)?;
     for (kind, value) in &identities {
         caches.identities.map.remove(&(ws, key(*kind, value)));
     }
@@ -690,9 +681,13 @@ pub fn erase(
         .filter(|(kind, _)| *kind == IdentityKind::Email.code())
         .map(|(_, value)| value.clone())
         .collect();
-    if let Some(profile) = Profile::load(tx, ws, person)? {
-        emails.extend(trait_email(&profile.traits));
-    }
+    let traits: Option<String> = tx
+        .prepare_cached(
+            "SELECT traits FROM person_traits WHERE workspace_id = ?1 AND person_id = ?2",
+        )?
+        .query_row(params![ws, person], |r| r.get(0))
+        .optional()?;
+    emails.extend(traits.as_deref().and_then(email_field));
     let actors = blocks::Actors::of(
         identities
             .into_iter()
@@ -730,11 +725,6 @@ pub fn erase(
         same_email_persons: Vec::new(),
     };
     Ok((report, emails))
-}
-
-/// A traits document's email as identities hold emails.
-fn trait_email(traits: &Map<String, Value>) -> Option<String> {
-    as_email(traits.get("email")?.as_str()?)
 }
 
 /// The persons whose traits declare one of `emails`, each by its first userId (else
@@ -775,7 +765,7 @@ pub fn declaring(c: &Connection, ws: WorkspaceId, emails: &[String]) -> Result<V
     Ok(named)
 }
 
-/// The `email` trait of a traits document's text, as [`trait_email`] reads it.
+/// The `email` trait of a traits document's text, as identities hold emails.
 fn email_field(text: &str) -> Option<String> {
     match parcours_core::view::field(text, "email") {
         Ok(Some(Value::String(s))) => as_email(&s),

@@ -10,6 +10,7 @@
 //! When every sender is gone the loop ends after draining the queue: closing the store
 //! never loses a job that was accepted.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
@@ -216,31 +217,26 @@ fn catch_up_events(tx: &Transaction, caches: &mut Caches, since: i64) -> Result<
         }
         let data = r.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
         blocks::decompress_into(id, data, &mut raw)?;
-        let mut ids: Vec<(IdentityKind, String)> = Vec::new();
+        let mut ids = Vec::new();
         for row in blocks::rows(id, &raw, &[]) {
             let row = row?;
-            if row.seq <= since {
-                continue;
+            if row.seq > since {
+                identifiers(&row, &mut ids);
             }
-            ids.extend(identifiers(&row));
         }
         caches
             .identities
-            .refresh(tx, ws, ids.iter().map(|(k, v)| (*k, v.as_str())))?;
+            .refresh(tx, ws, ids.iter().map(|(k, v)| (*k, v.as_ref())))?;
     }
     Ok(())
 }
 
-/// The identifiers stitching ties to a person for a stored event (see
+/// Adds to `ids` the identifiers stitching ties to a person for a stored event (see
 /// `identity::stitch`): its userId, anonymousId, declared email, and an alias's
-/// previousId (as either kind).
-fn identifiers(row: &blocks::Row) -> Vec<(IdentityKind, String)> {
-    let mut ids = Vec::with_capacity(3);
-    let mut add = |kind, value: Option<&str>| {
-        if let Some(v) = value {
-            ids.push((kind, v.to_string()));
-        }
-    };
+/// previousId (as either kind). Borrowed from the decoded block, but the email.
+fn identifiers<'r>(row: &blocks::Row<'r>, ids: &mut Vec<(IdentityKind, Cow<'r, str>)>) {
+    let mut add =
+        |kind, value: Option<&'r str>| ids.extend(value.map(|v| (kind, Cow::Borrowed(v))));
     add(IdentityKind::UserId, row.user_id);
     add(IdentityKind::AnonymousId, row.anonymous_id);
     if EventKind::parse(row.kind) == Some(EventKind::Alias) {
@@ -251,9 +247,9 @@ fn identifiers(row: &blocks::Row) -> Vec<(IdentityKind, String)> {
         text.and_then(|t| JsonObject::from_text(t.into()).ok())
             .unwrap_or_default()
     };
-    let email = declared_email(&object(row.traits), &object(row.context));
-    add(IdentityKind::Email, email.as_deref());
-    ids
+    if let Some(email) = declared_email(&object(row.traits), &object(row.context)) {
+        ids.push((IdentityKind::Email, Cow::Owned(email)));
+    }
 }
 
 pub(super) fn spawn(

@@ -32,3 +32,14 @@ pub fn events(messages: &serde_json::Value) -> Vec<Event> {
 pub fn open(dir: &std::path::Path) -> SqliteStore {
     SqliteStore::open(dir, StoreOptions::default()).unwrap()
 }
+
+/// A store in a temporary directory with one workspace, `w`, holding `messages`.
+pub fn store_with(messages: serde_json::Value) -> (tempfile::TempDir, SqliteStore, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let ws = parcours_store::Store::create_workspace(&store, "w")
+        .unwrap()
+        .id;
+    parcours_store::Store::append(&store, ws, events(&messages)).unwrap();
+    (dir, store, ws)
+}

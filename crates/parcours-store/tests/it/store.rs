@@ -62,16 +62,11 @@ fn keys_authenticate_until_revoked_and_are_stored_hashed() {
 
 #[test]
 fn groups_attach_people_to_accounts_and_deals() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = crate::open(tmp.path());
-    let ws = store.create_workspace("w").unwrap().id;
-    store
-        .append(ws, crate::events(&json!([
-            {"type": "group", "userId": "cto", "groupId": "acme", "traits": {"name": "Acme", "industry": "retail"}, "timestamp": "2024-05-01T00:00:00Z"},
-            {"type": "group", "userId": "cfo", "groupId": "acme", "timestamp": "2024-05-02T00:00:00Z"},
-            {"type": "group", "userId": "cfo", "groupId": "deal-9", "traits": {"type": "deal", "account_id": "acme", "amount": 50000}, "timestamp": "2024-05-03T00:00:00Z"}
-        ])))
-        .unwrap();
+    let (_dir, store, ws) = crate::store_with(json!([
+        {"type": "group", "userId": "cto", "groupId": "acme", "traits": {"name": "Acme", "industry": "retail"}, "timestamp": "2024-05-01T00:00:00Z"},
+        {"type": "group", "userId": "cfo", "groupId": "acme", "timestamp": "2024-05-02T00:00:00Z"},
+        {"type": "group", "userId": "cfo", "groupId": "deal-9", "traits": {"type": "deal", "account_id": "acme", "amount": 50000}, "timestamp": "2024-05-03T00:00:00Z"}
+    ]));
     let cfo = store.resolve(ws, "cfo").unwrap().unwrap();
     let record = store.person(ws, cfo).unwrap().unwrap();
     let groups: Vec<_> = record
@@ -148,18 +143,13 @@ fn traits_win_by_event_time_keep_every_change_and_follow_a_merge() {
 
 #[test]
 fn erasure_removes_everything_of_the_person_and_records_only_that_it_happened() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = crate::open(tmp.path());
-    let ws = store.create_workspace("w").unwrap().id;
-    store
-        .append(ws, crate::events(&json!([
-            {"type": "page", "anonymousId": "a1"},
-            {"type": "identify", "userId": "u1", "anonymousId": "a1", "traits": {"email": "gone@example.com", "name": "Zoé Secret"}},
-            {"type": "track", "event": "Order Completed", "userId": "u1"},
-            {"type": "group", "userId": "u1", "groupId": "acme"},
-            {"type": "track", "event": "E", "userId": "u2"}
-        ])))
-        .unwrap();
+    let (tmp, store, ws) = crate::store_with(json!([
+        {"type": "page", "anonymousId": "a1"},
+        {"type": "identify", "userId": "u1", "anonymousId": "a1", "traits": {"email": "gone@example.com", "name": "Zoé Secret"}},
+        {"type": "track", "event": "Order Completed", "userId": "u1"},
+        {"type": "group", "userId": "u1", "groupId": "acme"},
+        {"type": "track", "event": "E", "userId": "u2"}
+    ]));
     let person = store.resolve(ws, "gone@example.com").unwrap().unwrap();
     let report = store.erase_person(ws, person).unwrap();
     assert_eq!((report.events_deleted, report.identities_deleted), (4, 3));
@@ -195,21 +185,13 @@ fn erasure_removes_everything_of_the_person_and_records_only_that_it_happened() 
 /// else anonymousId) so that the operator can erase them too.
 #[test]
 fn erasure_names_the_other_persons_who_declared_the_same_email() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = crate::open(tmp.path());
-    let ws = store.create_workspace("w").unwrap().id;
-    store
-        .append(
-            ws,
-            crate::events(&json!([
-                {"type": "identify", "userId": "u1", "traits": {"email": "Ana@Example.com"}},
-                {"type": "identify", "userId": "u2", "traits": {"email": " ana@example.com "}},
-                {"type": "identify", "anonymousId": "a3", "traits": {"email": "ANA@example.com"}},
-                {"type": "identify", "userId": "u4", "traits": {"email": "other@example.com"}},
-                {"type": "track", "event": "E", "userId": "u5"}
-            ])),
-        )
-        .unwrap();
+    let (_dir, store, ws) = crate::store_with(json!([
+        {"type": "identify", "userId": "u1", "traits": {"email": "Ana@Example.com"}},
+        {"type": "identify", "userId": "u2", "traits": {"email": " ana@example.com "}},
+        {"type": "identify", "anonymousId": "a3", "traits": {"email": "ANA@example.com"}},
+        {"type": "identify", "userId": "u4", "traits": {"email": "other@example.com"}},
+        {"type": "track", "event": "E", "userId": "u5"}
+    ]));
     let first = store.resolve(ws, "ana@example.com").unwrap().unwrap();
     assert_eq!(store.resolve(ws, "u1").unwrap(), Some(first));
     let report = store.erase_person(ws, first).unwrap();
