@@ -128,6 +128,21 @@ pub fn format_rfc3339(micros: Micros) -> String {
     }
 }
 
+/// Serde helpers for times shown as RFC 3339 text (`#[serde(serialize_with =
+/// "rfc3339")]`): answers and reports write times as the events' are written, not as
+/// the microseconds they are inside.
+pub fn rfc3339<S: serde::Serializer>(t: &Micros, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_rfc3339(*t))
+}
+
+/// [`rfc3339`] for an optional time: `null` when unset.
+pub fn rfc3339_or_null<S: serde::Serializer>(t: &Option<Micros>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => rfc3339(t, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// The event time of the Segment spec.
 ///
 /// `client_time` is what the client says the event happened at (`originalTimestamp`, else

@@ -14,6 +14,7 @@ pub type PersonId = i64;
 pub struct Workspace {
     pub id: WorkspaceId,
     pub name: String,
+    #[serde(serialize_with = "parcours_core::time::rfc3339")]
     pub created_at: Micros,
 }
 
@@ -26,7 +27,9 @@ pub struct KeyInfo {
     /// The first characters of the key, enough to recognise it.
     pub prefix: String,
     pub label: Option<String>,
+    #[serde(serialize_with = "parcours_core::time::rfc3339")]
     pub created_at: Micros,
+    #[serde(serialize_with = "parcours_core::time::rfc3339_or_null")]
     pub revoked_at: Option<Micros>,
 }
 
@@ -82,6 +85,7 @@ pub struct Identity {
     pub kind: IdentityKind,
     pub value: String,
     pub person: PersonId,
+    #[serde(serialize_with = "parcours_core::time::rfc3339")]
     pub first_seen: Micros,
 }
 
@@ -89,6 +93,7 @@ pub struct Identity {
 pub struct TraitChange {
     pub key: String,
     pub value: Value,
+    #[serde(serialize_with = "parcours_core::time::rfc3339")]
     pub observed_at: Micros,
 }
 
@@ -99,6 +104,7 @@ pub struct GroupMembership {
     pub kind: String,
     pub parent_id: Option<String>,
     pub traits: Map<String, Value>,
+    #[serde(serialize_with = "parcours_core::time::rfc3339")]
     pub since: Micros,
 }
 
@@ -171,7 +177,9 @@ pub struct JourneyRecord {
     pub id: i64,
     pub name: String,
     pub definition: Value,
+    #[serde(serialize_with = "parcours_core::time::rfc3339")]
     pub created_at: Micros,
+    #[serde(serialize_with = "parcours_core::time::rfc3339")]
     pub updated_at: Micros,
 }
 

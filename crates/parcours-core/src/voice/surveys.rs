@@ -162,6 +162,7 @@ pub struct Breakdown {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PeriodRow {
     pub period: String,
+    #[serde(serialize_with = "crate::time::rfc3339")]
     pub start: Micros,
     #[serde(flatten)]
     pub summary: Summary,

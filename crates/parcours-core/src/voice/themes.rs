@@ -102,12 +102,14 @@ pub struct Quote {
     pub count: u64,
     /// The first of them: its actor and time.
     pub actor: String,
+    #[serde(serialize_with = "crate::time::rfc3339")]
     pub time: Micros,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ThemePeriod {
     pub period: String,
+    #[serde(serialize_with = "crate::time::rfc3339")]
     pub start: Micros,
     pub mentions: u64,
     /// Feedback texts of the period.

@@ -29,6 +29,14 @@ pub fn header_key(headers: &HeaderMap) -> Option<String> {
     .filter(|k| !k.is_empty())
 }
 
+/// The scope's name after its indefinite article: "a read", "an admin".
+fn with_article(scope: Scope) -> String {
+    match scope {
+        Scope::Admin => format!("an {}", scope.as_str()),
+        _ => format!("a {}", scope.as_str()),
+    }
+}
+
 /// Checks `secret` against the store and the scope the endpoint needs.
 pub fn check(
     store: &dyn Store,
@@ -49,9 +57,9 @@ pub fn check(
         .ok_or_else(|| ApiError::unauthorized("unknown or revoked key"))?;
     if !key.scope.allows(required) {
         let mut e = ApiError::unauthorized(format!(
-            "this is a {} key; this endpoint needs a {} key",
-            key.scope.as_str(),
-            required.as_str()
+            "this is {} key; this endpoint needs {} key",
+            with_article(key.scope),
+            with_article(required)
         ));
         e.code = "wrong_scope";
         return Err(e);

@@ -13,6 +13,7 @@ use axum::{Form, Json, Router};
 use base64::Engine;
 use parcours_core::event::EventKind;
 use parcours_core::journey::Span;
+use parcours_core::time::format_rfc3339;
 use parcours_core::voice::definitions::{parse_stored, response_properties, scales_of, SurveyDef};
 use parcours_core::voice::surveys::SURVEY_EVENT;
 use parcours_store::{Scope, SurveysStamp, WorkspaceId};
@@ -265,7 +266,7 @@ async fn links(
             })
             .collect();
         Ok(Json(
-            json!({ "survey": def.id, "expires_at": expires, "links": links }),
+            json!({ "survey": def.id, "expires_at": format_rfc3339(expires), "links": links }),
         ))
     })
     .await

@@ -82,7 +82,7 @@ async fn bad_input_fixtures() {
             ));
             continue;
         }
-        for key in ["code", "field"] {
+        for key in ["code", "field", "message"] {
             if let Some(want) = expect.get(key) {
                 if &body["error"][key] != want {
                     failures.push(format!(

@@ -96,6 +96,20 @@ async fn every_segment_call_lands_on_one_stitched_timeline() {
         assert_eq!(order["timestamp"], "2024-05-01T10:03:00.000000Z");
         assert_eq!(body["person"]["traits"]["plan"], "pro");
         assert_eq!(body["person"]["groups"][0]["group_id"], "acme");
+        // The person's times are written as the events' are.
+        let person = &body["person"];
+        let anon = person["identities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["value"] == "anon-1")
+            .unwrap();
+        assert_eq!(anon["first_seen"], "2024-05-01T10:00:00.000000Z");
+        assert_eq!(
+            person["trait_history"][0]["observed_at"],
+            "2024-05-01T10:02:00.000000Z"
+        );
+        assert_eq!(person["groups"][0]["since"], "2024-05-01T10:04:00.000000Z");
     }
     let (_, desc) = h
         .get("/api/v1/persons/u-1/timeline?order=desc&limit=2", &h.read)
@@ -233,6 +247,17 @@ async fn keys_are_managed_over_http_and_shown_once() {
         .unwrap();
     assert_eq!(h.send(req).await.0, 204);
     assert_eq!(h.get("/api/v1/workspace", &secret).await.0, 401);
+    let (_, listed) = h.get("/api/v1/keys", &h.admin).await;
+    let revoked = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == id)
+        .unwrap();
+    for time in [&revoked["created_at"], &revoked["revoked_at"]] {
+        let text = time.as_str().unwrap_or_else(|| panic!("{revoked}"));
+        assert!(parcours_core::time::parse_rfc3339(text).is_ok(), "{text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

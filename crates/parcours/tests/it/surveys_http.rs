@@ -202,6 +202,16 @@ async fn the_hosted_page_records_one_answer_per_link() {
         ))
         .await;
     assert_eq!(status, 200, "{body}");
+    let expires = parcours_core::time::parse_rfc3339(body["expires_at"].as_str().unwrap());
+    let week = 7 * parcours_core::time::MICROS_PER_DAY;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    assert!(
+        (expires.unwrap() - (now + week)).abs() < 60 * 1_000_000,
+        "links expire in 7 days: {body}"
+    );
     let path = body["links"][0]["path"].as_str().unwrap().to_string();
     let other = body["links"][1]["path"].as_str().unwrap().to_string();
     assert_ne!(path, other);

@@ -184,12 +184,14 @@ pub struct Quote {
     pub text: String,
     pub compound: f64,
     pub actor: String,
+    #[serde(serialize_with = "crate::time::rfc3339")]
     pub time: Micros,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrictionPeriod {
     pub period: String,
+    #[serde(serialize_with = "crate::time::rfc3339")]
     pub start: Micros,
     /// Cases of the friction in the period.
     pub cases: u64,
