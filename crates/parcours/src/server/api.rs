@@ -1,6 +1,6 @@
 //! The query and admin API under `/api/v1`: person timelines, erasure, keys.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
+use super::extract::{Id, Query};
 use super::{auth, AppState};
 
 pub fn routes() -> Router<AppState> {
@@ -81,9 +82,13 @@ async fn person(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TimelineQuery {
     /// Most events returned (the most recent are dropped first); default 1,000.
     limit: Option<usize>,
+    /// Events skipped first, in the order asked: the next page starts at
+    /// `offset + limit`; default 0.
+    offset: Option<usize>,
     /// `asc` (default) or `desc`.
     order: Option<String>,
 }
@@ -114,6 +119,8 @@ async fn timeline(
         if descending {
             events.reverse();
         }
+        let offset = q.offset.unwrap_or(0).min(total);
+        events.drain(..offset);
         events.truncate(limit);
         Ok(Json(json!({
             "person": record,
@@ -221,7 +228,7 @@ async fn create_key(
 async fn revoke_key(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
     blocking(&state, &headers, Scope::Admin, move |state, key| {
         if state.store.revoke_key(key.workspace_id, id)? {

@@ -4,7 +4,7 @@
 //! TOML is accepted (`Content-Type: application/toml`) and served (`?format=toml`), the
 //! two forms round-trip. Reports build a frame from the store for the run.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 use super::api::blocking;
 use super::error::ApiError;
+use super::extract::{Id, Query};
 use super::AppState;
 use crate::analysis::FrameSpec;
 use crate::requests::{LifecycleOutput, LifecycleRequest, RequestError, RunOutput, RunRequest};
@@ -168,7 +169,7 @@ async fn create(
 async fn replace(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Id(id): Id,
     body: axum::body::Bytes,
 ) -> Result<Json<JourneyRecord>, ApiError> {
     let def = parse_definition(&headers, &body)?;
@@ -184,6 +185,7 @@ async fn replace(
 }
 
 #[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct FetchQuery {
     format: Option<String>,
 }
@@ -191,7 +193,7 @@ struct FetchQuery {
 async fn fetch(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Query(q): Query<FetchQuery>,
 ) -> Result<Response, ApiError> {
     let record = blocking(&state, &headers, Scope::Read, move |state, key| {
@@ -218,7 +220,7 @@ async fn fetch(
 async fn remove(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<StatusCode, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {
         if state.store.delete_journey(key.workspace_id, id)? {
@@ -257,7 +259,7 @@ fn pair(text: Option<String>, field: &'static str) -> Result<Vec<(String, Value)
 async fn report_get(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let csv = match q.format.as_deref() {
@@ -300,7 +302,7 @@ async fn report_get(
 async fn report_post(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Id(id): Id,
     body: axum::body::Bytes,
 ) -> Result<Json<RunOutput>, ApiError> {
     let request = parse_request(&body)?;
@@ -379,7 +381,7 @@ async fn run_stored(
 async fn lifecycle(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Query(request): Query<LifecycleRequest>,
 ) -> Result<Json<LifecycleOutput>, ApiError> {
     blocking(&state, &headers, Scope::Read, move |state, key| {

@@ -12,6 +12,7 @@
 mod api;
 mod auth;
 mod error;
+mod extract;
 mod ingest;
 mod journeys;
 mod metrics;
@@ -111,6 +112,13 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("no such endpoint; see docs/http-api.md") })
+        .method_not_allowed_fallback(|method: Method| async move {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("this endpoint does not take {method}; see docs/http-api.md"),
+            )
+        })
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(cors)
         .with_state(state)

@@ -117,6 +117,49 @@ async fn every_segment_call_lands_on_one_stitched_timeline() {
     assert_eq!(desc["total"], 6);
     assert_eq!(desc["events"].as_array().unwrap().len(), 2);
     assert_eq!(desc["events"][0]["event"], "$alias");
+    // Pages: every event once, in order, then an empty page past the end.
+    let mut paged = Vec::new();
+    for offset in [0, 4, 8] {
+        let (status, page) = h
+            .get(
+                &format!("/api/v1/persons/u-1/timeline?limit=4&offset={offset}"),
+                &h.read,
+            )
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], 6);
+        paged.extend(
+            page["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["event"].as_str().unwrap().to_string()),
+        );
+    }
+    assert_eq!(
+        paged,
+        [
+            "Pricing",
+            "Home",
+            "$identify",
+            "Order Completed",
+            "$group",
+            "$alias"
+        ]
+    );
+    let (_, last) = h
+        .get(
+            "/api/v1/persons/u-1/timeline?order=desc&limit=2&offset=4",
+            &h.read,
+        )
+        .await;
+    let names: Vec<&str> = last["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Home", "Pricing"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
