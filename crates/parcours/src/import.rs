@@ -189,6 +189,13 @@ impl Mapping {
                 .ok_or_else(|| anyhow!("--set {pair:?}: expected FIELD=VALUE"))?;
             m.constants.insert(k.to_string(), v.to_string());
         }
+        for field in m.columns.values_mut() {
+            *field = snake_field(field).to_string();
+        }
+        m.constants = std::mem::take(&mut m.constants)
+            .into_iter()
+            .map(|(field, value)| (snake_field(&field).to_string(), value))
+            .collect();
         for field in m.columns.values().chain(m.constants.keys()) {
             check_field(field)?;
         }
@@ -221,6 +228,19 @@ const TOP_FIELDS: &[&str] = &[
     "context",
     "ignore",
 ];
+
+/// A field as the mapping names it: the Segment spelling of an id (`userId`, as the
+/// tracking spec and its clients write it) is the field of that id.
+fn snake_field(field: &str) -> &str {
+    match field {
+        "userId" => "user_id",
+        "anonymousId" => "anonymous_id",
+        "groupId" => "group_id",
+        "previousId" => "previous_id",
+        "messageId" => "message_id",
+        other => other,
+    }
+}
 
 fn check_field(field: &str) -> anyhow::Result<()> {
     let ok = TOP_FIELDS.contains(&field)

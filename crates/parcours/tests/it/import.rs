@@ -728,6 +728,16 @@ fn the_command_line_takes_the_locale_of_a_file() {
         "{text}"
     );
     assert!(!data.exists(), "a dry run creates nothing");
+    // Ids may be named as the Segment spec spells them.
+    let (ok, text) = import(&[
+        "--dry-run",
+        "--map",
+        "Client=userId",
+        "--set",
+        "groupId=shops",
+    ]);
+    assert!(ok, "{text}");
+    assert!(text.contains("· user cust-1 ·"), "{text}");
     // For scripts: one JSON object, each file's counts and rejected rows, the totals.
     let (ok, text) = import(&[
         "--timezone",
