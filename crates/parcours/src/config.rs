@@ -13,7 +13,7 @@ use parcours_store::{StoreOptions, Synchronous};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The directory holding `parcours.db`.
     pub data_dir: PathBuf,
@@ -24,7 +24,7 @@ pub struct Config {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     pub listen: String,
     /// Seconds given to in-flight requests at shutdown before the writer is drained.
@@ -32,7 +32,7 @@ pub struct ServerConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// `text` or `json`.
     pub format: String,
@@ -41,7 +41,7 @@ pub struct LogConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct IngestConfig {
     pub max_event_bytes: usize,
     /// Largest request body, compressed or not, in bytes.
@@ -55,7 +55,7 @@ pub struct IngestConfig {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct StoreConfig {
     /// `full` (survives power loss) or `normal` (survives a process crash).
     pub synchronous: Synchronous,
@@ -97,6 +97,32 @@ impl Default for Config {
                 mmap_mb: 4096,
             },
         }
+    }
+}
+
+// A section left out of a file, or a key, takes its default (`Config::default`, the one
+// place defaults are written): the file alone can be read, and its errors pointed at.
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Config::default().server
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Config::default().log
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Config::default().ingest
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Config::default().store
     }
 }
 
@@ -159,6 +185,9 @@ impl Config {
         if let Some(path) = file {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading config file {}", path.display()))?;
+            // Read alone first, so that a wrong key or value is reported with its line.
+            toml::from_str::<Config>(&text)
+                .with_context(|| format!("config file {}", path.display()))?;
             let layer: toml::Value = toml::from_str(&text)
                 .with_context(|| format!("parsing config file {}", path.display()))?;
             merge(&mut value, layer);
@@ -315,6 +344,32 @@ mod tests {
         assert_eq!(
             Config::load(Some(&file), &e, &flags).unwrap().server.listen,
             "127.0.0.1:3"
+        );
+    }
+
+    #[test]
+    fn a_file_s_typos_and_bad_values_are_errors_naming_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            format!(
+                "{:#}",
+                Config::load(Some(&file), &[], &Overrides::default()).unwrap_err()
+            )
+        };
+        let err = load("[server]\nlisten = \"0.0.0.0:1\"\n[ingest]\nmax_event_bytes = \"big\"\n");
+        assert!(err.contains("p.toml") && err.contains("line 4"), "{err}");
+        assert!(err.contains("expected usize"), "{err}");
+        let err = load("[server]\nlisen = \"0.0.0.0:1\"\n");
+        assert!(
+            err.contains("line 2") && err.contains("unknown field `lisen`"),
+            "{err}"
+        );
+        let err = load("[stor]\nreaders = 2\n");
+        assert!(
+            err.contains("line 1") && err.contains("unknown field `stor`"),
+            "{err}"
         );
     }
 
