@@ -11,8 +11,9 @@ fuzz_target!(|data: &[u8]| {
         Some((s, rest)) => (*s, rest),
         None => return,
     };
-    let endpoint = match selector % 7 {
+    let endpoint = match selector % 8 {
         6 => Endpoint::Batch,
+        7 => Endpoint::Import,
         k => Endpoint::Single(EventKind::ALL[k as usize]),
     };
     let limits = Limits { max_event_bytes: 4096, max_batch_events: 50 };
@@ -51,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for rejection in &parsed.rejected {
         assert!(!rejection.message.is_empty());
-        if endpoint == Endpoint::Batch {
+        if endpoint.is_batch() {
             assert!(rejection.index.is_some());
         }
     }

@@ -93,6 +93,16 @@ impl Parsed {
 pub enum Endpoint {
     Single(EventKind),
     Batch,
+    /// A batch of messages recorded earlier (a backfill, an archive replayed): their
+    /// times are read as a file's are (see `Clock::Recorded`), not as just sent.
+    Import,
+}
+
+impl Endpoint {
+    /// Whether the body is a list of messages (`{"batch": [...]}`).
+    pub fn is_batch(self) -> bool {
+        matches!(self, Endpoint::Batch | Endpoint::Import)
+    }
 }
 
 /// Parses a request body. A body-level problem (not JSON, not an object, batch not a
@@ -134,11 +144,23 @@ pub fn parse_body(
                 Err(e) => parsed.rejected.push(e),
             }
         }
-        Endpoint::Batch => {
+        Endpoint::Batch | Endpoint::Import => {
             let Read::Object(root) = read_body(body, Seed(RootReader))? else {
                 return Err(not_object());
             };
-            parse_batch(root, &mut parsed, received_at, limits, new_message_id)?
+            let clock = if endpoint == Endpoint::Import {
+                Clock::Recorded
+            } else {
+                Clock::Live
+            };
+            parse_batch(
+                root,
+                &mut parsed,
+                received_at,
+                clock,
+                limits,
+                new_message_id,
+            )?
         }
     }
     Ok(parsed)
@@ -668,6 +690,7 @@ fn parse_batch(
     root: Root,
     parsed: &mut Parsed,
     received_at: Micros,
+    clock: Clock,
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
 ) -> Result<(), PayloadError> {
@@ -719,7 +742,7 @@ fn parse_batch(
                     None,
                     &envelope,
                     received_at,
-                    Clock::Live,
+                    clock,
                     limits,
                     new_message_id,
                 )
@@ -1271,6 +1294,47 @@ mod tests {
         // Nothing failing: nothing moves.
         parsed.reject_failing(|_| Ok(()));
         assert_eq!(parsed.events.len(), 2);
+    }
+
+    /// `/v1/import` reads its messages as recorded earlier, as a file's: an archived
+    /// message's `timestamp` is its time, and its `sentAt` is not taken as sent now.
+    /// `/v1/batch` corrects the same messages against the time they arrive.
+    #[test]
+    fn an_import_keeps_the_times_its_messages_recorded() {
+        let body = r#"{"batch": [
+            {"type": "track", "event": "A", "userId": "u", "timestamp": "2024-03-01T12:00:00Z",
+             "originalTimestamp": "2024-03-01T12:00:05Z", "sentAt": "2024-03-01T12:00:10Z"},
+            {"type": "track", "event": "B", "userId": "u", "originalTimestamp": "2024-03-02T08:00:00Z",
+             "sentAt": "2024-03-02T08:00:30Z", "receivedAt": "2024-03-02T08:00:20Z"},
+            {"type": "track", "event": "C", "userId": "u", "originalTimestamp": "2024-03-03T08:00:00Z"}
+        ], "sentAt": "2024-04-30T00:00:00Z"}"#;
+        let times = |endpoint| {
+            let parsed = parse(body, endpoint).unwrap();
+            assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+            parsed
+                .events
+                .iter()
+                .map(|e| crate::time::format_rfc3339(e.timestamp))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            times(Endpoint::Import),
+            [
+                "2024-03-01T12:00:00.000000Z",
+                "2024-03-02T07:59:50.000000Z",
+                "2024-03-03T08:00:00.000000Z"
+            ]
+        );
+        // As sent now: 5 s, 30 s and (by the envelope's sentAt) 57 days 16 h before the
+        // request arrived, on 2024-05-01 at 10:00.
+        assert_eq!(
+            times(Endpoint::Batch),
+            [
+                "2024-05-01T09:59:55.000000Z",
+                "2024-05-01T09:59:30.000000Z",
+                "2024-03-04T18:00:00.000000Z"
+            ]
+        );
     }
 
     #[test]

@@ -37,16 +37,14 @@ pub fn routes() -> Router<AppState> {
             );
         }
     }
-    for (path, name) in [
-        ("/v1/batch", "batch"),
-        ("/v1/b", "batch"),
-        ("/v1/import", "import"),
+    for (path, endpoint, name) in [
+        ("/v1/batch", Endpoint::Batch, "batch"),
+        ("/v1/b", Endpoint::Batch, "batch"),
+        ("/v1/import", Endpoint::Import, "import"),
     ] {
         router = router.route(
             path,
-            post(move |s: State<AppState>, h: HeaderMap, b: Body| {
-                ingest(s, h, b, Endpoint::Batch, name)
-            }),
+            post(move |s: State<AppState>, h: HeaderMap, b: Body| ingest(s, h, b, endpoint, name)),
         );
     }
     router
@@ -171,7 +169,7 @@ fn process(
         .into_response());
     };
     let mut error = ApiError::from(first);
-    if endpoint == Endpoint::Batch {
+    if endpoint.is_batch() {
         error.message = format!(
             "{} of {total} events rejected (the other {accepted} were stored): {}",
             rejected.len(),

@@ -162,6 +162,39 @@ async fn every_segment_call_lands_on_one_stitched_timeline() {
     assert_eq!(names, ["Home", "Pricing"]);
 }
 
+/// An archive replayed through `/v1/import` keeps its times; its `sentAt` is not taken as
+/// sent now (through `/v1/batch` the same message lands at about the request's time).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_archive_replayed_through_import_keeps_its_times() {
+    let h = Harness::new();
+    let archived = |id: &str| {
+        json!({"batch": [{"type": "track", "event": "Order Completed", "userId": "arch",
+            "messageId": id, "timestamp": "2024-03-01T12:00:00.250Z",
+            "originalTimestamp": "2024-03-01T12:00:05Z", "sentAt": "2024-03-01T12:00:10Z",
+            "receivedAt": "2024-03-01T12:00:00.300Z"}]})
+    };
+    assert_eq!(ingest(&h, "/v1/import", archived("m-1")).await.0, 200);
+    assert_eq!(ingest(&h, "/v1/batch", archived("m-2")).await.0, 200);
+    let (_, timeline) = h.get("/api/v1/persons/arch/timeline", &h.read).await;
+    let times: Vec<(&str, &str)> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["message_id"].as_str().unwrap(),
+                e["timestamp"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(times[0], ("m-1", "2024-03-01T12:00:00.250000Z"));
+    assert_eq!(times[1].0, "m-2");
+    assert!(
+        times[1].1 > "2026",
+        "moved to the request's time: {times:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn client_quirks_are_accepted() {
     let h = Harness::new();
