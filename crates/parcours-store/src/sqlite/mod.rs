@@ -426,16 +426,15 @@ impl Store for SqliteStore {
 
     fn authenticate(&self, secret: &str) -> Result<Option<KeyInfo>> {
         let hash = hash_key(secret);
+        // Once per request: the statement is kept prepared (parsing it again was 3–4% of
+        // the server's CPU under ingestion load).
         self.with_reader(|c| {
             let key = c
-                .query_row(
-                    &format!(
-                        "SELECT {} FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
-                        rows::KEY_COLUMNS
-                    ),
-                    [hash.as_slice()],
-                    rows::key_info,
-                )
+                .prepare_cached(&format!(
+                    "SELECT {} FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
+                    rows::KEY_COLUMNS
+                ))?
+                .query_row([hash.as_slice()], rows::key_info)
                 .optional()?;
             Ok(key)
         })
