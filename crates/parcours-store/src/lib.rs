@@ -142,6 +142,11 @@ pub trait Store: Send + Sync {
     /// erasure happened.
     fn erase_person(&self, workspace: WorkspaceId, person: PersonId) -> Result<ErasureReport>;
 
+    /// Deletes a workspace and everything it holds (events, persons, identities, traits,
+    /// groups, keys, definitions, ad costs), and records the deletion as an erasure (its
+    /// counts, not its content). Its id is never given to another workspace.
+    fn delete_workspace(&self, workspace: WorkspaceId) -> Result<WorkspaceDeletion>;
+
     // Journey definitions.
     /// Creates a journey (`id` None) or replaces one; `Ok(None)` when `id` names no journey
     /// of the workspace. Fails with [`StoreError::Conflict`] when the name is taken.

@@ -130,6 +130,17 @@ pub struct ErasureReport {
     pub same_email_persons: Vec<String>,
 }
 
+/// What deleting a workspace removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkspaceDeletion {
+    /// The erasure recording the deletion (`erasures`, which keeps counts only).
+    pub erasure_id: i64,
+    pub events_deleted: u64,
+    pub persons_deleted: u64,
+    pub identities_deleted: u64,
+    pub keys_deleted: u64,
+}
+
 /// Spend on one campaign, on one day, through one channel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AdCost {

@@ -490,6 +490,26 @@ pub fn erase_person(
     memo: Option<&FrameMemo>,
 ) -> parcours_store::Result<parcours_store::ErasureReport> {
     let report = store.erase_person(ws, person)?;
+    forget_frames(store, ws, memo, "the erased events");
+    Ok(report)
+}
+
+/// Deletes a workspace (see `Store::delete_workspace`), then its analysis cache files
+/// (every event it held, encoded) and, given the server's, its frames in memory.
+pub fn delete_workspace(
+    store: &dyn Store,
+    ws: WorkspaceId,
+    memo: Option<&FrameMemo>,
+) -> parcours_store::Result<parcours_store::WorkspaceDeletion> {
+    let deletion = store.delete_workspace(ws)?;
+    forget_frames(store, ws, memo, "the deleted workspace's events");
+    Ok(deletion)
+}
+
+/// Drops what the analysis caches hold of a workspace whose events were removed: the
+/// server's frames (`memo`) and the cache files beside the store. A file that cannot be
+/// deleted is logged, naming what it still holds (`what`).
+fn forget_frames(store: &dyn Store, ws: WorkspaceId, memo: Option<&FrameMemo>, what: &str) {
     if let Some(memo) = memo {
         memo.forget(ws);
     }
@@ -498,11 +518,10 @@ pub fn erase_person(
             tracing::error!(
                 %error,
                 dir = %dir.display(),
-                "the erased events may remain in the analysis cache: delete its ws{ws}.* files"
+                "{what} may remain in the analysis cache: delete its ws{ws}.* files"
             );
         }
     }
-    Ok(report)
 }
 
 /// The last few frames built, each with the store's change markers at the time: a

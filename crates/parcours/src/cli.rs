@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use clap::{Args, Parser, Subcommand};
 use parcours_store::{Scope, SqliteStore, Store, Workspace};
 
@@ -197,6 +197,17 @@ pub enum WorkspacesAction {
         #[command(flatten)]
         common: Common,
     },
+    /// Delete a workspace and everything it holds: events, persons, identities, traits,
+    /// groups, keys, definitions and ad costs (a tenant leaving). Cannot be undone.
+    Delete {
+        /// The workspace's name.
+        name: String,
+        /// Delete it: without this flag, only say what it holds.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -330,6 +341,24 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
                 for w in store.workspaces()? {
                     println!("{}\t{}\t{}", w.id, w.name, store.event_count(w.id)?);
                 }
+                Ok(())
+            }
+            WorkspacesAction::Delete { name, yes, common } => {
+                let store = open_store(&load_config(&common, None)?)?;
+                let w = workspace(&store, &name, false)?;
+                if !yes {
+                    bail!(
+                        "workspace `{name}` holds {} events and {} keys: run again with --yes to \
+                         delete it with everything it holds (this cannot be undone)",
+                        store.event_count(w.id)?,
+                        store.keys(w.id)?.len()
+                    );
+                }
+                let d = crate::analysis::delete_workspace(&store, w.id, None)?;
+                println!(
+                    "deleted workspace {name}: {} events, {} persons, {} identities, {} keys (erasure #{})",
+                    d.events_deleted, d.persons_deleted, d.identities_deleted, d.keys_deleted, d.erasure_id
+                );
                 Ok(())
             }
         },

@@ -607,6 +607,11 @@ impl Messages {
         self.next_seq = None;
     }
 
+    /// Drops the message hashes of a deleted workspace.
+    pub fn forget_workspace(&mut self, ws: WorkspaceId) {
+        self.seen.remove(&ws);
+    }
+
     fn seen(&mut self, c: &Connection, ws: WorkspaceId) -> Result<&mut HashSet128> {
         match self.seen.entry(ws) {
             Entry::Occupied(e) => Ok(e.into_mut()),

@@ -73,6 +73,12 @@ impl Cache {
         self.loaded.contains(&ws)
     }
 
+    /// Drops everything held of a deleted workspace.
+    pub fn forget_workspace(&mut self, ws: WorkspaceId) {
+        self.loaded.remove(&ws);
+        self.map.retain(|(w, _), _| *w != ws);
+    }
+
     /// Forgets the identities of `ws`; its next look-up loads them again.
     pub fn unload(&mut self, ws: WorkspaceId) {
         if self.loaded.remove(&ws) {

@@ -361,8 +361,13 @@ impl Store for SqliteStore {
                 return Err(StoreError::WorkspaceExists(name));
             }
             let created_at = now_micros();
+            // Never the id of a deleted workspace (its erasure record keeps it): a cache
+            // of another process may still hold what the deleted one had.
             tx.execute(
-                "INSERT INTO workspaces (name, created_at) VALUES (?1, ?2)",
+                "INSERT INTO workspaces (id, name, created_at) VALUES (
+                    max((SELECT coalesce(max(id), 0) FROM workspaces),
+                        (SELECT coalesce(max(workspace_id), 0) FROM erasures)) + 1,
+                    ?1, ?2)",
                 rusqlite::params![name, created_at],
             )?;
             Ok(Workspace {
@@ -640,6 +645,54 @@ impl Store for SqliteStore {
         report.same_email_persons =
             self.with_reader(|c| identity::declaring(c, workspace, &emails))?;
         Ok(report)
+    }
+
+    fn delete_workspace(&self, workspace: WorkspaceId) -> Result<WorkspaceDeletion> {
+        self.on_writer(move |tx, caches| {
+            let count = |sql: &str| -> Result<u64> {
+                let n: i64 = tx.query_row(sql, [workspace], |r| r.get(0))?;
+                Ok(n as u64)
+            };
+            let events_deleted = count(
+                "SELECT coalesce(sum(events), 0) FROM event_blocks WHERE workspace_id = ?1",
+            )?;
+            let persons_deleted = count("SELECT count(*) FROM persons WHERE workspace_id = ?1")?;
+            let identities_deleted =
+                count("SELECT count(*) FROM identities WHERE workspace_id = ?1")?;
+            let keys_deleted = count("SELECT count(*) FROM api_keys WHERE workspace_id = ?1")?;
+            // Every table that holds a workspace's rows has a `workspace_id` column: read
+            // from the schema, so that a table added later is not forgotten. The erasure
+            // records stay: counts and times, no personal data, and they keep the id from
+            // being given to another workspace.
+            let tables: Vec<String> = tx
+                .prepare(
+                    "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p
+                     WHERE m.type = 'table' AND p.name = 'workspace_id' AND m.name <> 'erasures'
+                     ORDER BY m.name",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for table in &tables {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE workspace_id = ?1"),
+                    [workspace],
+                )?;
+            }
+            tx.execute("DELETE FROM workspaces WHERE id = ?1", [workspace])?;
+            tx.execute(
+                "INSERT INTO erasures (workspace_id, erased_at, events_deleted, identities_deleted) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![workspace, now_micros(), events_deleted as i64, identities_deleted as i64],
+            )?;
+            caches.identities.forget_workspace(workspace);
+            caches.messages.forget_workspace(workspace);
+            Ok(WorkspaceDeletion {
+                erasure_id: tx.last_insert_rowid(),
+                events_deleted,
+                persons_deleted,
+                identities_deleted,
+                keys_deleted,
+            })
+        })
     }
 
     fn upsert_costs(&self, workspace: WorkspaceId, rows: Vec<AdCost>) -> Result<usize> {

@@ -654,3 +654,113 @@ fn blocks_grow_split_and_are_rewritten_by_erasure() {
         .unwrap();
     assert_eq!(in_range, 9_001);
 }
+
+/// Deleting a workspace removes its rows from every table that holds a workspace's rows
+/// (found from the schema, so that a table added later is covered by this test too), and
+/// nothing of another workspace; it is recorded as an erasure; a workspace created after
+/// it never takes its id, and stores the same messages again (the writer forgot them).
+#[test]
+fn deleting_a_workspace_removes_everything_it_holds_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = crate::open(tmp.path());
+    let messages = json!([
+        {"type": "identify", "userId": "u-1", "anonymousId": "a-1", "messageId": "m-1",
+         "traits": {"email": "ana@example.com", "plan": "pro"}, "timestamp": "2024-05-01T10:00:00Z"},
+        {"type": "identify", "userId": "u-2", "anonymousId": "a-2", "messageId": "m-2",
+         "timestamp": "2024-05-01T10:01:00Z"},
+        {"type": "alias", "userId": "u-1", "previousId": "u-2", "messageId": "m-3",
+         "timestamp": "2024-05-01T10:02:00Z"},
+        {"type": "group", "userId": "u-1", "groupId": "acme", "traits": {"name": "Acme"},
+         "messageId": "m-4", "timestamp": "2024-05-01T10:03:00Z"},
+    ]);
+    let erased = json!([
+        {"type": "identify", "userId": "u-9", "traits": {"plan": "free"}, "messageId": "m-5",
+         "timestamp": "2024-05-01T10:04:00Z"},
+    ]);
+    let fill = |name: &str| {
+        let ws = store.create_workspace(name).unwrap().id;
+        store.append(ws, crate::events(&erased)).unwrap();
+        store.append(ws, crate::events(&messages)).unwrap();
+        store.create_key(ws, Scope::Read, None).unwrap();
+        store
+            .save_journey(ws, None, "j", &json!({"stages": []}))
+            .unwrap();
+        store.save_kpi(ws, "k", &json!({"id": "k"})).unwrap();
+        store.save_survey(ws, "s", &json!({"id": "s"})).unwrap();
+        let cost = AdCost {
+            day: "2024-05-01".into(),
+            campaign: "spring".into(),
+            channel: "paid_search".into(),
+            source: "google".into(),
+            cost: 12.5,
+            currency: "EUR".into(),
+            impressions: None,
+            clicks: None,
+        };
+        store.upsert_costs(ws, vec![cost]).unwrap();
+        let u9 = store.resolve(ws, "u-9").unwrap().unwrap();
+        store.erase_person(ws, u9).unwrap();
+        ws
+    };
+    let (a, b) = (fill("a"), fill("b"));
+    let db = rusqlite::Connection::open(tmp.path().join("parcours.db")).unwrap();
+    let tables: Vec<String> = db
+        .prepare(
+            "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p
+             WHERE m.type = 'table' AND p.name = 'workspace_id' ORDER BY m.name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let rows = |ws: i64| -> Vec<(String, i64)> {
+        let mut rows: Vec<(String, i64)> = tables
+            .iter()
+            .map(|t| {
+                let sql = format!("SELECT count(*) FROM \"{t}\" WHERE workspace_id = ?1");
+                (t.clone(), db.query_row(&sql, [ws], |r| r.get(0)).unwrap())
+            })
+            .collect();
+        rows.push((
+            "workspaces".into(),
+            db.query_row("SELECT count(*) FROM workspaces WHERE id = ?1", [ws], |r| {
+                r.get(0)
+            })
+            .unwrap(),
+        ));
+        rows
+    };
+    let (a_before, b_before) = (rows(a), rows(b));
+    for (table, n) in &a_before {
+        assert!(*n > 0, "the fixture leaves {table} empty: {a_before:?}");
+    }
+    let deletion = store.delete_workspace(a).unwrap();
+    assert_eq!(
+        (
+            deletion.events_deleted,
+            deletion.persons_deleted,
+            deletion.keys_deleted
+        ),
+        (4, 1, 1),
+        "{deletion:?}"
+    );
+    for (table, n) in rows(a) {
+        let kept = if table == "erasures" { 2 } else { 0 };
+        assert_eq!(n, kept, "{table} after the deletion");
+    }
+    assert_eq!(rows(b), b_before, "the other workspace is untouched");
+    assert!(store.workspace_by_name("a").unwrap().is_none());
+    // The name is free again, under a new id; the same messages are new to it.
+    let again = store.create_workspace("a").unwrap().id;
+    assert!(again > b, "{again} must not be a deleted workspace's id");
+    let outcome = store.append(again, crate::events(&messages)).unwrap();
+    assert_eq!((outcome.inserted, outcome.duplicates), (4, 0));
+    // Not even the id of the latest workspace, which SQLite would give again.
+    let latest = store.create_workspace("c").unwrap().id;
+    store.delete_workspace(latest).unwrap();
+    assert!(store.create_workspace("d").unwrap().id > latest);
+    // And the other workspace still deduplicates its own.
+    let outcome = store.append(b, crate::events(&messages)).unwrap();
+    assert_eq!((outcome.inserted, outcome.duplicates), (0, 4));
+}

@@ -150,5 +150,52 @@ fn an_erasure_removes_what_the_cache_holds_of_the_workspace() {
     let r = report(&store, ws, "property:revenue");
     assert_eq!(entered(&r), [2, 0]);
     assert!(!files(ws).is_empty(), "built again");
+    // Deleting the workspace removes them too, and only them.
+    parcours::analysis::delete_workspace(&store, ws, None).unwrap();
+    assert!(files(ws).is_empty(), "left: {:?}", files(ws));
+    assert_eq!(files(other), kept, "another workspace's cache is kept");
     store.close();
+}
+
+/// `parcours workspaces delete` says what a workspace holds and deletes nothing without
+/// `--yes`; with it, deletes the workspace and says what went.
+#[test]
+fn the_command_line_deletes_a_workspace_only_when_told_yes() {
+    use std::process::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
+    let ws = store.create_workspace("shop").unwrap().id;
+    let input = std::fs::read_to_string(testdata("events.jsonl")).unwrap();
+    import_lines(&store, ws, dir.path(), &input);
+    let events = store.event_count(ws).unwrap();
+    store.close();
+    drop(store);
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_parcours"))
+            .args(["workspaces", "delete", "shop", "--data-dir"])
+            .arg(dir.path())
+            .args(args)
+            .env("PARCOURS_LOG_LEVEL", "error")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(&[]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains(&format!("holds {events} events and 0 keys")) && text.contains("--yes"),
+        "{text}"
+    );
+    let (ok, text) = run(&["--yes"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.starts_with(&format!("deleted workspace shop: {events} events, ")),
+        "{text}"
+    );
+    let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
+    assert!(store.workspace_by_name("shop").unwrap().is_none());
+    let (ok, text) = run(&["--yes"]);
+    assert!(!ok && text.contains("no workspace named `shop`"), "{text}");
 }
