@@ -477,8 +477,10 @@ fn merge(
     tx.prepare_cached("INSERT OR IGNORE INTO memberships (workspace_id, group_id, person_id, since)
          SELECT workspace_id, group_id, ?3, since FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2")?.execute(p)?;
     tx.prepare_cached("DELETE FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2")?.execute(params![ws, from])?;
-    tx.prepare_cached("DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2")?
-        .execute(params![ws, from])?;
+    // The merged person's row stays (its id and creation time, nothing else): SQLite
+    // gives a new row the highest id plus one, so deleting it would give its id to the
+    // next person, whom the merge record would then name (and whose erasure would take
+    // that record). A person is known by its identities, which all moved.
     tx.prepare_cached("INSERT INTO person_merges (workspace_id, from_person, into_person, reason, merged_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![ws, from, into, reason, ts])?;
     Ok(())
 }
@@ -717,9 +719,27 @@ pub fn erase(
         "DELETE FROM memberships INDEXED BY memberships_person WHERE workspace_id = ?1 AND person_id = ?2",
         p,
     )?;
+    // The persons merged into this one, directly or through others (their rows stay
+    // after a merge, with their ids and creation times), go with it, and the records of
+    // those merges.
+    let merged: Vec<PersonId> = tx
+        .prepare_cached(
+            "WITH RECURSIVE merged(id) AS (
+                 SELECT from_person FROM person_merges INDEXED BY person_merges_into
+                 WHERE workspace_id = ?1 AND into_person = ?2
+                 UNION
+                 SELECT m.from_person FROM person_merges m INDEXED BY person_merges_into, merged
+                 WHERE m.workspace_id = ?1 AND m.into_person = merged.id)
+             SELECT id FROM merged",
+        )?
+        .query_map(p, |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for gone in merged.iter().copied().chain([person]) {
+        let g = params![ws, gone];
+        tx.execute("DELETE FROM person_merges INDEXED BY person_merges_into WHERE workspace_id = ?1 AND into_person = ?2", g)?;
+        tx.execute("DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2", g)?;
+    }
     tx.execute("DELETE FROM person_merges INDEXED BY person_merges_from WHERE workspace_id = ?1 AND from_person = ?2", p)?;
-    tx.execute("DELETE FROM person_merges INDEXED BY person_merges_into WHERE workspace_id = ?1 AND into_person = ?2", p)?;
-    tx.execute("DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2", p)?;
     tx.execute(
         "INSERT INTO erasures (workspace_id, erased_at, events_deleted, identities_deleted) VALUES (?1, ?2, ?3, ?4)",
         params![ws, now, events_deleted as i64, identities_deleted as i64],

@@ -656,7 +656,10 @@ impl Store for SqliteStore {
             let events_deleted = count(
                 "SELECT coalesce(sum(events), 0) FROM event_blocks WHERE workspace_id = ?1",
             )?;
-            let persons_deleted = count("SELECT count(*) FROM persons WHERE workspace_id = ?1")?;
+            // Persons with identities: a merged person's row stays, without.
+            let persons_deleted = count(
+                "SELECT count(DISTINCT person_id) FROM identities INDEXED BY identities_person WHERE workspace_id = ?1",
+            )?;
             let identities_deleted =
                 count("SELECT count(*) FROM identities WHERE workspace_id = ?1")?;
             let keys_deleted = count("SELECT count(*) FROM api_keys WHERE workspace_id = ?1")?;

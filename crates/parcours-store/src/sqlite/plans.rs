@@ -45,7 +45,7 @@ const WHOLE_WORKSPACE: &[&str] = &[
     "FROM workspaces ORDER BY id",
     // Deleting a workspace counts what it holds first.
     "SELECT coalesce(sum(events), 0) FROM event_blocks WHERE workspace_id = ?1",
-    "SELECT count(*) FROM persons WHERE workspace_id = ?1",
+    "SELECT count(DISTINCT person_id) FROM identities INDEXED BY identities_person WHERE workspace_id = ?1",
     "SELECT count(*) FROM api_keys WHERE workspace_id = ?1",
     // … finds the tables that hold workspaces' rows in the schema, and deletes the
     // workspace's row last (its foreign key check reads the few keys).

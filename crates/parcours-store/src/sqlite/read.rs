@@ -97,8 +97,11 @@ fn for_each_row(
 }
 
 pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Option<PersonRecord>> {
+    // A person is one while it has identities: a merged person's row stays, without.
     let exists = c
-        .prepare_cached("SELECT 1 FROM persons WHERE workspace_id = ?1 AND id = ?2")?
+        .prepare_cached(
+            "SELECT 1 FROM identities INDEXED BY identities_person WHERE workspace_id = ?1 AND person_id = ?2 LIMIT 1",
+        )?
         .query_row(params![ws, person], |_| Ok(()))
         .optional()?;
     if exists.is_none() {

@@ -764,3 +764,46 @@ fn deleting_a_workspace_removes_everything_it_holds_and_nothing_else() {
     let outcome = store.append(b, crate::events(&messages)).unwrap();
     assert_eq!((outcome.inserted, outcome.duplicates), (0, 4));
 }
+
+/// A person id is never given to another person after a merge: the merge record names
+/// the merged person by it, and an erasure of the next person created must not take that
+/// record (SQLite gives the highest id plus one, and the merged person had the highest).
+#[test]
+fn a_merged_person_s_id_is_not_given_again() {
+    let (dir, store, ws) = crate::store_with(json!([
+        {"type": "identify", "userId": "u-1", "messageId": "m-1", "timestamp": "2024-05-01T10:00:00Z"},
+        {"type": "identify", "userId": "u-2", "messageId": "m-2", "timestamp": "2024-05-01T10:01:00Z"},
+    ]));
+    let merged = store.resolve(ws, "u-2").unwrap().unwrap();
+    let alias = json!([{"type": "alias", "userId": "u-1", "previousId": "u-2", "messageId": "m-3",
+        "timestamp": "2024-05-01T10:02:00Z"}]);
+    store.append(ws, crate::events(&alias)).unwrap();
+    assert_eq!(store.change_counts(ws).unwrap().merges, 1);
+    assert!(
+        store.person(ws, merged).unwrap().is_none(),
+        "no person by a merged id"
+    );
+    let later = json!([{"type": "identify", "userId": "u-9", "messageId": "m-4",
+        "timestamp": "2024-05-01T10:03:00Z"}]);
+    store.append(ws, crate::events(&later)).unwrap();
+    let new = store.resolve(ws, "u-9").unwrap().unwrap();
+    assert_ne!(new, merged);
+    store.erase_person(ws, new).unwrap();
+    assert_eq!(
+        store.change_counts(ws).unwrap().merges,
+        1,
+        "the merge of u-2 is still recorded"
+    );
+    // Erasing the person u-2 was merged into takes u-2's former person and the merge's
+    // record with it: nothing of either remains.
+    let db = rusqlite::Connection::open(dir.path().join("parcours.db")).unwrap();
+    let persons = || -> i64 {
+        db.query_row("SELECT count(*) FROM persons", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(persons(), 2, "u-1's and u-2's former one");
+    let u1 = store.resolve(ws, "u-1").unwrap().unwrap();
+    store.erase_person(ws, u1).unwrap();
+    assert_eq!(persons(), 0);
+    assert_eq!(store.change_counts(ws).unwrap().merges, 0);
+}
