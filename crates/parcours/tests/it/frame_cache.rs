@@ -161,7 +161,6 @@ fn an_erasure_removes_what_the_cache_holds_of_the_workspace() {
 /// `--yes`; with it, deletes the workspace and says what went.
 #[test]
 fn the_command_line_deletes_a_workspace_only_when_told_yes() {
-    use std::process::Command;
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(dir.path(), StoreOptions::default()).unwrap();
     let ws = store.create_workspace("shop").unwrap().id;
@@ -170,17 +169,11 @@ fn the_command_line_deletes_a_workspace_only_when_told_yes() {
     let events = store.event_count(ws).unwrap();
     store.close();
     drop(store);
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_parcours"))
-            .args(["workspaces", "delete", "shop", "--data-dir"])
-            .arg(dir.path())
-            .args(args)
-            .env("PARCOURS_LOG_LEVEL", "error")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        (out.status.success(), text)
+    let data = dir.path().to_str().unwrap();
+    let run = |yes: &[&str]| {
+        let args = [&["workspaces", "delete", "shop", "--data-dir", data], yes].concat();
+        let (ok, out, err) = crate::journey::parcours(&args);
+        (ok, out + &err)
     };
     let (ok, text) = run(&[]);
     assert!(!ok, "{text}");

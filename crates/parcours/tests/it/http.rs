@@ -31,6 +31,16 @@ async fn ingest(h: &Harness, path: &str, body: Value) -> (u16, Value) {
     (s, b)
 }
 
+/// The events of the calls below, in time order.
+const STITCHED: [&str; 6] = [
+    "Pricing",
+    "Home",
+    "$identify",
+    "Order Completed",
+    "$group",
+    "$alias",
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn every_segment_call_lands_on_one_stitched_timeline() {
     let h = Harness::new();
@@ -76,18 +86,7 @@ async fn every_segment_call_lands_on_one_stitched_timeline() {
             .iter()
             .map(|e| e["event"].as_str().unwrap())
             .collect();
-        assert_eq!(
-            names,
-            [
-                "Pricing",
-                "Home",
-                "$identify",
-                "Order Completed",
-                "$group",
-                "$alias"
-            ],
-            "{identifier}"
-        );
+        assert_eq!(names, STITCHED, "{identifier}");
         let order = &body["events"][3];
         assert_eq!(order["channel"], "email");
         assert_eq!(order["touchpoint"], "email welcome-2");
@@ -136,17 +135,7 @@ async fn every_segment_call_lands_on_one_stitched_timeline() {
                 .map(|e| e["event"].as_str().unwrap().to_string()),
         );
     }
-    assert_eq!(
-        paged,
-        [
-            "Pricing",
-            "Home",
-            "$identify",
-            "Order Completed",
-            "$group",
-            "$alias"
-        ]
-    );
+    assert_eq!(paged, STITCHED);
     let (_, last) = h
         .get(
             "/api/v1/persons/u-1/timeline?order=desc&limit=2&offset=4",
