@@ -2737,7 +2737,11 @@ fn row_message<'a>(
         set_field(&mut m, field, Value::String(value.clone()));
     }
     if !m.contains_key("type") {
-        let kind = if m.contains_key("event") {
+        // A row without a type is a track when the file has events: one whose event cell
+        // is empty is refused as a track without a name (as over HTTP), not taken for an
+        // identify call. A file of people (no event column) holds identify calls; a file
+        // that mixes both says which row is which in a `type` column.
+        let kind = if m.contains_key("event") || columns.iter().any(|c| c.field == "event") {
             "track"
         } else {
             "identify"

@@ -228,6 +228,43 @@ fn a_crm_contacts_export_is_identify_calls_with_traits() {
     assert_eq!(times[0].1, "2024-05-01T10:00:00.000000Z");
 }
 
+/// In a file with an event column, a row whose event cell is empty is refused as a track
+/// without a name (as over HTTP), not stored as an identify call; a `type` column says
+/// which rows of a mixed file are identify calls.
+#[test]
+fn a_row_of_events_without_its_event_is_refused() {
+    let (_dir, store, ws, summary) = import_csv(
+        "user_id,event,timestamp,plan\n\
+         u1,Call Completed,2026-03-01T10:00:00Z,\n\
+         u2,,2026-03-01T11:00:00Z,pro\n",
+    );
+    assert_eq!((summary.rows, summary.inserted), (2, 1));
+    assert_eq!(
+        lines(&summary),
+        [(3, "missing_field".to_string(), Some("event".to_string()))]
+    );
+    assert!(store.resolve(ws, "u2").unwrap().is_none());
+    let (_dir, store, ws, summary) = import_csv(
+        "user_id,type,event,timestamp,plan\n\
+         u1,track,Call Completed,2026-03-01T10:00:00Z,\n\
+         u2,identify,,2026-03-01T11:00:00Z,pro\n",
+    );
+    assert_eq!(
+        (summary.rows, summary.inserted),
+        (2, 2),
+        "{:?}",
+        lines(&summary)
+    );
+    let kinds = stored(&store, ws, |e| e.kind);
+    assert_eq!(
+        kinds,
+        [
+            parcours_core::EventKind::Track,
+            parcours_core::EventKind::Identify
+        ]
+    );
+}
+
 /// Columns named as creation or order dates are the time only when no column is named
 /// as one; files with an event are track calls, their columns properties.
 #[test]
