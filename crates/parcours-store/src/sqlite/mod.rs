@@ -361,8 +361,9 @@ impl Store for SqliteStore {
                 return Err(StoreError::WorkspaceExists(name));
             }
             let created_at = now_micros();
-            // Never the id of a deleted workspace (its erasure record keeps it): a cache
-            // of another process may still hold what the deleted one had.
+            // Never the id of a deleted workspace (its erasure record keeps it, where
+            // SQLite would give the highest id again): the erasure records, logs and
+            // anything outside that named the deleted one would name the new one.
             tx.execute(
                 "INSERT INTO workspaces (id, name, created_at) VALUES (
                     max((SELECT coalesce(max(id), 0) FROM workspaces),

@@ -19,15 +19,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // The one way to fail on a one-parameter route: not UTF-8 once decoded (`%FF`).
         let Path(text) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(|_| ApiError::not_found("the id in the path is not readable text"))?;
         text.parse().map(Id).map_err(|_| {
             ApiError::not_found(format!("`{text}` is not an id: ids are whole numbers"))
         })
     }
 }
 
+/// The query string, read into `T` (as axum's `Query` reads it).
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
