@@ -5,6 +5,9 @@
 
 use std::io::Read;
 
+/// The byte order mark of UTF-8, which some tools (Excel's "CSV UTF-8") write first.
+pub const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// The character encoding of an input.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Encoding {

@@ -35,7 +35,7 @@ use sha2::{Digest, Sha256};
 use crate::cli::{load_config, open_store, workspace, Common};
 use crate::csv_rows::{self, BadRow, Batch};
 use crate::dates::{detect_delimiter, DateArgs, DateReader};
-use crate::encoding::{windows_1252, Encoding};
+use crate::encoding::{windows_1252, Encoding, UTF8_BOM};
 use crate::rejects::{self, Rejects, Render};
 
 #[derive(Args, Debug, Clone, Default)]
@@ -1003,6 +1003,15 @@ impl Input {
         if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
             bail!("{name} is UTF-16 (as Excel's \"Unicode text\" saves): save it as \"CSV UTF-8\", or convert it with `iconv -f UTF-16 -t UTF-8`");
         }
+        // A UTF-8 byte order mark says the file is UTF-8 whatever it was said to be (as
+        // the WHATWG Encoding Standard and Excel decide): read as Windows-1252, it would
+        // garble the first header ("ï»¿Date") and every accented letter.
+        let encoding = if encoding == Encoding::Windows1252 && bytes.starts_with(UTF8_BOM) {
+            tracing::warn!(file = %name, "the file starts with a UTF-8 byte order mark: read as UTF-8, not Windows-1252");
+            Encoding::Utf8
+        } else {
+            encoding
+        };
         // A single-byte encoding: the head and the rest are decoded apart.
         let (bytes, content) = match encoding {
             Encoding::Utf8 => (bytes, content),

@@ -891,6 +891,21 @@ fn a_windows_1252_export_imports_with_its_encoding() {
     let first = stored(&store, ws, |e| e.properties).remove(0);
     assert_eq!(first["Magasin"], "Lyon Confluence – Œuvre d’art");
     assert_eq!(first["Réf"], "000981");
+    // A file that starts with UTF-8's byte order mark is UTF-8, whatever it was said to
+    // be: read as Windows-1252 its first header would be "ï»¿Date" and its accents
+    // garbled.
+    let (_d, store, ws) = open();
+    let summary = import_file(
+        &store,
+        ws,
+        &fixture("ventes_magasins.csv"),
+        &mapping,
+        &options,
+    )
+    .unwrap();
+    assert_eq!((summary.rows, summary.inserted), (5, 4));
+    let first = stored(&store, ws, |e| e.properties).remove(0);
+    assert_eq!(first["Réf"], "000981");
     // Read as UTF-8, its header is not, and the error says what to do; a row that is
     // not is rejected with the same advice.
     let (_d, store, ws) = open();
