@@ -55,6 +55,18 @@ pub trait Store: Send + Sync {
     /// Appends events durably, deduplicating by message id within the workspace and
     /// stitching identities. Returns once the batch is committed.
     fn append(&self, workspace: WorkspaceId, events: Vec<Event>) -> Result<AppendOutcome>;
+    /// [`Store::append`] without waiting for the commit: `done` is called with the
+    /// outcome once the events are committed (or could not be), on the store's own
+    /// thread, where it must not block. For callers that wait asynchronously (the HTTP
+    /// server hands the outcome to its request's task).
+    fn append_then(
+        &self,
+        workspace: WorkspaceId,
+        events: Vec<Event>,
+        done: Box<dyn FnOnce(Result<AppendOutcome>) + Send>,
+    ) {
+        done(self.append(workspace, events))
+    }
     /// Makes events ready to append to `workspace`: the work that needs no database
     /// (serialising, hashing), done on the caller's thread as `events` yields them. Bulk
     /// loaders that parse on several threads prepare each event there as soon as it is

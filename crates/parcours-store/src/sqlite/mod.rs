@@ -473,15 +473,34 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(AppendOutcome::default());
         }
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.append_then(workspace, events, writer::reply_to(tx));
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn append_then(
+        &self,
+        workspace: WorkspaceId,
+        events: Vec<Event>,
+        done: Box<dyn FnOnce(Result<AppendOutcome>) + Send>,
+    ) {
+        if events.is_empty() {
+            return done(Ok(AppendOutcome::default()));
+        }
         // Encoding happens here, on the caller's thread, not on the single writer.
         let Prepared { workspace, events } = Prepared::new(workspace, &mut events.into_iter());
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.send(Job::Append {
+        let guard = self.writer.read().unwrap_or_else(|e| e.into_inner());
+        let Some(writer) = guard.as_ref() else {
+            return done(Err(StoreError::Closed));
+        };
+        // Sent back when the queue is closed, so that `done` is called all the same.
+        if let Err(Job::Append { reply, .. }) = writer.send_or_return(Job::Append {
             workspace,
             events,
-            reply: tx,
-        })?;
-        rx.recv().map_err(|_| StoreError::Closed)?
+            reply: done,
+        }) {
+            reply(Err(StoreError::Closed));
+        }
     }
 
     fn prepare(&self, workspace: WorkspaceId, events: &mut dyn Iterator<Item = Event>) -> Prepared {
@@ -505,7 +524,7 @@ impl Store for SqliteStore {
             self.send(Job::Append {
                 workspace,
                 events,
-                reply: tx,
+                reply: writer::reply_to(tx),
             })?;
             pending.push_back(rx);
             if pending.len() >= IN_FLIGHT {

@@ -27,7 +27,16 @@ use super::StoreOptions;
 use crate::types::{AppendOutcome, IdentityKind, PersonId, WorkspaceId};
 use crate::{Result, StoreError};
 
-type Reply = SyncSender<Result<AppendOutcome>>;
+/// What the writer calls with an append's outcome once it is committed (or failed), on
+/// its own thread: it must not block.
+pub(super) type Reply = Box<dyn FnOnce(Result<AppendOutcome>) + Send>;
+
+/// A reply that hands the outcome to a receiver the caller waits on.
+pub(super) fn reply_to(tx: SyncSender<Result<AppendOutcome>>) -> Reply {
+    Box::new(move |outcome| {
+        let _ = tx.send(outcome);
+    })
+}
 
 pub(super) enum Job {
     Append {
@@ -49,6 +58,16 @@ impl WriterHandle {
         self.tx.send(job).map_err(|_| {
             self.depth.fetch_sub(1, Ordering::Relaxed);
             StoreError::Closed
+        })
+    }
+
+    /// `send`, giving the job back when the writer has stopped (so that its reply can
+    /// still be called). Waits while the queue is full.
+    pub(super) fn send_or_return(&self, job: Job) -> std::result::Result<(), Job> {
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        self.tx.send(job).map_err(|returned| {
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+            returned.0
         })
     }
 
@@ -360,13 +379,13 @@ fn commit_group(state: &mut WriterState, group: Vec<(WorkspaceId, Encodeds, Repl
                 "group committed"
             );
             for ((_, _, reply), outcome) in group.into_iter().zip(outcomes) {
-                let _ = reply.send(Ok(outcome));
+                reply(Ok(outcome));
             }
         }
         Err(error) => {
             tracing::error!(%error, events, "group commit failed");
             for (_, _, reply) in group {
-                let _ = reply.send(Err(error.for_callers()));
+                reply(Err(error.for_callers()));
             }
         }
     }

@@ -807,3 +807,39 @@ fn a_merged_person_s_id_is_not_given_again() {
     assert_eq!(persons(), 0);
     assert_eq!(store.change_counts(ws).unwrap().merges, 0);
 }
+
+/// `append_then` calls back once the events are committed (visible to a reader then),
+/// with the same outcome `append` gives; on a closed store, with `Closed`, still once.
+#[test]
+fn append_then_calls_back_once_committed() {
+    let (_dir, store, ws) = crate::store_with(json!([]));
+    let messages = json!([
+        {"type": "track", "userId": "u-1", "event": "A", "messageId": "m-1", "timestamp": "2024-05-01T10:00:00Z"},
+        {"type": "track", "userId": "u-1", "event": "A", "messageId": "m-1", "timestamp": "2024-05-01T10:00:00Z"},
+    ]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    store.append_then(
+        ws,
+        crate::events(&messages),
+        Box::new(move |outcome| tx.send(outcome).unwrap()),
+    );
+    let outcome = rx.recv().unwrap().unwrap();
+    assert_eq!((outcome.inserted, outcome.duplicates), (1, 1));
+    assert_eq!(
+        store.event_count(ws).unwrap(),
+        1,
+        "committed before the call"
+    );
+    assert!(rx.try_recv().is_err(), "called once");
+    store.close();
+    let (tx, rx) = std::sync::mpsc::channel();
+    store.append_then(
+        ws,
+        crate::events(&messages),
+        Box::new(move |outcome| tx.send(outcome).unwrap()),
+    );
+    assert!(matches!(
+        rx.recv().unwrap(),
+        Err(parcours_store::StoreError::Closed)
+    ));
+}

@@ -87,10 +87,27 @@ async fn handle(
         .map_err(|_| too_large(limit))?;
     let bytes = decode(headers, raw, limit)?;
     let header_key = auth::header_key(headers);
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || process(&state, header_key, &bytes, endpoint))
+    // Parsed here, on the runtime's thread (a few hundred microseconds for a batch of
+    // 100), and the commit awaited without a thread waiting for it. Handing each request
+    // to the blocking pool, parked there until the writer answered, cost the server
+    // 5.0–5.6 µs of CPU an event under 8 clients against 4.4–4.9 now (6.0 against 5.5
+    // under 4), in alternating runs.
+    let (workspace, parsed, total) = admit(state, header_key, &bytes, endpoint)?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let started = Instant::now();
+    state.store.append_then(
+        workspace,
+        parsed.events,
+        Box::new(move |outcome| {
+            let _ = tx.send(outcome);
+        }),
+    );
+    let outcome = rx
         .await
-        .map_err(ApiError::internal)?
+        .map_err(|_| ApiError::from(parcours_store::StoreError::Closed))??;
+    state.metrics.commit_latency.observe(started.elapsed());
+    count(state, &outcome, parsed.rejected.len());
+    respond(endpoint, total, outcome, parsed.rejected)
 }
 
 fn too_large(limit: usize) -> ApiError {
@@ -136,12 +153,15 @@ fn decode(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, ApiErr
     }
 }
 
-fn process(
+/// Authenticates a request, parses its body and checks its events against the
+/// workspace (see [`check`]): the workspace, the parsed body (its valid events, the
+/// rejected ones) and how many events it held.
+fn admit(
     state: &AppState,
     header_key: Option<String>,
     bytes: &[u8],
     endpoint: Endpoint,
-) -> Result<Response, ApiError> {
+) -> Result<(WorkspaceId, Parsed, usize), ApiError> {
     let limits = Limits {
         max_event_bytes: state.config.ingest.max_event_bytes,
         max_batch_events: state.config.ingest.max_batch_events,
@@ -152,7 +172,7 @@ fn process(
         .as_deref()
         .map(|k| auth::check(store, Some(k), Scope::Write))
         .transpose()?;
-    let parsed = parse_body(bytes, endpoint, now_micros(), &limits, &mut || {
+    let mut parsed = parse_body(bytes, endpoint, now_micros(), &limits, &mut || {
         uuid::Uuid::now_v7().to_string()
     })?;
     let key = match header_auth {
@@ -160,7 +180,18 @@ fn process(
         None => auth::check(store, parsed.write_key.as_deref(), Scope::Write)?,
     };
     let total = parsed.events.len() + parsed.rejected.len();
-    let (outcome, rejected) = commit(state, key.workspace_id, parsed)?;
+    check(state, key.workspace_id, &mut parsed)?;
+    Ok((key.workspace_id, parsed, total))
+}
+
+/// The answer to an ingestion request: 200 when nothing was rejected, else 400 naming
+/// the first rejection (and, for a batch, listing them all with what was stored).
+fn respond(
+    endpoint: Endpoint,
+    total: usize,
+    outcome: AppendOutcome,
+    rejected: Vec<PayloadError>,
+) -> Result<Response, ApiError> {
     let accepted = outcome.inserted + outcome.duplicates;
     let Some(first) = rejected.first().cloned() else {
         return Ok(Json(
@@ -190,8 +221,17 @@ pub(super) fn commit(
     workspace: WorkspaceId,
     mut parsed: Parsed,
 ) -> Result<(AppendOutcome, Vec<PayloadError>), ApiError> {
-    // Responses of the workspace's own surveys must fit their definitions, and get the
-    // touchpoint and stage they rate.
+    check(state, workspace, &mut parsed)?;
+    let started = Instant::now();
+    let outcome = state.store.append(workspace, parsed.events)?;
+    state.metrics.commit_latency.observe(started.elapsed());
+    count(state, &outcome, parsed.rejected.len());
+    Ok((outcome, parsed.rejected))
+}
+
+/// The checks that need the workspace: responses of its own surveys must fit their
+/// definitions (and get the touchpoint and stage they rate); its rate limit.
+fn check(state: &AppState, workspace: WorkspaceId, parsed: &mut Parsed) -> Result<(), ApiError> {
     if parcours_core::voice::definitions::has_responses(&parsed.events) {
         let defs = state.survey_defs(workspace)?;
         parsed.reject_failing(|e| parcours_core::voice::definitions::admit_response(&defs, e));
@@ -212,9 +252,11 @@ pub(super) fn commit(
             "wait for Retry-After seconds, or raise ingest.rate_limit_events_per_second",
         ));
     }
-    let started = Instant::now();
-    let outcome = state.store.append(workspace, parsed.events)?;
-    state.metrics.commit_latency.observe(started.elapsed());
+    Ok(())
+}
+
+/// Counts a committed request's events in the metrics.
+fn count(state: &AppState, outcome: &AppendOutcome, rejected: usize) {
     let relaxed = std::sync::atomic::Ordering::Relaxed;
     state
         .metrics
@@ -227,6 +269,5 @@ pub(super) fn commit(
     state
         .metrics
         .events_rejected
-        .fetch_add(parsed.rejected.len() as u64, relaxed);
-    Ok((outcome, parsed.rejected))
+        .fetch_add(rejected as u64, relaxed);
 }
