@@ -280,37 +280,55 @@ fn timed_inserts<C: Send>(
     Ok((inserted, timed, cpu))
 }
 
-/// 2. The ceiling: plain batched INSERTs of the same rows, same schema, same pragmas.
-fn ceiling(a: &Args) -> anyhow::Result<Figure> {
-    let dir = fresh(&a.work.join("ceiling"))?;
+/// A data directory with the store's schema and one workspace, and a plain connection
+/// to it with the store's pragmas, for the ceilings to insert through.
+fn block_store(dir: &Path) -> anyhow::Result<(i64, rusqlite::Connection)> {
     let ws = {
-        let store = SqliteStore::open(&dir, StoreOptions::default())?; // migrations and pragmas
+        let store = SqliteStore::open(dir, StoreOptions::default())?; // migrations and pragmas
         let ws = store.create_workspace("bench")?.id;
         store.close();
         ws
     };
-    let mut conn = rusqlite::Connection::open(dir.join("parcours.db"))?;
+    let conn = rusqlite::Connection::open(dir.join("parcours.db"))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -65536)?;
+    Ok((ws, conn))
+}
+
+/// 2. The ceiling: plain batched INSERTs of the same rows, same schema, same pragmas.
+fn ceiling(a: &Args) -> anyhow::Result<Figure> {
+    let dir = fresh(&a.work.join("ceiling"))?;
+    let (ws, mut conn) = block_store(&dir)?;
     let prepare = |events: &mut dyn Iterator<Item = parcours_core::Event>| {
         parcours_store::ceiling::prepare(ws, events)
     };
     let (inserted, timed, cpu) = timed_inserts(a, &prepare, &mut |prepared| {
         Ok(parcours_store::ceiling::insert_plain(&mut conn, prepared)? as u64)
     })?;
+    Ok(inserts_figure(
+        inserted,
+        timed,
+        cpu,
+        "INSERT",
+        "5,000 rows per transaction, the encoded events copied into blocks and compressed; parsing and preparing them (their encoding too) not timed",
+    ))
+}
+
+/// A ceiling's figure: `inserted` rows in `timed` of `what`, with its CPU time.
+fn inserts_figure(inserted: u64, timed: Duration, cpu: Duration, what: &str, how: &str) -> Figure {
     let rate = inserted as f64 / timed.as_secs_f64();
-    Ok(Figure {
+    Figure {
         rate,
         detail: format!(
-            "{inserted} rows in {:.1} s of INSERT = {rate:.0} rows/s (5,000 rows per transaction, block encoding included; parsing and preparing not timed); {:.1} CPU-s ({:.2} µs a row)",
+            "{inserted} rows in {:.1} s of {what} = {rate:.0} rows/s ({how}); {:.1} CPU-s ({:.2} µs a row)",
             timed.as_secs_f64(),
             cpu.as_secs_f64(),
             per_row(cpu, inserted) * 1e6,
         ),
         rows: inserted,
         cpu: Some(cpu),
-    })
+    }
 }
 
 /// 2a. For reference: the ceiling with the events' storage encoding timed too (each
@@ -319,34 +337,20 @@ fn ceiling(a: &Args) -> anyhow::Result<Figure> {
 /// schema's INSERTs below. Only the CSV's parsing into events is left out.
 fn ceiling_encoded(a: &Args) -> anyhow::Result<Figure> {
     let dir = fresh(&a.work.join("ceiling-encoded"))?;
-    let ws = {
-        let store = SqliteStore::open(&dir, StoreOptions::default())?;
-        let ws = store.create_workspace("bench")?.id;
-        store.close();
-        ws
-    };
-    let mut conn = rusqlite::Connection::open(dir.join("parcours.db"))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "cache_size", -65536)?;
+    let (ws, mut conn) = block_store(&dir)?;
     let parse =
         |events: &mut dyn Iterator<Item = parcours_core::Event>| -> Vec<_> { events.collect() };
     let (inserted, timed, cpu) = timed_inserts(a, &parse, &mut |events| {
         let prepared = parcours_store::ceiling::prepare(ws, &mut events.into_iter());
         Ok(parcours_store::ceiling::insert_plain(&mut conn, prepared)? as u64)
     })?;
-    let rate = inserted as f64 / timed.as_secs_f64();
-    Ok(Figure {
-        rate,
-        detail: format!(
-            "{inserted} rows in {:.1} s of encoding and INSERT = {rate:.0} rows/s (the ceiling with Store::prepare timed; reference only); {:.1} CPU-s ({:.2} µs a row)",
-            timed.as_secs_f64(),
-            cpu.as_secs_f64(),
-            per_row(cpu, inserted) * 1e6,
-        ),
-        rows: inserted,
-        cpu: Some(cpu),
-    })
+    Ok(inserts_figure(
+        inserted,
+        timed,
+        cpu,
+        "encoding and INSERT",
+        "the ceiling with Store::prepare timed; reference only",
+    ))
 }
 
 /// 2b. For reference: the same inserts into the row-per-event schema of versions 1–4 (one
