@@ -155,7 +155,7 @@ max_inflight_requests = 256      # more get 503 + Retry-After
 [store]
 synchronous = "full"     # "full": an acknowledged event survives power loss; "normal": a process crash
 readers = 4              # read-only connections kept open
-queue_capacity = 1024    # write jobs waiting for the writer
+queue_capacity = 1024    # write jobs waiting for the writer (at least ingest.max_inflight_requests)
 max_group_events = 20000 # events committed in one transaction
 cache_mb = 256           # SQLite page cache of the writer: large stores import faster with more
 mmap_mb = 4096           # memory-mapped reads (address space, not memory); 0 turns them off
@@ -227,6 +227,15 @@ impl Config {
         }
         if self.ingest.max_inflight_requests == 0 {
             bail!("ingest.max_inflight_requests must be positive");
+        }
+        // Each request in flight queues one write, from the server's async threads, which
+        // must never wait for room in the queue.
+        if self.store.queue_capacity < self.ingest.max_inflight_requests {
+            bail!(
+                "store.queue_capacity ({}) must be at least ingest.max_inflight_requests ({}): each ingestion request in flight queues one write",
+                self.store.queue_capacity,
+                self.ingest.max_inflight_requests
+            );
         }
         Ok(())
     }
@@ -399,6 +408,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(format!("{err:#}").contains("log.format"), "{err:#}");
+        let err = Config::load(
+            None,
+            &env(&[("PARCOURS_STORE_QUEUE_CAPACITY", "100")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("store.queue_capacity (100) must be at least"),
+            "{err:#}"
+        );
         let err = Config::load(
             None,
             &env(&[("PARCOURS_STORE_SYNCHRONOUS", "sometimes")]),
