@@ -184,7 +184,9 @@ fn follow(tx: &Transaction, caches: &mut Caches) -> Result<i64> {
     }
     let now = marks(tx, version)?;
     if now.erasure != seen.erasure {
-        tracing::info!("another process erased a person: the writer's caches are reloaded");
+        tracing::info!(
+            "another process erased a person or a workspace: the writer's caches are reloaded"
+        );
         caches.identities.clear();
         caches.messages.clear();
         return Ok(version);
