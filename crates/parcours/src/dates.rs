@@ -223,13 +223,13 @@ impl DateReader {
                 c.get(i)
                     .map_or(0, |m| m.as_str().parse::<i32>().unwrap_or(0))
             };
-            let (year, month, day) = if c[1].len() == 4 {
-                (n(1), n(2), n(3))
+            let ((year, month, day), order) = if c[1].len() == 4 {
+                ((n(1), n(2), n(3)), "year/month/day")
             } else {
                 let year = if c[3].len() <= 2 { 2000 + n(3) } else { n(3) };
                 match self.day_first {
-                    Some(true) => (year, n(2), n(1)),
-                    Some(false) => (year, n(1), n(2)),
+                    Some(true) => ((year, n(2), n(1)), "day/month/year"),
+                    Some(false) => ((year, n(1), n(2)), "month/day/year"),
                     None => return Err(format!("{cell:?}: give --date-order dmy or mdy")),
                 }
             };
@@ -243,10 +243,25 @@ impl DateReader {
                     hour += 12;
                 }
             }
-            let date = jiff::civil::Date::new(year as i16, month as i8, day as i8)
-                .map_err(|e| format!("{cell:?}: {e}"))?;
-            let time = jiff::civil::Time::new(hour as i8, n(5) as i8, n(6) as i8, 0)
-                .map_err(|e| format!("{cell:?}: {e}"))?;
+            // Said in the cell's own terms: which month or day, read in which order.
+            let date = i16::try_from(year)
+                .ok()
+                .zip(i8::try_from(month).ok().zip(i8::try_from(day).ok()))
+                .and_then(|(y, (m, d))| jiff::civil::Date::new(y, m, d).ok())
+                .ok_or_else(|| match month {
+                    1..=12 => format!(
+                        "{cell:?}, read as {order}, is not a date: {year}-{month:02} has no day {day}"
+                    ),
+                    _ => format!("{cell:?}, read as {order}, is not a date: there is no month {month}"),
+                })?;
+            let (minute, second) = (n(5), n(6));
+            let time = i8::try_from(hour)
+                .ok()
+                .zip(i8::try_from(minute).ok().zip(i8::try_from(second).ok()))
+                .and_then(|(h, (m, s))| jiff::civil::Time::new(h, m, s, 0).ok())
+                .ok_or_else(|| {
+                    format!("{cell:?} is not a time of day: {hour}:{minute:02}:{second:02}")
+                })?;
             return self.civil(date.to_datetime(time), offset).ok_or_else(bad);
         }
         parse_lenient(cell).map_err(|e| match e {
@@ -303,7 +318,25 @@ mod tests {
         r.learn_order(["13/25/2026", "28/03/2026"].into_iter())
             .unwrap();
         assert_eq!(r.read("01/04/2026"), Ok(at("2026-04-01T00:00:00Z")));
-        assert!(r.read("13/25/2026").is_err());
+        // Refused in the cell's own terms.
+        assert_eq!(
+            r.read("13/25/2026"),
+            Err(
+                "\"13/25/2026\", read as day/month/year, is not a date: there is no month 25"
+                    .into()
+            )
+        );
+        assert_eq!(
+            r.read("31/04/2026"),
+            Err(
+                "\"31/04/2026\", read as day/month/year, is not a date: 2026-04 has no day 31"
+                    .into()
+            )
+        );
+        assert_eq!(
+            r.read("30/04/2026 25:10"),
+            Err("\"30/04/2026 25:10\" is not a time of day: 25:10:00".into())
+        );
         let mut r = DateReader::new(None, None, "UTC").unwrap();
         let e = r
             .learn_order(["13/25/2026", "01/02/2026"].into_iter())
