@@ -103,6 +103,14 @@ impl Endpoint {
     pub fn is_batch(self) -> bool {
         matches!(self, Endpoint::Batch | Endpoint::Import)
     }
+
+    /// How its messages' times give their event times.
+    fn clock(self) -> Clock {
+        match self {
+            Endpoint::Import => Clock::Recorded,
+            Endpoint::Single(_) | Endpoint::Batch => Clock::Live,
+        }
+    }
 }
 
 /// Parses a request body. A body-level problem (not JSON, not an object, batch not a
@@ -133,7 +141,7 @@ pub fn parse_body(
                 Some(kind),
                 &envelope,
                 received_at,
-                Clock::Live,
+                endpoint.clock(),
                 limits,
                 new_message_id,
             ) {
@@ -148,16 +156,11 @@ pub fn parse_body(
             let Read::Object(root) = read_body(body, Seed(RootReader))? else {
                 return Err(not_object());
             };
-            let clock = if endpoint == Endpoint::Import {
-                Clock::Recorded
-            } else {
-                Clock::Live
-            };
             parse_batch(
                 root,
                 &mut parsed,
                 received_at,
-                clock,
+                endpoint.clock(),
                 limits,
                 new_message_id,
             )?

@@ -176,22 +176,23 @@ impl Config {
         env: &[(String, String)],
         overrides: &Overrides,
     ) -> anyhow::Result<Config> {
-        let mut value = toml::Value::try_from(Config::default()).context("serialising defaults")?;
         let file = file.map(Path::to_path_buf).or_else(|| {
             env.iter()
                 .find(|(k, _)| k == "PARCOURS_CONFIG")
                 .map(|(_, v)| PathBuf::from(v))
         });
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading config file {}", path.display()))?;
-            // Read alone first, so that a wrong key or value is reported with its line.
-            toml::from_str::<Config>(&text)
-                .with_context(|| format!("config file {}", path.display()))?;
-            let layer: toml::Value = toml::from_str(&text)
-                .with_context(|| format!("parsing config file {}", path.display()))?;
-            merge(&mut value, layer);
-        }
+        // The file over the defaults: what it leaves out defaults (every section and key
+        // does), and a wrong key or value is reported with its line.
+        let base = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str::<Config>(&text)
+                    .with_context(|| format!("config file {}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        let mut value = toml::Value::try_from(base).context("serialising the configuration")?;
         for (key, raw) in env {
             let Some(rest) = key.strip_prefix("PARCOURS_") else {
                 continue;
@@ -249,22 +250,6 @@ impl Config {
             cache_mb: self.store.cache_mb,
             mmap_mb: self.store.mmap_mb,
         }
-    }
-}
-
-fn merge(base: &mut toml::Value, layer: toml::Value) {
-    match (base, layer) {
-        (toml::Value::Table(b), toml::Value::Table(l)) => {
-            for (k, v) in l {
-                match b.get_mut(&k) {
-                    Some(existing) => merge(existing, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, l) => *b = l,
     }
 }
 

@@ -740,17 +740,29 @@ pub fn erase(
         tx.execute("DELETE FROM persons WHERE workspace_id = ?1 AND id = ?2", g)?;
     }
     tx.execute("DELETE FROM person_merges INDEXED BY person_merges_from WHERE workspace_id = ?1 AND from_person = ?2", p)?;
-    tx.execute(
-        "INSERT INTO erasures (workspace_id, erased_at, events_deleted, identities_deleted) VALUES (?1, ?2, ?3, ?4)",
-        params![ws, now, events_deleted as i64, identities_deleted as i64],
-    )?;
     let report = ErasureReport {
-        erasure_id: tx.last_insert_rowid(),
+        erasure_id: record_erasure(tx, ws, now, events_deleted, identities_deleted)?,
         events_deleted,
         identities_deleted,
         same_email_persons: Vec::new(),
     };
     Ok((report, emails))
+}
+
+/// Records that an erasure (of a person or a whole workspace) happened: when, and how
+/// much it removed, not what. Returns its id.
+pub fn record_erasure(
+    tx: &Transaction,
+    ws: WorkspaceId,
+    now: Micros,
+    events_deleted: u64,
+    identities_deleted: u64,
+) -> Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO erasures (workspace_id, erased_at, events_deleted, identities_deleted) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![ws, now, events_deleted as i64, identities_deleted as i64])?;
+    Ok(tx.last_insert_rowid())
 }
 
 /// The persons whose traits declare one of `emails`, each by its first userId (else

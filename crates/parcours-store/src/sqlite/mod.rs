@@ -210,8 +210,16 @@ impl SqliteStore {
     }
 
     fn send(&self, job: Job) -> Result<()> {
+        self.send_or_return(job).map_err(|_| StoreError::Closed)
+    }
+
+    /// Queues a job for the writer, or gives it back when the store is closed.
+    fn send_or_return(&self, job: Job) -> std::result::Result<(), Job> {
         let guard = self.writer.read().unwrap_or_else(|e| e.into_inner());
-        guard.as_ref().ok_or(StoreError::Closed)?.send(job)
+        match guard.as_ref() {
+            Some(writer) => writer.send(job),
+            None => Err(job),
+        }
     }
 
     /// Runs `f` on the writer thread, inside its own transaction, and waits for it.
@@ -470,9 +478,6 @@ impl Store for SqliteStore {
     }
 
     fn append(&self, workspace: WorkspaceId, events: Vec<Event>) -> Result<AppendOutcome> {
-        if events.is_empty() {
-            return Ok(AppendOutcome::default());
-        }
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         self.append_then(workspace, events, writer::reply_to(tx));
         rx.recv().map_err(|_| StoreError::Closed)?
@@ -489,12 +494,8 @@ impl Store for SqliteStore {
         }
         // Encoding happens here, on the caller's thread, not on the single writer.
         let Prepared { workspace, events } = Prepared::new(workspace, &mut events.into_iter());
-        let guard = self.writer.read().unwrap_or_else(|e| e.into_inner());
-        let Some(writer) = guard.as_ref() else {
-            return done(Err(StoreError::Closed));
-        };
-        // Sent back when the queue is closed, so that `done` is called all the same.
-        if let Err(Job::Append { reply, .. }) = writer.send_or_return(Job::Append {
+        // Given back when the store is closed, so that `done` is called all the same.
+        if let Err(Job::Append { reply, .. }) = self.send_or_return(Job::Append {
             workspace,
             events,
             reply: done,
@@ -702,14 +703,17 @@ impl Store for SqliteStore {
                 )?;
             }
             tx.execute("DELETE FROM workspaces WHERE id = ?1", [workspace])?;
-            tx.execute(
-                "INSERT INTO erasures (workspace_id, erased_at, events_deleted, identities_deleted) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![workspace, now_micros(), events_deleted as i64, identities_deleted as i64],
+            let erasure_id = identity::record_erasure(
+                tx,
+                workspace,
+                now_micros(),
+                events_deleted,
+                identities_deleted,
             )?;
             caches.identities.forget_workspace(workspace);
             caches.messages.forget_workspace(workspace);
             Ok(WorkspaceDeletion {
-                erasure_id: tx.last_insert_rowid(),
+                erasure_id,
                 events_deleted,
                 persons_deleted,
                 identities_deleted,

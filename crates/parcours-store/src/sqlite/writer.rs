@@ -53,17 +53,9 @@ pub(super) struct WriterHandle {
 }
 
 impl WriterHandle {
-    pub(super) fn send(&self, job: Job) -> Result<()> {
-        self.depth.fetch_add(1, Ordering::Relaxed);
-        self.tx.send(job).map_err(|_| {
-            self.depth.fetch_sub(1, Ordering::Relaxed);
-            StoreError::Closed
-        })
-    }
-
-    /// `send`, giving the job back when the writer has stopped (so that its reply can
-    /// still be called). Waits while the queue is full.
-    pub(super) fn send_or_return(&self, job: Job) -> std::result::Result<(), Job> {
+    /// Queues a job, waiting while the queue is full; gives it back when the writer has
+    /// stopped (so that an append's reply can still be called).
+    pub(super) fn send(&self, job: Job) -> std::result::Result<(), Job> {
         self.depth.fetch_add(1, Ordering::Relaxed);
         self.tx.send(job).map_err(|returned| {
             self.depth.fetch_sub(1, Ordering::Relaxed);

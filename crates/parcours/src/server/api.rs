@@ -90,7 +90,16 @@ struct TimelineQuery {
     /// `offset + limit`; default 0.
     offset: Option<usize>,
     /// `asc` (default) or `desc`.
-    order: Option<String>,
+    #[serde(default)]
+    order: Order,
+}
+
+#[derive(Deserialize, Default, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum Order {
+    #[default]
+    Asc,
+    Desc,
 }
 
 async fn timeline(
@@ -99,24 +108,13 @@ async fn timeline(
     Path(identifier): Path<String>,
     Query(q): Query<TimelineQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let descending = match q.order.as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(
-                "invalid_value",
-                "order",
-                format!("order must be asc or desc, not `{other}`"),
-            ))
-        }
-    };
     let limit = q.limit.unwrap_or(1000);
     blocking(&state, &headers, Scope::Read, move |state, key| {
         let person = resolve(state, &key, &identifier)?;
         let record = state.store.person(key.workspace_id, person)?;
         let mut events = state.store.person_events(key.workspace_id, person)?;
         let total = events.len();
-        if descending {
+        if q.order == Order::Desc {
             events.reverse();
         }
         let offset = q.offset.unwrap_or(0).min(total);

@@ -105,8 +105,7 @@ async fn handle(
     let outcome = rx
         .await
         .map_err(|_| ApiError::from(parcours_store::StoreError::Closed))??;
-    state.metrics.commit_latency.observe(started.elapsed());
-    count(state, &outcome, parsed.rejected.len());
+    record(state, started, &outcome, parsed.rejected.len());
     respond(endpoint, total, outcome, parsed.rejected)
 }
 
@@ -224,8 +223,7 @@ pub(super) fn commit(
     check(state, workspace, &mut parsed)?;
     let started = Instant::now();
     let outcome = state.store.append(workspace, parsed.events)?;
-    state.metrics.commit_latency.observe(started.elapsed());
-    count(state, &outcome, parsed.rejected.len());
+    record(state, started, &outcome, parsed.rejected.len());
     Ok((outcome, parsed.rejected))
 }
 
@@ -255,8 +253,10 @@ fn check(state: &AppState, workspace: WorkspaceId, parsed: &mut Parsed) -> Resul
     Ok(())
 }
 
-/// Counts a committed request's events in the metrics.
-fn count(state: &AppState, outcome: &AppendOutcome, rejected: usize) {
+/// Records a committed request in the metrics: its commit's latency (from `started`)
+/// and its events by outcome.
+fn record(state: &AppState, started: Instant, outcome: &AppendOutcome, rejected: usize) {
+    state.metrics.commit_latency.observe(started.elapsed());
     let relaxed = std::sync::atomic::Ordering::Relaxed;
     state
         .metrics
