@@ -39,6 +39,11 @@ def check(p):
         problems.append(f"traits {body['person']['traits']}")
     if [g["group_id"] for g in body["person"]["groups"]] != [f"{p}-account"]:
         problems.append(f"groups {body['person']['groups']}")
+    # Each library sends a page's and a screen's category its own way (top-level,
+    # in the properties, or both): parcours keeps it in the properties.
+    categories = {e["event"]: e["properties"].get("category") for e in body["events"]}
+    if (categories.get("Pricing"), categories.get("Home")) != ("Docs", "Start"):
+        problems.append(f"page and screen categories {categories.get('Pricing')!r}, {categories.get('Home')!r}")
     order = next((e for e in body["events"] if e["event"] == "Order Completed"), None)
     if not order or order["revenue"] != 42.5 or order["currency"] != "EUR":
         problems.append(f"order {order}")

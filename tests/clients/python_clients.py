@@ -25,8 +25,8 @@ else:
 # Calls 150 ms apart: the skew correction folds each request's transit time into its
 # events, so calls closer than transit jitter could swap order.
 tick = lambda: time.sleep(0.15)
-client.page(anonymous_id=f"{p}-anon", name="Pricing", properties={"path": "/pricing"}); tick()
-client.screen(anonymous_id=f"{p}-anon", name="Home"); tick()
+client.page(anonymous_id=f"{p}-anon", category="Docs", name="Pricing", properties={"path": "/pricing"}); tick()
+client.screen(anonymous_id=f"{p}-anon", category="Start", name="Home"); tick()
 client.identify(user_id=f"{p}-user", anonymous_id=f"{p}-anon", traits={"email": f"{p}@example.com", "plan": "pro"}); tick()
 client.track(user_id=f"{p}-user", event="Order Completed", properties={"revenue": 42.5, "currency": "EUR"}); tick()
 client.group(user_id=f"{p}-user", group_id=f"{p}-account", traits={"name": "Acme"}); tick()

@@ -8,8 +8,8 @@ const client = new Analytics(writeKey, { dataPlaneUrl: host, flushAt: 100, flush
 // folds each request's transit time into its events, and the first request of a fresh
 // process is slow (connection, gzip, JIT); 5 ms apart, page and screen could swap.
 const tick = () => new Promise((r) => setTimeout(r, 150))
-client.page({ anonymousId: `${p}-anon`, name: 'Pricing', properties: { path: '/pricing' } }); await tick()
-client.screen({ anonymousId: `${p}-anon`, name: 'Home' }); await tick()
+client.page({ anonymousId: `${p}-anon`, category: 'Docs', name: 'Pricing', properties: { path: '/pricing' } }); await tick()
+client.screen({ anonymousId: `${p}-anon`, category: 'Start', name: 'Home' }); await tick()
 client.identify({ userId: `${p}-user`, anonymousId: `${p}-anon`, traits: { email: `${p}@example.com`, plan: 'pro' } }); await tick()
 client.track({ userId: `${p}-user`, event: 'Order Completed', properties: { revenue: 42.5, currency: 'EUR' } }); await tick()
 client.group({ userId: `${p}-user`, groupId: `${p}-account`, traits: { name: 'Acme' } }); await tick()

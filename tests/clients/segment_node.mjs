@@ -10,8 +10,8 @@ analytics.on('error', (err) => { console.error('segment-node error:', err); fail
 // folds each request's transit time into its events, and the first request of a fresh
 // process is slow (connection, gzip, JIT); 5 ms apart, page and screen could swap.
 const tick = () => new Promise((r) => setTimeout(r, 150))
-analytics.page({ anonymousId: `${p}-anon`, name: 'Pricing', properties: { path: '/pricing' } }); await tick()
-analytics.screen({ anonymousId: `${p}-anon`, name: 'Home' }); await tick()
+analytics.page({ anonymousId: `${p}-anon`, category: 'Docs', name: 'Pricing', properties: { path: '/pricing' } }); await tick()
+analytics.screen({ anonymousId: `${p}-anon`, category: 'Start', name: 'Home' }); await tick()
 analytics.identify({ userId: `${p}-user`, anonymousId: `${p}-anon`, traits: { email: `${p}@example.com`, plan: 'pro' } }); await tick()
 analytics.track({ userId: `${p}-user`, event: 'Order Completed', properties: { revenue: 42.5, currency: 'EUR' } }); await tick()
 analytics.group({ userId: `${p}-user`, groupId: `${p}-account`, traits: { name: 'Acme' } }); await tick()

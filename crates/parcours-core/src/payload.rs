@@ -496,6 +496,7 @@ fields! {
     GroupId = "groupId",
     Event = "event",
     Name = "name",
+    Category = "category",
     MessageId = "messageId",
     Timestamp = "timestamp",
     OriginalTimestamp = "originalTimestamp",
@@ -860,7 +861,15 @@ fn parse_message(
         }
     };
 
-    let properties = owned_object(&mut m, F::Properties, texts.properties)?;
+    let mut properties = owned_object(&mut m, F::Properties, texts.properties)?;
+    if matches!(kind, EventKind::Page | EventKind::Screen) {
+        if let Some(category) = page_category(&mut m)? {
+            properties = properties.with_missing(Map::from_iter([(
+                "category".to_string(),
+                Value::String(category),
+            )]));
+        }
+    }
     let traits = owned_object(&mut m, F::Traits, texts.traits)?;
     let mut context = owned_object(&mut m, F::Context, texts.context)?;
     if let Some(shared) = &envelope.context {
@@ -990,6 +999,20 @@ fn message_name(m: &mut Message, kind: EventKind) -> Result<String, PayloadError
         }
         None => Ok(kind.default_name().to_string()),
     }
+}
+
+/// A page's or screen's `category`, which Segment's libraries send beside its `name`
+/// (Python and RudderStack only there, analytics.js and analytics-node also in
+/// `properties.category` for a page): kept in `properties.category`, where the
+/// properties' own value wins. A number is taken as its text; `null` or `""` is none.
+fn page_category(m: &mut Message) -> Result<Option<String>, PayloadError> {
+    let category = match m.take(F::Category) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => trimmed(s),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(_) => return Err(wrong_type("category", "a string")),
+    };
+    Ok(Some(category).filter(|c| !c.is_empty()))
 }
 
 /// An identifier: a non-empty string (numbers are accepted and turned into strings, as
@@ -1241,6 +1264,42 @@ mod tests {
             Some(e) => Err(e),
             None => Ok(parsed.events.pop().expect("one event")),
         }
+    }
+
+    /// A page's or screen's top-level `category` (how Segment's Python library and
+    /// RudderStack send it) is kept in `properties.category`; a category already in the
+    /// properties wins; other calls have no category; a category of another type is
+    /// refused by name.
+    #[test]
+    fn a_page_or_screen_category_is_kept_in_its_properties() {
+        let category = |body: &str| {
+            let parsed = parse(body, Endpoint::Batch).unwrap();
+            assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
+            let event = &parsed.events[0];
+            event
+                .properties
+                .view(|p| p.str_at("category").map(str::to_string))
+        };
+        let page = r#"{"batch": [{"type": "page", "userId": "u", "name": "Shoes", "category": " Shop ", "properties": {"path": "/shoes"}}]}"#;
+        assert_eq!(category(page).as_deref(), Some("Shop"));
+        let screen = r#"{"batch": [{"type": "screen", "userId": "u", "name": "Cart", "category": "Checkout"}]}"#;
+        assert_eq!(category(screen).as_deref(), Some("Checkout"));
+        let own = r#"{"batch": [{"type": "page", "userId": "u", "category": "Top", "properties": {"category": "Own"}}]}"#;
+        assert_eq!(category(own).as_deref(), Some("Own"));
+        for none in [r#""category": null"#, r#""category": """#] {
+            let body = format!(r#"{{"batch": [{{"type": "page", "userId": "u", {none}}}]}}"#);
+            assert_eq!(category(&body), None, "{body}");
+        }
+        let track =
+            r#"{"batch": [{"type": "track", "event": "E", "userId": "u", "category": "Shop"}]}"#;
+        assert_eq!(category(track), None);
+        let wrong = r#"{"batch": [{"type": "page", "userId": "u", "category": {"a": 1}}]}"#;
+        let parsed = parse(wrong, Endpoint::Batch).unwrap();
+        assert_eq!(
+            parsed.rejected[0].field.as_deref(),
+            Some("batch[0].category")
+        );
+        assert!(parsed.events.is_empty());
     }
 
     /// An object holding `serde_json`'s private raw-value key is not kept as its text
