@@ -49,6 +49,10 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0006_trait_documents.sql"),
         moves: Some(traits_into_documents),
     },
+    Migration {
+        sql: include_str!("../migrations/0007_ids_never_reused.sql"),
+        moves: None,
+    },
 ];
 
 /// The schema version this build writes.
@@ -379,5 +383,65 @@ mod tests {
             )
             .unwrap();
         assert_eq!(old, 0, "the version-5 tables are dropped");
+    }
+
+    /// Version 7 keeps every person, journey and key with its id, and the next row of
+    /// each takes an id above all of them, even once the newest is deleted.
+    #[test]
+    fn version_7_keeps_rows_and_ids_and_never_gives_a_deleted_id_again() {
+        let mut c = Connection::open_in_memory().unwrap();
+        assert_eq!(apply_to(&mut c, 6).unwrap(), 6);
+        c.execute_batch(
+            "INSERT INTO workspaces (id, name, created_at) VALUES (1, 'a', 0);
+            INSERT INTO persons (id, workspace_id, created_at) VALUES (3, 1, 30), (9, 1, 90);
+            INSERT INTO journeys (id, workspace_id, name, definition, created_at, updated_at)
+                VALUES (4, 1, 'j', '{}', 1, 2);
+            INSERT INTO api_keys (id, workspace_id, scope, hash, prefix, label, created_at, revoked_at)
+                VALUES (5, 1, 'read', x'00', 'pcr_', 'ops', 7, 8);",
+        )
+        .unwrap();
+        assert_eq!(apply(&mut c).unwrap(), LATEST);
+        let all = |sql: &str| -> Vec<String> {
+            let mut stmt = c.prepare(sql).unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            rows.collect::<rusqlite::Result<_>>().unwrap()
+        };
+        assert_eq!(
+            all("SELECT id || ',' || workspace_id || ',' || created_at FROM persons ORDER BY id"),
+            ["3,1,30", "9,1,90"]
+        );
+        assert_eq!(
+            all("SELECT id || ',' || name || ',' || definition || ',' || created_at || ',' || updated_at FROM journeys"),
+            ["4,j,{},1,2"]
+        );
+        assert_eq!(
+            all("SELECT id || ',' || scope || ',' || hex(hash) || ',' || prefix || ',' || label || ',' || created_at || ',' || revoked_at FROM api_keys"),
+            ["5,read,00,pcr_,ops,7,8"]
+        );
+        // The journeys' unique names and the keys' unique hashes hold.
+        let again = "INSERT INTO journeys (workspace_id, name, definition, created_at, updated_at) VALUES (1, 'j', '{}', 0, 0)";
+        assert!(c.execute(again, []).is_err());
+        let key = "INSERT INTO api_keys (workspace_id, scope, hash, prefix, created_at) VALUES (1, 'read', x'00', 'p', 0)";
+        assert!(c.execute(key, []).is_err());
+        c.execute_batch(
+            "DELETE FROM persons WHERE id = 9; DELETE FROM journeys; DELETE FROM api_keys;",
+        )
+        .unwrap();
+        let new_id = |sql: &str| {
+            c.execute(sql, []).unwrap();
+            c.last_insert_rowid()
+        };
+        assert_eq!(
+            new_id("INSERT INTO persons (workspace_id, created_at) VALUES (1, 100)"),
+            10
+        );
+        assert_eq!(
+            new_id("INSERT INTO journeys (workspace_id, name, definition, created_at, updated_at) VALUES (1, 'k', '{}', 0, 0)"),
+            5
+        );
+        assert_eq!(
+            new_id("INSERT INTO api_keys (workspace_id, scope, hash, prefix, created_at) VALUES (1, 'write', x'01', 'p', 0)"),
+            6
+        );
     }
 }

@@ -504,7 +504,7 @@ fn a_version_1_data_directory_upgrades_and_keeps_its_data() {
     assert_eq!(after_history, history);
     store.close();
     drop(store);
-    assert_eq!(version(tmp.path()), 6);
+    assert_eq!(version(tmp.path()), 7, "upgraded to the latest version");
 }
 
 #[test]
@@ -806,6 +806,55 @@ fn a_merged_person_s_id_is_not_given_again() {
     store.erase_person(ws, u1).unwrap();
     assert_eq!(persons(), 0);
     assert_eq!(store.change_counts(ws).unwrap().merges, 0);
+}
+
+/// The newest person erased, the newest journey deleted and the keys of a deleted
+/// workspace keep their ids: the next ones created take higher ids (SQLite gives a plain
+/// integer key the highest id plus one, which gave a deleted row's id to the next one).
+#[test]
+fn an_erased_person_s_a_deleted_journey_s_and_a_deleted_key_s_ids_are_not_given_again() {
+    let (_dir, store, ws) = crate::store_with(json!([
+        {"type": "identify", "userId": "u-1", "messageId": "m-1", "timestamp": "2024-05-01T10:00:00Z"},
+        {"type": "identify", "userId": "u-2", "messageId": "m-2", "timestamp": "2024-05-01T10:01:00Z"},
+    ]));
+    let newest = store.resolve(ws, "u-2").unwrap().unwrap();
+    store.erase_person(ws, newest).unwrap();
+    let later = json!([{"type": "identify", "userId": "u-3", "messageId": "m-3",
+        "timestamp": "2024-05-01T10:03:00Z"}]);
+    store.append(ws, crate::events(&later)).unwrap();
+    let next = store.resolve(ws, "u-3").unwrap().unwrap();
+    assert!(
+        next > newest,
+        "person {next} must not reuse the erased {newest}"
+    );
+
+    let def = json!({"name": "shop", "stages": [{"name": "visit", "steps": [{"event": "home"}]}]});
+    let journey = store
+        .save_journey(ws, None, "shop", &def)
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(store.delete_journey(ws, journey).unwrap());
+    let again = store
+        .save_journey(ws, None, "shop", &def)
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(
+        again > journey,
+        "journey {again} must not reuse the deleted {journey}"
+    );
+
+    let other = store.create_workspace("other").unwrap().id;
+    let (key, _) = store.create_key(other, Scope::Read, None).unwrap();
+    store.delete_workspace(other).unwrap();
+    let (next_key, _) = store.create_key(ws, Scope::Read, None).unwrap();
+    assert!(
+        next_key.id > key.id,
+        "key {} must not reuse the deleted {}",
+        next_key.id,
+        key.id
+    );
 }
 
 /// `append_then` calls back once the events are committed (visible to a reader then),
