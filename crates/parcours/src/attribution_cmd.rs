@@ -165,9 +165,23 @@ pub fn parse_paths(text: &str, separator: &str) -> anyhow::Result<PathSet> {
     let mut labels: Vec<String> = Vec::new();
     let mut ids: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let mut rows: Vec<(Vec<PathTouch>, f64, f64, f64)> = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let line = n + 2;
-        let record = record.map_err(|e| anyhow!("line {line}: {e}"))?;
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e
+                .position()
+                .map_or(0, |p| crate::csv_rows::first_line(text, p));
+            match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => anyhow!(
+                    "line {line}: the row has {len} cells where the header has {expected_len}"
+                ),
+                _ => anyhow!("line {line}: {e}"),
+            }
+        })?;
+        let line = record
+            .position()
+            .map_or(0, |p| crate::csv_rows::first_line(text, p));
         let number = |i: Option<usize>, name: &str| -> anyhow::Result<f64> {
             let Some(text) = i.and_then(|i| record.get(i)).map(str::trim) else {
                 return Ok(0.0);
@@ -338,6 +352,17 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "line 3: `total_conversions` must be a number ≥ 0, got `lots`"
+        );
+        // Lines are the file's, whatever its line ends and blank lines.
+        let err = parse_paths("path;total_conversions\r\na;1\r\n\r\nb;lots\r\n", ">").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 4: `total_conversions` must be a number ≥ 0, got `lots`"
+        );
+        let err = parse_paths("path;total_conversions\r\na;1\r\nb;2;3\r\n", ">").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3: the row has 3 cells where the header has 2"
         );
         let err = parse_paths("route;total_conversions\n", ">").unwrap_err();
         assert_eq!(err.to_string(), "line 1: no `path` column");

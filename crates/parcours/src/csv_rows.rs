@@ -29,6 +29,23 @@ pub fn is_separator_line(cells: &[String], delimiter: u8) -> bool {
     }
 }
 
+/// The line a record of `text` starts on. `csv::Position::line` is the line the reader
+/// was on when it began the record, before the line ends it passes over first: the `\n`
+/// of a `\r\n` (so every row of a file saved on Windows was told one line early) and
+/// blank lines.
+pub fn first_line(text: &str, at: &csv::Position) -> u64 {
+    let from = text
+        .as_bytes()
+        .get(at.byte() as usize..)
+        .unwrap_or_default();
+    let passed = from
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .filter(|b| **b == b'\n')
+        .count();
+    at.line() + passed as u64
+}
+
 /// The most bytes a row may hold. An event is at most 32 KB, so a longer row is refused
 /// anyway, but a cell the mapping ignores may be long (a CRM's HTML notes): this is far
 /// above. What it bounds is a quote left open, after which the rest of the file reads as

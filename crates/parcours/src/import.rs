@@ -457,6 +457,10 @@ pub struct Summary {
     /// With `--rejects`: the file the rejected rows were written to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejects_file: Option<String>,
+    /// Ad costs: the lines of the report's totals and footer passed over (see
+    /// [`is_report_total`]), not counted in `rows`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub report_totals: Vec<u64>,
 }
 
 /// The values of a `--group-by` column seen again after rows of other values: each run
@@ -557,6 +561,14 @@ impl Summary {
                 );
             }
         }
+        if !self.report_totals.is_empty() {
+            let lines: Vec<String> = self.report_totals.iter().map(u64::to_string).collect();
+            println!(
+                "  passed over the report's totals and footer, which are not a day's costs: line{} {}",
+                if lines.len() == 1 { "" } else { "s" },
+                lines.join(", ")
+            );
+        }
         if let Some(ByEmail { known, new }) = self.by_email {
             let matched = match known + new {
                 0 => 0.0,
@@ -623,6 +635,7 @@ impl Summary {
         self.inserted += other.inserted;
         self.duplicates += other.duplicates;
         self.rejected.append(other.rejected);
+        self.report_totals.extend(other.report_totals);
         if let Some(valid) = other.valid {
             self.valid = Some(self.valid.unwrap_or(0) + valid);
         }
@@ -1893,9 +1906,8 @@ fn import_csv(
                 .read_until(b'\n', &mut Vec::new())
                 .with_context(|| format!("reading {}", input.name))?;
         }
-        let reader = csv::ReaderBuilder::new()
-            .delimiter(delimiter)
-            .from_reader(content);
+        let (reader, _) =
+            csv_rows::Reader::new(content, delimiter).context("reading the CSV header")?;
         let day = CostColumns::of(&headers).day;
         let days = learnt(&options.dates.for_days(), &input.name, "days", || {
             day.map_or_else(Vec::new, |day| head_times(head, delimiter, &[day]))
@@ -3040,8 +3052,9 @@ struct CostsRead<'a> {
     constants: &'a BTreeMap<String, String>,
 }
 
-/// How many lines at the start of a file may come before the header of ad costs.
-const COSTS_HEADER_LINES: usize = 8;
+/// How many lines at the start of a file may come before the header of ad costs, plus
+/// one: Microsoft Advertising writes nine (the report's name, time, time zone, …, rows).
+const COSTS_HEADER_LINES: usize = 16;
 
 /// Where the header of ad costs is among the first lines of a head: the lines before it,
 /// its byte offset, and its delimiter (`delimiter`, else told by that line).
@@ -3105,6 +3118,9 @@ impl CostColumns {
             day: col(&[
                 "day",
                 "date",
+                // Microsoft Advertising: its daily reports' time column.
+                "timeperiod",
+                "gregoriandate",
                 "reportingstarts",
                 "startdateinutc",
                 "startdate",
@@ -3122,12 +3138,31 @@ impl CostColumns {
     }
 }
 
+/// Whether a row of ad costs is a line of the report around the days' rows, which ad
+/// platforms write below them: its day is not a date and its first cell says `Total…`
+/// (Google Ads' `Total: Account`, `Total: Campaigns`, a plain `Total` or `Totals` row),
+/// `Grand total`, or starts with `©` (Microsoft Advertising's copyright footer). A
+/// campaign named `Total…` on a day is a day's costs.
+fn is_report_total(cells: &[&str], day: Option<&str>, days: &DateReader) -> bool {
+    let day = day.map(str::trim).unwrap_or("");
+    if !day.is_empty() && days.read(day).is_ok() {
+        return false;
+    }
+    let Some(first) = cells.iter().map(|c| c.trim()).find(|c| !c.is_empty()) else {
+        return false;
+    };
+    let first = first.to_lowercase();
+    ["total", "grand total", "©", "(c) ", "copyright "]
+        .iter()
+        .any(|p| first.starts_with(p))
+}
+
 /// Ad costs: `day`, `campaign`, `channel` (or `medium`), `source`, `cost`, `currency`,
 /// `impressions`, `clicks` (see [`CostColumns`]). Re-importing replaces the rows with the
 /// same key.
-fn import_costs<R: Read>(
+fn import_costs<R: BufRead>(
     sink: Sink,
-    mut reader: csv::Reader<R>,
+    mut reader: csv_rows::Reader<R>,
     headers: &[String],
     read: CostsRead,
     mut rejects: RejectsTo<'_>,
@@ -3169,102 +3204,133 @@ fn import_costs<R: Read>(
         .to_uppercase();
     let mut summary = Summary::default();
     let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
     // A rejected row is told, and written with `--rejects` (its cells as read).
-    let mut refuse = |summary: &mut Summary, record: &csv::StringRecord, r: Rejection| {
+    let mut refuse = |summary: &mut Summary, cells: &[&[u8]], r: Rejection| {
         if let Some((render, out)) = rejects.as_mut() {
             let mut raw = Vec::new();
-            let cells = record.iter().map(str::as_bytes);
-            render.csv_row(cells, &rejects::why(&r), &mut raw);
+            render.csv_row(cells.iter().copied(), &rejects::why(&r), &mut raw);
             out.row(&raw);
         }
         summary.rejected.push(r);
     };
+    let mut wrong_width = Vec::new();
     loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                summary.rows += 1;
-                let line = e.position().map(|p| p.line()).unwrap_or(0) + lines_before;
+        let (batch, read, status) = reader.read_batch(1024, &mut |bad| wrong_width.push(bad));
+        status.context("reading the ad costs")?;
+        if read == 0 {
+            break;
+        }
+        // A row of the wrong width: refused, unless it is the report's footer
+        // (Microsoft Advertising ends its reports with a one-cell copyright line).
+        for bad in wrong_width.drain(..) {
+            let line = bad.line + lines_before;
+            let raw: Vec<&[u8]> = bad.cells.iter().map(Vec::as_slice).collect();
+            let text: Vec<&str> = raw
+                .iter()
+                .map(|c| std::str::from_utf8(c).unwrap_or(""))
+                .collect();
+            if is_report_total(&text, text.get(day).copied(), days) {
+                summary.report_totals.push(line);
+                continue;
+            }
+            summary.rows += 1;
+            let r = Rejection {
+                line,
+                code: bad.code.into(),
+                field: None,
+                message: bad.message,
+            };
+            refuse(&mut summary, &raw, r);
+        }
+        for (line, row) in batch.rows() {
+            let line = line + lines_before;
+            let raw: Vec<&[u8]> = row.raw_cells().collect();
+            let Some(cells) = row.cells() else {
                 let r = Rejection {
                     line,
-                    code: "malformed_csv".into(),
+                    code: parcours_core::ErrorCode::MalformedCsv.as_str().into(),
                     field: None,
-                    message: e.to_string(),
+                    message: format!("the row is not UTF-8 ({})", csv_rows::NOT_UTF8),
                 };
-                refuse(&mut summary, &record, r);
+                refuse(&mut summary, &raw, r);
+                summary.rows += 1;
+                continue;
+            };
+            let cells: Vec<&str> = cells.collect();
+            if is_report_total(&cells, cells.get(day).copied(), days) {
+                summary.report_totals.push(line);
                 continue;
             }
+            summary.rows += 1;
+            let get = |i: Option<usize>| {
+                i.and_then(|i| cells.get(i).copied())
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+            };
+            let bad = |field: &str, message: String| Rejection {
+                line,
+                code: "invalid_value".into(),
+                field: Some(field.into()),
+                message,
+            };
+            let Some(day_text) = get(Some(day)) else {
+                refuse(&mut summary, &raw, bad("day", "the day is empty".into()));
+                continue;
+            };
+            let micros = match days.read(day_text) {
+                Ok(micros) => micros,
+                Err(why) => {
+                    refuse(&mut summary, &raw, bad("day", why));
+                    continue;
+                }
+            };
+            let Some(campaign_name) = get(Some(campaign)) else {
+                let r = bad("campaign", "the campaign is empty".into());
+                refuse(&mut summary, &raw, r);
+                continue;
+            };
+            let amount = match get(Some(cost)).and_then(|c| cost_amount(c, decimal_comma)) {
+                Some(v) if v.is_finite() && v >= 0.0 => v,
+                _ => {
+                    let r = bad("cost", "the cost must be a number ≥ 0".into());
+                    refuse(&mut summary, &raw, r);
+                    continue;
+                }
+            };
+            // Counts as exports write them: `12000`, `12,000`, `12 000`, `12.000`.
+            let count = |i| {
+                let v = get(i)?;
+                let grouped = v.chars().all(|c| {
+                    c.is_ascii_digit() || [',', '.', ' ', '\u{a0}', '\u{202f}'].contains(&c)
+                });
+                let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+                grouped.then(|| digits.parse::<i64>().ok()).flatten()
+            };
+            let channel_name = get(channel)
+                .or(get(medium))
+                .or(default_channel)
+                .map(|c| {
+                    parcours_core::normalize::canonical_channel(c)
+                        .map(str::to_string)
+                        .unwrap_or_else(|| c.to_lowercase())
+                })
+                .unwrap_or_else(|| "other".into());
+            rows.push(AdCost {
+                day: format_rfc3339(micros)[..10].to_string(),
+                campaign: campaign_name.to_string(),
+                channel: channel_name,
+                source: get(source).or(default_source).unwrap_or("").to_string(),
+                cost: amount,
+                currency: get(currency)
+                    .map(str::to_uppercase)
+                    .unwrap_or_else(|| default_currency.clone()),
+                impressions: count(impressions),
+                clicks: count(clicks),
+            });
         }
-        summary.rows += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(0) + lines_before;
-        let get = |i: Option<usize>| {
-            i.and_then(|i| record.get(i))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-        };
-        let bad = |field: &str, message: String| Rejection {
-            line,
-            code: "invalid_value".into(),
-            field: Some(field.into()),
-            message,
-        };
-        let Some(day_text) = get(Some(day)) else {
-            refuse(&mut summary, &record, bad("day", "the day is empty".into()));
-            continue;
-        };
-        let micros = match days.read(day_text) {
-            Ok(micros) => micros,
-            Err(why) => {
-                refuse(&mut summary, &record, bad("day", why));
-                continue;
-            }
-        };
-        let Some(campaign_name) = get(Some(campaign)) else {
-            let r = bad("campaign", "the campaign is empty".into());
-            refuse(&mut summary, &record, r);
-            continue;
-        };
-        let amount = match get(Some(cost)).and_then(|c| cost_amount(c, decimal_comma)) {
-            Some(v) if v.is_finite() && v >= 0.0 => v,
-            _ => {
-                let r = bad("cost", "the cost must be a number ≥ 0".into());
-                refuse(&mut summary, &record, r);
-                continue;
-            }
-        };
-        // Counts as exports write them: `12000`, `12,000`, `12 000`, `12.000`.
-        let count = |i| {
-            let v = get(i)?;
-            let grouped = v
-                .chars()
-                .all(|c| c.is_ascii_digit() || [',', '.', ' ', '\u{a0}', '\u{202f}'].contains(&c));
-            let digits: String = v.chars().filter(char::is_ascii_digit).collect();
-            grouped.then(|| digits.parse::<i64>().ok()).flatten()
-        };
-        let channel_name = get(channel)
-            .or(get(medium))
-            .or(default_channel)
-            .map(|c| {
-                parcours_core::normalize::canonical_channel(c)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| c.to_lowercase())
-            })
-            .unwrap_or_else(|| "other".into());
-        rows.push(AdCost {
-            day: format_rfc3339(micros)[..10].to_string(),
-            campaign: campaign_name.to_string(),
-            channel: channel_name,
-            source: get(source).or(default_source).unwrap_or("").to_string(),
-            cost: amount,
-            currency: get(currency)
-                .map(str::to_uppercase)
-                .unwrap_or_else(|| default_currency.clone()),
-            impressions: count(impressions),
-            clicks: count(clicks),
-        });
     }
+    // Rows of the wrong width were looked at before the others of their batch.
+    summary.report_totals.sort_unstable();
     match sink {
         Sink::Store(store, ws) => summary.inserted = store.upsert_costs(ws, rows)? as u64,
         Sink::Check(_) => summary.valid = Some(rows.len() as u64),

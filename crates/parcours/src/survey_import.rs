@@ -623,11 +623,14 @@ pub fn import(
         out.summary.rows += 1;
         match record {
             Ok(r) => rows.push((
-                r.position().map_or(0, |p| p.line()),
+                r.position()
+                    .map_or(0, |p| crate::csv_rows::first_line(&text, p)),
                 r.iter().map(str::to_string).collect(),
             )),
             Err(e) => out.summary.rejected.push(Rejection {
-                line: e.position().map_or(0, |p| p.line()),
+                line: e
+                    .position()
+                    .map_or(0, |p| crate::csv_rows::first_line(&text, p)),
                 code: "malformed_csv".into(),
                 field: None,
                 message: e.to_string(),

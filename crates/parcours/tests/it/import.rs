@@ -502,8 +502,10 @@ fn line_items_grouped_by_order_are_one_event_each() {
 }
 
 /// Ad platforms' cost exports as they download: Meta Ads Manager's column names (the
-/// currency in the cost's header), Google Ads' title and date lines above the header and
-/// grouped numbers; the channel and source they lack given once with `--set`.
+/// currency in the cost's header), Google Ads' title and date lines above the header,
+/// grouped numbers and total rows below the days, Microsoft Advertising's nine lines of
+/// report header, its column names, CRLF line ends and copyright footer; the channel and
+/// source they lack given once with `--set`. Lines told are the file's.
 #[test]
 fn ad_platforms_cost_exports_import_as_they_download() {
     let (_dir, store, ws) = open();
@@ -530,11 +532,30 @@ fn ad_platforms_cost_exports_import_as_they_download() {
         &Options::default(),
     )
     .unwrap();
-    assert_eq!(google.inserted, 1);
+    assert_eq!((google.rows, google.inserted), (2, 1));
     assert_eq!(
         lines(&google),
         vec![(5, "invalid_value".into(), Some("cost".into()))]
     );
+    assert_eq!(
+        google.report_totals,
+        [6, 7],
+        "Total: Account, Total: Campaigns"
+    );
+    let microsoft = import_file(
+        &store,
+        ws,
+        &fixture("microsoft_ads.csv"),
+        &set("paid_search", "bing"),
+        &Options::default(),
+    )
+    .unwrap();
+    assert_eq!((microsoft.rows, microsoft.inserted), (3, 2));
+    assert_eq!(
+        lines(&microsoft),
+        vec![(12, "invalid_value".into(), Some("cost".into()))]
+    );
+    assert_eq!(microsoft.report_totals, [14], "the copyright line");
     let costs: Vec<_> = (store.costs(ws).unwrap().into_iter())
         .map(|c| {
             (
@@ -609,6 +630,24 @@ fn ad_platforms_cost_exports_import_as_they_download() {
                 98.1,
                 8000,
                 310
+            ),
+            row(
+                "2024-05-12",
+                "bing-brand",
+                "paid_search",
+                "bing",
+                45.1,
+                1200,
+                40
+            ),
+            row(
+                "2024-05-14",
+                "bing-brand",
+                "paid_search",
+                "bing",
+                50.0,
+                1100,
+                38
             ),
         ]
     );

@@ -176,6 +176,14 @@ fn survey_tool_exports_are_recognised_and_imported() {
         (again["inserted"].as_u64(), again["duplicates"].as_u64()),
         (Some(0), Some(4))
     );
+    // Saved with Windows line ends (as Excel saves it), its lines are told the same.
+    let crlf = std::fs::read_to_string(export("typeform.csv"))
+        .unwrap()
+        .replace('\n', "\r\n");
+    let crlf = dir.file("typeform-crlf.csv", &crlf);
+    let r = dir.import(crlf.to_str().unwrap(), "nps-relationship", &[]);
+    assert_eq!(r["duplicates"], 4, "{r}");
+    assert_eq!(lines(&r).first().map(|l| l.0), Some(7), "{r}");
 
     // SurveyMonkey: a header row under the header; US dates; answers as labels.
     let r = dir.import(&export("surveymonkey.csv"), "csat-delivery", &[]);
