@@ -795,6 +795,8 @@ fn parse_message(
         ));
     }
     let kind = message_kind(&m, kind_from_path)?;
+    // A placeholder id is absent; named in the error if no other id is left.
+    let given = [F::UserId, F::AnonymousId].map(|f| placeholder(&m, f).map(|p| (f, p)));
     let user_id = optional_id(&mut m, F::UserId)?;
     let anonymous_id = optional_id(&mut m, F::AnonymousId)?;
     let mut group_id = None;
@@ -803,10 +805,11 @@ fn parse_message(
         EventKind::Alias => {
             previous_id = Some(required_id(&mut m, F::PreviousId)?);
             if user_id.is_none() {
-                return Err(missing(
-                    "userId",
-                    "an alias needs the `userId` that `previousId` becomes",
-                ));
+                let needed = "an alias needs the `userId` that `previousId` becomes";
+                return Err(match &given[0] {
+                    Some((f, p)) => names_no_one(*f, p, needed),
+                    None => missing("userId", needed),
+                });
             }
         }
         EventKind::Group => group_id = Some(required_id(&mut m, F::GroupId)?),
@@ -820,14 +823,15 @@ fn parse_message(
                 _ => None,
             }
             .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
+            .filter(|s| !s.is_empty() && !is_placeholder_id(s));
         }
     }
     if user_id.is_none() && anonymous_id.is_none() {
-        return Err(missing(
-            "userId",
-            "every message needs a `userId` or an `anonymousId`",
-        ));
+        let needed = "every message needs a `userId` or an `anonymousId`";
+        return Err(match given.iter().flatten().next() {
+            Some((f, p)) => names_no_one(*f, p, needed),
+            None => missing("userId", needed),
+        });
     }
     let name = message_name(&mut m, kind)?;
     let message_id = match m.take(F::MessageId) {
@@ -1015,9 +1019,68 @@ fn page_category(m: &mut Message) -> Result<Option<String>, PayloadError> {
     Ok(Some(category).filter(|c| !c.is_empty()))
 }
 
+/// The values a client sends for an identifier it does not have: JavaScript's nullish
+/// values and objects turned into text, zero, the nil UUID, the stand-ins of code written
+/// with no user (compared without case, after trimming). Taken as an id, each would merge
+/// everyone who sent it into one person; Mixpanel refuses them as ids and PostHog will
+/// not merge on them. An id of this list, or a template left unfilled (`{{user.id}}`),
+/// means absent. See docs/identity.md.
+pub const PLACEHOLDER_IDS: &[&str] = &[
+    "undefined",
+    "null",
+    "nil",
+    "<nil>",
+    "none",
+    "nan",
+    "[object object]",
+    "{}",
+    "[]",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "00000000-0000-0000-0000-000000000000",
+    "anonymous",
+    "anon",
+    "guest",
+    "unknown",
+    "not_authenticated",
+    "n/a",
+];
+
+/// Whether an identifier (trimmed) is a placeholder: see [`PLACEHOLDER_IDS`].
+pub fn is_placeholder_id(id: &str) -> bool {
+    // Most ids are longer than every placeholder but the nil UUID: one comparison.
+    if id.len() > 17 && id.len() != 36 {
+        return id.starts_with("{{") && id.ends_with("}}");
+    }
+    (id.starts_with("{{") && id.ends_with("}}"))
+        || PLACEHOLDER_IDS.iter().any(|p| p.eq_ignore_ascii_case(id))
+}
+
+/// The placeholder a message gives as `field`, if it gives one (the field is not taken).
+fn placeholder(m: &Message, field: F) -> Option<String> {
+    let id = match m.at(field)? {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    is_placeholder_id(&id).then_some(id)
+}
+
+/// Why a message whose only id of `field` is the placeholder `value` names no one.
+fn names_no_one(field: F, value: &str, needed: &str) -> PayloadError {
+    let key = field.name();
+    invalid(
+        key,
+        format!("{needed}: `{key}` is `{value}`, which clients send when they have no id, and names no one"),
+    )
+}
+
 /// An identifier: a non-empty string (numbers are accepted and turned into strings, as
-/// several clients send numeric user ids); `null` or `""` mean absent. Taken out of the
-/// message (each field is read once).
+/// several clients send numeric user ids); `null`, `""` and placeholders
+/// ([`is_placeholder_id`]) mean absent. Taken out of the message (each field is read
+/// once).
 fn optional_id(m: &mut Message, field: F) -> Result<Option<String>, PayloadError> {
     let key = field.name();
     let id = match m.take(field) {
@@ -1026,7 +1089,7 @@ fn optional_id(m: &mut Message, field: F) -> Result<Option<String>, PayloadError
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err(wrong_type(key, "a string")),
     };
-    if id.is_empty() {
+    if id.is_empty() || is_placeholder_id(&id) {
         return Ok(None);
     }
     if longer_than(&id, MAX_ID_CHARS) {
@@ -1048,6 +1111,13 @@ fn trimmed(s: String) -> String {
 
 fn required_id(m: &mut Message, field: F) -> Result<String, PayloadError> {
     let key = field.name();
+    if let Some(value) = placeholder(m, field) {
+        return Err(names_no_one(
+            field,
+            &value,
+            &format!("`{key}` is required for this message type"),
+        ));
+    }
     optional_id(m, field)?
         .ok_or_else(|| missing(key, format!("`{key}` is required for this message type")))
 }
@@ -1263,6 +1333,76 @@ mod tests {
         match parsed.rejected.pop() {
             Some(e) => Err(e),
             None => Ok(parsed.events.pop().expect("one event")),
+        }
+    }
+
+    /// Placeholder ids (`"undefined"`, `"null"`, `0`, the nil UUID, an unfilled template…)
+    /// are absent: the message keeps its other id, or is refused naming the placeholder;
+    /// a required id that is one is refused; ids that only look alike are ids.
+    #[test]
+    fn placeholder_ids_name_no_one() {
+        let one = |message: &str| {
+            let mut parsed =
+                parse(&format!(r#"{{"batch": [{message}]}}"#), Endpoint::Batch).unwrap();
+            match parsed.rejected.pop() {
+                Some(e) => Err((e.field.unwrap_or_default(), e.message)),
+                None => Ok(parsed.events.pop().unwrap()),
+            }
+        };
+        for placeholder in [
+            r#""undefined""#,
+            r#"" Undefined ""#,
+            r#""NULL""#,
+            r#""[object Object]""#,
+            "0",
+            r#""-1""#,
+            r#""00000000-0000-0000-0000-000000000000""#,
+            r#""{{user.id}}""#,
+            r#""anonymous""#,
+        ] {
+            let e = one(&format!(
+                r#"{{"type": "track", "event": "E", "userId": {placeholder}, "anonymousId": "a-1"}}"#
+            ))
+            .unwrap();
+            assert_eq!(
+                (e.user_id, e.anonymous_id.as_deref()),
+                (None, Some("a-1")),
+                "{placeholder}"
+            );
+            let (field, message) = one(&format!(
+                r#"{{"type": "track", "event": "E", "anonymousId": {placeholder}}}"#
+            ))
+            .unwrap_err();
+            assert_eq!(field, "batch[0].anonymousId", "{placeholder}");
+            assert!(message.contains("names no one"), "{message}");
+        }
+        let (field, _) =
+            one(r#"{"type": "alias", "userId": "u-1", "previousId": "null"}"#).unwrap_err();
+        assert_eq!(field, "batch[0].previousId");
+        let (field, _) =
+            one(r#"{"type": "alias", "userId": "undefined", "previousId": "u-1"}"#).unwrap_err();
+        assert_eq!(field, "batch[0].userId");
+        let (field, _) =
+            one(r#"{"type": "group", "userId": "u-1", "groupId": "undefined"}"#).unwrap_err();
+        assert_eq!(field, "batch[0].groupId");
+        let e = one(
+            r#"{"type": "track", "event": "E", "userId": "u-1", "context": {"groupId": "null"}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.group_id, None);
+        for id in [
+            "0a",
+            "anonymous-7",
+            "null-pointer",
+            "guest42",
+            "00000000-0000-0000-0000-000000000001",
+            "{{",
+        ] {
+            let e = one(&format!(
+                r#"{{"type": "track", "event": "E", "userId": "{id}"}}"#
+            ))
+            .unwrap();
+            assert_eq!(e.user_id.as_deref(), Some(id));
         }
     }
 

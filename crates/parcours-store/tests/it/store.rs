@@ -857,6 +857,23 @@ fn an_erased_person_s_a_deleted_journey_s_and_a_deleted_key_s_ids_are_not_given_
     );
 }
 
+/// Two users whose client sends `"undefined"` as their anonymous id stay two persons (as
+/// that id, their events would merge them, and everyone else who sent it).
+#[test]
+fn a_placeholder_anonymous_id_does_not_merge_people() {
+    let (_dir, store, ws) = crate::store_with(json!([
+        {"type": "identify", "userId": "alice", "anonymousId": "undefined", "messageId": "m-1", "timestamp": "2024-05-01T10:00:00Z"},
+        {"type": "identify", "userId": "bob", "anonymousId": "undefined", "messageId": "m-2", "timestamp": "2024-05-01T10:01:00Z"},
+        {"type": "track", "event": "E", "userId": "carol", "anonymousId": "null", "messageId": "m-3", "timestamp": "2024-05-01T10:02:00Z"},
+    ]));
+    let alice = store.resolve(ws, "alice").unwrap().unwrap();
+    let bob = store.resolve(ws, "bob").unwrap().unwrap();
+    assert_ne!(alice, bob);
+    assert_eq!(store.resolve(ws, "undefined").unwrap(), None);
+    assert_eq!(store.resolve(ws, "null").unwrap(), None);
+    assert_eq!(store.change_counts(ws).unwrap().merges, 0);
+}
+
 /// `append_then` calls back once the events are committed (visible to a reader then),
 /// with the same outcome `append` gives; on a closed store, with `Closed`, still once.
 #[test]
