@@ -23,6 +23,8 @@ pub const EARLIEST_EVENT: Micros = 631_152_000 * MICROS_PER_SECOND;
 pub enum TimeError {
     #[error("`{0}` is not an RFC 3339 timestamp (expected e.g. 2024-05-01T10:00:00.123Z)")]
     Syntax(String),
+    #[error("`{0}` has no UTC offset, so it names no instant: end it with `Z` if it is UTC, else with its offset (`+01:00`)")]
+    NoOffset(String),
     #[error("`{0}` is before 1990-01-01, which parcours treats as an unset clock")]
     TooEarly(String),
 }
@@ -34,7 +36,10 @@ pub fn parse_rfc3339(text: &str) -> Result<Micros, TimeError> {
     let micros = match utc_fast(text.as_bytes()) {
         Some(micros) => micros,
         None => jiff::Timestamp::from_str(text)
-            .map_err(|_| TimeError::Syntax(text.into()))?
+            .map_err(|_| match jiff::civil::DateTime::from_str(text) {
+                Ok(_) => TimeError::NoOffset(text.into()),
+                Err(_) => TimeError::Syntax(text.into()),
+            })?
             .as_microsecond(),
     };
     if micros < EARLIEST_EVENT {
@@ -260,10 +265,16 @@ mod tests {
             parse_rfc3339("2024-05-01T25:00:00Z"),
             Err(TimeError::Syntax(_))
         ));
-        assert!(matches!(
-            parse_rfc3339("2024-05-01T10:00:00"),
-            Err(TimeError::Syntax(_))
-        ));
+        // A time without an offset is told so, with how to write one.
+        for no_offset in [
+            "2024-05-01T10:00:00",
+            "2024-05-01T10:00:00.250",
+            "2024-05-01 10:00",
+        ] {
+            let e = parse_rfc3339(no_offset).unwrap_err();
+            assert_eq!(e, TimeError::NoOffset(no_offset.into()));
+            assert!(e.to_string().contains("no UTC offset"), "{e}");
+        }
         assert!(matches!(
             parse_rfc3339("yesterday"),
             Err(TimeError::Syntax(_))

@@ -207,7 +207,7 @@ impl DateReader {
         match parse_rfc3339(cell) {
             Ok(m) => return Ok(m),
             Err(e @ TimeError::TooEarly(_)) => return Err(e.to_string()),
-            Err(TimeError::Syntax(_)) => {}
+            Err(TimeError::Syntax(_) | TimeError::NoOffset(_)) => {}
         }
         let (rest, offset) = self.split_zone(cell);
         if let Ok(dt) = rest.parse::<jiff::civil::DateTime>() {
@@ -266,7 +266,7 @@ impl DateReader {
         }
         parse_lenient(cell).map_err(|e| match e {
             TimeError::TooEarly(_) => e.to_string(),
-            TimeError::Syntax(_) => bad(),
+            TimeError::Syntax(_) | TimeError::NoOffset(_) => bad(),
         })
     }
 }
