@@ -107,6 +107,15 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// The events of one person across all their identities, ordered by (timestamp, id).
     fn person_events(&self, workspace: WorkspaceId, person: PersonId) -> Result<Vec<StoredEvent>>;
+    /// One page of a person's events in that order (or its reverse), and how many they
+    /// have: only the page's events are read whole, so a person with millions of events
+    /// costs a few bytes each, not their events.
+    fn person_timeline(
+        &self,
+        workspace: WorkspaceId,
+        person: PersonId,
+        page: TimelinePage,
+    ) -> Result<Timeline>;
     fn event_count(&self, workspace: WorkspaceId) -> Result<u64>;
     /// Calls `f` for every event stored after `after_seq`, in insertion order, with the
     /// values of `properties` (paths as in journey filters: `a.b`, `context.x`,

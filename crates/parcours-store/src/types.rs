@@ -53,6 +53,22 @@ pub struct StoredEvent {
     pub event: Event,
 }
 
+/// Which events of a person's timeline to read: `limit` of them from the `offset`-th on,
+/// by time then sequence number, the latest first when `latest_first`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimelinePage {
+    pub offset: usize,
+    pub limit: usize,
+    pub latest_first: bool,
+}
+
+/// A page of a person's timeline, and how many events the person has.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeline {
+    pub total: u64,
+    pub events: Vec<StoredEvent>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityKind {

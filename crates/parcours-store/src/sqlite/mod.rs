@@ -571,6 +571,15 @@ impl Store for SqliteStore {
         self.with_reader(|c| read::person_events(c, workspace, person))
     }
 
+    fn person_timeline(
+        &self,
+        workspace: WorkspaceId,
+        person: PersonId,
+        page: TimelinePage,
+    ) -> Result<Timeline> {
+        self.with_reader(|c| read::person_timeline(c, workspace, person, page))
+    }
+
     fn event_count(&self, workspace: WorkspaceId) -> Result<u64> {
         self.with_reader(|c| {
             Ok(c.query_row(

@@ -1,5 +1,7 @@
 //! Queries on reader connections: identity resolution, timelines, scans.
 
+use std::collections::{BTreeMap, HashMap};
+
 use parcours_core::time::Micros;
 use parcours_core::view::{plain_object, plain_value};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -58,23 +60,67 @@ pub fn person_events(
     ws: WorkspaceId,
     person: PersonId,
 ) -> Result<Vec<StoredEvent>> {
+    let all = TimelinePage {
+        offset: 0,
+        limit: usize::MAX,
+        latest_first: false,
+    };
+    Ok(person_timeline(c, ws, person, all)?.events)
+}
+
+/// A page of a person's events: a first pass notes each event's time, sequence number
+/// and block (24 bytes an event), the page is chosen among them, and a second pass reads
+/// whole only its events, from only their blocks.
+pub fn person_timeline(
+    c: &Connection,
+    ws: WorkspaceId,
+    person: PersonId,
+    page: TimelinePage,
+) -> Result<Timeline> {
     let actors = blocks::Actors::of(
         identities_of(c, ws, person)?
             .into_iter()
             .map(|i| (i.kind, i.value)),
     );
-    let mut events = Vec::new();
+    let mut keys: Vec<(i64, i64, i64)> = Vec::new();
     let mut raw = Vec::new();
     for id in blocks::blocks_with_actors(c, ws, &actors)? {
         for_each_row(c, id, &mut raw, |row| {
             if actors.holds(row) {
-                events.push(stored_event(id, row)?);
+                keys.push((row.ts, row.seq, id));
             }
             Ok(())
         })?;
     }
-    events.sort_by_key(|e| (e.event.timestamp, e.seq));
-    Ok(events)
+    keys.sort_unstable();
+    let total = keys.len() as u64;
+    if page.latest_first {
+        keys.reverse();
+    }
+    let chosen = keys
+        .get(page.offset.min(keys.len())..)
+        .unwrap_or_default()
+        .iter()
+        .take(page.limit);
+    // The page's blocks, each read once, and the sequence numbers wanted from each.
+    let mut wanted: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+    for &(_, seq, id) in chosen.clone() {
+        wanted.entry(id).or_default().push(seq);
+    }
+    let mut events = HashMap::with_capacity(page.limit.min(keys.len()));
+    for (id, mut seqs) in wanted {
+        seqs.sort_unstable();
+        for_each_row(c, id, &mut raw, |row| {
+            if seqs.binary_search(&row.seq).is_ok() {
+                events.insert(row.seq, stored_event(id, row)?);
+            }
+            Ok(())
+        })?;
+    }
+    let events = chosen
+        .filter_map(|(_, seq, _)| events.remove(seq))
+        .collect();
+    Ok(Timeline { total, events })
 }
 
 /// Calls `f` with every row of one block, in sequence order; `raw` is the caller's

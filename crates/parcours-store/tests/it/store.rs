@@ -874,6 +874,68 @@ fn a_placeholder_anonymous_id_does_not_merge_people() {
     assert_eq!(store.change_counts(ws).unwrap().merges, 0);
 }
 
+/// A timeline page is the slice of the whole timeline (by time, then sequence number;
+/// reversed for the latest first) at its offset, whatever the blocks the events are in
+/// and however they tie, and counts all the person's events.
+#[test]
+fn a_timeline_page_is_the_slice_of_the_whole_timeline() {
+    let (dir, store, ws) = crate::store_with(json!([]));
+    // Three commits of more events than a block is extended by (three blocks), times out
+    // of order and tied, another person between.
+    for commit in 0..3 {
+        let messages: Vec<Value> = (0..150)
+            .map(|i| {
+                let user = if i % 5 == 0 { "other" } else { "u-1" };
+                json!({"type": "track", "event": format!("E{commit}-{i}"), "userId": user,
+                    "messageId": format!("m-{commit}-{i}"),
+                    "timestamp": format!("2024-05-01T10:{:02}:00Z", (i * 7 + commit * 3) % 20)})
+            })
+            .collect();
+        store
+            .append(ws, crate::events(&Value::Array(messages)))
+            .unwrap();
+    }
+    let db = rusqlite::Connection::open(dir.path().join("parcours.db")).unwrap();
+    let blocks: i64 = db
+        .query_row("SELECT count(*) FROM event_blocks", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(blocks, 3);
+    let person = store.resolve(ws, "u-1").unwrap().unwrap();
+    let all = store.person_events(ws, person).unwrap();
+    assert_eq!(all.len(), 360);
+    let keys: Vec<(i64, i64)> = all.iter().map(|e| (e.event.timestamp, e.seq)).collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "by time, then sequence number"
+    );
+    for latest_first in [false, true] {
+        let mut whole = all.clone();
+        if latest_first {
+            whole.reverse();
+        }
+        for (offset, limit) in [
+            (0, 10),
+            (5, 7),
+            (145, 10),
+            (355, 10),
+            (360, 5),
+            (900, 5),
+            (0, 0),
+            (0, usize::MAX),
+        ] {
+            let page = parcours_store::TimelinePage {
+                offset,
+                limit,
+                latest_first,
+            };
+            let got = store.person_timeline(ws, person, page).unwrap();
+            assert_eq!(got.total, 360);
+            let expected: Vec<_> = whole.iter().skip(offset).take(limit).cloned().collect();
+            assert_eq!(got.events, expected, "{page:?}");
+        }
+    }
+}
+
 /// `append_then` calls back once the events are committed (visible to a reader then),
 /// with the same outcome `append` gives; on a closed store, with `Closed`, still once.
 #[test]

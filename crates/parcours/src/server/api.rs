@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use parcours_core::time::format_rfc3339;
-use parcours_store::{KeyInfo, PersonId, Scope, StoredEvent};
+use parcours_store::{KeyInfo, PersonId, Scope, StoredEvent, Timeline, TimelinePage};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -112,14 +112,15 @@ async fn timeline(
     blocking(&state, &headers, Scope::Read, move |state, key| {
         let person = resolve(state, &key, &identifier)?;
         let record = state.store.person(key.workspace_id, person)?;
-        let mut events = state.store.person_events(key.workspace_id, person)?;
-        let total = events.len();
-        if q.order == Order::Desc {
-            events.reverse();
-        }
-        let offset = q.offset.unwrap_or(0).min(total);
-        events.drain(..offset);
-        events.truncate(limit);
+        let page = TimelinePage {
+            offset: q.offset.unwrap_or(0),
+            limit,
+            latest_first: q.order == Order::Desc,
+        };
+        let Timeline { total, events } =
+            state
+                .store
+                .person_timeline(key.workspace_id, person, page)?;
         Ok(Json(json!({
             "person": record,
             "total": total,
