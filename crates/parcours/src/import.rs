@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use indicatif::ProgressBar;
-use parcours_core::payload::{parse_fields, Limits, Message};
+use parcours_core::payload::{is_placeholder_id, parse_fields, Limits, Message};
 use parcours_core::time::format_rfc3339;
 use parcours_core::time::Micros;
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
@@ -1565,6 +1565,12 @@ fn import_jsonl(
             // A byte order mark, as Windows tools write before the first line.
             .trim_start_matches('\u{feff}');
         match parcours_core::payload::read_message(text) {
+            // A request body of `/v1/batch` saved as a line (a proxy's log, say).
+            Ok(Some(m)) if m.contains_key("batch") && !m.contains_key("type") => Err(PayloadError::new(
+                parcours_core::ErrorCode::InvalidType,
+                "batch".to_string(),
+                "the line is a batch envelope ({\"batch\": […]}), not a message: write one message a line (jq -c '.batch[]' FILE), or post the envelope to /v1/import",
+            )),
             Ok(Some(mut m)) => {
                 // Why `--rejects` wrote the line: not part of it, nor of its content.
                 let content = match m.remove(rejects::COLUMN) {
@@ -1617,9 +1623,11 @@ fn import_jsonl(
 /// `email`, which is then placed as a CSV file's `email` column is: in `traits` and
 /// `context.traits`).
 fn by_email_alone(m: &mut Message) -> bool {
+    // An id that names no one (null, blank, a placeholder such as "NULL") is none.
     let id = |m: &Message, key: &str| match m.get(key) {
         None | Some(Value::Null) => false,
-        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(Value::String(s)) => !s.trim().is_empty() && !is_placeholder_id(s.trim()),
+        Some(Value::Number(n)) => !is_placeholder_id(&n.to_string()),
         Some(_) => true,
     };
     if id(m, "userId") || id(m, "anonymousId") {

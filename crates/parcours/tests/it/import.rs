@@ -2639,3 +2639,37 @@ proptest::proptest! {
         prop_assert_eq!(sales_of(&french, &locale), expected);
     }
 }
+
+/// JSON Lines: a line holding a `/v1/batch` envelope is refused as such (it used to be
+/// told it lacked a timestamp); a line whose userId is a placeholder (`NULL`) and whose
+/// traits hold an email is keyed by that email, as a line without ids is.
+#[test]
+fn json_lines_refuse_batch_envelopes_and_key_placeholder_ids_by_email() {
+    let (dir, store, ws) = open();
+    let file = dir.path().join("lines.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"batch": [{"type": "track", "event": "A", "userId": "x1", "timestamp": "2024-01-01T00:00:00Z"}]}"#,
+            "\n",
+            r#"{"type": "identify", "userId": "NULL", "traits": {"email": "Kim@Example.com"}, "timestamp": "2024-01-01T00:00:00Z"}"#,
+            "\n",
+            r#"{"type": "track", "event": "B", "userId": "undefined", "anonymousId": "null", "timestamp": "2024-01-01T00:00:00Z"}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let summary = import_file(&store, ws, &file, &Mapping::default(), &Options::default()).unwrap();
+    assert_eq!(summary.inserted, 1, "{:?}", summary.rejected);
+    assert_eq!(
+        lines(&summary),
+        vec![
+            (1, "invalid_type".into(), Some("batch".into())),
+            (3, "invalid_value".into(), Some("userId".into())),
+        ]
+    );
+    let kim = store.resolve(ws, "kim@example.com").unwrap().unwrap();
+    let events = store.person_events(ws, kim).unwrap();
+    assert_eq!(events[0].event.user_id.as_deref(), Some("kim@example.com"));
+    assert_eq!(store.resolve(ws, "NULL").unwrap(), None);
+}
