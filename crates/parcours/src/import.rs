@@ -1921,6 +1921,7 @@ fn import_csv(
             day.map_or_else(Vec::new, |day| head_times(head, delimiter, &[day]))
         })?;
         let read = CostsRead {
+            name: &input.name,
             days: &days,
             decimal_comma: options.decimal_comma,
             lines_before,
@@ -3054,6 +3055,8 @@ fn looks_like_costs(headers: &[String]) -> bool {
 /// the constants given (`--set channel=paid_social`, `source`, `currency`) for what the
 /// file has no column of.
 struct CostsRead<'a> {
+    /// The file's name, in messages.
+    name: &'a str,
     days: &'a DateReader,
     decimal_comma: bool,
     lines_before: u64,
@@ -3176,6 +3179,7 @@ fn import_costs<R: BufRead>(
     mut rejects: RejectsTo<'_>,
 ) -> anyhow::Result<Summary> {
     let CostsRead {
+        name,
         days,
         decimal_comma,
         lines_before,
@@ -3222,11 +3226,11 @@ fn import_costs<R: BufRead>(
         summary.rejected.push(r);
     };
     let mut wrong_width = Vec::new();
-    loop {
+    // Rows read before the input fails are stored, as an import of events stores them.
+    let failure = loop {
         let (batch, read, status) = reader.read_batch(1024, &mut |bad| wrong_width.push(bad));
-        status.context("reading the ad costs")?;
         if read == 0 {
-            break;
+            break status.err();
         }
         // A row of the wrong width: refused, unless it is the report's footer
         // (Microsoft Advertising ends its reports with a one-cell copyright line).
@@ -3336,14 +3340,23 @@ fn import_costs<R: BufRead>(
                 clicks: count(clicks),
             });
         }
-    }
+        if let Err(e) = status {
+            break Some(e);
+        }
+    };
     // Rows of the wrong width were looked at before the others of their batch.
     summary.report_totals.sort_unstable();
     match sink {
         Sink::Store(store, ws) => summary.inserted = store.upsert_costs(ws, rows)? as u64,
         Sink::Check(_) => summary.valid = Some(rows.len() as u64),
     }
-    Ok(summary)
+    match failure {
+        None => Ok(summary),
+        Some(e) => Err(anyhow!(e).context(format!(
+            "reading {}: the import stopped; the {} rows stored before are kept (importing the file again replaces them)",
+            name, summary.inserted
+        ))),
+    }
 }
 
 #[cfg(test)]

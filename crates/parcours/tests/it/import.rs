@@ -2673,3 +2673,38 @@ fn json_lines_refuse_batch_envelopes_and_key_placeholder_ids_by_email() {
     assert_eq!(events[0].event.user_id.as_deref(), Some("kim@example.com"));
     assert_eq!(store.resolve(ws, "NULL").unwrap(), None);
 }
+
+/// Ad costs cut short (a download interrupted): the days read before are stored, and the
+/// error says how many and that importing the file again replaces them.
+#[test]
+fn ad_costs_read_before_a_file_fails_are_stored() {
+    use std::io::Write;
+    let mut csv = String::from("day,campaign,cost,channel\n");
+    for i in 0..200_000u64 {
+        let noise = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) % 100_000;
+        csv += &format!(
+            "2024-{:02}-{:02},camp-{},{}.{:02},cpc\n",
+            1 + i % 12,
+            1 + i % 28,
+            i,
+            noise / 100,
+            noise % 100
+        );
+    }
+    let (dir, store, ws) = open();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(csv.as_bytes()).unwrap();
+    let bytes = gz.finish().unwrap();
+    let path = dir.path().join("costs.csv.gz");
+    std::fs::write(&path, &bytes[..bytes.len() * 3 / 4]).unwrap();
+    let err = import_file(&store, ws, &path, &Mapping::default(), &Options::default())
+        .expect_err("a file cut short");
+    let message = format!("{err:#}");
+    let stored = store.costs(ws).unwrap().len();
+    assert!(stored > 5_000 && stored < 200_000, "{stored}: {message}");
+    assert!(
+        message.contains(&format!("the {stored} rows stored before are kept")),
+        "{message}"
+    );
+    assert!(message.contains(&path.display().to_string()), "{message}");
+}
