@@ -119,9 +119,35 @@ pub fn app(state: AppState) -> Router {
                 format!("this endpoint does not take {method}; see docs/http-api.md"),
             )
         })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_key,
+        ))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(cors)
         .with_state(state)
+}
+
+/// Every `/api/v1` request but the OpenAPI document needs a live key before anything
+/// else of it is read: without one it gets 401, whatever its path, query or body (a
+/// misspelt parameter would otherwise answer 400 to a caller with no key). Each endpoint
+/// then checks the key's scope, before it reads a body.
+async fn require_key(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path();
+    if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+        return next.run(request).await;
+    }
+    let key = auth::header_key(request.headers());
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || auth::live(store.as_ref(), key.as_deref())).await {
+        Ok(Ok(())) => next.run(request).await,
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
