@@ -2533,7 +2533,29 @@ fn open_csv<R: Read>(
         csv_rows::Reader::new(BufReader::with_capacity(1 << 20, input), delimiter)
             .context("reading the CSV header")?;
     let fields = fields_of(&headers, mapping);
+    one_column_a_field(&headers, &fields)?;
     Ok((reader, headers, fields))
+}
+
+/// Refuses a header whose columns give one field twice (`Email` and `email`, or
+/// `Customer ID` and `Contact ID`, which both name the userId): each row would keep one
+/// of the two cells and drop the other without a word.
+fn one_column_a_field(headers: &[String], fields: &[String]) -> anyhow::Result<()> {
+    for (j, field) in fields.iter().enumerate() {
+        if field == "ignore" {
+            continue;
+        }
+        if let Some(i) = fields[..j].iter().position(|f| f == field) {
+            bail!(
+                "columns {:?} and {:?} both give `{field}`, so each row would lose one of them: map one to another field (--map {:?}) or leave it out (--map {:?})",
+                headers[i],
+                headers[j],
+                format!("{}=properties.{}", headers[j], slug_of(&headers[j])),
+                format!("{}=ignore", headers[j]),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The field each column of a header maps to: as the mapping says, else by convention

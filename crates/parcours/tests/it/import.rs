@@ -2708,3 +2708,33 @@ fn ad_costs_read_before_a_file_fails_are_stored() {
     );
     assert!(message.contains(&path.display().to_string()), "{message}");
 }
+
+/// Two columns that give one field (`Customer ID` and `Contact ID` both name the userId)
+/// refuse the file, naming both, rather than keep one cell of each row and drop the
+/// other; mapping one elsewhere, or to `ignore`, imports it.
+#[test]
+fn two_columns_of_one_field_are_refused_by_name() {
+    let (dir, store, ws) = open();
+    let file = dir.path().join("crm.csv");
+    std::fs::write(
+        &file,
+        "Customer ID,Contact ID,Created At,Email\nc-1,k-1,2024-05-01T10:00:00Z,a@example.com\n",
+    )
+    .unwrap();
+    let err = import_file(&store, ws, &file, &Mapping::default(), &Options::default()).unwrap_err();
+    let message = format!("{err:#}");
+    assert!(
+        message.contains(r#"columns "Customer ID" and "Contact ID" both give `user_id`"#),
+        "{message}"
+    );
+    assert_eq!(store.event_count(ws).unwrap(), 0);
+    let mapping = Mapping {
+        columns: [("Contact ID".to_string(), "traits.contact_id".to_string())].into(),
+        ..Mapping::default()
+    };
+    let summary = import_file(&store, ws, &file, &mapping, &Options::default()).unwrap();
+    assert_eq!(summary.inserted, 1, "{:?}", summary.rejected);
+    let person = store.resolve(ws, "c-1").unwrap().unwrap();
+    let traits = store.person(ws, person).unwrap().unwrap().traits;
+    assert_eq!(traits["contact_id"], "k-1");
+}
