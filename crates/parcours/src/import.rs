@@ -3171,16 +3171,12 @@ impl CostColumns {
     }
 }
 
-/// Whether a row of ad costs is a line of the report around the days' rows, which ad
-/// platforms write below them: its day is not a date and its first cell says `Total…`
-/// (Google Ads' `Total: Account`, `Total: Campaigns`, a plain `Total` or `Totals` row),
-/// `Grand total`, or starts with `©` (Microsoft Advertising's copyright footer). A
-/// campaign named `Total…` on a day is a day's costs.
-fn is_report_total(cells: &[&str], day: Option<&str>, days: &DateReader) -> bool {
-    let day = day.map(str::trim).unwrap_or("");
-    if !day.is_empty() && days.read(day).is_ok() {
-        return false;
-    }
+/// Whether a row of ad costs whose day is not a date is a line of the report around the
+/// days' rows, which ad platforms write below them: its first cell says `Total…` (Google
+/// Ads' `Total: Account`, `Total: Campaigns`, a plain `Total` or `Totals` row), `Grand
+/// total`, or starts with `©` (Microsoft Advertising's copyright footer). Asked only of
+/// rows without a day: a campaign named `Total…` on a day is a day's costs.
+fn is_report_total(cells: &[&str]) -> bool {
     let Some(first) = cells.iter().map(|c| c.trim()).find(|c| !c.is_empty()) else {
         return false;
     };
@@ -3263,7 +3259,8 @@ fn import_costs<R: BufRead>(
                 .iter()
                 .map(|c| std::str::from_utf8(c).unwrap_or(""))
                 .collect();
-            if is_report_total(&text, text.get(day).copied(), days) {
+            let dated = text.get(day).is_some_and(|d| days.read(d.trim()).is_ok());
+            if !dated && is_report_total(&text) {
                 summary.report_totals.push(line);
                 continue;
             }
@@ -3291,11 +3288,6 @@ fn import_costs<R: BufRead>(
                 continue;
             };
             let cells: Vec<&str> = cells.collect();
-            if is_report_total(&cells, cells.get(day).copied(), days) {
-                summary.report_totals.push(line);
-                continue;
-            }
-            summary.rows += 1;
             let get = |i: Option<usize>| {
                 i.and_then(|i| cells.get(i).copied())
                     .map(str::trim)
@@ -3307,17 +3299,25 @@ fn import_costs<R: BufRead>(
                 field: Some(field.into()),
                 message,
             };
-            let Some(day_text) = get(Some(day)) else {
-                refuse(&mut summary, &raw, bad("day", "the day is empty".into()));
-                continue;
-            };
-            let micros = match days.read(day_text) {
-                Ok(micros) => micros,
-                Err(why) => {
+            // A row whose day is not a date: the report's totals or footer, else refused.
+            let micros = match get(Some(day)).map(|d| days.read(d)) {
+                Some(Ok(micros)) => micros,
+                _ if is_report_total(&cells) => {
+                    summary.report_totals.push(line);
+                    continue;
+                }
+                None => {
+                    summary.rows += 1;
+                    refuse(&mut summary, &raw, bad("day", "the day is empty".into()));
+                    continue;
+                }
+                Some(Err(why)) => {
+                    summary.rows += 1;
                     refuse(&mut summary, &raw, bad("day", why));
                     continue;
                 }
             };
+            summary.rows += 1;
             let Some(campaign_name) = get(Some(campaign)) else {
                 let r = bad("campaign", "the campaign is empty".into());
                 refuse(&mut summary, &raw, r);

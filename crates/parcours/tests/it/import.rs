@@ -532,14 +532,18 @@ fn ad_platforms_cost_exports_import_as_they_download() {
         &Options::default(),
     )
     .unwrap();
-    assert_eq!((google.rows, google.inserted), (2, 1));
+    assert_eq!(
+        (google.rows, google.inserted),
+        (3, 2),
+        "a campaign named Total… on a day is a day's costs"
+    );
     assert_eq!(
         lines(&google),
         vec![(5, "invalid_value".into(), Some("cost".into()))]
     );
     assert_eq!(
         google.report_totals,
-        [6, 7],
+        [7, 8],
         "Total: Account, Total: Campaigns"
     );
     let microsoft = import_file(
@@ -621,6 +625,15 @@ fn ad_platforms_cost_exports_import_as_they_download() {
                 120.5,
                 10000,
                 400
+            ),
+            row(
+                "2024-05-02",
+                "Total Recall",
+                "paid_search",
+                "google",
+                10.0,
+                100,
+                5
             ),
             row(
                 "2024-05-02",
