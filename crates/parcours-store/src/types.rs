@@ -130,9 +130,18 @@ pub struct PersonRecord {
     pub id: PersonId,
     pub identities: Vec<Identity>,
     pub traits: Map<String, Value>,
+    /// The latest [`TRAIT_HISTORY_KEPT`] changes of the person's traits, by trait then
+    /// time (all of them when there are no more).
     pub trait_history: Vec<TraitChange>,
+    /// How many changes there are in all.
+    pub trait_history_total: u64,
     pub groups: Vec<GroupMembership>,
 }
+
+/// How many of a person's latest trait changes a [`PersonRecord`] holds. An app that
+/// sends `identify` with a `last_seen` trait on every page adds a change each time: a
+/// record holding them all grew without bound (12 MB for 100,000).
+pub const TRAIT_HISTORY_KEPT: usize = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErasureReport {

@@ -165,23 +165,47 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
         Some(text) => plain_object(&text).map_err(damaged)?,
         None => Map::new(),
     };
+    // The latest changes, read from the latest observation back (each holds one change
+    // or more), then put by trait, then time.
     let mut trait_history = Vec::new();
     let mut stmt = c.prepare_cached(
-        "SELECT observed_at, changes FROM trait_history WHERE workspace_id = ?1 AND person_id = ?2 ORDER BY observed_at",
+        "SELECT observed_at, changes FROM trait_history INDEXED BY trait_history_observed
+         WHERE workspace_id = ?1 AND person_id = ?2 ORDER BY observed_at DESC, rowid DESC LIMIT ?3",
     )?;
-    let mut rows = stmt.query(params![ws, person])?;
+    let mut rows = stmt.query(params![ws, person, TRAIT_HISTORY_KEPT as i64])?;
+    let mut observations = 0;
     while let Some(r) = rows.next()? {
+        if trait_history.len() >= TRAIT_HISTORY_KEPT {
+            break;
+        }
+        observations += 1;
         let observed_at: Micros = r.get(0)?;
         let changes = plain_object(r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?)
             .map_err(damaged)?;
-        trait_history.extend(changes.into_iter().map(|(key, value)| TraitChange {
+        let room = TRAIT_HISTORY_KEPT - trait_history.len();
+        // An observation's changes in the order written, the ones left out its first.
+        let skip = changes.len().saturating_sub(room);
+        let kept = changes.into_iter().skip(skip).rev();
+        trait_history.extend(kept.map(|(key, value)| TraitChange {
             key,
             value,
             observed_at,
         }));
     }
+    trait_history.reverse();
     // By trait, then time (the sort is stable: changes at one time keep their order).
     trait_history.sort_by(|a, b| a.key.cmp(&b.key));
+    // Fewer observations than asked for and room left: there are no others.
+    let whole = observations < TRAIT_HISTORY_KEPT && trait_history.len() < TRAIT_HISTORY_KEPT;
+    let trait_history_total = if whole {
+        trait_history.len() as u64
+    } else {
+        c.prepare_cached(
+            "SELECT count(*) FROM trait_history t, json_each(t.changes)
+             WHERE t.workspace_id = ?1 AND t.person_id = ?2",
+        )?
+        .query_row(params![ws, person], |r| r.get::<_, i64>(0))? as u64
+    };
     let mut stmt = c.prepare_cached(
         "SELECT m.group_id, g.kind, g.parent_id, g.traits, m.since FROM memberships m INDEXED BY memberships_person
          LEFT JOIN groups g ON g.workspace_id = m.workspace_id AND g.group_id = m.group_id
@@ -208,6 +232,7 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
         identities: identities_of(c, ws, person)?,
         traits,
         trait_history,
+        trait_history_total,
         groups,
     }))
 }

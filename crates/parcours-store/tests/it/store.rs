@@ -936,6 +936,49 @@ fn a_timeline_page_is_the_slice_of_the_whole_timeline() {
     }
 }
 
+/// A person whose traits changed more than the record holds: the latest changes, by
+/// trait then time, and how many there are in all.
+#[test]
+fn a_person_record_holds_the_latest_trait_changes_and_counts_all() {
+    let (_dir, store, ws) = crate::store_with(json!([
+        {"type": "identify", "userId": "u-1", "messageId": "m-plan", "traits": {"plan": "free", "score": -1},
+            "timestamp": "2024-01-01T00:00:00Z"}
+    ]));
+    let kept = parcours_store::TRAIT_HISTORY_KEPT;
+    let messages: Vec<Value> = (0..kept + 200)
+        .map(|i| {
+            json!({"type": "identify", "userId": "u-1", "messageId": format!("m-{i}"),
+                "traits": {"score": i},
+                "timestamp": format!("2024-02-01T00:00:00.{i:06}Z")})
+        })
+        .collect();
+    store
+        .append(ws, crate::events(&Value::Array(messages)))
+        .unwrap();
+    let person = store.resolve(ws, "u-1").unwrap().unwrap();
+    let record = store.person(ws, person).unwrap().unwrap();
+    assert_eq!(record.trait_history_total, (kept + 200 + 2) as u64);
+    assert_eq!(record.trait_history.len(), kept);
+    let scores: Vec<i64> = (record.trait_history.iter())
+        .map(|c| {
+            assert_eq!(c.key, "score", "the oldest changes are left out");
+            c.value.as_i64().unwrap()
+        })
+        .collect();
+    assert_eq!(scores, (200..kept as i64 + 200).collect::<Vec<_>>());
+    assert_eq!(record.traits["plan"], "free");
+    // A person with fewer changes has them all.
+    let few = json!([{"type": "identify", "userId": "u-2", "messageId": "m-u2",
+        "traits": {"plan": "pro"}, "timestamp": "2024-01-01T00:00:00Z"}]);
+    store.append(ws, crate::events(&few)).unwrap();
+    let other = store.resolve(ws, "u-2").unwrap().unwrap();
+    let record = store.person(ws, other).unwrap().unwrap();
+    assert_eq!(
+        (record.trait_history.len(), record.trait_history_total),
+        (1, 1)
+    );
+}
+
 /// `append_then` calls back once the events are committed (visible to a reader then),
 /// with the same outcome `append` gives; on a closed store, with `Closed`, still once.
 #[test]
