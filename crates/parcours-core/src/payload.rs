@@ -1058,14 +1058,16 @@ pub fn is_placeholder_id(id: &str) -> bool {
         || PLACEHOLDER_IDS.iter().any(|p| p.eq_ignore_ascii_case(id))
 }
 
-/// The placeholder a message gives as `field`, if it gives one (the field is not taken).
+/// The placeholder a message gives as `field`, if it gives one (the field is not taken;
+/// nothing is allocated for an id that is not one).
 fn placeholder(m: &Message, field: F) -> Option<String> {
-    let id = match m.at(field)? {
-        Value::String(s) => s.trim().to_string(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    is_placeholder_id(&id).then_some(id)
+    match m.at(field)? {
+        Value::String(s) => Some(s.trim())
+            .filter(|id| is_placeholder_id(id))
+            .map(str::to_string),
+        Value::Number(n) => Some(n.to_string()).filter(|id| is_placeholder_id(id)),
+        _ => None,
+    }
 }
 
 /// Why a message whose only id of `field` is the placeholder `value` names no one.
