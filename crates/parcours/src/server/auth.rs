@@ -51,7 +51,10 @@ pub fn check(
             _ => "no API key: send `Authorization: Bearer KEY`",
         }));
     };
-    let key = known(store, secret)?;
+    let key = store
+        .authenticate(secret)
+        .map_err(ApiError::from)?
+        .ok_or_else(|| ApiError::unauthorized("unknown or revoked key"))?;
     if !key.scope.allows(required) {
         let mut e = ApiError::unauthorized(format!(
             "this is {} key; this endpoint needs {} key",
@@ -62,20 +65,4 @@ pub fn check(
         return Err(e);
     }
     Ok(key)
-}
-
-/// The live key `secret` is, of whatever scope.
-fn known(store: &dyn Store, secret: &str) -> Result<KeyInfo, ApiError> {
-    store
-        .authenticate(secret)
-        .map_err(ApiError::from)?
-        .ok_or_else(|| ApiError::unauthorized("unknown or revoked key"))
-}
-
-/// Checks that the request has a live key, of any scope (the query API's first check,
-/// before anything else of the request is read; see `server::require_key`).
-pub fn live(store: &dyn Store, secret: Option<&str>) -> Result<(), ApiError> {
-    let secret = secret
-        .ok_or_else(|| ApiError::unauthorized("no API key: send `Authorization: Bearer KEY`"))?;
-    known(store, secret).map(|_| ())
 }

@@ -27,7 +27,7 @@ use axum::http::{header, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use parcours_store::Store;
+use parcours_store::{Scope, Store};
 use tokio::sync::Semaphore;
 use tower_http::cors::{Any, CorsLayer};
 
@@ -128,10 +128,11 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Every `/api/v1` request but the OpenAPI document needs a live key before anything
-/// else of it is read: without one it gets 401, whatever its path, query or body (a
-/// misspelt parameter would otherwise answer 400 to a caller with no key). Each endpoint
-/// then checks the key's scope, before it reads a body.
+/// Every `/api/v1` request but the OpenAPI document needs a read (or admin) key before
+/// anything else of it is read: without one, or with the write key a web page ships, it
+/// gets 401, whatever its path, query or body (a misspelt parameter would otherwise
+/// answer 400 to a caller with no key). Admin endpoints then check for an admin key,
+/// before they read a body.
 async fn require_key(
     State(state): State<AppState>,
     request: axum::extract::Request,
@@ -143,8 +144,9 @@ async fn require_key(
     }
     let key = auth::header_key(request.headers());
     let store = state.store.clone();
-    match tokio::task::spawn_blocking(move || auth::live(store.as_ref(), key.as_deref())).await {
-        Ok(Ok(())) => next.run(request).await,
+    let check = move || auth::check(store.as_ref(), key.as_deref(), Scope::Read);
+    match tokio::task::spawn_blocking(check).await {
+        Ok(Ok(_)) => next.run(request).await,
         Ok(Err(e)) => e.into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }
