@@ -33,10 +33,10 @@ pub(super) async fn blocking<T: Send + 'static>(
     blocking_as(state, key, f).await
 }
 
-/// The request's key, checked for `scope` (on the blocking pool). Handlers that read a
-/// body call it before reading it, so that a caller without the right key gets 401
-/// whatever else is wrong with the request.
-pub(super) async fn authorized(
+/// The request's key, checked for `scope` (on the blocking pool). An admin endpoint that
+/// reads a body calls it first, so that a read key (which `server::require_key` lets
+/// through) gets 401 whatever else is wrong with the request.
+async fn authorized(
     state: &AppState,
     headers: &HeaderMap,
     scope: Scope,
@@ -49,7 +49,7 @@ pub(super) async fn authorized(
 }
 
 /// Runs `f` on the blocking pool with a key already checked ([`authorized`]).
-pub(super) async fn blocking_as<T: Send + 'static>(
+async fn blocking_as<T: Send + 'static>(
     state: &AppState,
     key: KeyInfo,
     f: impl FnOnce(&AppState, KeyInfo) -> Result<T, ApiError> + Send + 'static,

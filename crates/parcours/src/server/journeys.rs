@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use parcours_core::journey::{DefinitionError, JourneyDef};
-use parcours_store::{JourneyRecord, KeyInfo, Scope, StoreError};
+use parcours_store::{JourneyRecord, Scope, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{authorized, blocking, blocking_as};
+use super::api::blocking;
 use super::error::ApiError;
 use super::extract::{Id, Query};
 use super::AppState;
@@ -154,9 +154,8 @@ async fn create(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<JourneyRecord>), ApiError> {
-    let key = authorized(&state, &headers, Scope::Read).await?;
     let def = parse_definition(&headers, &body)?;
-    blocking_as(&state, key, move |state, key| {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
         let record = state
             .store
             .save_journey(key.workspace_id, None, &def.name, &stored(&def))
@@ -173,9 +172,8 @@ async fn replace(
     Id(id): Id,
     body: axum::body::Bytes,
 ) -> Result<Json<JourneyRecord>, ApiError> {
-    let key = authorized(&state, &headers, Scope::Read).await?;
     let def = parse_definition(&headers, &body)?;
-    blocking_as(&state, key, move |state, key| {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
         state
             .store
             .save_journey(key.workspace_id, Some(id), &def.name, &stored(&def))
@@ -285,8 +283,7 @@ async fn report_get(
         actors: q.actors,
         top: q.top,
     };
-    let key = authorized(&state, &headers, Scope::Read).await?;
-    let (def, output) = run_stored(&state, key, id, request).await?;
+    let (def, output) = run_stored(&state, &headers, id, request).await?;
     match (output, csv) {
         (RunOutput::Actors(rows), true) => Ok((
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
@@ -308,9 +305,8 @@ async fn report_post(
     Id(id): Id,
     body: axum::body::Bytes,
 ) -> Result<Json<RunOutput>, ApiError> {
-    let key = authorized(&state, &headers, Scope::Read).await?;
     let request = parse_request(&body)?;
-    Ok(Json(run_stored(&state, key, id, request).await?.1))
+    Ok(Json(run_stored(&state, &headers, id, request).await?.1))
 }
 
 fn parse_request(body: &[u8]) -> Result<RunRequest, ApiError> {
@@ -339,7 +335,6 @@ async fn adhoc_report(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<RunOutput>, ApiError> {
-    let key = authorized(&state, &headers, Scope::Read).await?;
     let body: AdhocBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "malformed_json",
@@ -358,7 +353,7 @@ async fn adhoc_report(
         ApiError::bad_request("invalid_value", "body", format!("report options: {e}"))
     })?;
     let plan = request.plan(def)?;
-    let output = blocking_as(&state, key, move |state, key| {
+    let output = blocking(&state, &headers, Scope::Read, move |state, key| {
         let frame = state.frame(key.workspace_id, &plan.spec)?;
         plan.execute(&frame, 0).map_err(ApiError::internal)
     })
@@ -368,11 +363,11 @@ async fn adhoc_report(
 
 async fn run_stored(
     state: &AppState,
-    key: KeyInfo,
+    headers: &HeaderMap,
     id: i64,
     request: RunRequest,
 ) -> Result<(JourneyDef, RunOutput), ApiError> {
-    blocking_as(state, key, move |state, key| {
+    blocking(state, headers, Scope::Read, move |state, key| {
         let def = stored_journey(state, key.workspace_id, id)?;
         let plan = request.plan(def)?;
         let frame = state.frame(key.workspace_id, &plan.spec)?;
@@ -573,7 +568,6 @@ async fn sentiment(
         texts: Vec<String>,
         language: Option<String>,
     }
-    let key = authorized(&state, &headers, Scope::Read).await?;
     let body: Body = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("malformed_json", "body", e.to_string()))?;
     if body.texts.len() > SENTIMENT_MAX_TEXTS {
@@ -596,7 +590,7 @@ async fn sentiment(
             )
         })?),
     };
-    blocking_as(&state, key, move |_, _| {
+    blocking(&state, &headers, Scope::Read, move |_, _| {
         let scorer = parcours_core::text::Scorer::new();
         let scores: Vec<_> = body
             .texts
@@ -668,7 +662,6 @@ async fn kpi_save(
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<parcours_core::kpi::KpiDef>, ApiError> {
-    let key = authorized(&state, &headers, Scope::Read).await?;
     let mut value: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("malformed_json", "body", e.to_string()))?;
     id_from_path(&mut value, &id)?;
@@ -676,7 +669,7 @@ async fn kpi_save(
         .map_err(|e| ApiError::bad_request("invalid_definition", "body", e.to_string()))?;
     def.validate()
         .map_err(|e| ApiError::bad_request("invalid_definition", &e.field, e.message))?;
-    blocking_as(&state, key, move |state, key| {
+    blocking(&state, &headers, Scope::Read, move |state, key| {
         let stored = serde_json::to_value(&def).map_err(ApiError::internal)?;
         state.store.save_kpi(key.workspace_id, &def.id, &stored)?;
         Ok(Json(def))
@@ -707,8 +700,7 @@ async fn kpis_builtin(
     headers: HeaderMap,
     Query(request): Query<crate::requests::KpiRequest>,
 ) -> Result<Json<Vec<parcours_core::kpi::KpiResult>>, ApiError> {
-    let key = authorized(&state, &headers, Scope::Read).await?;
-    run_kpis(&state, key, request, None).await
+    run_kpis(&state, &headers, request, None).await
 }
 
 /// `POST /api/v1/kpis` with `{"kpis": [definitions…], "builtins": true|false, options…}`:
@@ -733,7 +725,6 @@ async fn kpis_adhoc(
     fn yes() -> bool {
         true
     }
-    let key = authorized(&state, &headers, Scope::Read).await?;
     let body: Body = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "malformed_json",
@@ -753,18 +744,18 @@ async fn kpis_adhoc(
         stage: body.stage,
         only: body.only,
     };
-    run_kpis(&state, key, request, Some(catalog)).await
+    run_kpis(&state, &headers, request, Some(catalog)).await
 }
 
 /// Runs the workspace's catalog, or `given` (with the workspace's catalog under it when
 /// its flag is set).
 async fn run_kpis(
     state: &AppState,
-    key: KeyInfo,
+    headers: &HeaderMap,
     request: crate::requests::KpiRequest,
     given: Option<(parcours_core::kpi::Catalog, bool)>,
 ) -> Result<Json<Vec<parcours_core::kpi::KpiResult>>, ApiError> {
-    blocking_as(state, key, move |state, key| {
+    blocking(state, headers, Scope::Read, move |state, key| {
         let catalog = match given {
             None => workspace_catalog(state, key.workspace_id)?,
             Some((given, true)) => workspace_catalog(state, key.workspace_id)?.merged(given),
