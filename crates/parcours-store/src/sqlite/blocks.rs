@@ -219,11 +219,17 @@ impl Actors {
         Actors { ids, keys }
     }
 
-    /// Whether the row's actor is one of these (without allocating: a person has few
-    /// identities, a block many rows).
+    /// Whether the row's actor is one of these: a binary search of the sorted ids,
+    /// without allocating. A person usually has a few identities, but a server that
+    /// sends a new anonymousId with each call of a user gives them one per event (5,001
+    /// made a scan of every candidate row's actor against all of them: 0.33 s for a
+    /// timeline page).
     pub fn holds(&self, row: &Row) -> bool {
-        row.actor()
-            .is_some_and(|(a, v)| self.ids.iter().any(|(pa, pv)| *pa == a && pv == v))
+        row.actor().is_some_and(|(a, v)| {
+            self.ids
+                .binary_search_by(|(pa, pv)| (*pa, pv.as_str()).cmp(&(a, v)))
+                .is_ok()
+        })
     }
 }
 
@@ -914,6 +920,44 @@ mod tests {
             traits: o(11),
             context: None,
         }
+    }
+
+    /// A row's actor is held when one of the person's ids is it, of the same kind (a
+    /// userId `a-7` is not the anonymousId `a-7`), among thousands of ids; emails key
+    /// no event.
+    #[test]
+    fn actors_hold_exactly_their_ids_of_their_kinds() {
+        let mut ids: Vec<(IdentityKind, String)> = (0..5_000)
+            .map(|i| (IdentityKind::AnonymousId, format!("a-{i}")))
+            .collect();
+        ids.push((IdentityKind::UserId, "u-1".into()));
+        ids.push((IdentityKind::Email, "e@example.com".into()));
+        let actors = Actors::of(ids);
+        let fields = |user: Option<&str>, anonymous: Option<&str>| Fields {
+            seq: 1,
+            hash: 0,
+            texts: Default::default(),
+            opts: [
+                user, anonymous, None, None, None, None, None, None, None, None, None, None,
+            ]
+            .map(|o| o.map(str::to_string)),
+            times: (0, None, None, 0),
+            revenue: None,
+            online: true,
+        };
+        let held = |user, anonymous| actors.holds(&row(&fields(user, anonymous)));
+        assert!(held(Some("u-1"), None));
+        assert!(
+            held(Some("u-1"), Some("elsewhere")),
+            "the userId is the actor"
+        );
+        assert!(held(None, Some("a-4999")));
+        assert!(held(None, Some("a-0")));
+        assert!(!held(Some("a-7"), None), "a userId is not an anonymousId");
+        assert!(!held(None, Some("u-1")), "an anonymousId is not a userId");
+        assert!(!held(Some("other"), Some("a-7")), "another user's event");
+        assert!(!held(Some("e@example.com"), None), "emails key no event");
+        assert!(!held(None, None));
     }
 
     fn back(r: &Row) -> Fields {
