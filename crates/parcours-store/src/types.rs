@@ -128,7 +128,11 @@ pub struct GroupMembership {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PersonRecord {
     pub id: PersonId,
+    /// The person's identities by first sight: every userId and email, and the
+    /// anonymousIds seen last, [`IDENTITIES_KEPT`] in all at most.
     pub identities: Vec<Identity>,
+    /// How many identities the person has in all.
+    pub identities_total: u64,
     pub traits: Map<String, Value>,
     /// The latest [`TRAIT_HISTORY_KEPT`] changes of the person's traits, by trait then
     /// time (all of them when there are no more).
@@ -137,6 +141,10 @@ pub struct PersonRecord {
     pub trait_history_total: u64,
     pub groups: Vec<GroupMembership>,
 }
+
+/// How many identities a [`PersonRecord`] holds. A server that sends a new anonymousId
+/// with each call of a user gives them one identity an event.
+pub const IDENTITIES_KEPT: usize = 1_000;
 
 /// How many of a person's latest trait changes a [`PersonRecord`] holds. An app that
 /// sends `identify` with a `last_seen` trait on every page adds a change each time: a

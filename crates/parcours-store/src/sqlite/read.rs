@@ -227,9 +227,25 @@ pub fn person(c: &Connection, ws: WorkspaceId, person: PersonId) -> Result<Optio
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut identities = identities_of(c, ws, person)?;
+    let identities_total = identities.len() as u64;
+    if identities.len() > IDENTITIES_KEPT {
+        // Every userId and email, then the anonymousIds seen last; by first sight again.
+        identities.sort_by_key(|i| {
+            (
+                i.kind == IdentityKind::AnonymousId,
+                std::cmp::Reverse(i.first_seen),
+            )
+        });
+        identities.truncate(IDENTITIES_KEPT);
+        identities.sort_by(|a, b| {
+            (a.first_seen, a.kind.code(), &a.value).cmp(&(b.first_seen, b.kind.code(), &b.value))
+        });
+    }
     Ok(Some(PersonRecord {
         id: person,
-        identities: identities_of(c, ws, person)?,
+        identities,
+        identities_total,
         traits,
         trait_history,
         trait_history_total,

@@ -979,6 +979,39 @@ fn a_person_record_holds_the_latest_trait_changes_and_counts_all() {
     );
 }
 
+/// A user given a new anonymousId with each server call: the record holds every userId
+/// and email and the anonymousIds seen last, and counts them all; the timeline still
+/// finds every event.
+#[test]
+fn a_person_record_holds_its_ids_and_the_latest_anonymous_ones() {
+    let (_dir, store, ws) = crate::store_with(json!([
+        {"type": "identify", "userId": "u-s", "messageId": "m-id", "traits": {"email": "s@example.com"},
+            "timestamp": "2024-01-01T00:00:00Z"}
+    ]));
+    let kept = parcours_store::IDENTITIES_KEPT;
+    let calls = kept + 200;
+    let messages: Vec<Value> = (0..calls)
+        .map(|i| {
+            json!({"type": "track", "event": "Server Call", "userId": "u-s",
+                "anonymousId": format!("anon-{i:05}"), "messageId": format!("m-{i}"),
+                "timestamp": format!("2024-02-01T00:00:00.{i:06}Z")})
+        })
+        .collect();
+    store
+        .append(ws, crate::events(&Value::Array(messages)))
+        .unwrap();
+    let person = store.resolve(ws, "u-s").unwrap().unwrap();
+    let record = store.person(ws, person).unwrap().unwrap();
+    assert_eq!(record.identities_total, (calls + 2) as u64);
+    assert_eq!(record.identities.len(), kept);
+    let values: Vec<&str> = record.identities.iter().map(|i| i.value.as_str()).collect();
+    assert_eq!(&values[..2], ["u-s", "s@example.com"], "by first sight");
+    assert_eq!(values[2], format!("anon-{:05}", calls - (kept - 2)));
+    assert_eq!(values[kept - 1], format!("anon-{:05}", calls - 1));
+    let timeline = store.person_events(ws, person).unwrap();
+    assert_eq!(timeline.len(), calls + 1);
+}
+
 /// `append_then` calls back once the events are committed (visible to a reader then),
 /// with the same outcome `append` gives; on a closed store, with `Closed`, still once.
 #[test]
