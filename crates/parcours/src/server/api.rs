@@ -29,35 +29,14 @@ pub(super) async fn blocking<T: Send + 'static>(
     scope: Scope,
     f: impl FnOnce(&AppState, KeyInfo) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let key = authorized(state, headers, scope).await?;
-    blocking_as(state, key, f).await
-}
-
-/// The request's key, checked for `scope` (on the blocking pool). An admin endpoint that
-/// reads a body calls it first, so that a read key (which `server::require_key` lets
-/// through) gets 401 whatever else is wrong with the request.
-async fn authorized(
-    state: &AppState,
-    headers: &HeaderMap,
-    scope: Scope,
-) -> Result<KeyInfo, ApiError> {
     let key = auth::header_key(headers);
     let state = state.clone();
-    tokio::task::spawn_blocking(move || auth::check(state.store.as_ref(), key.as_deref(), scope))
-        .await
-        .map_err(ApiError::internal)?
-}
-
-/// Runs `f` on the blocking pool with a key already checked ([`authorized`]).
-async fn blocking_as<T: Send + 'static>(
-    state: &AppState,
-    key: KeyInfo,
-    f: impl FnOnce(&AppState, KeyInfo) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let state = state.clone();
-    tokio::task::spawn_blocking(move || f(&state, key))
-        .await
-        .map_err(ApiError::internal)?
+    tokio::task::spawn_blocking(move || {
+        let info = auth::check(state.store.as_ref(), key.as_deref(), scope)?;
+        f(&state, info)
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 fn resolve(state: &AppState, key: &KeyInfo, identifier: &str) -> Result<PersonId, ApiError> {
@@ -224,7 +203,6 @@ async fn create_key(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let key = authorized(&state, &headers, Scope::Admin).await?;
     let req: NewKey = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
             "malformed_json",
@@ -239,7 +217,7 @@ async fn create_key(
             format!("scope must be write, read or admin, not `{}`", req.scope),
         )
     })?;
-    blocking_as(&state, key, move |state, key| {
+    blocking(&state, &headers, Scope::Admin, move |state, key| {
         let (info, secret) = state.store.create_key(key.workspace_id, scope, req.label.as_deref())?;
         Ok((StatusCode::CREATED, Json(json!({ "key": secret, "info": info, "note": "store this key now: it is not shown again" }))))
     })

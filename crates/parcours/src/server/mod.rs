@@ -128,11 +128,12 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Every `/api/v1` request but the OpenAPI document needs a read (or admin) key before
-/// anything else of it is read: without one, or with the write key a web page ships, it
-/// gets 401, whatever its path, query or body (a misspelt parameter would otherwise
-/// answer 400 to a caller with no key). Admin endpoints then check for an admin key,
-/// before they read a body.
+/// Every `/api/v1` request but the OpenAPI document needs the key its endpoint takes
+/// ([`scope_of`]) before anything else of it is read: without one, with the write key a
+/// web page ships, or with a read key on an admin endpoint, it gets 401 whatever its
+/// path, query or body (a misspelt parameter or a malformed body would otherwise be
+/// described to a caller who may not ask). Each endpoint checks its key again when it
+/// runs, for its workspace.
 async fn require_key(
     State(state): State<AppState>,
     request: axum::extract::Request,
@@ -142,13 +143,27 @@ async fn require_key(
     if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
         return next.run(request).await;
     }
+    let scope = scope_of(request.method(), path);
     let key = auth::header_key(request.headers());
     let store = state.store.clone();
-    let check = move || auth::check(store.as_ref(), key.as_deref(), Scope::Read);
+    let check = move || auth::check(store.as_ref(), key.as_deref(), scope);
     match tokio::task::spawn_blocking(check).await {
         Ok(Ok(_)) => next.run(request).await,
         Ok(Err(e)) => e.into_response(),
         Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// The scope an `/api/v1` request needs: admin for keys and erasure, read (which admin
+/// keys also have) for everything else. No `/api/v1` endpoint takes a write key (the
+/// survey widget reads `/v1/surveys`).
+fn scope_of(method: &Method, path: &str) -> Scope {
+    let keys = path == "/api/v1/keys" || path.starts_with("/api/v1/keys/");
+    let erasure = method == Method::DELETE && path.starts_with("/api/v1/persons/");
+    if keys || erasure {
+        Scope::Admin
+    } else {
+        Scope::Read
     }
 }
 
