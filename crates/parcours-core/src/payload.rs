@@ -54,6 +54,9 @@ pub struct Parsed {
     pub rejected: Vec<PayloadError>,
     /// The `writeKey` found in the body (envelope or first message), if any.
     pub write_key: Option<String>,
+    /// How many ids of the accepted messages were placeholders, taken as absent
+    /// ([`is_placeholder_id`]): a client bug the operator should hear of.
+    pub placeholder_ids: usize,
 }
 
 impl Parsed {
@@ -145,9 +148,10 @@ pub fn parse_body(
                 limits,
                 new_message_id,
             ) {
-                Ok(event) => {
+                Ok((event, placeholders)) => {
                     parsed.events.push(event);
                     parsed.indices.push(None);
+                    parsed.placeholder_ids += placeholders;
                 }
                 Err(e) => parsed.rejected.push(e),
             }
@@ -448,6 +452,7 @@ pub fn parse_fields(
         limits,
         new_message_id,
     )
+    .map(|(event, _)| event)
 }
 
 /// How a message's times give its event time.
@@ -758,9 +763,10 @@ fn parse_batch(
             )),
         };
         match result {
-            Ok(event) => {
+            Ok((event, placeholders)) => {
                 parsed.events.push(event);
                 parsed.indices.push(Some(index));
+                parsed.placeholder_ids += placeholders;
             }
             Err(e) => parsed.rejected.push(e.in_batch(index)),
         }
@@ -776,7 +782,7 @@ fn parse_message(
     clock: Clock,
     limits: &Limits,
     new_message_id: &mut dyn FnMut() -> String,
-) -> Result<Event, PayloadError> {
+) -> Result<(Event, usize), PayloadError> {
     // Most events are far under the limit: a bound on their size (no serialisation)
     // settles those; the exact size is computed only near the limit.
     let texts = std::mem::take(&mut m.texts);
@@ -903,7 +909,8 @@ fn parse_message(
             .map_err(|message| invalid("properties.score", message))?;
     }
     let touch = properties.view(|p| context.view(|c| normalize(kind, &name, p, c)));
-    Ok(Event {
+    let placeholders = given.iter().flatten().count();
+    let event = Event {
         message_id,
         kind,
         name,
@@ -919,7 +926,9 @@ fn parse_message(
         traits,
         context,
         touch,
-    })
+    };
+    // How many of its ids were placeholders, taken as absent (for the server's metrics).
+    Ok((event, placeholders))
 }
 
 /// The length of a message serialised as JSON, counted without building the text.

@@ -105,7 +105,13 @@ async fn handle(
     let outcome = rx
         .await
         .map_err(|_| ApiError::from(parcours_store::StoreError::Closed))??;
-    record(state, started, &outcome, parsed.rejected.len());
+    record(
+        state,
+        started,
+        &outcome,
+        parsed.rejected.len(),
+        parsed.placeholder_ids,
+    );
     respond(endpoint, total, outcome, parsed.rejected)
 }
 
@@ -223,7 +229,13 @@ pub(super) fn commit(
     check(state, workspace, &mut parsed)?;
     let started = Instant::now();
     let outcome = state.store.append(workspace, parsed.events)?;
-    record(state, started, &outcome, parsed.rejected.len());
+    record(
+        state,
+        started,
+        &outcome,
+        parsed.rejected.len(),
+        parsed.placeholder_ids,
+    );
     Ok((outcome, parsed.rejected))
 }
 
@@ -255,7 +267,13 @@ fn check(state: &AppState, workspace: WorkspaceId, parsed: &mut Parsed) -> Resul
 
 /// Records a committed request in the metrics: its commit's latency (from `started`)
 /// and its events by outcome.
-fn record(state: &AppState, started: Instant, outcome: &AppendOutcome, rejected: usize) {
+fn record(
+    state: &AppState,
+    started: Instant,
+    outcome: &AppendOutcome,
+    rejected: usize,
+    placeholder_ids: usize,
+) {
     state.metrics.commit_latency.observe(started.elapsed());
     let relaxed = std::sync::atomic::Ordering::Relaxed;
     state
@@ -270,4 +288,8 @@ fn record(state: &AppState, started: Instant, outcome: &AppendOutcome, rejected:
         .metrics
         .events_rejected
         .fetch_add(rejected as u64, relaxed);
+    state
+        .metrics
+        .placeholder_ids
+        .fetch_add(placeholder_ids as u64, relaxed);
 }

@@ -58,6 +58,9 @@ pub struct Metrics {
     pub events_duplicate: AtomicU64,
     pub events_rejected: AtomicU64,
     pub rate_limited: AtomicU64,
+    /// Ids of accepted messages that were placeholders (`"undefined"`, `0`…), taken as
+    /// absent.
+    pub placeholder_ids: AtomicU64,
     pub ingest_latency: Histogram,
     pub commit_latency: Histogram,
 }
@@ -94,6 +97,11 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP parcours_ingest_placeholder_ids_total Ids of accepted messages that were placeholders (\"undefined\", \"null\", 0…) and were taken as absent: a client sends them when it has no id.\n# TYPE parcours_ingest_placeholder_ids_total counter\nparcours_ingest_placeholder_ids_total {}",
+            self.placeholder_ids.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP parcours_rate_limited_total Requests refused by the rate limiter.\n# TYPE parcours_rate_limited_total counter\nparcours_rate_limited_total {}",

@@ -350,6 +350,15 @@ async fn cors_health_and_metrics() {
     assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
     ingest(&h, "/v1/track", json!({"userId": "m", "event": "E"})).await;
     ingest(&h, "/v1/track", json!({"userId": "m"})).await;
+    // An accepted message with a placeholder anonymousId, and a refused one with two.
+    let placeholder = json!({"userId": "m", "anonymousId": "undefined", "event": "E"});
+    ingest(&h, "/v1/track", placeholder).await;
+    ingest(
+        &h,
+        "/v1/track",
+        json!({"userId": "null", "anonymousId": "0", "event": "E"}),
+    )
+    .await;
     let (_, text, _) = h
         .send(
             Request::builder()
@@ -360,20 +369,24 @@ async fn cors_health_and_metrics() {
         .await;
     let text = text.as_str().unwrap().to_string();
     assert!(
-        text.contains("parcours_ingest_events_total{outcome=\"accepted\"} 1"),
+        text.contains("parcours_ingest_events_total{outcome=\"accepted\"} 2"),
         "{text}"
     );
     assert!(
-        text.contains("parcours_ingest_events_total{outcome=\"rejected\"} 1"),
+        text.contains("parcours_ingest_events_total{outcome=\"rejected\"} 2"),
         "{text}"
     );
     assert!(
-        text.contains("parcours_ingest_requests_total{endpoint=\"track\",status=\"400\"} 1"),
+        text.contains("parcours_ingest_requests_total{endpoint=\"track\",status=\"400\"} 2"),
         "{text}"
     );
     assert!(
-        text.contains("parcours_ingest_request_duration_seconds_count 2"),
+        text.contains("parcours_ingest_request_duration_seconds_count 4"),
         "{text}"
+    );
+    assert!(
+        text.contains("parcours_ingest_placeholder_ids_total 1\n"),
+        "only the accepted message's placeholder counts: {text}"
     );
 }
 
