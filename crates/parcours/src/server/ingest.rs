@@ -123,7 +123,8 @@ fn too_large(limit: usize) -> ApiError {
     ))
 }
 
-/// Undoes `Content-Encoding: gzip`, refusing bodies that inflate past the limit.
+/// Undoes `Content-Encoding: gzip` (or `deflate`, the zlib format), refusing bodies that
+/// inflate past the limit.
 fn decode(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, ApiError> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)
@@ -131,29 +132,31 @@ fn decode(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, ApiErr
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
+    let inflate = |reader: &mut dyn Read, format: &str| {
+        let mut out = Vec::new();
+        reader
+            .take(limit as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                ApiError::bad_request(
+                    "malformed_json",
+                    "body",
+                    format!("the body is not valid {format}: {e}"),
+                )
+            })?;
+        if out.len() > limit {
+            return Err(too_large(limit));
+        }
+        Ok(Bytes::from(out))
+    };
     match encoding.as_str() {
         "" | "identity" => Ok(raw),
-        "gzip" | "x-gzip" => {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&raw[..])
-                .take(limit as u64 + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| {
-                    ApiError::bad_request(
-                        "malformed_json",
-                        "body",
-                        format!("the body is not valid gzip: {e}"),
-                    )
-                })?;
-            if out.len() > limit {
-                return Err(too_large(limit));
-            }
-            Ok(Bytes::from(out))
-        }
+        "gzip" | "x-gzip" => inflate(&mut flate2::read::GzDecoder::new(&raw[..]), "gzip"),
+        "deflate" => inflate(&mut flate2::read::ZlibDecoder::new(&raw[..]), "deflate"),
         other => Err(ApiError::bad_request(
             "unsupported_encoding",
             "Content-Encoding",
-            format!("unsupported Content-Encoding `{other}`; use gzip or none"),
+            format!("unsupported Content-Encoding `{other}`; use gzip, deflate or none"),
         )),
     }
 }

@@ -219,10 +219,27 @@ async fn client_quirks_are_accepted() {
         .unwrap();
     let (status, body, _) = h.send(req).await;
     assert_eq!(status, 200, "{body}");
+    // A client that compresses with `Content-Encoding: deflate` (the zlib format).
+    let deflated = {
+        use std::io::Write;
+        let track = json!({"event": "D", "userId": "q", "timestamp": "2024-05-01T10:00:04Z"});
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&serde_json::to_vec(&track).unwrap()).unwrap();
+        e.finish().unwrap()
+    };
+    let req = Request::builder()
+        .method("POST")
+        .uri("/v1/track")
+        .header("authorization", basic(&h.write))
+        .header("content-encoding", "deflate")
+        .body(Body::from(deflated))
+        .unwrap();
+    let (status, body, _) = h.send(req).await;
+    assert_eq!(status, 200, "{body}");
 
     let (_, timeline) = h.get("/api/v1/persons/q/timeline", &h.read).await;
     let events = timeline["events"].as_array().unwrap();
-    assert_eq!(events.len(), 3);
+    assert_eq!(events.len(), 4);
     // RudderStack's clock: sent 1 s after the event, so the event lands 1 s before receipt.
     let b = events.iter().find(|e| e["event"] == "B").unwrap();
     assert_eq!(b["original_timestamp"], "2024-05-01T10:00:02.000000Z");
