@@ -54,8 +54,9 @@ pub struct Parsed {
     pub rejected: Vec<PayloadError>,
     /// The `writeKey` found in the body (envelope or first message), if any.
     pub write_key: Option<String>,
-    /// How many ids of the accepted messages were placeholders, taken as absent
-    /// ([`is_placeholder_id`]): a client bug the operator should hear of.
+    /// How many ids of the messages that parsed were placeholders, taken as absent
+    /// ([`is_placeholder_id`]): a client bug the operator should hear of. (A survey
+    /// answer refused later, by [`Parsed::reject_failing`], still counts.)
     pub placeholder_ids: usize,
 }
 
@@ -801,10 +802,10 @@ fn parse_message(
         ));
     }
     let kind = message_kind(&m, kind_from_path)?;
-    // A placeholder id is absent; named in the error if no other id is left.
-    let given = [F::UserId, F::AnonymousId].map(|f| placeholder(&m, f).map(|p| (f, p)));
-    let user_id = optional_id(&mut m, F::UserId)?;
-    let anonymous_id = optional_id(&mut m, F::AnonymousId)?;
+    // A placeholder id is absent; named in the error if no other id is left, and counted.
+    let mut given = [None, None];
+    let user_id = id_or_none(&mut m, F::UserId, &mut given[0])?;
+    let anonymous_id = id_or_none(&mut m, F::AnonymousId, &mut given[1])?;
     let mut group_id = None;
     let mut previous_id = None;
     match kind {
@@ -829,7 +830,7 @@ fn parse_message(
                 _ => None,
             }
             .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty() && !is_placeholder_id(s));
+            .filter(|s| !is_absent_id(s));
         }
     }
     if user_id.is_none() && anonymous_id.is_none() {
@@ -1057,26 +1058,26 @@ pub const PLACEHOLDER_IDS: &[&str] = &[
     "n/a",
 ];
 
-/// Whether an identifier (trimmed) is a placeholder: see [`PLACEHOLDER_IDS`].
+/// Whether an identifier (trimmed) is a placeholder: see [`PLACEHOLDER_IDS`]. (The
+/// comparisons are cheap: each first compares lengths.)
 pub fn is_placeholder_id(id: &str) -> bool {
-    // Most ids are longer than every placeholder but the nil UUID: one comparison.
-    if id.len() > 17 && id.len() != 36 {
-        return id.starts_with("{{") && id.ends_with("}}");
-    }
     (id.starts_with("{{") && id.ends_with("}}"))
         || PLACEHOLDER_IDS.iter().any(|p| p.eq_ignore_ascii_case(id))
 }
 
-/// The placeholder a message gives as `field`, if it gives one (the field is not taken;
-/// nothing is allocated for an id that is not one).
-fn placeholder(m: &Message, field: F) -> Option<String> {
-    match m.at(field)? {
-        Value::String(s) => Some(s.trim())
-            .filter(|id| is_placeholder_id(id))
-            .map(str::to_string),
-        Value::Number(n) => Some(n.to_string()).filter(|id| is_placeholder_id(id)),
-        _ => None,
-    }
+/// Whether an identifier (trimmed) names no one: empty, or a placeholder. The one rule
+/// for every place that reads ids (messages, and the import telling rows keyed by
+/// email).
+pub fn is_absent_id(id: &str) -> bool {
+    id.is_empty() || is_placeholder_id(id)
+}
+
+/// An identifier field as read: one, none, or a placeholder taken as none (kept for the
+/// error that names it, and counted).
+enum Id {
+    Given(String),
+    Absent,
+    Placeholder(String),
 }
 
 /// Why a message whose only id of `field` is the placeholder `value` names no one.
@@ -1089,19 +1090,22 @@ fn names_no_one(field: F, value: &str, needed: &str) -> PayloadError {
 }
 
 /// An identifier: a non-empty string (numbers are accepted and turned into strings, as
-/// several clients send numeric user ids); `null`, `""` and placeholders
-/// ([`is_placeholder_id`]) mean absent. Taken out of the message (each field is read
-/// once).
-fn optional_id(m: &mut Message, field: F) -> Result<Option<String>, PayloadError> {
+/// several clients send numeric user ids); `null` and `""` mean absent, and so do
+/// placeholders ([`is_placeholder_id`]), which are told apart. Taken out of the message
+/// (each field is read once).
+fn optional_id(m: &mut Message, field: F) -> Result<Id, PayloadError> {
     let key = field.name();
     let id = match m.take(field) {
-        None | Some(Value::Null) => return Ok(None),
+        None | Some(Value::Null) => return Ok(Id::Absent),
         Some(Value::String(s)) => trimmed(s),
         Some(Value::Number(n)) => n.to_string(),
         Some(_) => return Err(wrong_type(key, "a string")),
     };
-    if id.is_empty() || is_placeholder_id(&id) {
-        return Ok(None);
+    if id.is_empty() {
+        return Ok(Id::Absent);
+    }
+    if is_placeholder_id(&id) {
+        return Ok(Id::Placeholder(id));
     }
     if longer_than(&id, MAX_ID_CHARS) {
         return Err(invalid(
@@ -1109,7 +1113,7 @@ fn optional_id(m: &mut Message, field: F) -> Result<Option<String>, PayloadError
             format!("`{key}` may be at most {MAX_ID_CHARS} characters"),
         ));
     }
-    Ok(Some(id))
+    Ok(Id::Given(id))
 }
 
 /// `s` without surrounding white space, reusing its buffer when there is none.
@@ -1120,17 +1124,30 @@ fn trimmed(s: String) -> String {
     }
 }
 
+/// An optional identifier; a placeholder is none, and goes to `dropped` with its field.
+fn id_or_none(
+    m: &mut Message,
+    field: F,
+    dropped: &mut Option<(F, String)>,
+) -> Result<Option<String>, PayloadError> {
+    Ok(match optional_id(m, field)? {
+        Id::Given(id) => Some(id),
+        Id::Absent => None,
+        Id::Placeholder(value) => {
+            *dropped = Some((field, value));
+            None
+        }
+    })
+}
+
 fn required_id(m: &mut Message, field: F) -> Result<String, PayloadError> {
     let key = field.name();
-    if let Some(value) = placeholder(m, field) {
-        return Err(names_no_one(
-            field,
-            &value,
-            &format!("`{key}` is required for this message type"),
-        ));
+    let needed = format!("`{key}` is required for this message type");
+    match optional_id(m, field)? {
+        Id::Given(id) => Ok(id),
+        Id::Placeholder(value) => Err(names_no_one(field, &value, &needed)),
+        Id::Absent => Err(missing(key, needed)),
     }
-    optional_id(m, field)?
-        .ok_or_else(|| missing(key, format!("`{key}` is required for this message type")))
 }
 
 fn optional_time(value: Option<&Value>, key: &str) -> Result<Option<Micros>, PayloadError> {

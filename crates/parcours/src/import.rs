@@ -22,7 +22,7 @@ use std::sync::Mutex;
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use indicatif::ProgressBar;
-use parcours_core::payload::{is_placeholder_id, parse_fields, Limits, Message};
+use parcours_core::payload::{is_absent_id, parse_fields, Limits, Message};
 use parcours_core::time::format_rfc3339;
 use parcours_core::time::Micros;
 use parcours_core::voice::definitions::{admit_response, parse_stored, SurveyDef};
@@ -1626,8 +1626,8 @@ fn by_email_alone(m: &mut Message) -> bool {
     // An id that names no one (null, blank, a placeholder such as "NULL") is none.
     let id = |m: &Message, key: &str| match m.get(key) {
         None | Some(Value::Null) => false,
-        Some(Value::String(s)) => !s.trim().is_empty() && !is_placeholder_id(s.trim()),
-        Some(Value::Number(n)) => !is_placeholder_id(&n.to_string()),
+        Some(Value::String(s)) => !is_absent_id(s.trim()),
+        Some(Value::Number(n)) => !is_absent_id(&n.to_string()),
         Some(_) => true,
     };
     if id(m, "userId") || id(m, "anonymousId") {

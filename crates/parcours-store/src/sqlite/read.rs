@@ -60,12 +60,36 @@ pub fn person_events(
     ws: WorkspaceId,
     person: PersonId,
 ) -> Result<Vec<StoredEvent>> {
-    let all = TimelinePage {
-        offset: 0,
-        limit: usize::MAX,
-        latest_first: false,
-    };
-    Ok(person_timeline(c, ws, person, all)?.events)
+    let mut events = Vec::new();
+    for_each_person_row(c, ws, person, &mut Vec::new(), |id, row| {
+        events.push(stored_event(id, row)?);
+        Ok(())
+    })?;
+    events.sort_by_key(|e| (e.event.timestamp, e.seq));
+    Ok(events)
+}
+
+/// Calls `f` with the block and row of each of a person's events (block by block, in
+/// sequence order within one); `raw` is the caller's buffer.
+fn for_each_person_row(
+    c: &Connection,
+    ws: WorkspaceId,
+    person: PersonId,
+    raw: &mut Vec<u8>,
+    mut f: impl FnMut(i64, &Row) -> Result<()>,
+) -> Result<()> {
+    let actors = blocks::Actors::of(
+        identities_of(c, ws, person)?
+            .into_iter()
+            .map(|i| (i.kind, i.value)),
+    );
+    for id in blocks::blocks_with_actors(c, ws, &actors)? {
+        for_each_row(c, id, raw, |row| match actors.holds(row) {
+            true => f(id, row),
+            false => Ok(()),
+        })?;
+    }
+    Ok(())
 }
 
 /// A page of a person's events: a first pass notes each event's time, sequence number
@@ -77,21 +101,12 @@ pub fn person_timeline(
     person: PersonId,
     page: TimelinePage,
 ) -> Result<Timeline> {
-    let actors = blocks::Actors::of(
-        identities_of(c, ws, person)?
-            .into_iter()
-            .map(|i| (i.kind, i.value)),
-    );
     let mut keys: Vec<(i64, i64, i64)> = Vec::new();
     let mut raw = Vec::new();
-    for id in blocks::blocks_with_actors(c, ws, &actors)? {
-        for_each_row(c, id, &mut raw, |row| {
-            if actors.holds(row) {
-                keys.push((row.ts, row.seq, id));
-            }
-            Ok(())
-        })?;
-    }
+    for_each_person_row(c, ws, person, &mut raw, |id, row| {
+        keys.push((row.ts, row.seq, id));
+        Ok(())
+    })?;
     keys.sort_unstable();
     let total = keys.len() as u64;
     if page.latest_first {
